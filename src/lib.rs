@@ -1,0 +1,9 @@
+//! slawatch: watch hosting and mail services, keep the evidence, compute what the SLA owes.
+//!
+//! Data flows one way (see `ARCHITECTURE.md`):
+//! `probes.toml -> config -> scheduler -> probe::* -> store -> sla -> report`.
+
+pub mod cli;
+pub mod config;
+pub mod model;
+pub mod sla;
