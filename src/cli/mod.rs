@@ -4,7 +4,10 @@
 //! Exit status: 0 success (a probe is up), 1 runtime failure (a probe is down),
 //! 2 bad input (configuration, arguments, timeline).
 
-use clap::{Parser, Subcommand};
+mod check_config;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Exit status for bad input: a configuration, an argument or a file that does not parse.
@@ -16,18 +19,37 @@ pub const EXIT_BAD_INPUT: u8 = 2;
     version,
     about = "Watch hosting sites and mail services, keep the evidence of every outage, \
              and compute what each SLA owes.",
-    long_about = None,
+    after_help = "Start with: slawatch check-config --config probes.toml\n\
+                  Every subcommand has its own --help with examples."
 )]
-pub struct Cli {
+struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+enum Command {
+    CheckConfig(check_config::Args),
+}
+
+/// `--config FILE`, shared by every subcommand that reads probes.toml.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArg {
+    /// The configuration file.
+    #[arg(
+        long,
+        short = 'c',
+        value_name = "FILE",
+        env = "SLAWATCH_CONFIG",
+        default_value = "probes.toml"
+    )]
+    pub config: PathBuf,
+}
 
 /// Parses the command line and runs the subcommand.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        Command::CheckConfig(a) => check_config::run(a),
+    }
 }

@@ -1,1 +1,617 @@
-//! config
+//! `probes.toml`: parse, validate, and turn into typed settings.
+//!
+//! The file is parsed once into a span-preserving tree; every table (each element of
+//! `[[http]]`, `[[plan]]`, ...) is then deserialized on its own, so one bad key does not
+//! hide the next, and every error names `file:line:column`. Cross-checks (duplicate
+//! names, references between sections, readable secrets) run after, over everything
+//! that did parse. Nothing is returned unless the whole file is valid.
+
+mod duration;
+mod raw;
+mod secret;
+mod validate;
+
+pub use duration::{ConfigDuration, format as format_duration, parse as parse_duration};
+pub use secret::Secret;
+
+use crate::model::UtcMillis;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// One problem in a configuration file, located precisely.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file, as the user named it.
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// What is wrong and what to write instead. Never contains a secret.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.message
+        )
+    }
+}
+
+/// Every problem found in one pass, in file order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for e in &self.0 {
+            writeln!(f, "error: {e}")?;
+        }
+        let n = self.0.len();
+        write!(
+            f,
+            "{n} error{} in the configuration; nothing was changed",
+            if n == 1 { "" } else { "s" }
+        )
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// A valid configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// `[daemon]` with defaults filled in.
+    pub daemon: DaemonSettings,
+    /// `[[control]]` targets.
+    pub controls: Vec<Control>,
+    /// Every probe of every kind, in file order within each kind.
+    pub probes: Vec<Probe>,
+    /// `[[plan]]` tables.
+    pub plans: Vec<PlanEntry>,
+    /// `[[contract]]` tables.
+    pub contracts: Vec<Contract>,
+    /// `[[maintenance]]` windows announced by providers.
+    pub maintenance: Vec<Maintenance>,
+    /// `[alerts]`.
+    pub alerts: Alerts,
+}
+
+impl Config {
+    /// Finds a probe by name.
+    pub fn probe(&self, name: &str) -> Option<&Probe> {
+        self.probes.iter().find(|p| p.name == name)
+    }
+
+    /// "3 probes (http 1, imap 1, smtp 1), 2 plans, 1 contract, 1 maintenance window".
+    pub fn summary(&self) -> String {
+        let mut kinds: Vec<(&str, usize)> = Vec::new();
+        for p in &self.probes {
+            match kinds.iter_mut().find(|(k, _)| *k == p.spec.kind()) {
+                Some((_, n)) => *n += 1,
+                None => kinds.push((p.spec.kind(), 1)),
+            }
+        }
+        let per_kind: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        let mut s = plural(self.probes.len(), "probe");
+        if !per_kind.is_empty() {
+            s.push_str(&format!(" ({})", per_kind.join(", ")));
+        }
+        s.push_str(&format!(
+            ", {}, {}, {}, {}",
+            plural(self.controls.len(), "control target"),
+            plural(self.plans.len(), "plan"),
+            plural(self.contracts.len(), "contract"),
+            plural(self.maintenance.len(), "maintenance window"),
+        ));
+        s
+    }
+}
+
+/// `[daemon]`, defaults applied.
+#[derive(Debug, Clone)]
+pub struct DaemonSettings {
+    /// The SQLite evidence database.
+    pub database: PathBuf,
+    /// The name of this probing location, stored with every check.
+    pub vantage: String,
+    /// Defaults every probe inherits.
+    pub schedule: Schedule,
+    /// Checks in flight, all probes.
+    pub concurrency: u32,
+    /// Checks in flight against one host.
+    pub per_host_concurrency: u32,
+    /// Where periodic reports are written.
+    pub reports_dir: PathBuf,
+    /// `/metrics` and `/healthz`, off unless set.
+    pub metrics_listen: Option<SocketAddr>,
+    /// How long individual checks are kept; outages, incidents and coverage are kept forever.
+    pub retention: Duration,
+}
+
+/// When and how often a probe runs, and how failures are confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// Time between checks.
+    pub interval: Duration,
+    /// Deadline of one whole check.
+    pub timeout: Duration,
+    /// Time between checks after a failure, until the state is confirmed.
+    pub retry_interval: Duration,
+    /// Consecutive failures before DOWN.
+    pub confirm_down: u32,
+    /// Consecutive successes before UP again.
+    pub confirm_up: u32,
+}
+
+/// The defaults of `[daemon]` when the file is silent.
+pub const DEFAULT_SCHEDULE: Schedule = Schedule {
+    interval: Duration::from_secs(60),
+    timeout: Duration::from_secs(10),
+    retry_interval: Duration::from_secs(10),
+    confirm_down: 2,
+    confirm_up: 1,
+};
+
+/// `[[control]]`: is this machine on line? All failing at once means "unknown", not "down".
+#[derive(Debug, Clone)]
+pub struct Control {
+    /// Unique name.
+    pub name: String,
+    /// What to reach.
+    pub target: ControlTarget,
+    /// Deadline of one check.
+    pub timeout: Duration,
+}
+
+/// What a control target connects to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ControlTarget {
+    /// A TCP connect to `host:port`.
+    Tcp {
+        /// Host name or IP literal.
+        host: String,
+        /// Port.
+        port: u16,
+    },
+    /// An HTTP(S) GET; any response counts as on line.
+    Http(String),
+}
+
+/// One probe: a name, a schedule and what to check.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// Unique across all probes and control targets: `[a-z0-9._-]`.
+    pub name: String,
+    /// Interval, timeout, retries and confirmation.
+    pub schedule: Schedule,
+    /// The protocol-specific settings.
+    pub spec: ProbeSpec,
+}
+
+/// The protocol-specific settings of a probe.
+#[derive(Debug, Clone)]
+pub enum ProbeSpec {
+    /// `[[http]]`
+    Http(HttpSpec),
+    /// `[[dns]]`
+    Dns(DnsSpec),
+    /// `[[tcp]]`
+    Tcp(TcpSpec),
+    /// `[[imap]]`
+    Imap(ImapSpec),
+    /// `[[pop3]]`
+    Pop3(Pop3Spec),
+    /// `[[smtp]]`
+    Smtp(SmtpSpec),
+    /// `[[mailflow]]`
+    Mailflow(MailflowSpec),
+}
+
+impl ProbeSpec {
+    /// The table name of this kind in `probes.toml`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProbeSpec::Http(_) => "http",
+            ProbeSpec::Dns(_) => "dns",
+            ProbeSpec::Tcp(_) => "tcp",
+            ProbeSpec::Imap(_) => "imap",
+            ProbeSpec::Pop3(_) => "pop3",
+            ProbeSpec::Smtp(_) => "smtp",
+            ProbeSpec::Mailflow(_) => "mailflow",
+        }
+    }
+
+    /// The host this probe talks to, for per-host concurrency limits.
+    pub fn host(&self) -> Option<&str> {
+        match self {
+            ProbeSpec::Http(h) => Some(h.host.as_str()),
+            ProbeSpec::Dns(d) => d.server.as_ref().map(|_| d.server_host.as_str()),
+            ProbeSpec::Tcp(t) => Some(t.host.as_str()),
+            ProbeSpec::Imap(i) => Some(i.endpoint.host.as_str()),
+            ProbeSpec::Pop3(p) => Some(p.endpoint.host.as_str()),
+            ProbeSpec::Smtp(s) => Some(s.endpoint.host.as_str()),
+            ProbeSpec::Mailflow(_) => None,
+        }
+    }
+}
+
+/// HTTP method of an `[[http]]` probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpMethod {
+    /// GET (default): the body can be checked.
+    Get,
+    /// HEAD: status and headers only.
+    Head,
+}
+
+/// Which HTTP statuses count as up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusMatcher {
+    /// 200–399 when the file is silent.
+    Default,
+    /// Exactly these codes.
+    Codes(Vec<u16>),
+    /// A class: `2` for `"2xx"`.
+    Class(u16),
+}
+
+impl StatusMatcher {
+    /// Whether `code` counts as up.
+    pub fn matches(&self, code: u16) -> bool {
+        match self {
+            StatusMatcher::Default => (200..400).contains(&code),
+            StatusMatcher::Codes(c) => c.contains(&code),
+            StatusMatcher::Class(k) => code / 100 == *k,
+        }
+    }
+}
+
+/// `[[http]]`
+#[derive(Debug, Clone)]
+pub struct HttpSpec {
+    /// The URL, `http://` or `https://`.
+    pub url: String,
+    /// The URL's host, for per-host limits and messages.
+    pub host: String,
+    /// GET or HEAD.
+    pub method: HttpMethod,
+    /// Statuses that count as up.
+    pub expect_status: StatusMatcher,
+    /// A substring of the first 1 MiB of the body.
+    pub expect_body: Option<String>,
+    /// A regex over the first 1 MiB of the body.
+    pub expect_body_regex: Option<regex::Regex>,
+    /// Slower than this: up, flagged `slow`.
+    pub max_response_time: Option<Duration>,
+    /// Redirects followed at most; 0 = none.
+    pub follow_redirects: u32,
+    /// Verify the certificate chain and name.
+    pub tls_verify: bool,
+    /// An extra trust anchor (PEM), resolved against the config file's folder.
+    pub ca_file: Option<PathBuf>,
+    /// A certificate closer to expiry than this is flagged.
+    pub cert_expiry_warn: Duration,
+    /// Extra request headers.
+    pub headers: Vec<(String, String)>,
+}
+
+/// DNS record types a `[[dns]]` probe can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordType {
+    /// IPv4 address
+    A,
+    /// IPv6 address
+    Aaaa,
+    /// Mail exchanger
+    Mx,
+    /// Text
+    Txt,
+    /// Name server
+    Ns,
+    /// Canonical name
+    Cname,
+    /// Start of authority
+    Soa,
+    /// Certification authority authorization
+    Caa,
+}
+
+impl RecordType {
+    const ALL: [(&'static str, RecordType); 8] = [
+        ("A", RecordType::A),
+        ("AAAA", RecordType::Aaaa),
+        ("MX", RecordType::Mx),
+        ("TXT", RecordType::Txt),
+        ("NS", RecordType::Ns),
+        ("CNAME", RecordType::Cname),
+        ("SOA", RecordType::Soa),
+        ("CAA", RecordType::Caa),
+    ];
+
+    /// The upper-case mnemonic.
+    pub fn as_str(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, r)| *r == self)
+            .map_or("A", |(s, _)| s)
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(s))
+            .map(|(_, r)| *r)
+    }
+}
+
+/// UDP or TCP for DNS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DnsTransport {
+    /// UDP (default)
+    Udp,
+    /// TCP
+    Tcp,
+}
+
+/// `[[dns]]`
+#[derive(Debug, Clone)]
+pub struct DnsSpec {
+    /// The name asked for.
+    pub query: String,
+    /// The record type.
+    pub record: RecordType,
+    /// The server asked; `None` = the system resolver.
+    pub server: Option<SocketAddr>,
+    /// The server's address as text, for per-host limits.
+    pub server_host: String,
+    /// UDP or TCP.
+    pub transport: DnsTransport,
+    /// The rcode that counts as up, upper case (`NOERROR`, `NXDOMAIN`, ...).
+    pub expect_rcode: String,
+    /// Each must be present in the answer (as the record's text form).
+    pub expect_answer: Vec<String>,
+}
+
+/// `[[tcp]]`
+#[derive(Debug, Clone)]
+pub struct TcpSpec {
+    /// Host name or IP literal.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// TLS right after connecting.
+    pub tls: Option<TlsSettings>,
+}
+
+/// How a TLS connection is verified.
+#[derive(Debug, Clone)]
+pub struct TlsSettings {
+    /// Verify chain and name.
+    pub verify: bool,
+    /// Extra trust anchor (PEM).
+    pub ca_file: Option<PathBuf>,
+    /// The name sent as SNI and checked in the certificate (default: the host).
+    pub server_name: Option<String>,
+    /// A certificate closer to expiry than this is flagged.
+    pub cert_expiry_warn: Duration,
+}
+
+/// How a mail protocol is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// TLS from the first byte (IMAPS 993, POP3S 995, SMTPS 465).
+    Implicit,
+    /// Plain, then STARTTLS/STLS, required: a server that does not offer it is down.
+    Starttls,
+    /// No TLS at all.
+    None,
+}
+
+/// A user name and its password.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// The login.
+    pub username: String,
+    /// From `password_env` or `password_file`.
+    pub password: Secret,
+}
+
+/// Where an IMAP, POP3 or SMTP server is and how to talk to it.
+#[derive(Debug, Clone)]
+pub struct MailEndpoint {
+    /// Host name or IP literal.
+    pub host: String,
+    /// Port (defaults by protocol and TLS mode).
+    pub port: u16,
+    /// Implicit, STARTTLS or none.
+    pub tls_mode: TlsMode,
+    /// Verification settings when TLS is used.
+    pub tls: TlsSettings,
+    /// Optional login.
+    pub credentials: Option<Credentials>,
+}
+
+/// `[[imap]]`
+#[derive(Debug, Clone)]
+pub struct ImapSpec {
+    /// Server and login.
+    pub endpoint: MailEndpoint,
+    /// Opened read-only with EXAMINE after login.
+    pub mailbox: String,
+}
+
+/// `[[pop3]]`
+#[derive(Debug, Clone)]
+pub struct Pop3Spec {
+    /// Server and login.
+    pub endpoint: MailEndpoint,
+}
+
+/// `[[smtp]]`
+#[derive(Debug, Clone)]
+pub struct SmtpSpec {
+    /// Server and login.
+    pub endpoint: MailEndpoint,
+    /// The EHLO name.
+    pub helo: String,
+}
+
+/// `[[mailflow]]`: send through an SMTP probe's server, find it through an IMAP probe's.
+#[derive(Debug, Clone)]
+pub struct MailflowSpec {
+    /// The `[[smtp]]` probe to send through (has credentials).
+    pub smtp: String,
+    /// The `[[imap]]` probe to look in (has credentials).
+    pub imap: String,
+    /// Envelope and header sender.
+    pub from: String,
+    /// Recipient, whose mailbox the IMAP probe opens.
+    pub to: String,
+    /// Not arrived by then: down, class `delivery`.
+    pub max_delivery: Duration,
+}
+
+/// Which of a contract's probes must be down for the service to be unavailable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailability {
+    /// Any one of them.
+    Any,
+    /// All of them.
+    All,
+    /// At least k of them.
+    AtLeast(u32),
+}
+
+/// Customer type for the business multiplier of some schemes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerType {
+    /// A consumer.
+    Consumer,
+    /// A business.
+    Business,
+}
+
+/// A `[[plan]]` table as far as the configuration checks it: its id. The SLA engine
+/// reads the full terms.
+#[derive(Debug, Clone)]
+pub struct PlanEntry {
+    /// Unique plan id.
+    pub id: String,
+}
+
+/// `[[contract]]`: a customer's probes bound to a plan.
+#[derive(Debug, Clone)]
+pub struct Contract {
+    /// Unique id.
+    pub id: String,
+    /// The `[[plan]]` id.
+    pub plan: String,
+    /// Who the customer is, for reports and letters.
+    pub customer: Option<String>,
+    /// Overrides the plan's customer type.
+    pub customer_type: Option<CustomerType>,
+    /// Overrides the plan's fee.
+    pub fee: Option<rust_decimal::Decimal>,
+    /// Overrides the plan's currency.
+    pub currency: Option<String>,
+    /// Overrides the plan's fee period (`month` or `year`).
+    pub fee_period: Option<String>,
+    /// The probes that make up the service.
+    pub probes: Vec<String>,
+    /// Any, all, or k of n probes down.
+    pub unavailable_when: Unavailability,
+    /// First day of the contract.
+    pub start: Option<jiff::civil::Date>,
+    /// Day after the last day of the contract.
+    pub end: Option<jiff::civil::Date>,
+}
+
+/// `[[maintenance]]`: a window announced by the provider.
+#[derive(Debug, Clone)]
+pub struct Maintenance {
+    /// Contracts it applies to.
+    pub contracts: Vec<String>,
+    /// Probes it applies to.
+    pub probes: Vec<String>,
+    /// Start (inclusive).
+    pub start: UtcMillis,
+    /// End (exclusive).
+    pub end: UtcMillis,
+    /// When it was announced.
+    pub announced_at: Option<UtcMillis>,
+    /// Free text.
+    pub note: Option<String>,
+}
+
+/// `[alerts]`
+#[derive(Debug, Clone, Default)]
+pub struct Alerts {
+    /// `[alerts.email]`
+    pub email: Option<EmailAlerts>,
+    /// `[[alerts.webhook]]`
+    pub webhooks: Vec<Webhook>,
+}
+
+/// `[alerts.email]`
+#[derive(Debug, Clone)]
+pub struct EmailAlerts {
+    /// `smtps://host:465` or `smtp://host:587` (STARTTLS).
+    pub smtp_url: String,
+    /// Login, with `password`.
+    pub username: Option<String>,
+    /// From `password_env` or `password_file`.
+    pub password: Option<Secret>,
+    /// Sender.
+    pub from: String,
+    /// Recipients.
+    pub to: Vec<String>,
+}
+
+/// `[[alerts.webhook]]`
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    /// Where the JSON is POSTed.
+    pub url: String,
+    /// Extra headers.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Where the process gets environment variables; tests inject their own.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Reads and validates a configuration file, with the process environment for
+/// `password_env` and `$STATE_DIRECTORY`.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    load_with_env(path, &|k| std::env::var(k).ok())
+}
+
+/// [`load`] with an injected environment.
+pub fn load_with_env(path: &Path, env: EnvLookup<'_>) -> Result<Config, ConfigErrors> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: format!("cannot read the configuration file: {e}"),
+        }])
+    })?;
+    parse_str(&text, path, env)
+}
+
+/// Validates configuration text as if read from `path` (relative paths in it are
+/// resolved against `path`'s folder).
+pub fn parse_str(text: &str, path: &Path, env: EnvLookup<'_>) -> Result<Config, ConfigErrors> {
+    validate::parse(text, path, env)
+}

@@ -1,0 +1,1294 @@
+//! Raw tables -> typed [`Config`], collecting every error with its position.
+
+use super::raw;
+use super::*;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::ops::Range;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+/// The top-level sections, in the order `check-config` documents them.
+const SECTIONS: [&str; 12] = [
+    "daemon",
+    "control",
+    "http",
+    "dns",
+    "tcp",
+    "imap",
+    "pop3",
+    "smtp",
+    "mailflow",
+    "plan",
+    "contract",
+    "maintenance",
+];
+
+/// Collects errors against one source text.
+struct Ctx<'a> {
+    file: &'a Path,
+    src: &'a str,
+    errors: Vec<(usize, ConfigError)>,
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let (line, column) = line_col(self.src, span.start);
+        self.errors.push((
+            span.start,
+            ConfigError {
+                file: self.file.to_path_buf(),
+                line,
+                column,
+                message: message.into(),
+            },
+        ));
+    }
+
+    /// Deserializes one value, recording the error (with the innermost span toml knows).
+    fn de<'i, T: Deserialize<'i>>(&mut self, v: Spanned<DeValue<'i>>, what: &str) -> Option<T> {
+        let outer = v.span();
+        match T::deserialize(ValueDeserializer::from(v)) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                let span = e.span().unwrap_or(outer);
+                self.err(
+                    span,
+                    format!("in {what}: {}", explain_serde_message(e.message())),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// serde's messages quote with backticks; ours quote values in 'single quotes'.
+fn tidy_serde_message(m: &str) -> String {
+    m.replace('`', "'").trim_end().to_owned()
+}
+
+/// Rewrites serde's "unknown field `x`, expected one of `a`, `b`" into a hint.
+fn explain_serde_message(m: &str) -> String {
+    let m = tidy_serde_message(m);
+    let Some(rest) = m.strip_prefix("unknown field '") else {
+        return m;
+    };
+    let Some((field, expected)) = rest.split_once("', expected ") else {
+        return m;
+    };
+    let options: Vec<&str> = expected
+        .trim_start_matches("one of ")
+        .split(", ")
+        .map(|o| o.trim_matches('\''))
+        .collect();
+    match did_you_mean(field, &options) {
+        Some(best) => format!("unknown key '{field}'; did you mean '{best}'?"),
+        None => format!(
+            "unknown key '{field}'; the keys here are {}",
+            options.join(", ")
+        ),
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub(super) fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(src.len());
+    let before = &src[..src.floor_char_boundary(offset)];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// The closest of `options` to `word`, if it is close enough to be a likely typo.
+fn did_you_mean<'a>(word: &str, options: &[&'a str]) -> Option<&'a str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut cur = vec![i + 1];
+            for (j, cb) in b.iter().enumerate() {
+                let sub = prev[j] + usize::from(ca != *cb);
+                cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+            }
+            prev = cur;
+        }
+        prev[b.len()]
+    }
+    options
+        .iter()
+        .map(|o| (distance(word, o), *o))
+        .filter(|(d, o)| *d <= 2.max(o.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, o)| o)
+}
+
+/// All raw sections, each element deserialized separately.
+#[derive(Default)]
+struct RawConfig {
+    daemon: Option<raw::Daemon>,
+    controls: Vec<raw::Control>,
+    http: Vec<raw::Http>,
+    dns: Vec<raw::Dns>,
+    tcp: Vec<raw::Tcp>,
+    imap: Vec<raw::Imap>,
+    pop3: Vec<raw::Pop3>,
+    smtp: Vec<raw::Smtp>,
+    mailflow: Vec<raw::Mailflow>,
+    plans: Vec<RawPlan>,
+    contracts: Vec<raw::Contract>,
+    maintenance: Vec<raw::Maintenance>,
+    alerts: Option<raw::Alerts>,
+}
+
+/// What the configuration itself reads of a plan; the SLA engine reads the rest.
+#[derive(Deserialize)]
+struct RawPlan {
+    id: Spanned<String>,
+}
+
+pub(super) fn parse(text: &str, path: &Path, env: EnvLookup<'_>) -> Result<Config, ConfigErrors> {
+    let mut cx = Ctx {
+        file: path,
+        src: text,
+        errors: Vec::new(),
+    };
+    let (root, syntax) = DeTable::parse_recoverable(text);
+    if !syntax.is_empty() {
+        for e in syntax {
+            let span = e.span().unwrap_or(0..0);
+            cx.err(
+                span,
+                format!("TOML syntax: {}", tidy_serde_message(e.message())),
+            );
+        }
+        return Err(finish(cx));
+    }
+    let raw = split_sections(&mut cx, root.into_inner());
+    let config = build(&mut cx, raw, path, env);
+    if cx.errors.is_empty() {
+        config.ok_or_else(|| finish(cx))
+    } else {
+        Err(finish(cx))
+    }
+}
+
+fn finish(cx: Ctx<'_>) -> ConfigErrors {
+    let mut errors = cx.errors;
+    errors.sort_by_key(|(offset, _)| *offset);
+    errors.dedup_by(|a, b| a.1 == b.1);
+    ConfigErrors(errors.into_iter().map(|(_, e)| e).collect())
+}
+
+fn split_sections<'i>(cx: &mut Ctx<'_>, root: DeTable<'i>) -> RawConfig {
+    let mut out = RawConfig::default();
+    for (key, value) in root {
+        let name = key.get_ref().as_ref();
+        let key_span = key.span();
+        match name {
+            "daemon" => out.daemon = cx.de(value, "[daemon]"),
+            "alerts" => out.alerts = cx.de(value, "[alerts]"),
+            "control" => out.controls = elements(cx, value, "control"),
+            "http" => out.http = elements(cx, value, "http"),
+            "dns" => out.dns = elements(cx, value, "dns"),
+            "tcp" => out.tcp = elements(cx, value, "tcp"),
+            "imap" => out.imap = elements(cx, value, "imap"),
+            "pop3" => out.pop3 = elements(cx, value, "pop3"),
+            "smtp" => out.smtp = elements(cx, value, "smtp"),
+            "mailflow" => out.mailflow = elements(cx, value, "mailflow"),
+            "plan" => out.plans = elements(cx, value, "plan"),
+            "contract" => out.contracts = elements(cx, value, "contract"),
+            "maintenance" => out.maintenance = elements(cx, value, "maintenance"),
+            "schema" => {} // catalogue files carry `schema = "sla-plan/1"`
+            other => {
+                let mut all: Vec<&str> = SECTIONS.to_vec();
+                all.push("alerts");
+                let hint = did_you_mean(other, &all)
+                    .map(|s| format!("; did you mean '{s}'?"))
+                    .unwrap_or_else(|| {
+                        format!("; the sections are {}, alerts", SECTIONS.join(", "))
+                    });
+                cx.err(key_span, format!("unknown section '{other}'{hint}"));
+            }
+        }
+    }
+    out
+}
+
+/// Deserializes each element of an array of tables (`[[kind]]`) on its own.
+fn elements<'i, T: Deserialize<'i>>(
+    cx: &mut Ctx<'_>,
+    value: Spanned<DeValue<'i>>,
+    kind: &str,
+) -> Vec<T> {
+    let span = value.span();
+    match value.into_inner() {
+        DeValue::Array(items) => {
+            let mut out = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                if let Some(t) = cx.de(item.clone(), &format!("[[{kind}]] #{}", i + 1)) {
+                    out.push(t);
+                }
+            }
+            out
+        }
+        _ => {
+            cx.err(span, format!("'{kind}' must be an array of tables: write each one under its own [[{kind}]] header"));
+            Vec::new()
+        }
+    }
+}
+
+const NAME_RULE: &str = "names use only lower-case letters, digits, '.', '_' and '-'";
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        })
+}
+
+fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> Option<Config> {
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let resolve = |p: &str| -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            base.join(p)
+        }
+    };
+
+    // ---- [daemon]
+    let d = raw.daemon.unwrap_or_default();
+    let defaults = schedule(
+        cx,
+        &DEFAULT_SCHEDULE,
+        raw::Schedule {
+            interval: d.interval.as_ref(),
+            timeout: d.timeout.as_ref(),
+            retry_interval: d.retry_interval.as_ref(),
+            confirm_down: d.confirm_down.as_ref(),
+            confirm_up: d.confirm_up.as_ref(),
+        },
+    );
+    let state_dir = env("STATE_DIRECTORY").map(PathBuf::from);
+    let database = match (&d.database, &state_dir) {
+        (Some(db), _) => resolve(db),
+        (None, Some(dir)) => dir.join("slawatch.db"),
+        (None, None) => resolve("slawatch.db"),
+    };
+    let reports_dir = match (&d.reports_dir, &state_dir) {
+        (Some(r), _) => resolve(r),
+        (None, Some(dir)) => dir.join("reports"),
+        (None, None) => resolve("reports"),
+    };
+    let metrics_listen = d.metrics_listen.as_ref().and_then(|m| match m.get_ref().parse::<SocketAddr>() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            cx.err(m.span(), format!("metrics_listen '{}' is not an address: write IP:PORT such as \"127.0.0.1:9187\"", m.get_ref()));
+            None
+        }
+    });
+    let positive = |cx: &mut Ctx<'_>, v: Option<&Spanned<u32>>, key: &str, default: u32| match v {
+        Some(v) if *v.get_ref() == 0 => {
+            cx.err(v.span(), format!("{key} must be at least 1"));
+            default
+        }
+        Some(v) => *v.get_ref(),
+        None => default,
+    };
+    let concurrency = positive(cx, d.concurrency.as_ref(), "concurrency", 256);
+    let per_host_concurrency = positive(
+        cx,
+        d.per_host_concurrency.as_ref(),
+        "per_host_concurrency",
+        4,
+    );
+    let daemon = DaemonSettings {
+        database,
+        vantage: d.vantage.clone().unwrap_or_else(|| "default".to_owned()),
+        schedule: defaults,
+        concurrency,
+        per_host_concurrency,
+        reports_dir,
+        metrics_listen,
+        retention: d
+            .retention
+            .as_ref()
+            .map_or(Duration::from_secs(400 * 86_400), |r| r.get_ref().get()),
+    };
+
+    // ---- names, unique across probes and control targets
+    let mut names: HashMap<String, Range<usize>> = HashMap::new();
+    let mut claim = |cx: &mut Ctx<'_>, name: &Spanned<String>, kind: &str| -> bool {
+        let n = name.get_ref();
+        if !valid_name(n) {
+            cx.err(
+                name.span(),
+                format!("{kind} name '{n}' is not allowed: {NAME_RULE}"),
+            );
+            return false;
+        }
+        if let Some(first) = names.get(n) {
+            let (line, col) = line_col(cx.src, first.start);
+            cx.err(name.span(), format!("duplicate name '{n}': already used at line {line}, column {col}; names are unique across all probes and control targets"));
+            return false;
+        }
+        names.insert(n.clone(), name.span());
+        true
+    };
+
+    // ---- [[control]]
+    let mut controls = Vec::new();
+    for c in &raw.controls {
+        claim(cx, &c.name, "control");
+        let target = match (&c.tcp, &c.http) {
+            (Some(t), None) => {
+                host_port(cx, t, None).map(|(host, port)| ControlTarget::Tcp { host, port })
+            }
+            (None, Some(h)) => http_url(cx, h).map(|_| ControlTarget::Http(h.get_ref().clone())),
+            _ => {
+                cx.err(
+                    c.name.span(),
+                    format!(
+                        "control '{}' needs exactly one of tcp = \"HOST:PORT\" or http = \"URL\"",
+                        c.name.get_ref()
+                    ),
+                );
+                None
+            }
+        };
+        let timeout = c
+            .timeout
+            .as_ref()
+            .map_or(defaults.timeout, |t| t.get_ref().get());
+        if let Some(target) = target {
+            controls.push(Control {
+                name: c.name.get_ref().clone(),
+                target,
+                timeout,
+            });
+        }
+    }
+
+    // ---- probes
+    let mut probes = Vec::new();
+    let mut push = |name: &Spanned<String>, sched: Schedule, spec: Option<ProbeSpec>| {
+        if let Some(spec) = spec {
+            probes.push(Probe {
+                name: name.get_ref().clone(),
+                schedule: sched,
+                spec,
+            });
+        }
+    };
+    for h in &raw.http {
+        claim(cx, &h.name, "probe");
+        let s = schedule(cx, &defaults, h.schedule());
+        let spec = http_spec(cx, h, &resolve).map(ProbeSpec::Http);
+        push(&h.name, s, spec);
+    }
+    for dn in &raw.dns {
+        claim(cx, &dn.name, "probe");
+        let s = schedule(cx, &defaults, dn.schedule());
+        let spec = dns_spec(cx, dn).map(ProbeSpec::Dns);
+        push(&dn.name, s, spec);
+    }
+    for t in &raw.tcp {
+        claim(cx, &t.name, "probe");
+        let s = schedule(cx, &defaults, t.schedule());
+        let spec = host_port(cx, &t.target, None).map(|(host, port)| {
+            let tls = t.tls.unwrap_or(false).then(|| TlsSettings {
+                verify: t.tls_verify.unwrap_or(true),
+                ca_file: t
+                    .ca_file
+                    .as_ref()
+                    .and_then(|f| readable_file(cx, f, "ca_file", &resolve)),
+                server_name: t.server_name.clone(),
+                cert_expiry_warn: t
+                    .cert_expiry_warn
+                    .map_or(DEFAULT_CERT_WARN, ConfigDuration::get),
+            });
+            ProbeSpec::Tcp(TcpSpec { host, port, tls })
+        });
+        push(&t.name, s, spec);
+    }
+    for i in &raw.imap {
+        claim(cx, &i.name, "probe");
+        let s = schedule(cx, &defaults, i.schedule());
+        let spec = mail_endpoint(cx, i.mail(), [993, 143], env, &resolve).map(|endpoint| {
+            ProbeSpec::Imap(ImapSpec {
+                endpoint,
+                mailbox: i.mailbox.clone().unwrap_or_else(|| "INBOX".into()),
+            })
+        });
+        push(&i.name, s, spec);
+    }
+    for p in &raw.pop3 {
+        claim(cx, &p.name, "probe");
+        let s = schedule(cx, &defaults, p.schedule());
+        let spec = mail_endpoint(cx, p.mail(), [995, 110], env, &resolve)
+            .map(|endpoint| ProbeSpec::Pop3(Pop3Spec { endpoint }));
+        push(&p.name, s, spec);
+    }
+    for m in &raw.smtp {
+        claim(cx, &m.name, "probe");
+        let s = schedule(cx, &defaults, m.schedule());
+        let spec = mail_endpoint(cx, m.mail(), [465, 587], env, &resolve).map(|endpoint| {
+            ProbeSpec::Smtp(SmtpSpec {
+                endpoint,
+                helo: m.helo.clone().unwrap_or_else(|| "slawatch.invalid".into()),
+            })
+        });
+        push(&m.name, s, spec);
+    }
+    for f in &raw.mailflow {
+        claim(cx, &f.name, "probe");
+        let s = schedule(cx, &defaults, f.schedule());
+        let spec = Some(ProbeSpec::Mailflow(MailflowSpec {
+            smtp: f.smtp.get_ref().clone(),
+            imap: f.imap.get_ref().clone(),
+            from: f.from.clone(),
+            to: f.to.clone(),
+            max_delivery: f
+                .max_delivery
+                .map_or(Duration::from_secs(300), ConfigDuration::get),
+        }));
+        push(&f.name, s, spec);
+    }
+    // Mail round trips name an SMTP and an IMAP probe with credentials.
+    for f in &raw.mailflow {
+        for (reference, kind) in [(&f.smtp, "smtp"), (&f.imap, "imap")] {
+            let target = probes.iter().find(|p| &p.name == reference.get_ref());
+            let (ok_kind, has_login) = match target.map(|p| &p.spec) {
+                Some(ProbeSpec::Smtp(s)) if kind == "smtp" => {
+                    (true, s.endpoint.credentials.is_some())
+                }
+                Some(ProbeSpec::Imap(i)) if kind == "imap" => {
+                    (true, i.endpoint.credentials.is_some())
+                }
+                _ => (false, false),
+            };
+            if target.is_none() {
+                if !names.contains_key(reference.get_ref()) {
+                    cx.err(
+                        reference.span(),
+                        format!(
+                            "mailflow '{}' names {kind} probe '{}', which does not exist",
+                            f.name.get_ref(),
+                            reference.get_ref()
+                        ),
+                    );
+                }
+            } else if !ok_kind {
+                cx.err(
+                    reference.span(),
+                    format!(
+                        "mailflow '{}': '{}' is not an [[{kind}]] probe",
+                        f.name.get_ref(),
+                        reference.get_ref()
+                    ),
+                );
+            } else if !has_login {
+                cx.err(reference.span(), format!("mailflow '{}': the {kind} probe '{}' needs username and password_env or password_file", f.name.get_ref(), reference.get_ref()));
+            }
+        }
+    }
+
+    // ---- [[plan]]
+    let mut plans = Vec::new();
+    let mut plan_ids: HashMap<String, Range<usize>> = HashMap::new();
+    for p in &raw.plans {
+        if let Some(first) = plan_ids.get(p.id.get_ref()) {
+            let (line, col) = line_col(cx.src, first.start);
+            cx.err(
+                p.id.span(),
+                format!(
+                    "duplicate plan id '{}': already used at line {line}, column {col}",
+                    p.id.get_ref()
+                ),
+            );
+            continue;
+        }
+        plan_ids.insert(p.id.get_ref().clone(), p.id.span());
+        plans.push(PlanEntry {
+            id: p.id.get_ref().clone(),
+        });
+    }
+
+    // ---- [[contract]]
+    let mut contracts = Vec::new();
+    let mut contract_ids: HashMap<String, Range<usize>> = HashMap::new();
+    for c in &raw.contracts {
+        if let Some(first) = contract_ids.get(c.id.get_ref()) {
+            let (line, col) = line_col(cx.src, first.start);
+            cx.err(
+                c.id.span(),
+                format!(
+                    "duplicate contract id '{}': already used at line {line}, column {col}",
+                    c.id.get_ref()
+                ),
+            );
+        } else {
+            contract_ids.insert(c.id.get_ref().clone(), c.id.span());
+        }
+        if let Some(contract) = contract(cx, c, &plan_ids, &names, &probes) {
+            contracts.push(contract);
+        }
+    }
+
+    // ---- [[maintenance]]
+    let mut maintenance = Vec::new();
+    for m in &raw.maintenance {
+        for c in &m.contracts {
+            if !contract_ids.contains_key(c.get_ref()) {
+                cx.err(
+                    c.span(),
+                    format!(
+                        "maintenance names contract '{}', which does not exist",
+                        c.get_ref()
+                    ),
+                );
+            }
+        }
+        for p in &m.probes {
+            if !names.contains_key(p.get_ref()) {
+                cx.err(
+                    p.span(),
+                    format!(
+                        "maintenance names probe '{}', which does not exist",
+                        p.get_ref()
+                    ),
+                );
+            }
+        }
+        let start = instant(cx, &m.start, "start");
+        let end = instant(cx, &m.end, "end");
+        let announced_at = m
+            .announced_at
+            .as_ref()
+            .and_then(|a| instant(cx, a, "announced_at"));
+        if m.contracts.is_empty() && m.probes.is_empty() {
+            cx.err(
+                m.start.span(),
+                "maintenance applies to nothing: add contracts = [...] or probes = [...]",
+            );
+        }
+        if let (Some(s), Some(e)) = (start, end) {
+            if e <= s {
+                cx.err(
+                    m.end.span(),
+                    format!(
+                        "maintenance end {} is not after its start {}",
+                        m.end.get_ref(),
+                        m.start.get_ref()
+                    ),
+                );
+            } else {
+                maintenance.push(Maintenance {
+                    contracts: m.contracts.iter().map(|c| c.get_ref().clone()).collect(),
+                    probes: m.probes.iter().map(|p| p.get_ref().clone()).collect(),
+                    start: s,
+                    end: e,
+                    announced_at,
+                    note: m.note.clone(),
+                });
+            }
+        }
+    }
+
+    // ---- [alerts]
+    let mut alerts = Alerts::default();
+    if let Some(a) = raw.alerts {
+        if let Some(e) = a.email {
+            let url = e.smtp_url.get_ref();
+            if !(url.starts_with("smtps://") || url.starts_with("smtp://")) {
+                cx.err(e.smtp_url.span(), format!("smtp_url '{url}' must start with smtps:// (TLS, port 465) or smtp:// (STARTTLS, port 587)"));
+            }
+            let password = secret(
+                cx,
+                e.password.as_ref(),
+                e.password_env.as_ref(),
+                e.password_file.as_ref(),
+                env,
+                &resolve,
+            );
+            if e.to.is_empty() {
+                cx.err(
+                    e.smtp_url.span(),
+                    "[alerts.email] has no recipient: add to = [\"ops@example.test\"]",
+                );
+            }
+            alerts.email = Some(EmailAlerts {
+                smtp_url: url.clone(),
+                username: e.username,
+                password,
+                from: e.from,
+                to: e.to,
+            });
+        }
+        for w in a.webhook {
+            if http_url(cx, &w.url).is_some() {
+                alerts.webhooks.push(Webhook {
+                    url: w.url.into_inner(),
+                    headers: w.headers.into_iter().collect(),
+                });
+            }
+        }
+    }
+
+    Some(Config {
+        path: path.to_path_buf(),
+        daemon,
+        controls,
+        probes,
+        plans,
+        contracts,
+        maintenance,
+        alerts,
+    })
+}
+
+const DEFAULT_CERT_WARN: Duration = Duration::from_secs(14 * 86_400);
+
+fn schedule(cx: &mut Ctx<'_>, defaults: &Schedule, raw: raw::Schedule<'_>) -> Schedule {
+    let dur = |v: Option<&Spanned<ConfigDuration>>, d: Duration| v.map_or(d, |v| v.get_ref().get());
+    let s = Schedule {
+        interval: dur(raw.interval, defaults.interval),
+        timeout: dur(raw.timeout, defaults.timeout),
+        retry_interval: dur(raw.retry_interval, defaults.retry_interval),
+        confirm_down: raw
+            .confirm_down
+            .map_or(defaults.confirm_down, |v| *v.get_ref()),
+        confirm_up: raw.confirm_up.map_or(defaults.confirm_up, |v| *v.get_ref()),
+    };
+    for (v, key) in [
+        (raw.confirm_down, "confirm_down"),
+        (raw.confirm_up, "confirm_up"),
+    ] {
+        if let Some(v) = v.filter(|v| *v.get_ref() == 0) {
+            cx.err(v.span(), format!("{key} must be at least 1"));
+        }
+    }
+    if let Some(i) = raw
+        .interval
+        .filter(|i| i.get_ref().get() < Duration::from_secs(1))
+    {
+        cx.err(
+            i.span(),
+            format!("interval {} is shorter than 1s", i.get_ref()),
+        );
+    }
+    if let Some(t) = raw.timeout.filter(|t| t.get_ref().get().is_zero()) {
+        cx.err(t.span(), "timeout must be longer than 0s");
+    }
+    if s.timeout > s.interval {
+        let at = raw.timeout.or(raw.interval).map(Spanned::span);
+        if let Some(at) = at {
+            cx.err(at, format!("timeout {} is longer than interval {}: a check would still run when the next is due", format_duration(s.timeout), format_duration(s.interval)));
+        }
+    }
+    if s.retry_interval > s.interval
+        && let Some(at) = raw.retry_interval.or(raw.interval).map(Spanned::span)
+    {
+        cx.err(at, format!("retry_interval {} is longer than interval {}: retries must come sooner than regular checks", format_duration(s.retry_interval), format_duration(s.interval)));
+    }
+    s
+}
+
+fn http_url(cx: &mut Ctx<'_>, url: &Spanned<String>) -> Option<(String, bool)> {
+    let u = url.get_ref();
+    match reqwest::Url::parse(u) {
+        Ok(p) if matches!(p.scheme(), "http" | "https") && p.host_str().is_some() => Some((
+            p.host_str()
+                .unwrap_or_default()
+                .trim_matches(['[', ']'])
+                .to_owned(),
+            p.scheme() == "https",
+        )),
+        Ok(p) => {
+            cx.err(
+                url.span(),
+                format!(
+                    "url '{u}' has scheme '{}': use http:// or https:// with a host",
+                    p.scheme()
+                ),
+            );
+            None
+        }
+        Err(e) => {
+            cx.err(url.span(), format!("url '{u}' does not parse: {e}"));
+            None
+        }
+    }
+}
+
+fn http_spec(
+    cx: &mut Ctx<'_>,
+    h: &raw::Http,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Option<HttpSpec> {
+    let (host, _) = http_url(cx, &h.url)?;
+    let method = match h.method.as_ref().map(|m| m.get_ref().to_ascii_uppercase()) {
+        None => HttpMethod::Get,
+        Some(m) if m == "GET" => HttpMethod::Get,
+        Some(m) if m == "HEAD" => HttpMethod::Head,
+        Some(m) => {
+            cx.err(
+                h.method.as_ref().map_or(0..0, Spanned::span),
+                format!("method '{m}' is not supported: use \"GET\" or \"HEAD\""),
+            );
+            HttpMethod::Get
+        }
+    };
+    let expect_status = match &h.expect_status {
+        None => StatusMatcher::Default,
+        Some(s) => match s.get_ref() {
+            raw::ExpectStatus::Codes(c)
+                if !c.is_empty() && c.iter().all(|c| (100..600).contains(c)) =>
+            {
+                StatusMatcher::Codes(c.clone())
+            }
+            raw::ExpectStatus::Class(k)
+                if k.len() == 3
+                    && k[1..].eq_ignore_ascii_case("xx")
+                    && (b'1'..=b'5').contains(&k.as_bytes()[0]) =>
+            {
+                StatusMatcher::Class(u16::from(k.as_bytes()[0] - b'0'))
+            }
+            _ => {
+                cx.err(s.span(), "expect_status must be a list of HTTP codes such as [200, 204] or a class such as \"2xx\"");
+                StatusMatcher::Default
+            }
+        },
+    };
+    let expect_body_regex =
+        h.expect_body_regex
+            .as_ref()
+            .and_then(|r| match regex::Regex::new(r.get_ref()) {
+                Ok(re) => Some(re),
+                Err(e) => {
+                    let first = e
+                        .to_string()
+                        .lines()
+                        .last()
+                        .unwrap_or_default()
+                        .trim()
+                        .trim_start_matches("error: ")
+                        .to_owned();
+                    cx.err(
+                        r.span(),
+                        format!("expect_body_regex does not compile: {first}"),
+                    );
+                    None
+                }
+            });
+    if method == HttpMethod::Head && (h.expect_body.is_some() || h.expect_body_regex.is_some()) {
+        cx.err(
+            h.name.span(),
+            format!(
+                "probe '{}' uses method HEAD, which has no body to match expect_body against",
+                h.name.get_ref()
+            ),
+        );
+    }
+    Some(HttpSpec {
+        url: h.url.get_ref().clone(),
+        host,
+        method,
+        expect_status,
+        expect_body: h.expect_body.clone(),
+        expect_body_regex,
+        max_response_time: h.max_response_time.map(ConfigDuration::get),
+        follow_redirects: h.follow_redirects.unwrap_or(5),
+        tls_verify: h.tls_verify.unwrap_or(true),
+        ca_file: h
+            .ca_file
+            .as_ref()
+            .and_then(|f| readable_file(cx, f, "ca_file", resolve)),
+        cert_expiry_warn: h
+            .cert_expiry_warn
+            .map_or(DEFAULT_CERT_WARN, ConfigDuration::get),
+        headers: h.headers.clone().unwrap_or_default().into_iter().collect(),
+    })
+}
+
+const RCODES: [&str; 6] = [
+    "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+];
+
+fn dns_spec(cx: &mut Ctx<'_>, d: &raw::Dns) -> Option<DnsSpec> {
+    let record = match &d.record {
+        None => RecordType::A,
+        Some(r) => RecordType::parse(r.get_ref()).unwrap_or_else(|| {
+            cx.err(r.span(), format!("record '{}' is not supported: use one of A, AAAA, MX, TXT, NS, CNAME, SOA, CAA", r.get_ref()));
+            RecordType::A
+        }),
+    };
+    let server = match &d.server {
+        None => None,
+        Some(s) => {
+            let text = s.get_ref();
+            let parsed = text.parse::<SocketAddr>().ok().or_else(|| {
+                text.parse::<std::net::IpAddr>()
+                    .ok()
+                    .map(|ip| SocketAddr::new(ip, 53))
+            });
+            match parsed {
+                Some(a) => Some(a),
+                None => {
+                    cx.err(s.span(), format!("server '{text}' must be an IP address with an optional port, such as \"127.0.0.1:53\" or \"[::1]:53\" (a name would need a resolver to find the resolver)"));
+                    return None;
+                }
+            }
+        }
+    };
+    let transport = match d.transport.as_ref().map(|t| t.get_ref().as_str()) {
+        None | Some("udp") => DnsTransport::Udp,
+        Some("tcp") => DnsTransport::Tcp,
+        Some(other) => {
+            cx.err(
+                d.transport.as_ref().map_or(0..0, Spanned::span),
+                format!("transport '{other}' is not supported: use \"udp\" or \"tcp\""),
+            );
+            DnsTransport::Udp
+        }
+    };
+    let expect_rcode = match &d.expect_rcode {
+        None => "NOERROR".to_owned(),
+        Some(r) => {
+            let up = r.get_ref().to_ascii_uppercase();
+            if !RCODES.contains(&up.as_str()) {
+                cx.err(
+                    r.span(),
+                    format!(
+                        "expect_rcode '{}' is not an rcode: use one of {}",
+                        r.get_ref(),
+                        RCODES.join(", ")
+                    ),
+                );
+            }
+            up
+        }
+    };
+    Some(DnsSpec {
+        query: d.query.get_ref().clone(),
+        record,
+        server_host: server.map(|s| s.ip().to_string()).unwrap_or_default(),
+        server,
+        transport,
+        expect_rcode,
+        expect_answer: d.expect_answer.clone().unwrap_or_default(),
+    })
+}
+
+/// `"host:port"`, `"[::1]:port"`, or a bare host when `default_port` is given.
+fn host_port(
+    cx: &mut Ctx<'_>,
+    v: &Spanned<String>,
+    default_port: Option<u16>,
+) -> Option<(String, u16)> {
+    let s = v.get_ref();
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Some((a.ip().to_string(), a.port()));
+    }
+    let split = s.rsplit_once(':').filter(|(h, _)| !h.contains(':'));
+    match (split, default_port) {
+        (Some((h, p)), _) if !h.is_empty() => match p.parse::<u16>() {
+            Ok(port) if port > 0 => Some((h.to_owned(), port)),
+            _ => {
+                cx.err(
+                    v.span(),
+                    format!("'{s}': port '{p}' is not a number from 1 to 65535"),
+                );
+                None
+            }
+        },
+        (None, Some(port)) if !s.is_empty() => Some((s.clone(), port)),
+        _ => {
+            cx.err(
+                v.span(),
+                format!(
+                    "'{s}' must be HOST:PORT, such as \"shop.example.test:22\" or \"[::1]:22\""
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn readable_file(
+    cx: &mut Ctx<'_>,
+    f: &Spanned<String>,
+    key: &str,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Option<PathBuf> {
+    let p = resolve(f.get_ref());
+    match std::fs::metadata(&p) {
+        Ok(m) if m.is_file() => Some(p),
+        Ok(_) => {
+            cx.err(f.span(), format!("{key} '{}' is not a file", p.display()));
+            None
+        }
+        Err(e) => {
+            cx.err(
+                f.span(),
+                format!("{key} '{}' cannot be read: {e}", p.display()),
+            );
+            None
+        }
+    }
+}
+
+fn mail_endpoint(
+    cx: &mut Ctx<'_>,
+    m: raw::Mail<'_>,
+    [implicit_port, plain_port]: [u16; 2],
+    env: EnvLookup<'_>,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Option<MailEndpoint> {
+    let tls_mode = match m.tls.map(|t| t.get_ref().as_str()) {
+        None | Some("implicit") => TlsMode::Implicit,
+        Some("starttls") => TlsMode::Starttls,
+        Some("none") => TlsMode::None,
+        Some(other) => {
+            cx.err(
+                m.tls.map_or(0..0, Spanned::span),
+                format!("tls '{other}' is not a mode: use \"implicit\", \"starttls\" or \"none\""),
+            );
+            TlsMode::Implicit
+        }
+    };
+    let host = m.host.get_ref().trim_matches(['[', ']']).to_owned();
+    if host.is_empty() {
+        cx.err(m.host.span(), "host is empty");
+    }
+    let password = secret(
+        cx,
+        m.password,
+        m.password_env,
+        m.password_file,
+        env,
+        resolve,
+    );
+    let credentials = match (m.username, password) {
+        (Some(u), Some(p)) => Some(Credentials {
+            username: u.get_ref().clone(),
+            password: p,
+        }),
+        (Some(u), None) => {
+            if m.password.is_none() && m.password_env.is_none() && m.password_file.is_none() {
+                cx.err(u.span(), "username is set but no password: add password_env = \"VARIABLE\" or password_file = \"PATH\"");
+            }
+            None
+        }
+        (None, Some(_)) => {
+            let at = m
+                .password_env
+                .or(m.password_file)
+                .map_or(0..0, Spanned::span);
+            cx.err(
+                at,
+                "a password is given but no username: add username = \"...\"",
+            );
+            None
+        }
+        (None, None) => None,
+    };
+    Some(MailEndpoint {
+        host,
+        port: m.port.unwrap_or(if tls_mode == TlsMode::Implicit {
+            implicit_port
+        } else {
+            plain_port
+        }),
+        tls_mode,
+        tls: TlsSettings {
+            verify: m.tls_verify.unwrap_or(true),
+            ca_file: m
+                .ca_file
+                .and_then(|f| readable_file(cx, f, "ca_file", resolve)),
+            server_name: m.server_name.map(str::to_owned),
+            cert_expiry_warn: DEFAULT_CERT_WARN,
+        },
+        credentials,
+    })
+}
+
+/// Resolves `password_env` / `password_file`; refuses an inline `password` without
+/// repeating it. No message here ever contains the secret's value.
+fn secret(
+    cx: &mut Ctx<'_>,
+    inline: Option<&Spanned<toml::Value>>,
+    from_env: Option<&Spanned<String>>,
+    from_file: Option<&Spanned<String>>,
+    env: EnvLookup<'_>,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Option<Secret> {
+    if let Some(p) = inline {
+        cx.err(p.span(), "a password is written inline: secrets never go in probes.toml; use password_env = \"VARIABLE\" or password_file = \"PATH\" (systemd's LoadCredential= puts one under $CREDENTIALS_DIRECTORY)");
+        return None;
+    }
+    match (from_env, from_file) {
+        (Some(e), Some(_)) => {
+            cx.err(
+                e.span(),
+                "give either password_env or password_file, not both",
+            );
+            None
+        }
+        (Some(var), None) => match env(var.get_ref()) {
+            Some(v) if !v.is_empty() => Some(Secret::new(v)),
+            Some(_) => {
+                cx.err(
+                    var.span(),
+                    format!("password_env names ${}, which is empty", var.get_ref()),
+                );
+                None
+            }
+            None => {
+                cx.err(
+                    var.span(),
+                    format!(
+                        "password_env names ${}, which is not set in the environment",
+                        var.get_ref()
+                    ),
+                );
+                None
+            }
+        },
+        (None, Some(file)) => {
+            let path = match file.get_ref().strip_prefix("$CREDENTIALS_DIRECTORY/") {
+                Some(rest) => env("CREDENTIALS_DIRECTORY")
+                    .map(|d| Path::new(&d).join(rest))
+                    .unwrap_or_else(|| resolve(file.get_ref())),
+                None => resolve(file.get_ref()),
+            };
+            match std::fs::read_to_string(&path) {
+                Ok(v) => {
+                    let v = v
+                        .strip_suffix('\n')
+                        .map(|v| v.strip_suffix('\r').unwrap_or(v))
+                        .unwrap_or(&v)
+                        .to_owned();
+                    if v.is_empty() {
+                        cx.err(
+                            file.span(),
+                            format!("password_file '{}' is empty", path.display()),
+                        );
+                        None
+                    } else {
+                        Some(Secret::new(v))
+                    }
+                }
+                Err(e) => {
+                    // The error names the path and the OS reason, never the content.
+                    cx.err(
+                        file.span(),
+                        format!("password_file '{}' cannot be read: {e}", path.display()),
+                    );
+                    None
+                }
+            }
+        }
+        (None, None) => None,
+    }
+}
+
+fn instant(cx: &mut Ctx<'_>, v: &Spanned<String>, key: &str) -> Option<UtcMillis> {
+    match v.get_ref().parse::<jiff::Timestamp>() {
+        Ok(ts) => Some(UtcMillis::from_timestamp(ts)),
+        Err(_) => {
+            cx.err(v.span(), format!("{key} '{}' is not an instant: write RFC 3339 with an offset, such as \"2023-02-05T01:00:00+01:00\" or \"2023-02-05T00:00:00Z\"", v.get_ref()));
+            None
+        }
+    }
+}
+
+fn date(cx: &mut Ctx<'_>, v: &Spanned<String>, key: &str) -> Option<jiff::civil::Date> {
+    match v.get_ref().parse::<jiff::civil::Date>() {
+        Ok(d) => Some(d),
+        Err(_) => {
+            cx.err(
+                v.span(),
+                format!(
+                    "{key} '{}' is not a date: write YYYY-MM-DD, such as \"2023-01-01\"",
+                    v.get_ref()
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn contract(
+    cx: &mut Ctx<'_>,
+    c: &raw::Contract,
+    plan_ids: &HashMap<String, Range<usize>>,
+    names: &HashMap<String, Range<usize>>,
+    probes: &[Probe],
+) -> Option<Contract> {
+    let mut ok = true;
+    if !plan_ids.contains_key(c.plan.get_ref()) {
+        let ids: Vec<&str> = plan_ids.keys().map(String::as_str).collect();
+        let hint = did_you_mean(c.plan.get_ref(), &ids)
+            .map(|s| format!("; did you mean '{s}'?"))
+            .unwrap_or_default();
+        cx.err(
+            c.plan.span(),
+            format!(
+                "contract '{}' names plan '{}', which does not exist{hint}",
+                c.id.get_ref(),
+                c.plan.get_ref()
+            ),
+        );
+        ok = false;
+    }
+    if c.probes.is_empty() {
+        cx.err(
+            c.id.span(),
+            format!(
+                "contract '{}' lists no probes: add probes = [\"...\"]",
+                c.id.get_ref()
+            ),
+        );
+        ok = false;
+    }
+    for p in &c.probes {
+        if !names.contains_key(p.get_ref()) {
+            let all: Vec<&str> = probes.iter().map(|p| p.name.as_str()).collect();
+            let hint = did_you_mean(p.get_ref(), &all)
+                .map(|s| format!("; did you mean '{s}'?"))
+                .unwrap_or_default();
+            cx.err(
+                p.span(),
+                format!(
+                    "contract '{}' names probe '{}', which does not exist{hint}",
+                    c.id.get_ref(),
+                    p.get_ref()
+                ),
+            );
+            ok = false;
+        }
+    }
+    let n = u32::try_from(c.probes.len()).unwrap_or(u32::MAX);
+    let unavailable_when = match &c.unavailable_when {
+        None => Unavailability::Any,
+        Some(u) => {
+            let text = u.get_ref().trim();
+            let k_of_n = text.split_once(" of ").and_then(|(k, m)| {
+                Some((k.trim().parse::<u32>().ok()?, m.trim().parse::<u32>().ok()?))
+            });
+            match (text, k_of_n) {
+                ("any", _) => Unavailability::Any,
+                ("all", _) => Unavailability::All,
+                (_, Some((k, m))) if m == n && (1..=n).contains(&k) => Unavailability::AtLeast(k),
+                (_, Some((_, m))) if m != n => {
+                    cx.err(
+                        u.span(),
+                        format!(
+                            "unavailable_when '{text}' counts {m} probes but the contract lists {n}"
+                        ),
+                    );
+                    ok = false;
+                    Unavailability::Any
+                }
+                _ => {
+                    cx.err(u.span(), format!("unavailable_when '{text}' must be \"any\", \"all\" or \"K of N\" with 1 <= K <= N"));
+                    ok = false;
+                    Unavailability::Any
+                }
+            }
+        }
+    };
+    let customer_type = match c.customer_type.as_ref().map(|t| t.get_ref().as_str()) {
+        None => None,
+        Some("consumer") => Some(CustomerType::Consumer),
+        Some("business") => Some(CustomerType::Business),
+        Some(other) => {
+            cx.err(
+                c.customer_type.as_ref().map_or(0..0, Spanned::span),
+                format!("customer_type '{other}' must be \"consumer\" or \"business\""),
+            );
+            None
+        }
+    };
+    let fee = c
+        .fee
+        .as_ref()
+        .and_then(|f| match f.get_ref().parse::<rust_decimal::Decimal>() {
+            Ok(v) if v.is_sign_negative() => {
+                cx.err(f.span(), format!("fee '{}' is negative", f.get_ref()));
+                None
+            }
+            Ok(v) => Some(v),
+            Err(_) => {
+                cx.err(
+                    f.span(),
+                    format!(
+                        "fee '{}' is not a decimal amount: write it as a string such as \"9.99\"",
+                        f.get_ref()
+                    ),
+                );
+                None
+            }
+        });
+    if let Some(p) = c
+        .fee_period
+        .as_ref()
+        .filter(|p| !matches!(p.get_ref().as_str(), "month" | "year"))
+    {
+        cx.err(
+            p.span(),
+            format!("fee_period '{}' must be \"month\" or \"year\"", p.get_ref()),
+        );
+    }
+    let start = c.start.as_ref().and_then(|s| date(cx, s, "start"));
+    let end = c.end.as_ref().and_then(|e| date(cx, e, "end"));
+    if let (Some(s), Some(e), Some(end_span)) = (start, end, c.end.as_ref())
+        && e <= s
+    {
+        cx.err(
+            end_span.span(),
+            format!(
+                "contract '{}' ends {e}, which is not after its start {s}",
+                c.id.get_ref()
+            ),
+        );
+        ok = false;
+    }
+    ok.then(|| Contract {
+        id: c.id.get_ref().clone(),
+        plan: c.plan.get_ref().clone(),
+        customer: c.customer.clone(),
+        customer_type,
+        fee,
+        currency: c.currency.clone(),
+        fee_period: c.fee_period.as_ref().map(|p| p.get_ref().clone()),
+        probes: c.probes.iter().map(|p| p.get_ref().clone()).collect(),
+        unavailable_when,
+        start,
+        end,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_characters() {
+        let src = "a = 1\nbé = 2\n";
+        assert_eq!(line_col(src, 0), (1, 1));
+        assert_eq!(line_col(src, 6), (2, 1));
+        assert_eq!(line_col(src, src.find('=').unwrap()), (1, 3));
+        let second_eq = src.rfind('=').unwrap();
+        assert_eq!(line_col(src, second_eq), (2, 4));
+    }
+
+    #[test]
+    fn suggestions_are_close_only() {
+        assert_eq!(did_you_mean("htpp", &["http", "dns"]), Some("http"));
+        assert_eq!(did_you_mean("zzzzzz", &["http", "dns"]), None);
+    }
+}

@@ -1,0 +1,315 @@
+//! probes.toml: valid and invalid fixtures, with their exact error text.
+//!
+//! Each `tests/fixtures/config/invalid/NAME.toml` has `NAME.err` beside it: the exact
+//! standard error of `slawatch check-config --config NAME.toml` (run from that folder,
+//! so paths print as written). Each valid fixture must print "ok".
+
+use crate::util::{fixture, slawatch};
+use std::fs;
+
+fn toml_files(dir: &str) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = fs::read_dir(fixture(dir))
+        .expect("fixture folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_invalid_fixture_fails_with_its_exact_errors() {
+    let files = toml_files("config/invalid");
+    assert!(
+        files.len() >= 15,
+        "at least 15 invalid cases, found {}",
+        files.len()
+    );
+    let mut mismatches = Vec::new();
+    for file in &files {
+        let name = file.file_name().unwrap().to_str().unwrap();
+        let expected = fs::read_to_string(file.with_extension("err"))
+            .unwrap_or_else(|_| panic!("{name} has no .err file beside it"));
+        let out = slawatch()
+            .current_dir(fixture("config/invalid"))
+            .env_remove("SLAWATCH_TEST_NEVER_SET")
+            .args(["check-config", "--config", name])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name} must exit 2");
+        assert!(
+            out.stdout.is_empty(),
+            "{name}: nothing on stdout when invalid"
+        );
+        let got = String::from_utf8(out.stderr).unwrap();
+        if got != expected {
+            mismatches.push(format!("--- {name}\nexpected:\n{expected}got:\n{got}"));
+        }
+        // Every error line names this file with a line and a column.
+        for line in got.lines().filter(|l| l.starts_with("error: ")) {
+            let rest = line.strip_prefix("error: ").unwrap();
+            let mut parts = rest.splitn(4, ':');
+            assert_eq!(parts.next(), Some(name), "{line}");
+            assert!(
+                parts.next().unwrap().parse::<usize>().is_ok(),
+                "line number in {line}"
+            );
+            assert!(
+                parts.next().unwrap().parse::<usize>().is_ok(),
+                "column in {line}"
+            );
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+#[test]
+fn an_error_in_the_second_probe_points_at_its_own_line() {
+    let out = slawatch()
+        .current_dir(fixture("config/invalid"))
+        .args(["check-config", "--config", "second_probe_error.toml"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("second_probe_error.toml:8:1:"), "{err}");
+    assert!(err.contains("[[http]] #2"), "{err}");
+}
+
+#[test]
+fn errors_are_collected_in_one_pass() {
+    let out = slawatch()
+        .current_dir(fixture("config/invalid"))
+        .args(["check-config", "--config", "many_errors.toml"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("error: ")).count(),
+        5,
+        "{err}"
+    );
+    assert!(
+        err.ends_with("5 errors in the configuration; nothing was changed\n"),
+        "{err}"
+    );
+}
+
+fn with_test_secrets(cmd: &mut assert_cmd::Command) -> &mut assert_cmd::Command {
+    cmd.env("SLAWATCH_TEST_MAILBOX_PASSWORD", "imap-secret-from-env")
+        .env("SLAWATCH_TEST_SMTP_PASSWORD", "smtp-secret-from-env")
+        .env("SLAWATCH_TEST_ALERT_PASSWORD", "alert-secret-from-env")
+}
+
+#[test]
+fn every_valid_fixture_prints_ok_and_a_summary() {
+    let files = toml_files("config/valid");
+    assert!(files.len() >= 4);
+    for file in files {
+        let name = file.file_name().unwrap().to_str().unwrap().to_owned();
+        let out = with_test_secrets(&mut slawatch())
+            .current_dir(fixture("config/valid"))
+            .args(["check-config", "--config", &name])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(0), "{name}: {stderr}");
+        assert!(
+            stdout.starts_with(&format!("ok: {name}: ")),
+            "{name}: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn the_shipped_example_is_valid() {
+    let out = slawatch()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["check-config", "--config", "probes.toml"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout,
+        "ok: probes.toml: 8 probes (http 2, dns 1, tcp 2, imap 1, pop3 1, smtp 1), \
+         2 control targets, 3 plans, 3 contracts, 1 maintenance window\n"
+    );
+}
+
+#[test]
+fn the_example_names_only_test_hosts_and_documentation_addresses() {
+    use slawatch::config::{ControlTarget, ProbeSpec};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("probes.toml");
+    let c = slawatch::config::load_with_env(&path, &|_| None).unwrap();
+    let documentation = |ip: std::net::IpAddr| {
+        let s = ip.to_string();
+        s.starts_with("192.0.2.") || s.starts_with("198.51.100.") || s.starts_with("203.0.113.")
+    };
+    let ok = |host: &str| match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => documentation(ip),
+        Err(_) => host.ends_with(".test"),
+    };
+    let mut hosts: Vec<String> = c
+        .probes
+        .iter()
+        .filter_map(|p| p.spec.host().map(str::to_owned))
+        .collect();
+    for p in &c.probes {
+        if let ProbeSpec::Dns(d) = &p.spec {
+            hosts.push(d.query.clone());
+        }
+    }
+    for ctl in &c.controls {
+        match &ctl.target {
+            ControlTarget::Tcp { host, .. } => hosts.push(host.clone()),
+            ControlTarget::Http(url) => hosts.push(
+                reqwest::Url::parse(url)
+                    .unwrap()
+                    .host_str()
+                    .unwrap()
+                    .to_owned(),
+            ),
+        }
+    }
+    assert!(hosts.len() >= 10);
+    for h in hosts {
+        assert!(
+            ok(&h),
+            "probes.toml names '{h}', which is neither under .test nor a documentation address"
+        );
+    }
+}
+
+#[test]
+fn secrets_never_appear_in_errors_or_debug_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "s3cr3t-V4lue-never-printed";
+    fs::write(dir.path().join("pw"), format!("{secret}\n")).unwrap();
+    // Valid credentials next to an unrelated error, an inline password and a file
+    // password: the secret must appear in none of the output.
+    let text = format!(
+        r#"
+[[imap]]
+name = "mailbox"
+host = "imap.example.test"
+username = "probe@example.test"
+password_env = "SLAWATCH_TEST_SECRET"
+
+[[pop3]]
+name = "pop"
+host = "pop.example.test"
+username = "probe@example.test"
+password_file = "pw"
+interval = "soon"
+
+[[smtp]]
+name = "smtp"
+host = "smtp.example.test"
+username = "probe@example.test"
+password = "{secret}"
+"#
+    );
+    let path = dir.path().join("probes.toml");
+    fs::write(&path, &text).unwrap();
+    let out = slawatch()
+        .env("SLAWATCH_TEST_SECRET", secret)
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(all.contains("a password is written inline"), "{all}");
+    assert!(!all.contains(secret), "the secret leaked: {all}");
+
+    // The library's Debug print of a loaded config hides the values too.
+    let valid = text
+        .replace(
+            &format!("password = \"{secret}\""),
+            "password_env = \"SLAWATCH_TEST_SECRET\"",
+        )
+        .replace("interval = \"soon\"", "");
+    let env = |k: &str| (k == "SLAWATCH_TEST_SECRET").then(|| secret.to_owned());
+    let config = slawatch::config::parse_str(&valid, &path, &env)
+        .expect("valid once the errors are removed");
+    let debug = format!("{config:?} {config:#?}");
+    assert!(debug.contains("Secret(***)"), "{debug}");
+    assert!(
+        !debug.contains(secret),
+        "the secret leaked in Debug: {debug}"
+    );
+    let imap = config.probe("mailbox").unwrap();
+    match &imap.spec {
+        slawatch::config::ProbeSpec::Imap(i) => {
+            assert_eq!(
+                i.endpoint.credentials.as_ref().unwrap().password.expose(),
+                secret
+            )
+        }
+        other => panic!("expected imap, got {other:?}"),
+    }
+    match &config.probe("pop").unwrap().spec {
+        slawatch::config::ProbeSpec::Pop3(p) => {
+            assert_eq!(
+                p.endpoint.credentials.as_ref().unwrap().password.expose(),
+                secret,
+                "trailing newline stripped"
+            )
+        }
+        other => panic!("expected pop3, got {other:?}"),
+    }
+}
+
+#[test]
+fn defaults_and_overrides_are_applied() {
+    let env = |k: &str| match k {
+        "SLAWATCH_TEST_MAILBOX_PASSWORD"
+        | "SLAWATCH_TEST_SMTP_PASSWORD"
+        | "SLAWATCH_TEST_ALERT_PASSWORD" => Some("x".to_owned()),
+        _ => None,
+    };
+    let path = fixture("config/valid/mail_with_login.toml");
+    let c = slawatch::config::load_with_env(&path, &env).unwrap();
+    let flow = c.probe("roundtrip").unwrap();
+    assert_eq!(flow.schedule.interval, std::time::Duration::from_secs(900));
+    assert_eq!(
+        flow.schedule.confirm_down, 2,
+        "inherited from the built-in default"
+    );
+    let imap = c.probe("mailbox").unwrap();
+    assert_eq!(imap.schedule.interval, std::time::Duration::from_secs(60));
+    assert_eq!(c.daemon.vantage, "test-vantage");
+    assert_eq!(
+        c.daemon.database,
+        std::path::PathBuf::from("/var/lib/slawatch/evidence.db")
+    );
+    assert_eq!(
+        c.daemon.metrics_listen,
+        Some("127.0.0.1:9187".parse().unwrap())
+    );
+    match &c.probe("mailbox-pop").unwrap().spec {
+        slawatch::config::ProbeSpec::Pop3(p) => {
+            assert_eq!(p.endpoint.port, 110, "STARTTLS POP3 defaults to port 110");
+            assert_eq!(p.endpoint.tls_mode, slawatch::config::TlsMode::Starttls);
+        }
+        other => panic!("{other:?}"),
+    }
+    // With $STATE_DIRECTORY set (systemd) and no database key, the database goes there.
+    let env2 = |k: &str| (k == "STATE_DIRECTORY").then(|| "/var/lib/slawatch".to_owned());
+    let c2 = slawatch::config::load_with_env(&fixture("config/valid/minimal.toml"), &env2).unwrap();
+    assert_eq!(
+        c2.daemon.database,
+        std::path::PathBuf::from("/var/lib/slawatch/slawatch.db")
+    );
+    assert_eq!(c2.daemon.schedule, slawatch::config::DEFAULT_SCHEDULE);
+}
