@@ -155,7 +155,7 @@ mod tests {
             ("ten s", "expected a whole number"),
             ("10x", "unknown unit 'x'"),
             ("1m 2m", "appears twice"),
-            ("1.5s", "unknown unit"),
+            ("1.5s", "fractions are not allowed"),
             ("99999999999999999999s", "too large"),
         ];
         for (s, why) in cases {
