@@ -68,6 +68,11 @@ pub fn parse(input: &str) -> Result<Duration, DurationError> {
         let n: u64 = s[start..i]
             .parse()
             .map_err(|_| bad("the number is too large"))?;
+        if bytes.get(i) == Some(&b'.') {
+            return Err(bad(
+                "fractions are not allowed, use a smaller unit (\"1500ms\", not \"1.5s\")",
+            ));
+        }
         while i < bytes.len() && bytes[i] == b' ' {
             i += 1;
         }
