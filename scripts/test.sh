@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine: installs the real servers the
+# tests run on loopback (nothing is started here: each test starts its own instance on
+# high loopback ports with configs it writes to a temp dir), then runs every check.
+#
+#     ./scripts/test.sh
+#
+# Needs root for apt-get (CI and the developer machines run as root). Package installs
+# never start a daemon: a temporary policy-rc.d refuses every start, and Postfix is
+# preseeded with "No configuration".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  nginx-light libnginx-mod-http-echo   # HTTP(S) peer; echo_sleep for slow endpoints
+  dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd   # IMAP, POP3, LMTP delivery
+  postfix                              # SMTP, submission with AUTH
+  unbound                              # authoritative example.test on loopback
+  openssl                              # test CA and certificates
+  systemd                              # systemd-analyze verify of the unit
+  procps psmisc                        # pgrep/fuser for process checks in tests
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test.sh: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  policy=/usr/sbin/policy-rc.d
+  own_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; own_policy=1
+  fi
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ $own_policy = 1 ] && rm -f "$policy"
+fi
+
+cargo fmt --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo test --locked
