@@ -1,0 +1,514 @@
+//! When each probe runs: spread over its interval, re-checked soon after a failure,
+//! limited globally and per host, and never charged for slawatch's own outages.
+//!
+//! Each probe has a fixed grid: `base + offset + k × interval`, where `offset` is a
+//! hash of the probe's name modulo the interval. Checks are due on that grid, so there
+//! is no thundering herd at :00 and no drift however long a process runs (the next
+//! due time is computed from the grid, never by adding the interval to "now"). A grid
+//! point missed because a check ran long is skipped, not run late in a burst. After a
+//! failed check the next one is due `retry_interval` later, off the grid, until a
+//! check succeeds again.
+//!
+//! The scheduler does not probe by itself: it calls a [`Runner`], so the daemon plugs
+//! in the real probes and the tests a scripted one.
+
+use crate::config::{Probe, Schedule};
+use crate::model::{Check, ErrorClass, Status};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// A boxed future, as returned by [`Runner`] methods.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What the scheduler calls to check a probe and to ask whether this machine is on line.
+pub trait Runner: Send + Sync + 'static {
+    /// Runs one check of `probe`. Never fails: failure is a `Check`.
+    fn check(&self, probe: Arc<Probe>) -> BoxFuture<'static, Check>;
+
+    /// Whether this machine is on line right now (some `[[control]]` target answers).
+    /// With no control targets configured, always true.
+    fn online(&self) -> BoxFuture<'static, bool>;
+}
+
+/// A check as the scheduler hands it on.
+#[derive(Debug, Clone)]
+pub struct Scheduled {
+    /// The check; `Unknown` when it failed while the machine was off line.
+    pub check: Check,
+    /// How late the check started relative to when it was due.
+    pub lag: Duration,
+}
+
+/// Counters the daemon exports as metrics.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Checks running now.
+    pub in_flight: AtomicUsize,
+    /// Checks finished since start.
+    pub completed: AtomicUsize,
+    /// Largest lag seen in the last reported window, in microseconds.
+    pub max_lag_us: AtomicI64,
+}
+
+/// Deterministic spread: where in its interval a probe's grid starts.
+///
+/// FNV-1a of the name, mixed, modulo the interval in milliseconds: stable across restarts
+/// and machines, so the same probe is always checked at the same second.
+pub fn offset(name: &str, interval: Duration) -> Duration {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // FNV's low bits barely change between names like "p1" and "p2": finish with
+    // splitmix64's mixer so offsets are spread evenly.
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^= h >> 31;
+    let ms = u64::try_from(interval.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    Duration::from_millis(h % ms)
+}
+
+/// The first grid point `base + offset + k × interval` that is not before `now`.
+pub fn next_on_grid(base: Instant, offset: Duration, interval: Duration, now: Instant) -> Instant {
+    let first = base + offset;
+    if now <= first {
+        return first;
+    }
+    let since = now - first;
+    let interval_ns = interval.as_nanos().max(1);
+    let k = since.as_nanos().div_ceil(interval_ns);
+    let ns = u64::try_from(k * interval_ns).unwrap_or(u64::MAX);
+    first + Duration::from_nanos(ns)
+}
+
+/// Limits: checks in flight overall and per host.
+#[derive(Debug)]
+struct Limits {
+    global: Arc<Semaphore>,
+    per_host: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
+    per_host_max: usize,
+}
+
+impl Limits {
+    fn host(&self, host: &str) -> Arc<Semaphore> {
+        let mut map = self
+            .per_host
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.entry(host.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.per_host_max)))
+            .clone()
+    }
+}
+
+/// Runs every probe on its schedule until cancelled, sending each result to `out`.
+///
+/// On cancellation no new check starts; checks in flight finish (each is bounded by
+/// its own timeout) and are still sent, then this returns.
+pub async fn run(
+    probes: Vec<Probe>,
+    runner: Arc<dyn Runner>,
+    concurrency: u32,
+    per_host_concurrency: u32,
+    out: mpsc::Sender<Scheduled>,
+    stats: Arc<Stats>,
+    cancel: CancellationToken,
+) {
+    let limits = Arc::new(Limits {
+        global: Arc::new(Semaphore::new(
+            usize::try_from(concurrency).unwrap_or(1).max(1),
+        )),
+        per_host: std::sync::Mutex::new(HashMap::new()),
+        per_host_max: usize::try_from(per_host_concurrency).unwrap_or(1).max(1),
+    });
+    let base = Instant::now();
+    let mut tasks = JoinSet::new();
+    for probe in probes {
+        tasks.spawn(probe_loop(
+            Arc::new(probe),
+            base,
+            runner.clone(),
+            limits.clone(),
+            out.clone(),
+            stats.clone(),
+            cancel.clone(),
+        ));
+    }
+    drop(out);
+    while tasks.join_next().await.is_some() {}
+}
+
+async fn probe_loop(
+    probe: Arc<Probe>,
+    base: Instant,
+    runner: Arc<dyn Runner>,
+    limits: Arc<Limits>,
+    out: mpsc::Sender<Scheduled>,
+    stats: Arc<Stats>,
+    cancel: CancellationToken,
+) {
+    let Schedule {
+        interval,
+        retry_interval,
+        ..
+    } = probe.schedule;
+    let offset = offset(&probe.name, interval);
+    let host_limit = probe.spec.host().map(|h| limits.host(h));
+    let mut due = next_on_grid(base, offset, interval, Instant::now());
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep_until(due) => {}
+        }
+        // Wait for a slot; cancellation while waiting starts nothing.
+        let permits = tokio::select! {
+            () = cancel.cancelled() => return,
+            p = acquire(&limits.global, host_limit.as_ref()) => p,
+        };
+        let Some(_permits) = permits else { return };
+        let started = Instant::now();
+        let lag = started.saturating_duration_since(due);
+        stats.in_flight.fetch_add(1, Ordering::Relaxed);
+        let mut check = runner.check(probe.clone()).await;
+        if check.status == Status::Down && !runner.online().await {
+            // slawatch's own connectivity failed, not the provider: no data.
+            check.status = Status::Unknown;
+            check.class = Some(ErrorClass::Unknown);
+            check.detail = format!(
+                "machine off line (every control target failed): {}",
+                check.detail
+            );
+        }
+        stats.in_flight.fetch_sub(1, Ordering::Relaxed);
+        stats.completed.fetch_add(1, Ordering::Relaxed);
+        let lag_us = i64::try_from(lag.as_micros()).unwrap_or(i64::MAX);
+        stats.max_lag_us.fetch_max(lag_us, Ordering::Relaxed);
+        let failed = check.status != Status::Up;
+        if out.send(Scheduled { check, lag }).await.is_err() {
+            return; // nobody listens any more
+        }
+        let now = Instant::now();
+        due = if failed {
+            now + retry_interval
+        } else {
+            next_on_grid(
+                base,
+                offset,
+                interval,
+                now.max(due + Duration::from_millis(1)),
+            )
+        };
+    }
+}
+
+async fn acquire(
+    global: &Arc<Semaphore>,
+    host: Option<&Arc<Semaphore>>,
+) -> Option<(
+    tokio::sync::OwnedSemaphorePermit,
+    Option<tokio::sync::OwnedSemaphorePermit>,
+)> {
+    // The host permit first: a probe waiting on a busy host must not hold a global slot.
+    let h = match host {
+        Some(h) => Some(h.clone().acquire_owned().await.ok()?),
+        None => None,
+    };
+    let g = global.clone().acquire_owned().await.ok()?;
+    Some((g, h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DEFAULT_SCHEDULE, ProbeSpec, TcpSpec};
+    use crate::model::{Phases, UtcMillis};
+    use std::sync::Mutex;
+
+    fn probe(name: &str, host: &str, interval_s: u64, retry_s: u64) -> Probe {
+        Probe {
+            name: name.to_owned(),
+            schedule: Schedule {
+                interval: Duration::from_secs(interval_s),
+                retry_interval: Duration::from_secs(retry_s),
+                ..DEFAULT_SCHEDULE
+            },
+            spec: ProbeSpec::Tcp(TcpSpec {
+                host: host.to_owned(),
+                port: 1,
+                tls: None,
+            }),
+        }
+    }
+
+    type HostCounts = Arc<Mutex<HashMap<String, (usize, usize)>>>;
+
+    /// A scripted runner: records when each check started (paused tokio time), answers
+    /// from a per-probe script (then up), takes `work` to answer, and counts checks
+    /// in flight per host (current, maximum).
+    struct Script {
+        base: Instant,
+        started: Mutex<Vec<(String, Duration)>>,
+        answers: Mutex<HashMap<String, Vec<Status>>>,
+        online: Mutex<bool>,
+        work: Duration,
+        per_host: HostCounts,
+    }
+
+    impl Script {
+        fn new(work: Duration) -> Arc<Self> {
+            Arc::new(Script {
+                base: Instant::now(),
+                started: Mutex::new(Vec::new()),
+                answers: Mutex::new(HashMap::new()),
+                online: Mutex::new(true),
+                work,
+                per_host: Arc::default(),
+            })
+        }
+
+        fn starts_of(&self, name: &str) -> Vec<Duration> {
+            self.started
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, t)| *t)
+                .collect()
+        }
+    }
+
+    impl Runner for Script {
+        fn check(&self, probe: Arc<Probe>) -> BoxFuture<'static, Check> {
+            self.started
+                .lock()
+                .unwrap()
+                .push((probe.name.clone(), Instant::now() - self.base));
+            let status = {
+                let mut a = self.answers.lock().unwrap();
+                a.get_mut(&probe.name)
+                    .filter(|v| !v.is_empty())
+                    .map_or(Status::Up, |v| v.remove(0))
+            };
+            let host = probe.spec.host().unwrap_or_default().to_owned();
+            {
+                let mut m = self.per_host.lock().unwrap();
+                for key in [host.clone(), "*all*".to_owned()] {
+                    let e = m.entry(key).or_default();
+                    e.0 += 1;
+                    e.1 = e.1.max(e.0);
+                }
+            }
+            let (work, per_host, name) = (self.work, self.per_host.clone(), probe.name.clone());
+            Box::pin(async move {
+                tokio::time::sleep(work).await;
+                let mut m = per_host.lock().unwrap();
+                m.entry(host).or_default().0 -= 1;
+                m.entry("*all*".to_owned()).or_default().0 -= 1;
+                drop(m);
+                Check {
+                    probe: name,
+                    started_at: UtcMillis(0),
+                    status,
+                    class: (status == Status::Down).then_some(ErrorClass::Refused),
+                    detail: "scripted".to_owned(),
+                    phases: Phases::default(),
+                    cert_not_after: None,
+                }
+            })
+        }
+
+        fn online(&self) -> BoxFuture<'static, bool> {
+            let on = *self.online.lock().unwrap();
+            Box::pin(async move { on })
+        }
+    }
+
+    /// Runs the scheduler for `for_` of paused time and returns what it sent.
+    async fn drive(
+        probes: Vec<Probe>,
+        runner: Arc<Script>,
+        conc: u32,
+        per_host: u32,
+        for_: Duration,
+    ) -> Vec<Scheduled> {
+        let (tx, mut rx) = mpsc::channel(10_000);
+        let cancel = CancellationToken::new();
+        let stats = Arc::new(Stats::default());
+        let task = tokio::spawn(run(
+            probes,
+            runner,
+            conc,
+            per_host,
+            tx,
+            stats,
+            cancel.clone(),
+        ));
+        tokio::time::sleep(for_).await;
+        cancel.cancel();
+        task.await.unwrap();
+        let mut out = Vec::new();
+        while let Ok(s) = rx.try_recv() {
+            out.push(s);
+        }
+        out
+    }
+
+    #[test]
+    fn offsets_are_deterministic_and_inside_the_interval() {
+        let i = Duration::from_secs(60);
+        let a = offset("shop-home", i);
+        assert_eq!(a, offset("shop-home", i));
+        assert!(a < i);
+        let seconds: std::collections::HashSet<_> = (0..100)
+            .map(|n| offset(&format!("p{n}"), i).as_secs())
+            .collect();
+        // 100 uniform picks among 60 seconds cover about 49 distinct ones.
+        assert!(
+            seconds.len() > 42,
+            "100 probes spread over many seconds, got {}",
+            seconds.len()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn grid_points_never_drift() {
+        let base = Instant::now();
+        let off = Duration::from_millis(1500);
+        let i = Duration::from_secs(60);
+        assert_eq!(next_on_grid(base, off, i, base), base + off);
+        let late = base + Duration::from_secs(86_400 * 30) + Duration::from_millis(7);
+        let n = next_on_grid(base, off, i, late);
+        assert!(n >= late);
+        assert_eq!(
+            (n - base - off).as_nanos() % i.as_nanos(),
+            0,
+            "still on the grid after 30 days"
+        );
+        assert!(n - late < i);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn checks_stay_on_the_grid_for_a_day() {
+        let runner = Script::new(Duration::from_millis(700));
+        let p = probe("steady", "h", 60, 10);
+        let off = offset("steady", Duration::from_secs(60));
+        let out = drive(vec![p], runner.clone(), 10, 4, Duration::from_secs(86_400)).await;
+        let starts = runner.starts_of("steady");
+        assert_eq!(starts.len(), 1440, "one check a minute for a day");
+        assert_eq!(out.len(), 1440);
+        for (k, t) in starts.iter().enumerate() {
+            let want = off + Duration::from_secs(60) * u32::try_from(k).unwrap();
+            assert!(
+                t.abs_diff(want) < Duration::from_millis(5),
+                "check {k} at {t:?}, due {want:?}"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failure_is_rechecked_at_retry_interval_then_back_on_the_grid() {
+        let runner = Script::new(Duration::from_millis(100));
+        runner
+            .answers
+            .lock()
+            .unwrap()
+            .insert("flaky".into(), vec![Status::Down, Status::Down, Status::Up]);
+        let off = offset("flaky", Duration::from_secs(60));
+        drive(
+            vec![probe("flaky", "h", 60, 10)],
+            runner.clone(),
+            10,
+            4,
+            off + Duration::from_secs(150),
+        )
+        .await;
+        let s = runner.starts_of("flaky");
+        assert!(s.len() >= 4, "{s:?}");
+        // down at off, retry 10 s after it finished, again, then up, then the grid.
+        let gap = |a: usize, b: usize| s[b] - s[a];
+        assert!(
+            gap(0, 1).abs_diff(Duration::from_millis(10_100)) < Duration::from_millis(5),
+            "{s:?}"
+        );
+        assert!(
+            gap(1, 2).abs_diff(Duration::from_millis(10_100)) < Duration::from_millis(5),
+            "{s:?}"
+        );
+        assert!(
+            s[3].abs_diff(off + Duration::from_secs(60)) < Duration::from_millis(5),
+            "{s:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn per_host_and_global_limits_hold() {
+        let runner = Script::new(Duration::from_secs(5));
+        // 20 probes on one host with the same offset would all be due together;
+        // names differ, so offsets differ, but 5-second checks still overlap.
+        let probes: Vec<Probe> = (0..20)
+            .map(|n| probe(&format!("p{n}"), "busy", 10, 10))
+            .collect();
+        let others: Vec<Probe> = (0..20)
+            .map(|n| probe(&format!("q{n}"), &format!("h{n}"), 10, 10))
+            .collect();
+        let all = probes.into_iter().chain(others).collect();
+        drive(all, runner.clone(), 8, 2, Duration::from_secs(120)).await;
+        let m = runner.per_host.lock().unwrap();
+        assert_eq!(m["busy"].1, 2, "at most 2 in flight against one host");
+        assert_eq!(
+            m["*all*"].1, 8,
+            "at most 8 in flight overall, and the limit is reached"
+        );
+        let started = runner.started.lock().unwrap().len();
+        assert!(started > 100, "work still gets done: {started}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_while_off_line_are_unknown() {
+        let runner = Script::new(Duration::from_millis(10));
+        runner
+            .answers
+            .lock()
+            .unwrap()
+            .insert("site".into(), vec![Status::Down; 3]);
+        *runner.online.lock().unwrap() = false;
+        let out = drive(
+            vec![probe("site", "h", 60, 10)],
+            runner,
+            10,
+            4,
+            Duration::from_secs(90),
+        )
+        .await;
+        let statuses: Vec<_> = out.iter().map(|s| s.check.status).collect();
+        assert!(statuses.len() >= 3);
+        assert!(
+            statuses[..3].iter().all(|s| *s == Status::Unknown),
+            "{statuses:?}"
+        );
+        assert_eq!(out[0].check.class, Some(ErrorClass::Unknown));
+        assert!(out[0].check.detail.starts_with("machine off line"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cancellation_lets_checks_in_flight_finish_and_be_sent() {
+        let runner = Script::new(Duration::from_secs(8));
+        let p = probe("long", "h", 60, 10);
+        let off = offset("long", Duration::from_secs(60));
+        // Cancel 1 s after the first check started: it still arrives.
+        let out = drive(vec![p], runner.clone(), 10, 4, off + Duration::from_secs(1)).await;
+        assert_eq!(runner.starts_of("long").len(), 1);
+        assert_eq!(out.len(), 1, "the check in flight was drained, not dropped");
+    }
+}
