@@ -1,4 +1,5 @@
 //! The one integration-test binary (one link step, shared helpers).
 
 mod config;
+mod systemd;
 mod util;
