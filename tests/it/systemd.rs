@@ -6,10 +6,17 @@ use std::process::Command;
 /// The unit with its binary path pointed at the binary under test (verify checks
 /// that ExecStart is executable).
 fn unit_for_test(dir: &Path) -> std::path::PathBuf {
-    let unit = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/slawatch.service")).unwrap();
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/slawatch.service"),
+    )
+    .unwrap();
     let bin = assert_cmd::cargo::cargo_bin("slawatch");
     let path = dir.join("slawatch.service");
-    std::fs::write(&path, unit.replace("/usr/local/bin/slawatch", bin.to_str().unwrap())).unwrap();
+    std::fs::write(
+        &path,
+        unit.replace("/usr/local/bin/slawatch", bin.to_str().unwrap()),
+    )
+    .unwrap();
     path
 }
 
@@ -26,7 +33,11 @@ fn the_unit_verifies_without_a_single_warning() {
     let dir = tempfile::tempdir().unwrap();
     let unit = unit_for_test(dir.path());
     let out = analyze(&["verify"], &unit);
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "{text}");
     // verify exits 0 on unknown keys; a warning is still a defect.
     assert_eq!(text.trim(), "", "systemd-analyze verify printed warnings");
@@ -56,7 +67,10 @@ fn the_unit_is_hardened() {
     let report = String::from_utf8_lossy(&out.stdout);
     let level: String = report
         .lines()
-        .find_map(|l| l.split("Overall exposure level for slawatch.service: ").nth(1))
+        .find_map(|l| {
+            l.split("Overall exposure level for slawatch.service: ")
+                .nth(1)
+        })
         .expect("an overall exposure level")
         .chars()
         .take_while(|c| c.is_ascii_digit() || *c == '.')

@@ -1,0 +1,337 @@
+//! `/metrics` (Prometheus text format) and `/healthz`, off unless `metrics_listen` is set.
+//!
+//! The daemon updates a [`Metrics`] as checks arrive; rendering takes a snapshot under
+//! one short lock. The format is written by hand: it is a few lines of text, and a
+//! registry crate would bring globals or macros for no gain.
+
+use crate::model::{Check, Status};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// What `/metrics` shows of one probe.
+#[derive(Debug, Default, Clone)]
+struct ProbeMetrics {
+    kind: String,
+    up: Option<bool>,
+    last_latency_ms: u64,
+    checks: u64,
+    failures: u64,
+    unknown: u64,
+    outage_open: bool,
+}
+
+/// Live figures of the daemon, shared between the check consumer and the HTTP server.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    probes: Mutex<BTreeMap<String, ProbeMetrics>>,
+    /// Scheduling lag of the last check, in microseconds.
+    pub last_lag_us: AtomicU64,
+    /// Largest scheduling lag since start, in microseconds.
+    pub max_lag_us: AtomicU64,
+    /// Checks running now.
+    pub in_flight: AtomicU64,
+    /// Records sent to the store and not yet committed.
+    pub writer_queue: AtomicU64,
+    /// Unix seconds of the last heartbeat (the scheduler made progress).
+    pub heartbeat_unix: AtomicU64,
+}
+
+impl Metrics {
+    /// Registers a probe so it shows before its first check.
+    pub fn register(&self, name: &str, kind: &str) {
+        let mut p = self.probes.lock().unwrap_or_else(PoisonError::into_inner);
+        p.entry(name.to_owned()).or_default().kind = kind.to_owned();
+    }
+
+    /// Drops probes that are no longer configured (after a reload).
+    pub fn retain(&self, names: &[String]) {
+        let mut p = self.probes.lock().unwrap_or_else(PoisonError::into_inner);
+        p.retain(|k, _| names.contains(k));
+    }
+
+    /// Records one check.
+    pub fn observe(&self, check: &Check, lag: Duration) {
+        let lag_us = u64::try_from(lag.as_micros()).unwrap_or(u64::MAX);
+        self.last_lag_us.store(lag_us, Ordering::Relaxed);
+        self.max_lag_us.fetch_max(lag_us, Ordering::Relaxed);
+        let mut p = self.probes.lock().unwrap_or_else(PoisonError::into_inner);
+        let m = p.entry(check.probe.clone()).or_default();
+        m.checks += 1;
+        match check.status {
+            Status::Up => m.up = Some(true),
+            Status::Down => {
+                m.up = Some(false);
+                m.failures += 1;
+            }
+            Status::Unknown => m.unknown += 1,
+        }
+        if let Some(total) = check.phases.total {
+            m.last_latency_ms = u64::try_from(total.as_millis()).unwrap_or(u64::MAX);
+        }
+    }
+
+    /// Marks a probe's outage as open or closed.
+    pub fn set_outage(&self, probe: &str, open: bool) {
+        let mut p = self.probes.lock().unwrap_or_else(PoisonError::into_inner);
+        p.entry(probe.to_owned()).or_default().outage_open = open;
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let probes = self
+            .probes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let mut s = String::new();
+        let mut family =
+            |name: &str, kind: &str, help: &str, value: &dyn Fn(&ProbeMetrics) -> Option<u64>| {
+                let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}");
+                for (probe, m) in &probes {
+                    if let Some(v) = value(m) {
+                        let _ = writeln!(
+                            s,
+                            "{name}{{probe=\"{}\",kind=\"{}\"}} {v}",
+                            escape(probe),
+                            escape(&m.kind)
+                        );
+                    }
+                }
+            };
+        family(
+            "slawatch_probe_up",
+            "gauge",
+            "1 if the last judged check was up, 0 if down.",
+            &|m| m.up.map(u64::from),
+        );
+        family(
+            "slawatch_probe_latency_milliseconds",
+            "gauge",
+            "Duration of the last check.",
+            &|m| Some(m.last_latency_ms),
+        );
+        family(
+            "slawatch_probe_checks_total",
+            "counter",
+            "Checks run since the daemon started.",
+            &|m| Some(m.checks),
+        );
+        family(
+            "slawatch_probe_failures_total",
+            "counter",
+            "Checks that were down.",
+            &|m| Some(m.failures),
+        );
+        family(
+            "slawatch_probe_unknown_total",
+            "counter",
+            "Checks that could not be judged (no data).",
+            &|m| Some(m.unknown),
+        );
+        family(
+            "slawatch_probe_outage_open",
+            "gauge",
+            "1 while a confirmed outage is open.",
+            &|m| Some(u64::from(m.outage_open)),
+        );
+        let scalar = |s: &mut String, name: &str, kind: &str, help: &str, v: u64| {
+            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+        };
+        let us = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        scalar(
+            &mut s,
+            "slawatch_schedule_lag_microseconds",
+            "gauge",
+            "How late the last check started.",
+            us(&self.last_lag_us),
+        );
+        scalar(
+            &mut s,
+            "slawatch_schedule_lag_max_microseconds",
+            "gauge",
+            "Largest start lag since start.",
+            us(&self.max_lag_us),
+        );
+        scalar(
+            &mut s,
+            "slawatch_checks_in_flight",
+            "gauge",
+            "Checks running now.",
+            us(&self.in_flight),
+        );
+        scalar(
+            &mut s,
+            "slawatch_writer_queue",
+            "gauge",
+            "Records waiting to be committed.",
+            us(&self.writer_queue),
+        );
+        scalar(
+            &mut s,
+            "slawatch_heartbeat_seconds",
+            "gauge",
+            "Unix time of the last heartbeat.",
+            us(&self.heartbeat_unix),
+        );
+        s
+    }
+}
+
+/// Label values escape backslash, quote and newline.
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Serves `/metrics` and `/healthz` on `addr` until cancelled.
+///
+/// `/healthz` answers 200 while the heartbeat is at most `stale_after` old, 503 after.
+pub async fn serve(
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+    stale_after: Duration,
+    now_unix: fn() -> u64,
+    cancel: CancellationToken,
+) -> std::io::Result<()> {
+    use axum::http::StatusCode;
+    use axum::routing::get;
+    let m1 = metrics.clone();
+    let app = axum::Router::new()
+        .route(
+            "/metrics",
+            get(move || {
+                let m = m1.clone();
+                async move { ([("content-type", "text/plain; version=0.0.4")], m.render()) }
+            }),
+        )
+        .route(
+            "/healthz",
+            get(move || {
+                let m = metrics.clone();
+                async move {
+                    let beat = m.heartbeat_unix.load(Ordering::Relaxed);
+                    let age = now_unix().saturating_sub(beat);
+                    if beat > 0 && age <= stale_after.as_secs() {
+                        (StatusCode::OK, format!("ok: last heartbeat {age}s ago\n"))
+                    } else {
+                        (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            format!("stale: last heartbeat {age}s ago\n"),
+                        )
+                    }
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { cancel.cancelled().await })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ErrorClass, Phases, UtcMillis};
+
+    fn check(probe: &str, status: Status, ms: u64) -> Check {
+        Check {
+            probe: probe.into(),
+            started_at: UtcMillis(0),
+            status,
+            class: (status == Status::Down).then_some(ErrorClass::Timeout),
+            detail: String::new(),
+            phases: Phases {
+                total: Some(Duration::from_millis(ms)),
+                ..Phases::default()
+            },
+            cert_not_after: None,
+        }
+    }
+
+    #[test]
+    fn renders_the_exposition_format() {
+        let m = Metrics::default();
+        m.register("shop", "http");
+        m.register("idle\"x", "tcp");
+        m.observe(&check("shop", Status::Up, 12), Duration::from_micros(250));
+        m.observe(
+            &check("shop", Status::Down, 10_000),
+            Duration::from_micros(90),
+        );
+        m.set_outage("shop", true);
+        let text = m.render();
+        for line in [
+            "slawatch_probe_up{probe=\"shop\",kind=\"http\"} 0",
+            "slawatch_probe_latency_milliseconds{probe=\"shop\",kind=\"http\"} 10000",
+            "slawatch_probe_checks_total{probe=\"shop\",kind=\"http\"} 2",
+            "slawatch_probe_failures_total{probe=\"shop\",kind=\"http\"} 1",
+            "slawatch_probe_outage_open{probe=\"shop\",kind=\"http\"} 1",
+            "slawatch_probe_checks_total{probe=\"idle\\\"x\",kind=\"tcp\"} 0",
+            "slawatch_schedule_lag_max_microseconds 250",
+            "slawatch_schedule_lag_microseconds 90",
+            "# TYPE slawatch_probe_checks_total counter",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+        // A probe never judged has no up line.
+        assert!(!text.contains("slawatch_probe_up{probe=\"idle"));
+    }
+
+    #[tokio::test]
+    async fn serves_metrics_and_healthz_on_loopback() {
+        let m = Arc::new(Metrics::default());
+        m.register("shop", "http");
+        let probe_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = probe_listener.local_addr().unwrap();
+        drop(probe_listener);
+        let cancel = CancellationToken::new();
+        fn now() -> u64 {
+            1_000
+        }
+        let server = tokio::spawn(serve(
+            addr,
+            m.clone(),
+            Duration::from_secs(120),
+            now,
+            cancel.clone(),
+        ));
+        let get = |path: &'static str| async move {
+            for _ in 0..50 {
+                if let Ok(r) = reqwest::Client::builder()
+                    .no_proxy()
+                    .build()
+                    .unwrap()
+                    .get(format!("http://{addr}{path}"))
+                    .send()
+                    .await
+                {
+                    return (r.status().as_u16(), r.text().await.unwrap());
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            panic!("server did not come up");
+        };
+        let (code, _) = get("/healthz").await;
+        assert_eq!(code, 503, "no heartbeat yet");
+        m.heartbeat_unix.store(990, Ordering::Relaxed);
+        let (code, body) = get("/healthz").await;
+        assert_eq!((code, body.as_str()), (200, "ok: last heartbeat 10s ago\n"));
+        let (code, body) = get("/metrics").await;
+        assert_eq!(code, 200);
+        assert!(
+            body.contains("slawatch_probe_checks_total{probe=\"shop\",kind=\"http\"} 0"),
+            "{body}"
+        );
+        cancel.cancel();
+        server.await.unwrap().unwrap();
+    }
+}
