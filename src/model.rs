@@ -10,7 +10,9 @@ use std::time::Duration;
 /// An instant: integer milliseconds since the Unix epoch, UTC.
 ///
 /// All stored instants have this precision (DESIGN.md, "Measurement rules").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct UtcMillis(pub i64);
 

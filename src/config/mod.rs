@@ -7,10 +7,12 @@
 //! that did parse. Nothing is returned unless the whole file is valid.
 
 mod duration;
+mod plan;
 mod raw;
 mod secret;
 mod validate;
 
+pub use crate::sla::{CustomerType, FeePeriod, Plan};
 pub use duration::{ConfigDuration, format as format_duration, parse as parse_duration};
 pub use secret::Secret;
 
@@ -77,8 +79,8 @@ pub struct Config {
     pub controls: Vec<Control>,
     /// Every probe of every kind, in file order within each kind.
     pub probes: Vec<Probe>,
-    /// `[[plan]]` tables.
-    pub plans: Vec<PlanEntry>,
+    /// `[[plan]]` tables, with their full terms.
+    pub plans: Vec<Plan>,
     /// `[[contract]]` tables.
     pub contracts: Vec<Contract>,
     /// `[[maintenance]]` windows announced by providers.
@@ -494,23 +496,6 @@ pub enum Unavailability {
     AtLeast(u32),
 }
 
-/// Customer type for the business multiplier of some schemes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CustomerType {
-    /// A consumer.
-    Consumer,
-    /// A business.
-    Business,
-}
-
-/// A `[[plan]]` table as far as the configuration checks it: its id. The SLA engine
-/// reads the full terms.
-#[derive(Debug, Clone)]
-pub struct PlanEntry {
-    /// Unique plan id.
-    pub id: String,
-}
-
 /// `[[contract]]`: a customer's probes bound to a plan.
 #[derive(Debug, Clone)]
 pub struct Contract {
@@ -526,8 +511,8 @@ pub struct Contract {
     pub fee: Option<rust_decimal::Decimal>,
     /// Overrides the plan's currency.
     pub currency: Option<String>,
-    /// Overrides the plan's fee period (`month` or `year`).
-    pub fee_period: Option<String>,
+    /// Overrides the plan's fee period.
+    pub fee_period: Option<FeePeriod>,
     /// The probes that make up the service.
     pub probes: Vec<String>,
     /// Any, all, or k of n probes down.
@@ -608,6 +593,20 @@ pub fn load_with_env(path: &Path, env: EnvLookup<'_>) -> Result<Config, ConfigEr
         }])
     })?;
     parse_str(&text, path, env)
+}
+
+/// Reads the `[[plan]]` tables of a file (a probes.toml or a plan catalogue) and
+/// nothing else: `slawatch sla` and `slawatch plans` need no probes or secrets.
+pub fn load_plans(path: &Path) -> Result<Vec<Plan>, ConfigErrors> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: format!("cannot read the plans file: {e}"),
+        }])
+    })?;
+    validate::parse_plans(&text, path)
 }
 
 /// Validates configuration text as if read from `path` (relative paths in it are

@@ -25,14 +25,14 @@ const SECTIONS: [&str; 12] = [
 ];
 
 /// Collects errors against one source text.
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     file: &'a Path,
     src: &'a str,
-    errors: Vec<(usize, ConfigError)>,
+    pub(super) errors: Vec<(usize, ConfigError)>,
 }
 
 impl Ctx<'_> {
-    fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
+    pub(super) fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
         let (line, column) = line_col(self.src, span.start);
         self.errors.push((
             span.start,
@@ -134,16 +134,51 @@ struct RawConfig {
     pop3: Vec<raw::Pop3>,
     smtp: Vec<raw::Smtp>,
     mailflow: Vec<raw::Mailflow>,
-    plans: Vec<RawPlan>,
+    plans: Vec<super::plan::RawPlan>,
     contracts: Vec<raw::Contract>,
     maintenance: Vec<raw::Maintenance>,
     alerts: Option<raw::Alerts>,
 }
 
-/// What the configuration itself reads of a plan; the SLA engine reads the rest.
-#[derive(Deserialize)]
-struct RawPlan {
-    id: Spanned<String>,
+/// The span-preserving tree of the file, or every syntax error recorded in `cx`.
+fn syntax_tree<'i>(cx: &mut Ctx<'_>, text: &'i str) -> Option<Spanned<DeTable<'i>>> {
+    let (root, syntax) = DeTable::parse_recoverable(text);
+    for e in &syntax {
+        let span = e.span().unwrap_or(0..0);
+        cx.err(
+            span,
+            format!("TOML syntax: {}", tidy_serde_message(e.message())),
+        );
+    }
+    syntax.is_empty().then_some(root)
+}
+
+/// Checks `[[plan]]` tables: unique ids, then each plan's terms. Returns the valid
+/// plans and where each id was written (for references from contracts).
+fn check_plans(
+    cx: &mut Ctx<'_>,
+    raw: &[super::plan::RawPlan],
+) -> (Vec<crate::sla::Plan>, HashMap<String, Range<usize>>) {
+    let mut plans = Vec::new();
+    let mut ids: HashMap<String, Range<usize>> = HashMap::new();
+    for p in raw {
+        if let Some(first) = ids.get(p.id.get_ref()) {
+            let (line, col) = line_col(cx.src, first.start);
+            cx.err(
+                p.id.span(),
+                format!(
+                    "duplicate plan id '{}': already used at line {line}, column {col}",
+                    p.id.get_ref()
+                ),
+            );
+            continue;
+        }
+        ids.insert(p.id.get_ref().clone(), p.id.span());
+        if let Some(plan) = super::plan::build(cx, p) {
+            plans.push(plan);
+        }
+    }
+    (plans, ids)
 }
 
 pub(super) fn parse(text: &str, path: &Path, env: EnvLookup<'_>) -> Result<Config, ConfigErrors> {
@@ -152,21 +187,38 @@ pub(super) fn parse(text: &str, path: &Path, env: EnvLookup<'_>) -> Result<Confi
         src: text,
         errors: Vec::new(),
     };
-    let (root, syntax) = DeTable::parse_recoverable(text);
-    if !syntax.is_empty() {
-        for e in syntax {
-            let span = e.span().unwrap_or(0..0);
-            cx.err(
-                span,
-                format!("TOML syntax: {}", tidy_serde_message(e.message())),
-            );
-        }
+    let Some(root) = syntax_tree(&mut cx, text) else {
         return Err(finish(cx));
-    }
+    };
     let raw = split_sections(&mut cx, root.into_inner());
     let config = build(&mut cx, raw, path, env);
     if cx.errors.is_empty() {
         config.ok_or_else(|| finish(cx))
+    } else {
+        Err(finish(cx))
+    }
+}
+
+/// Reads only the `[[plan]]` tables of a file (a probes.toml or a plan catalogue);
+/// every other section is left unchecked.
+pub(super) fn parse_plans(text: &str, path: &Path) -> Result<Vec<crate::sla::Plan>, ConfigErrors> {
+    let mut cx = Ctx {
+        file: path,
+        src: text,
+        errors: Vec::new(),
+    };
+    let Some(root) = syntax_tree(&mut cx, text) else {
+        return Err(finish(cx));
+    };
+    let mut raw = Vec::new();
+    for (key, value) in root.into_inner() {
+        if key.get_ref().as_ref() == "plan" {
+            raw = elements(&mut cx, value, "plan");
+        }
+    }
+    let (plans, _) = check_plans(&mut cx, &raw);
+    if cx.errors.is_empty() {
+        Ok(plans)
     } else {
         Err(finish(cx))
     }
@@ -496,25 +548,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
     }
 
     // ---- [[plan]]
-    let mut plans = Vec::new();
-    let mut plan_ids: HashMap<String, Range<usize>> = HashMap::new();
-    for p in &raw.plans {
-        if let Some(first) = plan_ids.get(p.id.get_ref()) {
-            let (line, col) = line_col(cx.src, first.start);
-            cx.err(
-                p.id.span(),
-                format!(
-                    "duplicate plan id '{}': already used at line {line}, column {col}",
-                    p.id.get_ref()
-                ),
-            );
-            continue;
-        }
-        plan_ids.insert(p.id.get_ref().clone(), p.id.span());
-        plans.push(PlanEntry {
-            id: p.id.get_ref().clone(),
-        });
-    }
+    let (plans, plan_ids) = check_plans(cx, &raw.plans);
 
     // ---- [[contract]]
     let mut contracts = Vec::new();
@@ -1233,16 +1267,20 @@ fn contract(
                 None
             }
         });
-    if let Some(p) = c
+    let fee_period = c
         .fee_period
         .as_ref()
-        .filter(|p| !matches!(p.get_ref().as_str(), "month" | "year"))
-    {
-        cx.err(
-            p.span(),
-            format!("fee_period '{}' must be \"month\" or \"year\"", p.get_ref()),
-        );
-    }
+        .and_then(|p| match p.get_ref().as_str() {
+            "month" => Some(FeePeriod::Month),
+            "year" => Some(FeePeriod::Year),
+            _ => {
+                cx.err(
+                    p.span(),
+                    format!("fee_period '{}' must be \"month\" or \"year\"", p.get_ref()),
+                );
+                None
+            }
+        });
     let start = c.start.as_ref().and_then(|s| date(cx, s, "start"));
     let end = c.end.as_ref().and_then(|e| date(cx, e, "end"));
     if let (Some(s), Some(e), Some(end_span)) = (start, end, c.end.as_ref())
@@ -1264,7 +1302,7 @@ fn contract(
         customer_type,
         fee,
         currency: c.currency.clone(),
-        fee_period: c.fee_period.as_ref().map(|p| p.get_ref().clone()),
+        fee_period,
         probes: c.probes.iter().map(|p| p.get_ref().clone()).collect(),
         unavailable_when,
         start,

@@ -1,0 +1,735 @@
+//! The evaluation of SLA-MODEL.md section 3, steps 1 to 11, in its normative order.
+//! Credits and claim deadlines (steps 12 and 13) are in `credit.rs`.
+
+use super::credit::{self, CreditInput};
+use super::intervals::Intervals;
+use super::num::{self, HOUR_MS, MINUTE_MS, Q, dec, int};
+use super::period::{self, Period, PeriodSpec};
+use super::plan::{
+    BreachIf, CustomerType, EndAt, FeePeriod, FragmentRounding, Method, MissingData, Plan,
+    SliceBadIf, StartFrom,
+};
+use super::timeline::Timeline;
+use super::{Evaluation, IncidentOutcome, Overrides, SlaError};
+use jiff::civil::Date;
+use num_traits::{One, Signed, ToPrimitive, Zero};
+use std::collections::BTreeMap;
+
+/// An incident after step 3 (several timeline incidents when merged).
+#[derive(Clone, Debug)]
+pub(super) struct Group {
+    /// Indices into the timeline's incidents.
+    pub(super) members: Vec<usize>,
+    pub(super) start: i64,
+    pub(super) end: i64,
+    /// Error rate (1 when not given).
+    pub(super) error_rate: Q,
+    /// Share of users affected (1 when not given).
+    pub(super) impact: Q,
+    /// Counted downtime of this incident inside the domain, ms (after every step).
+    pub(super) counted: Intervals,
+}
+
+pub(super) fn ts(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| format!("{ms} ms"), |t| t.to_string())
+}
+
+fn human(ms: i64) -> String {
+    num::human_ms(&int(ms))
+}
+
+/// Evaluates one plan over one period.
+pub fn evaluate(
+    plan: &Plan,
+    overrides: &Overrides,
+    spec: PeriodSpec,
+    claim_date: Option<Date>,
+    tl: &Timeline,
+) -> Result<Evaluation, SlaError> {
+    let mut tr: Vec<String> = Vec::new();
+    let m = &plan.measurement;
+    let fee = overrides.fee.unwrap_or(plan.fee);
+    let currency = overrides
+        .currency
+        .clone()
+        .unwrap_or_else(|| plan.currency.clone());
+    let fee_period: FeePeriod = overrides.fee_period.unwrap_or(plan.fee_period);
+    let customer_type: CustomerType = overrides.customer_type.unwrap_or(plan.customer_type);
+    let tz = &plan.window.timezone;
+
+    // 1. Period.
+    let period: Period = period::resolve(&plan.window, spec, claim_date)?;
+    tr.push(format!(
+        "Period = {} in {} = {} -> {} = {}.",
+        period.label,
+        plan.window.timezone_name,
+        ts(period.start),
+        ts(period.end),
+        human(period.end - period.start)
+    ));
+    let mut domain = Intervals::single(period.start, period.end);
+    if plan.window.partial_period == super::plan::PartialPeriod::Prorate
+        && (tl.service_start.is_some() || tl.service_end.is_some())
+    {
+        let s = tl.service_start.map_or(i64::MIN, |t| t.0);
+        let e = tl.service_end.map_or(i64::MAX, |t| t.0);
+        domain = domain.clip(s, e);
+        tr.push(format!(
+            "Partial period (prorate): measured only while the service exists -> {}.",
+            human(domain.measure())
+        ));
+    }
+
+    // 2. Domain.
+    if let Some(bh) = &plan.window.business_hours {
+        let hours = period::weekly(bh, period.start, period.end)?;
+        domain = domain.intersect(&hours);
+        tr.push(format!(
+            "Business hours {}-{} {} ({}) -> domain = {}.",
+            bh.start,
+            if bh.end_of_day {
+                "24:00".to_owned()
+            } else {
+                bh.end.to_string()
+            },
+            bh.days
+                .iter()
+                .map(|d| format!("{d:?}")[..3].to_owned())
+                .collect::<Vec<_>>()
+                .join(","),
+            bh.timezone_name,
+            human(domain.measure())
+        ));
+    }
+
+    // 3. Incidents.
+    let mut outcomes: Vec<IncidentOutcome> = tl
+        .incidents
+        .iter()
+        .enumerate()
+        .map(|(index, _)| IncidentOutcome {
+            index,
+            counted_ms: int(0),
+            excluded: None,
+        })
+        .collect();
+    let weighted = matches!(
+        m.method,
+        Method::ErrorRateSlices { .. } | Method::UserWeighted { .. }
+    );
+    let mut groups: Vec<Group> = Vec::new();
+    for (i, inc) in tl.incidents.iter().enumerate() {
+        let why = |o: &mut IncidentOutcome, r: String| o.excluded = Some(r);
+        if let Some(c) = &inc.cause
+            && plan.exclusions.causes.iter().any(|x| x == c)
+        {
+            tr.push(format!(
+                "Incident {} ({} -> {}): cause '{c}' is excluded.",
+                i + 1,
+                ts(inc.start.0),
+                ts(inc.end.0)
+            ));
+            why(
+                &mut outcomes[i],
+                format!("cause '{c}' excluded by the plan"),
+            );
+            continue;
+        }
+        let er = inc.error_rate.map_or_else(Q::one, dec);
+        if let (Some(th), false) = (
+            m.down_if_error_rate_gt,
+            matches!(m.method, Method::ErrorRateSlices { .. }),
+        ) && er <= dec(th)
+        {
+            tr.push(format!(
+                "Incident {}: error rate {} <= {th} -> not downtime.",
+                i + 1,
+                num::exact(&er)
+            ));
+            why(
+                &mut outcomes[i],
+                format!("error rate {} at or below {th}", num::exact(&er)),
+            );
+            continue;
+        }
+        let mut start = inc.start.0;
+        match (m.start_from, inc.reported_at) {
+            (StartFrom::Detected, _) => {}
+            (StartFrom::Reported, None) => {
+                tr.push(format!(
+                    "Incident {}: never reported -> counts from the report, so not at all.",
+                    i + 1
+                ));
+                why(
+                    &mut outcomes[i],
+                    "never reported, and the plan counts from the report".into(),
+                );
+                continue;
+            }
+            (StartFrom::Reported | StartFrom::ReportedOrDetected, Some(r)) => {
+                if r.0 > start {
+                    tr.push(format!(
+                        "Incident {}: counted from the report at {}.",
+                        i + 1,
+                        ts(r.0)
+                    ));
+                }
+                start = start.max(r.0);
+            }
+            (StartFrom::ReportedOrDetected, None) => {}
+        }
+        let end = match (m.end_at, inc.confirmed_restored_at) {
+            (EndAt::ConfirmedRestored, Some(c)) => {
+                tr.push(format!(
+                    "Incident {}: counted until the confirmed restore at {}.",
+                    i + 1,
+                    ts(c.0)
+                ));
+                c.0
+            }
+            _ => inc.end.0,
+        };
+        if end <= start {
+            tr.push(format!(
+                "Incident {}: reported only after it ended -> 0.",
+                i + 1
+            ));
+            why(&mut outcomes[i], "reported only after it ended".into());
+            continue;
+        }
+        let impact = match (inc.affected_users, m.method) {
+            (Some(a), Method::UserWeighted { users: Some(u) }) if u > 0 => num::min(
+                Q::one(),
+                num::ratio(
+                    i64::try_from(a).unwrap_or(i64::MAX),
+                    i64::try_from(u).unwrap_or(i64::MAX),
+                ),
+            ),
+            _ => inc.impact.map_or_else(Q::one, dec),
+        };
+        groups.push(Group {
+            members: vec![i],
+            start,
+            end,
+            error_rate: er,
+            impact,
+            counted: Intervals::empty(),
+        });
+    }
+    groups.sort_by_key(|g| (g.start, g.end));
+    let gap_ms = m.merge_gap_ms.unwrap_or(0);
+    let mut merged: Vec<Group> = Vec::new();
+    for g in groups {
+        if let Some(last) = merged.last_mut() {
+            let gap = g.start - last.end;
+            // Overlapping or touching incidents are one outage for the time methods; the
+            // weighted methods keep them apart (their rates add up) unless merge_gap says.
+            let join = (m.merge_gap_ms.is_some() && gap < gap_ms) || (!weighted && gap <= 0);
+            if join {
+                if gap > 0 {
+                    tr.push(format!(
+                        "Incidents {} and {} are {} apart (< merge gap {}) -> joined with the gap.",
+                        last.members
+                            .iter()
+                            .map(|x| (x + 1).to_string())
+                            .collect::<Vec<_>>()
+                            .join("+"),
+                        g.members[0] + 1,
+                        human(gap),
+                        human(gap_ms)
+                    ));
+                }
+                last.end = last.end.max(g.end);
+                last.members.extend(g.members);
+                last.error_rate = num::max(last.error_rate.clone(), g.error_rate);
+                last.impact = num::max(last.impact.clone(), g.impact);
+                continue;
+            }
+        }
+        merged.push(g);
+    }
+    let mut groups = merged;
+
+    // 4. Maintenance.
+    let rule = &plan.exclusions.maintenance;
+    let mut carve = Intervals::empty();
+    if rule.excluded && !tl.maintenance.is_empty() {
+        let mut windows: Vec<_> = tl.maintenance.iter().collect();
+        windows.sort_by_key(|w| (w.start, w.end));
+        let mut used: BTreeMap<i16, i64> = BTreeMap::new();
+        for w in windows {
+            let (s, e) = (w.start.0, w.end.0);
+            if s >= period.end {
+                continue;
+            }
+            let notice = w.announced_at.map(|a| s - a.0);
+            let ok = match notice {
+                Some(n) => n >= rule.min_notice_ms,
+                None => rule.min_notice_ms == 0,
+            };
+            if !ok {
+                tr.push(format!(
+                    "Maintenance {} -> {}: notice {} < {} -> not excluded.",
+                    ts(s),
+                    ts(e),
+                    notice.map_or("unknown".into(), human),
+                    human(rule.min_notice_ms)
+                ));
+                continue;
+            }
+            let mut part = Intervals::single(s, e);
+            if !rule.recurring.is_empty() {
+                let mut slots = Intervals::empty();
+                for r in &rule.recurring {
+                    slots = slots.union(&period::weekly(r, s, e)?);
+                }
+                let inside = part.intersect(&slots);
+                if inside.measure() < part.measure() {
+                    tr.push(format!(
+                        "Maintenance {} -> {}: only {} falls inside the recurring slots.",
+                        ts(s),
+                        ts(e),
+                        human(inside.measure())
+                    ));
+                }
+                part = inside;
+            }
+            if let Some(budget) = rule.max_per_year_ms {
+                let year = period::local_date(s, tz).year();
+                let spent = used.entry(year).or_insert(0);
+                let left = (budget - *spent).max(0);
+                if part.measure() > left {
+                    tr.push(format!(
+                        "Maintenance {} -> {}: the yearly budget of {} has {} left -> only that is excluded.",
+                        ts(s),
+                        ts(e),
+                        human(budget),
+                        human(left)
+                    ));
+                    part = part.prefix(left);
+                }
+                *spent += part.measure();
+            }
+            if part.is_empty() {
+                continue;
+            }
+            if e > period.start {
+                tr.push(format!(
+                    "Maintenance {} -> {} (notice {}): {} excluded.",
+                    ts(s),
+                    ts(e),
+                    notice.map_or("not needed".into(), human),
+                    human(part.measure())
+                ));
+            }
+            carve = carve.union(&part);
+        }
+        if let Some(b) = rule.max_per_year_ms {
+            for (y, spent) in &used {
+                tr.push(format!(
+                    "Scheduled downtime excluded in {y}: {} of {}.",
+                    human(*spent),
+                    human(b)
+                ));
+            }
+        }
+    } else if !tl.maintenance.is_empty() {
+        tr.push("Maintenance is not excluded by this plan: announced windows still count.".into());
+    }
+
+    // Fragments: (group, start, end).
+    let mut frags: Vec<(usize, i64, i64)> = Vec::new();
+    for (gi, g) in groups.iter().enumerate() {
+        for (s, e) in Intervals::single(g.start, g.end).subtract(&carve).iter() {
+            frags.push((gi, s, e));
+        }
+    }
+
+    // 5. Minimum length, judged on whole fragments before clipping.
+    if let Some(min) = m.min_incident {
+        frags.retain(|&(gi, s, e)| {
+            let len = e - s;
+            let short = if min.exclusive {
+                len <= min.ms
+            } else {
+                len < min.ms
+            };
+            if short && e > period.start && s < period.end {
+                tr.push(format!(
+                    "Fragment {} -> {} of incident {} lasts {} {} {} -> dropped.",
+                    ts(s),
+                    ts(e),
+                    groups[gi].members[0] + 1,
+                    human(len),
+                    if min.exclusive { "<=" } else { "<" },
+                    human(min.ms)
+                ));
+            }
+            !short
+        });
+    }
+
+    // 6. Rounding.
+    if m.fragment_rounding == FragmentRounding::WholeClockMinutes {
+        frags = frags
+            .into_iter()
+            .filter_map(|(gi, s, e)| {
+                let s2 = s.div_euclid(MINUTE_MS) * MINUTE_MS
+                    + if s.rem_euclid(MINUTE_MS) == 0 {
+                        0
+                    } else {
+                        MINUTE_MS
+                    };
+                let e2 = e.div_euclid(MINUTE_MS) * MINUTE_MS;
+                (s2 < e2).then_some((gi, s2, e2))
+            })
+            .collect();
+        tr.push("Fragments rounded to whole clock minutes (start up, end down).".into());
+    }
+
+    // 7. Clip to the domain.
+    for (gi, s, e) in &frags {
+        let piece = Intervals::single(*s, *e).intersect(&domain);
+        groups[*gi].counted = groups[*gi].counted.union(&piece);
+    }
+
+    // 8. Missing data.
+    let gaps = Intervals::of(tl.gaps.iter().map(|g| (g.start.0, g.end.0))).intersect(&domain);
+    let no_data_ms = gaps.measure();
+    let mut gap_pieces = Intervals::empty();
+    if !gaps.is_empty() {
+        match m.missing_data {
+            MissingData::Exclude => {
+                domain = domain.subtract(&gaps);
+                for g in &mut groups {
+                    g.counted = g.counted.subtract(&gaps);
+                }
+                tr.push(format!("No data for {} (policy exclude): removed from the measured time and from downtime.", human(no_data_ms)));
+            }
+            MissingData::AsUp => {
+                for g in &mut groups {
+                    g.counted = g.counted.subtract(&gaps);
+                }
+                tr.push(format!(
+                    "No data for {} (policy as_up): counted as up.",
+                    human(no_data_ms)
+                ));
+            }
+            MissingData::AsDown => {
+                gap_pieces = gaps.clone();
+                tr.push(format!(
+                    "No data for {} (policy as_down): counted as down.",
+                    human(no_data_ms)
+                ));
+            }
+        }
+    }
+    for g in &groups {
+        let ms = int(g.counted.measure());
+        for &i in &g.members {
+            outcomes[i].counted_ms = ms.clone();
+        }
+        let first = g.members[0];
+        let o = &tl.incidents[first];
+        if g.counted.is_empty() {
+            if o.end.0 <= period.start || o.start.0 >= period.end {
+                for &i in &g.members {
+                    outcomes[i]
+                        .excluded
+                        .get_or_insert_with(|| "outside the period".into());
+                }
+            } else {
+                for &i in &g.members {
+                    outcomes[i].excluded.get_or_insert_with(|| {
+                        "nothing left after maintenance, minimum length and clipping".into()
+                    });
+                }
+            }
+        } else {
+            tr.push(format!(
+                "Incident {} ({} -> {}): {} counted in the period.",
+                g.members
+                    .iter()
+                    .map(|x| (x + 1).to_string())
+                    .collect::<Vec<_>>()
+                    .join("+"),
+                ts(g.start),
+                ts(g.end),
+                human(g.counted.measure())
+            ));
+        }
+    }
+
+    // 9. Measure.
+    let (d, t) = measure(plan, &period, &domain, &groups, &gap_pieces, &mut tr);
+
+    // 10. Availability.
+    let availability = (!t.is_zero()).then(|| Q::one() - &d / &t);
+    match &availability {
+        Some(a) => tr.push(format!(
+            "A = 1 - {}/{} min = {} -> {} %.",
+            num::minutes(&d),
+            num::minutes(&t),
+            num::fixed(a, 10),
+            num::fixed(&(a * int(100)), 4)
+        )),
+        None => tr.push("Nothing was measured in this period: no availability, no breach.".into()),
+    }
+
+    // 11. Breach.
+    let hundred = int(100);
+    let breach = match (&availability, &plan.objective.breach_if) {
+        (None, _) => false,
+        (Some(a), BreachIf::AvailabilityLtTarget) => {
+            let b = a * &hundred < dec(plan.objective.target);
+            tr.push(format!(
+                "{} % {} {} % target -> {}.",
+                num::fixed(&(a * &hundred), 4),
+                if b { "<" } else { ">=" },
+                plan.objective.target,
+                if b { "breach" } else { "no breach" }
+            ));
+            b
+        }
+        (Some(_), BreachIf::DowntimeGtPct(p)) => {
+            let share = &d / &t * &hundred;
+            let b = share > dec(*p);
+            tr.push(format!(
+                "Downtime = {} % of the measured time {} {p} % -> {}.",
+                num::fixed(&share, 4),
+                if b { ">" } else { "<=" },
+                if b { "breach" } else { "no breach" }
+            ));
+            b
+        }
+        (Some(_), BreachIf::AnyDowntime) => {
+            let b = d.is_positive();
+            tr.push(format!(
+                "Any downtime is a breach: {} -> {}.",
+                num::minutes(&d) + " min",
+                if b { "breach" } else { "no breach" }
+            ));
+            b
+        }
+    };
+
+    // 12 and 13.
+    let c = credit::compute(
+        &CreditInput {
+            plan,
+            fee,
+            fee_period,
+            currency: &currency,
+            customer_type,
+            period: &period,
+            domain: &domain,
+            groups: &groups,
+            gap_pieces: &gap_pieces,
+            availability: availability.as_ref(),
+            downtime: &d,
+            measured: &t,
+            breach,
+        },
+        &mut tr,
+    )?;
+    let claim_deadline = credit::deadline(plan, &period, &groups, &mut tr)?;
+
+    Ok(Evaluation {
+        plan: plan.id.clone(),
+        period,
+        timezone: plan.window.timezone_name.clone(),
+        downtime_ms: d,
+        measured_ms: t,
+        availability,
+        breach,
+        credit: c.money,
+        credit_pct_of_fee: c.pct,
+        extension_days: c.extension_days,
+        extension_hours: c.extension_hours,
+        form: plan.credit.form,
+        claim_deadline,
+        missing_data: m.missing_data,
+        no_data_ms,
+        incidents: outcomes,
+        trace: tr,
+    })
+}
+
+/// Step 9: D and T in milliseconds (D weighted for the weighted methods).
+fn measure(
+    plan: &Plan,
+    period: &Period,
+    domain: &Intervals,
+    groups: &[Group],
+    gap_pieces: &Intervals,
+    tr: &mut Vec<String>,
+) -> (Q, Q) {
+    let m = &plan.measurement;
+    let down = groups
+        .iter()
+        .fold(Intervals::empty(), |acc, g| acc.union(&g.counted))
+        .union(gap_pieces);
+    match m.method {
+        Method::Time => {
+            let (d, t) = (down.measure(), domain.measure());
+            tr.push(format!(
+                "Measure (time): D = {} min, T = {} min.",
+                num::minutes(&int(d)),
+                num::minutes(&int(t))
+            ));
+            (int(d), int(t))
+        }
+        Method::UserWeighted { .. } => {
+            let mut d = Q::zero();
+            for g in groups {
+                d += int(g.counted.measure()) * &g.impact;
+            }
+            d += int(gap_pieces.measure());
+            let t = domain.measure();
+            tr.push(format!(
+                "Measure (user_weighted): D = sum of minutes x share of users affected = {} min, T = {} min.",
+                num::minutes(&d),
+                num::minutes(&int(t))
+            ));
+            (d, int(t))
+        }
+        Method::TimeSlices { slice_ms, bad_if } => {
+            let slices = Slices::new(period, slice_ms);
+            let t = slices.length_of(&slices.touched(domain));
+            let bad: Vec<i64> = match bad_if {
+                SliceBadIf::Any => slices.touched(&down),
+                SliceBadIf::Full => slices
+                    .touched(&down)
+                    .into_iter()
+                    .filter(|&i| {
+                        let (s, e) = slices.bounds(i);
+                        let measured = domain.clip(s, e);
+                        measured.subtract(&down).is_empty()
+                    })
+                    .collect(),
+                SliceBadIf::ErrorRateGt => {
+                    let th = m.down_if_error_rate_gt.map_or_else(Q::zero, dec);
+                    slices
+                        .error_sums(groups, gap_pieces)
+                        .into_iter()
+                        .filter(|(i, sum)| {
+                            let (s, e) = slices.bounds(*i);
+                            *sum > &th * int(e - s)
+                        })
+                        .map(|(i, _)| i)
+                        .collect()
+                }
+            };
+            let d = slices.length_of(&bad);
+            tr.push(format!(
+                "Measure (time slices of {}, bad if {}): {} bad slices = {} min of {} slices = {} min.",
+                human(slice_ms),
+                match bad_if {
+                    SliceBadIf::Any => "any downtime",
+                    SliceBadIf::Full => "down throughout",
+                    SliceBadIf::ErrorRateGt => "error rate above the threshold",
+                },
+                bad.len(),
+                num::minutes(&int(d)),
+                slices.touched(domain).len(),
+                num::minutes(&int(t))
+            ));
+            if m.min_requests_per_slice.is_some() {
+                tr.push(
+                    "min_requests_per_slice is not applied: a timeline carries no request counts."
+                        .into(),
+                );
+            }
+            (int(d), int(t))
+        }
+        Method::ErrorRateSlices { slice_ms } => {
+            let slices = Slices::new(period, slice_ms);
+            let t = slices.length_of(&slices.touched(domain));
+            let mut d = Q::zero();
+            for (i, sum) in slices.error_sums(groups, gap_pieces) {
+                let (s, e) = slices.bounds(i);
+                d += num::min(sum, int(e - s));
+            }
+            tr.push(format!(
+                "Measure (error-rate slices of {}): D = sum of min(1, error rate x overlap / slice) x slice = {} min, T = {} min.",
+                human(slice_ms),
+                num::minutes(&d),
+                num::minutes(&int(t))
+            ));
+            (d, int(t))
+        }
+    }
+}
+
+/// Slices aligned to the period start; the last may be short.
+struct Slices {
+    start: i64,
+    end: i64,
+    len: i64,
+}
+
+impl Slices {
+    fn new(period: &Period, len: i64) -> Self {
+        Slices {
+            start: period.start,
+            end: period.end,
+            len: len.max(1),
+        }
+    }
+
+    fn bounds(&self, i: i64) -> (i64, i64) {
+        let s = self.start + i * self.len;
+        (s, (s + self.len).min(self.end))
+    }
+
+    /// Indices of the slices a set overlaps, ascending.
+    fn touched(&self, set: &Intervals) -> Vec<i64> {
+        let mut out: Vec<i64> = Vec::new();
+        for (s, e) in set.clip(self.start, self.end).iter() {
+            let a = (s - self.start) / self.len;
+            let b = (e - 1 - self.start) / self.len;
+            let from = match out.last() {
+                Some(&l) if l >= a => l + 1,
+                _ => a,
+            };
+            out.extend(from..=b);
+        }
+        out
+    }
+
+    fn length_of(&self, idx: &[i64]) -> i64 {
+        idx.iter()
+            .map(|&i| {
+                let (s, e) = self.bounds(i);
+                e - s
+            })
+            .sum()
+    }
+
+    /// Per slice touched: sum of error rate x overlap (ms), gaps (as_down) at rate 1.
+    fn error_sums(&self, groups: &[Group], gap_pieces: &Intervals) -> BTreeMap<i64, Q> {
+        let mut sums: BTreeMap<i64, Q> = BTreeMap::new();
+        let sets = groups
+            .iter()
+            .map(|g| (&g.counted, g.error_rate.clone()))
+            .chain(std::iter::once((gap_pieces, Q::one())));
+        for (set, rate) in sets {
+            for i in self.touched(set) {
+                let (s, e) = self.bounds(i);
+                let overlap = set.clip(s, e).measure();
+                *sums.entry(i).or_insert_with(Q::zero) += &rate * int(overlap);
+            }
+        }
+        sums
+    }
+}
+
+/// Milliseconds as exact hours, for traces and pro-rata credits.
+pub(super) fn hours(ms: &Q) -> Q {
+    ms / int(HOUR_MS)
+}
+
+/// An integer count for traces.
+pub(super) fn count(q: &num_bigint::BigInt) -> i64 {
+    q.to_i64().unwrap_or(i64::MAX)
+}

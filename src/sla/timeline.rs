@@ -1,0 +1,324 @@
+//! What happened: incidents, maintenance, monitoring gaps, service start and end.
+//!
+//! The engine's input besides the plan. The daemon builds a [`Timeline`] from the
+//! store; `slawatch sla` reads one from JSON with [`Timeline::from_json`] (the keys of
+//! an example case of `sla-examples.json`; other top-level keys are ignored).
+
+use crate::model::UtcMillis;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use std::fmt;
+
+/// An outage as measured or reported.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Incident {
+    /// First failed check (or the reported start).
+    pub start: UtcMillis,
+    /// First success after it (exclusive).
+    pub end: UtcMillis,
+    /// Cause tag (`customer`, `force_majeure`, ...), matched against the plan's exclusions.
+    pub cause: Option<String>,
+    /// Share of requests that failed, 0..=1 (none = all of them).
+    pub error_rate: Option<Decimal>,
+    /// Share of users affected, 0..=1 (none = all of them).
+    pub impact: Option<Decimal>,
+    /// Users affected, for `user_weighted` plans that give `measurement.users`.
+    pub affected_users: Option<u64>,
+    /// When the customer reported it to the provider.
+    pub reported_at: Option<UtcMillis>,
+    /// When the provider confirmed the service restored.
+    pub confirmed_restored_at: Option<UtcMillis>,
+    /// Free text.
+    pub note: Option<String>,
+}
+
+/// A maintenance window announced by the provider.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MaintenanceWindow {
+    /// Start (inclusive).
+    pub start: UtcMillis,
+    /// End (exclusive).
+    pub end: UtcMillis,
+    /// When it was announced; none = unknown notice.
+    pub announced_at: Option<UtcMillis>,
+}
+
+/// Time when slawatch could not measure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Gap {
+    /// Start (inclusive).
+    pub start: UtcMillis,
+    /// End (exclusive).
+    pub end: UtcMillis,
+}
+
+/// Everything the engine needs to know about what happened.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Timeline {
+    /// Outages.
+    pub incidents: Vec<Incident>,
+    /// Announced maintenance.
+    pub maintenance: Vec<MaintenanceWindow>,
+    /// Monitoring gaps (no data).
+    pub gaps: Vec<Gap>,
+    /// The service began here (none = before any period).
+    pub service_start: Option<UtcMillis>,
+    /// The service ended here (none = still running).
+    pub service_end: Option<UtcMillis>,
+}
+
+/// A timeline file that cannot be used, located by line and column or JSON path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimelineError {
+    /// Where: `12:5` or `incidents[1].end`.
+    pub location: String,
+    /// What is wrong and what to write instead.
+    pub message: String,
+}
+
+impl fmt::Display for TimelineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+/// A decimal written as a JSON or TOML string or integer. Floats are refused: a
+/// binary float cannot hold 0.1 exactly, and money must be exact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecimalText(pub Decimal);
+
+impl<'de> Deserialize<'de> for DecimalText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = DecimalText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a decimal written as a string, such as \"99.9\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<DecimalText, E> {
+                s.trim().parse::<Decimal>().map(DecimalText).map_err(|_| {
+                    E::custom(format!(
+                        "'{s}' is not a decimal number: write digits with a '.' such as \"99.95\""
+                    ))
+                })
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<DecimalText, E> {
+                Ok(DecimalText(Decimal::from(v)))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<DecimalText, E> {
+                Ok(DecimalText(Decimal::from(v)))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<DecimalText, E> {
+                Err(E::custom(format!(
+                    "write decimals as strings, such as \"{v}\": a binary floating-point number cannot hold most decimals exactly"
+                )))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Deserialize)]
+struct RawTimeline {
+    #[serde(default)]
+    incidents: Vec<RawIncident>,
+    #[serde(default)]
+    maintenance: Vec<RawWindow>,
+    #[serde(default)]
+    gaps: Vec<RawGap>,
+    service_start: Option<String>,
+    service_end: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIncident {
+    start: String,
+    end: String,
+    cause: Option<String>,
+    error_rate: Option<DecimalText>,
+    impact: Option<DecimalText>,
+    affected_users: Option<u64>,
+    reported_at: Option<String>,
+    confirmed_restored_at: Option<String>,
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWindow {
+    start: String,
+    end: String,
+    announced_at: Option<String>,
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGap {
+    start: String,
+    end: String,
+    note: Option<String>,
+}
+
+/// Parses an RFC 3339 instant (`Z` or an offset) to milliseconds, truncating below.
+pub fn parse_instant(s: &str) -> Result<UtcMillis, String> {
+    s.parse::<jiff::Timestamp>()
+        .map(UtcMillis::from_timestamp)
+        .map_err(|_| {
+            format!("'{s}' is not an RFC 3339 instant: write it like \"2024-04-03T10:15:30Z\" or with an offset, \"2024-04-03T12:15:30+02:00\"")
+        })
+}
+
+struct Checker {
+    errors: Vec<TimelineError>,
+}
+
+impl Checker {
+    fn instant(&mut self, path: &str, s: &str) -> UtcMillis {
+        parse_instant(s).unwrap_or_else(|message| {
+            self.errors.push(TimelineError {
+                location: path.to_owned(),
+                message,
+            });
+            UtcMillis(0)
+        })
+    }
+
+    fn opt(&mut self, path: &str, s: Option<&String>) -> Option<UtcMillis> {
+        s.map(|s| self.instant(path, s))
+    }
+
+    fn interval(&mut self, path: &str, start: &str, end: &str) -> (UtcMillis, UtcMillis) {
+        let before = self.errors.len();
+        let s = self.instant(&format!("{path}.start"), start);
+        let e = self.instant(&format!("{path}.end"), end);
+        if self.errors.len() == before && e <= s {
+            self.errors.push(TimelineError {
+                location: format!("{path}.end"),
+                message: format!("ends at {end}, not after its start {start}: intervals are [start, end) with end > start"),
+            });
+        }
+        (s, e)
+    }
+
+    fn fraction(&mut self, path: &str, d: Option<DecimalText>) -> Option<Decimal> {
+        let d = d?.0;
+        if d < Decimal::ZERO || d > Decimal::ONE {
+            self.errors.push(TimelineError {
+                location: path.to_owned(),
+                message: format!("{d} is not a fraction between 0 and 1 (write 30 % as \"0.30\")"),
+            });
+        }
+        Some(d)
+    }
+}
+
+impl Timeline {
+    /// Reads a timeline from JSON text. Every error is returned, each located.
+    pub fn from_json(text: &str) -> Result<Timeline, Vec<TimelineError>> {
+        let raw: RawTimeline = serde_json::from_str(text).map_err(|e| {
+            vec![TimelineError {
+                location: format!("{}:{}", e.line(), e.column()),
+                message: e
+                    .to_string()
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or("")
+                    .replace('`', "'"),
+            }]
+        })?;
+        let mut c = Checker { errors: Vec::new() };
+        let mut tl = Timeline::default();
+        for (i, r) in raw.incidents.iter().enumerate() {
+            let p = format!("incidents[{i}]");
+            let (start, end) = c.interval(&p, &r.start, &r.end);
+            tl.incidents.push(Incident {
+                start,
+                end,
+                cause: r.cause.clone(),
+                error_rate: c.fraction(&format!("{p}.error_rate"), r.error_rate),
+                impact: c.fraction(&format!("{p}.impact"), r.impact),
+                affected_users: r.affected_users,
+                reported_at: c.opt(&format!("{p}.reported_at"), r.reported_at.as_ref()),
+                confirmed_restored_at: c.opt(
+                    &format!("{p}.confirmed_restored_at"),
+                    r.confirmed_restored_at.as_ref(),
+                ),
+                note: r.note.clone(),
+            });
+        }
+        for (i, r) in raw.maintenance.iter().enumerate() {
+            let p = format!("maintenance[{i}]");
+            let (start, end) = c.interval(&p, &r.start, &r.end);
+            let announced_at = c.opt(&format!("{p}.announced_at"), r.announced_at.as_ref());
+            let _ = &r.note;
+            tl.maintenance.push(MaintenanceWindow {
+                start,
+                end,
+                announced_at,
+            });
+        }
+        for (i, r) in raw.gaps.iter().enumerate() {
+            let (start, end) = c.interval(&format!("gaps[{i}]"), &r.start, &r.end);
+            let _ = &r.note;
+            tl.gaps.push(Gap { start, end });
+        }
+        tl.service_start = c.opt("service_start", raw.service_start.as_ref());
+        tl.service_end = c.opt("service_end", raw.service_end.as_ref());
+        if let (Some(s), Some(e)) = (tl.service_start, tl.service_end)
+            && e <= s
+        {
+            c.errors.push(TimelineError {
+                location: "service_end".into(),
+                message: "the service ends before it starts".into(),
+            });
+        }
+        if c.errors.is_empty() {
+            Ok(tl)
+        } else {
+            Err(c.errors)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_an_example_case_and_ignores_its_other_keys() {
+        let tl = Timeline::from_json(
+            r#"{"id": "x", "expected": {"breach": true},
+                "incidents": [{"start": "2024-04-03T10:15:30Z", "end": "2024-04-03T12:47:10+02:00", "error_rate": "0.30"}],
+                "gaps": [], "maintenance": [{"start": "2024-04-01T00:00:00Z", "end": "2024-04-01T01:00:00Z", "announced_at": "2024-03-01T00:00:00Z"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(tl.incidents[0].end, UtcMillis(1_712_141_230_000));
+        assert_eq!(tl.incidents[0].error_rate, Some("0.30".parse().unwrap()));
+        assert_eq!(tl.maintenance.len(), 1);
+    }
+
+    #[test]
+    fn every_bad_value_is_reported_with_its_path() {
+        let errs = Timeline::from_json(
+            r#"{"incidents": [{"start": "2024-04-03T10:00:00Z", "end": "2024-04-03T09:00:00Z"},
+                              {"start": "yesterday", "end": "2024-04-03T09:00:00Z", "error_rate": "1.5"}]}"#,
+        )
+        .unwrap_err();
+        let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        assert_eq!(text.len(), 3, "{text:?}");
+        assert!(text[0].starts_with("incidents[0].end: ends at"), "{text:?}");
+        assert!(text[1].starts_with("incidents[1].start: 'yesterday' is not an RFC 3339 instant"));
+        assert!(text[2].starts_with("incidents[1].error_rate: 1.5 is not a fraction"));
+    }
+
+    #[test]
+    fn unknown_keys_and_floats_are_refused_with_line_and_column() {
+        let e = Timeline::from_json("{\"incidents\": [\n {\"start\": \"2024-04-03T10:00:00Z\", \"end\": \"2024-04-03T11:00:00Z\", \"cuase\": \"x\"}]}").unwrap_err();
+        assert!(e[0].location.starts_with("2:"), "{e:?}");
+        assert!(e[0].message.contains("unknown field 'cuase'"), "{e:?}");
+        let e = Timeline::from_json(r#"{"incidents": [{"start": "2024-04-03T10:00:00Z", "end": "2024-04-03T11:00:00Z", "error_rate": 0.3}]}"#).unwrap_err();
+        assert!(e[0].message.contains("write decimals as strings"), "{e:?}");
+    }
+}
