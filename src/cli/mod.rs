@@ -5,6 +5,8 @@
 //! 2 bad input (configuration, arguments, timeline).
 
 mod check_config;
+mod plans;
+mod sla;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -19,7 +21,11 @@ pub const EXIT_BAD_INPUT: u8 = 2;
     version,
     about = "Watch hosting sites and mail services, keep the evidence of every outage, \
              and compute what each SLA owes.",
-    after_help = "Start with: slawatch check-config --config probes.toml\n\
+    after_help = "Start with:\n  \
+                  slawatch check-config --config probes.toml   validate the configuration\n  \
+                  slawatch plans --plans probes.toml           read each plan's terms in one line\n  \
+                  slawatch sla --plans probes.toml --timeline outage.json --period 2024-04\n  \
+                                                               what does the contract owe?\n\n\
                   Every subcommand has its own --help with examples."
 )]
 struct Cli {
@@ -30,6 +36,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     CheckConfig(check_config::Args),
+    Plans(plans::Args),
+    Sla(sla::Args),
 }
 
 /// `--config FILE`, shared by every subcommand that reads probes.toml.
@@ -51,5 +59,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig(a) => check_config::run(a),
+        Command::Plans(a) => plans::run(a),
+        Command::Sla(a) => sla::run(a),
     }
 }

@@ -1,0 +1,153 @@
+//! `slawatch sla`: the what-if calculator. One plan, one period, a timeline file:
+//! the availability, the breach, the credit and the working (SLA-MODEL.md section 4).
+
+use super::EXIT_BAD_INPUT;
+use crate::sla::{self, Overrides, PeriodSpec, Plan, Timeline};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Evaluate one plan over one period from a timeline file, without probing.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    slawatch sla --plans probes.toml --plan hosting-pro --timeline outage.json --period 2024-04\n  \
+    slawatch sla --plans catalogue.toml --plan aws-ec2-region --timeline t.json --period 2024-04 --json\n\n\
+    The timeline is JSON: {\"incidents\": [{\"start\": \"2024-04-03T10:15:30Z\", \"end\": \
+    \"2024-04-03T10:47:10Z\", \"cause\": \"provider\"}], \"maintenance\": [{\"start\": ..., \"end\": ..., \
+    \"announced_at\": ...}], \"gaps\": [{\"start\": ..., \"end\": ...}], \"service_start\": ...}. \
+    Incidents may also carry error_rate, impact, affected_users, reported_at, confirmed_restored_at \
+    and note. Instants are RFC 3339; intervals are [start, end).\n\n\
+    Exit status: 0 evaluated, 2 bad input (the message names the file and line, or the JSON path).")]
+pub(super) struct Args {
+    /// A TOML file with [[plan]] tables (a probes.toml works; other sections are ignored).
+    #[arg(long, value_name = "FILE")]
+    plans: PathBuf,
+    /// The plan's id, when the file holds several.
+    #[arg(long, value_name = "ID")]
+    plan: Option<String>,
+    /// The timeline: incidents, maintenance, monitoring gaps (JSON).
+    #[arg(long, value_name = "FILE")]
+    timeline: PathBuf,
+    /// YYYY-MM for monthly windows, YYYY for yearly ones.
+    #[arg(long, value_name = "PERIOD")]
+    period: String,
+    /// The claim date (YYYY-MM-DD) for rolling windows anchored at the claim.
+    #[arg(long, value_name = "DATE")]
+    claim_date: Option<jiff::civil::Date>,
+    /// The fee actually paid, overriding the plan's (a decimal such as 9.99).
+    #[arg(long, value_name = "AMOUNT")]
+    fee: Option<rust_decimal::Decimal>,
+    /// The fee's currency, overriding the plan's (ISO 4217).
+    #[arg(long, value_name = "CODE")]
+    currency: Option<String>,
+    /// Overrides the plan's customer type.
+    #[arg(long, value_name = "TYPE", value_parser = ["consumer", "business"])]
+    customer_type: Option<String>,
+    /// Print one JSON object instead of the summary.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Picks the plan named by `--plan`, or the only one.
+pub(super) fn pick<'a>(
+    plans: &'a [Plan],
+    id: Option<&str>,
+    file: &std::path::Path,
+) -> Result<&'a Plan, String> {
+    let ids = || {
+        plans
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match id {
+        Some(id) => plans.iter().find(|p| p.id == id).ok_or_else(|| {
+            format!(
+                "{}: no plan '{id}'; the plans there are: {}",
+                file.display(),
+                ids()
+            )
+        }),
+        None => match plans {
+            [one] => Ok(one),
+            [] => Err(format!("{}: has no [[plan]] table", file.display())),
+            _ => Err(format!(
+                "{}: holds {} plans; name one with --plan: {}",
+                file.display(),
+                plans.len(),
+                ids()
+            )),
+        },
+    }
+}
+
+pub(super) fn run(a: Args) -> ExitCode {
+    let bad = |msg: String| {
+        eprintln!("error: {msg}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    };
+    let plans = match crate::config::load_plans(&a.plans) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let plan = match pick(&plans, a.plan.as_deref(), &a.plans) {
+        Ok(p) => p,
+        Err(e) => return bad(e),
+    };
+    let spec = match PeriodSpec::parse(&a.period) {
+        Ok(s) => s,
+        Err(e) => return bad(format!("--period: {e}")),
+    };
+    let text = match std::fs::read_to_string(&a.timeline) {
+        Ok(t) => t,
+        Err(e) => {
+            return bad(format!(
+                "{}: cannot read the timeline: {e}",
+                a.timeline.display()
+            ));
+        }
+    };
+    let timeline = match Timeline::from_json(&text) {
+        Ok(t) => t,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("error: {}:{e}", a.timeline.display());
+            }
+            eprintln!(
+                "{} error{} in the timeline; nothing was computed",
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" }
+            );
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let overrides = Overrides {
+        fee: a.fee,
+        currency: a.currency,
+        fee_period: None,
+        customer_type: a.customer_type.map(|t| {
+            if t == "business" {
+                sla::CustomerType::Business
+            } else {
+                sla::CustomerType::Consumer
+            }
+        }),
+    };
+    match sla::evaluate(plan, &overrides, spec, a.claim_date, &timeline) {
+        Ok(ev) if a.json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&ev.to_json()).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(ev) => {
+            print!("{}", ev.to_text());
+            ExitCode::SUCCESS
+        }
+        Err(e) => bad(format!("{}: {e}", plan.id)),
+    }
+}
