@@ -463,6 +463,309 @@ fn keyword_line(line: &str) -> Option<(String, Vec<String>)> {
     Some((keyword.to_ascii_uppercase(), params))
 }
 
+/// The status of a tagged IMAP response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImapStatus {
+    /// `OK`: the command succeeded.
+    Ok,
+    /// `NO`: the command failed (e.g. a refused login).
+    No,
+    /// `BAD`: the command was not understood.
+    Bad,
+}
+
+/// One IMAP response line (RFC 9051 §7, RFC 3501 §7), classified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImapResponse {
+    /// `* ...`: status (`* OK`, `* NO`, `* BAD`, `* BYE`, `* PREAUTH`) or data
+    /// (`* CAPABILITY ...`, `* 3 EXISTS`, `* SEARCH 2 5`, ...).
+    Untagged {
+        /// The message number of `* 3 EXISTS`, `* 7 FETCH ...`.
+        number: Option<u32>,
+        /// The response name, upper-cased: `OK`, `BYE`, `CAPABILITY`, `EXISTS`...
+        kind: String,
+        /// The text of a `[RESP-CODE ...]`, for status responses only.
+        code: Option<String>,
+        /// The rest of the line.
+        text: String,
+        /// The size of the literal `{N}` that ends a data response: the next `N`
+        /// bytes are its body (skip them with [`LineSplitter::skip`]), and the line
+        /// after them continues this response.
+        literal: Option<u64>,
+    },
+    /// `TAG OK|NO|BAD [CODE] text`: the end of a command.
+    Tagged {
+        /// The tag of the command this completes.
+        tag: String,
+        /// How it ended.
+        status: ImapStatus,
+        /// The text of a `[RESP-CODE ...]`.
+        code: Option<String>,
+        /// The human-readable rest.
+        text: String,
+    },
+    /// `+ ...`: the server waits for more of the command.
+    Continuation {
+        /// The text after `+ `.
+        text: String,
+    },
+}
+
+/// The response names of untagged status responses, which carry `[codes]`.
+const IMAP_STATUS_KINDS: [&str; 5] = ["OK", "NO", "BAD", "BYE", "PREAUTH"];
+
+/// Classifies one IMAP response line (without terminator).
+pub fn parse_imap_response(line: &[u8]) -> Result<ImapResponse, WireError> {
+    match line {
+        [b'+'] => Ok(ImapResponse::Continuation {
+            text: String::new(),
+        }),
+        [b'+', b' ', rest @ ..] => Ok(ImapResponse::Continuation { text: text(rest) }),
+        [b'*', b' ', rest @ ..] => parse_untagged(line, rest),
+        [b'+' | b'*', ..] => Err(imap_syntax(line, "'+' or '*' without a space")),
+        _ => parse_tagged(line),
+    }
+}
+
+/// `rest` is what follows `* ` in `line`.
+fn parse_untagged(line: &[u8], rest: &[u8]) -> Result<ImapResponse, WireError> {
+    let (first, after) = split_sp(rest);
+    let (number, kind, after) = if !first.is_empty() && first.iter().all(u8::is_ascii_digit) {
+        let n = std::str::from_utf8(first)
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| imap_syntax(line, "message number out of range"))?;
+        let (kind, after) = split_sp(after.unwrap_or_default());
+        (Some(n), kind, after)
+    } else {
+        (None, first, after)
+    };
+    if kind.is_empty() || !kind.iter().all(|&b| is_atom_char(b)) {
+        return Err(imap_syntax(line, "bad response name"));
+    }
+    let kind = String::from_utf8_lossy(kind).to_ascii_uppercase();
+    let rest = after.unwrap_or_default();
+    if number.is_none() && IMAP_STATUS_KINDS.contains(&kind.as_str()) {
+        let (code, text) = resp_text(line, rest)?;
+        return Ok(ImapResponse::Untagged {
+            number,
+            kind,
+            code,
+            text,
+            literal: None,
+        });
+    }
+    Ok(ImapResponse::Untagged {
+        number,
+        kind,
+        code: None,
+        text: text(rest),
+        literal: trailing_literal(rest)?,
+    })
+}
+
+fn parse_tagged(line: &[u8]) -> Result<ImapResponse, WireError> {
+    let (tag, after) = split_sp(line);
+    // A tag is ASTRING-CHARs (ATOM-CHARs and ']') except '+'.
+    let tag_char = |&b: &u8| (is_atom_char(b) && b != b'+') || b == b']';
+    if tag.is_empty() || !tag.iter().all(tag_char) {
+        return Err(imap_syntax(line, "bad tag"));
+    }
+    let (status, rest) = split_sp(after.ok_or_else(|| imap_syntax(line, "no status"))?);
+    let status = match status.to_ascii_uppercase().as_slice() {
+        b"OK" => ImapStatus::Ok,
+        b"NO" => ImapStatus::No,
+        b"BAD" => ImapStatus::Bad,
+        _ => return Err(imap_syntax(line, "status is not OK, NO or BAD")),
+    };
+    let (code, text) = resp_text(line, rest.unwrap_or_default())?;
+    Ok(ImapResponse::Tagged {
+        tag: String::from_utf8_lossy(tag).into_owned(),
+        status,
+        code,
+        text,
+    })
+}
+
+fn imap_syntax(line: &[u8], reason: &'static str) -> WireError {
+    WireError::ImapSyntax {
+        reason,
+        line: Snippet::of(line),
+    }
+}
+
+impl ImapResponse {
+    /// The capabilities this response lists: those of `* CAPABILITY ...`, or of a
+    /// `[CAPABILITY ...]` code in a greeting or a tagged OK.
+    pub fn capabilities(&self) -> Option<ImapCapabilities> {
+        let list = match self {
+            ImapResponse::Untagged {
+                number: None,
+                kind,
+                text,
+                ..
+            } if kind == "CAPABILITY" => text.as_str(),
+            ImapResponse::Untagged {
+                code: Some(code), ..
+            }
+            | ImapResponse::Tagged {
+                code: Some(code), ..
+            } => {
+                let (name, list) = code.split_once(' ').unwrap_or((code, ""));
+                if !name.eq_ignore_ascii_case("CAPABILITY") {
+                    return None;
+                }
+                list
+            }
+            _ => return None,
+        };
+        Some(ImapCapabilities(
+            list.split_ascii_whitespace()
+                .map(str::to_ascii_uppercase)
+                .collect(),
+        ))
+    }
+}
+
+/// An IMAP server's capabilities, upper-cased (`IMAP4REV1`, `STARTTLS`,
+/// `AUTH=PLAIN`...).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImapCapabilities(Vec<String>);
+
+impl ImapCapabilities {
+    /// Every capability, upper-cased, in the server's order.
+    pub fn atoms(&self) -> &[String] {
+        &self.0
+    }
+
+    /// Whether `atom` is listed (compared without regard to case).
+    pub fn has(&self, atom: &str) -> bool {
+        self.0.iter().any(|a| a.eq_ignore_ascii_case(atom))
+    }
+
+    /// Whether the server offers STARTTLS.
+    pub fn starttls(&self) -> bool {
+        self.has("STARTTLS")
+    }
+
+    /// Whether LOGIN is refused on this connection (RFC 9051: until TLS is on).
+    pub fn login_disabled(&self) -> bool {
+        self.has("LOGINDISABLED")
+    }
+
+    /// Whether SASL mechanism `mech` is offered (`AUTH=<mech>`).
+    pub fn auth(&self, mech: &str) -> bool {
+        self.0.iter().any(|a| {
+            a.strip_prefix("AUTH=")
+                .is_some_and(|m| m.eq_ignore_ascii_case(mech))
+        })
+    }
+}
+
+/// How an IMAP server greets (RFC 9051 §7.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GreetingKind {
+    /// `* OK`: ready for login.
+    Ok,
+    /// `* PREAUTH`: already authenticated.
+    PreAuth,
+    /// `* BYE`: the server refuses the connection.
+    Bye,
+}
+
+/// The first line from an IMAP server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImapGreeting {
+    /// OK, PREAUTH or BYE.
+    pub kind: GreetingKind,
+    /// Capabilities, when the greeting carries a `[CAPABILITY ...]` code.
+    pub capabilities: Option<ImapCapabilities>,
+    /// The human-readable text.
+    pub text: String,
+}
+
+/// Parses the greeting line of an IMAP server; anything but an untagged OK,
+/// PREAUTH or BYE is a [`WireError::ImapGreeting`].
+pub fn parse_imap_greeting(line: &[u8]) -> Result<ImapGreeting, WireError> {
+    let not_greeting = || WireError::ImapGreeting {
+        line: Snippet::of(line),
+    };
+    let response = parse_imap_response(line).map_err(|_| not_greeting())?;
+    let capabilities = response.capabilities();
+    let ImapResponse::Untagged {
+        number: None,
+        kind,
+        text,
+        ..
+    } = response
+    else {
+        return Err(not_greeting());
+    };
+    let kind = match kind.as_str() {
+        "OK" => GreetingKind::Ok,
+        "PREAUTH" => GreetingKind::PreAuth,
+        "BYE" => GreetingKind::Bye,
+        _ => return Err(not_greeting()),
+    };
+    Ok(ImapGreeting {
+        kind,
+        capabilities,
+        text,
+    })
+}
+
+/// `ATOM-CHAR` of RFC 9051: any CHAR except `(){ %*"\]` and controls.
+fn is_atom_char(b: u8) -> bool {
+    (0x21..0x7f).contains(&b) && !b"(){%*\"\\]".contains(&b)
+}
+
+/// Splits at the first space: the token before it and, if there is one, the rest.
+fn split_sp(bytes: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match bytes.iter().position(|&b| b == b' ') {
+        Some(i) => (&bytes[..i], Some(&bytes[i + 1..])),
+        None => (bytes, None),
+    }
+}
+
+/// Splits `[CODE] text` (the end of `line`) into the code and the text.
+fn resp_text(line: &[u8], rest: &[u8]) -> Result<(Option<String>, String), WireError> {
+    let [b'[', inner @ ..] = rest else {
+        return Ok((None, text(rest)));
+    };
+    let end = inner
+        .iter()
+        .position(|&b| b == b']')
+        .ok_or_else(|| imap_syntax(line, "unterminated [code]"))?;
+    let after = &inner[end + 1..];
+    let after = after.strip_prefix(b" ").unwrap_or(after);
+    Ok((Some(text(&inner[..end])), text(after)))
+}
+
+/// The size of the literal (`{N}`, `{N+}`, `~{N}`) that ends `rest`, if any.
+fn trailing_literal(rest: &[u8]) -> Result<Option<u64>, WireError> {
+    let Some(body) = rest.strip_suffix(b"}") else {
+        return Ok(None);
+    };
+    let Some(open) = body.iter().rposition(|&b| b == b'{') else {
+        return Ok(None);
+    };
+    let inner = &body[open + 1..];
+    let digits = inner.strip_suffix(b"+").unwrap_or(inner);
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Ok(None);
+    }
+    let size = digits.iter().try_fold(0u64, |n, d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    });
+    match size {
+        Some(size) if size <= IMAP_MAX_LITERAL => Ok(Some(size)),
+        _ => Err(WireError::ImapLiteralTooLarge {
+            announced: Snippet::of(digits),
+            limit: IMAP_MAX_LITERAL,
+        }),
+    }
+}
+
 /// Decodes free text lossily.
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -811,6 +1114,299 @@ mod tests {
         assert!(p.push(b"251 b").is_err());
         assert_eq!(p.push(b"354 go").unwrap().unwrap().code, 354);
         assert_eq!(p.push(b"221 bye").unwrap().unwrap().code, 221);
+    }
+
+    const DOVECOT_GREETING: &str = "* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE \
+        IDLE LITERAL+ STARTTLS AUTH=PLAIN] Dovecot (Debian) ready.";
+
+    fn untagged(number: Option<u32>, kind: &str, code: Option<&str>, text: &str) -> ImapResponse {
+        ImapResponse::Untagged {
+            number,
+            kind: kind.into(),
+            code: code.map(Into::into),
+            text: text.into(),
+            literal: None,
+        }
+    }
+
+    fn tagged(tag: &str, status: ImapStatus, code: Option<&str>, text: &str) -> ImapResponse {
+        ImapResponse::Tagged {
+            tag: tag.into(),
+            status,
+            code: code.map(Into::into),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn imap_responses_are_classified() {
+        use ImapStatus::{Bad, No, Ok};
+        let caps = "CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS AUTH=PLAIN";
+        let table: Vec<(&str, ImapResponse)> = vec![
+            (
+                DOVECOT_GREETING,
+                untagged(None, "OK", Some(caps), "Dovecot (Debian) ready."),
+            ),
+            ("* ok hi", untagged(None, "OK", None, "hi")),
+            ("* OK", untagged(None, "OK", None, "")),
+            (
+                "* PREAUTH [CAPABILITY IMAP4rev2] Logged in as x",
+                untagged(
+                    None,
+                    "PREAUTH",
+                    Some("CAPABILITY IMAP4rev2"),
+                    "Logged in as x",
+                ),
+            ),
+            (
+                "* BYE Too many connections",
+                untagged(None, "BYE", None, "Too many connections"),
+            ),
+            (
+                "* NO [ALERT] Quota exceeded",
+                untagged(None, "NO", Some("ALERT"), "Quota exceeded"),
+            ),
+            ("* BAD [] x", untagged(None, "BAD", Some(""), "x")),
+            (
+                "* CAPABILITY IMAP4rev1 STARTTLS",
+                untagged(None, "CAPABILITY", None, "IMAP4rev1 STARTTLS"),
+            ),
+            ("* 3 EXISTS", untagged(Some(3), "EXISTS", None, "")),
+            ("* 0 RECENT", untagged(Some(0), "RECENT", None, "")),
+            (
+                "* 4294967295 EXPUNGE",
+                untagged(Some(u32::MAX), "EXPUNGE", None, ""),
+            ),
+            (
+                "* 7 FETCH (FLAGS (\\Seen \\Deleted))",
+                untagged(Some(7), "FETCH", None, "(FLAGS (\\Seen \\Deleted))"),
+            ),
+            ("* SEARCH 2 5 7", untagged(None, "SEARCH", None, "2 5 7")),
+            ("* SEARCH", untagged(None, "SEARCH", None, "")),
+            (
+                "* FLAGS (\\Answered \\Flagged)",
+                untagged(None, "FLAGS", None, "(\\Answered \\Flagged)"),
+            ),
+            // A `{N}` in the text of a status response is text, not a literal.
+            ("* OK see {5}", untagged(None, "OK", None, "see {5}")),
+            (
+                "a1 OK [READ-ONLY] Examine completed (0.001 + 0.000 secs).",
+                tagged(
+                    "a1",
+                    Ok,
+                    Some("READ-ONLY"),
+                    "Examine completed (0.001 + 0.000 secs).",
+                ),
+            ),
+            (
+                "a2 NO [AUTHENTICATIONFAILED] Authentication failed.",
+                tagged(
+                    "a2",
+                    No,
+                    Some("AUTHENTICATIONFAILED"),
+                    "Authentication failed.",
+                ),
+            ),
+            (
+                "a3 bad Error in IMAP command",
+                tagged("a3", Bad, None, "Error in IMAP command"),
+            ),
+            ("A4 OK", tagged("A4", Ok, None, "")),
+            ("x]1 OK done", tagged("x]1", Ok, None, "done")),
+            (
+                "+ idling",
+                ImapResponse::Continuation {
+                    text: "idling".into(),
+                },
+            ),
+            (
+                "+",
+                ImapResponse::Continuation {
+                    text: String::new(),
+                },
+            ),
+            (
+                "+ ",
+                ImapResponse::Continuation {
+                    text: String::new(),
+                },
+            ),
+        ];
+        for (line, want) in table {
+            assert_eq!(
+                parse_imap_response(line.as_bytes()),
+                Result::Ok(want),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn imap_syntax_errors() {
+        let table: &[(&[u8], &str)] = &[
+            (b"", "bad tag"),
+            (b"*", "'+' or '*' without a space"),
+            (b"*OK", "'+' or '*' without a space"),
+            (b"+OK Dovecot ready.", "'+' or '*' without a space"),
+            (b"* ", "bad response name"),
+            (b"*  OK", "bad response name"),
+            (b"* 3", "bad response name"),
+            (b"* 3 ", "bad response name"),
+            (b"* OK\x00 x", "bad response name"),
+            (b"* (x) y", "bad response name"),
+            (b"* 4294967296 EXISTS", "message number out of range"),
+            (
+                b"* 99999999999999999999999 EXISTS",
+                "message number out of range",
+            ),
+            (b"* OK [CAPABILITY IMAP4rev1", "unterminated [code]"),
+            (b"a1 OK [READ-WRITE", "unterminated [code]"),
+            (b"a1", "no status"),
+            (b"a1 MAYBE x", "status is not OK, NO or BAD"),
+            (b"a1 PREAUTH x", "status is not OK, NO or BAD"),
+            (b"a1  OK", "status is not OK, NO or BAD"),
+            (b"a(1 OK x", "bad tag"),
+            (b"a+1 OK x", "bad tag"),
+            (b"a{1 OK x", "bad tag"),
+            (b"\xff\xfe OK x", "bad tag"),
+            (b"220 mx.example ESMTP", "status is not OK, NO or BAD"),
+        ];
+        for &(line, reason) in table {
+            let want = WireError::ImapSyntax {
+                reason,
+                line: Snippet::of(line),
+            };
+            assert_eq!(
+                parse_imap_response(line),
+                Err(want),
+                "{}",
+                Snippet::of(line)
+            );
+        }
+    }
+
+    #[test]
+    fn imap_literals_are_announced_and_capped() {
+        let literal = |line: &str| match parse_imap_response(line.as_bytes()) {
+            Result::Ok(ImapResponse::Untagged { literal, .. }) => Result::Ok(literal),
+            Result::Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e),
+        };
+        let too_large = |digits: &str| {
+            Err(WireError::ImapLiteralTooLarge {
+                announced: Snippet::of(digits.as_bytes()),
+                limit: IMAP_MAX_LITERAL,
+            })
+        };
+        let table: Vec<(&str, Result<Option<u64>, WireError>)> = vec![
+            ("* 1 FETCH (BODY[HEADER] {342}", Result::Ok(Some(342))),
+            ("* LIST () \"/\" {0}", Result::Ok(Some(0))),
+            ("* ID (\"name\" {8+}", Result::Ok(Some(8))),
+            ("* 1 FETCH (BINARY[] ~{7}", Result::Ok(Some(7))),
+            (
+                "* 1 FETCH (BODY[] {1048576}",
+                Result::Ok(Some(IMAP_MAX_LITERAL)),
+            ),
+            ("* 1 FETCH (BODY[] {1048577}", too_large("1048577")),
+            ("* 1 FETCH (BODY[] {99999999999}", too_large("99999999999")),
+            (
+                "* 1 FETCH (BODY[] {99999999999999999999999999}",
+                too_large("99999999999999999999999999"),
+            ),
+            ("* 1 FETCH (X {abc}", Result::Ok(None)),
+            ("* 1 FETCH (X {}", Result::Ok(None)),
+            ("* 1 FETCH (X {+}", Result::Ok(None)),
+            ("* 1 FETCH (X 5}", Result::Ok(None)),
+            ("* 1 FETCH (X {5} y", Result::Ok(None)),
+        ];
+        for (line, want) in table {
+            assert_eq!(literal(line), want, "{line}");
+        }
+    }
+
+    #[test]
+    fn imap_greetings() {
+        let g = parse_imap_greeting(DOVECOT_GREETING.as_bytes()).unwrap();
+        assert_eq!(g.kind, GreetingKind::Ok);
+        assert_eq!(g.text, "Dovecot (Debian) ready.");
+        let caps = g.capabilities.expect("the greeting lists capabilities");
+        assert!(caps.has("imap4rev1") && caps.has("LITERAL+"));
+        assert!(caps.starttls());
+        assert!(!caps.login_disabled());
+        assert!(caps.auth("plain") && !caps.auth("LOGIN"));
+
+        let table: &[(&str, GreetingKind, bool)] = &[
+            ("* OK IMAP4rev1 Service Ready", GreetingKind::Ok, false),
+            (
+                "* PREAUTH [CAPABILITY IMAP4rev1] Logged in",
+                GreetingKind::PreAuth,
+                true,
+            ),
+            (
+                "* BYE Autologout; idle for too long",
+                GreetingKind::Bye,
+                false,
+            ),
+        ];
+        for &(line, kind, has_caps) in table {
+            let g = parse_imap_greeting(line.as_bytes()).unwrap();
+            assert_eq!(
+                (g.kind, g.capabilities.is_some()),
+                (kind, has_caps),
+                "{line}"
+            );
+        }
+        for line in [
+            "+OK Dovecot (Debian) ready.",
+            "220 mx.example ESMTP",
+            "* NO go away",
+            "* 1 EXISTS",
+            "* CAPABILITY IMAP4rev1",
+            "a1 OK hi",
+            "+ go on",
+            "",
+        ] {
+            let want = WireError::ImapGreeting {
+                line: Snippet::of(line.as_bytes()),
+            };
+            assert_eq!(parse_imap_greeting(line.as_bytes()), Err(want), "{line}");
+        }
+    }
+
+    #[test]
+    fn imap_capabilities_from_lists_and_codes() {
+        let caps = |line: &str| {
+            parse_imap_response(line.as_bytes())
+                .unwrap()
+                .capabilities()
+                .map(|c| c.0)
+        };
+        let list = |atoms: &[&str]| Some(atoms.iter().map(|a| a.to_string()).collect::<Vec<_>>());
+        let table: &[(&str, Option<Vec<String>>)] = &[
+            (
+                "* CAPABILITY IMAP4rev1 LOGINDISABLED starttls auth=plain",
+                list(&["IMAP4REV1", "LOGINDISABLED", "STARTTLS", "AUTH=PLAIN"]),
+            ),
+            ("* CAPABILITY", list(&[])),
+            (
+                "a1 OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] Logged in",
+                list(&["IMAP4REV1", "AUTH=PLAIN"]),
+            ),
+            ("* OK [capability IMAP4rev2] hi", list(&["IMAP4REV2"])),
+            ("* OK [ALERT] CAPABILITY is not a code here", None),
+            ("* OK [CAPABILITYX IMAP4rev1] x", None),
+            ("* 1 CAPABILITY IMAP4rev1", None),
+            ("+ CAPABILITY IMAP4rev1", None),
+            ("a1 NO x", None),
+        ];
+        for (line, want) in table {
+            assert_eq!(&caps(line), want, "{line}");
+        }
+        let c = parse_imap_response(b"* CAPABILITY IMAP4rev1 LOGINDISABLED STARTTLS")
+            .unwrap()
+            .capabilities()
+            .unwrap();
+        assert!(c.login_disabled() && c.starttls() && !c.auth("PLAIN"));
     }
 
     #[test]
