@@ -766,6 +766,86 @@ fn trailing_literal(rest: &[u8]) -> Result<Option<u64>, WireError> {
     }
 }
 
+/// A POP3 status line (RFC 1939 §3): `+OK text` or `-ERR text`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pop3Status {
+    /// `+OK` (true) or `-ERR` (false).
+    pub ok: bool,
+    /// The text after the status, `""` if none.
+    pub text: String,
+}
+
+/// Parses a POP3 status line. The status is matched without regard to case and
+/// must be followed by a space or the end of the line; anything else (an IMAP or
+/// SMTP greeting, garbage) is a [`WireError::Pop3Status`].
+pub fn parse_pop3_status(line: &[u8]) -> Result<Pop3Status, WireError> {
+    let status = |prefix: &[u8]| {
+        let (head, rest) = line.split_at_checked(prefix.len())?;
+        if !head.eq_ignore_ascii_case(prefix) {
+            return None;
+        }
+        match rest {
+            [] => Some(&b""[..]),
+            [b' ', text @ ..] => Some(text),
+            _ => None,
+        }
+    };
+    let (ok, rest) = match (status(b"+OK"), status(b"-ERR")) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        (None, None) => {
+            return Err(WireError::Pop3Status {
+                line: Snippet::of(line),
+            });
+        }
+    };
+    Ok(Pop3Status {
+        ok,
+        text: text(rest),
+    })
+}
+
+/// Collects the body of a POP3 multi-line response (the lines after its `+OK`) up
+/// to the terminating `.` line, removing the byte-stuffed leading dots.
+#[derive(Debug)]
+pub struct Pop3MultiLine {
+    lines: Vec<String>,
+    max_lines: usize,
+}
+
+impl Pop3MultiLine {
+    /// A collector for at most `max_lines` lines, e.g. [`POP3_MAX_LINES`] for CAPA.
+    pub fn new(max_lines: usize) -> Self {
+        Pop3MultiLine {
+            lines: Vec::new(),
+            max_lines,
+        }
+    }
+
+    /// Takes one line (without terminator); returns the body once the `.` line
+    /// arrived, and starts afresh after it or after an error.
+    pub fn push(&mut self, line: &[u8]) -> Result<Option<Vec<String>>, WireError> {
+        if line == b"." {
+            return Ok(Some(mem::take(&mut self.lines)));
+        }
+        if self.lines.len() >= self.max_lines {
+            self.lines = Vec::new();
+            return Err(WireError::Pop3TooManyLines {
+                limit: self.max_lines,
+            });
+        }
+        self.lines
+            .push(text(line.strip_prefix(b".").unwrap_or(line)));
+        Ok(None)
+    }
+}
+
+/// The capabilities of a POP3 CAPA response body (RFC 2449), as
+/// `(KEYWORD, arguments)`: `SASL PLAIN LOGIN` gives `("SASL", ["PLAIN", "LOGIN"])`.
+pub fn pop3_capa_keywords(lines: &[String]) -> Vec<(String, Vec<String>)> {
+    lines.iter().filter_map(|l| keyword_line(l)).collect()
+}
+
 /// Decodes free text lossily.
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -1407,6 +1487,143 @@ mod tests {
             .capabilities()
             .unwrap();
         assert!(c.login_disabled() && c.starttls() && !c.auth("PLAIN"));
+    }
+
+    #[test]
+    fn pop3_status_lines() {
+        let table: &[(&[u8], bool, &str)] = &[
+            (
+                b"+OK Dovecot (Debian) ready.",
+                true,
+                "Dovecot (Debian) ready.",
+            ),
+            (b"+OK", true, ""),
+            (b"+ok ", true, ""),
+            (b"+Ok 2 320", true, "2 320"),
+            (
+                b"-ERR [AUTH] Authentication failed.",
+                false,
+                "[AUTH] Authentication failed.",
+            ),
+            (b"-err", false, ""),
+            (b"+OK \xff", true, "\u{fffd}"),
+        ];
+        for &(line, ok, txt) in table {
+            let want = Pop3Status {
+                ok,
+                text: txt.into(),
+            };
+            assert_eq!(parse_pop3_status(line), Ok(want), "{}", Snippet::of(line));
+        }
+        for line in [
+            &b""[..],
+            b"+",
+            b"OK",
+            b"+OKAY",
+            b"+OK\tx",
+            b"-ERRx",
+            b"-ER",
+            b" +OK",
+            b"* OK IMAP4rev1 ready",
+            b"220 mx.example ESMTP",
+            b"\xff\xfe\x00",
+        ] {
+            let want = WireError::Pop3Status {
+                line: Snippet::of(line),
+            };
+            assert_eq!(parse_pop3_status(line), Err(want), "{}", Snippet::of(line));
+        }
+    }
+
+    #[test]
+    fn pop3_capa_body_unstuffing_and_keywords() {
+        // Dovecot's CAPA, after its "+OK".
+        let transcript: &[&[u8]] = &[
+            b"CAPA",
+            b"TOP",
+            b"UIDL",
+            b"RESP-CODES",
+            b"PIPELINING",
+            b"AUTH-RESP-CODE",
+            b"STLS",
+            b"USER",
+            b"SASL PLAIN LOGIN",
+            b".",
+        ];
+        let mut m = Pop3MultiLine::new(POP3_MAX_LINES);
+        let mut body = None;
+        for (i, line) in transcript.iter().enumerate() {
+            let got = m.push(line).unwrap();
+            assert_eq!(got.is_some(), i == transcript.len() - 1, "line {i}");
+            body = body.or(got);
+        }
+        let body = body.unwrap();
+        assert_eq!(body.len(), 9);
+        let kws = pop3_capa_keywords(&body);
+        let names: Vec<&str> = kws.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "CAPA",
+                "TOP",
+                "UIDL",
+                "RESP-CODES",
+                "PIPELINING",
+                "AUTH-RESP-CODE",
+                "STLS",
+                "USER",
+                "SASL"
+            ]
+        );
+        assert_eq!(kws[8].1, ["PLAIN", "LOGIN"]);
+
+        // Dot-unstuffing, then the collector starts afresh.
+        for line in [&b"..hidden"[..], b". x", b"..", b"plain"] {
+            assert_eq!(m.push(line), Ok(None));
+        }
+        let body = m.push(b".").unwrap().unwrap();
+        assert_eq!(body, [".hidden", " x", ".", "plain"]);
+        assert_eq!(m.push(b"."), Ok(Some(vec![])));
+    }
+
+    #[test]
+    fn pop3_multi_line_cap() {
+        let mut m = Pop3MultiLine::new(3);
+        for _ in 0..3 {
+            assert_eq!(m.push(b"x"), Ok(None));
+        }
+        assert_eq!(m.push(b"x"), Err(WireError::Pop3TooManyLines { limit: 3 }));
+        assert_eq!(m.push(b"."), Ok(Some(vec![])), "the lines were dropped");
+    }
+
+    #[test]
+    fn every_error_is_protocol_and_quotes_little() {
+        let mut garbage = b"\x1b[2J\x00".to_vec();
+        garbage.resize(10 * 1024 * 1024, 0xff);
+        let mut s = LineSplitter::new(MAX_LINE);
+        s.feed(&garbage);
+        let literal = format!("* 1 FETCH {{{}}}", "9".repeat(1000));
+        let errors = [
+            s.next_line().unwrap().unwrap_err(),
+            WireError::BufferFull { limit: 4 },
+            SmtpReplyParser::new().push(&garbage).unwrap_err(),
+            SmtpReplyParser::new()
+                .push(&[b"2500", &garbage[..]].concat())
+                .unwrap_err(),
+            smtp(&["250-a", "251 b"]).1.unwrap(),
+            WireError::SmtpTooManyLines { limit: 1 },
+            parse_imap_response(&garbage).unwrap_err(),
+            parse_imap_response(literal.as_bytes()).unwrap_err(),
+            parse_imap_greeting(&garbage).unwrap_err(),
+            parse_pop3_status(&garbage).unwrap_err(),
+            Pop3MultiLine::new(0).push(b"x").unwrap_err(),
+        ];
+        for e in errors {
+            assert_eq!(e.class(), ErrorClass::Protocol, "{e:?}");
+            let msg = e.to_string();
+            assert!(msg.len() <= 320, "{} bytes: {msg}", msg.len());
+            assert!(msg.bytes().all(|b| (0x20..0x7f).contains(&b)), "{msg}");
+        }
     }
 
     #[test]
