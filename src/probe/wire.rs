@@ -846,6 +846,152 @@ pub fn pop3_capa_keywords(lines: &[String]) -> Vec<(String, Vec<String>)> {
     lines.iter().filter_map(|l| keyword_line(l)).collect()
 }
 
+/// Bytes per `feed` in the protocol fuzz entry points, like a small socket read.
+const FUZZ_READ: usize = 512;
+
+/// Fuzz entry point of `fuzz/fuzz_targets/lines.rs`: the first byte of `data`
+/// picks the line cap (1-256), the second the size of each feed (1-256); the rest
+/// is the stream. Lines ending in an IMAP literal `{N}` make it skip `N` bytes.
+///
+/// # Panics
+/// If an invariant of [`LineSplitter`] or [`WireError`] breaks, which is what the
+/// fuzzer looks for. Returns the most bytes the splitter held (the unit tests
+/// replay the corpus and check it against the cap).
+pub fn fuzz_lines(data: &[u8]) -> usize {
+    let [cap, read, stream @ ..] = data else {
+        return 0;
+    };
+    let mut lines = LineSplitter::new(usize::from(*cap) + 1);
+    fuzz_drive(
+        &mut lines,
+        stream,
+        usize::from(*read) + 1,
+        |lines, line| match trailing_literal(line) {
+            Ok(Some(n)) => lines.skip(n),
+            Ok(None) => {}
+            Err(e) => fuzz_check_error(&e),
+        },
+    )
+}
+
+/// Fuzz entry point of `fuzz/fuzz_targets/smtp_reply.rs`: `data` is what an SMTP
+/// server sends. Panics and returns as [`fuzz_lines`] does.
+pub fn fuzz_smtp(data: &[u8]) -> usize {
+    let mut parser = SmtpReplyParser::new();
+    let mut lines = LineSplitter::new(MAX_LINE);
+    fuzz_drive(&mut lines, data, FUZZ_READ, |_, line| {
+        match parser.push(line) {
+            Ok(Some(reply)) => {
+                assert!((200..600).contains(&reply.code), "{reply:?}");
+                assert!((1..=SMTP_MAX_REPLY_LINES).contains(&reply.lines.len()));
+                let _ = (reply.is_positive(), ehlo_keywords(&reply));
+            }
+            Ok(None) => {}
+            Err(e) => fuzz_check_error(&e),
+        }
+    })
+}
+
+/// Fuzz entry point of `fuzz/fuzz_targets/imap_response.rs`: `data` is what an
+/// IMAP server sends, greeting first; literals are skipped as a probe would.
+/// Panics and returns as [`fuzz_lines`] does.
+pub fn fuzz_imap(data: &[u8]) -> usize {
+    let mut first = true;
+    let mut lines = LineSplitter::new(IMAP_MAX_LINE);
+    fuzz_drive(&mut lines, data, FUZZ_READ, |lines, line| {
+        if mem::take(&mut first)
+            && let Err(e) = parse_imap_greeting(line)
+        {
+            fuzz_check_error(&e);
+        }
+        match parse_imap_response(line) {
+            Ok(response) => {
+                if let Some(caps) = response.capabilities() {
+                    let _ = (caps.starttls(), caps.login_disabled(), caps.auth("PLAIN"));
+                }
+                if let ImapResponse::Untagged {
+                    literal: Some(n), ..
+                } = response
+                {
+                    assert!(n <= IMAP_MAX_LITERAL);
+                    lines.skip(n);
+                }
+            }
+            Err(e) => fuzz_check_error(&e),
+        }
+    })
+}
+
+/// Fuzz entry point of `fuzz/fuzz_targets/pop3.rs`: `data` is what a POP3 server
+/// sends; after the greeting, every `+OK` opens a multi-line body as CAPA's does.
+/// Panics and returns as [`fuzz_lines`] does.
+pub fn fuzz_pop3(data: &[u8]) -> usize {
+    let mut greeted = false;
+    let mut body: Option<Pop3MultiLine> = None;
+    let mut lines = LineSplitter::new(MAX_LINE);
+    fuzz_drive(&mut lines, data, FUZZ_READ, |_, line| {
+        if let Some(collector) = &mut body {
+            match collector.push(line) {
+                Ok(Some(capa)) => {
+                    assert!(capa.len() <= POP3_MAX_LINES);
+                    let _ = pop3_capa_keywords(&capa);
+                    body = None;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    fuzz_check_error(&e);
+                    body = None;
+                }
+            }
+            return;
+        }
+        match parse_pop3_status(line) {
+            Ok(status) if status.ok && mem::replace(&mut greeted, true) => {
+                body = Some(Pop3MultiLine::new(POP3_MAX_LINES));
+            }
+            Ok(_) => {}
+            Err(e) => fuzz_check_error(&e),
+        }
+    })
+}
+
+/// Feeds `stream` in `read`-byte chunks, drains the lines after each feed into
+/// `on_line`, checks the caps, and returns the peak of buffered bytes.
+fn fuzz_drive(
+    lines: &mut LineSplitter,
+    stream: &[u8],
+    read: usize,
+    mut on_line: impl FnMut(&mut LineSplitter, &[u8]),
+) -> usize {
+    let mut peak = 0;
+    for chunk in stream.chunks(read.max(1)) {
+        lines.feed(chunk);
+        assert!(lines.buffered() <= lines.max_buffered());
+        peak = peak.max(lines.buffered());
+        while let Some(line) = lines.next_line() {
+            match line {
+                Ok(line) => {
+                    assert!(line.len() <= lines.max_line());
+                    on_line(lines, &line);
+                }
+                Err(e) => {
+                    fuzz_check_error(&e);
+                    break;
+                }
+            }
+        }
+    }
+    peak
+}
+
+/// Every error is a protocol error with a short, printable message.
+fn fuzz_check_error(e: &WireError) {
+    assert_eq!(e.class(), ErrorClass::Protocol);
+    let msg = e.to_string();
+    assert!(msg.len() <= 320, "{} bytes", msg.len());
+    assert!(msg.bytes().all(|b| (0x20..0x7f).contains(&b)), "{msg}");
+}
+
 /// Decodes free text lossily.
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -1623,6 +1769,31 @@ mod tests {
             let msg = e.to_string();
             assert!(msg.len() <= 320, "{} bytes: {msg}", msg.len());
             assert!(msg.bytes().all(|b| (0x20..0x7f).contains(&b)), "{msg}");
+        }
+    }
+
+    #[test]
+    fn fuzz_corpus_replays_within_caps() {
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+        type Entry = fn(&[u8]) -> usize;
+        let targets: [(&str, Entry, usize); 4] = [
+            ("lines", fuzz_lines, 256 * BUFFERED_LINES),
+            ("smtp_reply", fuzz_smtp, MAX_LINE * BUFFERED_LINES),
+            ("imap_response", fuzz_imap, IMAP_MAX_LINE * BUFFERED_LINES),
+            ("pop3", fuzz_pop3, MAX_LINE * BUFFERED_LINES),
+        ];
+        for (target, entry, cap) in targets {
+            let dir = corpus.join(target);
+            let (mut seeds, mut top) = (0, 0);
+            for file in std::fs::read_dir(&dir).unwrap() {
+                let path = file.unwrap().path();
+                let peak = entry(&std::fs::read(&path).unwrap());
+                assert!(peak <= cap, "{}: {peak} bytes buffered", path.display());
+                seeds += 1;
+                top = top.max(peak);
+            }
+            assert!(seeds >= 10, "{target}: only {seeds} seeds");
+            assert!(top > 0, "{target}: no seed buffered anything");
         }
     }
 
