@@ -8,5 +8,6 @@ pub mod config;
 pub mod logging;
 pub mod metrics;
 pub mod model;
+pub mod probe;
 pub mod scheduler;
 pub mod sla;
