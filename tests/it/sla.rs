@@ -573,3 +573,28 @@ proptest! {
         }
     }
 }
+
+/// The README's calculator example prints what the README shows.
+#[test]
+fn the_readme_example_holds() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = fs::read_to_string(root.join("README.md")).unwrap();
+    let out = slawatch()
+        .current_dir(root)
+        .args(["sla", "--plans", "probes.toml", "--plan", "mail-business"])
+        .args([
+            "--timeline",
+            "examples/mail-outage-2023-01.json",
+            "--period",
+            "2023-01",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let shown: Vec<&str> = text.lines().take(6).collect();
+    assert_eq!(shown[5], "credit        72.00 EUR");
+    for line in shown {
+        assert!(readme.contains(line), "README lacks {line:?}");
+    }
+}
