@@ -181,6 +181,13 @@ fn the_worked_cases_cover_every_scheme_method_and_window() {
         "\"nearest\"",
         "\"max\"",
         "\"sum\"",
+        "\"reported_or_detected\"",
+        "\"confirmed_restored\"",
+        "partial_period = \"full\"",
+        "fee_period = \"year\"",
+        "count_from = \"beyond_allowance\"",
+        "unit_scope = \"incident\"",
+        "day_value_basis = \"30\"",
     ];
     let missing: Vec<&str> = needed
         .iter()
