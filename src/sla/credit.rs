@@ -7,7 +7,7 @@
 //! Nothing is rounded before that last step.
 
 use super::SlaError;
-use super::engine::{Group, count, hours, ts};
+use super::engine::{Group, hours, ts};
 use super::intervals::Intervals;
 use super::num::{self, DAY_MS, Q, dec, int};
 use super::period::{self, Period};
@@ -271,7 +271,7 @@ pub(super) fn compute(
                         }
                     };
                     total_units = units(&x, u.unit_ms, u.rounding);
-                    total = int(count(&total_units)) * dec(u.per_unit);
+                    total = Q::from_integer(total_units.clone()) * dec(u.per_unit);
                     tr.push(format!(
                         "Units ({rounding} {}) = {} / {} -> {}.",
                         num::human_ms(&int(u.unit_ms)),
@@ -292,7 +292,7 @@ pub(super) fn compute(
                             }
                         };
                         let k = units(&x, u.unit_ms, u.rounding);
-                        let mut v = int(count(&k)) * dec(u.per_unit);
+                        let mut v = Q::from_integer(k.clone()) * dec(u.per_unit);
                         if let (Some(cap), true) = (c.cap_per_incident_pct_of_fee, pct_scheme)
                             && v > dec(cap)
                         {
@@ -440,7 +440,7 @@ pub(super) fn compute(
                         ));
                         n += b;
                     }
-                    int(count(&n))
+                    Q::from_integer(n)
                 }
             };
             let mult = if i.customer_type == CustomerType::Business {

@@ -12,7 +12,7 @@ use super::plan::{
 use super::timeline::Timeline;
 use super::{Evaluation, IncidentOutcome, Overrides, SlaError};
 use jiff::civil::Date;
-use num_traits::{One, Signed, ToPrimitive, Zero};
+use num_traits::{One, Signed, Zero};
 use std::collections::BTreeMap;
 
 /// An incident after step 3 (several timeline incidents when merged).
@@ -727,9 +727,4 @@ impl Slices {
 /// Milliseconds as exact hours, for traces and pro-rata credits.
 pub(super) fn hours(ms: &Q) -> Q {
     ms / int(HOUR_MS)
-}
-
-/// An integer count for traces.
-pub(super) fn count(q: &num_bigint::BigInt) -> i64 {
-    q.to_i64().unwrap_or(i64::MAX)
 }

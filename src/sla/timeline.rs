@@ -150,6 +150,10 @@ struct RawWindow {
     start: String,
     end: String,
     announced_at: Option<String>,
+    #[expect(
+        dead_code,
+        reason = "accepted so that annotated timelines read as they are"
+    )]
     note: Option<String>,
 }
 
@@ -158,6 +162,10 @@ struct RawWindow {
 struct RawGap {
     start: String,
     end: String,
+    #[expect(
+        dead_code,
+        reason = "accepted so that annotated timelines read as they are"
+    )]
     note: Option<String>,
 }
 
@@ -252,7 +260,6 @@ impl Timeline {
             let p = format!("maintenance[{i}]");
             let (start, end) = c.interval(&p, &r.start, &r.end);
             let announced_at = c.opt(&format!("{p}.announced_at"), r.announced_at.as_ref());
-            let _ = &r.note;
             tl.maintenance.push(MaintenanceWindow {
                 start,
                 end,
@@ -261,7 +268,6 @@ impl Timeline {
         }
         for (i, r) in raw.gaps.iter().enumerate() {
             let (start, end) = c.interval(&format!("gaps[{i}]"), &r.start, &r.end);
-            let _ = &r.note;
             tl.gaps.push(Gap { start, end });
         }
         tl.service_start = c.opt("service_start", raw.service_start.as_ref());
