@@ -22,10 +22,12 @@ pub const EXIT_BAD_INPUT: u8 = 2;
     about = "Watch hosting sites and mail services, keep the evidence of every outage, \
              and compute what each SLA owes.",
     after_help = "Start with:\n  \
-                  slawatch check-config --config probes.toml   validate the configuration\n  \
-                  slawatch plans --plans probes.toml           read each plan's terms in one line\n  \
-                  slawatch sla --plans probes.toml --timeline outage.json --period 2024-04\n  \
-                                                               what does the contract owe?\n\n\
+                  Validate the configuration:\n    \
+                  slawatch check-config --config probes.toml\n  \
+                  Read each plan's terms in one line:\n    \
+                  slawatch plans --plans probes.toml\n  \
+                  What does the contract owe for an outage?\n    \
+                  slawatch sla --plans probes.toml --plan ID --timeline outage.json --period 2024-04\n\n\
                   Every subcommand has its own --help with examples."
 )]
 struct Cli {

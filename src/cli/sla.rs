@@ -9,8 +9,10 @@ use std::process::ExitCode;
 /// Evaluate one plan over one period from a timeline file, without probing.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
-    slawatch sla --plans probes.toml --plan hosting-pro --timeline outage.json --period 2024-04\n  \
-    slawatch sla --plans catalogue.toml --plan aws-ec2-region --timeline t.json --period 2024-04 --json\n\n\
+    slawatch sla --plans probes.toml --plan mail-business \\\n        \
+    --timeline examples/mail-outage-2023-01.json --period 2023-01\n  \
+    slawatch sla --plans probes.toml --plan hosting-pro --fee 19.90 \\\n        \
+    --timeline outage.json --period 2024-04 --json\n\n\
     The timeline is JSON: {\"incidents\": [{\"start\": \"2024-04-03T10:15:30Z\", \"end\": \
     \"2024-04-03T10:47:10Z\", \"cause\": \"provider\"}], \"maintenance\": [{\"start\": ..., \"end\": ..., \
     \"announced_at\": ...}], \"gaps\": [{\"start\": ..., \"end\": ...}], \"service_start\": ...}. \
