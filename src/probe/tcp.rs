@@ -39,16 +39,11 @@ pub async fn check(name: &str, spec: &TcpSpec, timeout: Duration) -> Check {
     let mut phases = Phases::default();
     let outcome = tokio::time::timeout_at(deadline, run(spec, deadline, started_at, &mut phases))
         .await
-        .unwrap_or_else(|_| {
-            Err((
-                Failure::new(ErrorClass::Timeout, timeout_detail(timeout)),
-                None,
-            ))
-        });
+        .unwrap_or_else(|_| Err(Failure::new(ErrorClass::Timeout, timeout_detail(timeout))));
     phases.total = Some(start.elapsed());
     let (status, class, detail, cert_not_after) = match outcome {
         Ok((detail, not_after)) => (Status::Up, None, detail, not_after),
-        Err((f, not_after)) => (Status::Down, Some(f.class), f.detail, not_after),
+        Err(f) => (Status::Down, Some(f.class), f.detail, f.cert_not_after),
     };
     Check {
         probe: name.to_owned(),
@@ -65,7 +60,8 @@ fn timeout_detail(timeout: Duration) -> String {
     format!("no answer within {} ms", timeout.as_millis())
 }
 
-type StepResult = Result<(String, Option<UtcMillis>), (Failure, Option<UtcMillis>)>;
+/// `Ok((detail, cert_not_after))` when up.
+type StepResult = Result<(String, Option<UtcMillis>), Failure>;
 
 async fn run(
     spec: &TcpSpec,
@@ -73,13 +69,11 @@ async fn run(
     started_at: UtcMillis,
     phases: &mut Phases,
 ) -> StepResult {
-    let addrs = resolve(&spec.host, spec.port, phases)
-        .await
-        .map_err(|f| (f, None))?;
+    let addrs = resolve(&spec.host, spec.port, phases).await?;
     let t = Instant::now();
     let stream = connect(&addrs, deadline).await;
     phases.connect = Some(t.elapsed());
-    let stream = stream.map_err(|f| (f, None))?;
+    let stream = stream?;
     let Some(settings) = &spec.tls else {
         return Ok(("connected".to_owned(), None));
     };
@@ -87,7 +81,7 @@ async fn run(
     let t = Instant::now();
     let result = tls::handshake(stream, name, settings, deadline).await;
     phases.tls = Some(t.elapsed());
-    let outcome = result.map_err(|f| (f, None))?;
+    let outcome = result?;
     Ok((
         tls_detail(
             &outcome.verdict,

@@ -52,6 +52,9 @@ pub struct Failure {
     pub class: ErrorClass,
     /// A short human-readable detail.
     pub detail: String,
+    /// The earliest `notAfter` of the peer's chain, when the peer sent one before failing
+    /// (a rejected certificate is still evidence of when it expired).
+    pub cert_not_after: Option<UtcMillis>,
 }
 
 impl Failure {
@@ -60,6 +63,7 @@ impl Failure {
         Failure {
             class,
             detail: detail.into(),
+            cert_not_after: None,
         }
     }
 }
@@ -137,6 +141,13 @@ pub struct TlsOutcome {
     pub verdict: Verdict,
 }
 
+/// What the verifier saw: its verdict and the chain's earliest `notAfter`.
+#[derive(Debug)]
+struct Seen {
+    verdict: Verdict,
+    not_after: Option<UtcMillis>,
+}
+
 /// Wraps the real verifier and stores its verdict instead of (or before) failing.
 #[derive(Debug)]
 struct RecordingVerifier {
@@ -144,7 +155,7 @@ struct RecordingVerifier {
     inner: Option<Arc<dyn ServerCertVerifier>>,
     provider: Arc<CryptoProvider>,
     enforce: bool,
-    verdict: Arc<Mutex<Option<Verdict>>>,
+    seen: Arc<Mutex<Option<Seen>>>,
 }
 
 impl ServerCertVerifier for RecordingVerifier {
@@ -168,7 +179,12 @@ impl ServerCertVerifier for RecordingVerifier {
             Ok(_) => Verdict::Ok,
             Err(e) => Verdict::from_error(e),
         };
-        *self.verdict.lock().unwrap_or_else(PoisonError::into_inner) = Some(verdict);
+        let mut chain = Vec::with_capacity(intermediates.len() + 1);
+        chain.push(end_entity.clone());
+        chain.extend(intermediates.iter().cloned());
+        let not_after = earliest_not_after(&chain);
+        *self.seen.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some(Seen { verdict, not_after });
         if self.enforce {
             result
         } else {
@@ -232,7 +248,7 @@ async fn read_ca_file(path: &std::path::Path) -> Result<Vec<CertificateDer<'stat
 /// Builds the client configuration for one handshake and the slot its verdict lands in.
 async fn client_config(
     settings: &TlsSettings,
-) -> Result<(rustls::ClientConfig, Arc<Mutex<Option<Verdict>>>), Failure> {
+) -> Result<(rustls::ClientConfig, Arc<Mutex<Option<Seen>>>), Failure> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let extra = match &settings.ca_file {
         Some(path) => read_ca_file(path).await?,
@@ -242,12 +258,12 @@ async fn client_config(
     let inner = rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone())
         .ok()
         .map(|v| Arc::new(v) as Arc<dyn ServerCertVerifier>);
-    let verdict = Arc::new(Mutex::new(None));
+    let seen = Arc::new(Mutex::new(None));
     let verifier = RecordingVerifier {
         inner,
         provider: provider.clone(),
         enforce: settings.verify,
-        verdict: verdict.clone(),
+        seen: seen.clone(),
     };
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -255,7 +271,7 @@ async fn client_config(
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
-    Ok((config, verdict))
+    Ok((config, seen))
 }
 
 /// The name to send as SNI and to verify: an IP literal becomes `ServerName::IpAddress`.
@@ -293,25 +309,33 @@ pub async fn handshake(
     deadline: Instant,
 ) -> Result<TlsOutcome, Failure> {
     let name = server_name(server_name_str)?;
-    let (config, verdict_slot) = client_config(settings).await?;
+    let (config, seen_slot) = client_config(settings).await?;
     let connector = TlsConnector::from(Arc::new(config));
     let start = Instant::now();
     let result = tokio::time::timeout_at(deadline, connector.connect(name, stream)).await;
     let duration = start.elapsed();
-    let verdict = verdict_slot
+    let seen = seen_slot
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .take();
+    let seen_not_after = seen.as_ref().and_then(|s| s.not_after);
+    let verdict = seen.map(|s| match s.verdict {
+        Verdict::Expired(None) => Verdict::Expired(s.not_after),
+        v => v,
+    });
+    let failure = |class, detail: String| Failure {
+        class,
+        detail,
+        cert_not_after: seen_not_after,
+    };
     match result {
-        Err(_) => Err(Failure::new(
+        Err(_) => Err(failure(
             ErrorClass::Timeout,
-            "no TLS handshake before the deadline",
+            "no TLS handshake before the deadline".to_owned(),
         )),
         Ok(Err(e)) => match verdict {
-            Some(v) if v != Verdict::Ok => {
-                Err(Failure::new(ErrorClass::Certificate, v.to_string()))
-            }
-            _ => Err(Failure::new(
+            Some(v) if v != Verdict::Ok => Err(failure(ErrorClass::Certificate, v.to_string())),
+            _ => Err(failure(
                 ErrorClass::Tls,
                 format!("TLS handshake failed: {e}"),
             )),

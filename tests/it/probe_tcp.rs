@@ -240,11 +240,17 @@ async fn valid_chain_is_up_with_the_earliest_not_after_of_the_chain() {
 async fn expired_leaf_is_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let now = now_secs();
-    let (served, ca_file) = ca_chain(dir.path(), &["127.0.0.1"], now + 365 * DAY, now - 3600);
+    let leaf_end = now - 3600;
+    let (served, ca_file) = ca_chain(dir.path(), &["127.0.0.1"], now + 365 * DAY, leaf_end);
     let addr = tls_server(served).await;
     let c = run(addr, Some(settings(true, Some(&ca_file), 14)), TIMEOUT).await;
     assert_down(&c, ErrorClass::Certificate);
-    assert!(c.detail.contains("expired"), "{c:?}");
+    assert_eq!(
+        c.detail,
+        format!("certificate expired at {}", secs_to_millis(leaf_end))
+    );
+    // The rejected chain's expiry is still evidence.
+    assert_eq!(c.cert_not_after, Some(secs_to_millis(leaf_end)));
 }
 
 #[tokio::test]
@@ -290,4 +296,17 @@ async fn expiring_within_warn_window_is_up_and_flagged() {
     assert_eq!(c.class, None);
     assert_eq!(c.detail, "TLS ok; certificate expires in 5 d");
     assert_eq!(c.cert_not_after, Some(secs_to_millis(leaf_end)));
+}
+
+#[tokio::test]
+async fn server_name_setting_is_what_is_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = now_secs();
+    let (served, ca_file) = ca_chain(dir.path(), &["127.0.0.2"], now + 90 * DAY, now + 60 * DAY);
+    let addr = tls_server(served).await;
+    let mut tls = settings(true, Some(&ca_file), 14);
+    tls.server_name = Some("127.0.0.2".to_owned());
+    let c = run(addr, Some(tls), TIMEOUT).await;
+    assert_eq!(c.status, Status::Up, "{c:?}");
+    assert_eq!(c.class, None);
 }
