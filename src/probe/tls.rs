@@ -254,10 +254,20 @@ async fn client_config(
         Some(path) => read_ca_file(path).await?,
         None => Vec::new(),
     };
-    // Fails only when neither the system nor `ca_file` gives a root: then nothing is trusted.
-    let inner = rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone())
-        .ok()
-        .map(|v| Arc::new(v) as Arc<dyn ServerCertVerifier>);
+    let has_extra = !extra.is_empty();
+    let inner =
+        match rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone()) {
+            Ok(v) => Some(Arc::new(v) as Arc<dyn ServerCertVerifier>),
+            // With `ca_file` roots the only failure is a root rustls cannot use.
+            Err(e) if has_extra => {
+                return Err(Failure::new(
+                    ErrorClass::Unknown,
+                    format!("unusable ca_file certificate: {e}"),
+                ));
+            }
+            // No root at all on this system: nothing is trusted ("unknown issuer").
+            Err(_) => None,
+        };
     let seen = Arc::new(Mutex::new(None));
     let verifier = RecordingVerifier {
         inner,

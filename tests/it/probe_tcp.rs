@@ -310,3 +310,17 @@ async fn server_name_setting_is_what_is_verified() {
     assert_eq!(c.status, Status::Up, "{c:?}");
     assert_eq!(c.class, None);
 }
+
+#[tokio::test]
+async fn unreadable_ca_file_is_unknown_not_a_service_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = tls_server(self_signed(&["127.0.0.1"], now_secs() + 90 * DAY)).await;
+    let missing = dir.path().join("missing.pem");
+    let c = run(addr, Some(settings(true, Some(&missing), 14)), TIMEOUT).await;
+    assert_down(&c, ErrorClass::Unknown);
+    assert!(c.detail.contains("ca_file"), "{c:?}");
+    let not_pem = dir.path().join("not.pem");
+    std::fs::write(&not_pem, "not a certificate\n").unwrap();
+    let c = run(addr, Some(settings(true, Some(&not_pem), 14)), TIMEOUT).await;
+    assert_down(&c, ErrorClass::Unknown);
+}
