@@ -80,7 +80,9 @@ async fn run(
     let name = settings.server_name.as_deref().unwrap_or(&spec.host);
     let t = Instant::now();
     let result = tls::handshake(stream, name, settings, deadline).await;
-    phases.tls = Some(t.elapsed());
+    // The handshake's own duration excludes reading ca_file and the system roots;
+    // a failed handshake only has the whole step's time.
+    phases.tls = Some(result.as_ref().map_or_else(|_| t.elapsed(), |o| o.duration));
     let outcome = result?;
     Ok((
         tls_detail(
