@@ -3,5 +3,10 @@
 //!
 //! [`wire`] interprets what mail servers send (SMTP, IMAP, POP3) as pure functions,
 //! so the probes that speak those protocols over the network only move bytes.
+//! [`tls`] is the TLS client step every probe shares: it records the certificate
+//! verdict instead of aborting on it, and the earliest `notAfter` of the chain.
+//! [`tcp`] is the TCP probe (connect, optional TLS).
 
+pub mod tcp;
+pub mod tls;
 pub mod wire;

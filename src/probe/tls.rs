@@ -1,0 +1,457 @@
+//! The TLS client step every probe shares: handshake, certificate verdict, chain expiry.
+//!
+//! # Never abort just to learn the certificate is bad
+//!
+//! The real verifier (rustls-platform-verifier: the system's roots plus the
+//! `ca_file` anchor, webpki underneath) is wrapped in a [`RecordingVerifier`] that
+//! stores its [`Verdict`] before answering rustls:
+//!
+//! - `verify = true`: a bad certificate fails the handshake, and the stored verdict
+//!   turns that failure into [`ErrorClass::Certificate`] with a short detail
+//!   ("certificate expired at ...", "unknown issuer", "name mismatch") instead of
+//!   the generic [`ErrorClass::Tls`].
+//! - `verify = false`: the handshake continues whatever the verdict, and the verdict
+//!   and the chain's expiry are still reported in the [`TlsOutcome`].
+//!
+//! Handshake signatures are always checked with the provider's algorithms, so a
+//! peer that does not hold the certificate's key still fails (as `Tls`).
+//!
+//! A `ClientConfig` is built per handshake: the verdict belongs to one connection,
+//! and rustls gives a verifier no way to tell connections apart.
+//!
+//! # Expiry warnings
+//!
+//! [`expiry_warning`] is how a certificate close to its end is flagged: the check
+//! stays `up` with `class = None` (the `Slow` class is for response time) and the
+//! detail says "certificate expires in 5 d". It is a pure function of the chain's
+//! earliest `notAfter`, `now` and `cert_expiry_warn`.
+
+use crate::config::TlsSettings;
+use crate::model::{ErrorClass, UtcMillis};
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::client::danger::{
+    HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
+};
+use tokio_rustls::rustls::crypto::CryptoProvider;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use tokio_rustls::rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
+
+/// A failed step: the class and a short detail, ready to go into a `Check`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// How it failed.
+    pub class: ErrorClass,
+    /// A short human-readable detail.
+    pub detail: String,
+    /// The earliest `notAfter` of the peer's chain, when the peer sent one before failing
+    /// (a rejected certificate is still evidence of when it expired).
+    pub cert_not_after: Option<UtcMillis>,
+}
+
+impl Failure {
+    /// A failure of `class` with `detail`.
+    pub fn new(class: ErrorClass, detail: impl Into<String>) -> Self {
+        Failure {
+            class,
+            detail: detail.into(),
+            cert_not_after: None,
+        }
+    }
+}
+
+/// What the certificate verifier concluded about the peer's chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Trusted, valid now, and for the server name.
+    Ok,
+    /// A certificate of the chain is past its `notAfter` (when known).
+    Expired(Option<UtcMillis>),
+    /// A certificate of the chain is before its `notBefore`.
+    NotYetValid,
+    /// The chain does not lead to a trusted root.
+    UnknownIssuer,
+    /// The certificate is not for the server name.
+    NameMismatch,
+    /// Any other certificate problem (bad encoding, revoked, bad signature, purpose).
+    Other(String),
+}
+
+impl Verdict {
+    fn from_error(err: &rustls::Error) -> Self {
+        match err {
+            rustls::Error::InvalidCertificate(e) => match e {
+                CertificateError::Expired => Verdict::Expired(None),
+                CertificateError::ExpiredContext { not_after, .. } => {
+                    Verdict::Expired(Some(unix_to_millis(*not_after)))
+                }
+                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                    Verdict::NotYetValid
+                }
+                CertificateError::UnknownIssuer => Verdict::UnknownIssuer,
+                CertificateError::NotValidForName
+                | CertificateError::NotValidForNameContext { .. } => Verdict::NameMismatch,
+                other => Verdict::Other(format!("{other:?}")),
+            },
+            other => Verdict::Other(other.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Ok => f.write_str("certificate ok"),
+            Verdict::Expired(Some(at)) => write!(f, "certificate expired at {at}"),
+            Verdict::Expired(None) => f.write_str("certificate expired"),
+            Verdict::NotYetValid => f.write_str("certificate not yet valid"),
+            Verdict::UnknownIssuer => f.write_str("unknown issuer"),
+            Verdict::NameMismatch => f.write_str("name mismatch"),
+            Verdict::Other(s) => write!(f, "invalid certificate: {s}"),
+        }
+    }
+}
+
+fn unix_to_millis(t: UnixTime) -> UtcMillis {
+    UtcMillis(
+        i64::try_from(t.as_secs())
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1000),
+    )
+}
+
+/// The result of a completed handshake.
+#[derive(Debug)]
+pub struct TlsOutcome {
+    /// The encrypted stream, ready for the protocol.
+    pub stream: TlsStream<TcpStream>,
+    /// How long the handshake took.
+    pub duration: Duration,
+    /// The earliest `notAfter` of every certificate the peer sent (`None` if none parsed).
+    pub cert_not_after: Option<UtcMillis>,
+    /// The verifier's verdict; not `Ok` only when `verify = false`.
+    pub verdict: Verdict,
+}
+
+/// What the verifier saw: its verdict and the chain's earliest `notAfter`.
+#[derive(Debug)]
+struct Seen {
+    verdict: Verdict,
+    not_after: Option<UtcMillis>,
+}
+
+/// Wraps the real verifier and stores its verdict instead of (or before) failing.
+#[derive(Debug)]
+struct RecordingVerifier {
+    /// `None` when no trust anchor at all could be loaded: every chain is `UnknownIssuer`.
+    inner: Option<Arc<dyn ServerCertVerifier>>,
+    provider: Arc<CryptoProvider>,
+    enforce: bool,
+    seen: Arc<Mutex<Option<Seen>>>,
+}
+
+impl ServerCertVerifier for RecordingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let result = match &self.inner {
+            Some(inner) => {
+                inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            }
+            None => Err(rustls::Error::InvalidCertificate(
+                CertificateError::UnknownIssuer,
+            )),
+        };
+        let verdict = match &result {
+            Ok(_) => Verdict::Ok,
+            Err(e) => Verdict::from_error(e),
+        };
+        let mut chain = Vec::with_capacity(intermediates.len() + 1);
+        chain.push(end_entity.clone());
+        chain.extend(intermediates.iter().cloned());
+        let not_after = earliest_not_after(&chain);
+        *self.seen.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some(Seen { verdict, not_after });
+        if self.enforce {
+            result
+        } else {
+            Ok(ServerCertVerified::assertion())
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// Reads every certificate of a PEM file.
+async fn read_ca_file(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, Failure> {
+    let bytes = tokio::fs::read(path).await.map_err(|e| {
+        Failure::new(
+            ErrorClass::Unknown,
+            format!("cannot read ca_file '{}': {e}", path.display()),
+        )
+    })?;
+    let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(&bytes).collect();
+    match certs {
+        Ok(c) if !c.is_empty() => Ok(c),
+        _ => Err(Failure::new(
+            ErrorClass::Unknown,
+            format!("ca_file '{}' holds no PEM certificate", path.display()),
+        )),
+    }
+}
+
+/// Builds the client configuration for one handshake and the slot its verdict lands in.
+async fn client_config(
+    settings: &TlsSettings,
+) -> Result<(rustls::ClientConfig, Arc<Mutex<Option<Seen>>>), Failure> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let extra = match &settings.ca_file {
+        Some(path) => read_ca_file(path).await?,
+        None => Vec::new(),
+    };
+    let has_extra = !extra.is_empty();
+    let inner =
+        match rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone()) {
+            Ok(v) => Some(Arc::new(v) as Arc<dyn ServerCertVerifier>),
+            // With `ca_file` roots the only failure is a root rustls cannot use.
+            Err(e) if has_extra => {
+                return Err(Failure::new(
+                    ErrorClass::Unknown,
+                    format!("unusable ca_file certificate: {e}"),
+                ));
+            }
+            // No root at all on this system: nothing is trusted ("unknown issuer").
+            Err(_) => None,
+        };
+    let seen = Arc::new(Mutex::new(None));
+    let verifier = RecordingVerifier {
+        inner,
+        provider: provider.clone(),
+        enforce: settings.verify,
+        seen: seen.clone(),
+    };
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Failure::new(ErrorClass::Unknown, format!("TLS configuration: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    Ok((config, seen))
+}
+
+/// The name to send as SNI and to verify: an IP literal becomes `ServerName::IpAddress`.
+fn server_name(name: &str) -> Result<ServerName<'static>, Failure> {
+    let bare = name
+        .strip_prefix('[')
+        .and_then(|n| n.strip_suffix(']'))
+        .unwrap_or(name);
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return Ok(ServerName::IpAddress(ip.into()));
+    }
+    ServerName::try_from(name.to_owned())
+        .map_err(|_| Failure::new(ErrorClass::Unknown, format!("invalid server name '{name}'")))
+}
+
+/// The earliest `notAfter` of `certs` (certificates that do not parse are skipped).
+pub fn earliest_not_after(certs: &[CertificateDer<'_>]) -> Option<UtcMillis> {
+    certs
+        .iter()
+        .filter_map(|der| x509_parser::parse_x509_certificate(der).ok())
+        .map(|(_, cert)| UtcMillis(cert.validity().not_after.timestamp().saturating_mul(1000)))
+        .min()
+}
+
+/// Runs the TLS client handshake on `stream` for `server_name`, by `deadline`.
+///
+/// # Errors
+/// `Timeout` past the deadline; `Certificate` when `verify = true` and the chain is
+/// bad (the detail says why); `Tls` for any other handshake failure (alert, garbage,
+/// closed connection); `Unknown` when the `ca_file` cannot be read.
+pub async fn handshake(
+    stream: TcpStream,
+    server_name_str: &str,
+    settings: &TlsSettings,
+    deadline: Instant,
+) -> Result<TlsOutcome, Failure> {
+    let name = server_name(server_name_str)?;
+    let (config, seen_slot) = client_config(settings).await?;
+    let connector = TlsConnector::from(Arc::new(config));
+    let start = Instant::now();
+    let result = tokio::time::timeout_at(deadline, connector.connect(name, stream)).await;
+    let duration = start.elapsed();
+    let seen = seen_slot
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    let seen_not_after = seen.as_ref().and_then(|s| s.not_after);
+    let verdict = seen.map(|s| match s.verdict {
+        Verdict::Expired(None) => Verdict::Expired(s.not_after),
+        v => v,
+    });
+    let failure = |class, detail: String| Failure {
+        class,
+        detail,
+        cert_not_after: seen_not_after,
+    };
+    match result {
+        Err(_) => Err(failure(
+            ErrorClass::Timeout,
+            "no TLS handshake before the deadline".to_owned(),
+        )),
+        Ok(Err(e)) => match verdict {
+            Some(v) if v != Verdict::Ok => Err(failure(ErrorClass::Certificate, v.to_string())),
+            _ => Err(failure(
+                ErrorClass::Tls,
+                format!("TLS handshake failed: {e}"),
+            )),
+        },
+        Ok(Ok(stream)) => {
+            let certs = stream.get_ref().1.peer_certificates().unwrap_or(&[]);
+            let cert_not_after = earliest_not_after(certs);
+            let verdict = match verdict {
+                Some(Verdict::Expired(None)) => Verdict::Expired(cert_not_after),
+                Some(v) => v,
+                None => Verdict::Other("no certificate verified".to_owned()),
+            };
+            Ok(TlsOutcome {
+                stream,
+                duration,
+                cert_not_after,
+                verdict,
+            })
+        }
+    }
+}
+
+/// Days in a [`Duration`]-like span of milliseconds, for the warning text.
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+const HOUR_MS: i64 = 60 * 60 * 1000;
+
+/// The flag for a certificate close to expiry, or `None` when it is not.
+///
+/// `Some("certificate expires in 5 d")` (hours below a day) when `not_after` is less
+/// than `warn` after `now`; `Some("certificate expired at ...")` when it is already
+/// past. The check stays `up` with `class = None`; only the detail carries the flag.
+pub fn expiry_warning(not_after: UtcMillis, now: UtcMillis, warn: Duration) -> Option<String> {
+    let left = not_after.0.saturating_sub(now.0);
+    if left <= 0 {
+        return Some(format!("certificate expired at {not_after}"));
+    }
+    let warn_ms = i64::try_from(warn.as_millis()).unwrap_or(i64::MAX);
+    if left >= warn_ms {
+        return None;
+    }
+    Some(if left >= DAY_MS {
+        format!("certificate expires in {} d", left / DAY_MS)
+    } else {
+        format!("certificate expires in {} h", left / HOUR_MS)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: UtcMillis = UtcMillis(1_712_139_330_000);
+
+    #[test]
+    fn warning_inside_window_only() {
+        let warn = Duration::from_secs(14 * 86_400);
+        assert_eq!(
+            expiry_warning(UtcMillis(NOW.0 + 5 * DAY_MS + 10), NOW, warn).as_deref(),
+            Some("certificate expires in 5 d")
+        );
+        assert_eq!(
+            expiry_warning(UtcMillis(NOW.0 + 3 * HOUR_MS), NOW, warn).as_deref(),
+            Some("certificate expires in 3 h")
+        );
+        assert_eq!(
+            expiry_warning(UtcMillis(NOW.0 + 14 * DAY_MS), NOW, warn),
+            None
+        );
+        assert!(
+            expiry_warning(UtcMillis(NOW.0 - 1), NOW, warn)
+                .unwrap()
+                .starts_with("certificate expired at 2024-04-03")
+        );
+        assert_eq!(
+            expiry_warning(UtcMillis(NOW.0 + DAY_MS), NOW, Duration::ZERO),
+            None
+        );
+    }
+
+    #[test]
+    fn ip_literals_are_ip_server_names() {
+        assert!(matches!(
+            server_name("127.0.0.1"),
+            Ok(ServerName::IpAddress(_))
+        ));
+        assert!(matches!(server_name("[::1]"), Ok(ServerName::IpAddress(_))));
+        assert!(matches!(
+            server_name("mail.example.org"),
+            Ok(ServerName::DnsName(_))
+        ));
+        assert!(server_name("not a name").is_err());
+    }
+
+    #[test]
+    fn verdicts_classify_webpki_errors() {
+        let e = rustls::Error::InvalidCertificate(CertificateError::ExpiredContext {
+            time: UnixTime::since_unix_epoch(Duration::from_secs(2_000_000_000)),
+            not_after: UnixTime::since_unix_epoch(Duration::from_secs(1_712_139_330)),
+        });
+        assert_eq!(
+            Verdict::from_error(&e).to_string(),
+            "certificate expired at 2024-04-03T10:15:30.000Z"
+        );
+        let e = rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer);
+        assert_eq!(Verdict::from_error(&e).to_string(), "unknown issuer");
+        let e = rustls::Error::InvalidCertificate(CertificateError::NotValidForName);
+        assert_eq!(Verdict::from_error(&e).to_string(), "name mismatch");
+    }
+}

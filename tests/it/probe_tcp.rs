@@ -1,0 +1,326 @@
+//! The TCP probe and the shared TLS step against in-process peers on 127.0.0.1.
+//!
+//! Certificates come from rcgen with chosen validity; no DNS name is ever used.
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
+    date_time_ymd,
+};
+use slawatch::config::{TcpSpec, TlsSettings};
+use slawatch::model::{Check, ErrorClass, Status, UtcMillis};
+use slawatch::probe::tcp;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+const DAY: u64 = 86_400;
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Seconds since the epoch now: certificates must be dated against the verifier's clock.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "test certificates are dated relative to the real clock rustls verifies with"
+)]
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Parameters valid from a day ago until `not_after` (seconds since the epoch).
+fn params(sans: &[&str], not_after: u64) -> CertificateParams {
+    let mut p =
+        CertificateParams::new(sans.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()).unwrap();
+    p.not_before = date_time_ymd(1970, 1, 1) + Duration::from_secs(now_secs() - DAY);
+    p.not_after = date_time_ymd(1970, 1, 1) + Duration::from_secs(not_after);
+    p
+}
+
+fn ca_params(cn: &str, not_after: u64) -> CertificateParams {
+    let mut p = params(&[], not_after);
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.distinguished_name.push(DnType::CommonName, cn);
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    p
+}
+
+/// A server chain and its key.
+struct Served {
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+fn key_der(key: &KeyPair) -> PrivateKeyDer<'static> {
+    PrivateKeyDer::from(PrivatePkcs8KeyDer::from(key.serialize_der()))
+}
+
+/// A root CA (PEM written to `dir/ca.pem`), an intermediate expiring at
+/// `intermediate_not_after` and a leaf for `sans` expiring at `leaf_not_after`.
+fn ca_chain(
+    dir: &Path,
+    sans: &[&str],
+    intermediate_not_after: u64,
+    leaf_not_after: u64,
+) -> (Served, std::path::PathBuf) {
+    let root = CertifiedIssuer::self_signed(
+        ca_params("slawatch test root", now_secs() + 3650 * DAY),
+        KeyPair::generate().unwrap(),
+    )
+    .unwrap();
+    let intermediate = CertifiedIssuer::signed_by(
+        ca_params("slawatch test intermediate", intermediate_not_after),
+        KeyPair::generate().unwrap(),
+        &root,
+    )
+    .unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = params(sans, leaf_not_after)
+        .signed_by(&leaf_key, &intermediate)
+        .unwrap();
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, root.pem()).unwrap();
+    (
+        Served {
+            chain: vec![leaf.der().clone(), intermediate.der().clone()],
+            key: key_der(&leaf_key),
+        },
+        ca_file,
+    )
+}
+
+fn self_signed(sans: &[&str], not_after: u64) -> Served {
+    let key = KeyPair::generate().unwrap();
+    let cert = params(sans, not_after).self_signed(&key).unwrap();
+    Served {
+        chain: vec![cert.der().clone()],
+        key: key_der(&key),
+    }
+}
+
+fn secs_to_millis(secs: u64) -> UtcMillis {
+    UtcMillis(i64::try_from(secs).unwrap() * 1000)
+}
+
+/// A TLS server on 127.0.0.1 that completes handshakes and then closes.
+async fn tls_server(served: Served) -> SocketAddr {
+    let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(served.chain, served.key)
+        .unwrap();
+    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(mut tls) = acceptor.accept(stream).await {
+                    let _ = tls.shutdown().await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// A plain listener whose accepted connections get `reply` (if any) and are then held open.
+async fn plain_server(reply: Option<&'static [u8]>) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held: Vec<TcpStream> = Vec::new();
+        while let Ok((mut stream, _)) = listener.accept().await {
+            if let Some(reply) = reply {
+                let _ = stream.write_all(reply).await;
+            }
+            held.push(stream);
+        }
+    });
+    addr
+}
+
+fn settings(verify: bool, ca_file: Option<&Path>, warn_days: u64) -> TlsSettings {
+    TlsSettings {
+        verify,
+        ca_file: ca_file.map(Path::to_path_buf),
+        server_name: None,
+        cert_expiry_warn: Duration::from_secs(warn_days * DAY),
+    }
+}
+
+async fn run(addr: SocketAddr, tls: Option<TlsSettings>, timeout: Duration) -> Check {
+    let spec = TcpSpec {
+        host: addr.ip().to_string(),
+        port: addr.port(),
+        tls,
+    };
+    tcp::check("t", &spec, timeout).await
+}
+
+#[track_caller]
+fn assert_down(check: &Check, class: ErrorClass) {
+    assert_eq!(check.status, Status::Down, "{check:?}");
+    assert_eq!(check.class, Some(class), "{check:?}");
+}
+
+#[tokio::test]
+async fn plain_tcp_up() {
+    let addr = plain_server(None).await;
+    let c = run(addr, None, TIMEOUT).await;
+    assert_eq!(c.status, Status::Up, "{c:?}");
+    assert_eq!(c.class, None);
+    assert_eq!(c.probe, "t");
+    assert!(c.phases.connect.is_some() && c.phases.total.is_some());
+    assert_eq!(c.phases.tls, None);
+    assert_eq!(c.cert_not_after, None);
+}
+
+#[tokio::test]
+async fn nothing_listening_is_refused() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let c = run(addr, None, TIMEOUT).await;
+    assert_down(&c, ErrorClass::Refused);
+    assert!(c.detail.contains("refused"), "{c:?}");
+}
+
+#[tokio::test]
+async fn silent_tls_peer_times_out_within_the_deadline() {
+    let addr = plain_server(None).await;
+    let timeout = Duration::from_millis(400);
+    let start = Instant::now();
+    let c = run(addr, Some(settings(true, None, 0)), timeout).await;
+    let took = start.elapsed();
+    assert_down(&c, ErrorClass::Timeout);
+    assert!(took >= timeout, "{took:?}");
+    assert!(took < timeout + Duration::from_millis(300), "{took:?}");
+    assert!(c.phases.connect.is_some(), "{c:?}");
+}
+
+#[tokio::test]
+async fn garbage_instead_of_server_hello_is_tls() {
+    let addr = plain_server(Some(b"HTTP/1.1 400 Bad Request\r\n\r\nnot TLS at all\r\n")).await;
+    let c = run(addr, Some(settings(true, None, 0)), TIMEOUT).await;
+    assert_down(&c, ErrorClass::Tls);
+    assert!(c.phases.tls.is_some(), "{c:?}");
+}
+
+#[tokio::test]
+async fn valid_chain_is_up_with_the_earliest_not_after_of_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = now_secs();
+    let (intermediate_end, leaf_end) = (now + 30 * DAY, now + 60 * DAY);
+    let (served, ca_file) = ca_chain(dir.path(), &["127.0.0.1"], intermediate_end, leaf_end);
+    let addr = tls_server(served).await;
+    let c = run(addr, Some(settings(true, Some(&ca_file), 14)), TIMEOUT).await;
+    assert_eq!(c.status, Status::Up, "{c:?}");
+    assert_eq!(c.class, None);
+    assert_eq!(c.detail, "TLS ok");
+    // The intermediate expires first: the chain's expiry is the intermediate's.
+    assert_eq!(c.cert_not_after, Some(secs_to_millis(intermediate_end)));
+    assert!(c.phases.connect.is_some() && c.phases.tls.is_some());
+}
+
+#[tokio::test]
+async fn expired_leaf_is_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = now_secs();
+    let leaf_end = now - 3600;
+    let (served, ca_file) = ca_chain(dir.path(), &["127.0.0.1"], now + 365 * DAY, leaf_end);
+    let addr = tls_server(served).await;
+    let c = run(addr, Some(settings(true, Some(&ca_file), 14)), TIMEOUT).await;
+    assert_down(&c, ErrorClass::Certificate);
+    assert_eq!(
+        c.detail,
+        format!("certificate expired at {}", secs_to_millis(leaf_end))
+    );
+    // The rejected chain's expiry is still evidence.
+    assert_eq!(c.cert_not_after, Some(secs_to_millis(leaf_end)));
+}
+
+#[tokio::test]
+async fn untrusted_self_signed_is_certificate() {
+    let addr = tls_server(self_signed(&["127.0.0.1"], now_secs() + 90 * DAY)).await;
+    let c = run(addr, Some(settings(true, None, 14)), TIMEOUT).await;
+    assert_down(&c, ErrorClass::Certificate);
+    assert_eq!(c.detail, "unknown issuer");
+}
+
+#[tokio::test]
+async fn wrong_name_is_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = now_secs();
+    let (served, ca_file) = ca_chain(dir.path(), &["127.0.0.2"], now + 90 * DAY, now + 60 * DAY);
+    let addr = tls_server(served).await;
+    let c = run(addr, Some(settings(true, Some(&ca_file), 14)), TIMEOUT).await;
+    assert_down(&c, ErrorClass::Certificate);
+    assert_eq!(c.detail, "name mismatch");
+}
+
+#[tokio::test]
+async fn verify_off_expired_is_up_and_expiry_recorded() {
+    let end = now_secs() - 2 * DAY;
+    let addr = tls_server(self_signed(&["127.0.0.1"], end)).await;
+    let c = run(addr, Some(settings(false, None, 14)), TIMEOUT).await;
+    assert_eq!(c.status, Status::Up, "{c:?}");
+    assert_eq!(c.class, None);
+    assert_eq!(c.cert_not_after, Some(secs_to_millis(end)));
+    assert!(c.detail.contains("not verified"), "{c:?}");
+    assert!(c.detail.contains("expired"), "{c:?}");
+}
+
+#[tokio::test]
+async fn expiring_within_warn_window_is_up_and_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = now_secs();
+    let leaf_end = now + 5 * DAY + 3600;
+    let (served, ca_file) = ca_chain(dir.path(), &["127.0.0.1"], now + 365 * DAY, leaf_end);
+    let addr = tls_server(served).await;
+    let c = run(addr, Some(settings(true, Some(&ca_file), 14)), TIMEOUT).await;
+    assert_eq!(c.status, Status::Up, "{c:?}");
+    assert_eq!(c.class, None);
+    assert_eq!(c.detail, "TLS ok; certificate expires in 5 d");
+    assert_eq!(c.cert_not_after, Some(secs_to_millis(leaf_end)));
+}
+
+#[tokio::test]
+async fn server_name_setting_is_what_is_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = now_secs();
+    let (served, ca_file) = ca_chain(dir.path(), &["127.0.0.2"], now + 90 * DAY, now + 60 * DAY);
+    let addr = tls_server(served).await;
+    let mut tls = settings(true, Some(&ca_file), 14);
+    tls.server_name = Some("127.0.0.2".to_owned());
+    let c = run(addr, Some(tls), TIMEOUT).await;
+    assert_eq!(c.status, Status::Up, "{c:?}");
+    assert_eq!(c.class, None);
+}
+
+#[tokio::test]
+async fn unreadable_ca_file_is_unknown_not_a_service_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = tls_server(self_signed(&["127.0.0.1"], now_secs() + 90 * DAY)).await;
+    let missing = dir.path().join("missing.pem");
+    let c = run(addr, Some(settings(true, Some(&missing), 14)), TIMEOUT).await;
+    assert_down(&c, ErrorClass::Unknown);
+    assert!(c.detail.contains("ca_file"), "{c:?}");
+    let not_pem = dir.path().join("not.pem");
+    std::fs::write(&not_pem, "not a certificate\n").unwrap();
+    let c = run(addr, Some(settings(true, Some(&not_pem), 14)), TIMEOUT).await;
+    assert_down(&c, ErrorClass::Unknown);
+}
