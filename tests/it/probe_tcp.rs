@@ -208,7 +208,9 @@ async fn silent_tls_peer_times_out_within_the_deadline() {
     let took = start.elapsed();
     assert_down(&c, ErrorClass::Timeout);
     assert!(took >= timeout, "{took:?}");
-    assert!(took < timeout + Duration::from_millis(300), "{took:?}");
+    // The point is that the check ends at its deadline instead of hanging; the bound
+    // is generous so a loaded CI machine cannot make it flaky (speed is benchmarked).
+    assert!(took < timeout + Duration::from_secs(3), "{took:?}");
     assert!(c.phases.connect.is_some(), "{c:?}");
 }
 
