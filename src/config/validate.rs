@@ -153,6 +153,28 @@ fn syntax_tree<'i>(cx: &mut Ctx<'_>, text: &'i str) -> Option<Spanned<DeTable<'i
     syntax.is_empty().then_some(root)
 }
 
+/// Records `id` as used, or reports it as a duplicate of its first use.
+fn first_use(
+    cx: &mut Ctx<'_>,
+    ids: &mut HashMap<String, Range<usize>>,
+    id: &Spanned<String>,
+    what: &str,
+) -> bool {
+    if let Some(first) = ids.get(id.get_ref()) {
+        let (line, col) = line_col(cx.src, first.start);
+        cx.err(
+            id.span(),
+            format!(
+                "duplicate {what} id '{}': already used at line {line}, column {col}",
+                id.get_ref()
+            ),
+        );
+        return false;
+    }
+    ids.insert(id.get_ref().clone(), id.span());
+    true
+}
+
 /// Checks `[[plan]]` tables: unique ids, then each plan's terms. Returns the valid
 /// plans and where each id was written (for references from contracts).
 fn check_plans(
@@ -162,18 +184,9 @@ fn check_plans(
     let mut plans = Vec::new();
     let mut ids: HashMap<String, Range<usize>> = HashMap::new();
     for p in raw {
-        if let Some(first) = ids.get(p.id.get_ref()) {
-            let (line, col) = line_col(cx.src, first.start);
-            cx.err(
-                p.id.span(),
-                format!(
-                    "duplicate plan id '{}': already used at line {line}, column {col}",
-                    p.id.get_ref()
-                ),
-            );
+        if !first_use(cx, &mut ids, &p.id, "plan") {
             continue;
         }
-        ids.insert(p.id.get_ref().clone(), p.id.span());
         if let Some(plan) = super::plan::build(cx, p) {
             plans.push(plan);
         }
@@ -554,18 +567,8 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
     let mut contracts = Vec::new();
     let mut contract_ids: HashMap<String, Range<usize>> = HashMap::new();
     for c in &raw.contracts {
-        if let Some(first) = contract_ids.get(c.id.get_ref()) {
-            let (line, col) = line_col(cx.src, first.start);
-            cx.err(
-                c.id.span(),
-                format!(
-                    "duplicate contract id '{}': already used at line {line}, column {col}",
-                    c.id.get_ref()
-                ),
-            );
-        } else {
-            contract_ids.insert(c.id.get_ref().clone(), c.id.span());
-        }
+        // A duplicate is reported, and its contract is still checked.
+        first_use(cx, &mut contract_ids, &c.id, "contract");
         if let Some(contract) = contract(cx, c, &plan_ids, &names, &probes) {
             contracts.push(contract);
         }

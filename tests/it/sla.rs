@@ -283,12 +283,12 @@ fn the_example_configuration_s_plans_evaluate() {
     }
 }
 
-/// Runs `slawatch sla` and returns (exit status, stderr).
-fn sla_err(plan_toml: &str, timeline: &str, period: &str, extra: &[&str]) -> (Option<i32>, String) {
+/// Runs `slawatch sla` on a plan and a timeline written to a temporary folder.
+fn run_sla(plan_toml: &str, timeline: &str, period: &str, extra: &[&str]) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("p.toml"), plan_toml).unwrap();
     fs::write(dir.path().join("t.json"), timeline).unwrap();
-    let out = slawatch()
+    slawatch()
         .current_dir(dir.path())
         .args([
             "sla",
@@ -301,7 +301,12 @@ fn sla_err(plan_toml: &str, timeline: &str, period: &str, extra: &[&str]) -> (Op
         ])
         .args(extra)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// Runs `slawatch sla` and returns (exit status, stderr).
+fn sla_err(plan_toml: &str, timeline: &str, period: &str, extra: &[&str]) -> (Option<i32>, String) {
+    let out = run_sla(plan_toml, timeline, period, extra);
     assert!(out.stdout.is_empty(), "no figure is printed on bad input");
     (out.status.code(), String::from_utf8(out.stderr).unwrap())
 }
@@ -401,22 +406,7 @@ fn bad_input_exits_2_with_a_precise_message() {
 
 #[test]
 fn the_human_summary_shows_the_figures_and_the_working() {
-    let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("p.toml"), PLAN).unwrap();
-    fs::write(dir.path().join("t.json"), TL).unwrap();
-    let out = slawatch()
-        .current_dir(dir.path())
-        .args([
-            "sla",
-            "--plans",
-            "p.toml",
-            "--timeline",
-            "t.json",
-            "--period",
-            "2024-04",
-        ])
-        .output()
-        .unwrap();
+    let out = run_sla(PLAN, TL, "2024-04", &[]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     for want in [
