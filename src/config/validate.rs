@@ -31,7 +31,15 @@ pub(super) struct Ctx<'a> {
     pub(super) errors: Vec<(usize, ConfigError)>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    fn new(file: &'a Path, src: &'a str) -> Self {
+        Ctx {
+            file,
+            src,
+            errors: Vec::new(),
+        }
+    }
+
     pub(super) fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
         let (line, column) = line_col(self.src, span.start);
         self.errors.push((
@@ -195,11 +203,7 @@ fn check_plans(
 }
 
 pub(super) fn parse(text: &str, path: &Path, env: EnvLookup<'_>) -> Result<Config, ConfigErrors> {
-    let mut cx = Ctx {
-        file: path,
-        src: text,
-        errors: Vec::new(),
-    };
+    let mut cx = Ctx::new(path, text);
     let Some(root) = syntax_tree(&mut cx, text) else {
         return Err(finish(cx));
     };
@@ -215,11 +219,7 @@ pub(super) fn parse(text: &str, path: &Path, env: EnvLookup<'_>) -> Result<Confi
 /// Reads only the `[[plan]]` tables of a file (a probes.toml or a plan catalogue);
 /// every other section is left unchecked.
 pub(super) fn parse_plans(text: &str, path: &Path) -> Result<Vec<crate::sla::Plan>, ConfigErrors> {
-    let mut cx = Ctx {
-        file: path,
-        src: text,
-        errors: Vec::new(),
-    };
+    let mut cx = Ctx::new(path, text);
     let Some(root) = syntax_tree(&mut cx, text) else {
         return Err(finish(cx));
     };

@@ -13,7 +13,7 @@
 //! literal announcing 100 GB), so every buffer has a cap and going past it is an
 //! error, never growth:
 //!
-//! - [`MAX_LINE`] (8 KiB) per SMTP or POP3 line. RFC 5321 §4.5.3.1.5 and RFC 1939 §3
+//! - [`MAX_LINE`] (8 KiB) per SMTP or POP3 line. RFC 5321's reply-line limit and RFC 1939
 //!   allow 512 octets, but real servers send longer banners and EHLO lines; sixteen
 //!   times the standard is generous and still small.
 //! - [`IMAP_MAX_LINE`] (64 KiB) per IMAP line. RFC 9051 sets no limit on response

@@ -595,7 +595,8 @@ fn measure(
         }
         Method::TimeSlices { slice_ms, bad_if } => {
             let slices = Slices::new(period, slice_ms);
-            let t = slices.length_of(&slices.touched(domain));
+            let measured = slices.touched(domain);
+            let t = slices.length_of(&measured);
             let bad: Vec<i64> = match bad_if {
                 SliceBadIf::Any => slices.touched(&down),
                 SliceBadIf::Full => slices
@@ -631,7 +632,7 @@ fn measure(
                 },
                 bad.len(),
                 num::minutes(&int(d)),
-                slices.touched(domain).len(),
+                measured.len(),
                 num::minutes(&int(t))
             ));
             if m.min_requests_per_slice.is_some() {
