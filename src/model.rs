@@ -143,6 +143,15 @@ impl ErrorClass {
         }
     }
 
+    /// The status of a check that failed with this class: `unknown` for
+    /// [`ErrorClass::Unknown`] (slawatch could not judge), `down` for every other.
+    pub fn status(self) -> Status {
+        match self {
+            ErrorClass::Unknown => Status::Unknown,
+            _ => Status::Down,
+        }
+    }
+
     /// Parses [`ErrorClass::as_str`]'s output.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.as_str() == s)

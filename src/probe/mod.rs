@@ -7,6 +7,8 @@
 //! verdict instead of aborting on it, and the earliest `notAfter` of the chain.
 //! [`tcp`] is the TCP probe (connect, optional TLS).
 
+pub mod conn;
+pub mod net;
 pub mod tcp;
 pub mod tls;
 pub mod wire;

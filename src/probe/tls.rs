@@ -128,11 +128,9 @@ fn unix_to_millis(t: UnixTime) -> UtcMillis {
     )
 }
 
-/// The result of a completed handshake.
-#[derive(Debug)]
-pub struct TlsOutcome {
-    /// The encrypted stream, ready for the protocol.
-    pub stream: TlsStream<TcpStream>,
+/// What a completed handshake established (the stream itself is returned beside it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsInfo {
     /// How long the handshake took.
     pub duration: Duration,
     /// The earliest `notAfter` of every certificate the peer sent (`None` if none parsed).
@@ -317,7 +315,7 @@ pub async fn handshake(
     server_name_str: &str,
     settings: &TlsSettings,
     deadline: Instant,
-) -> Result<TlsOutcome, Failure> {
+) -> Result<(TlsStream<TcpStream>, TlsInfo), Failure> {
     let name = server_name(server_name_str)?;
     let (config, seen_slot) = client_config(settings).await?;
     let connector = TlsConnector::from(Arc::new(config));
@@ -358,12 +356,14 @@ pub async fn handshake(
                 Some(v) => v,
                 None => Verdict::Other("no certificate verified".to_owned()),
             };
-            Ok(TlsOutcome {
+            Ok((
                 stream,
-                duration,
-                cert_not_after,
-                verdict,
-            })
+                TlsInfo {
+                    duration,
+                    cert_not_after,
+                    verdict,
+                },
+            ))
         }
     }
 }
@@ -391,6 +391,26 @@ pub fn expiry_warning(not_after: UtcMillis, now: UtcMillis, warn: Duration) -> O
     } else {
         format!("certificate expires in {} h", left / HOUR_MS)
     })
+}
+
+impl TlsInfo {
+    /// What an `up` check over TLS adds to its detail: the verdict when the chain
+    /// was not verified (`verify = false`), and the flag of [`expiry_warning`].
+    /// Empty when there is nothing to say.
+    pub fn notes(&self, now: UtcMillis, settings: &TlsSettings) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.verdict != Verdict::Ok {
+            notes.push(format!("not verified: {}", self.verdict));
+        }
+        if let Some(warning) = self
+            .cert_not_after
+            .and_then(|na| expiry_warning(na, now, settings.cert_expiry_warn))
+            && !matches!(self.verdict, Verdict::Expired(_))
+        {
+            notes.push(warning);
+        }
+        notes
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! The one integration-test binary (one link step, shared helpers).
 
+mod certs;
 mod config;
+mod peers;
 mod probe_tcp;
 mod sla;
 mod systemd;

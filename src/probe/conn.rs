@@ -1,0 +1,196 @@
+//! A line-oriented connection for the mail protocols (SMTP, IMAP, POP3): plain or
+//! TLS, upgraded in place by STARTTLS, read through a bounded [`LineSplitter`].
+//!
+//! Every read waits at most until the check's deadline and every failure is a
+//! classified [`Failure`]: a reset or a close by the server is `refused`, the
+//! deadline is `timeout`, an overlong line or more than [`MAX_READ`] bytes in one
+//! check is `protocol`. Memory is bounded by the splitter's cap (a few lines) plus
+//! one read buffer, whatever the peer sends; [`LineConn::usage`] reports what was
+//! held, so tests can assert it.
+
+use super::net::{Failure, io_failure};
+use super::tls::{self, TlsInfo};
+use super::wire::LineSplitter;
+use crate::config::TlsSettings;
+use crate::model::ErrorClass;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_rustls::client::TlsStream;
+
+/// Most bytes one check reads from a mail server, all replies together. A probe's
+/// conversation is a few kilobytes; a server that keeps talking is cut off here.
+pub const MAX_READ: u64 = 4 * 1024 * 1024;
+
+/// Bytes asked of the socket per read.
+const READ_CHUNK: usize = 4096;
+
+/// The byte stream under a [`LineConn`].
+#[derive(Debug)]
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+/// What a connection held and read, for tests and benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// The most bytes the line splitter held at once.
+    pub peak_buffered: usize,
+    /// All bytes read from the peer.
+    pub bytes_read: u64,
+}
+
+/// A plain or TLS connection read line by line, under one deadline.
+#[derive(Debug)]
+pub struct LineConn {
+    stream: Stream,
+    lines: LineSplitter,
+    deadline: Instant,
+    usage: Usage,
+}
+
+impl LineConn {
+    /// Wraps a connected plain stream; lines longer than `max_line` are refused.
+    pub fn plain(stream: TcpStream, max_line: usize, deadline: Instant) -> Self {
+        LineConn {
+            stream: Stream::Plain(stream),
+            lines: LineSplitter::new(max_line),
+            deadline,
+            usage: Usage::default(),
+        }
+    }
+
+    /// Wraps a completed TLS stream (implicit TLS).
+    pub fn tls(stream: TlsStream<TcpStream>, max_line: usize, deadline: Instant) -> Self {
+        LineConn {
+            stream: Stream::Tls(Box::new(stream)),
+            lines: LineSplitter::new(max_line),
+            deadline,
+            usage: Usage::default(),
+        }
+    }
+
+    /// Whether the connection is encrypted.
+    pub fn is_tls(&self) -> bool {
+        matches!(self.stream, Stream::Tls(_))
+    }
+
+    /// What was held and read so far.
+    pub fn usage(&self) -> Usage {
+        self.usage
+    }
+
+    /// The next line, without its terminator. `what` names the step in failures
+    /// ("greeting", "EHLO reply").
+    ///
+    /// # Errors
+    /// `timeout` at the deadline; `refused` when the server closes or resets;
+    /// `protocol` for an overlong line or more than [`MAX_READ`] bytes in all.
+    pub async fn read_line(&mut self, what: &str) -> Result<Vec<u8>, Failure> {
+        let mut buf = [0u8; READ_CHUNK];
+        loop {
+            if let Some(line) = self.lines.next_line() {
+                return line.map_err(|e| Failure::new(e.class(), format!("{what}: {e}")));
+            }
+            let read = match &mut self.stream {
+                Stream::Plain(s) => tokio::time::timeout_at(self.deadline, s.read(&mut buf)).await,
+                Stream::Tls(s) => tokio::time::timeout_at(self.deadline, s.read(&mut buf)).await,
+            };
+            let n = match read {
+                Err(_) => {
+                    return Err(Failure::new(
+                        ErrorClass::Timeout,
+                        format!("{what}: no answer before the deadline"),
+                    ));
+                }
+                Ok(Err(e)) => return Err(io_failure(what, &e)),
+                Ok(Ok(0)) => {
+                    return Err(Failure::new(
+                        ErrorClass::Refused,
+                        format!("{what}: the server closed the connection"),
+                    ));
+                }
+                Ok(Ok(n)) => n,
+            };
+            self.usage.bytes_read += n as u64;
+            if self.usage.bytes_read > MAX_READ {
+                return Err(Failure::new(
+                    ErrorClass::Protocol,
+                    format!("{what}: the server sent more than {MAX_READ} bytes"),
+                ));
+            }
+            self.lines.feed(&buf[..n]);
+            self.usage.peak_buffered = self.usage.peak_buffered.max(self.lines.buffered());
+        }
+    }
+
+    /// Drops the next `n` bytes of the stream (the body of an IMAP literal); they
+    /// still count against [`MAX_READ`] when they are read.
+    pub fn skip(&mut self, n: u64) {
+        self.lines.skip(n);
+    }
+
+    /// Sends `bytes` (a command with its CRLF) and flushes.
+    ///
+    /// # Errors
+    /// `timeout` at the deadline; `refused` when the server has gone.
+    pub async fn send(&mut self, bytes: &[u8], what: &str) -> Result<(), Failure> {
+        let write = async {
+            match &mut self.stream {
+                Stream::Plain(s) => {
+                    s.write_all(bytes).await?;
+                    s.flush().await
+                }
+                Stream::Tls(s) => {
+                    s.write_all(bytes).await?;
+                    s.flush().await
+                }
+            }
+        };
+        match tokio::time::timeout_at(self.deadline, write).await {
+            Err(_) => Err(Failure::new(
+                ErrorClass::Timeout,
+                format!("{what}: could not send before the deadline"),
+            )),
+            Ok(Err(e)) => Err(io_failure(what, &e)),
+            Ok(Ok(())) => Ok(()),
+        }
+    }
+
+    /// Upgrades a plain connection to TLS after the server accepted STARTTLS (or STLS).
+    ///
+    /// Bytes the server sent after its "go ahead" and before the handshake are
+    /// refused (`protocol`): they would be read as if they came over TLS (the
+    /// STARTTLS command-injection attack of CVE-2011-0411).
+    ///
+    /// # Errors
+    /// Those of [`tls::handshake`]; `protocol` for pipelined bytes or a connection
+    /// that is already TLS.
+    pub async fn start_tls(
+        self,
+        server_name: &str,
+        settings: &TlsSettings,
+    ) -> Result<(LineConn, TlsInfo), Failure> {
+        let Stream::Plain(stream) = self.stream else {
+            return Err(Failure::new(
+                ErrorClass::Protocol,
+                "STARTTLS on a connection that is already TLS",
+            ));
+        };
+        if self.lines.buffered() > 0 {
+            return Err(Failure::new(
+                ErrorClass::Protocol,
+                "the server sent data after accepting STARTTLS, before the TLS handshake",
+            ));
+        }
+        let (stream, info) = tls::handshake(stream, server_name, settings, self.deadline).await?;
+        let conn = LineConn {
+            stream: Stream::Tls(Box::new(stream)),
+            lines: LineSplitter::new(self.lines.max_line()),
+            deadline: self.deadline,
+            usage: self.usage,
+        };
+        Ok((conn, info))
+    }
+}

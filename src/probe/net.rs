@@ -1,0 +1,259 @@
+//! What every network probe shares: the check's clock and deadline, name
+//! resolution, connecting, and turning the outcome into a [`Check`].
+//!
+//! A probe builds a [`Run`] when it starts (the one wall-clock read of a check),
+//! runs its steps under `Run::deadline`, and hands the outcome to [`Run::finish`].
+//! Each step waits at most until that same deadline, so a timeout names the step it
+//! happened in, and the whole check can never outlive its `timeout`.
+
+pub use super::tls::Failure;
+use crate::model::{Check, ErrorClass, Phases, Status, UtcMillis};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+/// The wall-clock instant a check starts: the one wall-clock read of a probe.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a check is stamped with the wall clock when it starts"
+)]
+pub fn wall_clock_now() -> UtcMillis {
+    UtcMillis::from_timestamp(jiff::Timestamp::now())
+}
+
+/// What an `up` check reports.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Up {
+    /// A short human detail ("HTTP 200", "IMAP ok, INBOX 3 messages").
+    pub detail: String,
+    /// `Some(Slow)` for an up check slower than its limit; otherwise `None`.
+    pub flag: Option<ErrorClass>,
+    /// The earliest `notAfter` of the peer's chain, when TLS was used.
+    pub cert_not_after: Option<UtcMillis>,
+}
+
+impl Up {
+    /// An up outcome with only a detail.
+    pub fn new(detail: impl Into<String>) -> Self {
+        Up {
+            detail: detail.into(),
+            ..Up::default()
+        }
+    }
+}
+
+/// The outcome of a probe's steps.
+pub type Outcome = Result<Up, Failure>;
+
+/// One check in progress: when it started, its deadline, and the phases timed so far.
+#[derive(Debug)]
+pub struct Run {
+    /// Wall-clock start, stored with the check.
+    pub started_at: UtcMillis,
+    /// Monotonic start.
+    pub start: Instant,
+    /// No step waits past this.
+    pub deadline: Instant,
+    /// The whole check's budget.
+    pub timeout: Duration,
+    /// Phase timings, filled in by the steps.
+    pub phases: Phases,
+}
+
+impl Run {
+    /// Starts a check with `timeout` overall.
+    pub fn begin(timeout: Duration) -> Self {
+        let start = Instant::now();
+        Run {
+            started_at: wall_clock_now(),
+            start,
+            deadline: start + timeout,
+            timeout,
+            phases: Phases::default(),
+        }
+    }
+
+    /// The failure of a check that ran out of time without a more precise step.
+    pub fn timed_out(&self) -> Failure {
+        Failure::new(
+            ErrorClass::Timeout,
+            format!("no answer within {} ms", self.timeout.as_millis()),
+        )
+    }
+
+    /// Stamps the total time and builds the [`Check`] for probe `name`.
+    pub fn finish(mut self, name: &str, outcome: Outcome) -> Check {
+        self.phases.total = Some(self.start.elapsed());
+        let (status, class, detail, cert_not_after) = match outcome {
+            Ok(up) => (Status::Up, up.flag, up.detail, up.cert_not_after),
+            Err(f) => (f.class.status(), Some(f.class), f.detail, f.cert_not_after),
+        };
+        Check {
+            probe: name.to_owned(),
+            started_at: self.started_at,
+            status,
+            class,
+            detail,
+            phases: self.phases,
+            cert_not_after,
+        }
+    }
+}
+
+/// `host` without the brackets of an IPv6 literal (`[::1]` is `::1`).
+pub fn bare_host(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
+/// The addresses of `host:port`. An IP literal is used as is (no lookup, no
+/// `resolve` phase); only a name goes to the system resolver, and a failed lookup
+/// is `dns`.
+///
+/// # Errors
+/// `Dns` when the name does not resolve or has no address.
+pub async fn resolve(
+    host: &str,
+    port: u16,
+    phases: &mut Phases,
+) -> Result<Vec<SocketAddr>, Failure> {
+    if let Ok(ip) = bare_host(host).parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let t = Instant::now();
+    let result = tokio::net::lookup_host((host, port)).await;
+    phases.resolve = Some(t.elapsed());
+    match result {
+        Ok(addrs) => {
+            let addrs: Vec<_> = addrs.collect();
+            if addrs.is_empty() {
+                Err(Failure::new(
+                    ErrorClass::Dns,
+                    format!("'{host}' has no address"),
+                ))
+            } else {
+                Ok(addrs)
+            }
+        }
+        Err(e) => Err(Failure::new(
+            ErrorClass::Dns,
+            format!("cannot resolve '{host}': {e}"),
+        )),
+    }
+}
+
+/// Resolves `host:port` and connects to the first address that accepts, timing
+/// both phases. The last failure is reported.
+///
+/// # Errors
+/// `Dns`, `Refused` (refused, reset, any error from the peer's side), `Timeout`, and
+/// `Unknown` for "network unreachable" (this machine has no route: not the
+/// provider's fault).
+pub async fn connect(
+    host: &str,
+    port: u16,
+    deadline: Instant,
+    phases: &mut Phases,
+) -> Result<TcpStream, Failure> {
+    let addrs = resolve(host, port, phases).await?;
+    let t = Instant::now();
+    let result = connect_any(&addrs, deadline).await;
+    phases.connect = Some(t.elapsed());
+    let stream = result?;
+    // Probes write short commands and wait for each reply: Nagle would only add delay.
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+async fn connect_any(addrs: &[SocketAddr], deadline: Instant) -> Result<TcpStream, Failure> {
+    let mut last = Failure::new(ErrorClass::Unknown, "no address to connect to");
+    for addr in addrs {
+        match tokio::time::timeout_at(deadline, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => return Ok(stream),
+            Ok(Err(e)) => last = connect_failure(*addr, &e),
+            Err(_) => {
+                return Err(Failure::new(
+                    ErrorClass::Timeout,
+                    format!("connect to {addr} timed out"),
+                ));
+            }
+        }
+    }
+    Err(last)
+}
+
+fn connect_failure(addr: SocketAddr, e: &io::Error) -> Failure {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => {
+            Failure::new(ErrorClass::Refused, format!("connection to {addr} refused"))
+        }
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => {
+            Failure::new(ErrorClass::Refused, format!("connection to {addr} reset"))
+        }
+        io::ErrorKind::TimedOut => {
+            Failure::new(ErrorClass::Timeout, format!("connect to {addr} timed out"))
+        }
+        io::ErrorKind::NetworkUnreachable => Failure::new(
+            ErrorClass::Unknown,
+            format!("no route to the network of {addr}: {e}"),
+        ),
+        _ => Failure::new(ErrorClass::Refused, format!("connect to {addr}: {e}")),
+    }
+}
+
+/// Classifies an I/O error on an established connection: a reset or an early close
+/// is `refused` (the service went away), a timeout is `timeout`, anything else
+/// `protocol`.
+pub fn io_failure(what: &str, e: &io::Error) -> Failure {
+    match e.kind() {
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::UnexpectedEof => {
+            Failure::new(ErrorClass::Refused, format!("{what}: connection reset"))
+        }
+        io::ErrorKind::TimedOut => Failure::new(ErrorClass::Timeout, format!("{what}: timed out")),
+        _ => Failure::new(ErrorClass::Protocol, format!("{what}: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brackets_come_off_ipv6_literals() {
+        assert_eq!(bare_host("[::1]"), "::1");
+        assert_eq!(bare_host("127.0.0.1"), "127.0.0.1");
+        assert_eq!(bare_host("mail.example.test"), "mail.example.test");
+    }
+
+    #[tokio::test]
+    async fn ip_literals_are_not_looked_up() {
+        let mut phases = Phases::default();
+        let addrs = resolve("[::1]", 25, &mut phases).await.unwrap();
+        assert_eq!(addrs, vec!["[::1]:25".parse::<SocketAddr>().unwrap()]);
+        assert_eq!(phases.resolve, None);
+    }
+
+    #[test]
+    fn finish_maps_failures_to_their_status() {
+        let run = Run::begin(Duration::from_secs(1));
+        let c = run.finish("p", Err(Failure::new(ErrorClass::Unknown, "no route")));
+        assert_eq!(c.status, Status::Unknown);
+        let run = Run::begin(Duration::from_secs(1));
+        let c = run.finish("p", Err(Failure::new(ErrorClass::Auth, "login refused")));
+        assert_eq!((c.status, c.class), (Status::Down, Some(ErrorClass::Auth)));
+        let run = Run::begin(Duration::from_secs(1));
+        let up = Up {
+            flag: Some(ErrorClass::Slow),
+            ..Up::new("HTTP 200")
+        };
+        let c = run.finish("p", Ok(up));
+        assert_eq!((c.status, c.class), (Status::Up, Some(ErrorClass::Slow)));
+        assert!(c.phases.total.is_some());
+    }
+}
