@@ -17,7 +17,8 @@
 //! peer that does not hold the certificate's key still fails (as `Tls`).
 //!
 //! A `ClientConfig` is built per handshake: the verdict belongs to one connection,
-//! and rustls gives a verifier no way to tell connections apart.
+//! and rustls gives a verifier no way to tell connections apart. What is costly in
+//! it, the verifier over the system roots, is built once per trust set and shared.
 //!
 //! # Expiry warnings
 //!
@@ -28,9 +29,11 @@
 
 use crate::config::TlsSettings;
 use crate::model::{ErrorClass, UtcMillis};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -225,8 +228,10 @@ impl ServerCertVerifier for RecordingVerifier {
     }
 }
 
-/// Reads every certificate of a PEM file.
-async fn read_ca_file(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, Failure> {
+/// Reads a PEM file's bytes and every certificate in it.
+async fn read_ca_file(
+    path: &std::path::Path,
+) -> Result<(Vec<u8>, Vec<CertificateDer<'static>>), Failure> {
     let bytes = tokio::fs::read(path).await.map_err(|e| {
         Failure::new(
             ErrorClass::Unknown,
@@ -235,7 +240,7 @@ async fn read_ca_file(path: &std::path::Path) -> Result<Vec<CertificateDer<'stat
     })?;
     let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(&bytes).collect();
     match certs {
-        Ok(c) if !c.is_empty() => Ok(c),
+        Ok(c) if !c.is_empty() => Ok((bytes, c)),
         _ => Err(Failure::new(
             ErrorClass::Unknown,
             format!("ca_file '{}' holds no PEM certificate", path.display()),
@@ -243,29 +248,72 @@ async fn read_ca_file(path: &std::path::Path) -> Result<Vec<CertificateDer<'stat
     }
 }
 
+/// The crypto provider, built once.
+fn provider() -> Arc<CryptoProvider> {
+    static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
+    PROVIDER
+        .get_or_init(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .clone()
+}
+
+/// A verifier over the system roots plus one set of extra roots; `None` when no
+/// trust anchor at all could be loaded.
+type CachedVerifier = Option<Arc<dyn ServerCertVerifier>>;
+
+/// Verifiers by the SHA-256 of their `ca_file`'s bytes (all zeros: no `ca_file`).
+///
+/// Building a verifier parses every system root (about 150 certificates): done once
+/// per distinct trust set, not once per check. The `ca_file` is still read at every
+/// check, so an edited or vanished file takes effect at the next check. Roots added
+/// to the system store take effect when the daemon restarts.
+static VERIFIERS: OnceLock<Mutex<HashMap<[u8; 32], CachedVerifier>>> = OnceLock::new();
+
+/// The shared verifier for `extra` roots (the bytes of `ca_file`, when there is one).
+fn verifier(
+    ca_bytes: Option<&[u8]>,
+    extra: Vec<CertificateDer<'static>>,
+) -> Result<CachedVerifier, Failure> {
+    let key: [u8; 32] = ca_bytes.map_or([0; 32], |b| Sha256::digest(b).into());
+    let cache = VERIFIERS.get_or_init(Mutex::default);
+    if let Some(v) = cache
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&key)
+    {
+        return Ok(v.clone());
+    }
+    let has_extra = !extra.is_empty();
+    let built = match rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider()) {
+        Ok(v) => Some(Arc::new(v) as Arc<dyn ServerCertVerifier>),
+        // With `ca_file` roots the only failure is a root rustls cannot use.
+        Err(e) if has_extra => {
+            return Err(Failure::new(
+                ErrorClass::Unknown,
+                format!("unusable ca_file certificate: {e}"),
+            ));
+        }
+        // No root at all on this system: nothing is trusted ("unknown issuer").
+        Err(_) => None,
+    };
+    cache
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(key, built.clone());
+    Ok(built)
+}
+
 /// Builds the client configuration for one handshake and the slot its verdict lands in.
 async fn client_config(
     settings: &TlsSettings,
 ) -> Result<(rustls::ClientConfig, Arc<Mutex<Option<Seen>>>), Failure> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let extra = match &settings.ca_file {
-        Some(path) => read_ca_file(path).await?,
-        None => Vec::new(),
+    let inner = match &settings.ca_file {
+        Some(path) => {
+            let (bytes, certs) = read_ca_file(path).await?;
+            verifier(Some(&bytes), certs)?
+        }
+        None => verifier(None, Vec::new())?,
     };
-    let has_extra = !extra.is_empty();
-    let inner =
-        match rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone()) {
-            Ok(v) => Some(Arc::new(v) as Arc<dyn ServerCertVerifier>),
-            // With `ca_file` roots the only failure is a root rustls cannot use.
-            Err(e) if has_extra => {
-                return Err(Failure::new(
-                    ErrorClass::Unknown,
-                    format!("unusable ca_file certificate: {e}"),
-                ));
-            }
-            // No root at all on this system: nothing is trusted ("unknown issuer").
-            Err(_) => None,
-        };
+    let provider = provider();
     let seen = Arc::new(Mutex::new(None));
     let verifier = RecordingVerifier {
         inner,
@@ -443,6 +491,17 @@ mod tests {
             expiry_warning(UtcMillis(NOW.0 + DAY_MS), NOW, Duration::ZERO),
             None
         );
+    }
+
+    #[test]
+    fn one_verifier_per_trust_set() {
+        let a = verifier(None, Vec::new()).unwrap();
+        let b = verifier(None, Vec::new()).unwrap();
+        match (a, b) {
+            (Some(a), Some(b)) => assert!(Arc::ptr_eq(&a, &b)),
+            (None, None) => {}
+            other => panic!("the cache returned different verifiers: {other:?}"),
+        }
     }
 
     #[test]
