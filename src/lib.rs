@@ -8,6 +8,7 @@ pub mod config;
 pub mod logging;
 pub mod metrics;
 pub mod model;
+pub mod outage;
 pub mod probe;
 pub mod scheduler;
 pub mod sla;
