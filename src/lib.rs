@@ -12,3 +12,4 @@ pub mod outage;
 pub mod probe;
 pub mod scheduler;
 pub mod sla;
+pub mod store;

@@ -5,5 +5,6 @@ mod config;
 mod peers;
 mod probe_tcp;
 mod sla;
+mod store;
 mod systemd;
 mod util;

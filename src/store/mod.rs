@@ -1,0 +1,824 @@
+//! The evidence store: the only module that touches the database.
+//!
+//! SQLite (bundled) in WAL mode. One writer thread owns the writing connection and
+//! batches everything sent to it into transactions: a commit at least every
+//! [`COMMIT_EVERY`], so a crash loses at most the last second of checks. Readers
+//! (`slawatch status`, `outages`, reports) open their own read-only connections
+//! and never block the writer.
+//!
+//! Checks are stored compactly. Consecutive checks of a probe with the same status
+//! and class (up, up flagged slow, unknown) are one row of `runs`, updated in place
+//! (count, first and last time, latency min/sum/max); every failed (down) check is
+//! its own row of `failures`, with its class, detail and phases, because each one
+//! is evidence. A year of a probe checked every minute that never fails is one row.
+//!
+//! Invariant: nothing here reads the clock; every instant comes from the caller.
+//! Invariant: no secret reaches the database: details come from probes, which never
+//! put one in a detail.
+
+mod schema;
+
+use crate::model::{Check, ErrorClass, Status, UtcMillis};
+use crate::outage::{Event, Outage};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The writer commits at least this often while it has something to write.
+pub const COMMIT_EVERY: Duration = Duration::from_secs(1);
+
+/// A heartbeat more than this after the last one starts a new coverage segment:
+/// the time between is a no-data gap.
+pub const COVERAGE_GAP_MS: i64 = 5_000;
+
+/// How long a connection waits for a lock held by another.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A database problem, with the file it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite refused.
+    #[error("{path}: {source}")]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// The file was written by a newer slawatch.
+    #[error(
+        "{path}: schema version {found} is newer than this slawatch knows ({known}); \
+         upgrade slawatch or use another database"
+    )]
+    TooNew {
+        /// The database file.
+        path: PathBuf,
+        /// Its `user_version`.
+        found: i64,
+        /// The newest this build applies.
+        known: i64,
+    },
+    /// A commit the caller waited for failed.
+    #[error("{path}: commit failed: {message}")]
+    Commit {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        message: String,
+    },
+    /// The file has no slawatch schema.
+    #[error("{0}: not a slawatch database (no schema); has `slawatch run` written it yet?")]
+    NotSlawatch(PathBuf),
+    /// The writer thread could not be started.
+    #[error("cannot start the database writer: {0}")]
+    Thread(std::io::Error),
+    /// The writer thread is gone (it panicked or the store was closed).
+    #[error("{0}: the writer thread has stopped")]
+    WriterGone(PathBuf),
+}
+
+fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |source| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Opens (creating if needed) the database and brings its schema up to date.
+fn open_rw(path: &Path) -> Result<Connection, StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // A missing folder is created; failing that, SQLite's error says it all.
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let mut conn = Connection::open(path).map_err(sql(path))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(sql(path))?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(sql(path))?;
+    // In WAL mode NORMAL is durable against a process crash (kill -9); only a power
+    // loss can lose the last commits, which the coverage gap then shows.
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(sql(path))?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(sql(path))?;
+    migrate(&mut conn, path)?;
+    Ok(conn)
+}
+
+/// Applies the migrations the file lacks, each in its own transaction.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let known = i64::try_from(schema::MIGRATIONS.len()).unwrap_or(i64::MAX);
+    let found: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(sql(path))?;
+    if found > known {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            known,
+        });
+    }
+    for (i, migration) in schema::MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(found).unwrap_or(0))
+    {
+        let tx = conn.transaction().map_err(sql(path))?;
+        tx.execute_batch(migration).map_err(sql(path))?;
+        tx.pragma_update(
+            None,
+            "user_version",
+            i64::try_from(i + 1).unwrap_or(i64::MAX),
+        )
+        .map_err(sql(path))?;
+        tx.commit().map_err(sql(path))?;
+    }
+    Ok(())
+}
+
+/// What the writer is asked to do.
+#[derive(Debug)]
+enum Msg {
+    Probes(Vec<(String, String)>),
+    Check(Box<Check>),
+    Outage(Box<Event>),
+    Heartbeat(String, UtcMillis),
+    Prune(UtcMillis),
+    Flush(mpsc::Sender<Result<(), String>>),
+}
+
+/// The writing side: cheap to call from async code (a channel send), committed by
+/// the writer thread within [`COMMIT_EVERY`].
+#[derive(Debug)]
+pub struct Store {
+    path: PathBuf,
+    tx: Option<mpsc::Sender<Msg>>,
+    queued: Arc<AtomicUsize>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Store {
+    /// Opens the database (creating it and its folder), migrates it and starts the writer.
+    ///
+    /// # Errors
+    /// When the file cannot be opened or migrated, or is from a newer slawatch.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = open_rw(path)?;
+        let (tx, rx) = mpsc::channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let writer = Writer {
+            conn,
+            path: path.to_path_buf(),
+            probe_ids: HashMap::new(),
+            open_runs: HashMap::new(),
+            coverage: None,
+            queued: queued.clone(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("slawatch-store".to_owned())
+            .spawn(move || writer.run(&rx))
+            .map_err(StoreError::Thread)?;
+        Ok(Store {
+            path: path.to_path_buf(),
+            tx: Some(tx),
+            queued,
+            thread: Some(thread),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn send(&self, msg: Msg) -> Result<(), StoreError> {
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        self.tx
+            .as_ref()
+            .and_then(|tx| tx.send(msg).ok())
+            .ok_or_else(|| StoreError::WriterGone(self.path.clone()))
+    }
+
+    /// Messages waiting for the writer.
+    pub fn queue_len(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    /// Records the configured probes (name, kind); names already known keep their id.
+    ///
+    /// # Errors
+    /// Only when the writer has stopped.
+    pub fn register_probes(&self, probes: &[(String, String)]) -> Result<(), StoreError> {
+        self.send(Msg::Probes(probes.to_vec()))
+    }
+
+    /// Records one check.
+    ///
+    /// # Errors
+    /// Only when the writer has stopped.
+    pub fn record_check(&self, check: &Check) -> Result<(), StoreError> {
+        self.send(Msg::Check(Box::new(check.clone())))
+    }
+
+    /// Records an outage opening or closing.
+    ///
+    /// # Errors
+    /// Only when the writer has stopped.
+    pub fn record_outage(&self, event: &Event) -> Result<(), StoreError> {
+        self.send(Msg::Outage(Box::new(event.clone())))
+    }
+
+    /// Records that the daemon at `vantage` was running and probing at `at`.
+    ///
+    /// # Errors
+    /// Only when the writer has stopped.
+    pub fn heartbeat(&self, vantage: &str, at: UtcMillis) -> Result<(), StoreError> {
+        self.send(Msg::Heartbeat(vantage.to_owned(), at))
+    }
+
+    /// Deletes runs and failed checks that ended before `before` (retention).
+    /// Outages, coverage, maintenance and incidents are kept forever.
+    ///
+    /// # Errors
+    /// Only when the writer has stopped.
+    pub fn prune(&self, before: UtcMillis) -> Result<(), StoreError> {
+        self.send(Msg::Prune(before))
+    }
+
+    /// Commits everything sent so far and waits for it.
+    ///
+    /// # Errors
+    /// When the writer has stopped or the commit failed.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let (ack, done) = mpsc::channel();
+        self.send(Msg::Flush(ack))?;
+        match done.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(StoreError::Commit {
+                path: self.path.clone(),
+                message,
+            }),
+            Err(_) => Err(StoreError::WriterGone(self.path.clone())),
+        }
+    }
+
+    /// Flushes and stops the writer.
+    ///
+    /// # Errors
+    /// As [`Store::flush`].
+    pub fn close(mut self) -> Result<(), StoreError> {
+        let result = self.flush();
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        result
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Closing the channel makes the writer commit what it holds and return.
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The open run of a probe, as the writer last wrote it.
+#[derive(Debug, Clone, Copy)]
+struct OpenRun {
+    row: i64,
+    status: Status,
+    class: Option<ErrorClass>,
+}
+
+/// The writer thread's state.
+struct Writer {
+    conn: Connection,
+    path: PathBuf,
+    probe_ids: HashMap<String, i64>,
+    open_runs: HashMap<i64, OpenRun>,
+    /// The coverage segment being extended: (row, end).
+    coverage: Option<(i64, UtcMillis)>,
+    queued: Arc<AtomicUsize>,
+}
+
+fn ms(d: Option<Duration>) -> Option<i64> {
+    d.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl Writer {
+    fn run(mut self, rx: &mpsc::Receiver<Msg>) {
+        let mut pending: Vec<Msg> = Vec::new();
+        let mut since_commit = Instant::now();
+        loop {
+            let wait = COMMIT_EVERY.saturating_sub(since_commit.elapsed());
+            match rx.recv_timeout(wait) {
+                Ok(Msg::Flush(ack)) => {
+                    self.queued.fetch_sub(1, Ordering::Relaxed);
+                    let result = self.commit(&mut pending);
+                    since_commit = Instant::now();
+                    let _ = ack.send(result.map_err(|e| e.to_string()));
+                    continue;
+                }
+                Ok(msg) => pending.push(msg),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    if let Err(e) = self.commit(&mut pending) {
+                        tracing::error!(error = %e, "final commit of the evidence store failed");
+                    }
+                    return;
+                }
+            }
+            if since_commit.elapsed() >= COMMIT_EVERY {
+                if let Err(e) = self.commit(&mut pending) {
+                    // Kept and retried at the next tick; the queue metric shows it grow.
+                    tracing::error!(error = %e, pending = pending.len(), "commit failed; retrying");
+                }
+                since_commit = Instant::now();
+            }
+        }
+    }
+
+    /// Writes `pending` in one transaction; on success it is emptied.
+    fn commit(&mut self, pending: &mut Vec<Msg>) -> Result<(), StoreError> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(sql(&path))?;
+        // Row ids handed out inside a transaction that rolls back must be forgotten.
+        let saved = (
+            self.probe_ids.clone(),
+            self.open_runs.clone(),
+            self.coverage,
+        );
+        let result = (|| {
+            for msg in pending.iter() {
+                apply(
+                    &tx,
+                    &mut self.probe_ids,
+                    &mut self.open_runs,
+                    &mut self.coverage,
+                    msg,
+                )?;
+            }
+            Ok::<(), rusqlite::Error>(())
+        })();
+        match result.and_then(|()| tx.commit()) {
+            Ok(()) => {
+                self.queued.fetch_sub(pending.len(), Ordering::Relaxed);
+                pending.clear();
+                Ok(())
+            }
+            Err(e) => {
+                (self.probe_ids, self.open_runs, self.coverage) = saved;
+                Err(sql(&path)(e))
+            }
+        }
+    }
+}
+
+/// The id of probe `name`, registering it (kind unknown) when first seen.
+fn probe_id(
+    tx: &rusqlite::Transaction<'_>,
+    ids: &mut HashMap<String, i64>,
+    name: &str,
+    kind: Option<&str>,
+) -> rusqlite::Result<i64> {
+    if let Some(id) = ids.get(name) {
+        if let Some(kind) = kind {
+            tx.prepare_cached("UPDATE probes SET kind = ?2 WHERE id = ?1")?
+                .execute(params![id, kind])?;
+        }
+        return Ok(*id);
+    }
+    tx.prepare_cached(
+        "INSERT INTO probes (name, kind) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET kind = coalesce(?3, kind)",
+    )?
+    .execute(params![name, kind.unwrap_or("unknown"), kind])?;
+    let id: i64 = tx
+        .prepare_cached("SELECT id FROM probes WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))?;
+    ids.insert(name.to_owned(), id);
+    Ok(id)
+}
+
+fn apply(
+    tx: &rusqlite::Transaction<'_>,
+    ids: &mut HashMap<String, i64>,
+    runs: &mut HashMap<i64, OpenRun>,
+    coverage: &mut Option<(i64, UtcMillis)>,
+    msg: &Msg,
+) -> rusqlite::Result<()> {
+    match msg {
+        Msg::Probes(list) => {
+            for (name, kind) in list {
+                probe_id(tx, ids, name, Some(kind))?;
+            }
+        }
+        Msg::Check(check) => {
+            let id = probe_id(tx, ids, &check.probe, None)?;
+            write_check(tx, runs, id, check)?;
+        }
+        Msg::Outage(event) => {
+            let o = match event.as_ref() {
+                Event::Opened(o) | Event::Closed(o) => o,
+            };
+            let id = probe_id(tx, ids, &o.probe, None)?;
+            tx.prepare_cached(
+                "INSERT INTO outages (probe_id, start, end, last_failure, last_success_before,
+                                      class, detail, failed_checks)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (probe_id, start) DO UPDATE SET
+                    end = excluded.end, last_failure = excluded.last_failure,
+                    failed_checks = excluded.failed_checks",
+            )?
+            .execute(params![
+                id,
+                o.start.0,
+                o.end.map(|e| e.0),
+                o.last_failure.0,
+                o.last_success_before.map(|s| s.0),
+                o.class.as_str(),
+                o.detail,
+                o.failed_checks,
+            ])?;
+        }
+        Msg::Heartbeat(vantage, at) => match coverage {
+            Some((row, end)) if at.0 >= end.0 && at.0 - end.0 <= COVERAGE_GAP_MS => {
+                tx.prepare_cached("UPDATE coverage SET end = ?2 WHERE id = ?1")?
+                    .execute(params![*row, at.0])?;
+                *end = *at;
+            }
+            _ => {
+                tx.prepare_cached(
+                    "INSERT INTO coverage (vantage, start, end) VALUES (?1, ?2, ?2)",
+                )?
+                .execute(params![vantage, at.0])?;
+                *coverage = Some((tx.last_insert_rowid(), *at));
+            }
+        },
+        Msg::Prune(before) => {
+            tx.prepare_cached("DELETE FROM runs WHERE last_at < ?1")?
+                .execute([before.0])?;
+            tx.prepare_cached("DELETE FROM failures WHERE at < ?1")?
+                .execute([before.0])?;
+            // An open run that was just deleted must not be updated any more.
+            runs.clear();
+        }
+        Msg::Flush(_) => {}
+    }
+    Ok(())
+}
+
+fn write_check(
+    tx: &rusqlite::Transaction<'_>,
+    runs: &mut HashMap<i64, OpenRun>,
+    probe: i64,
+    check: &Check,
+) -> rusqlite::Result<()> {
+    let total = ms(check.phases.total);
+    if check.status == Status::Down {
+        runs.remove(&probe);
+        let p = &check.phases;
+        tx.prepare_cached(
+            "INSERT INTO failures (probe_id, at, class, detail, resolve_ms, connect_ms, tls_ms,
+                                   first_byte_ms, login_ms, total_ms, cert_not_after)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?
+        .execute(params![
+            probe,
+            check.started_at.0,
+            check.class.unwrap_or(ErrorClass::Unknown).as_str(),
+            check.detail,
+            ms(p.resolve),
+            ms(p.connect),
+            ms(p.tls),
+            ms(p.first_byte),
+            ms(p.login),
+            total,
+            check.cert_not_after.map(|c| c.0),
+        ])?;
+        return Ok(());
+    }
+    if let Some(run) = runs.get(&probe)
+        && run.status == check.status
+        && run.class == check.class
+    {
+        let changed = tx
+            .prepare_cached(
+                "UPDATE runs SET last_at = ?2, count = count + 1,
+                    lat_min_ms = min(coalesce(lat_min_ms, ?3), coalesce(?3, lat_min_ms)),
+                    lat_max_ms = max(coalesce(lat_max_ms, ?3), coalesce(?3, lat_max_ms)),
+                    lat_sum_ms = lat_sum_ms + coalesce(?3, 0)
+                 WHERE id = ?1",
+            )?
+            .execute(params![run.row, check.started_at.0, total])?;
+        if changed == 1 {
+            return Ok(());
+        }
+    }
+    tx.prepare_cached(
+        "INSERT INTO runs (probe_id, status, class, first_at, last_at, count,
+                           lat_min_ms, lat_sum_ms, lat_max_ms)
+         VALUES (?1, ?2, ?3, ?4, ?4, 1, ?5, coalesce(?5, 0), ?5)",
+    )?
+    .execute(params![
+        probe,
+        check.status.as_str(),
+        check.class.map(ErrorClass::as_str),
+        check.started_at.0,
+        total,
+    ])?;
+    runs.insert(
+        probe,
+        OpenRun {
+            row: tx.last_insert_rowid(),
+            status: check.status,
+            class: check.class,
+        },
+    );
+    Ok(())
+}
+
+/// A probe's state as the database knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeState {
+    /// The probe.
+    pub name: String,
+    /// Its kind (`http`, `imap`, ...).
+    pub kind: String,
+    /// The open outage, if down.
+    pub open_outage: Option<Outage>,
+    /// The latest check: when, status and class.
+    pub last_check: Option<(UtcMillis, Status, Option<ErrorClass>)>,
+}
+
+/// A coverage segment: the daemon ran and probed from `start` to `end`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Coverage {
+    /// The probing location.
+    pub vantage: String,
+    /// First heartbeat.
+    pub start: UtcMillis,
+    /// Last heartbeat.
+    pub end: UtcMillis,
+}
+
+/// Counts of what the database holds, for tests and benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Checks represented (runs' counts plus failed checks).
+    pub checks: i64,
+    /// Rows of `runs`.
+    pub runs: i64,
+    /// Rows of `failures`.
+    pub failures: i64,
+    /// Rows of `outages`.
+    pub outages: i64,
+}
+
+/// A read-only view, safe to open while the daemon writes.
+#[derive(Debug)]
+pub struct Reader {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn outage_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Outage> {
+    let class: String = r.get("class")?;
+    Ok(Outage {
+        probe: r.get("name")?,
+        start: UtcMillis(r.get("start")?),
+        end: r.get::<_, Option<i64>>("end")?.map(UtcMillis),
+        last_failure: UtcMillis(r.get("last_failure")?),
+        last_success_before: r
+            .get::<_, Option<i64>>("last_success_before")?
+            .map(UtcMillis),
+        class: ErrorClass::parse(&class).unwrap_or(ErrorClass::Unknown),
+        detail: r.get("detail")?,
+        failed_checks: r.get("failed_checks")?,
+    })
+}
+
+const OUTAGE_COLUMNS: &str = "p.name, o.start, o.end, o.last_failure, o.last_success_before,
+                              o.class, o.detail, o.failed_checks";
+
+impl Reader {
+    /// Opens an existing database read-only.
+    ///
+    /// # Errors
+    /// When the file does not exist or is not a slawatch database.
+    pub fn open(path: &Path) -> Result<Reader, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sql(path))?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql(path))?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(sql(path))?;
+        if version == 0 {
+            return Err(StoreError::NotSlawatch(path.to_path_buf()));
+        }
+        Ok(Reader {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Outages that overlap `[since, ∞)` (all when `None`), optionally of one probe,
+    /// oldest first. Open outages are included.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn outages(
+        &self,
+        since: Option<UtcMillis>,
+        probe: Option<&str>,
+    ) -> Result<Vec<Outage>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {OUTAGE_COLUMNS} FROM outages o JOIN probes p ON p.id = o.probe_id
+                 WHERE (o.end IS NULL OR o.end >= ?1) AND (?2 IS NULL OR p.name = ?2)
+                 ORDER BY o.start, p.name"
+            ))
+            .map_err(sql(&self.path))?;
+        let rows = stmt
+            .query_map(
+                params![since.map_or(i64::MIN, |s| s.0), probe],
+                outage_from_row,
+            )
+            .map_err(sql(&self.path))?;
+        rows.collect::<Result<_, _>>().map_err(sql(&self.path))
+    }
+
+    /// The outages still open, each with its last failure brought up to the latest
+    /// failed check stored (the daemon may have died after recording more of them).
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn open_outages(&self) -> Result<Vec<Outage>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {OUTAGE_COLUMNS},
+                        (SELECT max(f.at) FROM failures f
+                          WHERE f.probe_id = o.probe_id AND f.at >= o.start) AS latest,
+                        (SELECT count(*) FROM failures f
+                          WHERE f.probe_id = o.probe_id AND f.at >= o.start) AS failed
+                 FROM outages o JOIN probes p ON p.id = o.probe_id
+                 WHERE o.end IS NULL ORDER BY o.start"
+            ))
+            .map_err(sql(&self.path))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let mut o = outage_from_row(r)?;
+                if let Some(latest) = r.get::<_, Option<i64>>("latest")? {
+                    o.last_failure = o.last_failure.max(UtcMillis(latest));
+                }
+                let failed: u32 = r.get("failed")?;
+                o.failed_checks = o.failed_checks.max(failed);
+                Ok(o)
+            })
+            .map_err(sql(&self.path))?;
+        rows.collect::<Result<_, _>>().map_err(sql(&self.path))
+    }
+
+    /// Every known probe with its open outage and latest check, by name.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn probe_states(&self) -> Result<Vec<ProbeState>, StoreError> {
+        let open: HashMap<String, Outage> = self
+            .open_outages()?
+            .into_iter()
+            .map(|o| (o.probe.clone(), o))
+            .collect();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT p.name, p.kind,
+                    (SELECT r.last_at FROM runs r WHERE r.probe_id = p.id
+                      ORDER BY r.last_at DESC LIMIT 1) AS run_at,
+                    (SELECT r.status FROM runs r WHERE r.probe_id = p.id
+                      ORDER BY r.last_at DESC LIMIT 1) AS run_status,
+                    (SELECT r.class FROM runs r WHERE r.probe_id = p.id
+                      ORDER BY r.last_at DESC LIMIT 1) AS run_class,
+                    (SELECT f.at FROM failures f WHERE f.probe_id = p.id
+                      ORDER BY f.at DESC LIMIT 1) AS fail_at,
+                    (SELECT f.class FROM failures f WHERE f.probe_id = p.id
+                      ORDER BY f.at DESC LIMIT 1) AS fail_class
+                 FROM probes p ORDER BY p.name",
+            )
+            .map_err(sql(&self.path))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let name: String = r.get("name")?;
+                let run_at: Option<i64> = r.get("run_at")?;
+                let fail_at: Option<i64> = r.get("fail_at")?;
+                let parse_class = |c: Option<String>| c.as_deref().and_then(ErrorClass::parse);
+                let last_check = match (run_at, fail_at) {
+                    (Some(ra), fa) if fa.is_none_or(|fa| ra >= fa) => {
+                        let status: String = r.get("run_status")?;
+                        Some((
+                            UtcMillis(ra),
+                            Status::parse(&status).unwrap_or(Status::Unknown),
+                            parse_class(r.get("run_class")?),
+                        ))
+                    }
+                    (_, Some(fa)) => Some((
+                        UtcMillis(fa),
+                        Status::Down,
+                        parse_class(r.get("fail_class")?),
+                    )),
+                    _ => None,
+                };
+                Ok(ProbeState {
+                    kind: r.get("kind")?,
+                    open_outage: open.get(&name).cloned(),
+                    name,
+                    last_check,
+                })
+            })
+            .map_err(sql(&self.path))?;
+        rows.collect::<Result<_, _>>().map_err(sql(&self.path))
+    }
+
+    /// Coverage segments overlapping `[from, to)`, oldest first.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn coverage(&self, from: UtcMillis, to: UtcMillis) -> Result<Vec<Coverage>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT vantage, start, end FROM coverage
+                 WHERE end >= ?1 AND start < ?2 ORDER BY start",
+            )
+            .map_err(sql(&self.path))?;
+        let rows = stmt
+            .query_map([from.0, to.0], |r| {
+                Ok(Coverage {
+                    vantage: r.get(0)?,
+                    start: UtcMillis(r.get(1)?),
+                    end: UtcMillis(r.get(2)?),
+                })
+            })
+            .map_err(sql(&self.path))?;
+        rows.collect::<Result<_, _>>().map_err(sql(&self.path))
+    }
+
+    /// What the database holds.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn counts(&self) -> Result<Counts, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT (SELECT coalesce(sum(count), 0) FROM runs)
+                          + (SELECT count(*) FROM failures),
+                        (SELECT count(*) FROM runs),
+                        (SELECT count(*) FROM failures),
+                        (SELECT count(*) FROM outages)",
+                [],
+                |r| {
+                    Ok(Counts {
+                        checks: r.get(0)?,
+                        runs: r.get(1)?,
+                        failures: r.get(2)?,
+                        outages: r.get(3)?,
+                    })
+                },
+            )
+            .map_err(sql(&self.path))
+    }
+
+    /// The latest check time of `probe`, if any.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn last_check_at(&self, probe: &str) -> Result<Option<UtcMillis>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT max(
+                    coalesce((SELECT max(r.last_at) FROM runs r WHERE r.probe_id = p.id), -1),
+                    coalesce((SELECT max(f.at) FROM failures f WHERE f.probe_id = p.id), -1))
+                 FROM probes p WHERE p.name = ?1",
+                [probe],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map(|v| v.filter(|v| *v >= 0).map(UtcMillis))
+            .map_err(sql(&self.path))
+    }
+}

@@ -1,0 +1,99 @@
+//! The schema, as numbered migrations applied in order; `PRAGMA user_version` is
+//! the number applied. A migration is never edited once released: change the
+//! schema by appending one.
+
+/// Migration `i + 1` is `MIGRATIONS[i]`.
+pub(super) const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    "
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE probes (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL UNIQUE,
+        kind       TEXT NOT NULL
+    ) STRICT;
+
+    -- Consecutive checks of one probe with the same status and class (up, up+slow,
+    -- unknown): one row, updated in place. Latencies are the checks' totals in ms.
+    CREATE TABLE runs (
+        id         INTEGER PRIMARY KEY,
+        probe_id   INTEGER NOT NULL REFERENCES probes(id),
+        status     TEXT NOT NULL,
+        class      TEXT,
+        first_at   INTEGER NOT NULL,
+        last_at    INTEGER NOT NULL,
+        count      INTEGER NOT NULL,
+        lat_min_ms INTEGER,
+        lat_sum_ms INTEGER NOT NULL DEFAULT 0,
+        lat_max_ms INTEGER
+    ) STRICT;
+    CREATE INDEX runs_by_probe ON runs(probe_id, last_at);
+
+    -- Every failed (down) check, as evidence: its class, detail and phases.
+    CREATE TABLE failures (
+        id             INTEGER PRIMARY KEY,
+        probe_id       INTEGER NOT NULL REFERENCES probes(id),
+        at             INTEGER NOT NULL,
+        class          TEXT NOT NULL,
+        detail         TEXT NOT NULL,
+        resolve_ms     INTEGER,
+        connect_ms     INTEGER,
+        tls_ms         INTEGER,
+        first_byte_ms  INTEGER,
+        login_ms       INTEGER,
+        total_ms       INTEGER,
+        cert_not_after INTEGER
+    ) STRICT;
+    CREATE INDEX failures_by_probe ON failures(probe_id, at);
+
+    -- Confirmed outages (outage.rs). end IS NULL while open.
+    CREATE TABLE outages (
+        id                  INTEGER PRIMARY KEY,
+        probe_id            INTEGER NOT NULL REFERENCES probes(id),
+        start               INTEGER NOT NULL,
+        end                 INTEGER,
+        last_failure        INTEGER NOT NULL,
+        last_success_before INTEGER,
+        class               TEXT NOT NULL,
+        detail              TEXT NOT NULL,
+        failed_checks       INTEGER NOT NULL,
+        UNIQUE (probe_id, start)
+    ) STRICT;
+
+    -- When the daemon was running and probing (heartbeats extend the last segment).
+    CREATE TABLE coverage (
+        id      INTEGER PRIMARY KEY,
+        vantage TEXT NOT NULL,
+        start   INTEGER NOT NULL,
+        end     INTEGER NOT NULL
+    ) STRICT;
+
+    -- Maintenance windows announced by providers (copied from the configuration).
+    CREATE TABLE maintenance (
+        id           INTEGER PRIMARY KEY,
+        scope        TEXT NOT NULL,
+        start        INTEGER NOT NULL,
+        end          INTEGER NOT NULL,
+        announced_at INTEGER,
+        note         TEXT,
+        UNIQUE (scope, start, end)
+    ) STRICT;
+
+    -- Evidence entered by hand: outages before monitoring began, or read from the
+    -- provider's status page. Reports mark them with their source.
+    CREATE TABLE incidents (
+        id         INTEGER PRIMARY KEY,
+        probe      TEXT,
+        contract   TEXT,
+        start      INTEGER NOT NULL,
+        end        INTEGER NOT NULL,
+        source     TEXT NOT NULL,
+        note       TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL
+    ) STRICT;
+    ",
+];

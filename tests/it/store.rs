@@ -1,0 +1,285 @@
+//! The evidence store: compact runs, every failure kept, outages, coverage,
+//! migrations, and commits that do not wait for a flush.
+
+use slawatch::model::{Check, ErrorClass, Phases, Status, UtcMillis};
+use slawatch::outage::{Event, Outage};
+use slawatch::store::{Counts, Reader, Store, StoreError};
+use std::time::Duration;
+
+fn check(probe: &str, at: i64, status: Status, total_ms: u64) -> Check {
+    Check {
+        probe: probe.to_owned(),
+        started_at: UtcMillis(at),
+        status,
+        class: (status == Status::Down).then_some(ErrorClass::Refused),
+        detail: if status == Status::Down {
+            "connection refused".to_owned()
+        } else {
+            String::new()
+        },
+        phases: Phases {
+            total: Some(Duration::from_millis(total_ms)),
+            ..Phases::default()
+        },
+        cert_not_after: None,
+    }
+}
+
+fn outage(probe: &str, start: i64, end: Option<i64>, last_failure: i64) -> Outage {
+    Outage {
+        probe: probe.to_owned(),
+        start: UtcMillis(start),
+        end: end.map(UtcMillis),
+        last_failure: UtcMillis(last_failure),
+        last_success_before: Some(UtcMillis(start - 60_000)),
+        class: ErrorClass::Refused,
+        detail: "connection refused".to_owned(),
+        failed_checks: 2,
+    }
+}
+
+#[test]
+fn up_checks_merge_into_runs_and_every_failure_is_a_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("nested/evidence.db");
+    let store = Store::open(&db).unwrap();
+    store
+        .register_probes(&[("web".to_owned(), "http".to_owned())])
+        .unwrap();
+    for i in 0..100 {
+        store
+            .record_check(&check(
+                "web",
+                i * 60_000,
+                Status::Up,
+                10 + u64::try_from(i).unwrap(),
+            ))
+            .unwrap();
+    }
+    store
+        .record_check(&check("web", 100 * 60_000, Status::Down, 5))
+        .unwrap();
+    store
+        .record_check(&check("web", 101 * 60_000, Status::Down, 5))
+        .unwrap();
+    for i in 102..110 {
+        store
+            .record_check(&check("web", i * 60_000, Status::Up, 20))
+            .unwrap();
+    }
+    store.close().unwrap();
+    let r = Reader::open(&db).unwrap();
+    assert_eq!(
+        r.counts().unwrap(),
+        Counts {
+            checks: 110,
+            runs: 2,
+            failures: 2,
+            outages: 0
+        }
+    );
+    let states = r.probe_states().unwrap();
+    assert_eq!(states.len(), 1);
+    assert_eq!(states[0].kind, "http");
+    assert_eq!(
+        states[0].last_check,
+        Some((UtcMillis(109 * 60_000), Status::Up, None))
+    );
+    assert_eq!(
+        r.last_check_at("web").unwrap(),
+        Some(UtcMillis(109 * 60_000))
+    );
+    assert_eq!(r.last_check_at("nope").unwrap(), None);
+}
+
+#[test]
+fn a_slow_flag_or_unknown_starts_a_new_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let store = Store::open(&db).unwrap();
+    let mut slow = check("web", 2, Status::Up, 3000);
+    slow.class = Some(ErrorClass::Slow);
+    store
+        .record_check(&check("web", 1, Status::Up, 10))
+        .unwrap();
+    store.record_check(&slow).unwrap();
+    store
+        .record_check(&check("web", 3, Status::Unknown, 10))
+        .unwrap();
+    store
+        .record_check(&check("web", 4, Status::Unknown, 10))
+        .unwrap();
+    store
+        .record_check(&check("web", 5, Status::Up, 10))
+        .unwrap();
+    store.close().unwrap();
+    let c = Reader::open(&db).unwrap().counts().unwrap();
+    assert_eq!((c.checks, c.runs, c.failures), (5, 4, 0));
+}
+
+#[test]
+fn outages_open_close_and_resume_with_their_latest_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let store = Store::open(&db).unwrap();
+    store
+        .record_outage(&Event::Opened(outage("a", 1_000_000, None, 1_010_000)))
+        .unwrap();
+    store
+        .record_outage(&Event::Opened(outage("b", 2_000_000, None, 2_010_000)))
+        .unwrap();
+    // More failures of "b" recorded after the outage row, then a "crash".
+    store
+        .record_check(&check("b", 2_020_000, Status::Down, 1))
+        .unwrap();
+    store
+        .record_check(&check("b", 2_030_000, Status::Down, 1))
+        .unwrap();
+    store
+        .record_outage(&Event::Closed(outage(
+            "a",
+            1_000_000,
+            Some(1_500_000),
+            1_400_000,
+        )))
+        .unwrap();
+    store.flush().unwrap();
+    let r = Reader::open(&db).unwrap();
+    let all = r.outages(None, None).unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].end, Some(UtcMillis(1_500_000)));
+    assert_eq!(all[0].last_failure, UtcMillis(1_400_000));
+    let open = r.open_outages().unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].probe, "b");
+    assert_eq!(open[0].last_failure, UtcMillis(2_030_000));
+    // Filters: by probe, and "since" keeps open outages and those ending after it.
+    assert_eq!(r.outages(None, Some("a")).unwrap().len(), 1);
+    let since = r.outages(Some(UtcMillis(1_600_000)), None).unwrap();
+    assert_eq!(since.len(), 1);
+    assert_eq!(since[0].probe, "b");
+    let states = r.probe_states().unwrap();
+    let b = states.iter().find(|s| s.name == "b").unwrap();
+    assert_eq!(
+        b.open_outage.as_ref().map(|o| o.start),
+        Some(UtcMillis(2_000_000))
+    );
+    assert_eq!(
+        b.last_check,
+        Some((
+            UtcMillis(2_030_000),
+            Status::Down,
+            Some(ErrorClass::Refused)
+        ))
+    );
+    drop(store);
+}
+
+#[test]
+fn heartbeats_extend_coverage_and_a_gap_starts_a_new_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let store = Store::open(&db).unwrap();
+    for t in [0, 1000, 2000, 3000] {
+        store.heartbeat("here", UtcMillis(t)).unwrap();
+    }
+    store.heartbeat("here", UtcMillis(60_000)).unwrap();
+    store.heartbeat("here", UtcMillis(61_000)).unwrap();
+    store.close().unwrap();
+    // A restart always starts a new segment, even right after the last heartbeat.
+    let store = Store::open(&db).unwrap();
+    store.heartbeat("here", UtcMillis(62_000)).unwrap();
+    store.close().unwrap();
+    let cov = Reader::open(&db)
+        .unwrap()
+        .coverage(UtcMillis(0), UtcMillis(100_000))
+        .unwrap();
+    let spans: Vec<(i64, i64)> = cov.iter().map(|c| (c.start.0, c.end.0)).collect();
+    assert_eq!(spans, vec![(0, 3000), (60_000, 61_000), (62_000, 62_000)]);
+}
+
+#[test]
+fn commits_happen_within_a_second_without_a_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let store = Store::open(&db).unwrap();
+    store.record_check(&check("web", 1, Status::Up, 1)).unwrap();
+    let reader = Reader::open(&db).unwrap();
+    // The writer commits at least every second; poll for generous margin.
+    let mut seen = 0;
+    for _ in 0..50 {
+        seen = reader.counts().unwrap().checks;
+        if seen == 1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(seen, 1, "the check was not committed within 5 s");
+    // The writer stays alive: nothing has closed it.
+    store.record_check(&check("web", 2, Status::Up, 1)).unwrap();
+    store.flush().unwrap();
+    assert_eq!(reader.counts().unwrap().checks, 2);
+    assert_eq!(store.queue_len(), 0);
+}
+
+#[test]
+fn prune_keeps_outages_and_drops_old_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let store = Store::open(&db).unwrap();
+    store
+        .record_check(&check("web", 1_000, Status::Down, 1))
+        .unwrap();
+    store
+        .record_check(&check("web", 2_000, Status::Up, 1))
+        .unwrap();
+    store
+        .record_check(&check("web", 9_000, Status::Down, 1))
+        .unwrap();
+    store
+        .record_outage(&Event::Closed(outage("web", 1_000, Some(2_000), 1_000)))
+        .unwrap();
+    store.prune(UtcMillis(5_000)).unwrap();
+    store
+        .record_check(&check("web", 10_000, Status::Up, 1))
+        .unwrap();
+    store.close().unwrap();
+    let c = Reader::open(&db).unwrap().counts().unwrap();
+    assert_eq!((c.failures, c.runs, c.outages), (1, 1, 1));
+}
+
+#[test]
+fn schema_is_migrated_once_and_a_newer_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    Store::open(&db).unwrap().close().unwrap();
+    Store::open(&db).unwrap().close().unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let v: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 1);
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let err = Store::open(&db).unwrap_err();
+    assert!(matches!(err, StoreError::TooNew { found: 99, .. }), "{err}");
+    assert!(err.to_string().contains("upgrade slawatch"), "{err}");
+}
+
+#[test]
+fn reader_refuses_a_file_that_is_not_a_slawatch_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.db");
+    assert!(Reader::open(&missing).is_err());
+    let empty = dir.path().join("empty.db");
+    rusqlite::Connection::open(&empty)
+        .unwrap()
+        .execute_batch("CREATE TABLE x (y)")
+        .unwrap();
+    let err = Reader::open(&empty).unwrap_err();
+    assert!(err.to_string().contains("not a slawatch database"), "{err}");
+}
