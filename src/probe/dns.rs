@@ -14,11 +14,13 @@
 //! 3. **Transport.**
 //!    - UDP: a socket `connect()`ed to the server, so the kernel drops datagrams from
 //!      anyone else and reports an ICMP port unreachable as "connection refused"
-//!      (`refused`). A datagram that does not decode as a DNS message, or is larger
-//!      than the payload we advertised, is `protocol` (it came from the server's
-//!      address and port). A well-formed message with **another id** is ignored and
-//!      waiting continues until the deadline, as stub resolvers do against spoofed or
-//!      stale replies; if nothing else comes, the `timeout` detail counts them. A
+//!      (`refused`). The id (the first two bytes) is checked before anything is
+//!      parsed: a datagram with **another id** (or shorter than an id) is ignored
+//!      and waiting continues until the deadline, as stub resolvers (hickory-net's
+//!      UDP client among them) do against spoofed or stale datagrams, so a guessed
+//!      datagram cannot fake an outage; if nothing else comes, the `timeout` detail
+//!      counts them. A datagram with our id that does not decode as a DNS message, or
+//!      is larger than the payload we advertised, is `protocol`. A
 //!      reply with the TC bit set is retried **once over TCP** (RFC 7766 §5), and that
 //!      answer is judged; its detail says so.
 //!    - TCP: connect (the `connect` phase, classified by [`net::connect`]), the query
@@ -222,13 +224,22 @@ async fn exchange_udp(
             Err(_) => {
                 let mut detail = format!("no answer from {server} within the deadline");
                 if ignored > 0 {
-                    let _ = write!(detail, " (ignored {ignored} reply(s) with a wrong id)");
+                    let _ = write!(detail, " (ignored {ignored} datagram(s) with a wrong id)");
                 }
                 return Err(Failure::new(ErrorClass::Timeout, detail));
             }
         };
         usage.bytes_read = usage.bytes_read.saturating_add(n as u64);
         usage.peak_buffered = usage.peak_buffered.max(n);
+        // The id first, before any parsing (as hickory-net's UDP client does): a
+        // datagram that is not for our query (too short to carry an id, or another
+        // id) is dropped without a verdict, so a spoofed or stray datagram cannot end
+        // the check early.
+        if n < 2 || buf[..2] != query.metadata.id.to_be_bytes() {
+            ignored = ignored.saturating_add(1);
+            continue;
+        }
+        phases.first_byte = Some(sent.elapsed());
         if n > usize::from(UDP_PAYLOAD) {
             return Err(Failure::new(
                 ErrorClass::Protocol,
@@ -236,11 +247,6 @@ async fn exchange_udp(
             ));
         }
         let response = decode(&buf[..n])?;
-        if response.metadata.id != query.metadata.id {
-            ignored = ignored.saturating_add(1);
-            continue;
-        }
-        phases.first_byte = Some(sent.elapsed());
         check_match(query, &response)?;
         return Ok(response);
     }

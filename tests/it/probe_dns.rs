@@ -381,6 +381,21 @@ fn garbage(_: &[u8]) -> Vec<u8> {
     vec![0xff; 40]
 }
 
+/// Our query's id, then garbage: a broken server, not a stray datagram.
+fn garbage_after_id(q: &[u8]) -> Vec<u8> {
+    let mut g = q[..2].to_vec();
+    g.extend_from_slice(&[0xff; 38]);
+    g
+}
+
+/// Garbage starting with an id that is not ours.
+fn garbage_other_id(q: &[u8]) -> Vec<u8> {
+    let id = u16::from_be_bytes([q[0], q[1]]).wrapping_add(1);
+    let mut g = id.to_be_bytes().to_vec();
+    g.extend_from_slice(&[0xff; 38]);
+    g
+}
+
 fn wrong_id(q: &[u8]) -> Vec<u8> {
     let mut m = response(
         q,
@@ -410,7 +425,7 @@ fn shop(addr: SocketAddr, transport: DnsTransport) -> DnsSpec {
 
 #[tokio::test]
 async fn garbage_reply_is_protocol() {
-    let (udp, _) = udp_server(|q| vec![garbage(q)]).await;
+    let (udp, _) = udp_server(|q| vec![garbage_after_id(q)]).await;
     let c = dns::check("d", &shop(udp, DnsTransport::Udp), TIMEOUT).await;
     assert_down(&c, ErrorClass::Protocol);
     assert!(
@@ -422,6 +437,17 @@ async fn garbage_reply_is_protocol() {
     assert_down(&c, ErrorClass::Protocol);
     assert!(
         c.detail.starts_with("malformed response (40 bytes)"),
+        "{c:?}"
+    );
+}
+
+#[tokio::test]
+async fn udp_garbage_with_another_id_is_ignored_until_the_deadline() {
+    let (udp, _) = udp_server(|q| vec![garbage_other_id(q), vec![0x01]]).await;
+    let c = check_by_deadline(&shop(udp, DnsTransport::Udp)).await;
+    assert_down(&c, ErrorClass::Timeout);
+    assert!(
+        c.detail.contains("ignored 2 datagram(s) with a wrong id"),
         "{c:?}"
     );
 }
@@ -446,7 +472,7 @@ async fn udp_reply_with_wrong_id_is_ignored_until_the_deadline() {
     let c = check_by_deadline(&shop(udp, DnsTransport::Udp)).await;
     assert_down(&c, ErrorClass::Timeout);
     assert!(
-        c.detail.contains("ignored 1 reply(s) with a wrong id"),
+        c.detail.contains("ignored 1 datagram(s) with a wrong id"),
         "{c:?}"
     );
     // One query, never resent.
