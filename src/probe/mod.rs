@@ -6,8 +6,11 @@
 //! [`tls`] is the TLS client step every probe shares: it records the certificate
 //! verdict instead of aborting on it, and the earliest `notAfter` of the chain.
 //! [`tcp`] is the TCP probe (connect, optional TLS).
+//! [`dns`] is the DNS probe: one query, sent by hand over UDP or TCP, and a verdict on
+//! the raw response's rcode and answer records.
 
 pub mod conn;
+pub mod dns;
 pub mod net;
 pub mod tcp;
 pub mod tls;

@@ -3,6 +3,7 @@
 mod certs;
 mod config;
 mod peers;
+mod probe_dns;
 mod probe_tcp;
 mod sla;
 mod store;
