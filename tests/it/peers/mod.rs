@@ -8,6 +8,8 @@
 //! completes handshakes from the backlog) and then never answers.
 //! `../shared/REAL-SERVERS.md` lists the traps these harnesses avoid.
 
+pub(crate) mod nginx;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
