@@ -10,11 +10,12 @@
 //! OK"), `/redirect` (302 to `/health`, relative), `/loop` (302 to itself),
 //! `/big.txt` ([`BIG_LEN`] bytes: [`BIG_HEAD`] first, [`BIG_TAIL`] at the end).
 
-use super::{Daemon, free_addr, wait_listening, write};
+use super::{Daemon, START_TIMEOUT, free_addr, wait_listening, write};
 use crate::certs::{PemFiles, write_pem_files};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 /// The echo module of `libnginx-mod-http-echo`.
@@ -100,6 +101,26 @@ impl Nginx {
     /// The access log so far (for assertions on what nginx received).
     pub(crate) fn access_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
+    }
+
+    /// The access log once `done` holds for it. nginx logs a request after sending
+    /// the response, so a client can be done before its line is written.
+    ///
+    /// # Panics
+    /// When `done` does not hold within [`START_TIMEOUT`], with the log.
+    pub(crate) fn access_log_when(&self, done: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let log = self.access_log();
+            if done(&log) {
+                return log;
+            }
+            assert!(
+                start.elapsed() < START_TIMEOUT,
+                "the access log never got what was expected:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 
