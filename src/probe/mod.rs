@@ -5,12 +5,15 @@
 //! so the probes that speak those protocols over the network only move bytes.
 //! [`tls`] is the TLS client step every probe shares: it records the certificate
 //! verdict instead of aborting on it, and the earliest `notAfter` of the chain.
-//! [`tcp`] is the TCP probe (connect, optional TLS).
+//! [`tcp`] is the TCP probe (connect, optional TLS). [`http`] is the HTTP(S) probe:
+//! its own connection per check ([`net::connect`], [`tls::handshake`]) under hyper's
+//! connection-level HTTP/1.1 client, so every phase is timed and classified.
 //! [`dns`] is the DNS probe: one query, sent by hand over UDP or TCP, and a verdict on
 //! the raw response's rcode and answer records.
 
 pub mod conn;
 pub mod dns;
+pub mod http;
 pub mod net;
 pub mod tcp;
 pub mod tls;

@@ -4,6 +4,7 @@ mod certs;
 mod config;
 mod peers;
 mod probe_dns;
+mod probe_http;
 mod probe_tcp;
 mod sla;
 mod store;

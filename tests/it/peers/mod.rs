@@ -8,6 +8,7 @@
 //! completes handshakes from the backlog) and then never answers.
 //! `../shared/REAL-SERVERS.md` lists the traps these harnesses avoid.
 
+pub(crate) mod nginx;
 pub(crate) mod unbound;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
