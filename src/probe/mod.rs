@@ -6,9 +6,15 @@
 //! [`tls`] is the TLS client step every probe shares: it records the certificate
 //! verdict instead of aborting on it, and the earliest `notAfter` of the chain.
 //! [`tcp`] is the TCP probe (connect, optional TLS).
+//! [`imap`] and [`pop3`] check a mailbox server (greeting, STARTTLS/STLS, optional
+//! login, EXAMINE or STAT) over a [`conn::LineConn`], sharing their connection
+//! steps in the private `mail` module.
 
 pub mod conn;
+pub mod imap;
+mod mail;
 pub mod net;
+pub mod pop3;
 pub mod tcp;
 pub mod tls;
 pub mod wire;
