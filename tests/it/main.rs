@@ -4,6 +4,7 @@ mod certs;
 mod config;
 mod peers;
 mod probe_imap;
+mod probe_pop3;
 mod probe_tcp;
 mod sla;
 mod systemd;
