@@ -4,7 +4,7 @@
 //! whole conversation runs under one deadline (`timeout` from its start, see
 //! [`Run`]). The steps, and how each failure is classified:
 //!
-//! 1. **Connect** ([`net::connect`]: `dns`, `refused`, `timeout`), and for
+//! 1. **Connect** ([`super::net::connect`]: `dns`, `refused`, `timeout`), and for
 //!    `tls = "implicit"` the TLS handshake (`tls`, or `certificate` for a chain that
 //!    does not verify).
 //! 2. **Greeting** (phase `first_byte`). `* OK` and `* PREAUTH` go on. `* BYE` is
