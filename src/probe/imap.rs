@@ -29,7 +29,8 @@
 //!    works and answered properly, but the mailbox the probe is configured to watch
 //!    cannot be opened (it does not exist, or the server failed to read it). `BAD`
 //!    is `protocol`. The `up` detail gives the count from `* N EXISTS`.
-//! 7. **LOGOUT**, best effort: its answer is awaited briefly and any failure,
+//! 7. **LOGOUT**, best effort: its answer is awaited briefly (never into the last
+//!    moments before the deadline) and any failure,
 //!    including the server closing after `* BYE`, is ignored.
 //!
 //! While waiting for a tagged reply, untagged lines are read and passed over
@@ -52,9 +53,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use std::time::Duration;
 use tokio::time::Instant;
-
-/// How long the answer to LOGOUT is awaited; it does not change the outcome.
-const LOGOUT_WAIT: Duration = Duration::from_secs(2);
 
 /// Checks one `[[imap]]` probe named `name`, within `timeout` overall.
 pub async fn check(name: &str, spec: &ImapSpec, timeout: Duration) -> Check {
@@ -101,6 +99,7 @@ async fn steps(
     )
     .await?;
     let mut s = Session {
+        deadline,
         tags: 0,
         bye: None,
         progress,
@@ -230,6 +229,7 @@ async fn steps(
 
 /// The conversation's state besides the connection (which STARTTLS replaces).
 struct Session<'a> {
+    deadline: Instant,
     tags: u32,
     /// The text of an untagged BYE, once one arrived.
     bye: Option<String>,
@@ -434,11 +434,13 @@ impl Session<'_> {
         self.command(conn, &chunks, "AUTHENTICATE PLAIN").await
     }
 
-    /// LOGOUT, awaited briefly; its outcome does not matter.
+    /// LOGOUT, awaited briefly (see [`mail::farewell_until`]); its outcome does not
+    /// matter.
     async fn logout(&mut self, conn: &mut LineConn) {
         let chunks = [b"LOGOUT\r\n".to_vec()];
+        let until = mail::farewell_until(self.deadline);
         let logout = self.command(conn, &chunks, "LOGOUT");
-        let _ = tokio::time::timeout(LOGOUT_WAIT, logout).await;
+        let _ = tokio::time::timeout_at(until, logout).await;
     }
 }
 

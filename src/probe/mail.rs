@@ -13,7 +13,22 @@ use super::tls;
 use super::wire::{Snippet, WireError};
 use crate::config::{MailEndpoint, TlsMode, TlsSettings};
 use crate::model::{Phases, UtcMillis};
+use std::time::Duration;
 use tokio::time::Instant;
+
+/// How long the answer to LOGOUT (IMAP) or QUIT (POP3) is awaited at most.
+const FAREWELL_WAIT: Duration = Duration::from_secs(2);
+/// The farewell's wait ends this long before the deadline, so a server that does
+/// not answer it cannot turn a finished check into a timeout.
+const FAREWELL_MARGIN: Duration = Duration::from_millis(100);
+
+/// Until when the answer to a farewell (LOGOUT, QUIT) is awaited: at most
+/// [`FAREWELL_WAIT`] and not into the last [`FAREWELL_MARGIN`] before `deadline`. Its
+/// outcome never changes the check's.
+pub(super) fn farewell_until(deadline: Instant) -> Instant {
+    let margin = deadline.checked_sub(FAREWELL_MARGIN).unwrap_or(deadline);
+    (Instant::now() + FAREWELL_WAIT).min(margin)
+}
 
 /// What a check learnt so far, kept when its steps are cancelled.
 #[derive(Debug, Default)]

@@ -23,7 +23,8 @@
 //! 6. **STAT**: `+OK n size` gives the `up` detail; `-ERR` is `content` (the
 //!    maildrop cannot be read, as a refused EXAMINE in IMAP); an unreadable answer
 //!    is `protocol`.
-//! 7. **QUIT**, best effort: awaited briefly, failures ignored.
+//! 7. **QUIT**, best effort: awaited briefly (never into the last moments before
+//!    the deadline), failures ignored.
 //!
 //! Lines are capped at [`wire::MAX_LINE`], a CAPA list at [`wire::POP3_MAX_LINES`],
 //! and a conversation at [`super::conn::MAX_READ`] bytes (`protocol`).
@@ -38,9 +39,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use std::time::Duration;
 use tokio::time::Instant;
-
-/// How long the answer to QUIT is awaited; it does not change the outcome.
-const QUIT_WAIT: Duration = Duration::from_secs(2);
 
 /// Checks one `[[pop3]]` probe named `name`, within `timeout` overall.
 pub async fn check(name: &str, spec: &Pop3Spec, timeout: Duration) -> Check {
@@ -122,7 +120,7 @@ async fn steps(
     }
 
     let Some(credentials) = &endpoint.credentials else {
-        quit(&mut conn, progress).await;
+        quit(&mut conn, progress, deadline).await;
         let known = capa.map_or_else(
             || "no CAPA".to_owned(),
             |c| format!("{} capabilities", c.len()),
@@ -148,7 +146,7 @@ async fn steps(
             format!("STAT: not '+OK count size': {}", quote(&stat.text)),
         ));
     };
-    quit(&mut conn, progress).await;
+    quit(&mut conn, progress, deadline).await;
     let messages = if count == 1 { "message" } else { "messages" };
     Ok(up(
         progress,
@@ -269,7 +267,8 @@ async fn login(
     Ok(())
 }
 
-/// QUIT, awaited briefly; its outcome does not matter.
-async fn quit(conn: &mut LineConn, progress: &mut Progress) {
-    let _ = tokio::time::timeout(QUIT_WAIT, command(conn, progress, b"QUIT\r\n", "QUIT")).await;
+/// QUIT, awaited briefly (see `mail::farewell_until`); its outcome does not matter.
+async fn quit(conn: &mut LineConn, progress: &mut Progress, deadline: Instant) {
+    let quit = command(conn, progress, b"QUIT\r\n", "QUIT");
+    let _ = tokio::time::timeout_at(mail::farewell_until(deadline), quit).await;
 }

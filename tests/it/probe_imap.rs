@@ -412,3 +412,37 @@ async fn a_closed_connection_after_bye_says_so() {
     assert_class(&c, ErrorClass::Refused);
     assert!(c.detail.contains("BYE: 'shutting down'"), "{c:?}");
 }
+
+#[tokio::test]
+async fn a_server_silent_after_logout_is_still_up() {
+    fn silent_logout(line: &str) -> Act {
+        match verb(line).as_str() {
+            "LOGOUT" => Act::SayAndHang(Vec::new()),
+            _ => polite(line),
+        }
+    }
+    let timeout = Duration::from_secs(1);
+    let addr = serve(say("* OK ready\r\n"), silent_logout).await;
+    let spec = peer_spec(addr, TlsMode::None, true);
+    let c = imap::check("peer", &spec, timeout).await;
+    assert_up(&c, "IMAP ok, INBOX: 3 messages");
+    assert!(c.phases.total.unwrap() < timeout, "{c:?}");
+}
+
+#[tokio::test]
+async fn a_password_that_cannot_be_quoted_goes_in_a_synchronising_literal() {
+    // "pässwörd" is 10 bytes of UTF-8: not a quoted string in IMAP4rev1.
+    fn literal_login(line: &str) -> Act {
+        match line {
+            r#"a1 LOGIN "probe@example.test" {10}"# => say("+ go on\r\n"),
+            "pässwörd" => say("a1 OK in\r\n"),
+            _ if verb(line) == "LOGIN" => say(&format!("{} NO no\r\n", tag(line))),
+            _ => polite(line),
+        }
+    }
+    let addr = serve(say("* OK [CAPABILITY IMAP4rev1] ready\r\n"), literal_login).await;
+    let login = Some(("probe@example.test", "pässwörd"));
+    let spec = spec(endpoint(addr, TlsMode::None, None, login), "INBOX");
+    let c = imap::check("peer", &spec, TIMEOUT).await;
+    assert_up(&c, "IMAP ok, INBOX: 3 messages");
+}

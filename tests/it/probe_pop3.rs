@@ -295,3 +295,26 @@ async fn bytes_pipelined_after_the_stls_ok_are_protocol() {
     assert_class(&c, ErrorClass::Protocol);
     assert!(c.detail.contains("after accepting STARTTLS"), "{c:?}");
 }
+
+#[tokio::test]
+async fn a_server_silent_after_quit_is_still_up() {
+    fn silent_quit(line: &str) -> Act {
+        match line {
+            "QUIT" => Act::SayAndHang(Vec::new()),
+            _ => polite(line),
+        }
+    }
+    let timeout = Duration::from_secs(1);
+    let c = pop3::check(
+        "peer",
+        &peer_spec(
+            serve(say("+OK ready\r\n"), silent_quit).await,
+            TlsMode::None,
+            true,
+        ),
+        timeout,
+    )
+    .await;
+    assert_up(&c);
+    assert!(c.phases.total.unwrap() < timeout, "{c:?}");
+}
