@@ -10,11 +10,17 @@
 //! connection-level HTTP/1.1 client, so every phase is timed and classified.
 //! [`dns`] is the DNS probe: one query, sent by hand over UDP or TCP, and a verdict on
 //! the raw response's rcode and answer records.
+//! [`imap`] and [`pop3`] check a mailbox server (greeting, STARTTLS/STLS, optional
+//! login, EXAMINE or STAT) over a [`conn::LineConn`], sharing their connection
+//! steps in the private `mail` module.
 
 pub mod conn;
 pub mod dns;
 pub mod http;
+pub mod imap;
+mod mail;
 pub mod net;
+pub mod pop3;
 pub mod tcp;
 pub mod tls;
 pub mod wire;

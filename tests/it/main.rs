@@ -5,6 +5,8 @@ mod config;
 mod peers;
 mod probe_dns;
 mod probe_http;
+mod probe_imap;
+mod probe_pop3;
 mod probe_tcp;
 mod sla;
 mod store;
