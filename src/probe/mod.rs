@@ -5,10 +5,12 @@
 //! so the probes that speak those protocols over the network only move bytes.
 //! [`tls`] is the TLS client step every probe shares: it records the certificate
 //! verdict instead of aborting on it, and the earliest `notAfter` of the chain.
-//! [`tcp`] is the TCP probe (connect, optional TLS).
+//! [`tcp`] is the TCP probe (connect, optional TLS). [`smtp`] is the SMTP probe
+//! (banner, EHLO, STARTTLS, AUTH, QUIT; it never sends a message).
 
 pub mod conn;
 pub mod net;
+pub mod smtp;
 pub mod tcp;
 pub mod tls;
 pub mod wire;
