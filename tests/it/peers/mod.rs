@@ -14,6 +14,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub(crate) mod dovecot;
+
 /// How long a server may take to start listening.
 pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(20);
 
