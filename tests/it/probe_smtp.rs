@@ -1,6 +1,6 @@
 //! The SMTP probe against in-process peers on 127.0.0.1: what a real server will
 //! not do (garbage, floods, stalls, resets, bad certificates, injected bytes) and
-//! the AUTH variants. `probe_smtp_postfix` runs it against a real Postfix.
+//! the AUTH variants; then (`mod real`) against a real Postfix with Dovecot SASL.
 
 use crate::certs::{DAY, ca_chain, now_secs, secs_to_millis, self_signed, server_config};
 use base64::Engine as _;
@@ -632,4 +632,133 @@ async fn untrusted_certificate_is_certificate() {
     assert_down(&c, ErrorClass::Certificate);
     assert_eq!(c.detail, "unknown issuer");
     assert_eq!(c.phases.first_byte, None);
+}
+
+// Against a real Postfix (and Dovecot for AUTH): see `peers::postfix`.
+
+mod real {
+    use super::*;
+    use crate::peers::dovecot::Dovecot;
+    use crate::peers::free_addr;
+    use crate::peers::postfix::Postfix;
+
+    /// Over Dovecot's 2 s `auth_failure_delay` plus Postfix's 1 s error sleep.
+    const SLOW: Duration = Duration::from_secs(10);
+
+    fn real_spec(
+        addr: SocketAddr,
+        mode: TlsMode,
+        ca: Option<&Path>,
+        d: Option<&Dovecot>,
+    ) -> SmtpSpec {
+        let mut s = spec(addr, mode, ca, false);
+        s.endpoint.credentials = d.map(|d| Credentials {
+            username: d.user.clone(),
+            password: Secret::new(d.password.clone()),
+        });
+        s
+    }
+
+    /// A Postfix without Dovecot: the port-25 role works, AUTH would not.
+    fn lone_postfix() -> Postfix {
+        let dir = tempfile::tempdir().unwrap();
+        Postfix::start(free_addr(), &dir.path().join("no-auth-socket"))
+    }
+
+    #[tokio::test]
+    async fn real_postfix_is_up_on_every_port() {
+        let d = Dovecot::start();
+        let p = Postfix::start(d.lmtp, &d.auth_socket);
+        let ca = Some(p.ca.as_path());
+        let c = smtp::check("s", &real_spec(p.smtp, TlsMode::Starttls, ca, None), SLOW).await;
+        assert_eq!(
+            (c.status, c.class),
+            (Status::Up, None),
+            "{c:?}\n{}",
+            p.log_text()
+        );
+        assert_eq!(c.detail, "SMTP ok (STARTTLS)");
+        assert!(
+            c.cert_not_after.is_some() && c.phases.tls.is_some(),
+            "{c:?}"
+        );
+
+        let s = real_spec(p.submission, TlsMode::Starttls, ca, Some(&d));
+        let c = smtp::check("s", &s, SLOW).await;
+        assert_eq!(
+            (c.status, c.class),
+            (Status::Up, None),
+            "{c:?}\n{}",
+            p.log_text()
+        );
+        assert_eq!(c.detail, "SMTP ok (STARTTLS, AUTH PLAIN)");
+        assert!(c.phases.login.is_some(), "{c:?}");
+
+        let s = real_spec(p.smtps, TlsMode::Implicit, ca, Some(&d));
+        let c = smtp::check("s", &s, SLOW).await;
+        assert_eq!(
+            (c.status, c.class),
+            (Status::Up, None),
+            "{c:?}\n{}",
+            p.log_text()
+        );
+        assert_eq!(c.detail, "SMTP ok (SMTPS, AUTH PLAIN)");
+    }
+
+    #[tokio::test]
+    async fn real_postfix_wrong_password_is_auth() {
+        let d = Dovecot::start();
+        let p = Postfix::start(d.lmtp, &d.auth_socket);
+        let s = wrong_password(real_spec(
+            p.submission,
+            TlsMode::Starttls,
+            Some(&p.ca),
+            Some(&d),
+        ));
+        let c = smtp::check("s", &s, SLOW).await;
+        assert_down(&c, ErrorClass::Auth);
+        assert!(c.detail.starts_with("login refused: '535"), "{c:?}");
+        // Without TLS, Postfix (smtpd_tls_auth_only) does not even offer AUTH.
+        let s = real_spec(p.submission, TlsMode::None, None, Some(&d));
+        let c = smtp::check("s", &s, SLOW).await;
+        assert_down(&c, ErrorClass::Auth);
+        assert_eq!(
+            c.detail,
+            "credentials are configured but the server offers no AUTH"
+        );
+    }
+
+    #[tokio::test]
+    async fn real_postfix_without_ca_file_is_certificate() {
+        let p = lone_postfix();
+        let c = smtp::check("s", &real_spec(p.smtp, TlsMode::Starttls, None, None), SLOW).await;
+        assert_down(&c, ErrorClass::Certificate);
+        assert_eq!(c.detail, "unknown issuer");
+    }
+
+    #[tokio::test]
+    async fn real_postfix_killed_is_refused() {
+        let mut p = lone_postfix();
+        let s = real_spec(p.smtp, TlsMode::Starttls, Some(&p.ca), None);
+        let c = smtp::check("s", &s, SLOW).await;
+        assert_eq!(c.status, Status::Up, "{c:?}\n{}", p.log_text());
+        p.kill();
+        let c = smtp::check("s", &s, SLOW).await;
+        assert_down(&c, ErrorClass::Refused);
+    }
+
+    #[tokio::test]
+    async fn real_postfix_frozen_times_out() {
+        let p = lone_postfix();
+        let s = real_spec(p.smtp, TlsMode::Starttls, Some(&p.ca), None);
+        p.freeze();
+        let timeout = Duration::from_millis(800);
+        let start = Instant::now();
+        let c = smtp::check("s", &s, timeout).await;
+        let took = start.elapsed();
+        assert_down(&c, ErrorClass::Timeout);
+        assert!(c.detail.starts_with("banner"), "{c:?}");
+        assert!(took < timeout + Duration::from_secs(3), "{took:?}");
+        p.thaw();
+    }
 }

@@ -15,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub(crate) mod dovecot;
+pub(crate) mod postfix;
 
 /// How long a server may take to start listening.
 pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(20);
