@@ -6,9 +6,12 @@
 //! [`tls`] is the TLS client step every probe shares: it records the certificate
 //! verdict instead of aborting on it, and the earliest `notAfter` of the chain.
 //! [`tcp`] is the TCP probe (connect, optional TLS). [`smtp`] is the SMTP probe
-//! (banner, EHLO, STARTTLS, AUTH, QUIT; it never sends a message).
+//! (banner, EHLO, STARTTLS, AUTH, QUIT; it never sends a message); [`mailflow`]
+//! sends a tagged message through an SMTP probe's server and finds it (then deletes
+//! it) through an IMAP probe's mailbox.
 
 pub mod conn;
+pub mod mailflow;
 pub mod net;
 pub mod smtp;
 pub mod tcp;

@@ -230,7 +230,6 @@ impl Session {
     }
 
     /// Sends `line` (with its CRLF) and reads the reply; `421` is `refused`.
-    #[expect(dead_code, reason = "the mailflow probe, next")]
     pub(crate) async fn command(
         &mut self,
         line: &[u8],
@@ -241,7 +240,6 @@ impl Session {
     }
 
     /// Reads one reply without sending anything first (after a DATA body).
-    #[expect(dead_code, reason = "the mailflow probe, next")]
     pub(crate) async fn reply(
         &mut self,
         what: &str,
@@ -253,7 +251,6 @@ impl Session {
     }
 
     /// Sends raw bytes (a message body).
-    #[expect(dead_code, reason = "the mailflow probe, next")]
     pub(crate) async fn send(&mut self, bytes: &[u8], what: &str) -> Result<(), Failure> {
         self.conn.send(bytes, what).await
     }

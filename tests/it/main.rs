@@ -3,6 +3,7 @@
 mod certs;
 mod config;
 mod peers;
+mod probe_mailflow;
 mod probe_smtp;
 mod probe_tcp;
 mod sla;
