@@ -27,6 +27,7 @@
 //!    (535 bad credentials, 454 temporary failure, 534 mechanism too weak...), and
 //!    so are "AUTH not offered" and "no mechanism we speak". Neither the password
 //!    nor its base64 form ever reaches a detail.
+//!    With `tls = "none"` the password goes in clear, as configured.
 //! 6. `QUIT`. The service has proven itself by then: a missing `221` does not turn
 //!    the check down, and the wait for it is short ([`QUIT_WAIT`]).
 //!

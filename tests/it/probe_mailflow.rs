@@ -183,3 +183,87 @@ async fn imap_wrong_password_is_auth_before_anything_is_sent() {
     let c = mailflow::check("flow", &flow(Duration::from_secs(5)), &smtp, &imap, TIMEOUT).await;
     assert_down(&c, ErrorClass::Auth, "IMAP: login refused");
 }
+
+/// An in-process IMAP "server" that sends `greeting` (if any) and then holds the
+/// connection without a word.
+async fn silent_imap(greeting: Option<&'static [u8]>) -> SocketAddr {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Some(g) = greeting {
+                    let _ = s.write_all(g).await;
+                }
+                tokio::time::sleep(Duration::from_secs(120)).await;
+            });
+        }
+    });
+    addr
+}
+
+/// Plain specs with made-up credentials: an SMTP server nothing listens on (the
+/// IMAP side fails first, so it is never tried) and the IMAP server at `imap`.
+fn unreachable_smtp_and(imap: SocketAddr) -> (SmtpSpec, ImapSpec) {
+    let plain = |addr: SocketAddr| MailEndpoint {
+        host: addr.ip().to_string(),
+        port: addr.port(),
+        tls_mode: TlsMode::None,
+        tls: TlsSettings {
+            verify: true,
+            ca_file: None,
+            server_name: None,
+            cert_expiry_warn: Duration::ZERO,
+        },
+        credentials: Some(Credentials {
+            username: RECIPIENT.to_owned(),
+            password: Secret::new("password".to_owned()),
+        }),
+    };
+    let smtp = SmtpSpec {
+        endpoint: plain(free_addr()),
+        helo: "probe.example.test".to_owned(),
+    };
+    let imap = ImapSpec {
+        endpoint: plain(imap),
+        mailbox: "INBOX".to_owned(),
+    };
+    (smtp, imap)
+}
+
+#[tokio::test]
+async fn a_silent_mailbox_times_out_within_timeout_not_max_delivery() {
+    let (smtp, imap) = unreachable_smtp_and(silent_imap(None).await);
+    let timeout = Duration::from_millis(500);
+    let start = Instant::now();
+    let c = mailflow::check(
+        "flow",
+        &flow(Duration::from_secs(60)),
+        &smtp,
+        &imap,
+        timeout,
+    )
+    .await;
+    let took = start.elapsed();
+    assert_down(&c, ErrorClass::Timeout, "IMAP: ");
+    assert!(
+        took >= timeout && took < timeout + Duration::from_secs(3),
+        "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_garbage_greeting_is_protocol() {
+    let (smtp, imap) =
+        unreachable_smtp_and(silent_imap(Some(b"220 mx.example.test ESMTP\r\n")).await);
+    let c = mailflow::check(
+        "flow",
+        &flow(Duration::from_secs(60)),
+        &smtp,
+        &imap,
+        TIMEOUT,
+    )
+    .await;
+    assert_down(&c, ErrorClass::Protocol, "IMAP: greeting: ");
+}
