@@ -1,5 +1,5 @@
 //! The SMTP probe: banner, EHLO, STARTTLS, EHLO again, optional AUTH, QUIT. It
-//! never sends a message (the `[[mailflow]]` probe does, through [`Session`]).
+//! never sends a message (the `[[mailflow]]` probe does, through `Session`).
 //!
 //! [`check`] never fails and never panics: every outcome is a [`Check`]. The whole
 //! dialogue runs under one deadline (`timeout` from the start, see
