@@ -5,14 +5,20 @@
 //! so the probes that speak those protocols over the network only move bytes.
 //! [`tls`] is the TLS client step every probe shares: it records the certificate
 //! verdict instead of aborting on it, and the earliest `notAfter` of the chain.
-//! [`tcp`] is the TCP probe (connect, optional TLS). [`smtp`] is the SMTP probe
-//! (banner, EHLO, STARTTLS, AUTH, QUIT; it never sends a message); [`mailflow`]
-//! sends a tagged message through an SMTP probe's server and finds it (then deletes
-//! it) through an IMAP probe's mailbox.
+//! [`tcp`] is the TCP probe (connect, optional TLS).
+//! [`imap`] and [`pop3`] check a mailbox server (greeting, STARTTLS/STLS, optional
+//! login, EXAMINE or STAT) over a [`conn::LineConn`], sharing their connection
+//! steps in the private `mail` module. [`smtp`] is the SMTP probe (banner, EHLO,
+//! STARTTLS, AUTH, QUIT; it never sends a message); [`mailflow`] sends a tagged
+//! message through an SMTP probe's server and finds it (then deletes it) through an
+//! IMAP probe's mailbox.
 
 pub mod conn;
+pub mod imap;
+mod mail;
 pub mod mailflow;
 pub mod net;
+pub mod pop3;
 pub mod smtp;
 pub mod tcp;
 pub mod tls;

@@ -741,6 +741,17 @@ fn resp_text(line: &[u8], rest: &[u8]) -> Result<(Option<String>, String), WireE
     Ok((Some(text(&inner[..end])), text(after)))
 }
 
+/// The size of the literal that ends `line`, a line that continues a response after
+/// the body of an earlier literal (`* 1 FETCH (BODY[] {5}`, five bytes, then
+/// ` FLAGS () UID {3}`, three bytes, then `)`). Such a line is not a response of its
+/// own, so [`parse_imap_response`] does not apply; this is its only structure.
+///
+/// # Errors
+/// [`WireError::ImapLiteralTooLarge`] over [`IMAP_MAX_LITERAL`].
+pub fn imap_continued_literal(line: &[u8]) -> Result<Option<u64>, WireError> {
+    trailing_literal(line)
+}
+
 /// The size of the literal (`{N}`, `{N+}`, `~{N}`) that ends `rest`, if any.
 fn trailing_literal(rest: &[u8]) -> Result<Option<u64>, WireError> {
     let Some(body) = rest.strip_suffix(b"}") else {
@@ -1426,6 +1437,17 @@ mod tests {
         for (line, want) in table {
             assert_eq!(literal(line), want, "{line}");
         }
+    }
+
+    #[test]
+    fn imap_continued_lines_announce_literals() {
+        assert_eq!(
+            imap_continued_literal(b" UID 7 BODY[HEADER] {12}"),
+            Ok(Some(12))
+        );
+        assert_eq!(imap_continued_literal(b")"), Ok(None));
+        assert_eq!(imap_continued_literal(b""), Ok(None));
+        assert!(imap_continued_literal(b" X {1048577}").is_err());
     }
 
     #[test]

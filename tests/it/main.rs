@@ -3,7 +3,9 @@
 mod certs;
 mod config;
 mod peers;
+mod probe_imap;
 mod probe_mailflow;
+mod probe_pop3;
 mod probe_smtp;
 mod probe_tcp;
 mod sla;

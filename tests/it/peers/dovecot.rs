@@ -18,11 +18,11 @@
 //!
 //! Mail is stored as uid/gid 8 (`mail`), in Maildir under `<dir>/mail/<user>`.
 
-use super::{Daemon, free_addr, wait_listening, write};
+use super::{Daemon, wait_listening, write};
 use crate::certs::{PemFiles, write_pem_files};
 use std::hash::{BuildHasher, Hasher};
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -59,6 +59,15 @@ pub(crate) struct Dovecot {
     daemon: Daemon,
 }
 
+/// Five free loopback addresses, all different: the listeners are held until all
+/// are chosen, so the kernel cannot hand out one port twice.
+fn distinct_addrs() -> [SocketAddr; 5] {
+    let held: Vec<TcpListener> = (0..5)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    std::array::from_fn(|i| held[i].local_addr().unwrap())
+}
+
 /// A random-enough password: the std hasher's per-process random keys.
 fn random_password() -> String {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -92,13 +101,7 @@ impl Dovecot {
                 home.display()
             ),
         );
-        let (imap, imaps, pop3, pop3s, lmtp) = (
-            free_addr(),
-            free_addr(),
-            free_addr(),
-            free_addr(),
-            free_addr(),
-        );
+        let [imap, imaps, pop3, pop3s, lmtp] = distinct_addrs();
         let r = root.display();
         let conf = format!(
             r#"# slawatch test peer; see tests/it/peers/dovecot.rs

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 pub(crate) mod dovecot;
 pub(crate) mod postfix;
+pub(crate) mod scripted;
 
 /// How long a server may take to start listening.
 pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(20);

@@ -1,0 +1,128 @@
+//! What the mailbox probes ([`super::imap`], [`super::pop3`]) share: opening the
+//! connection (TCP, then TLS at once for `tls = "implicit"`), upgrading it after
+//! STARTTLS/STLS, reading lines while keeping account of memory, and the pieces of
+//! an `up` detail.
+//!
+//! A [`Progress`] lives outside the steps of a check, so what was learnt before a
+//! timeout cancelled them (the bytes held, the certificate's `notAfter`) still
+//! reaches the [`Check`](crate::model::Check) and the tests.
+
+use super::conn::{LineConn, Usage};
+use super::net::{self, Failure};
+use super::tls;
+use super::wire::{Snippet, WireError};
+use crate::config::{MailEndpoint, TlsMode, TlsSettings};
+use crate::model::{Phases, UtcMillis};
+use tokio::time::Instant;
+
+/// What a check learnt so far, kept when its steps are cancelled.
+#[derive(Debug, Default)]
+pub(super) struct Progress {
+    /// The connection's [`Usage`] after its last read.
+    pub(super) usage: Usage,
+    /// The earliest `notAfter` of the server's chain, once TLS is up.
+    pub(super) cert_not_after: Option<UtcMillis>,
+    /// Notes for an `up` detail from the TLS step ("not verified: ...").
+    pub(super) tls_notes: Vec<String>,
+}
+
+impl Progress {
+    /// `failure`, carrying the certificate's `notAfter` when TLS got that far.
+    pub(super) fn fail(&self, mut failure: Failure) -> Failure {
+        failure.cert_not_after = failure.cert_not_after.or(self.cert_not_after);
+        failure
+    }
+
+    /// `main` followed by the TLS notes, `; `-separated.
+    pub(super) fn detail(&self, main: String) -> String {
+        std::iter::once(main)
+            .chain(self.tls_notes.iter().cloned())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// The name a TLS handshake with `endpoint` checks: `server_name` or the host.
+fn server_name(endpoint: &MailEndpoint) -> &str {
+    endpoint
+        .tls
+        .server_name
+        .as_deref()
+        .unwrap_or_else(|| net::bare_host(&endpoint.host))
+}
+
+/// Connects to `endpoint`, with an immediate TLS handshake when its mode is
+/// implicit. Lines longer than `max_line` will be refused.
+pub(super) async fn open(
+    endpoint: &MailEndpoint,
+    max_line: usize,
+    deadline: Instant,
+    started_at: UtcMillis,
+    phases: &mut Phases,
+    progress: &mut Progress,
+) -> Result<LineConn, Failure> {
+    let stream = net::connect(&endpoint.host, endpoint.port, deadline, phases).await?;
+    if endpoint.tls_mode != TlsMode::Implicit {
+        return Ok(LineConn::plain(stream, max_line, deadline));
+    }
+    let t = Instant::now();
+    let result = tls::handshake(stream, server_name(endpoint), &endpoint.tls, deadline).await;
+    let stream = timed_tls(result, t, started_at, &endpoint.tls, phases, progress)?;
+    Ok(LineConn::tls(stream, max_line, deadline))
+}
+
+/// Upgrades `conn` after the server accepted STARTTLS (IMAP) or STLS (POP3).
+pub(super) async fn upgrade(
+    conn: LineConn,
+    endpoint: &MailEndpoint,
+    started_at: UtcMillis,
+    phases: &mut Phases,
+    progress: &mut Progress,
+) -> Result<LineConn, Failure> {
+    let t = Instant::now();
+    let result = conn.start_tls(server_name(endpoint), &endpoint.tls).await;
+    let conn = timed_tls(result, t, started_at, &endpoint.tls, phases, progress)?;
+    Ok(conn)
+}
+
+/// Records the TLS phase (the handshake's own time, or the whole step's when it
+/// failed), the certificate's `notAfter` and the notes of a handshake's result.
+fn timed_tls<T>(
+    result: Result<(T, tls::TlsInfo), Failure>,
+    t: Instant,
+    started_at: UtcMillis,
+    settings: &TlsSettings,
+    phases: &mut Phases,
+    progress: &mut Progress,
+) -> Result<T, Failure> {
+    phases.tls = Some(
+        result
+            .as_ref()
+            .map_or_else(|_| t.elapsed(), |(_, i)| i.duration),
+    );
+    let (conn, info) = result?;
+    progress.cert_not_after = info.cert_not_after;
+    progress.tls_notes = info.notes(started_at, settings);
+    Ok(conn)
+}
+
+/// The next line from `conn`, recording what the connection held.
+pub(super) async fn read_line(
+    conn: &mut LineConn,
+    progress: &mut Progress,
+    what: &str,
+) -> Result<Vec<u8>, Failure> {
+    let line = conn.read_line(what).await;
+    progress.usage = conn.usage();
+    line
+}
+
+/// A failure for a line that broke the protocol during step `what`.
+pub(super) fn wire_failure(what: &str, e: &WireError) -> Failure {
+    Failure::new(e.class(), format!("{what}: {e}"))
+}
+
+/// Server text for a detail: short, printable, quoted.
+pub(super) fn quote(text: &str) -> Snippet {
+    Snippet::of(text.as_bytes())
+}
