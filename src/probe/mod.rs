@@ -12,15 +12,20 @@
 //! the raw response's rcode and answer records.
 //! [`imap`] and [`pop3`] check a mailbox server (greeting, STARTTLS/STLS, optional
 //! login, EXAMINE or STAT) over a [`conn::LineConn`], sharing their connection
-//! steps in the private `mail` module.
+//! steps in the private `mail` module. [`smtp`] is the SMTP probe (banner, EHLO,
+//! STARTTLS, AUTH, QUIT; it never sends a message); [`mailflow`] sends a tagged
+//! message through an SMTP probe's server and finds it (then deletes it) through an
+//! IMAP probe's mailbox.
 
 pub mod conn;
 pub mod dns;
 pub mod http;
 pub mod imap;
 mod mail;
+pub mod mailflow;
 pub mod net;
 pub mod pop3;
+pub mod smtp;
 pub mod tcp;
 pub mod tls;
 pub mod wire;

@@ -18,6 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub(crate) mod dovecot;
+pub(crate) mod postfix;
 pub(crate) mod scripted;
 
 /// How long a server may take to start listening.
