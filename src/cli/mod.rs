@@ -6,6 +6,7 @@
 
 mod check_config;
 mod plans;
+mod probe;
 mod sla;
 
 use clap::{Args, Parser, Subcommand};
@@ -24,6 +25,8 @@ pub const EXIT_BAD_INPUT: u8 = 2;
     after_help = "Start with:\n  \
                   Validate the configuration:\n    \
                   slawatch check-config --config probes.toml\n  \
+                  Run one probe now and see each phase:\n    \
+                  slawatch probe shop-site --config probes.toml\n  \
                   Read each plan's terms in one line:\n    \
                   slawatch plans --plans probes.toml\n  \
                   What does the contract owe for an outage?\n    \
@@ -38,6 +41,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     CheckConfig(check_config::Args),
+    Probe(probe::Args),
     Plans(plans::Args),
     Sla(sla::Args),
 }
@@ -61,6 +65,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig(a) => check_config::run(a),
+        Command::Probe(a) => probe::run(a),
         Command::Plans(a) => plans::run(a),
         Command::Sla(a) => sla::run(a),
     }

@@ -29,3 +29,114 @@ pub mod smtp;
 pub mod tcp;
 pub mod tls;
 pub mod wire;
+
+use crate::config::{Config, ControlTarget, Probe, ProbeSpec};
+use crate::model::Check;
+use crate::scheduler::{BoxFuture, Runner};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Runs one check of `probe` now, with its own timeout. A `[[mailflow]]` probe
+/// looks up the `[[smtp]]` and `[[imap]]` probes it names in `config`, and may run
+/// up to [`mailflow::budget`] (`max_delivery` plus twice the timeout).
+pub async fn run(config: &Config, probe: &Probe) -> Check {
+    let name = probe.name.as_str();
+    let timeout = probe.schedule.timeout;
+    match &probe.spec {
+        ProbeSpec::Http(s) => http::check(name, s, timeout).await,
+        ProbeSpec::Dns(s) => dns::check(name, s, timeout).await,
+        ProbeSpec::Tcp(s) => tcp::check(name, s, timeout).await,
+        ProbeSpec::Imap(s) => imap::check(name, s, timeout).await,
+        ProbeSpec::Pop3(s) => pop3::check(name, s, timeout).await,
+        ProbeSpec::Smtp(s) => smtp::check(name, s, timeout).await,
+        ProbeSpec::Mailflow(s) => {
+            let smtp = config.probe(&s.smtp).and_then(|p| match &p.spec {
+                ProbeSpec::Smtp(x) => Some(x),
+                _ => None,
+            });
+            let imap = config.probe(&s.imap).and_then(|p| match &p.spec {
+                ProbeSpec::Imap(x) => Some(x),
+                _ => None,
+            });
+            match (smtp, imap) {
+                (Some(smtp), Some(imap)) => mailflow::check(name, s, smtp, imap, timeout).await,
+                // The configuration check makes this unreachable for a loaded config.
+                _ => net::Run::begin(timeout).finish(
+                    name,
+                    Err(net::Failure::new(
+                        crate::model::ErrorClass::Unknown,
+                        format!(
+                            "mailflow needs the [[smtp]] probe '{}' and the [[imap]] probe '{}'",
+                            s.smtp, s.imap
+                        ),
+                    )),
+                ),
+            }
+        }
+    }
+}
+
+/// Whether a `[[control]]` target answers: a TCP connect, or any HTTP response.
+pub async fn control(target: &ControlTarget, timeout: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut phases = crate::model::Phases::default();
+    match target {
+        ControlTarget::Tcp { host, port } => net::connect(host, *port, deadline, &mut phases)
+            .await
+            .is_ok(),
+        ControlTarget::Http(url) => http_answers(url, timeout).await,
+    }
+}
+
+/// Whether `url` gives any HTTP response (redirects not followed, no pooling).
+async fn http_answers(url: &str, timeout: Duration) -> bool {
+    // No proxy: a control target is reached directly, as the probes reach services.
+    let Ok(client) = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .pool_max_idle_per_host(0)
+        .build()
+    else {
+        return false;
+    };
+    client.get(url).send().await.is_ok()
+}
+
+/// The real probes behind the scheduler.
+#[derive(Debug)]
+struct LiveRunner {
+    config: Arc<Config>,
+}
+
+impl Runner for LiveRunner {
+    fn check(&self, probe: Arc<Probe>) -> BoxFuture<'static, Check> {
+        let config = self.config.clone();
+        Box::pin(async move { run(&config, &probe).await })
+    }
+
+    fn online(&self) -> BoxFuture<'static, bool> {
+        let controls = self.config.controls.clone();
+        Box::pin(async move {
+            if controls.is_empty() {
+                return true;
+            }
+            // On line when any control target answers; they are tried together.
+            let mut set = tokio::task::JoinSet::new();
+            for c in controls {
+                set.spawn(async move { control(&c.target, c.timeout).await });
+            }
+            while let Some(r) = set.join_next().await {
+                if r.unwrap_or(false) {
+                    return true;
+                }
+            }
+            false
+        })
+    }
+}
+
+/// The runner the daemon uses: every probe kind, and the `[[control]]` targets.
+pub fn live_runner(config: Arc<Config>) -> Arc<dyn Runner> {
+    Arc::new(LiveRunner { config })
+}

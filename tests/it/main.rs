@@ -1,6 +1,7 @@
 //! The one integration-test binary (one link step, shared helpers).
 
 mod certs;
+mod cli_probe;
 mod config;
 mod peers;
 mod probe_dns;
