@@ -39,6 +39,27 @@ pub struct Metrics {
     pub writer_queue: AtomicU64,
     /// Unix seconds of the last heartbeat (the scheduler made progress).
     pub heartbeat_unix: AtomicU64,
+    /// Start lags by bucket of [`LAG_BUCKETS_US`] (not cumulative; the last is +Inf).
+    lag_buckets: [AtomicU64; LAG_BUCKETS_US.len() + 1],
+    /// Sum of all start lags, in microseconds.
+    lag_sum_us: AtomicU64,
+}
+
+/// Upper bounds of the schedule-lag histogram, in microseconds (1 ms to 5 s).
+pub const LAG_BUCKETS_US: [u64; 12] = [
+    1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000, 2_000_000,
+    5_000_000,
+];
+
+/// Microseconds as decimal seconds ("0.001", "2.5"), without float arithmetic.
+fn seconds(us: u64) -> String {
+    let frac = format!("{:06}", us % 1_000_000);
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() {
+        format!("{}", us / 1_000_000)
+    } else {
+        format!("{}.{frac}", us / 1_000_000)
+    }
 }
 
 impl Metrics {
@@ -59,6 +80,12 @@ impl Metrics {
         let lag_us = u64::try_from(lag.as_micros()).unwrap_or(u64::MAX);
         self.last_lag_us.store(lag_us, Ordering::Relaxed);
         self.max_lag_us.fetch_max(lag_us, Ordering::Relaxed);
+        let bucket = LAG_BUCKETS_US
+            .iter()
+            .position(|b| lag_us <= *b)
+            .unwrap_or(LAG_BUCKETS_US.len());
+        self.lag_buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        self.lag_sum_us.fetch_add(lag_us, Ordering::Relaxed);
         let mut p = self.probes.lock().unwrap_or_else(PoisonError::into_inner);
         let m = p.entry(check.probe.clone()).or_default();
         m.checks += 1;
@@ -157,6 +184,21 @@ impl Metrics {
             "Largest start lag since start.",
             us(&self.max_lag_us),
         );
+        let name = "slawatch_schedule_lag_seconds";
+        let _ = writeln!(
+            s,
+            "# HELP {name} How late checks started relative to when they were due.\n# TYPE {name} histogram"
+        );
+        let mut cumulative = 0;
+        for (i, bucket) in self.lag_buckets.iter().enumerate() {
+            cumulative += us(bucket);
+            let le = LAG_BUCKETS_US
+                .get(i)
+                .map_or_else(|| "+Inf".to_owned(), |b| seconds(*b));
+            let _ = writeln!(s, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
+        }
+        let _ = writeln!(s, "{name}_sum {}", seconds(us(&self.lag_sum_us)));
+        let _ = writeln!(s, "{name}_count {cumulative}");
         scalar(
             &mut s,
             "slawatch_checks_in_flight",
@@ -275,6 +317,10 @@ mod tests {
             "slawatch_probe_checks_total{probe=\"idle\\\"x\",kind=\"tcp\"} 0",
             "slawatch_schedule_lag_max_microseconds 250",
             "slawatch_schedule_lag_microseconds 90",
+            "slawatch_schedule_lag_seconds_bucket{le=\"0.001\"} 2",
+            "slawatch_schedule_lag_seconds_bucket{le=\"+Inf\"} 2",
+            "slawatch_schedule_lag_seconds_sum 0.00034",
+            "slawatch_schedule_lag_seconds_count 2",
             "# TYPE slawatch_probe_checks_total counter",
         ] {
             assert!(
@@ -284,6 +330,31 @@ mod tests {
         }
         // A probe never judged has no up line.
         assert!(!text.contains("slawatch_probe_up{probe=\"idle"));
+    }
+
+    #[test]
+    fn lag_histogram_is_cumulative() {
+        let m = Metrics::default();
+        for ms in [0, 3, 3, 150, 7_000] {
+            m.observe(&check("p", Status::Up, 1), Duration::from_millis(ms));
+        }
+        let text = m.render();
+        for line in [
+            "slawatch_schedule_lag_seconds_bucket{le=\"0.001\"} 1",
+            "slawatch_schedule_lag_seconds_bucket{le=\"0.005\"} 3",
+            "slawatch_schedule_lag_seconds_bucket{le=\"0.1\"} 3",
+            "slawatch_schedule_lag_seconds_bucket{le=\"0.2\"} 4",
+            "slawatch_schedule_lag_seconds_bucket{le=\"5\"} 4",
+            "slawatch_schedule_lag_seconds_bucket{le=\"+Inf\"} 5",
+            "slawatch_schedule_lag_seconds_sum 7.156",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+        assert_eq!(seconds(2_500_000), "2.5");
+        assert_eq!(seconds(1_000), "0.001");
     }
 
     #[tokio::test]

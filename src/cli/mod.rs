@@ -5,8 +5,11 @@
 //! 2 bad input (configuration, arguments, timeline).
 
 mod check_config;
+mod db;
+mod incident;
 mod plans;
 mod probe;
+mod run;
 mod sla;
 
 use clap::{Args, Parser, Subcommand};
@@ -27,6 +30,8 @@ pub const EXIT_BAD_INPUT: u8 = 2;
                   slawatch check-config --config probes.toml\n  \
                   Run one probe now and see each phase:\n    \
                   slawatch probe shop-site --config probes.toml\n  \
+                  Start watching (checks, outages and coverage go to SQLite):\n    \
+                  slawatch run --config probes.toml\n  \
                   Read each plan's terms in one line:\n    \
                   slawatch plans --plans probes.toml\n  \
                   What does the contract owe for an outage?\n    \
@@ -41,7 +46,11 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     CheckConfig(check_config::Args),
+    Run(run::Args),
     Probe(probe::Args),
+    Status(db::StatusArgs),
+    Outages(db::OutagesArgs),
+    Incident(incident::Args),
     Plans(plans::Args),
     Sla(sla::Args),
 }
@@ -65,7 +74,11 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig(a) => check_config::run(a),
+        Command::Run(a) => run::run(a),
         Command::Probe(a) => probe::run(a),
+        Command::Status(a) => db::status(a),
+        Command::Outages(a) => db::outages(a),
+        Command::Incident(a) => incident::run(a),
         Command::Plans(a) => plans::run(a),
         Command::Sla(a) => sla::run(a),
     }

@@ -585,6 +585,79 @@ pub struct Counts {
     pub outages: i64,
 }
 
+/// Where manual evidence comes from; reports mark each incident with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IncidentSource {
+    /// Seen by the user (e.g. before monitoring began).
+    Manual,
+    /// Published on the provider's status page.
+    StatusPage,
+}
+
+impl IncidentSource {
+    /// The stable name: `manual`, `status-page`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentSource::Manual => "manual",
+            IncidentSource::StatusPage => "status-page",
+        }
+    }
+
+    /// Parses [`IncidentSource::as_str`]'s output.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "manual" => Some(IncidentSource::Manual),
+            "status-page" => Some(IncidentSource::StatusPage),
+            _ => None,
+        }
+    }
+}
+
+/// An outage entered by hand (`slawatch incident add`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Incident {
+    /// Row id (0 before it is stored).
+    pub id: i64,
+    /// The probe it concerns, if one.
+    pub probe: Option<String>,
+    /// The contract it concerns, if one.
+    pub contract: Option<String>,
+    /// Start (inclusive).
+    pub start: UtcMillis,
+    /// End (exclusive).
+    pub end: UtcMillis,
+    /// Who saw it.
+    pub source: IncidentSource,
+    /// Free text: what was seen, a link to the status page.
+    pub note: String,
+    /// When it was entered.
+    pub created_at: UtcMillis,
+}
+
+/// Stores a manual incident; safe while the daemon runs (SQLite serialises the
+/// two writers; this waits up to a few seconds for the daemon's commit).
+///
+/// # Errors
+/// When the database cannot be opened or written.
+pub fn add_incident(path: &Path, incident: &Incident) -> Result<i64, StoreError> {
+    let conn = open_rw(path)?;
+    conn.execute(
+        "INSERT INTO incidents (probe, contract, start, end, source, note, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            incident.probe,
+            incident.contract,
+            incident.start.0,
+            incident.end.0,
+            incident.source.as_str(),
+            incident.note,
+            incident.created_at.0,
+        ],
+    )
+    .map_err(sql(path))?;
+    Ok(conn.last_insert_rowid())
+}
+
 /// A read-only view, safe to open while the daemon writes.
 #[derive(Debug)]
 pub struct Reader {
@@ -635,8 +708,46 @@ impl Reader {
         })
     }
 
-    /// Outages that overlap `[since, ∞)` (all when `None`), optionally of one probe,
-    /// oldest first. Open outages are included.
+    /// Outages matching `filter` (SQL over `o` and `p`), oldest first. An open
+    /// outage's last failure and failed-check count are brought up to the failed
+    /// checks stored since its row was written (the outage row is written when it
+    /// opens and when it closes; the daemon may have recorded, or died after, more).
+    fn query_outages(
+        &self,
+        filter: &str,
+        params: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<Outage>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {OUTAGE_COLUMNS},
+                        CASE WHEN o.end IS NULL THEN
+                          (SELECT max(f.at) FROM failures f
+                            WHERE f.probe_id = o.probe_id AND f.at >= o.start) END AS latest,
+                        CASE WHEN o.end IS NULL THEN
+                          (SELECT count(*) FROM failures f
+                            WHERE f.probe_id = o.probe_id AND f.at >= o.start) END AS failed
+                 FROM outages o JOIN probes p ON p.id = o.probe_id
+                 WHERE {filter} ORDER BY o.start, p.name"
+            ))
+            .map_err(sql(&self.path))?;
+        let rows = stmt
+            .query_map(params, |r| {
+                let mut o = outage_from_row(r)?;
+                if let Some(latest) = r.get::<_, Option<i64>>("latest")? {
+                    o.last_failure = o.last_failure.max(UtcMillis(latest));
+                }
+                if let Some(failed) = r.get::<_, Option<u32>>("failed")? {
+                    o.failed_checks = o.failed_checks.max(failed);
+                }
+                Ok(o)
+            })
+            .map_err(sql(&self.path))?;
+        rows.collect::<Result<_, _>>().map_err(sql(&self.path))
+    }
+
+    /// Outages still open or ending at or after `since` (all when `None`),
+    /// optionally of one probe, oldest first.
     ///
     /// # Errors
     /// On a database error.
@@ -645,53 +756,18 @@ impl Reader {
         since: Option<UtcMillis>,
         probe: Option<&str>,
     ) -> Result<Vec<Outage>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
-                "SELECT {OUTAGE_COLUMNS} FROM outages o JOIN probes p ON p.id = o.probe_id
-                 WHERE (o.end IS NULL OR o.end >= ?1) AND (?2 IS NULL OR p.name = ?2)
-                 ORDER BY o.start, p.name"
-            ))
-            .map_err(sql(&self.path))?;
-        let rows = stmt
-            .query_map(
-                params![since.map_or(i64::MIN, |s| s.0), probe],
-                outage_from_row,
-            )
-            .map_err(sql(&self.path))?;
-        rows.collect::<Result<_, _>>().map_err(sql(&self.path))
+        self.query_outages(
+            "(o.end IS NULL OR o.end >= ?1) AND (?2 IS NULL OR p.name = ?2)",
+            &[&since.map_or(i64::MIN, |s| s.0), &probe],
+        )
     }
 
-    /// The outages still open, each with its last failure brought up to the latest
-    /// failed check stored (the daemon may have died after recording more of them).
+    /// The outages still open (see [`Reader::outages`] for their last failure).
     ///
     /// # Errors
     /// On a database error.
     pub fn open_outages(&self) -> Result<Vec<Outage>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
-                "SELECT {OUTAGE_COLUMNS},
-                        (SELECT max(f.at) FROM failures f
-                          WHERE f.probe_id = o.probe_id AND f.at >= o.start) AS latest,
-                        (SELECT count(*) FROM failures f
-                          WHERE f.probe_id = o.probe_id AND f.at >= o.start) AS failed
-                 FROM outages o JOIN probes p ON p.id = o.probe_id
-                 WHERE o.end IS NULL ORDER BY o.start"
-            ))
-            .map_err(sql(&self.path))?;
-        let rows = stmt
-            .query_map([], |r| {
-                let mut o = outage_from_row(r)?;
-                if let Some(latest) = r.get::<_, Option<i64>>("latest")? {
-                    o.last_failure = o.last_failure.max(UtcMillis(latest));
-                }
-                let failed: u32 = r.get("failed")?;
-                o.failed_checks = o.failed_checks.max(failed);
-                Ok(o)
-            })
-            .map_err(sql(&self.path))?;
-        rows.collect::<Result<_, _>>().map_err(sql(&self.path))
+        self.query_outages("o.end IS NULL", &[])
     }
 
     /// Every known probe with its open outage and latest check, by name.
@@ -772,6 +848,36 @@ impl Reader {
                     vantage: r.get(0)?,
                     start: UtcMillis(r.get(1)?),
                     end: UtcMillis(r.get(2)?),
+                })
+            })
+            .map_err(sql(&self.path))?;
+        rows.collect::<Result<_, _>>().map_err(sql(&self.path))
+    }
+
+    /// Every manual incident, oldest first.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn incidents(&self) -> Result<Vec<Incident>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, probe, contract, start, end, source, note, created_at
+                 FROM incidents ORDER BY start, id",
+            )
+            .map_err(sql(&self.path))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let source: String = r.get(5)?;
+                Ok(Incident {
+                    id: r.get(0)?,
+                    probe: r.get(1)?,
+                    contract: r.get(2)?,
+                    start: UtcMillis(r.get(3)?),
+                    end: UtcMillis(r.get(4)?),
+                    source: IncidentSource::parse(&source).unwrap_or(IncidentSource::Manual),
+                    note: r.get(6)?,
+                    created_at: UtcMillis(r.get(7)?),
                 })
             })
             .map_err(sql(&self.path))?;

@@ -2,14 +2,11 @@
 //! 2 configuration error.
 
 use crate::peers::nginx::Nginx;
-use crate::util::slawatch;
+use crate::util::{closed_addr, slawatch, stdout_of};
 use predicates::str::contains;
 
 fn config(dir: &std::path::Path, nginx: &Nginx) -> std::path::PathBuf {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let closed = closed_addr();
     let path = dir.join("probes.toml");
     std::fs::write(
         &path,
@@ -38,17 +35,15 @@ fn up_prints_phases_and_exits_0() {
     let nginx = Nginx::start();
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), &nginx);
-    let out = slawatch()
-        .args(["probe", "site", "--config"])
-        .arg(&cfg)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let out = String::from_utf8(out).unwrap();
+    let out = stdout_of(&["probe", "site", "--config"], &cfg, 0);
     assert!(out.starts_with("site (http): up - HTTP 200 OK\n"), "{out}");
-    for phase in ["connect", "tls", "first byte", "total", "certificate  valid until"] {
+    for phase in [
+        "connect",
+        "tls",
+        "first byte",
+        "total",
+        "certificate  valid until",
+    ] {
         assert!(
             out.lines().any(|l| l.trim_start().starts_with(phase)),
             "no {phase} line in\n{out}"
@@ -61,15 +56,8 @@ fn down_exits_1_and_json_has_the_class() {
     let nginx = Nginx::start();
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), &nginx);
-    let out = slawatch()
-        .args(["probe", "closed", "--json", "--config"])
-        .arg(&cfg)
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let out = stdout_of(&["probe", "closed", "--json", "--config"], &cfg, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["status"], "down");
     assert_eq!(v["class"], "refused");
     assert!(v["phases"]["connect"].is_u64(), "{v}");
@@ -85,7 +73,9 @@ fn unknown_name_or_bad_config_exits_2() {
         .arg(&cfg)
         .assert()
         .code(2)
-        .stderr(contains("has no probe named 'nope'; its probes are: site, closed"));
+        .stderr(contains(
+            "has no probe named 'nope'; its probes are: site, closed",
+        ));
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[[tcp]]\nname = \"x\"\ntarget = 5\n").unwrap();
     slawatch()

@@ -1,8 +1,10 @@
 //! The one integration-test binary (one link step, shared helpers).
 
 mod certs;
+mod cli_db;
 mod cli_probe;
 mod config;
+mod daemon;
 mod peers;
 mod probe_dns;
 mod probe_http;

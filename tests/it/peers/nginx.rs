@@ -61,19 +61,9 @@ impl Nginx {
         std::fs::write(www.join("big.txt"), big_body()).unwrap();
         let (http, https) = (free_addr(), free_addr());
         let conf = write(d, "nginx.conf", &config(d, http, https, &pem, &www));
-        let log = d.join("error.log");
-        let mut cmd = Command::new("nginx");
-        cmd.arg("-g")
-            .arg("daemon off; master_process on;")
-            .arg("-e")
-            .arg(&log)
-            .arg("-c")
-            .arg(&conf)
-            .arg("-p")
-            .arg(d);
-        let daemon = Daemon::spawn("nginx", cmd, &d.join("stdout.log"));
-        wait_listening(http, "nginx (http)", Some(&log));
-        wait_listening(https, "nginx (https)", Some(&log));
+        let daemon = spawn(d, &conf);
+        wait_listening(http, "nginx (http)", Some(&d.join("error.log")));
+        wait_listening(https, "nginx (https)", Some(&d.join("error.log")));
         Nginx {
             http,
             https,
@@ -81,6 +71,15 @@ impl Nginx {
             daemon,
             dir,
         }
+    }
+
+    /// Starts nginx again on the same ports after [`Daemon::kill`] (a stopped
+    /// service coming back).
+    pub(crate) fn restart(&mut self) {
+        self.daemon.kill();
+        let d = self.dir.path();
+        self.daemon = spawn(d, &d.join("nginx.conf"));
+        wait_listening(self.http, "nginx (http)", Some(&d.join("error.log")));
     }
 
     /// `http://127.0.0.1:PORT{path}`.
@@ -170,4 +169,18 @@ http {{
         key = pem.key.display(),
         www = www.display(),
     )
+}
+
+/// Runs nginx in the foreground from `dir` with `conf`.
+fn spawn(dir: &Path, conf: &Path) -> Daemon {
+    let mut cmd = Command::new("nginx");
+    cmd.arg("-g")
+        .arg("daemon off; master_process on;")
+        .arg("-e")
+        .arg(dir.join("error.log"))
+        .arg("-c")
+        .arg(conf)
+        .arg("-p")
+        .arg(dir);
+    Daemon::spawn("nginx", cmd, &dir.join("stdout.log"))
 }

@@ -1,0 +1,305 @@
+//! `slawatch status` and `slawatch outages`: read the evidence database, also while
+//! the daemon writes it.
+
+use super::{ConfigArg, EXIT_BAD_INPUT};
+use crate::model::UtcMillis;
+use crate::outage::Outage;
+use crate::store::Reader;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Where the database is: `--database`, or the `[daemon] database` of the configuration.
+#[derive(Debug, Clone, clap::Args)]
+pub(super) struct DbArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// The SQLite database to read (default: [daemon] database of the configuration).
+    /// Reading it this way needs no secret of the configuration.
+    #[arg(long, value_name = "FILE", env = "SLAWATCH_DATABASE")]
+    database: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub(super) json: bool,
+}
+
+impl DbArgs {
+    /// The database's path, or prints why there is none and returns the exit code.
+    pub(super) fn database_path(&self) -> Result<PathBuf, ExitCode> {
+        match &self.database {
+            Some(p) => Ok(p.clone()),
+            None => match crate::config::load(&self.config.config) {
+                Ok(c) => Ok(c.daemon.database),
+                Err(errors) => {
+                    eprintln!(
+                        "{errors}\nhint: --database FILE reads the database without the configuration"
+                    );
+                    Err(ExitCode::from(EXIT_BAD_INPUT))
+                }
+            },
+        }
+    }
+
+    /// Opens the database read-only, or prints why not and returns the exit code.
+    pub(super) fn open(&self) -> Result<Reader, ExitCode> {
+        let path = self.database_path()?;
+        Reader::open(&path).map_err(|e| {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        })
+    }
+}
+
+/// Each probe's state (up, DOWN since when), and its latest check.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    slawatch status\n  \
+    slawatch status --database /var/lib/slawatch/slawatch.db --json\n\n\
+    STATE is the confirmed state: DOWN only after confirm_down failed checks. \
+    Exit status: 0 every probe up, 1 some probe is DOWN, 2 no database.")]
+pub(super) struct StatusArgs {
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+/// Confirmed outages, oldest first, with their proven minimum and uncertainty.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    slawatch outages\n  \
+    slawatch outages --since 2026-11-01 --probe mailbox\n  \
+    slawatch outages --since 2026-11-24T08:00:00Z --json\n\n\
+    An outage runs from the first failed check of the confirmed streak to the first \
+    successful check after it. PROVEN is first to last failed check; UNCERTAINTY is \
+    the time before the start back to the last success, when the service may already \
+    have been down. Times are UTC.")]
+pub(super) struct OutagesArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Only outages still open or ending at or after this instant: 2026-11-01
+    /// (midnight UTC) or 2026-11-01T08:00:00Z.
+    #[arg(long, value_name = "WHEN", value_parser = parse_since)]
+    since: Option<UtcMillis>,
+    /// Only this probe's outages.
+    #[arg(long, value_name = "NAME")]
+    probe: Option<String>,
+}
+
+fn parse_since(s: &str) -> Result<UtcMillis, String> {
+    if let Ok(ts) = s.parse::<jiff::Timestamp>() {
+        return Ok(UtcMillis::from_timestamp(ts));
+    }
+    if let Ok(d) = s.parse::<jiff::civil::Date>()
+        && let Ok(z) = d.to_zoned_datetime(jiff::tz::TimeZone::UTC)
+    {
+        return Ok(UtcMillis::from_timestamp(z.timestamp()));
+    }
+    Err(format!(
+        "'{s}' is neither a date (2026-11-01) nor an instant with a zone (2026-11-01T08:00:00Z)"
+    ))
+}
+
+/// "2 h 5 min 3 s", "850 ms".
+pub(super) fn human(ms: i64) -> String {
+    if ms < 1000 {
+        return format!("{ms} ms");
+    }
+    let s = ms / 1000;
+    let (d, h, m, s) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
+    let parts: Vec<String> = [(d, "d"), (h, "h"), (m, "min"), (s, "s")]
+        .iter()
+        .skip_while(|(v, _)| *v == 0)
+        .filter(|(v, _)| *v != 0)
+        .map(|(v, u)| format!("{v} {u}"))
+        .collect();
+    parts.join(" ")
+}
+
+fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("{s:<w$}", w = widths[i]))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn outage_json(o: &Outage) -> serde_json::Value {
+    serde_json::json!({
+        "probe": o.probe,
+        "start": o.start.to_string(),
+        "end": o.end.map(|e| e.to_string()),
+        "duration_ms": o.end.map(|e| e.0 - o.start.0),
+        "proven_ms": o.proven_ms(),
+        "uncertainty_ms": o.uncertainty_ms(),
+        "last_success_before": o.last_success_before.map(|s| s.to_string()),
+        "failed_checks": o.failed_checks,
+        "class": o.class.as_str(),
+        "detail": o.detail,
+    })
+}
+
+pub(super) fn status(a: StatusArgs) -> ExitCode {
+    let reader = match a.db.open() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let states = match reader.probe_states() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let any_down = states.iter().any(|s| s.open_outage.is_some());
+    if a.db.json {
+        let v: Vec<serde_json::Value> = states
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "probe": s.name,
+                    "kind": s.kind,
+                    "state": if s.open_outage.is_some() { "down" } else {
+                        s.last_check.map_or("none", |c| c.1.as_str())
+                    },
+                    "down_since": s.open_outage.as_ref().map(|o| o.start.to_string()),
+                    "last_check": s.last_check.map(|c| serde_json::json!({
+                        "at": c.0.to_string(),
+                        "status": c.1.as_str(),
+                        "class": c.2.map(|k| k.as_str()),
+                    })),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(v));
+    } else if states.is_empty() {
+        println!("no probes recorded yet: has `slawatch run` started?");
+    } else {
+        let mut rows = vec![vec![
+            "PROBE".to_owned(),
+            "KIND".to_owned(),
+            "STATE".to_owned(),
+            "SINCE".to_owned(),
+            "LAST CHECK".to_owned(),
+        ]];
+        for s in &states {
+            let (state, since) = match &s.open_outage {
+                Some(o) => ("DOWN".to_owned(), o.start.to_string()),
+                None => (
+                    s.last_check
+                        .map_or("-".to_owned(), |c| c.1.as_str().to_owned()),
+                    String::new(),
+                ),
+            };
+            let last = s
+                .last_check
+                .map_or("never".to_owned(), |(at, st, class)| match class {
+                    Some(c) => format!("{at} {st} [{c}]"),
+                    None => format!("{at} {st}"),
+                });
+            rows.push(vec![s.name.clone(), s.kind.clone(), state, since, last]);
+        }
+        print!("{}", table(&rows));
+    }
+    if any_down {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+pub(super) fn outages(a: OutagesArgs) -> ExitCode {
+    let reader = match a.db.open() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let list = match reader.outages(a.since, a.probe.as_deref()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if a.db.json {
+        let v: Vec<serde_json::Value> = list.iter().map(outage_json).collect();
+        println!("{}", serde_json::Value::Array(v));
+        return ExitCode::SUCCESS;
+    }
+    if list.is_empty() {
+        println!("no outages");
+        return ExitCode::SUCCESS;
+    }
+    let mut rows = vec![
+        [
+            "PROBE",
+            "START",
+            "END",
+            "DURATION",
+            "PROVEN",
+            "UNCERTAINTY",
+            "CLASS",
+            "DETAIL",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+    ];
+    for o in &list {
+        rows.push(vec![
+            o.probe.clone(),
+            o.start.to_string(),
+            o.end.map_or("(open)".to_owned(), |e| e.to_string()),
+            o.end.map_or(String::new(), |e| human(e.0 - o.start.0)),
+            human(o.proven_ms()),
+            o.uncertainty_ms().map_or("-".to_owned(), human),
+            o.class.as_str().to_owned(),
+            o.detail.clone(),
+        ]);
+    }
+    print!("{}", table(&rows));
+    ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(human(850), "850 ms");
+        assert_eq!(human(61_000), "1 min 1 s");
+        assert_eq!(human(7_200_000), "2 h");
+        assert_eq!(human(90_061_000), "1 d 1 h 1 min 1 s");
+    }
+
+    #[test]
+    fn since_takes_a_date_or_an_instant() {
+        assert_eq!(
+            parse_since("2024-04-03").unwrap().to_string(),
+            "2024-04-03T00:00:00.000Z"
+        );
+        assert_eq!(
+            parse_since("2024-04-03T10:15:30+02:00")
+                .unwrap()
+                .to_string(),
+            "2024-04-03T08:15:30.000Z"
+        );
+        assert!(
+            parse_since("yesterday")
+                .unwrap_err()
+                .contains("neither a date")
+        );
+    }
+}

@@ -1,0 +1,50 @@
+//! `slawatch run`: the daemon.
+
+use super::{ConfigArg, EXIT_BAD_INPUT};
+use crate::daemon::{self, DaemonError};
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+
+/// Probe every configured service on its schedule and record the evidence.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    slawatch run --config probes.toml\n  \
+    RUST_LOG=debug slawatch run --config /etc/slawatch/probes.toml\n\n\
+    Checks, outages and the daemon's own coverage go to the SQLite database named by \
+    [daemon] database (default slawatch.db next to the configuration, or \
+    $STATE_DIRECTORY/slawatch.db under systemd). Read it while the daemon runs with \
+    `slawatch status` and `slawatch outages`.\n\n\
+    Signals: SIGHUP reloads the configuration (a bad file is logged and the running one \
+    stays); SIGTERM or Ctrl-C finishes the checks in flight, commits everything and exits.\n\n\
+    Exit status: 0 stopped cleanly, 1 the database failed, 2 the configuration is invalid.")]
+pub(super) struct Args {
+    #[command(flatten)]
+    config: ConfigArg,
+}
+
+pub(super) fn run(args: Args) -> ExitCode {
+    crate::logging::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("slawatch")
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(daemon::run(&args.config.config, CancellationToken::new())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(DaemonError::Config(errors)) => {
+            eprintln!("{errors}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! `slawatch run`: wires config, scheduler, probes, confirmation, store, metrics and
+//! systemd together, and survives reloads and stops without losing data.
+//!
+//! Life cycle:
+//! 1. load and validate the configuration (a bad one: exit status 2, nothing started);
+//! 2. open the store, register the probes, resume the outages still open in the
+//!    database (their probes start DOWN);
+//! 3. start the scheduler, the metrics server (if configured) and the heartbeat;
+//!    tell systemd READY;
+//! 4. each check: metrics, store, confirmation state machine, outage rows;
+//! 5. SIGHUP: reload. A bad file is logged and the old configuration keeps running;
+//!    a good one restarts the scheduler with the new probes (the confirmation state
+//!    of probes that still exist is kept);
+//! 6. SIGTERM/SIGINT: stop scheduling, drain checks in flight (at most
+//!    [`DRAIN_LIMIT`]), flush the store, exit 0.
+//!
+//! Coverage: a heartbeat every [`HEARTBEAT`] extends the current coverage segment in
+//! the store, so the time the daemon was stopped, crashed or the machine was down
+//! shows as a gap (no data). The watchdog is pinged with the heartbeat.
+
+use crate::config::{self, Config};
+use crate::metrics::Metrics;
+use crate::model::{Status, UtcMillis};
+use crate::outage::{Confirmation, Event};
+use crate::scheduler::{self, Runner, Scheduled, Stats};
+use crate::store::{Reader, Store, StoreError};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// How often the daemon records that it is alive and probing.
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// How long a stop or a reload waits for the checks in flight. Most checks end by
+/// their timeout, well within it; a mail round trip can run for `max_delivery`, and
+/// is abandoned (not recorded) rather than hold up a reload or outlast systemd's
+/// `TimeoutStopSec`.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(30);
+
+/// How often checks older than `retention` are deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Why the daemon stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The configuration is invalid (exit status 2).
+    #[error("{0}")]
+    Config(#[from] config::ConfigErrors),
+    /// The evidence database could not be opened or written.
+    #[error("evidence store: {0}")]
+    Store(#[from] StoreError),
+    /// A signal handler, listener or the runtime failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The wall clock, in one place for the daemon.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the daemon stamps heartbeats and retention with the wall clock"
+)]
+pub fn now() -> UtcMillis {
+    UtcMillis::from_timestamp(jiff::Timestamp::now())
+}
+
+fn now_unix() -> u64 {
+    u64::try_from(now().0 / 1000).unwrap_or(0)
+}
+
+/// Makes the runner for a configuration: the real probes in production, scripted
+/// ones in tests.
+pub type RunnerFactory = dyn Fn(Arc<Config>) -> Arc<dyn Runner> + Send + Sync;
+
+/// Runs the daemon with the real probes until SIGTERM/SIGINT or `stop`.
+///
+/// # Errors
+/// A bad configuration at start, a database that cannot be opened or written, or a
+/// signal handler that cannot be installed.
+pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<(), DaemonError> {
+    run_with(config_path, &|c| crate::probe::live_runner(c), stop).await
+}
+
+/// [`run`] with another runner.
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_with(
+    config_path: &Path,
+    runner: &RunnerFactory,
+    stop: CancellationToken,
+) -> Result<(), DaemonError> {
+    let mut config = Arc::new(config::load(config_path)?);
+    let database = config.daemon.database.clone();
+    let store = Store::open(&database)?;
+    register(&store, &config)?;
+    let mut machines = resume(&database, &config)?;
+    let metrics = Arc::new(Metrics::default());
+    for o in machines.values().filter_map(Confirmation::open_outage) {
+        metrics.set_outage(&o.probe, true);
+        tracing::warn!(probe = %o.probe, since = %o.start, "resuming an open outage");
+    }
+    let metrics_stop = CancellationToken::new();
+    if let Some(addr) = config.daemon.metrics_listen {
+        let (m, c) = (metrics.clone(), metrics_stop.clone());
+        tokio::spawn(async move {
+            if let Err(e) = crate::metrics::serve(addr, m, HEARTBEAT * 30, now_unix, c).await {
+                tracing::error!(%addr, error = %e, "metrics listener failed");
+            }
+        });
+    }
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut last_prune: Option<tokio::time::Instant> = None;
+
+    let result = loop {
+        let vantage = config.daemon.vantage.clone();
+        for p in &config.probes {
+            metrics.register(&p.name, p.spec.kind());
+            machines
+                .entry(p.name.clone())
+                .and_modify(|m| m.set_thresholds(p.schedule.confirm_down, p.schedule.confirm_up))
+                .or_insert_with(|| {
+                    Confirmation::new(&p.name, p.schedule.confirm_down, p.schedule.confirm_up)
+                });
+        }
+        let round = CancellationToken::new();
+        let (tx, mut rx) = mpsc::channel::<Scheduled>(4096);
+        let stats = Arc::new(Stats::default());
+        let sched = tokio::spawn(scheduler::run(
+            config.probes.clone(),
+            runner(config.clone()),
+            config.daemon.concurrency,
+            config.daemon.per_host_concurrency,
+            tx,
+            stats.clone(),
+            round.clone(),
+        ));
+        tracing::info!(
+            probes = config.probes.len(),
+            database = %database.display(),
+            "probing: {}",
+            config.summary()
+        );
+        store.heartbeat(&vantage, now())?;
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+        let mut beat = tokio::time::interval(HEARTBEAT);
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let reload = loop {
+            tokio::select! {
+                Some(s) = rx.recv() => on_check(&store, &metrics, &mut machines, s)?,
+                _ = beat.tick() => {
+                    let t = now();
+                    store.heartbeat(&vantage, t)?;
+                    metrics.heartbeat_unix.store(u64::try_from(t.0 / 1000).unwrap_or(0), Ordering::Relaxed);
+                    metrics.in_flight.store(u64::try_from(stats.in_flight.load(Ordering::Relaxed)).unwrap_or(0), Ordering::Relaxed);
+                    metrics.writer_queue.store(u64::try_from(store.queue_len()).unwrap_or(u64::MAX), Ordering::Relaxed);
+                    let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+                    if last_prune.is_none_or(|l| l.elapsed() >= PRUNE_EVERY) {
+                        last_prune = Some(tokio::time::Instant::now());
+                        let keep = i64::try_from(config.daemon.retention.as_millis()).unwrap_or(i64::MAX);
+                        store.prune(UtcMillis(t.0.saturating_sub(keep)))?;
+                    }
+                }
+                _ = hup.recv() => {
+                    let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading]);
+                    match config::load(config_path) {
+                        Ok(new) if new.daemon.database != database => {
+                            tracing::error!(
+                                "reload refused: [daemon] database changed from {} to {}; \
+                                 restart slawatch to switch databases. The running configuration stays.",
+                                database.display(), new.daemon.database.display()
+                            );
+                            let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+                        }
+                        Ok(new) => break Some(Arc::new(new)),
+                        Err(errors) => {
+                            tracing::error!("reload refused, the running configuration stays:\n{errors}");
+                            let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+                        }
+                    }
+                }
+                _ = term.recv() => break None,
+                _ = int.recv() => break None,
+                () = stop.cancelled() => break None,
+            }
+        };
+        // Stop scheduling and drain: checks in flight still arrive and are stored.
+        round.cancel();
+        let drained = tokio::time::timeout(DRAIN_LIMIT, async {
+            while let Some(s) = rx.recv().await {
+                on_check(&store, &metrics, &mut machines, s)?;
+            }
+            Ok::<(), StoreError>(())
+        })
+        .await;
+        match drained {
+            Ok(result) => result?,
+            Err(_) => {
+                let left = stats.in_flight.load(Ordering::Relaxed);
+                tracing::warn!(
+                    in_flight = left,
+                    "{left} check(s) still running after {DRAIN_LIMIT:?}; abandoned, not recorded"
+                );
+                sched.abort();
+            }
+        }
+        let _ = sched.await;
+        match reload {
+            Some(new) => {
+                let names: Vec<String> = new.probes.iter().map(|p| p.name.clone()).collect();
+                machines.retain(|k, _| names.contains(k));
+                metrics.retain(&names);
+                register(&store, &new)?;
+                tracing::info!(path = %config_path.display(), "configuration reloaded");
+                config = new;
+            }
+            None => {
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+                store.heartbeat(&config.daemon.vantage, now())?;
+                break Ok(());
+            }
+        }
+    };
+    metrics_stop.cancel();
+    store.close()?;
+    tracing::info!("stopped; every check is committed");
+    result
+}
+
+fn register(store: &Store, config: &Config) -> Result<(), StoreError> {
+    let probes: Vec<(String, String)> = config
+        .probes
+        .iter()
+        .map(|p| (p.name.clone(), p.spec.kind().to_owned()))
+        .collect();
+    store.register_probes(&probes)?;
+    store.flush()
+}
+
+/// The confirmation machines of the outages left open in the database.
+fn resume(database: &Path, config: &Config) -> Result<HashMap<String, Confirmation>, StoreError> {
+    let reader = Reader::open(database)?;
+    let mut machines = HashMap::new();
+    for o in reader.open_outages()? {
+        let (down, up) = config
+            .probe(&o.probe)
+            .map_or((2, 1), |p| (p.schedule.confirm_down, p.schedule.confirm_up));
+        machines.insert(o.probe.clone(), Confirmation::resume(o, down, up));
+    }
+    Ok(machines)
+}
+
+fn on_check(
+    store: &Store,
+    metrics: &Metrics,
+    machines: &mut HashMap<String, Confirmation>,
+    s: Scheduled,
+) -> Result<(), StoreError> {
+    metrics.observe(&s.check, s.lag);
+    if s.check.status != Status::Up {
+        tracing::debug!(probe = %s.check.probe, status = %s.check.status, class = ?s.check.class, detail = %s.check.detail, "check failed");
+    }
+    store.record_check(&s.check)?;
+    let Some(machine) = machines.get_mut(&s.check.probe) else {
+        return Ok(());
+    };
+    if let Some(event) = machine.observe(&s.check) {
+        match &event {
+            Event::Opened(o) => {
+                tracing::warn!(probe = %o.probe, since = %o.start, class = %o.class, detail = %o.detail, "DOWN");
+                metrics.set_outage(&o.probe, true);
+            }
+            Event::Closed(o) => {
+                tracing::info!(probe = %o.probe, since = %o.start, until = ?o.end.map(|e| e.to_string()), "UP again");
+                metrics.set_outage(&o.probe, false);
+            }
+        }
+        store.record_outage(&event)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,490 @@
+//! `slawatch run` as a process: outages confirmed and stored, `kill -9` in the
+//! middle of an outage loses at most the last second of checks, the restart
+//! resumes and closes the outage, and the daemon's absence is a coverage gap.
+//!
+//! The services are in-process TCP listeners on 127.0.0.1 that count the
+//! connections they accept: the count is what the daemon must have stored.
+
+use crate::util::{closed_addr, slawatch_bin};
+use slawatch::store::Reader;
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A TCP service that records when it accepted each connection.
+struct Counted {
+    addr: SocketAddr,
+    accepted: Arc<Mutex<Vec<Instant>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Counted {
+    fn start(addr: SocketAddr) -> Counted {
+        let listener = TcpListener::bind(addr).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (a, s) = (accepted.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((conn, _)) => {
+                        a.lock().unwrap().push(Instant::now());
+                        drop(conn);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Counted {
+            addr,
+            accepted,
+            stop,
+        }
+    }
+
+    fn accepted_before(&self, t: Instant) -> usize {
+        self.accepted
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|a| **a < t)
+            .count()
+    }
+
+    fn total(&self) -> usize {
+        self.accepted.lock().unwrap().len()
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn config(dir: &Path, counter: SocketAddr, victim: SocketAddr) -> std::path::PathBuf {
+    let path = dir.join("probes.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[daemon]
+database = "evidence.db"
+vantage = "test"
+interval = "1s"
+retry_interval = "1s"
+timeout = "1s"
+confirm_down = 2
+confirm_up = 1
+
+[[tcp]]
+name = "counter"
+target = "{counter}"
+
+[[tcp]]
+name = "victim"
+target = "{victim}"
+"#
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn start(config: &Path, log: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    Command::new(slawatch_bin())
+        .args(["run", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "debug")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+/// Polls `f` every 100 ms for up to 20 s.
+fn eventually<T>(what: &str, log: &Path, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        if let Some(v) = f() {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!(
+        "{what} did not happen within 20 s; daemon log:\n{}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
+fn reader(db: &Path) -> Option<Reader> {
+    Reader::open(db).ok()
+}
+
+#[test]
+fn kill_9_mid_outage_loses_at_most_a_second_and_the_outage_closes_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("daemon.log");
+    let db = dir.path().join("evidence.db");
+    let counter = Counted::start("127.0.0.1:0".parse().unwrap());
+    // The victim's port: free now, so its checks are refused.
+    let victim_addr = closed_addr();
+    let cfg = config(dir.path(), counter.addr, victim_addr);
+
+    let mut daemon = start(&cfg, &log);
+    let open = eventually("the victim's outage to open", &log, || {
+        let o = reader(&db)?.open_outages().ok()?;
+        o.into_iter().find(|o| o.probe == "victim")
+    });
+    // Let the outage run a little, then pull the plug without warning.
+    std::thread::sleep(Duration::from_millis(2500));
+    let killed_at = Instant::now();
+    daemon.kill().unwrap(); // SIGKILL
+    daemon.wait().unwrap();
+    let accepted_total = counter.total();
+    let must_have = counter.accepted_before(killed_at - Duration::from_millis(1000));
+
+    let r = reader(&db).unwrap();
+    let counts = r.counts().unwrap();
+    let states = r.probe_states().unwrap();
+    let counter_checks: usize = {
+        // checks of "counter" = all checks minus the victim's failures
+        let victim_failures = usize::try_from(counts.failures).unwrap();
+        usize::try_from(counts.checks).unwrap() - victim_failures
+    };
+    assert!(
+        counter_checks >= must_have && counter_checks <= accepted_total,
+        "stored {counter_checks} checks of 'counter'; it accepted {accepted_total}, \
+         {must_have} of them more than a second before the kill"
+    );
+    assert!(
+        states
+            .iter()
+            .any(|s| s.name == "victim" && s.open_outage.is_some()),
+        "{states:?}"
+    );
+    drop(r);
+
+    // The victim recovers while the daemon is away; the daemon comes back.
+    let _victim = Counted::start(victim_addr);
+    std::thread::sleep(Duration::from_millis(1500));
+    let restarted_at = Instant::now();
+    let mut daemon = start(&cfg, &log);
+    let closed = eventually("the victim's outage to close", &log, || {
+        let all = reader(&db)?.outages(None, Some("victim")).ok()?;
+        all.iter().any(|o| o.end.is_some()).then_some(all)
+    });
+    assert_eq!(closed.len(), 1, "exactly one outage: {closed:?}");
+    let o = &closed[0];
+    assert_eq!(
+        o.start, open.start,
+        "the outage keeps its start across the crash"
+    );
+    assert!(o.failed_checks >= 2, "{o:?}");
+    let end = o.end.unwrap();
+    assert!(end > o.last_failure, "{o:?}");
+
+    // Stop cleanly: SIGTERM drains and exits 0.
+    let status = Command::new("kill")
+        .args(["-s", "TERM", &daemon.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = daemon.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+
+    // Coverage: two segments, the gap at least the time the daemon was dead
+    // (minus the heartbeat period it may have missed before the kill).
+    let cov = reader(&db)
+        .unwrap()
+        .coverage(
+            slawatch::model::UtcMillis(0),
+            slawatch::model::UtcMillis(i64::MAX),
+        )
+        .unwrap();
+    assert_eq!(cov.len(), 2, "{cov:?}");
+    let gap_ms = cov[1].start.0 - cov[0].end.0;
+    let dead_ms = i64::try_from((restarted_at - killed_at).as_millis()).unwrap();
+    assert!(
+        gap_ms >= dead_ms - 1100,
+        "coverage gap {gap_ms} ms, daemon dead for {dead_ms} ms"
+    );
+    // The outage's end comes after the restart's first heartbeat: the daemon
+    // never claimed to see the recovery while it was dead.
+    assert!(
+        end >= cov[1].start,
+        "end {end} before restart {}",
+        cov[1].start
+    );
+}
+
+#[test]
+fn a_bad_configuration_exits_2_and_creates_no_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("probes.toml");
+    std::fs::write(
+        &cfg,
+        "[daemon]\ndatabase = \"evidence.db\"\ninterval = \"soon\"\n",
+    )
+    .unwrap();
+    let out = Command::new(slawatch_bin())
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("probes.toml:3:"), "{err}");
+    assert!(!dir.path().join("evidence.db").exists());
+}
+
+#[test]
+fn when_every_control_target_fails_checks_are_unknown_and_no_outage_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("daemon.log");
+    let db = dir.path().join("evidence.db");
+    let (victim, control_a, control_b) = (closed_addr(), closed_addr(), closed_addr());
+    let cfg = dir.path().join("probes.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[daemon]
+database = "evidence.db"
+interval = "1s"
+retry_interval = "1s"
+timeout = "1s"
+confirm_down = 2
+
+[[control]]
+name = "control-a"
+tcp = "{control_a}"
+
+[[control]]
+name = "control-b"
+tcp = "{control_b}"
+
+[[tcp]]
+name = "victim"
+target = "{victim}"
+"#
+        ),
+    )
+    .unwrap();
+    let mut daemon = start(&cfg, &log);
+    let states = eventually("four checks of the victim", &log, || {
+        let r = reader(&db)?;
+        (r.counts().ok()?.checks >= 4).then(|| r.probe_states().ok())?
+    });
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    let r = reader(&db).unwrap();
+    assert_eq!(r.outages(None, None).unwrap(), vec![], "no outage may open");
+    let counts = r.counts().unwrap();
+    assert_eq!(counts.failures, 0, "no check may count as down: {counts:?}");
+    let victim = states.iter().find(|s| s.name == "victim").unwrap();
+    assert_eq!(
+        victim.last_check.map(|c| (c.1, c.2)),
+        Some((
+            slawatch::model::Status::Unknown,
+            Some(slawatch::model::ErrorClass::Unknown)
+        ))
+    );
+}
+
+/// Milliseconds since the epoch now, to compare with the instants the daemon stores.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the test compares the daemon's wall-clock stamps with when it stopped a server"
+)]
+fn wall_ms() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+/// Issue 5's "must show" against real nginx: with a 5 s interval, a server stopped
+/// for 60 s (SIGKILL: `refused`) and one frozen for 60 s (SIGSTOP: `timeout`) each
+/// give exactly one outage starting and ending within one interval of the stop and
+/// the restart; a server frozen for a single failed check gives no outage.
+#[test]
+fn real_servers_stopped_or_frozen_for_a_minute_give_one_outage_each() {
+    use crate::peers::nginx::Nginx;
+    const INTERVAL_MS: i64 = 5_000;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("daemon.log");
+    let db = dir.path().join("evidence.db");
+    let mut stopped = Nginx::start();
+    let frozen = Nginx::start();
+    let blip = Nginx::start();
+    let cfg = dir.path().join("probes.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[daemon]
+database = "evidence.db"
+interval = "5s"
+retry_interval = "5s"
+timeout = "2s"
+confirm_down = 2
+confirm_up = 1
+
+[[http]]
+name = "stopped"
+url = "{}"
+
+[[http]]
+name = "frozen"
+url = "{}"
+
+[[http]]
+name = "blip"
+url = "{}"
+"#,
+            stopped.http_url("/health"),
+            frozen.http_url("/health"),
+            blip.http_url("/health"),
+        ),
+    )
+    .unwrap();
+    let mut daemon = start(&cfg, &log);
+    eventually("a first up check of every probe", &log, || {
+        let states = reader(&db)?.probe_states().ok()?;
+        (states.len() == 3
+            && states.iter().all(|s| {
+                s.last_check
+                    .is_some_and(|c| c.1 == slawatch::model::Status::Up)
+            }))
+        .then_some(())
+    });
+
+    // One failed check only: freeze "blip" until the daemon has recorded a failure.
+    blip.daemon.freeze();
+    eventually("one failed check of 'blip'", &log, || {
+        let s = reader(&db)?.probe_states().ok()?;
+        let b = s.into_iter().find(|s| s.name == "blip")?;
+        (b.last_check?.1 == slawatch::model::Status::Down).then_some(())
+    });
+    blip.daemon.thaw();
+
+    let stop_at = wall_ms();
+    stopped.daemon.kill();
+    frozen.daemon.freeze();
+    std::thread::sleep(Duration::from_secs(60));
+    let start_at = wall_ms();
+    stopped.restart();
+    frozen.daemon.thaw();
+    let outages = eventually("both outages to close", &log, || {
+        let all = reader(&db)?.outages(None, None).ok()?;
+        (all.iter().filter(|o| o.end.is_some()).count() >= 2).then_some(all)
+    });
+    let _ = Command::new("kill")
+        .args(["-s", "TERM", &daemon.id().to_string()])
+        .status();
+    assert!(daemon.wait().unwrap().success());
+
+    let by = |name: &str| -> Vec<&slawatch::outage::Outage> {
+        outages.iter().filter(|o| o.probe == name).collect()
+    };
+    assert_eq!(
+        by("blip"),
+        Vec::<&slawatch::outage::Outage>::new(),
+        "one failure is no outage"
+    );
+    for (name, class) in [
+        ("stopped", slawatch::model::ErrorClass::Refused),
+        ("frozen", slawatch::model::ErrorClass::Timeout),
+    ] {
+        let list = by(name);
+        assert_eq!(list.len(), 1, "exactly one outage of {name}: {outages:?}");
+        let o = list[0];
+        assert_eq!(o.class, class, "{o:?}");
+        let (start, end) = (o.start.0, o.end.unwrap().0);
+        assert!(
+            (stop_at..=stop_at + INTERVAL_MS).contains(&start),
+            "{name}: outage starts {} ms after the stop",
+            start - stop_at
+        );
+        assert!(
+            (start_at..=start_at + INTERVAL_MS).contains(&end),
+            "{name}: outage ends {} ms after the restart",
+            end - start_at
+        );
+    }
+}
+
+#[test]
+fn sighup_reloads_a_good_configuration_and_keeps_the_old_one_on_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("daemon.log");
+    let db = dir.path().join("evidence.db");
+    let a = Counted::start("127.0.0.1:0".parse().unwrap());
+    let b = Counted::start("127.0.0.1:0".parse().unwrap());
+    let cfg = dir.path().join("probes.toml");
+    let write = |probes: &str| {
+        std::fs::write(
+            &cfg,
+            format!(
+                "[daemon]\ndatabase = \"evidence.db\"\ninterval = \"1s\"\nretry_interval = \"1s\"\ntimeout = \"1s\"\n{probes}"
+            ),
+        )
+        .unwrap();
+    };
+    let hup = |child: &Child| {
+        assert!(
+            Command::new("kill")
+                .args(["-s", "HUP", &child.id().to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    write(&format!("[[tcp]]\nname = \"a\"\ntarget = \"{}\"\n", a.addr));
+    let mut daemon = start(&cfg, &log);
+    eventually("a check of 'a'", &log, || {
+        reader(&db)?.last_check_at("a").ok()?.map(|_| ())
+    });
+
+    // A bad file: the log says why, and "a" goes on being checked.
+    write("[[tcp]]\nname = \"a\"\ntarget = \"not an address\"\n");
+    hup(&daemon);
+    eventually("the refusal in the log", &log, || {
+        std::fs::read_to_string(&log)
+            .ok()?
+            .contains("reload refused, the running configuration stays")
+            .then_some(())
+    });
+    let seen = a.total();
+    eventually("more checks of 'a' after the bad reload", &log, || {
+        (a.total() >= seen + 2).then_some(())
+    });
+
+    // A good file with "b" instead of "a": "b" is checked, "a" no more.
+    write(&format!("[[tcp]]\nname = \"b\"\ntarget = \"{}\"\n", b.addr));
+    hup(&daemon);
+    eventually("a check of 'b'", &log, || (b.total() >= 2).then_some(()));
+    let a_after = a.total();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(
+        a.total() <= a_after + 1,
+        "'a' is still checked after the reload"
+    );
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+}
