@@ -8,15 +8,19 @@
 //!
 //! Checks are stored compactly. Consecutive checks of a probe with the same status
 //! and class (up, up flagged slow, unknown) are one row of `runs`, updated in place
-//! (count, first and last time, latency min/sum/max); every failed (down) check is
-//! its own row of `failures`, with its class, detail and phases, because each one
-//! is evidence. A year of a probe checked every minute that never fails is one row.
+//! (count, first and last time, latency min/sum/max) within one UTC hour
+//! ([`RUN_SPAN_MS`]); every failed (down) check is its own row of `failures`, with
+//! its class, detail and phases, because each one is evidence. A year of a probe
+//! checked every minute that never fails is 8,760 rows.
 //!
 //! Invariant: nothing here reads the clock; every instant comes from the caller.
 //! Invariant: no secret reaches the database: details come from probes, which never
 //! put one in a detail.
 
+mod digest;
 mod schema;
+
+pub use digest::EvidenceDigest;
 
 use crate::model::{Check, ErrorClass, Status, UtcMillis};
 use crate::outage::{Event, Outage};
@@ -34,6 +38,12 @@ pub const COMMIT_EVERY: Duration = Duration::from_secs(1);
 /// A heartbeat more than this after the last one starts a new coverage segment:
 /// the time between is a no-data gap.
 pub const COVERAGE_GAP_MS: i64 = 5_000;
+
+/// A run never spans a UTC hour boundary: once its hour is over it never changes, so
+/// a closed billing period's evidence (periods start on whole hours in every zone
+/// with a whole-hour offset) has a stable digest. Costs one row per probe and hour
+/// at most: 8,760 a year for a probe that never fails.
+pub const RUN_SPAN_MS: i64 = 3_600_000;
 
 /// How long a connection waits for a lock held by another.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -295,6 +305,8 @@ struct OpenRun {
     row: i64,
     status: Status,
     class: Option<ErrorClass>,
+    /// The UTC hour of its first check: a run never spans two.
+    hour: i64,
 }
 
 /// The writer thread's state.
@@ -511,6 +523,7 @@ fn write_check(
     if let Some(run) = runs.get(&probe)
         && run.status == check.status
         && run.class == check.class
+        && run.hour == hour_of(check.started_at)
     {
         let changed = tx
             .prepare_cached(
@@ -543,9 +556,15 @@ fn write_check(
             row: tx.last_insert_rowid(),
             status: check.status,
             class: check.class,
+            hour: hour_of(check.started_at),
         },
     );
     Ok(())
+}
+
+/// The UTC hour an instant falls in (hours since the epoch).
+fn hour_of(at: UtcMillis) -> i64 {
+    at.0.div_euclid(RUN_SPAN_MS)
 }
 
 /// A probe's state as the database knows it.

@@ -71,9 +71,10 @@ fn up_checks_merge_into_runs_and_every_failure_is_a_row() {
     let r = Reader::open(&db).unwrap();
     assert_eq!(
         r.counts().unwrap(),
+        // Runs: minutes 0-59 and 60-99 (a run never spans a UTC hour), then 102-109.
         Counts {
             checks: 110,
-            runs: 2,
+            runs: 3,
             failures: 2,
             outages: 0
         }
@@ -282,4 +283,56 @@ fn reader_refuses_a_file_that_is_not_a_slawatch_database() {
         .unwrap();
     let err = Reader::open(&empty).unwrap_err();
     assert!(err.to_string().contains("not a slawatch database"), "{err}");
+}
+
+#[test]
+fn the_evidence_digest_is_stable_and_detects_an_edited_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let store = Store::open(&db).unwrap();
+    for i in 0..5 {
+        store
+            .record_check(&check("web", i * 60_000, Status::Up, 10))
+            .unwrap();
+    }
+    store
+        .record_check(&check("web", 5 * 60_000, Status::Down, 10))
+        .unwrap();
+    store
+        .record_check(&check("mail", 0, Status::Up, 10))
+        .unwrap();
+    store.close().unwrap();
+    let probes = ["web".to_owned()];
+    let (from, to) = (UtcMillis(0), UtcMillis(3_600_000));
+    let r = Reader::open(&db).unwrap();
+    let d = r.evidence_digest(&probes, from, to).unwrap();
+    assert_eq!((d.runs, d.failures, d.checks), (1, 1, 6));
+    assert_eq!(d.sha256.len(), 64);
+    // The same question gives the same answer; another probe set another one.
+    assert_eq!(r.evidence_digest(&probes, from, to).unwrap(), d);
+    let both = ["web".to_owned(), "mail".to_owned()];
+    assert_ne!(r.evidence_digest(&both, from, to).unwrap().sha256, d.sha256);
+    // The canonical lines, recomputed by hand, give the same digest.
+    use sha2::Digest as _;
+    let lines = "run|web|up||0|240000|5|10|50|10\n\
+                 fail|web|300000|refused|connection refused||||||10|\n";
+    let by_hand: String = sha2::Sha256::digest(lines.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(d.sha256, by_hand);
+    drop(r);
+    // An edit by hand changes it.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE failures SET detail = 'fine' WHERE detail = 'connection refused'",
+            [],
+        )
+        .unwrap();
+    let edited = Reader::open(&db)
+        .unwrap()
+        .evidence_digest(&probes, from, to)
+        .unwrap();
+    assert_ne!(edited.sha256, d.sha256);
 }
