@@ -24,7 +24,7 @@
 //!    (from the config), never the body.
 //! 7. Up, but slower overall than `max_response_time`: up with flag `slow`.
 //!
-//! The whole check runs under one deadline ([`Run`]); each wait (connect,
+//! The whole check runs under one deadline ([`super::net::Run`]); each wait (connect,
 //! handshake, response head, every body chunk) stops at it, so a stall is `timeout`
 //! with the step in the detail, and the check ends by its deadline.
 //!

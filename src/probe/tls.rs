@@ -3,7 +3,7 @@
 //! # Never abort just to learn the certificate is bad
 //!
 //! The real verifier (rustls-platform-verifier: the system's roots plus the
-//! `ca_file` anchor, webpki underneath) is wrapped in a [`RecordingVerifier`] that
+//! `ca_file` anchor, webpki underneath) is wrapped in a `RecordingVerifier` that
 //! stores its [`Verdict`] before answering rustls:
 //!
 //! - `verify = true`: a bad certificate fails the handshake, and the stored verdict
@@ -11,7 +11,7 @@
 //!   ("certificate expired at ...", "unknown issuer", "name mismatch") instead of
 //!   the generic [`ErrorClass::Tls`].
 //! - `verify = false`: the handshake continues whatever the verdict, and the verdict
-//!   and the chain's expiry are still reported in the [`TlsOutcome`].
+//!   and the chain's expiry are still reported in the [`TlsInfo`].
 //!
 //! Handshake signatures are always checked with the provider's algorithms, so a
 //! peer that does not hold the certificate's key still fails (as `Tls`).
