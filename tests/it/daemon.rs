@@ -488,3 +488,31 @@ fn sighup_reloads_a_good_configuration_and_keeps_the_old_one_on_a_bad_one() {
     daemon.kill().unwrap();
     daemon.wait().unwrap();
 }
+
+/// The README's first command: examples/first-run.toml runs with nothing set up and
+/// its one probe (the daemon's own /metrics) is recorded up.
+#[test]
+fn the_first_run_example_records_its_probe_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("daemon.log");
+    let example =
+        std::fs::read_to_string(crate::util::repo_file("examples/first-run.toml")).unwrap();
+    let port = closed_addr().port();
+    let cfg = dir.path().join("first-run.toml");
+    std::fs::write(
+        &cfg,
+        example.replace("127.0.0.1:9187", &format!("127.0.0.1:{port}")),
+    )
+    .unwrap();
+    let mut daemon = start(&cfg, &log);
+    let db = dir.path().join("first-run.db");
+    eventually("the own-metrics probe recorded up", &log, || {
+        let states = reader(&db)?.probe_states().ok()?;
+        let s = states.into_iter().find(|s| s.name == "own-metrics")?;
+        (s.last_check?.1 == slawatch::model::Status::Up).then_some(())
+    });
+    let _ = Command::new("kill")
+        .args(["-s", "INT", &daemon.id().to_string()])
+        .status();
+    assert!(daemon.wait().unwrap().success(), "Ctrl-C stops it cleanly");
+}

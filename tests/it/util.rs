@@ -39,3 +39,8 @@ pub(crate) fn stdout_of(args: &[&str], file: &std::path::Path, code: i32) -> Str
         .clone();
     String::from_utf8(out).unwrap()
 }
+
+/// A file of the repository, by its path from the root.
+pub(crate) fn repo_file(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}

@@ -1,0 +1,109 @@
+//! The evidence store's size and write speed: a week of 1,000 probes checked every
+//! 60 s (10,080,000 checks, one in a thousand failed), written through the same
+//! `Store` the daemon uses, then the file weighed.
+//!
+//!     cargo bench --bench store
+//!     SLAWATCH_BENCH_PROBES=100 SLAWATCH_BENCH_DAYS=1 cargo bench --bench store
+//!
+//! Prints checks written per second of wall time (the writer thread's commit
+//! throughput, channel included), the database bytes per check, and the size a year
+//! would take at the same rate (size × 365 / days).
+
+use slawatch::model::{Check, ErrorClass, Phases, Status, UtcMillis};
+use slawatch::store::{Reader, Store};
+use std::time::{Duration, Instant};
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        println!("store: bench");
+        return;
+    }
+    let probes = env_u64("SLAWATCH_BENCH_PROBES", 1000);
+    let days = env_u64("SLAWATCH_BENCH_DAYS", 7);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.db");
+    let store = Store::open(&db).unwrap();
+    let names: Vec<String> = (0..probes).map(|i| format!("probe-{i}")).collect();
+    store
+        .register_probes(
+            &names
+                .iter()
+                .map(|n| (n.clone(), "http".to_owned()))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+    let minutes = days * 24 * 60;
+    // 2026-01-01T00:00:00Z
+    let t0: i64 = 1_767_225_600_000;
+    let start = Instant::now();
+    let mut written: u64 = 0;
+    for m in 0..minutes {
+        let at = t0 + i64::try_from(m).unwrap() * 60_000;
+        for (i, name) in names.iter().enumerate() {
+            let i = u64::try_from(i).unwrap();
+            // One check in a thousand fails, spread over probes and time.
+            let failed = (m * 7 + i * 13) % 1000 == 0;
+            let check = Check {
+                probe: name.clone(),
+                started_at: UtcMillis(at + i64::try_from(i % 60_000).unwrap()),
+                status: if failed { Status::Down } else { Status::Up },
+                class: failed.then_some(ErrorClass::Timeout),
+                detail: if failed {
+                    "no answer within 10000 ms".to_owned()
+                } else {
+                    String::new()
+                },
+                phases: Phases {
+                    connect: Some(Duration::from_micros(300)),
+                    first_byte: Some(Duration::from_millis(3)),
+                    total: Some(Duration::from_millis(4 + i % 7)),
+                    ..Phases::default()
+                },
+                cert_not_after: None,
+            };
+            store.record_check(&check).unwrap();
+            written += 1;
+        }
+        // Keep the channel from holding more than a few minutes of checks.
+        if m % 10 == 9 {
+            store.flush().unwrap();
+        }
+    }
+    store.close().unwrap();
+    let elapsed = start.elapsed();
+    let bytes: u64 = ["", "-wal", "-shm"]
+        .iter()
+        .filter_map(|s| std::fs::metadata(format!("{}{s}", db.display())).ok())
+        .map(|m| m.len())
+        .sum();
+    let counts = Reader::open(&db).unwrap().counts().unwrap();
+    assert_eq!(u64::try_from(counts.checks).unwrap(), written);
+    let per_sec = written * 1000 / u64::try_from(elapsed.as_millis()).unwrap().max(1);
+    println!("{:>24}  {probes} x {days} d at 60 s", "workload");
+    println!("{:>24}  {written}", "checks written");
+    println!(
+        "{:>24}  {} runs, {} failures",
+        "rows", counts.runs, counts.failures
+    );
+    println!("{:>24}  {:.1?}", "wall time", elapsed);
+    println!("{:>24}  {per_sec}", "checks per second");
+    println!("{:>24}  {bytes}", "database bytes");
+    println!(
+        "{:>24}  {}.{:02}",
+        "bytes per check",
+        bytes / written,
+        bytes * 100 / written % 100
+    );
+    println!(
+        "{:>24}  {} MiB",
+        "a year at this rate",
+        bytes * 365 / days / (1024 * 1024)
+    );
+}
