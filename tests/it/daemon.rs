@@ -516,3 +516,66 @@ fn the_first_run_example_records_its_probe_up() {
         .status();
     assert!(daemon.wait().unwrap().success(), "Ctrl-C stops it cleanly");
 }
+
+/// systemd's notify protocol, as `Type=notify` and `WatchdogSec` need it: READY once
+/// probing, WATCHDOG with the heartbeat, RELOADING then READY on SIGHUP, STOPPING on
+/// SIGTERM.
+#[test]
+fn the_daemon_speaks_sd_notify() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("daemon.log");
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let cfg = dir.path().join("probes.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[daemon]\ndatabase = \"evidence.db\"\ninterval = \"1s\"\nretry_interval = \"1s\"\n\
+             timeout = \"1s\"\n[[tcp]]\nname = \"x\"\ntarget = \"{}\"\n",
+            closed_addr()
+        ),
+    )
+    .unwrap();
+    let log_file = std::fs::File::create(&log).unwrap();
+    let mut daemon = Command::new(slawatch_bin())
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .env("NOTIFY_SOCKET", &socket_path)
+        .stdout(log_file.try_clone().unwrap())
+        .stderr(log_file)
+        .spawn()
+        .unwrap();
+    let mut seen: Vec<String> = Vec::new();
+    let mut wait_for = |what: &str| {
+        let mut buf = [0u8; 512];
+        loop {
+            let n = socket
+                .recv(&mut buf)
+                .unwrap_or_else(|e| panic!("no {what} from the daemon ({e}); saw {seen:?}"));
+            let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let hit = msg.lines().any(|l| l == what);
+            seen.push(msg);
+            if hit {
+                return;
+            }
+        }
+    };
+    wait_for("READY=1");
+    wait_for("WATCHDOG=1");
+    let signal = |sig: &str| {
+        Command::new("kill")
+            .args(["-s", sig, &daemon.id().to_string()])
+            .status()
+            .unwrap();
+    };
+    signal("HUP");
+    wait_for("RELOADING=1");
+    wait_for("READY=1");
+    signal("TERM");
+    wait_for("STOPPING=1");
+    assert!(daemon.wait().unwrap().success());
+}
