@@ -203,3 +203,36 @@ async fn unreadable_ca_file_is_unknown_not_a_service_fault() {
     let c = run(addr, Some(settings(true, Some(&not_pem), 14)), TIMEOUT).await;
     assert_down(&c, ErrorClass::Unknown);
 }
+
+/// The TCP probe against a real server (nginx): up, killed (`refused`), and frozen.
+/// A frozen server still completes TCP handshakes from its backlog, so a plain
+/// connect stays `up`; only the TLS handshake shows the hang (`timeout`). That is
+/// why mail and web services want their own probes, not a bare TCP one.
+#[tokio::test]
+async fn real_nginx_up_frozen_and_killed() {
+    let mut nginx = crate::peers::nginx::Nginx::start();
+    let tls = Some(TlsSettings {
+        verify: true,
+        ca_file: Some(nginx.ca()),
+        server_name: None,
+        cert_expiry_warn: Duration::from_secs(14 * DAY),
+    });
+    let c = run(nginx.https, tls.clone(), TIMEOUT).await;
+    assert_eq!(
+        (c.status, c.detail.as_str()),
+        (Status::Up, "TLS ok"),
+        "{c:?}"
+    );
+    nginx.daemon.freeze();
+    let c = run(nginx.https, None, TIMEOUT).await;
+    assert_eq!(
+        c.status,
+        Status::Up,
+        "a plain connect is answered by the kernel: {c:?}"
+    );
+    let c = run(nginx.https, tls, Duration::from_millis(700)).await;
+    assert_down(&c, ErrorClass::Timeout);
+    nginx.daemon.kill();
+    let c = run(nginx.http, None, TIMEOUT).await;
+    assert_down(&c, ErrorClass::Refused);
+}
