@@ -11,6 +11,7 @@ mod plans;
 mod probe;
 mod run;
 mod sla;
+mod verify;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -35,7 +36,9 @@ pub const EXIT_BAD_INPUT: u8 = 2;
                   Read each plan's terms in one line:\n    \
                   slawatch plans --plans probes.toml\n  \
                   What does the contract owe for an outage?\n    \
-                  slawatch sla --plans probes.toml --plan ID --timeline outage.json --period 2024-04\n\n\
+                  slawatch sla --plans probes.toml --plan ID --timeline outage.json --period 2024-04\n  \
+                  Check that no stored check was altered:\n    \
+                  slawatch verify --config probes.toml\n\n\
                   Every subcommand has its own --help with examples."
 )]
 struct Cli {
@@ -53,6 +56,7 @@ enum Command {
     Incident(incident::Args),
     Plans(plans::Args),
     Sla(sla::Args),
+    Verify(verify::Args),
 }
 
 /// `--config FILE`, shared by every subcommand that reads probes.toml.
@@ -81,5 +85,6 @@ pub fn main() -> ExitCode {
         Command::Incident(a) => incident::run(a),
         Command::Plans(a) => plans::run(a),
         Command::Sla(a) => sla::run(a),
+        Command::Verify(a) => verify::run(a),
     }
 }

@@ -17,3 +17,4 @@ mod sla;
 mod store;
 mod systemd;
 mod util;
+mod verify;
