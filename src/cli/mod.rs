@@ -9,6 +9,7 @@ mod db;
 mod incident;
 mod plans;
 mod probe;
+mod report;
 mod run;
 mod sla;
 
@@ -35,7 +36,9 @@ pub const EXIT_BAD_INPUT: u8 = 2;
                   Read each plan's terms in one line:\n    \
                   slawatch plans --plans probes.toml\n  \
                   What does the contract owe for an outage?\n    \
-                  slawatch sla --plans probes.toml --plan ID --timeline outage.json --period 2024-04\n\n\
+                  slawatch sla --plans probes.toml --plan ID --timeline outage.json --period 2024-04\n  \
+                  The breach report of a month, and claim letters:\n    \
+                  slawatch report --period 2024-04 --letter --lang it\n\n\
                   Every subcommand has its own --help with examples."
 )]
 struct Cli {
@@ -53,6 +56,7 @@ enum Command {
     Incident(incident::Args),
     Plans(plans::Args),
     Sla(sla::Args),
+    Report(report::Args),
 }
 
 /// `--config FILE`, shared by every subcommand that reads probes.toml.
@@ -81,5 +85,6 @@ pub fn main() -> ExitCode {
         Command::Incident(a) => incident::run(a),
         Command::Plans(a) => plans::run(a),
         Command::Sla(a) => sla::run(a),
+        Command::Report(a) => report::run(a),
     }
 }

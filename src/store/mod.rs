@@ -18,9 +18,11 @@
 //! put one in a detail.
 
 mod digest;
+mod query;
 mod schema;
 
 pub use digest::EvidenceDigest;
+pub use query::set_meta;
 
 use crate::model::{Check, ErrorClass, Status, UtcMillis};
 use crate::outage::{Event, Outage};
