@@ -47,15 +47,17 @@ main{max-width:62rem;margin:0 auto;padding:1rem}
 h1{font-size:1.5rem;margin:.2rem 0 .5rem}
 h2{font-size:1.2rem;margin:1.6rem 0 .4rem;border-bottom:2px solid #ddd;padding-bottom:.2rem}
 h3{font-size:1rem;margin:1rem 0 .3rem}
-p,li,dd,dt,td,th{overflow-wrap:anywhere}
+p,li,dd,dt{overflow-wrap:anywhere}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em;word-break:break-all}
 .banner{background:#fff3e0;border-left:4px solid #ef6c00;padding:.5rem .8rem}
 .scroll{overflow-x:auto;max-width:100%;-webkit-overflow-scrolling:touch}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
-th,td{border:1px solid #ddd;padding:.3rem .45rem;text-align:left;vertical-align:top}
+th,td{border:1px solid #ddd;padding:.3rem .45rem;text-align:left;vertical-align:top;overflow-wrap:break-word}
+.scroll>table{min-width:40rem}
 th{background:#f5f5f5}
 td.num{text-align:right;white-space:nowrap}
-.incidents td{min-width:6rem}
+.scroll>table.incidents{min-width:64rem}
+.incidents td{min-width:5rem}
 .incidents td.details{min-width:12rem}
 dl.facts{display:grid;grid-template-columns:minmax(8rem,max-content) 1fr;gap:.2rem .8rem;margin:.5rem 0}
 dl.facts dt{font-weight:600}
@@ -86,7 +88,7 @@ footer{margin-top:2rem;font-size:.8rem;color:var(--muted)}
 /// The SVG width unit count: spans are placed to 1/10000 of the period.
 const W: i64 = 10_000;
 /// The narrowest span drawn, so a five-minute outage in a month stays visible.
-const MIN_SPAN: i64 = 12;
+const MIN_SPAN: i64 = 30;
 
 fn x_of(t: i64, start: i64, end: i64) -> i64 {
     let len = i128::from((end - start).max(1));
@@ -287,15 +289,7 @@ fn contract_section(s: &mut String, c: &ContractReport) {
             c.plan.objective.target
         ),
     );
-    fact(
-        s,
-        "Downtime",
-        &format!(
-            "{} min ({})",
-            text::minutes_q(&ev.downtime_ms),
-            esc(&num::human_ms(&ev.downtime_ms))
-        ),
-    );
+    fact(s, "Downtime", &esc(&text::downtime(ev)));
     fact(
         s,
         "Measured time",

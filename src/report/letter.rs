@@ -337,8 +337,11 @@ fn english(c: &ContractReport, file: &str, vantage: &str, date: Date) -> String 
         Some(d) => {
             let _ = writeln!(
                 s,
-                "\nThis claim is made within the contractual deadline, which ends at {}.",
-                text::local(d, tz)
+                "\nThis claim is made within the contractual deadline: {}.",
+                match text::last_day(d, tz) {
+                    Some(day) => format!("the last day to claim is {}", long_date(day, Lang::En)),
+                    None => format!("claims must arrive before {}", text::local(d, tz)),
+                }
             );
         }
         None => s.push_str("\nThe contract sets no deadline for this claim.\n"),
@@ -435,12 +438,13 @@ fn italian(c: &ContractReport, file: &str, vantage: &str, date: Date) -> String 
     if excluded > 0 {
         let _ = writeln!(
             s,
-            "\n{} escluse dal contratto (ad esempio per manutenzione programmata e annunciata) non {} oggetto della presente richiesta.",
+            "\n{}, esclus{} dal contratto (ad esempio per manutenzione programmata e annunciata), non {} oggetto della presente richiesta.",
             if excluded == 1 {
                 "Un'ulteriore interruzione".to_owned()
             } else {
                 format!("Altre {excluded} interruzioni")
             },
+            if excluded == 1 { "a" } else { "e" },
             if excluded == 1 { "è" } else { "sono" }
         );
     }
@@ -486,8 +490,11 @@ fn italian(c: &ContractReport, file: &str, vantage: &str, date: Date) -> String 
         Some(d) => {
             let _ = writeln!(
                 s,
-                "\nLa presente richiesta è inviata entro il termine contrattuale, che scade il {}.",
-                text::local(d, tz)
+                "\nLa presente richiesta è inviata entro il termine contrattuale, {}.",
+                match text::last_day(d, tz) {
+                    Some(day) => format!("che scade il {}", long_date(day, Lang::It)),
+                    None => format!("fissato prima del {}", text::local(d, tz)),
+                }
             );
         }
         None => s.push_str("\nIl contratto non fissa un termine per la richiesta.\n"),

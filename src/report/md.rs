@@ -3,7 +3,6 @@
 
 use super::data::{ContractReport, Report};
 use super::text;
-use crate::sla::num;
 use std::fmt::Write as _;
 
 /// Escapes text for a Markdown paragraph or table cell: ASCII punctuation that
@@ -62,14 +61,7 @@ fn contract(s: &mut String, c: &ContractReport) {
                 c.plan.objective.target
             ),
         ),
-        (
-            "Downtime",
-            format!(
-                "{} min ({})",
-                text::minutes_q(&ev.downtime_ms),
-                esc(&num::human_ms(&ev.downtime_ms))
-            ),
-        ),
+        ("Downtime", esc(&text::downtime(ev))),
         (
             "Measured time",
             format!("{} min", text::minutes_q(&ev.measured_ms)),
@@ -187,10 +179,13 @@ fn contract(s: &mut String, c: &ContractReport) {
             );
         }
     }
-    s.push_str("\n### How the figures were computed\n\n");
+    // The working goes in a fenced block, so nothing in it needs escaping; a fence
+    // inside a line (never written by the engine) is broken up.
+    s.push_str("\n### How the figures were computed\n\n```text\n");
     for (i, line) in ev.trace.iter().enumerate() {
-        let _ = writeln!(s, "{}. {}", i + 1, esc(line));
+        let _ = writeln!(s, "{:>2}. {}", i + 1, line.replace("```", "'''"));
     }
+    s.push_str("```\n");
 }
 
 /// The whole report.

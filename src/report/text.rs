@@ -72,8 +72,12 @@ pub(super) fn form(f: Option<CreditForm>) -> &'static str {
     }
 }
 
-/// The compensation in one phrase: "20.00 EUR (credit on a future invoice)".
+/// The compensation in one phrase: "2.99 EUR (credit on a future invoice)",
+/// "nothing owed", or why there is no figure.
 pub(super) fn compensation(c: &ContractReport) -> String {
+    if c.evaluation.credit.is_some() && !c.owes() {
+        return "nothing owed".to_owned();
+    }
     let mut s = credit(c);
     if let Some(x) = extension(c) {
         s = format!("{x} of service, worth {s}");
@@ -81,12 +85,30 @@ pub(super) fn compensation(c: &ContractReport) -> String {
     format!("{s} ({})", form(c.evaluation.form))
 }
 
-/// "before 2023-03-01 00:00:00 +01:00", or "no deadline in the plan".
+/// "before 2023-03-03 00:00:00 +01:00 (last day 2023-03-02)", or "no deadline in
+/// the plan". The engine's deadline is exclusive; at a local midnight the day
+/// before is the last day to claim.
 pub(super) fn deadline(c: &ContractReport) -> String {
-    c.evaluation.claim_deadline.map_or_else(
-        || "no deadline in the plan".to_owned(),
-        |d| format!("before {}", local(d, &c.plan.window.timezone)),
-    )
+    match c.evaluation.claim_deadline {
+        None => "no deadline in the plan".to_owned(),
+        Some(d) => match last_day(d, &c.plan.window.timezone) {
+            Some(day) => format!(
+                "before {} (last day {day})",
+                local(d, &c.plan.window.timezone)
+            ),
+            None => format!("before {}", local(d, &c.plan.window.timezone)),
+        },
+    }
+}
+
+/// The last local day before an exclusive deadline at a local midnight.
+pub(super) fn last_day(deadline: i64, tz: &TimeZone) -> Option<jiff::civil::Date> {
+    let z = jiff::Timestamp::from_millisecond(deadline)
+        .ok()?
+        .to_zoned_datetime(tz.clone());
+    (z.time() == jiff::civil::Time::midnight())
+        .then(|| z.date().yesterday().ok())
+        .flatten()
 }
 
 /// "refused (3), timeout (1)".
@@ -98,14 +120,24 @@ pub(super) fn classes(r: &IncidentRow) -> String {
         .join(", ")
 }
 
-/// "counted: 43 min", "excluded: cause 'customer' excluded by the plan".
+/// "counted: 43 min", "excluded: within announced maintenance (40 min)",
+/// "excluded: cause 'customer' excluded by the plan".
 pub(super) fn fate(r: &IncidentRow) -> String {
     match &r.excluded {
-        Some(why) if r.maintenance_ms > 0 && why.starts_with("nothing left") => format!(
-            "excluded: within announced maintenance ({} min); {why}",
+        Some(_) if r.maintenance_ms > 0 && r.maintenance_ms >= r.duration_ms() => format!(
+            "excluded: within announced maintenance ({} min)",
+            minutes(r.maintenance_ms)
+        ),
+        Some(why) if r.maintenance_ms > 0 => format!(
+            "excluded: {why} ({} min in announced maintenance)",
             minutes(r.maintenance_ms)
         ),
         Some(why) => format!("excluded: {why}"),
+        None if r.maintenance_ms > 0 => format!(
+            "counted: {} min ({} min in announced maintenance)",
+            minutes_q(&r.counted_ms),
+            minutes(r.maintenance_ms)
+        ),
         None => format!("counted: {} min", minutes_q(&r.counted_ms)),
     }
 }
@@ -150,4 +182,17 @@ pub(super) fn period(c: &ContractReport) -> String {
         local(p.start, tz),
         local(p.end, tz)
     )
+}
+
+/// "240 min (4 h)"; minutes alone under an hour.
+pub(super) fn downtime(e: &crate::sla::Evaluation) -> String {
+    if e.downtime_ms >= num::int(num::HOUR_MS) {
+        format!(
+            "{} min ({})",
+            minutes_q(&e.downtime_ms),
+            num::human_ms(&e.downtime_ms)
+        )
+    } else {
+        format!("{} min", minutes_q(&e.downtime_ms))
+    }
 }
