@@ -9,6 +9,7 @@ mod db;
 mod incident;
 mod plans;
 mod probe;
+mod report;
 mod run;
 mod sla;
 mod verify;
@@ -37,8 +38,10 @@ pub const EXIT_BAD_INPUT: u8 = 2;
                   slawatch plans --plans probes.toml\n  \
                   What does the contract owe for an outage?\n    \
                   slawatch sla --plans probes.toml --plan ID --timeline outage.json --period 2024-04\n  \
-                  Check that no stored check was altered:\n    \
-                  slawatch verify --config probes.toml\n\n\
+                  The breach report of a month, and claim letters:\n    \
+                  slawatch report --period 2024-04 --letter --lang it\n  \
+                  Check that no stored check was altered since a report:\n    \
+                  slawatch verify --config probes.toml --report slawatch-2024-04.json\n\n\
                   Every subcommand has its own --help with examples."
 )]
 struct Cli {
@@ -56,6 +59,7 @@ enum Command {
     Incident(incident::Args),
     Plans(plans::Args),
     Sla(sla::Args),
+    Report(report::Args),
     Verify(verify::Args),
 }
 
@@ -85,6 +89,7 @@ pub fn main() -> ExitCode {
         Command::Incident(a) => incident::run(a),
         Command::Plans(a) => plans::run(a),
         Command::Sla(a) => sla::run(a),
+        Command::Report(a) => report::run(a),
         Command::Verify(a) => verify::run(a),
     }
 }

@@ -22,10 +22,12 @@
 //! put one in a detail.
 
 mod digest;
+mod query;
 mod schema;
 mod seal;
 
 pub use digest::EvidenceDigest;
+pub use query::set_meta;
 pub use seal::{ChainProblem, ChainReport, MAX_PROBLEMS, ProblemKind};
 
 use crate::model::{Check, ErrorClass, Status, UtcMillis};

@@ -634,3 +634,13 @@ fn a_png_is_checked_chunk_by_chunk() {
     );
     assert!(parse_png(b"GIF89a").unwrap_err().contains("signature"));
 }
+
+#[test]
+fn html_report_renders_on_a_phone_and_a_desktop() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = crate::report::fixture_html_report(dir.path());
+    assert_report_renders(&html);
+    // The report draws a timeline per contract: more than one SVG, each drawn in.
+    let r = render(&html, 375);
+    assert!(r.layout.svgs.len() >= 2, "{}", r.layout.json);
+}

@@ -14,6 +14,7 @@ mod probe_mailflow;
 mod probe_pop3;
 mod probe_smtp;
 mod probe_tcp;
+mod report;
 mod sla;
 mod store;
 mod systemd;
