@@ -117,6 +117,7 @@ pub async fn run_with(
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut last_prune: Option<tokio::time::Instant> = None;
+    let mut reports = crate::report::auto::AutoReports::default();
 
     let result = loop {
         let vantage = config.daemon.vantage.clone();
@@ -166,6 +167,7 @@ pub async fn run_with(
                         let keep = i64::try_from(config.daemon.retention.as_millis()).unwrap_or(i64::MAX);
                         store.prune(UtcMillis(t.0.saturating_sub(keep)))?;
                     }
+                    reports.tick(&config, t);
                 }
                 _ = hup.recv() => {
                     let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading]);

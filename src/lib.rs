@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod model;
 pub mod outage;
 pub mod probe;
+pub mod report;
 pub mod scheduler;
 pub mod sla;
 pub mod store;

@@ -9,8 +9,10 @@ mod db;
 mod incident;
 mod plans;
 mod probe;
+mod report;
 mod run;
 mod sla;
+mod verify;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -35,7 +37,11 @@ pub const EXIT_BAD_INPUT: u8 = 2;
                   Read each plan's terms in one line:\n    \
                   slawatch plans --plans probes.toml\n  \
                   What does the contract owe for an outage?\n    \
-                  slawatch sla --plans probes.toml --plan ID --timeline outage.json --period 2024-04\n\n\
+                  slawatch sla --plans probes.toml --plan ID --timeline outage.json --period 2024-04\n  \
+                  The breach report of a month, and claim letters:\n    \
+                  slawatch report --period 2024-04 --letter --lang it\n  \
+                  Check that no stored check was altered since a report:\n    \
+                  slawatch verify --config probes.toml --report slawatch-2024-04.json\n\n\
                   Every subcommand has its own --help with examples."
 )]
 struct Cli {
@@ -53,6 +59,8 @@ enum Command {
     Incident(incident::Args),
     Plans(plans::Args),
     Sla(sla::Args),
+    Report(report::Args),
+    Verify(verify::Args),
 }
 
 /// `--config FILE`, shared by every subcommand that reads probes.toml.
@@ -81,5 +89,7 @@ pub fn main() -> ExitCode {
         Command::Incident(a) => incident::run(a),
         Command::Plans(a) => plans::run(a),
         Command::Sla(a) => sla::run(a),
+        Command::Report(a) => report::run(a),
+        Command::Verify(a) => verify::run(a),
     }
 }

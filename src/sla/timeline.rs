@@ -223,6 +223,71 @@ impl Checker {
 }
 
 impl Timeline {
+    /// The timeline as the JSON [`Timeline::from_json`] reads (the input of
+    /// `slawatch sla --timeline`): instants in UTC with milliseconds, decimals as
+    /// strings, absent optional keys left out. `from_json(to_json(t)) == t`.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::{Map, Value, json};
+        let at = |t: UtcMillis| Value::String(t.to_string());
+        let mut incidents = Vec::new();
+        for i in &self.incidents {
+            let mut o = Map::new();
+            o.insert("start".into(), at(i.start));
+            o.insert("end".into(), at(i.end));
+            if let Some(c) = &i.cause {
+                o.insert("cause".into(), json!(c));
+            }
+            if let Some(r) = i.error_rate {
+                o.insert("error_rate".into(), json!(r.to_string()));
+            }
+            if let Some(r) = i.impact {
+                o.insert("impact".into(), json!(r.to_string()));
+            }
+            if let Some(u) = i.affected_users {
+                o.insert("affected_users".into(), json!(u));
+            }
+            if let Some(r) = i.reported_at {
+                o.insert("reported_at".into(), at(r));
+            }
+            if let Some(r) = i.confirmed_restored_at {
+                o.insert("confirmed_restored_at".into(), at(r));
+            }
+            if let Some(n) = &i.note {
+                o.insert("note".into(), json!(n));
+            }
+            incidents.push(Value::Object(o));
+        }
+        let maintenance: Vec<Value> = self
+            .maintenance
+            .iter()
+            .map(|w| {
+                let mut o = Map::new();
+                o.insert("start".into(), at(w.start));
+                o.insert("end".into(), at(w.end));
+                if let Some(a) = w.announced_at {
+                    o.insert("announced_at".into(), at(a));
+                }
+                Value::Object(o)
+            })
+            .collect();
+        let gaps: Vec<Value> = self
+            .gaps
+            .iter()
+            .map(|g| json!({"start": at(g.start), "end": at(g.end)}))
+            .collect();
+        let mut o = Map::new();
+        o.insert("incidents".into(), Value::Array(incidents));
+        o.insert("maintenance".into(), Value::Array(maintenance));
+        o.insert("gaps".into(), Value::Array(gaps));
+        if let Some(s) = self.service_start {
+            o.insert("service_start".into(), at(s));
+        }
+        if let Some(e) = self.service_end {
+            o.insert("service_end".into(), at(e));
+        }
+        Value::Object(o)
+    }
+
     /// Reads a timeline from JSON text. Every error is returned, each located.
     pub fn from_json(text: &str) -> Result<Timeline, Vec<TimelineError>> {
         let raw: RawTimeline = serde_json::from_str(text).map_err(|e| {
@@ -303,6 +368,37 @@ mod tests {
         assert_eq!(tl.incidents[0].end, UtcMillis(1_712_141_230_000));
         assert_eq!(tl.incidents[0].error_rate, Some("0.30".parse().unwrap()));
         assert_eq!(tl.maintenance.len(), 1);
+    }
+
+    #[test]
+    fn to_json_reads_back_as_the_same_timeline() {
+        let tl = Timeline {
+            incidents: vec![Incident {
+                start: UtcMillis(1_672_531_200_123),
+                end: UtcMillis(1_672_534_800_000),
+                cause: Some("customer".into()),
+                error_rate: Some("0.25".parse().unwrap()),
+                impact: None,
+                affected_users: Some(3),
+                reported_at: Some(UtcMillis(1_672_531_300_000)),
+                confirmed_restored_at: None,
+                note: Some("a \"quoted\" note".into()),
+            }],
+            maintenance: vec![MaintenanceWindow {
+                start: UtcMillis(1_672_600_000_000),
+                end: UtcMillis(1_672_603_600_000),
+                announced_at: Some(UtcMillis(1_672_000_000_000)),
+            }],
+            gaps: vec![Gap {
+                start: UtcMillis(1_672_700_000_000),
+                end: UtcMillis(1_672_700_060_000),
+            }],
+            service_start: Some(UtcMillis(1_672_531_200_000)),
+            service_end: None,
+        };
+        let text = serde_json::to_string(&tl.to_json()).unwrap();
+        assert_eq!(Timeline::from_json(&text).unwrap(), tl);
+        assert!(text.contains("\"2023-01-01T00:00:00.123Z\""), "{text}");
     }
 
     #[test]

@@ -46,6 +46,74 @@ fn opt(v: Option<i64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
+/// The columns [`run_line`] reads, for a run aliased `run` and its probe `probe`.
+pub(super) fn run_columns(run: &str, probe: &str) -> String {
+    format!(
+        "{probe}.name, {run}.status, {run}.class, {run}.first_at, {run}.last_at, {run}.count, \
+         {run}.lat_min_ms, {run}.lat_sum_ms, {run}.lat_max_ms"
+    )
+}
+
+/// The columns [`fail_line`] reads, for a failure aliased `fail` and its probe `probe`.
+pub(super) fn fail_columns(fail: &str, probe: &str) -> String {
+    format!(
+        "{probe}.name, {fail}.at, {fail}.class, {fail}.detail, {fail}.resolve_ms, \
+         {fail}.connect_ms, {fail}.tls_ms, {fail}.first_byte_ms, {fail}.login_ms, \
+         {fail}.total_ms, {fail}.cert_not_after"
+    )
+}
+
+/// The canonical line of a run (see the module docs), from [`run_columns`] starting
+/// at column `i`, and the checks it stands for. The one definition the evidence
+/// digest and the seals of the hash chain share.
+pub(super) fn run_line(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<(String, i64)> {
+    let name = r.get::<_, Option<String>>(i)?.unwrap_or_default();
+    let status = r.get::<_, Option<String>>(i + 1)?.unwrap_or_default();
+    let class = r.get::<_, Option<String>>(i + 2)?.unwrap_or_default();
+    let first = opt(r.get(i + 3)?);
+    let last = opt(r.get(i + 4)?);
+    let count = r.get::<_, Option<i64>>(i + 5)?.unwrap_or(0);
+    let min = opt(r.get(i + 6)?);
+    let sum = opt(r.get(i + 7)?);
+    let max = opt(r.get(i + 8)?);
+    Ok((
+        format!(
+            "run|{}|{status}|{class}|{first}|{last}|{count}|{min}|{sum}|{max}\n",
+            escape(&name)
+        ),
+        count,
+    ))
+}
+
+/// The canonical line of a failed check (see the module docs), from
+/// [`fail_columns`] starting at column `i`.
+pub(super) fn fail_line(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<String> {
+    let name = r.get::<_, Option<String>>(i)?.unwrap_or_default();
+    let mut line = format!(
+        "fail|{}|{}|{}|{}",
+        escape(&name),
+        opt(r.get(i + 1)?),
+        r.get::<_, Option<String>>(i + 2)?.unwrap_or_default(),
+        escape(&r.get::<_, Option<String>>(i + 3)?.unwrap_or_default())
+    );
+    for c in i + 4..i + 11 {
+        line.push('|');
+        line.push_str(&opt(r.get(c)?));
+    }
+    line.push('\n');
+    Ok(line)
+}
+
+/// Lower-case hex.
+pub(super) fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
 impl Reader {
     /// The evidence digest of `probes` over `[from, to)` (see the module docs).
     ///
@@ -69,41 +137,19 @@ impl Reader {
         };
         let mut runs = self
             .conn
-            .prepare_cached(
-                "SELECT r.status, r.class, r.first_at, r.last_at, r.count,
-                        r.lat_min_ms, r.lat_sum_ms, r.lat_max_ms
-                 FROM runs r JOIN probes p ON p.id = r.probe_id
+            .prepare_cached(&format!(
+                "SELECT {} FROM runs r JOIN probes p ON p.id = r.probe_id
                  WHERE p.name = ?1 AND r.first_at >= ?2 AND r.first_at < ?3
                  ORDER BY r.first_at, r.id",
-            )
+                run_columns("r", "p")
+            ))
             .map_err(sql(&self.path))?;
         for name in &names {
             let rows = runs
-                .query_map(rusqlite::params![name, from.0, to.0], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, i64>(4)?,
-                        r.get::<_, Option<i64>>(5)?,
-                        r.get::<_, i64>(6)?,
-                        r.get::<_, Option<i64>>(7)?,
-                    ))
-                })
+                .query_map(rusqlite::params![name, from.0, to.0], |r| run_line(r, 0))
                 .map_err(sql(&self.path))?;
             for row in rows {
-                let (status, class, first, last, count, min, sum, max) =
-                    row.map_err(sql(&self.path))?;
-                let mut line = String::new();
-                let _ = writeln!(
-                    line,
-                    "run|{}|{status}|{}|{first}|{last}|{count}|{}|{sum}|{}",
-                    escape(name),
-                    class.unwrap_or_default(),
-                    opt(min),
-                    opt(max)
-                );
+                let (line, count) = row.map_err(sql(&self.path))?;
                 hasher.update(line.as_bytes());
                 d.runs += 1;
                 d.checks += count;
@@ -111,31 +157,16 @@ impl Reader {
         }
         let mut fails = self
             .conn
-            .prepare_cached(
-                "SELECT f.at, f.class, f.detail, f.resolve_ms, f.connect_ms, f.tls_ms,
-                        f.first_byte_ms, f.login_ms, f.total_ms, f.cert_not_after
-                 FROM failures f JOIN probes p ON p.id = f.probe_id
+            .prepare_cached(&format!(
+                "SELECT {} FROM failures f JOIN probes p ON p.id = f.probe_id
                  WHERE p.name = ?1 AND f.at >= ?2 AND f.at < ?3
                  ORDER BY f.at, f.id",
-            )
+                fail_columns("f", "p")
+            ))
             .map_err(sql(&self.path))?;
         for name in &names {
             let rows = fails
-                .query_map(rusqlite::params![name, from.0, to.0], |r| {
-                    let mut line = format!(
-                        "fail|{}|{}|{}|{}",
-                        escape(name),
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        escape(&r.get::<_, String>(2)?)
-                    );
-                    for i in 3..10 {
-                        line.push('|');
-                        line.push_str(&opt(r.get::<_, Option<i64>>(i)?));
-                    }
-                    line.push('\n');
-                    Ok(line)
-                })
+                .query_map(rusqlite::params![name, from.0, to.0], |r| fail_line(r, 0))
                 .map_err(sql(&self.path))?;
             for line in rows {
                 hasher.update(line.map_err(sql(&self.path))?.as_bytes());
@@ -143,13 +174,7 @@ impl Reader {
                 d.checks += 1;
             }
         }
-        d.sha256 = hasher
-            .finalize()
-            .iter()
-            .fold(String::with_capacity(64), |mut s, b| {
-                let _ = write!(s, "{b:02x}");
-                s
-            });
+        d.sha256 = hex(&hasher.finalize());
         Ok(d)
     }
 }

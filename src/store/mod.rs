@@ -13,14 +13,22 @@
 //! its class, detail and phases, because each one is evidence. A year of a probe
 //! checked every minute that never fails is 8,760 rows.
 //!
+//! The checks are append-only: every row of `runs` and `failures` is sealed into a
+//! hash chain once it can no longer change (see `seal.rs`), triggers refuse to
+//! edit a sealed row, and `Reader::verify_chain` finds any edit made despite them.
+//!
 //! Invariant: nothing here reads the clock; every instant comes from the caller.
 //! Invariant: no secret reaches the database: details come from probes, which never
 //! put one in a detail.
 
 mod digest;
+mod query;
 mod schema;
+mod seal;
 
 pub use digest::EvidenceDigest;
+pub use query::set_meta;
+pub use seal::{ChainProblem, ChainReport, MAX_PROBLEMS, ProblemKind};
 
 use crate::model::{Check, ErrorClass, Status, UtcMillis};
 use crate::outage::{Event, Outage};
@@ -44,6 +52,9 @@ pub const COVERAGE_GAP_MS: i64 = 5_000;
 /// with a whole-hour offset) has a stable digest. Costs one row per probe and hour
 /// at most: 8,760 a year for a probe that never fails.
 pub const RUN_SPAN_MS: i64 = 3_600_000;
+
+/// The migration that introduced the hash chain (`seals`).
+const SEALS_MIGRATION: usize = 2;
 
 /// How long a connection waits for a lock held by another.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -138,6 +149,9 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     {
         let tx = conn.transaction().map_err(sql(path))?;
         tx.execute_batch(migration).map_err(sql(path))?;
+        if i + 1 == SEALS_MIGRATION {
+            seal::seal_legacy(&tx).map_err(sql(path))?;
+        }
         tx.pragma_update(
             None,
             "user_version",
@@ -157,6 +171,8 @@ enum Msg {
     Outage(Box<Event>),
     Heartbeat(String, UtcMillis),
     Prune(UtcMillis),
+    /// Seal every open run: the writer is stopping and will never extend them.
+    SealOpen,
     Flush(mpsc::Sender<Result<(), String>>),
 }
 
@@ -176,15 +192,14 @@ impl Store {
     /// # Errors
     /// When the file cannot be opened or migrated, or is from a newer slawatch.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let conn = open_rw(path)?;
+        let mut conn = open_rw(path)?;
+        let state = start_state(&mut conn).map_err(sql(path))?;
         let (tx, rx) = mpsc::channel();
         let queued = Arc::new(AtomicUsize::new(0));
         let writer = Writer {
             conn,
             path: path.to_path_buf(),
-            probe_ids: HashMap::new(),
-            open_runs: HashMap::new(),
-            coverage: None,
+            state,
             queued: queued.clone(),
         };
         let thread = std::thread::Builder::new()
@@ -280,7 +295,7 @@ impl Store {
     /// # Errors
     /// As [`Store::flush`].
     pub fn close(mut self) -> Result<(), StoreError> {
-        let result = self.flush();
+        let result = self.send(Msg::SealOpen).and_then(|()| self.flush());
         self.tx = None;
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -309,14 +324,49 @@ struct OpenRun {
     hour: i64,
 }
 
-/// The writer thread's state.
-struct Writer {
-    conn: Connection,
-    path: PathBuf,
+/// What the writer remembers between messages. Copied before each transaction and
+/// put back if it rolls back, so no row id of a rolled-back write is kept.
+#[derive(Clone, Debug)]
+struct State {
     probe_ids: HashMap<String, i64>,
     open_runs: HashMap<i64, OpenRun>,
     /// The coverage segment being extended: (row, end).
     coverage: Option<(i64, UtcMillis)>,
+    /// The last seal of the hash chain.
+    head: seal::Head,
+    /// The UTC hour of the newest check or heartbeat: a run of an earlier hour can
+    /// no longer change, so it is sealed.
+    hour: Option<i64>,
+}
+
+/// The writer's state at start-up: the chain's head, the newest hour, and the runs
+/// a previous writer left open (a crash) sealed, since this one never extends them.
+fn start_state(conn: &mut Connection) -> rusqlite::Result<State> {
+    let tx = conn.transaction()?;
+    let mut head = seal::head(&tx)?;
+    let strays = seal::seal_left_open(&tx, &mut head)?;
+    if strays > 0 {
+        tracing::warn!(
+            runs = strays,
+            "unsealed runs that cannot be open: inserted by hand? `slawatch verify` names them"
+        );
+    }
+    let hour = seal::newest_hour(&tx)?;
+    tx.commit()?;
+    Ok(State {
+        probe_ids: HashMap::new(),
+        open_runs: HashMap::new(),
+        coverage: None,
+        head,
+        hour,
+    })
+}
+
+/// The writer thread's state.
+struct Writer {
+    conn: Connection,
+    path: PathBuf,
+    state: State,
     queued: Arc<AtomicUsize>,
 }
 
@@ -341,6 +391,12 @@ impl Writer {
                 Ok(msg) => pending.push(msg),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    // Dropped without `close`: seal the open runs too (a new writer
+                    // never extends them). Counted as queued, as `send` would.
+                    if !self.state.open_runs.is_empty() {
+                        self.queued.fetch_add(1, Ordering::Relaxed);
+                        pending.push(Msg::SealOpen);
+                    }
                     if let Err(e) = self.commit(&mut pending) {
                         tracing::error!(error = %e, "final commit of the evidence store failed");
                     }
@@ -365,20 +421,10 @@ impl Writer {
         let path = self.path.clone();
         let tx = self.conn.transaction().map_err(sql(&path))?;
         // Row ids handed out inside a transaction that rolls back must be forgotten.
-        let saved = (
-            self.probe_ids.clone(),
-            self.open_runs.clone(),
-            self.coverage,
-        );
+        let saved = self.state.clone();
         let result = (|| {
             for msg in pending.iter() {
-                apply(
-                    &tx,
-                    &mut self.probe_ids,
-                    &mut self.open_runs,
-                    &mut self.coverage,
-                    msg,
-                )?;
+                apply(&tx, &mut self.state, msg)?;
             }
             Ok::<(), rusqlite::Error>(())
         })();
@@ -389,7 +435,7 @@ impl Writer {
                 Ok(())
             }
             Err(e) => {
-                (self.probe_ids, self.open_runs, self.coverage) = saved;
+                self.state = saved;
                 Err(sql(&path)(e))
             }
         }
@@ -422,28 +468,74 @@ fn probe_id(
     Ok(id)
 }
 
-fn apply(
+/// Seals the open run of `probe`, if any, and forgets it: it will not change again.
+fn close_run(
     tx: &rusqlite::Transaction<'_>,
-    ids: &mut HashMap<String, i64>,
-    runs: &mut HashMap<i64, OpenRun>,
-    coverage: &mut Option<(i64, UtcMillis)>,
-    msg: &Msg,
+    state: &mut State,
+    probe: i64,
 ) -> rusqlite::Result<()> {
+    if let Some(run) = state.open_runs.remove(&probe) {
+        match seal::seal(tx, &mut state.head, seal::Table::Runs, run.row) {
+            // Deleted by hand while open: `verify` cannot tell, nothing to seal.
+            Err(rusqlite::Error::QueryReturnedNoRows) => {
+                tracing::warn!(
+                    row = run.row,
+                    "an open run was deleted by hand before it was sealed"
+                );
+            }
+            other => other?,
+        }
+    }
+    Ok(())
+}
+
+/// Seals the open runs `which` selects, in row order (the chain's order must not
+/// depend on a hash map's).
+fn close_runs(
+    tx: &rusqlite::Transaction<'_>,
+    state: &mut State,
+    which: impl Fn(&OpenRun) -> bool,
+) -> rusqlite::Result<()> {
+    let mut closing: Vec<(i64, i64)> = state
+        .open_runs
+        .iter()
+        .filter(|(_, r)| which(r))
+        .map(|(p, r)| (r.row, *p))
+        .collect();
+    closing.sort_unstable();
+    for (_, probe) in closing {
+        close_run(tx, state, probe)?;
+    }
+    Ok(())
+}
+
+/// Time moves on to `at`: runs of the hours before it can no longer grow.
+fn sweep(tx: &rusqlite::Transaction<'_>, state: &mut State, at: UtcMillis) -> rusqlite::Result<()> {
+    let hour = hour_of(at);
+    if state.hour.is_none_or(|h| hour > h) {
+        state.hour = Some(hour);
+        close_runs(tx, state, |r| r.hour < hour)?;
+    }
+    Ok(())
+}
+
+fn apply(tx: &rusqlite::Transaction<'_>, state: &mut State, msg: &Msg) -> rusqlite::Result<()> {
     match msg {
         Msg::Probes(list) => {
             for (name, kind) in list {
-                probe_id(tx, ids, name, Some(kind))?;
+                probe_id(tx, &mut state.probe_ids, name, Some(kind))?;
             }
         }
         Msg::Check(check) => {
-            let id = probe_id(tx, ids, &check.probe, None)?;
-            write_check(tx, runs, id, check)?;
+            let id = probe_id(tx, &mut state.probe_ids, &check.probe, None)?;
+            sweep(tx, state, check.started_at)?;
+            write_check(tx, state, id, check)?;
         }
         Msg::Outage(event) => {
             let o = match event.as_ref() {
                 Event::Opened(o) | Event::Closed(o) => o,
             };
-            let id = probe_id(tx, ids, &o.probe, None)?;
+            let id = probe_id(tx, &mut state.probe_ids, &o.probe, None)?;
             tx.prepare_cached(
                 "INSERT INTO outages (probe_id, start, end, last_failure, last_success_before,
                                       class, detail, failed_checks)
@@ -463,28 +555,30 @@ fn apply(
                 o.failed_checks,
             ])?;
         }
-        Msg::Heartbeat(vantage, at) => match coverage {
-            Some((row, end)) if at.0 >= end.0 && at.0 - end.0 <= COVERAGE_GAP_MS => {
-                tx.prepare_cached("UPDATE coverage SET end = ?2 WHERE id = ?1")?
-                    .execute(params![*row, at.0])?;
-                *end = *at;
+        Msg::Heartbeat(vantage, at) => {
+            sweep(tx, state, *at)?;
+            match &mut state.coverage {
+                Some((row, end)) if at.0 >= end.0 && at.0 - end.0 <= COVERAGE_GAP_MS => {
+                    tx.prepare_cached("UPDATE coverage SET end = ?2 WHERE id = ?1")?
+                        .execute(params![*row, at.0])?;
+                    *end = *at;
+                }
+                _ => {
+                    tx.prepare_cached(
+                        "INSERT INTO coverage (vantage, start, end) VALUES (?1, ?2, ?2)",
+                    )?
+                    .execute(params![vantage, at.0])?;
+                    state.coverage = Some((tx.last_insert_rowid(), *at));
+                }
             }
-            _ => {
-                tx.prepare_cached(
-                    "INSERT INTO coverage (vantage, start, end) VALUES (?1, ?2, ?2)",
-                )?
-                .execute(params![vantage, at.0])?;
-                *coverage = Some((tx.last_insert_rowid(), *at));
-            }
-        },
-        Msg::Prune(before) => {
-            tx.prepare_cached("DELETE FROM runs WHERE last_at < ?1")?
-                .execute([before.0])?;
-            tx.prepare_cached("DELETE FROM failures WHERE at < ?1")?
-                .execute([before.0])?;
-            // An open run that was just deleted must not be updated any more.
-            runs.clear();
         }
+        Msg::Prune(before) => {
+            // An open run may be among what is pruned: seal every one first (none
+            // is updated after a prune), then cut the chain's prefix.
+            close_runs(tx, state, |_| true)?;
+            seal::prune(tx, *before)?;
+        }
+        Msg::SealOpen => close_runs(tx, state, |_| true)?,
         Msg::Flush(_) => {}
     }
     Ok(())
@@ -492,13 +586,13 @@ fn apply(
 
 fn write_check(
     tx: &rusqlite::Transaction<'_>,
-    runs: &mut HashMap<i64, OpenRun>,
+    state: &mut State,
     probe: i64,
     check: &Check,
 ) -> rusqlite::Result<()> {
     let total = ms(check.phases.total);
     if check.status == Status::Down {
-        runs.remove(&probe);
+        close_run(tx, state, probe)?;
         let p = &check.phases;
         tx.prepare_cached(
             "INSERT INTO failures (probe_id, at, class, detail, resolve_ms, connect_ms, tls_ms,
@@ -518,12 +612,14 @@ fn write_check(
             total,
             check.cert_not_after.map(|c| c.0),
         ])?;
-        return Ok(());
+        let row = tx.last_insert_rowid();
+        return seal::seal(tx, &mut state.head, seal::Table::Failures, row);
     }
-    if let Some(run) = runs.get(&probe)
+    let hour = hour_of(check.started_at);
+    if let Some(run) = state.open_runs.get(&probe)
         && run.status == check.status
         && run.class == check.class
-        && run.hour == hour_of(check.started_at)
+        && run.hour == hour
     {
         let changed = tx
             .prepare_cached(
@@ -537,7 +633,10 @@ fn write_check(
         if changed == 1 {
             return Ok(());
         }
+        // Its row is gone (deleted by hand): nothing left to seal.
+        state.open_runs.remove(&probe);
     }
+    close_run(tx, state, probe)?;
     tx.prepare_cached(
         "INSERT INTO runs (probe_id, status, class, first_at, last_at, count,
                            lat_min_ms, lat_sum_ms, lat_max_ms)
@@ -550,13 +649,18 @@ fn write_check(
         check.started_at.0,
         total,
     ])?;
-    runs.insert(
+    let row = tx.last_insert_rowid();
+    if state.hour.is_some_and(|h| hour < h) {
+        // A late check of an hour already over: its run can never grow.
+        return seal::seal(tx, &mut state.head, seal::Table::Runs, row);
+    }
+    state.open_runs.insert(
         probe,
         OpenRun {
-            row: tx.last_insert_rowid(),
+            row,
             status: check.status,
             class: check.class,
-            hour: hour_of(check.started_at),
+            hour,
         },
     );
     Ok(())

@@ -96,4 +96,74 @@ pub(super) const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL
     ) STRICT;
     ",
+    // 2: the hash chain over the checks (seal.rs) and triggers that keep sealed
+    // rows as they were written. Rows already stored are sealed by the migration
+    // itself (`seal::seal_legacy`, in the same transaction).
+    "
+    -- One seal per row of runs or failures, in chain order; ids have no gap.
+    -- row_hash = SHA-256(canonical line), chain = SHA-256(previous chain || row_hash).
+    CREATE TABLE seals (
+        id       INTEGER PRIMARY KEY,
+        tbl      TEXT NOT NULL CHECK (tbl IN ('runs', 'failures')),
+        row_id   INTEGER NOT NULL,
+        row_hash TEXT NOT NULL,
+        chain    TEXT NOT NULL,
+        -- Where the row was, to name it if it goes missing (not part of the hash).
+        probe    TEXT NOT NULL,
+        at       INTEGER NOT NULL,
+        UNIQUE (tbl, row_id)
+    ) STRICT;
+
+    CREATE TRIGGER failures_append_only_update BEFORE UPDATE ON failures
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a failed check cannot be changed');
+    END;
+    CREATE TRIGGER failures_append_only_delete BEFORE DELETE ON failures
+    WHEN EXISTS (SELECT 1 FROM seals s WHERE s.tbl = 'failures' AND s.row_id = OLD.id
+                 AND s.id > coalesce((SELECT CAST(value AS INTEGER) FROM meta
+                                      WHERE key = 'chain_checkpoint_seal'), 0))
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a sealed failed check cannot be deleted (retention prunes it)');
+    END;
+    CREATE TRIGGER runs_append_only_update BEFORE UPDATE ON runs
+    WHEN EXISTS (SELECT 1 FROM seals s WHERE s.tbl = 'runs' AND s.row_id = OLD.id)
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a sealed run cannot be changed');
+    END;
+    CREATE TRIGGER runs_append_only_delete BEFORE DELETE ON runs
+    WHEN EXISTS (SELECT 1 FROM seals s WHERE s.tbl = 'runs' AND s.row_id = OLD.id
+                 AND s.id > coalesce((SELECT CAST(value AS INTEGER) FROM meta
+                                      WHERE key = 'chain_checkpoint_seal'), 0))
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a sealed run cannot be deleted (retention prunes it)');
+    END;
+    CREATE TRIGGER seals_append_only_update BEFORE UPDATE ON seals
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a seal cannot be changed');
+    END;
+    CREATE TRIGGER seals_append_only_delete BEFORE DELETE ON seals
+    WHEN OLD.id > coalesce((SELECT CAST(value AS INTEGER) FROM meta
+                            WHERE key = 'chain_checkpoint_seal'), 0)
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a seal cannot be deleted (retention prunes it)');
+    END;
+    -- The canonical lines name the probe: a rename would change every hash.
+    CREATE TRIGGER probes_keep_their_name BEFORE UPDATE OF name ON probes
+    WHEN NEW.name IS NOT OLD.name
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a probe cannot be renamed');
+    END;
+    -- The retention checkpoint only moves forward and is never removed.
+    CREATE TRIGGER checkpoint_moves_forward BEFORE UPDATE ON meta
+    WHEN OLD.key = 'chain_checkpoint_seal'
+         AND CAST(NEW.value AS INTEGER) < CAST(OLD.value AS INTEGER)
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: the chain checkpoint cannot move back');
+    END;
+    CREATE TRIGGER checkpoint_stays BEFORE DELETE ON meta
+    WHEN OLD.key IN ('chain_checkpoint_seal', 'chain_checkpoint_hash')
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: the chain checkpoint cannot be removed');
+    END;
+    ",
 ];

@@ -1,5 +1,6 @@
 //! The one integration-test binary (one link step, shared helpers).
 
+mod browser;
 mod certs;
 mod cli_db;
 mod cli_probe;
@@ -13,7 +14,9 @@ mod probe_mailflow;
 mod probe_pop3;
 mod probe_smtp;
 mod probe_tcp;
+mod report;
 mod sla;
 mod store;
 mod systemd;
 mod util;
+mod verify;

@@ -259,7 +259,7 @@ fn schema_is_migrated_once_and_a_newer_file_is_refused() {
     let v: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 1);
+    assert_eq!(v, 2);
     let mode: String = conn
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();
@@ -322,14 +322,16 @@ fn the_evidence_digest_is_stable_and_detects_an_edited_row() {
         .collect();
     assert_eq!(d.sha256, by_hand);
     drop(r);
-    // An edit by hand changes it.
-    rusqlite::Connection::open(&db)
-        .unwrap()
-        .execute(
-            "UPDATE failures SET detail = 'fine' WHERE detail = 'connection refused'",
-            [],
-        )
+    // An edit by hand (past the trigger that refuses it) changes it.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("DROP TRIGGER failures_append_only_update")
         .unwrap();
+    conn.execute(
+        "UPDATE failures SET detail = 'fine' WHERE detail = 'connection refused'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
     let edited = Reader::open(&db)
         .unwrap()
         .evidence_digest(&probes, from, to)

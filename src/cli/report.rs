@@ -1,0 +1,178 @@
+//! `slawatch report`: the breach report of a period (HTML, Markdown, CSV, JSON) from
+//! the evidence database and the configuration's contracts, and claim letters.
+
+use super::{ConfigArg, EXIT_BAD_INPUT};
+use crate::model::UtcMillis;
+use crate::report::{self, Format, Lang, ReportError};
+use crate::store::Reader;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Write the breach report of a billing period, and claim letters.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    slawatch report --period 2023-01\n      \
+    writes reports/slawatch-2023-01.html ([daemon] reports_dir) for every contract\n  \
+    slawatch report --period 2023-01 --contract rossi-shop --format md --out -\n      \
+    prints one contract's report as Markdown, to paste into a ticket\n  \
+    slawatch report --period 2023-01 --format all --out /tmp/evidence\n      \
+    writes .html, .md, -contracts.csv, -incidents.csv and .json\n  \
+    slawatch report --period 2023-01 --letter --lang it\n      \
+    also writes claim-CONTRACT-2023-01-it.txt for each contract that is owed something\n\n\
+    Each contract is evaluated by its plan over the period, in the plan's time zone: \
+    its probes' outages combined by unavailable_when, manual incidents (slawatch incident add), \
+    the configuration's maintenance windows, and the time slawatch was not probing (no data). \
+    The figures are those `slawatch sla` gives for the same timeline (--format json includes it). \
+    Every report states the SHA-256 digest of the checks it rests on.\n\n\
+    Exit status: 0 written, 1 a file or the database could not be read or written, \
+    2 bad input (configuration, period, contract, options).")]
+pub(super) struct Args {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// The SQLite database to read (default: [daemon] database of the configuration).
+    #[arg(long, value_name = "FILE", env = "SLAWATCH_DATABASE")]
+    database: Option<PathBuf>,
+    /// The billing period: YYYY-MM for monthly plans, YYYY for yearly ones.
+    #[arg(long, value_name = "PERIOD")]
+    period: String,
+    /// Only this contract (default: every contract of the configuration).
+    #[arg(long, value_name = "ID")]
+    contract: Option<String>,
+    /// html (one self-contained file), md, csv (two files), json, or all.
+    #[arg(long, value_name = "FORMAT", default_value = "html",
+          value_parser = ["html", "md", "csv", "json", "all"])]
+    format: String,
+    /// The folder to write to (default: [daemon] reports_dir); `-` prints a
+    /// single-file format to standard output.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Also write a claim letter for each contract that is owed something.
+    #[arg(long)]
+    letter: bool,
+    /// The letters' language.
+    #[arg(long, value_name = "LANG", value_parser = ["it", "en"], requires = "letter")]
+    lang: Option<String>,
+    /// The letters' date, YYYY-MM-DD (default: today).
+    #[arg(long, value_name = "DATE", requires = "letter")]
+    date: Option<jiff::civil::Date>,
+}
+
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a report is stamped with the time it was made, and a letter dated today"
+)]
+fn now() -> jiff::Timestamp {
+    jiff::Timestamp::now()
+}
+
+pub(super) fn run(a: Args) -> ExitCode {
+    let bad = |msg: String| {
+        eprintln!("error: {msg}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    };
+    let config = match crate::config::load(&a.config.config) {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    if config.contracts.is_empty() {
+        return bad(format!(
+            "{}: has no [[contract]]: a report is per contract; add one that binds probes to a plan",
+            config.path.display()
+        ));
+    }
+    let database = a
+        .database
+        .clone()
+        .unwrap_or_else(|| config.daemon.database.clone());
+    let reader = match Reader::open(&database) {
+        Ok(r) => r,
+        Err(e) => return bad(format!("{e}")),
+    };
+    let stdout = a.out.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    let formats: Vec<Format> = match a.format.as_str() {
+        "all" => Format::ALL.to_vec(),
+        f => Format::parse(f).into_iter().collect(),
+    };
+    if stdout && (formats.len() != 1 || formats[0] == Format::Csv) {
+        return bad(
+            "--out - prints one file, and this format writes several: give --out DIR".to_owned(),
+        );
+    }
+    if stdout && a.letter {
+        return bad("--letter writes one file per contract: give --out DIR".to_owned());
+    }
+    let generated = now();
+    let report = match report::build(
+        &config,
+        &reader,
+        &a.period,
+        a.contract.as_deref(),
+        UtcMillis::from_timestamp(generated),
+    ) {
+        Ok(r) => r,
+        Err(ReportError::Input(e)) => return bad(e),
+        Err(e @ ReportError::Store(_)) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for (id, why) in &report.skipped {
+        eprintln!(
+            "warning: contract '{id}' not evaluated for {}: {why}",
+            report.period
+        );
+    }
+    let stem = report::file_stem(&report.period, a.contract.as_deref());
+    if stdout {
+        for (_, content) in report::render(&report, formats[0], &stem) {
+            print!("{content}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    let dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| config.daemon.reports_dir.clone());
+    let mut first_file = None;
+    for f in &formats {
+        for (name, content) in report::render(&report, *f, &stem) {
+            let path = dir.join(&name);
+            if let Err(e) = report::auto::write_atomically(&path, &content) {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+            println!("wrote {}", path.display());
+            first_file.get_or_insert(name);
+        }
+    }
+    if a.letter {
+        let lang = a.lang.as_deref().and_then(Lang::parse).unwrap_or(Lang::En);
+        let attached = first_file.unwrap_or_default();
+        for c in &report.contracts {
+            let date = a.date.unwrap_or_else(|| {
+                generated
+                    .to_zoned_datetime(c.plan.window.timezone.clone())
+                    .date()
+            });
+            match report::letter::render(c, lang, &attached, &report.vantage, date) {
+                Some(text) => {
+                    let path = dir.join(report::letter::file_name(
+                        &c.contract.id,
+                        &report.period,
+                        lang,
+                    ));
+                    if let Err(e) = report::auto::write_atomically(&path, &text) {
+                        eprintln!("error: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                    println!("wrote {}", path.display());
+                }
+                None => println!("{}", report::letter::nothing_to_claim(c, lang)),
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,648 @@
+//! The report model: for one period and each contract, the timeline the SLA engine
+//! evaluates, built from the store and the configuration, and the evaluation.
+//!
+//! How the timeline is built (the decisions a reader of a report may question):
+//!
+//! - **Outages** of each probe of the contract (and the manual incidents entered for
+//!   that probe) are combined by the contract's `unavailable_when`: `any` is their
+//!   union, `all` their intersection, `k of n` the time when at least k probes are
+//!   down at once. Outages are fetched over the period widened by
+//!   [`SEARCH_MARGIN_MS`] on each side, so a combined outage that crosses the
+//!   period's edge is whole. An outage still open counts until the period's end.
+//! - **Manual incidents** for the contract (not one probe) are added to the combined
+//!   outages as they are. Each combined incident keeps the sources it rests on:
+//!   `measured` (the probes' outages), `manual`, `status-page`.
+//! - Incidents are passed to the engine **whole**, not clipped: the engine judges the
+//!   minimum length on whole fragments and clips each one to the period itself
+//!   (SLA-MODEL.md section 3, steps 5 and 7); the report shows both the whole
+//!   interval and the minutes counted in the period.
+//! - **Service start and end** are the contract's `start` and `end` dates, at local
+//!   midnight in the plan's time zone. The time before monitoring began (the first
+//!   coverage segment) is *not* moved into `service_start`: it is no data, and the
+//!   plan's `missing_data` policy decides what it means.
+//! - **No data** is the time in the period, while the contract runs, not covered by
+//!   any coverage segment (heartbeats of any vantage).
+//! - **Maintenance** windows of the configuration that name the contract or one of
+//!   its probes apply to the whole contract (the provider announced work on the
+//!   service). Every such window that starts before the period's end is passed, so
+//!   a yearly maintenance budget is consumed in order.
+//!
+//! Proven minimum and uncertainty of a combined incident: the same combination is
+//! applied to the probes' proven intervals (first to last failed check) and to their
+//! possible intervals (last success before, to the end); the proven minimum is the
+//! proven time inside the incident, the uncertainty how much earlier the possible
+//! interval begins. Manual incidents prove nothing by checks: they add no proven
+//! time and no uncertainty.
+
+use crate::config::{Config, Contract, Unavailability};
+use crate::model::UtcMillis;
+use crate::outage::Outage;
+use crate::sla::intervals::Intervals;
+use crate::sla::num::{self, DAY_MS, Q};
+use crate::sla::timeline::{Gap, Incident, MaintenanceWindow};
+use crate::sla::{
+    self, CustomerType, Evaluation, FeePeriod, Overrides, PeriodSpec, Plan, Timeline,
+};
+use crate::store::{Coverage, EvidenceDigest, Reader, StoreError};
+use rust_decimal::Decimal;
+use std::collections::BTreeSet;
+
+/// How far outside the period outages are read, so combined incidents are whole.
+pub const SEARCH_MARGIN_MS: i64 = 31 * DAY_MS;
+
+/// A report is provisional until this long after its period's end (the last runs
+/// of the period are then sealed, see `store::RUN_SPAN_MS`).
+pub const SEAL_AFTER_MS: i64 = 3_600_000;
+
+/// Why a report could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The database could not be read.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// The period, the contract or a plan does not fit.
+    #[error("{0}")]
+    Input(String),
+}
+
+/// The report of one period.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// The period asked for: "2023-01".
+    pub period: String,
+    /// When the report was made.
+    pub generated_at: UtcMillis,
+    /// True when made before every contract's period ended (plus [`SEAL_AFTER_MS`]):
+    /// the figures are so far, and the rest of the period shows as no data.
+    pub provisional: bool,
+    /// The vantage of this slawatch (`[daemon] vantage`).
+    pub vantage: String,
+    /// One per contract, in configuration order.
+    pub contracts: Vec<ContractReport>,
+    /// Contracts that could not be evaluated for this period, with the reason.
+    pub skipped: Vec<(String, String)>,
+}
+
+/// One contract over the period.
+#[derive(Clone, Debug)]
+pub struct ContractReport {
+    /// The contract as configured.
+    pub contract: Contract,
+    /// Its plan.
+    pub plan: Plan,
+    /// The fee, currency, fee period and customer type in force (contract over plan).
+    pub fee: Decimal,
+    /// ISO 4217.
+    pub currency: String,
+    /// What the fee pays for.
+    pub fee_period: FeePeriod,
+    /// Consumer or business.
+    pub customer_type: CustomerType,
+    /// What the engine was given.
+    pub timeline: Timeline,
+    /// What the engine answered.
+    pub evaluation: Evaluation,
+    /// One per timeline incident, in the same order.
+    pub incidents: Vec<IncidentRow>,
+    /// The maintenance windows that overlap the period.
+    pub maintenance: Vec<crate::config::Maintenance>,
+    /// No-data intervals inside the period (and the contract's life).
+    pub gaps: Vec<(UtcMillis, UtcMillis)>,
+    /// The digest of the checks of the contract's probes in the period.
+    pub evidence: EvidenceDigest,
+}
+
+/// One incident with its evidence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncidentRow {
+    /// First failed check (or stated start), whole (not clipped to the period).
+    pub start: UtcMillis,
+    /// First success after it (exclusive); the period's end when still open.
+    pub end: UtcMillis,
+    /// The outage had not ended when the report was made.
+    pub open: bool,
+    /// Time between the first and last failed check inside the incident, ms.
+    pub proven_ms: i64,
+    /// How much earlier it may have begun (back to the last success), ms; none
+    /// when no check succeeded before it or it rests on manual evidence only.
+    pub uncertainty_ms: Option<i64>,
+    /// Error classes seen, with the number of failed checks of each in the incident
+    /// (an outage row's class counts at least once).
+    pub classes: Vec<(String, i64)>,
+    /// Probes that were down in it.
+    pub probes: Vec<String>,
+    /// Vantages that were probing during it.
+    pub vantages: Vec<String>,
+    /// `measured`, `manual`, `status-page`.
+    pub sources: Vec<String>,
+    /// The outages' details and the manual incidents' notes, as stored.
+    pub details: Vec<String>,
+    /// Overlap with the contract's maintenance windows, ms.
+    pub maintenance_ms: i64,
+    /// Downtime it contributes to the period, ms (from the engine).
+    pub counted_ms: Q,
+    /// Why it does not count (from the engine), or none.
+    pub excluded: Option<String>,
+}
+
+impl IncidentRow {
+    /// Whole duration, ms.
+    pub fn duration_ms(&self) -> i64 {
+        self.end.0 - self.start.0
+    }
+}
+
+/// `any`, `all`, `2 of 3`.
+pub fn unavailable_when_text(c: &Contract) -> String {
+    match c.unavailable_when {
+        Unavailability::Any => "any".into(),
+        Unavailability::All => "all".into(),
+        Unavailability::AtLeast(k) => format!("{k} of {}", c.probes.len()),
+    }
+}
+
+/// The contract terms that override the plan's.
+pub fn overrides(c: &Contract) -> Overrides {
+    Overrides {
+        fee: c.fee,
+        currency: c.currency.clone(),
+        fee_period: c.fee_period,
+        customer_type: c.customer_type,
+    }
+}
+
+/// The time when at least `k` of the interval sets hold (k >= 1).
+pub fn at_least(sets: &[Intervals], k: usize) -> Intervals {
+    let mut edges: Vec<(i64, i64)> = Vec::new();
+    for s in sets {
+        for (a, b) in s.iter() {
+            edges.push((a, 1));
+            edges.push((b, -1));
+        }
+    }
+    // At one instant ends come before starts: intervals are half-open.
+    edges.sort_unstable();
+    let k = i64::try_from(k.max(1)).unwrap_or(i64::MAX);
+    let mut out = Vec::new();
+    let (mut n, mut open) = (0i64, None);
+    for (t, d) in edges {
+        n += d;
+        match open {
+            None if n >= k => open = Some(t),
+            Some(s) if n < k => {
+                if t > s {
+                    out.push((s, t));
+                }
+                open = None;
+            }
+            _ => {}
+        }
+    }
+    Intervals::of(out)
+}
+
+fn needed(c: &Contract) -> usize {
+    match c.unavailable_when {
+        Unavailability::Any => 1,
+        Unavailability::All => c.probes.len().max(1),
+        Unavailability::AtLeast(k) => usize::try_from(k).unwrap_or(usize::MAX),
+    }
+}
+
+fn overlaps(a: (i64, i64), b: (i64, i64)) -> bool {
+    a.0 < b.1 && b.0 < a.1
+}
+
+/// What one probe contributes.
+struct ProbeDown {
+    name: String,
+    outages: Vec<Outage>,
+    manual: Vec<crate::store::Incident>,
+    /// End used for each outage (open ones run to the period's end).
+    ends: Vec<i64>,
+}
+
+impl ProbeDown {
+    fn down(&self) -> Intervals {
+        let mut v: Vec<(i64, i64)> = self
+            .outages
+            .iter()
+            .zip(&self.ends)
+            .map(|(o, e)| (o.start.0, *e))
+            .collect();
+        v.extend(self.manual.iter().map(|i| (i.start.0, i.end.0)));
+        Intervals::of(v)
+    }
+
+    fn proven(&self) -> Intervals {
+        Intervals::of(
+            self.outages
+                .iter()
+                .map(|o| (o.start.0, o.last_failure.0.max(o.start.0))),
+        )
+    }
+
+    fn possible(&self) -> Intervals {
+        let mut v: Vec<(i64, i64)> = self
+            .outages
+            .iter()
+            .zip(&self.ends)
+            .map(|(o, e)| (o.last_success_before.map_or(o.start.0, |s| s.0), *e))
+            .collect();
+        v.extend(self.manual.iter().map(|i| (i.start.0, i.end.0)));
+        Intervals::of(v)
+    }
+}
+
+fn sorted(set: BTreeSet<String>) -> Vec<String> {
+    set.into_iter().collect()
+}
+
+/// Builds the report of `period` for every contract, or only `only`.
+///
+/// # Errors
+/// A period that does not parse, an unknown contract, or a database error. A
+/// contract whose plan cannot be evaluated over this period (a yearly window asked
+/// for a month) is listed in [`Report::skipped`] unless it was asked for by name.
+pub fn build(
+    config: &Config,
+    reader: &Reader,
+    period: &str,
+    only: Option<&str>,
+    generated_at: UtcMillis,
+) -> Result<Report, ReportError> {
+    let spec = PeriodSpec::parse(period).map_err(|e| ReportError::Input(e.to_string()))?;
+    let contracts: Vec<&Contract> = match only {
+        Some(id) => vec![
+            config
+                .contracts
+                .iter()
+                .find(|c| c.id == id)
+                .ok_or_else(|| {
+                    ReportError::Input(format!(
+                        "no contract '{id}' in {}; the contracts there are: {}",
+                        config.path.display(),
+                        config
+                            .contracts
+                            .iter()
+                            .map(|c| c.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })?,
+        ],
+        None => config.contracts.iter().collect(),
+    };
+    let manual = reader.incidents()?;
+    let mut report = Report {
+        period: spec.to_string(),
+        generated_at,
+        provisional: false,
+        vantage: config.daemon.vantage.clone(),
+        contracts: Vec::new(),
+        skipped: Vec::new(),
+    };
+    for c in contracts {
+        let Some(plan) = config.plans.iter().find(|p| p.id == c.plan) else {
+            report
+                .skipped
+                .push((c.id.clone(), format!("plan '{}' not found", c.plan)));
+            continue;
+        };
+        match contract_report(config, reader, &manual, c, plan, spec)? {
+            Ok(cr) => {
+                if generated_at.0 < cr.evaluation.period.end + SEAL_AFTER_MS {
+                    report.provisional = true;
+                }
+                report.contracts.push(cr);
+            }
+            Err(reason) if only.is_some() => {
+                return Err(ReportError::Input(format!("contract '{}': {reason}", c.id)));
+            }
+            Err(reason) => report.skipped.push((c.id.clone(), reason)),
+        }
+    }
+    Ok(report)
+}
+
+/// The report of one contract; `Ok(Err(reason))` when its plan cannot be evaluated
+/// over this period.
+fn contract_report(
+    config: &Config,
+    reader: &Reader,
+    manual: &[crate::store::Incident],
+    c: &Contract,
+    plan: &Plan,
+    spec: PeriodSpec,
+) -> Result<Result<ContractReport, String>, ReportError> {
+    let tz = &plan.window.timezone;
+    // The period alone first, to know what to read.
+    let period = match sla::period::resolve(&plan.window, spec, None) {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let (ps, pe) = (period.start, period.end);
+    let service_start = match c.start {
+        Some(d) => {
+            Some(sla::period::midnight(d, tz).map_err(|e| ReportError::Input(e.to_string()))?)
+        }
+        None => None,
+    };
+    let service_end = match c.end {
+        Some(d) => {
+            Some(sla::period::midnight(d, tz).map_err(|e| ReportError::Input(e.to_string()))?)
+        }
+        None => None,
+    };
+    let (from, to) = (ps - SEARCH_MARGIN_MS, pe + SEARCH_MARGIN_MS);
+
+    // Each probe's down time.
+    let mut probes: Vec<ProbeDown> = Vec::new();
+    for name in &c.probes {
+        let outages = reader.outages_overlapping(name, UtcMillis(from), UtcMillis(to))?;
+        let ends = outages
+            .iter()
+            .map(|o| o.end.map_or(pe.max(o.last_failure.0 + 1), |e| e.0))
+            .collect();
+        let mine = manual
+            .iter()
+            .filter(|i| i.probe.as_deref() == Some(name.as_str()) && i.contract.is_none())
+            .filter(|i| overlaps((i.start.0, i.end.0), (from, to)))
+            .cloned()
+            .collect();
+        probes.push(ProbeDown {
+            name: name.clone(),
+            outages,
+            manual: mine,
+            ends,
+        });
+    }
+    let k = needed(c);
+    let contract_manual: Vec<&crate::store::Incident> = manual
+        .iter()
+        .filter(|i| i.contract.as_deref() == Some(c.id.as_str()))
+        .filter(|i| overlaps((i.start.0, i.end.0), (from, to)))
+        .collect();
+    let down = at_least(&probes.iter().map(ProbeDown::down).collect::<Vec<_>>(), k).union(
+        &Intervals::of(contract_manual.iter().map(|i| (i.start.0, i.end.0))),
+    );
+    let proven = at_least(&probes.iter().map(ProbeDown::proven).collect::<Vec<_>>(), k);
+    let possible = at_least(
+        &probes.iter().map(ProbeDown::possible).collect::<Vec<_>>(),
+        k,
+    )
+    .union(&Intervals::of(
+        contract_manual.iter().map(|i| (i.start.0, i.end.0)),
+    ));
+
+    // Maintenance that applies to the contract.
+    let applies: Vec<&crate::config::Maintenance> = config
+        .maintenance
+        .iter()
+        .filter(|m| m.contracts.contains(&c.id) || m.probes.iter().any(|p| c.probes.contains(p)))
+        .filter(|m| m.start.0 < pe)
+        .collect();
+    let maint_set = Intervals::of(applies.iter().map(|m| (m.start.0, m.end.0)));
+
+    // Coverage and no data.
+    let coverage: Vec<Coverage> = reader.coverage(UtcMillis(from), UtcMillis(to))?;
+    let covered = Intervals::of(coverage.iter().map(|s| (s.start.0, s.end.0)));
+    let life = Intervals::single(
+        ps.max(service_start.unwrap_or(i64::MIN)),
+        pe.min(service_end.unwrap_or(i64::MAX)),
+    );
+    let gaps = if life.is_empty() {
+        Intervals::empty()
+    } else {
+        life.subtract(&covered)
+    };
+
+    let mut timeline = Timeline {
+        service_start: service_start.map(UtcMillis),
+        service_end: service_end.map(UtcMillis),
+        gaps: gaps
+            .iter()
+            .map(|(s, e)| Gap {
+                start: UtcMillis(s),
+                end: UtcMillis(e),
+            })
+            .collect(),
+        maintenance: applies
+            .iter()
+            .map(|m| MaintenanceWindow {
+                start: m.start,
+                end: m.end,
+                announced_at: m.announced_at,
+            })
+            .collect(),
+        incidents: Vec::new(),
+    };
+
+    let mut rows: Vec<IncidentRow> = Vec::new();
+    for (s, e) in down.iter() {
+        if !overlaps((s, e), (ps, pe)) {
+            continue;
+        }
+        let mut names = BTreeSet::new();
+        let mut sources = BTreeSet::new();
+        let mut details: Vec<String> = Vec::new();
+        let mut classes: std::collections::BTreeMap<String, i64> = Default::default();
+        let mut open = false;
+        let mut any_lsb = false;
+        for p in &probes {
+            let mut seen = false;
+            for (o, end) in p.outages.iter().zip(&p.ends) {
+                if overlaps((o.start.0, *end), (s, e)) {
+                    seen = true;
+                    sources.insert("measured".to_owned());
+                    open |= o.end.is_none();
+                    any_lsb |= o.last_success_before.is_some();
+                    classes.entry(o.class.as_str().to_owned()).or_insert(0);
+                    let d = format!("{}: {}", p.name, o.detail);
+                    if !details.contains(&d) {
+                        details.push(d);
+                    }
+                }
+            }
+            for i in &p.manual {
+                if overlaps((i.start.0, i.end.0), (s, e)) {
+                    seen = true;
+                    sources.insert(i.source.as_str().to_owned());
+                    if !i.note.is_empty() {
+                        details.push(format!("{} ({}): {}", p.name, i.source.as_str(), i.note));
+                    }
+                }
+            }
+            if seen {
+                names.insert(p.name.clone());
+                for (class, n) in reader.failure_classes(&p.name, UtcMillis(s), UtcMillis(e))? {
+                    let slot = classes.entry(class).or_insert(0);
+                    *slot += n;
+                }
+            }
+        }
+        for i in &contract_manual {
+            if overlaps((i.start.0, i.end.0), (s, e)) {
+                sources.insert(i.source.as_str().to_owned());
+                if !i.note.is_empty() {
+                    details.push(format!("{} ({}): {}", c.id, i.source.as_str(), i.note));
+                }
+            }
+        }
+        // An outage row's class with no failed check left (pruned) still shows, once.
+        let classes: Vec<(String, i64)> = classes.into_iter().map(|(k, n)| (k, n.max(1))).collect();
+        let uncertainty_ms = if any_lsb {
+            possible
+                .iter()
+                .find(|&(a, b)| a <= s && s < b)
+                .map(|(a, _)| s - a)
+        } else {
+            None
+        };
+        let vantages: BTreeSet<String> = coverage
+            .iter()
+            .filter(|v| overlaps((v.start.0, v.end.0.max(v.start.0 + 1)), (s, e)))
+            .map(|v| v.vantage.clone())
+            .collect();
+        let note = format!(
+            "{} ({})",
+            names.iter().cloned().collect::<Vec<_>>().join(", "),
+            sources.iter().cloned().collect::<Vec<_>>().join(", ")
+        );
+        timeline.incidents.push(Incident {
+            start: UtcMillis(s),
+            end: UtcMillis(e),
+            note: Some(if names.is_empty() {
+                c.id.clone() + &note
+            } else {
+                note
+            }),
+            ..Incident::default()
+        });
+        rows.push(IncidentRow {
+            start: UtcMillis(s),
+            end: UtcMillis(e),
+            open,
+            proven_ms: proven.clip(s, e).measure(),
+            uncertainty_ms,
+            classes,
+            probes: sorted(names),
+            vantages: sorted(vantages),
+            sources: sorted(sources),
+            details,
+            maintenance_ms: maint_set.clip(s, e).measure(),
+            counted_ms: num::int(0),
+            excluded: None,
+        });
+    }
+
+    let ov = overrides(c);
+    let evaluation = match sla::evaluate(plan, &ov, spec, None, &timeline) {
+        Ok(ev) => ev,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    for o in &evaluation.incidents {
+        if let Some(r) = rows.get_mut(o.index) {
+            r.counted_ms = o.counted_ms.clone();
+            r.excluded = o.excluded.clone();
+        }
+    }
+    let evidence = reader.evidence_digest(&c.probes, UtcMillis(ps), UtcMillis(pe))?;
+    Ok(Ok(ContractReport {
+        contract: c.clone(),
+        plan: plan.clone(),
+        fee: ov.fee.unwrap_or(plan.fee),
+        currency: ov.currency.unwrap_or_else(|| plan.currency.clone()),
+        fee_period: ov.fee_period.unwrap_or(plan.fee_period),
+        customer_type: ov.customer_type.unwrap_or(plan.customer_type),
+        timeline,
+        evaluation,
+        incidents: rows,
+        maintenance: applies
+            .into_iter()
+            .filter(|m| overlaps((m.start.0, m.end.0), (ps, pe)))
+            .cloned()
+            .collect(),
+        gaps: gaps
+            .iter()
+            .map(|(s, e)| (UtcMillis(s), UtcMillis(e)))
+            .collect(),
+        evidence,
+    }))
+}
+
+impl Report {
+    /// Contracts whose SLA was breached.
+    pub fn breached(&self) -> usize {
+        self.contracts
+            .iter()
+            .filter(|c| c.evaluation.breach)
+            .count()
+    }
+
+    /// What is owed in total, per currency (sorted by currency), and the days.
+    pub fn owed(&self) -> (Vec<(String, Decimal)>, u32) {
+        let mut money: std::collections::BTreeMap<String, Decimal> = Default::default();
+        let mut days = 0u32;
+        for c in &self.contracts {
+            if let Some(m) = &c.evaluation.credit {
+                *money.entry(m.currency.clone()).or_default() += m.amount;
+            }
+            days += c.evaluation.extension_days.unwrap_or(0);
+        }
+        (money.into_iter().collect(), days)
+    }
+}
+
+impl ContractReport {
+    /// Something is owed: money above zero or days of service.
+    pub fn owes(&self) -> bool {
+        let e = &self.evaluation;
+        e.credit.as_ref().is_some_and(|m| m.amount > Decimal::ZERO)
+            || e.extension_days.is_some_and(|d| d > 0)
+            || e.extension_hours.as_ref().is_some_and(|h| *h > num::int(0))
+    }
+
+    /// No-data time inside the period, ms.
+    pub fn no_data_ms(&self) -> i64 {
+        self.gaps.iter().map(|(s, e)| e.0 - s.0).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(v: &[(i64, i64)]) -> Intervals {
+        Intervals::of(v.iter().copied())
+    }
+
+    #[test]
+    fn k_of_n_combines_union_intersection_and_counts() {
+        let a = set(&[(0, 10), (20, 30)]);
+        let b = set(&[(5, 25)]);
+        let c = set(&[(8, 9), (24, 40)]);
+        let all = [a, b, c];
+        assert_eq!(at_least(&all, 1).iter().collect::<Vec<_>>(), vec![(0, 40)]);
+        assert_eq!(
+            at_least(&all, 2).iter().collect::<Vec<_>>(),
+            vec![(5, 10), (20, 30)]
+        );
+        assert_eq!(
+            at_least(&all, 3).iter().collect::<Vec<_>>(),
+            vec![(8, 9), (24, 25)]
+        );
+        assert!(at_least(&all, 4).is_empty());
+    }
+
+    #[test]
+    fn touching_intervals_of_one_probe_do_not_count_twice() {
+        // [0,10) and [10,20) of one probe, and [5,15) of another: 2 of 2 is [5,15).
+        let a = set(&[(0, 10), (10, 20)]);
+        let b = set(&[(5, 15)]);
+        assert_eq!(
+            at_least(&[a, b], 2).iter().collect::<Vec<_>>(),
+            vec![(5, 15)]
+        );
+    }
+}

@@ -1,0 +1,112 @@
+//! Reads for reports: the outages, failed-check classes and markers one contract and
+//! one period need. Kept apart from `mod.rs` so report queries grow here.
+
+use super::{Reader, StoreError, open_rw, sql};
+use crate::model::UtcMillis;
+use crate::outage::Outage;
+use rusqlite::OptionalExtension;
+use std::path::Path;
+
+impl Reader {
+    /// Outages of `probe` overlapping `[from, to)`: open ones, or ending after `from`,
+    /// and starting before `to`; oldest first. An open outage's last failure is
+    /// brought up to date as in [`Reader::outages`].
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn outages_overlapping(
+        &self,
+        probe: &str,
+        from: UtcMillis,
+        to: UtcMillis,
+    ) -> Result<Vec<Outage>, StoreError> {
+        self.query_outages(
+            "p.name = ?1 AND (o.end IS NULL OR o.end > ?2) AND o.start < ?3",
+            &[&probe, &from.0, &to.0],
+        )
+    }
+
+    /// The classes of the failed checks of `probe` in `[from, to)`, with how many
+    /// checks failed with each, by class name.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn failure_classes(
+        &self,
+        probe: &str,
+        from: UtcMillis,
+        to: UtcMillis,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT f.class, count(*) FROM failures f JOIN probes p ON p.id = f.probe_id
+                 WHERE p.name = ?1 AND f.at >= ?2 AND f.at < ?3
+                 GROUP BY f.class ORDER BY f.class",
+            )
+            .map_err(sql(&self.path))?;
+        let rows = stmt
+            .query_map(rusqlite::params![probe, from.0, to.0], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(sql(&self.path))?;
+        rows.collect::<Result<_, _>>().map_err(sql(&self.path))
+    }
+
+    /// When monitoring began: the start of the first coverage segment.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn monitoring_since(&self) -> Result<Option<UtcMillis>, StoreError> {
+        self.conn
+            .query_row("SELECT min(start) FROM coverage", [], |r| {
+                r.get::<_, Option<i64>>(0)
+            })
+            .map(|v| v.map(UtcMillis))
+            .map_err(sql(&self.path))
+    }
+
+    /// A value of the `meta` table.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(sql(&self.path))
+    }
+
+    /// The keys of the `meta` table starting with `prefix`, sorted.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn meta_keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT key FROM meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
+            )
+            .map_err(sql(&self.path))?;
+        let rows = stmt
+            .query_map([prefix], |r| r.get(0))
+            .map_err(sql(&self.path))?;
+        rows.collect::<Result<_, _>>().map_err(sql(&self.path))
+    }
+}
+
+/// Sets a value of the `meta` table (a marker such as "the report of 2023-01 was
+/// written"); safe while the daemon runs, as [`super::add_incident`] is.
+///
+/// # Errors
+/// When the database cannot be opened or written.
+pub fn set_meta(path: &Path, key: &str, value: &str) -> Result<(), StoreError> {
+    let conn = open_rw(path)?;
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
+    .map_err(sql(path))?;
+    Ok(())
+}

@@ -1,0 +1,655 @@
+//! Breach reports and claim letters over a fixture database built with the Store
+//! API (checks, outages, heartbeats, a manual incident) and the configuration
+//! `tests/fixtures/report/probes.toml`. Every instant is pinned; nothing reads the clock.
+//!
+//! The fixture, January 2023 in Europe/Rome (UTC+1), period
+//! 2022-12-31T23:00Z to 2023-01-31T23:00Z (44,640 min):
+//!
+//! rossi-shop (shop-site + shop-mail, unavailable when any is down; 29.90 EUR,
+//! 99.9 %, 10 % below 99.9):
+//! 1. shop-site down 2022-12-31T22:30Z to 2023-01-01T00:10Z (100 min, crosses the
+//!    period's start: 70 min counted);
+//! 2. shop-mail down 2023-01-10T07:00Z to 09:00Z (timeout) and shop-site down
+//!    08:30Z to 09:30Z (refused, a detail full of markup): one incident of 150 min;
+//! 3. shop-site down 2023-01-15T01:10Z to 01:50Z, inside the maintenance window
+//!    01:00Z to 03:00Z announced five days before: excluded;
+//! 4. a status-page incident for the contract, 2023-01-20T12:00Z to 12:20Z (20 min).
+//!
+//! No data: the daemon stopped 2023-01-25T00:00Z to 03:00Z (180 min, policy exclude).
+//! Downtime 70 + 150 + 20 = 240 min of 44,460 measured: 99.4602 %, a breach,
+//! 10 % of 29.90 = 2.99 EUR.
+//!
+//! bianchi-blog (blog-site, from 2023-01-10 local, 99.5 %): one 30-minute outage on
+//! 2023-01-12; 31,680 min in the contract minus the 180 min gap: 99.9048 %, no breach.
+
+use crate::util::{fixture, slawatch};
+use serde_json::Value;
+use slawatch::model::{Check, ErrorClass, Phases, Status, UtcMillis};
+use slawatch::outage::{Event, Outage};
+use slawatch::report::{self, Format, Lang, Report};
+use slawatch::store::{Incident, IncidentSource, Reader, Store};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+const MIN: i64 = 60_000;
+/// Checks run every five minutes; heartbeats every five seconds.
+const STEP: i64 = 5 * MIN;
+const BEAT: i64 = 5_000;
+
+fn at(s: &str) -> i64 {
+    s.parse::<jiff::Timestamp>().unwrap().as_millisecond()
+}
+
+/// When the report is made: the day after the period was sealed.
+fn generated_at() -> UtcMillis {
+    UtcMillis(at("2023-02-02T08:00:00Z"))
+}
+
+const MARKUP: &str = "connection refused <script>alert(1)</script> | a,b \"quoted\"";
+
+struct Down {
+    probe: &'static str,
+    start: &'static str,
+    end: &'static str,
+    class: ErrorClass,
+    detail: &'static str,
+}
+
+fn outages() -> Vec<Down> {
+    let d = |probe, start, end, class, detail| Down {
+        probe,
+        start,
+        end,
+        class,
+        detail,
+    };
+    vec![
+        d(
+            "shop-site",
+            "2022-12-31T22:30:00Z",
+            "2023-01-01T00:10:00Z",
+            ErrorClass::Status,
+            "HTTP 503",
+        ),
+        d(
+            "shop-mail",
+            "2023-01-10T07:00:00Z",
+            "2023-01-10T09:00:00Z",
+            ErrorClass::Timeout,
+            "no TLS handshake within 10 s",
+        ),
+        d(
+            "shop-site",
+            "2023-01-10T08:30:00Z",
+            "2023-01-10T09:30:00Z",
+            ErrorClass::Refused,
+            MARKUP,
+        ),
+        d(
+            "shop-site",
+            "2023-01-15T01:10:00Z",
+            "2023-01-15T01:50:00Z",
+            ErrorClass::Refused,
+            "connection refused",
+        ),
+        d(
+            "blog-site",
+            "2023-01-12T10:00:00Z",
+            "2023-01-12T10:30:00Z",
+            ErrorClass::Status,
+            "HTTP 500",
+        ),
+    ]
+}
+
+/// The daemon ran from here to there, except during the gap.
+const RUN_FROM: &str = "2022-12-28T00:00:00Z";
+const RUN_TO: &str = "2023-02-01T06:00:00Z";
+const GAP: (&str, &str) = ("2023-01-25T00:00:00Z", "2023-01-25T03:00:00Z");
+
+fn check(probe: &str, t: i64, down: Option<&Down>) -> Check {
+    Check {
+        probe: probe.to_owned(),
+        started_at: UtcMillis(t),
+        status: if down.is_some() {
+            Status::Down
+        } else {
+            Status::Up
+        },
+        class: down.map(|d| d.class),
+        detail: down.map(|d| d.detail.to_owned()).unwrap_or_default(),
+        phases: Phases {
+            total: Some(Duration::from_millis(
+                40 + u64::try_from(t / STEP % 7).unwrap(),
+            )),
+            ..Phases::default()
+        },
+        cert_not_after: None,
+    }
+}
+
+/// Builds the fixture database at `db` with the Store API.
+fn build_db(db: &Path) {
+    let store = Store::open(db).unwrap();
+    store
+        .register_probes(&[
+            ("shop-site".to_owned(), "http".to_owned()),
+            ("shop-mail".to_owned(), "tcp".to_owned()),
+            ("blog-site".to_owned(), "http".to_owned()),
+        ])
+        .unwrap();
+    let (from, to) = (at(RUN_FROM), at(RUN_TO));
+    let (gap_s, gap_e) = (at(GAP.0), at(GAP.1));
+    let downs = outages();
+    // Heartbeats and checks in time order, as the daemon sends them.
+    let mut t = from;
+    while t <= to {
+        if !(gap_s < t && t < gap_e) {
+            store.heartbeat("milano-1", UtcMillis(t)).unwrap();
+            if t % STEP == 0 && t != gap_s {
+                for probe in ["shop-site", "shop-mail", "blog-site"] {
+                    let down = downs
+                        .iter()
+                        .find(|d| d.probe == probe && at(d.start) <= t && t < at(d.end));
+                    store.record_check(&check(probe, t, down)).unwrap();
+                }
+            }
+        }
+        t += BEAT;
+    }
+    for d in &downs {
+        let (s, e) = (at(d.start), at(d.end));
+        store
+            .record_outage(&Event::Closed(Outage {
+                probe: d.probe.to_owned(),
+                start: UtcMillis(s),
+                end: Some(UtcMillis(e)),
+                last_failure: UtcMillis(e - STEP),
+                last_success_before: Some(UtcMillis(s - STEP)),
+                class: d.class,
+                detail: d.detail.to_owned(),
+                failed_checks: u32::try_from((e - s) / STEP).unwrap(),
+            }))
+            .unwrap();
+    }
+    store.close().unwrap();
+    slawatch::store::add_incident(
+        db,
+        &Incident {
+            id: 0,
+            probe: None,
+            contract: Some("rossi-shop".to_owned()),
+            start: UtcMillis(at("2023-01-20T12:00:00Z")),
+            end: UtcMillis(at("2023-01-20T12:20:00Z")),
+            source: IncidentSource::StatusPage,
+            note: "Provider status page: DNS resolution errors".to_owned(),
+            created_at: UtcMillis(at("2023-01-21T09:00:00Z")),
+        },
+    )
+    .unwrap();
+}
+
+/// The fixture database, built once per test run.
+fn fixture_db() -> &'static Path {
+    static DB: OnceLock<PathBuf> = OnceLock::new();
+    DB.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-fixture");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("slawatch.db");
+        build_db(&db);
+        db
+    })
+}
+
+fn config_path() -> PathBuf {
+    fixture("report/probes.toml")
+}
+
+fn fixture_report() -> Report {
+    let config = slawatch::config::load(&config_path()).unwrap();
+    let reader = Reader::open(fixture_db()).unwrap();
+    report::build(&config, &reader, "2023-01", None, generated_at()).unwrap()
+}
+
+fn rendered(format: Format) -> Vec<(String, String)> {
+    report::render(&fixture_report(), format, "slawatch-2023-01")
+}
+
+/// Writes the HTML report of the fixture into `dir` and returns its path (for the
+/// browser test).
+pub(crate) fn fixture_html_report(dir: &Path) -> PathBuf {
+    let (name, html) = rendered(Format::Html).remove(0);
+    let path = dir.join(name);
+    std::fs::write(&path, html).unwrap();
+    path
+}
+
+fn letter(lang: Lang) -> String {
+    let r = fixture_report();
+    let c = r
+        .contracts
+        .iter()
+        .find(|c| c.contract.id == "rossi-shop")
+        .unwrap();
+    report::letter::render(
+        c,
+        lang,
+        "slawatch-2023-01.html",
+        &r.vantage,
+        jiff::civil::date(2023, 2, 2),
+    )
+    .unwrap()
+}
+
+// ---- snapshots of every format and both letters ----
+
+#[test]
+fn html_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = fixture_html_report(dir.path());
+    assert_eq!(path.file_name().unwrap(), "slawatch-2023-01.html");
+    insta::assert_snapshot!("report_html", std::fs::read_to_string(path).unwrap());
+}
+
+#[test]
+fn markdown_snapshot() {
+    let files = rendered(Format::Md);
+    assert_eq!(files[0].0, "slawatch-2023-01.md");
+    insta::assert_snapshot!("report_md", files[0].1);
+}
+
+#[test]
+fn csv_snapshots() {
+    let files = rendered(Format::Csv);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "slawatch-2023-01-contracts.csv",
+            "slawatch-2023-01-incidents.csv"
+        ]
+    );
+    insta::assert_snapshot!("report_contracts_csv", files[0].1);
+    insta::assert_snapshot!("report_incidents_csv", files[1].1);
+}
+
+#[test]
+fn json_snapshot() {
+    let v: Value = serde_json::from_str(&rendered(Format::Json)[0].1).unwrap();
+    insta::assert_json_snapshot!("report_json", v);
+}
+
+#[test]
+fn letter_snapshots() {
+    insta::assert_snapshot!("letter_it", letter(Lang::It));
+    insta::assert_snapshot!("letter_en", letter(Lang::En));
+}
+
+// ---- the figures ----
+
+fn contract<'a>(v: &'a Value, id: &str) -> &'a Value {
+    v["contracts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["contract"]["id"] == id)
+        .unwrap()
+}
+
+#[test]
+fn the_breach_and_the_figures_behind_it() {
+    let v = report::to_json(&fixture_report());
+    let shop = contract(&v, "rossi-shop");
+    let e = &shop["evaluation"];
+    assert_eq!(e["period"]["start"], "2022-12-31T23:00:00Z");
+    assert_eq!(e["period"]["timezone"], "Europe/Rome");
+    assert_eq!(e["downtime_minutes"], "240");
+    assert_eq!(e["measured_minutes"], "44460");
+    assert_eq!(e["availability_pct"], "99.4602");
+    assert_eq!(e["breach"], true);
+    assert_eq!(e["credit"]["amount"], "2.99");
+    assert_eq!(e["credit"]["currency"], "EUR");
+    // 30 local days after 2023-02-01 00:00 in Rome.
+    assert_eq!(e["claim_deadline"], "2023-03-02T23:00:00Z");
+    let blog = contract(&v, "bianchi-blog");
+    assert_eq!(blog["evaluation"]["availability_pct"], "99.9048");
+    assert_eq!(blog["evaluation"]["breach"], false);
+    assert_eq!(blog["owes"], false);
+    assert_eq!(v["summary"]["breached"], 1);
+    assert_eq!(v["summary"]["owed"][0]["amount"], "2.99");
+    // The evidence digest is stated, and is the store's.
+    let reader = Reader::open(fixture_db()).unwrap();
+    let d = reader
+        .evidence_digest(
+            &["shop-site".to_owned(), "shop-mail".to_owned()],
+            UtcMillis(at("2022-12-31T23:00:00Z")),
+            UtcMillis(at("2023-01-31T23:00:00Z")),
+        )
+        .unwrap();
+    assert_eq!(shop["evidence"]["sha256"], d.sha256.as_str());
+    assert_eq!(shop["evidence"]["checks"], d.checks);
+    assert!(d.checks > 17_000, "{d:?}");
+}
+
+#[test]
+fn an_outage_crossing_the_period_start_counts_only_its_part_in_the_period() {
+    let v = report::to_json(&fixture_report());
+    let first = &contract(&v, "rossi-shop")["incidents"][0];
+    assert_eq!(first["start"], "2022-12-31T22:30:00.000Z");
+    assert_eq!(first["start_local"], "2022-12-31 23:30:00 +01:00");
+    assert_eq!(first["duration_minutes"], "100");
+    assert_eq!(first["counted_minutes"], "70");
+    assert_eq!(first["proven_minutes"], "95");
+    assert_eq!(first["uncertainty_minutes"], "5");
+    assert_eq!(first["excluded"], Value::Null);
+}
+
+#[test]
+fn overlapping_outages_of_two_probes_are_one_incident_with_both_classes() {
+    let v = report::to_json(&fixture_report());
+    let second = &contract(&v, "rossi-shop")["incidents"][1];
+    assert_eq!(second["start"], "2023-01-10T07:00:00.000Z");
+    assert_eq!(second["end"], "2023-01-10T09:30:00.000Z");
+    assert_eq!(second["counted_minutes"], "150");
+    assert_eq!(
+        second["probes"],
+        serde_json::json!(["shop-mail", "shop-site"])
+    );
+    assert_eq!(second["vantages"], serde_json::json!(["milano-1"]));
+    assert_eq!(second["sources"], serde_json::json!(["measured"]));
+    // 24 failed checks of shop-mail (timeout) and 12 of shop-site (refused).
+    assert_eq!(
+        second["classes"],
+        serde_json::json!([
+            {"class": "refused", "failed_checks": 12},
+            {"class": "timeout", "failed_checks": 24}
+        ])
+    );
+}
+
+#[test]
+fn the_outage_inside_announced_maintenance_is_excluded_and_says_so() {
+    let r = fixture_report();
+    let shop = r
+        .contracts
+        .iter()
+        .find(|c| c.contract.id == "rossi-shop")
+        .unwrap();
+    let third = &shop.incidents[2];
+    assert_eq!(third.start, UtcMillis(at("2023-01-15T01:10:00Z")));
+    assert_eq!(third.maintenance_ms, 40 * MIN);
+    assert!(third.excluded.is_some(), "{third:?}");
+    let md = report::render(&r, Format::Md, "x").remove(0).1;
+    assert!(
+        md.contains("excluded: within announced maintenance (40 min)"),
+        "{md}"
+    );
+    let html = report::render(&r, Format::Html, "x").remove(0).1;
+    assert!(html.contains("excluded: within announced maintenance (40 min)"));
+    assert!(html.contains("Storage firmware upgrade"));
+}
+
+#[test]
+fn the_status_page_incident_is_kept_and_marked() {
+    let v = report::to_json(&fixture_report());
+    let fourth = &contract(&v, "rossi-shop")["incidents"][3];
+    assert_eq!(fourth["sources"], serde_json::json!(["status-page"]));
+    assert_eq!(fourth["counted_minutes"], "20");
+    assert_eq!(fourth["proven_minutes"], "0");
+    assert_eq!(fourth["uncertainty_minutes"], Value::Null);
+    assert!(
+        fourth["details"][0]
+            .as_str()
+            .unwrap()
+            .contains("DNS resolution errors")
+    );
+}
+
+#[test]
+fn the_no_data_gap_shows_with_its_policy_in_every_format() {
+    let r = fixture_report();
+    let v = report::to_json(&r);
+    let shop = contract(&v, "rossi-shop");
+    assert_eq!(
+        shop["no_data"],
+        serde_json::json!([{"start": "2023-01-25T00:00:00.000Z", "end": "2023-01-25T03:00:00.000Z", "minutes": "180"}])
+    );
+    assert_eq!(shop["evaluation"]["no_data_minutes"], "180");
+    assert_eq!(shop["evaluation"]["missing_data"], "exclude");
+    let phrase = "180 min (policy exclude: removed from the measured time)";
+    for f in [Format::Html, Format::Md] {
+        let text = report::render(&r, f, "x").remove(0).1;
+        assert!(text.contains(phrase), "{f:?}");
+    }
+    let csv = report::render(&r, Format::Csv, "x").remove(0).1;
+    assert!(csv.contains(",180,exclude,"), "{csv}");
+}
+
+#[test]
+fn a_contract_that_starts_mid_period_is_measured_from_its_start() {
+    let v = report::to_json(&fixture_report());
+    let blog = contract(&v, "bianchi-blog");
+    assert_eq!(
+        blog["timeline"]["service_start"],
+        "2023-01-09T23:00:00.000Z"
+    );
+    // 22 days from 2023-01-10 local, less the 180 min gap.
+    assert_eq!(blog["evaluation"]["measured_minutes"], "31500");
+    assert_eq!(blog["evaluation"]["downtime_minutes"], "30");
+}
+
+// ---- escaping ----
+
+#[test]
+fn a_detail_full_of_markup_and_separators_is_escaped_in_every_format() {
+    let r = fixture_report();
+    let html = report::render(&r, Format::Html, "x").remove(0).1;
+    assert!(!html.contains("<script>"), "raw <script> in the HTML");
+    assert!(html.contains(
+        "connection refused &lt;script&gt;alert(1)&lt;/script&gt; | a,b &quot;quoted&quot;"
+    ));
+    let md = report::render(&r, Format::Md, "x").remove(0).1;
+    assert!(md.contains("connection refused \\<script\\>alert(1)\\</script\\> \\| a,b \"quoted\""));
+    assert!(!md.contains("<script>"));
+    // Every incident row of the Markdown table has exactly the header's cells.
+    let rows: Vec<&str> = md
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.contains(" min |"))
+        .collect();
+    assert!(!rows.is_empty());
+    for row in rows {
+        let cells = row.replace("\\|", "").matches('|').count();
+        assert_eq!(cells, 13, "{row}");
+    }
+    let csv = report::render(&r, Format::Csv, "x").remove(1).1;
+    assert!(
+        csv.contains(
+            "\"shop-site: connection refused <script>alert(1)</script> | a,b \"\"quoted\"\"\nshop-mail: no TLS handshake within 10 s\""
+        ),
+        "{csv}"
+    );
+    // Every record has the header's 19 fields (a quoted field may span lines).
+    let records = csv_records(&csv);
+    assert_eq!(records.len(), 1 + 5);
+    for rec in &records {
+        assert_eq!(rec.len(), 19, "{rec:?}");
+    }
+}
+
+/// A small RFC 4180 reader, to check the writer's quoting.
+fn csv_records(text: &str) -> Vec<Vec<String>> {
+    let mut records = Vec::new();
+    let (mut rec, mut field) = (Vec::new(), String::new());
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => rec.push(std::mem::take(&mut field)),
+            (false, '\r') => {}
+            (false, '\n') => {
+                rec.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut rec));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    records
+}
+
+// ---- the report and `slawatch sla` agree ----
+
+#[test]
+fn a_report_figure_equals_what_slawatch_sla_gives_for_the_same_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    // The report, through the command line.
+    let out = slawatch()
+        .args(["report", "--period", "2023-01", "--contract", "rossi-shop"])
+        .args(["--format", "json", "--out", "-", "--config"])
+        .arg(config_path())
+        .arg("--database")
+        .arg(fixture_db())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let shop = contract(&report, "rossi-shop");
+    // Its timeline, through the calculator, with the contract's overrides.
+    let timeline = dir.path().join("timeline.json");
+    std::fs::write(&timeline, serde_json::to_string(&shop["timeline"]).unwrap()).unwrap();
+    let out = slawatch()
+        .args(["sla", "--plans"])
+        .arg(config_path())
+        .args(["--plan", "hosting-pro", "--timeline"])
+        .arg(&timeline)
+        .args([
+            "--period",
+            "2023-01",
+            "--fee",
+            "29.90",
+            "--customer-type",
+            "business",
+        ])
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sla: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let e = &shop["evaluation"];
+    for key in [
+        "availability_pct",
+        "downtime_minutes",
+        "measured_minutes",
+        "no_data_minutes",
+        "breach",
+        "credit",
+        "claim_deadline",
+        "incidents",
+        "trace",
+    ] {
+        assert_eq!(sla[key], e[key], "{key}");
+    }
+    assert_eq!(sla["credit"]["amount"], "2.99");
+    assert_eq!(
+        report::timeline_json(&fixture_report(), "rossi-shop").unwrap(),
+        shop["timeline"]
+    );
+}
+
+// ---- the command line ----
+
+#[test]
+fn the_command_writes_every_format_and_the_letters_it_owes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = slawatch()
+        .args([
+            "report", "--period", "2023-01", "--format", "all", "--letter",
+        ])
+        .args(["--lang", "it", "--date", "2023-02-02", "--config"])
+        .arg(config_path())
+        .arg("--database")
+        .arg(fixture_db())
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "claim-rossi-shop-2023-01-it.txt",
+            "slawatch-2023-01-contracts.csv",
+            "slawatch-2023-01-incidents.csv",
+            "slawatch-2023-01.html",
+            "slawatch-2023-01.json",
+            "slawatch-2023-01.md",
+        ]
+    );
+    for n in &names {
+        assert!(
+            stdout.contains(&format!("wrote {}", dir.path().join(n).display())),
+            "{stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("bianchi-blog, 2023-01: nulla da richiedere"),
+        "{stdout}"
+    );
+    // The letter matches the snapshot's but for nothing: same date, same attachment.
+    let letter_file =
+        std::fs::read_to_string(dir.path().join("claim-rossi-shop-2023-01-it.txt")).unwrap();
+    assert_eq!(letter_file, letter(Lang::It));
+}
+
+#[test]
+fn bad_input_exits_2_and_says_what_to_fix() {
+    let run = |args: &[&str]| {
+        let out = slawatch()
+            .arg("report")
+            .args(args)
+            .arg("--config")
+            .arg(config_path())
+            .arg("--database")
+            .arg(fixture_db())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    assert!(run(&["--period", "2023-13"]).contains("write YYYY-MM for a month"));
+    assert!(run(&["--period", "2023-01", "--contract", "nope"]).contains("no contract 'nope'"));
+    assert!(
+        run(&["--period", "2023-01", "--format", "csv", "--out", "-"]).contains("give --out DIR")
+    );
+    assert!(run(&["--period", "2023-01", "--format", "pdf"]).contains("pdf"));
+    // A yearly period for monthly plans, named: not evaluable.
+    assert!(
+        run(&["--period", "2023", "--contract", "rossi-shop"]).contains("contract 'rossi-shop'")
+    );
+}
