@@ -23,7 +23,8 @@ use std::process::ExitCode;
     its probes' outages combined by unavailable_when, manual incidents (slawatch incident add), \
     the configuration's maintenance windows, and the time slawatch was not probing (no data). \
     The figures are those `slawatch sla` gives for the same timeline (--format json includes it). \
-    Every report states the SHA-256 digest of the checks it rests on.\n\n\
+    Every report states the SHA-256 digest of the checks it rests on. \
+    `slawatch run` writes each closed period's reports (every format) to reports_dir by itself, once.\n\n\
     Exit status: 0 written, 1 a file or the database could not be read or written, \
     2 bad input (configuration, period, contract, options).")]
 pub(super) struct Args {

@@ -411,11 +411,16 @@ fn contract_report(
         ps.max(service_start.unwrap_or(i64::MIN)),
         pe.min(service_end.unwrap_or(i64::MAX)),
     );
-    let gaps = if life.is_empty() {
-        Intervals::empty()
-    } else {
-        life.subtract(&covered)
-    };
+    if life.is_empty() {
+        return Ok(Err(format!(
+            "the contract is not in force during {} (it runs from {} to {})",
+            period.label,
+            c.start
+                .map_or_else(|| "the beginning".to_owned(), |d| d.to_string()),
+            c.end.map_or_else(|| "no end".to_owned(), |d| d.to_string())
+        )));
+    }
+    let gaps = life.subtract(&covered);
 
     let mut timeline = Timeline {
         service_start: service_start.map(UtcMillis),

@@ -202,6 +202,22 @@ pub fn render(
     })
 }
 
+/// Where an incident's evidence comes from, when not (only) our probes.
+fn source_note(r: &super::data::IncidentRow, lang: Lang) -> String {
+    let manual = r.sources.iter().any(|s| s == "manual");
+    let page = r.sources.iter().any(|s| s == "status-page");
+    let measured = r.sources.iter().any(|s| s == "measured");
+    if measured || !(manual || page) {
+        return String::new();
+    }
+    match (lang, page) {
+        (Lang::En, true) => " (published on your status page)".to_owned(),
+        (Lang::En, false) => " (observed by me)".to_owned(),
+        (Lang::It, true) => " (pubblicata sulla Vostra pagina di stato)".to_owned(),
+        (Lang::It, false) => " (rilevata direttamente)".to_owned(),
+    }
+}
+
 fn counted(c: &ContractReport) -> Vec<&super::data::IncidentRow> {
     c.incidents
         .iter()
@@ -264,11 +280,12 @@ fn english(c: &ContractReport, file: &str, vantage: &str, date: Date) -> String 
     for (i, r) in list.iter().enumerate() {
         let _ = writeln!(
             s,
-            "  {}. from {} to {}{}: {} min counted in the period{}",
+            "  {}. from {} to {}{}{}: {} min counted in the period{}",
             i + 1,
             text::local(r.start.0, tz),
             text::local(r.end.0, tz),
             if r.open { " (still open)" } else { "" },
+            source_note(r, Lang::En),
             text::minutes_q(&r.counted_ms),
             if r.classes.is_empty() {
                 String::new()
@@ -411,11 +428,12 @@ fn italian(c: &ContractReport, file: &str, vantage: &str, date: Date) -> String 
     for (i, r) in list.iter().enumerate() {
         let _ = writeln!(
             s,
-            "  {}. dal {} al {}{}: {} minuti conteggiati nel periodo{}",
+            "  {}. dal {} al {}{}{}: {} minuti conteggiati nel periodo{}",
             i + 1,
             text::local(r.start.0, tz),
             text::local(r.end.0, tz),
             if r.open { " (ancora in corso)" } else { "" },
+            source_note(r, Lang::It),
             it_num(&text::minutes_q(&r.counted_ms)),
             if r.classes.is_empty() {
                 String::new()

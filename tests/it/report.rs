@@ -653,3 +653,93 @@ fn bad_input_exits_2_and_says_what_to_fix() {
         run(&["--period", "2023", "--contract", "rossi-shop"]).contains("contract 'rossi-shop'")
     );
 }
+
+// ---- the daemon's own reports ----
+
+#[test]
+fn the_daemon_writes_each_closed_period_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("evidence.db");
+    std::fs::copy(fixture_db(), &db).unwrap();
+    let text = std::fs::read_to_string(config_path())
+        .unwrap()
+        .replace(
+            "database = \"slawatch.db\"        # the tests pass --database",
+            &format!("database = {:?}", db.display().to_string()),
+        )
+        .replace(
+            "reports_dir = \"reports\"         # the tests pass --out",
+            &format!(
+                "reports_dir = {:?}",
+                dir.path().join("out").display().to_string()
+            ),
+        );
+    let path = dir.path().join("probes.toml");
+    std::fs::write(&path, text).unwrap();
+    let config = slawatch::config::load(&path).unwrap();
+    assert_eq!(config.daemon.database, db);
+    // Monitoring began on 2022-12-28: December and January are over and sealed.
+    let files = report::auto::write_due(&config, generated_at()).unwrap();
+    let mut names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "slawatch-2022-12-contracts.csv",
+            "slawatch-2022-12-incidents.csv",
+            "slawatch-2022-12.html",
+            "slawatch-2022-12.json",
+            "slawatch-2022-12.md",
+            "slawatch-2023-01-contracts.csv",
+            "slawatch-2023-01-incidents.csv",
+            "slawatch-2023-01.html",
+            "slawatch-2023-01.json",
+            "slawatch-2023-01.md",
+        ]
+    );
+    // The January JSON is the report of the same evidence.
+    let v: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out/slawatch-2023-01.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        contract(&v, "rossi-shop")["evaluation"]["credit"]["amount"],
+        "2.99"
+    );
+    let reader = Reader::open(&db).unwrap();
+    assert_eq!(
+        reader.meta("report_written:2023-01").unwrap().as_deref(),
+        Some("2023-02-02T08:00:00.000Z")
+    );
+    // Once: an hour later nothing is written again, even with the files gone.
+    std::fs::remove_dir_all(dir.path().join("out")).unwrap();
+    let later = UtcMillis(generated_at().0 + 3_600_000);
+    assert!(report::auto::write_due(&config, later).unwrap().is_empty());
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn a_contract_not_in_force_during_the_period_is_listed_as_not_evaluated() {
+    let config = slawatch::config::load(&config_path()).unwrap();
+    let reader = Reader::open(fixture_db()).unwrap();
+    let r = report::build(&config, &reader, "2022-12", None, generated_at()).unwrap();
+    let ids: Vec<&str> = r.contracts.iter().map(|c| c.contract.id.as_str()).collect();
+    assert_eq!(ids, ["rossi-shop"]);
+    assert_eq!(r.skipped.len(), 1);
+    assert_eq!(r.skipped[0].0, "bianchi-blog");
+    assert!(
+        r.skipped[0].1.contains("not in force during 2022-12"),
+        "{:?}",
+        r.skipped
+    );
+    let md = report::render(&r, Format::Md, "x").remove(0).1;
+    assert!(md.contains("Not evaluated: **bianchi-blog**"), "{md}");
+    // December's share of the outage crossing into January: 30 min.
+    assert_eq!(
+        r.contracts[0].incidents[0].counted_ms,
+        slawatch::sla::num::int(30 * MIN)
+    );
+}
