@@ -6,7 +6,9 @@
 //! is no thundering herd at :00 and no drift however long a process runs (the next
 //! due time is computed from the grid, never by adding the interval to "now"). A grid
 //! point missed because a check ran long is skipped, not run late in a burst. After a
-//! failed check the next one is due `retry_interval` later, off the grid, until a
+//! failed check the next one is due `retry_interval` after the failed one started
+//! (start to start, so a slow failure does not stretch the retries and an outage's
+//! end is seen within one `retry_interval` of the recovery), off the grid, until a
 //! check succeeds again.
 //!
 //! The scheduler does not probe by itself: it calls a [`Runner`], so the daemon plugs
@@ -200,7 +202,7 @@ async fn probe_loop(
         }
         let now = Instant::now();
         due = if failed {
-            now + retry_interval
+            (started + retry_interval).max(now)
         } else {
             next_on_grid(
                 base,
@@ -435,14 +437,14 @@ mod tests {
         .await;
         let s = runner.starts_of("flaky");
         assert!(s.len() >= 4, "{s:?}");
-        // down at off, retry 10 s after it finished, again, then up, then the grid.
+        // down at off, retry 10 s after it started, again, then up, then the grid.
         let gap = |a: usize, b: usize| s[b] - s[a];
         assert!(
-            gap(0, 1).abs_diff(Duration::from_millis(10_100)) < Duration::from_millis(5),
+            gap(0, 1).abs_diff(Duration::from_millis(10_000)) < Duration::from_millis(5),
             "{s:?}"
         );
         assert!(
-            gap(1, 2).abs_diff(Duration::from_millis(10_100)) < Duration::from_millis(5),
+            gap(1, 2).abs_diff(Duration::from_millis(10_000)) < Duration::from_millis(5),
             "{s:?}"
         );
         assert!(
