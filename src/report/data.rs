@@ -81,6 +81,9 @@ pub struct Report {
     pub contracts: Vec<ContractReport>,
     /// Contracts that could not be evaluated for this period, with the reason.
     pub skipped: Vec<(String, String)>,
+    /// The hash chain's head when the report was made (seal number, hex): stating it
+    /// pins every sealed check up to there, so a later rewrite of the chain shows.
+    pub chain: Option<(i64, String)>,
 }
 
 /// One contract over the period.
@@ -301,6 +304,7 @@ pub fn build(
         vantage: config.daemon.vantage.clone(),
         contracts: Vec::new(),
         skipped: Vec::new(),
+        chain: reader.chain_head()?,
     };
     for c in contracts {
         let Some(plan) = config.plans.iter().find(|p| p.id == c.plan) else {

@@ -256,7 +256,7 @@ fn fact(s: &mut String, k: &str, v: &str) {
     let _ = write!(s, "<dt>{}</dt><dd>{v}</dd>", esc(k));
 }
 
-fn contract_section(s: &mut String, c: &ContractReport) {
+fn contract_section(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>) {
     let ev = &c.evaluation;
     let tz = &c.plan.window.timezone;
     let id = id_of(&c.contract.id);
@@ -331,11 +331,15 @@ fn contract_section(s: &mut String, c: &ContractReport) {
         s,
         "Evidence",
         &format!(
-            "SHA-256 <code>{}</code> over {} checks ({} runs, {} failed checks)",
+            "SHA-256 <code>{}</code> over {} checks ({} runs, {} failed checks){}",
             esc(&c.evidence.sha256),
             c.evidence.checks,
             c.evidence.runs,
-            c.evidence.failures
+            c.evidence.failures,
+            chain.map_or(String::new(), |(seal, head)| format!(
+                "; hash chain head at seal {seal}: <code>{}</code>",
+                esc(head)
+            ))
         ),
     );
     s.push_str("</dl>");
@@ -524,7 +528,7 @@ pub(super) fn render(r: &Report) -> String {
     s.push_str("</section>");
 
     for c in &r.contracts {
-        contract_section(&mut s, c);
+        contract_section(&mut s, c, r.chain.as_ref());
     }
     s.push_str(
         "<footer><p>An outage runs from the first failed check of a confirmed streak to the first \

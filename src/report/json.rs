@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 /// The version of this format; a change that removes or renames a field bumps it.
 pub(super) const FORMAT: &str = "slawatch-report/1";
 
-fn contract(c: &ContractReport) -> Value {
+fn contract(c: &ContractReport, chain: Option<&(i64, String)>) -> Value {
     let tz = &c.plan.window.timezone;
     json!({
         "contract": {
@@ -79,6 +79,7 @@ fn contract(c: &ContractReport) -> Value {
             "probes": c.contract.probes,
             "from": text::utc(c.evaluation.period.start),
             "to": text::utc(c.evaluation.period.end),
+            "chain": chain.map(|(seal, head)| json!({"seal": seal, "head": head})),
         },
         "timeline": c.timeline.to_json(),
     })
@@ -99,7 +100,7 @@ pub(super) fn value(r: &Report) -> Value {
             "owed": owed.iter().map(|(c, a)| json!({"amount": a.to_string(), "currency": c})).collect::<Vec<_>>(),
             "extension_days": days,
         },
-        "contracts": r.contracts.iter().map(contract).collect::<Vec<_>>(),
+        "contracts": r.contracts.iter().map(|c| contract(c, r.chain.as_ref())).collect::<Vec<_>>(),
         "skipped": r.skipped.iter().map(|(id, why)| json!({"contract": id, "reason": why})).collect::<Vec<_>>(),
     })
 }

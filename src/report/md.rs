@@ -31,7 +31,7 @@ fn row(s: &mut String, cells: &[String]) {
     s.push('\n');
 }
 
-fn contract(s: &mut String, c: &ContractReport) {
+fn contract(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>) {
     let ev = &c.evaluation;
     let tz = &c.plan.window.timezone;
     let _ = writeln!(
@@ -84,8 +84,14 @@ fn contract(s: &mut String, c: &ContractReport) {
         (
             "Evidence",
             format!(
-                "SHA-256 `{}` over {} checks ({} runs, {} failed checks)",
-                c.evidence.sha256, c.evidence.checks, c.evidence.runs, c.evidence.failures
+                "SHA-256 `{}` over {} checks ({} runs, {} failed checks){}",
+                c.evidence.sha256,
+                c.evidence.checks,
+                c.evidence.runs,
+                c.evidence.failures,
+                chain.map_or(String::new(), |(seal, head)| format!(
+                    "; hash chain head at seal {seal}: `{head}`"
+                ))
             ),
         ),
     ];
@@ -258,7 +264,7 @@ pub(super) fn render(r: &Report) -> String {
         let _ = writeln!(s, "\nNot evaluated: **{}**: {}", esc(id), esc(why));
     }
     for c in &r.contracts {
-        contract(&mut s, c);
+        contract(&mut s, c, r.chain.as_ref());
     }
     s
 }

@@ -743,3 +743,57 @@ fn a_contract_not_in_force_during_the_period_is_listed_as_not_evaluated() {
         slawatch::sla::num::int(30 * MIN)
     );
 }
+
+/// The two halves of the evidence story together: a report's stated digest and chain
+/// head verify against the database, and stop verifying once a check is edited.
+#[test]
+fn a_report_verifies_against_its_database_until_a_check_is_edited() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("slawatch.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let from = PathBuf::from(format!("{}{suffix}", fixture_db().display()));
+        if from.exists() {
+            std::fs::copy(&from, format!("{}{suffix}", db.display())).unwrap();
+        }
+    }
+    let out = dir.path().join("out");
+    slawatch()
+        .args([
+            "report", "--period", "2023-01", "--format", "json", "--config",
+        ])
+        .arg(config_path())
+        .arg("--database")
+        .arg(&db)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let json = out.join("slawatch-2023-01.json");
+    let verify = || {
+        slawatch()
+            .args(["verify", "--database"])
+            .arg(&db)
+            .arg("--report")
+            .arg(&json)
+            .assert()
+    };
+    verify().success();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let triggers: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'failures'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for t in triggers {
+        conn.execute_batch(&format!("DROP TRIGGER {t}")).unwrap();
+    }
+    conn.execute(
+        "UPDATE failures SET detail = 'all fine' WHERE id = (SELECT min(id) FROM failures)",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    verify().code(1);
+}
