@@ -242,6 +242,7 @@ fn register(store: &Store, config: &Config) -> Result<(), StoreError> {
         .map(|p| (p.name.clone(), p.spec.kind().to_owned()))
         .collect();
     store.register_probes(&probes)?;
+    store.record_maintenance(&config.maintenance)?;
     store.flush()
 }
 

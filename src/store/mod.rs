@@ -27,7 +27,7 @@ mod schema;
 mod seal;
 
 pub use digest::EvidenceDigest;
-pub use query::set_meta;
+pub use query::{AnnouncedWindow, set_meta};
 pub use seal::{ChainProblem, ChainReport, MAX_PROBLEMS, ProblemKind};
 
 use crate::model::{Check, ErrorClass, Status, UtcMillis};
@@ -167,6 +167,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
 #[derive(Debug)]
 enum Msg {
     Probes(Vec<(String, String)>),
+    Maintenance(Vec<crate::config::Maintenance>),
     Check(Box<Check>),
     Outage(Box<Event>),
     Heartbeat(String, UtcMillis),
@@ -238,6 +239,20 @@ impl Store {
     /// Only when the writer has stopped.
     pub fn register_probes(&self, probes: &[(String, String)]) -> Result<(), StoreError> {
         self.send(Msg::Probes(probes.to_vec()))
+    }
+
+    /// Records the maintenance windows the configuration announces, once each (the
+    /// same scope, start and end are not stored twice), so the database keeps what
+    /// was announced even after the configuration changes. The scope is
+    /// `contract:ID` or `probe:NAME`, one row per name the window applies to.
+    ///
+    /// # Errors
+    /// Only when the writer has stopped.
+    pub fn record_maintenance(
+        &self,
+        windows: &[crate::config::Maintenance],
+    ) -> Result<(), StoreError> {
+        self.send(Msg::Maintenance(windows.to_vec()))
     }
 
     /// Records one check.
@@ -524,6 +539,28 @@ fn apply(tx: &rusqlite::Transaction<'_>, state: &mut State, msg: &Msg) -> rusqli
         Msg::Probes(list) => {
             for (name, kind) in list {
                 probe_id(tx, &mut state.probe_ids, name, Some(kind))?;
+            }
+        }
+        Msg::Maintenance(windows) => {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO maintenance (scope, start, end, announced_at, note)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (scope, start, end) DO NOTHING",
+            )?;
+            for w in windows {
+                let scopes = w
+                    .contracts
+                    .iter()
+                    .map(|c| format!("contract:{c}"))
+                    .chain(w.probes.iter().map(|p| format!("probe:{p}")));
+                for scope in scopes {
+                    insert.execute(params![
+                        scope,
+                        w.start.0,
+                        w.end.0,
+                        w.announced_at.map(|a| a.0),
+                        w.note
+                    ])?;
+                }
             }
         }
         Msg::Check(check) => {

@@ -7,6 +7,10 @@ use crate::outage::Outage;
 use rusqlite::OptionalExtension;
 use std::path::Path;
 
+/// A recorded maintenance window: `(scope, start, end, announced_at)`, the scope
+/// being `contract:ID` or `probe:NAME`.
+pub type AnnouncedWindow = (String, UtcMillis, UtcMillis, Option<UtcMillis>);
+
 impl Reader {
     /// Outages of `probe` overlapping `[from, to)`: open ones, or ending after `from`,
     /// and starting before `to`; oldest first. An open outage's last failure is
@@ -24,6 +28,30 @@ impl Reader {
             "p.name = ?1 AND (o.end IS NULL OR o.end > ?2) AND o.start < ?3",
             &[&probe, &from.0, &to.0],
         )
+    }
+
+    /// The maintenance windows recorded from the configuration, by start.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn maintenance(&self) -> Result<Vec<AnnouncedWindow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT scope, start, end, announced_at FROM maintenance ORDER BY start, scope",
+            )
+            .map_err(sql(&self.path))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    UtcMillis(r.get(1)?),
+                    UtcMillis(r.get(2)?),
+                    r.get::<_, Option<i64>>(3)?.map(UtcMillis),
+                ))
+            })
+            .map_err(sql(&self.path))?;
+        rows.collect::<Result<_, _>>().map_err(sql(&self.path))
     }
 
     /// The classes of the failed checks of `probe` in `[from, to)`, with how many

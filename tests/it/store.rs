@@ -338,3 +338,40 @@ fn the_evidence_digest_is_stable_and_detects_an_edited_row() {
         .unwrap();
     assert_ne!(edited.sha256, d.sha256);
 }
+
+#[test]
+fn announced_maintenance_is_recorded_once_per_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let window = slawatch::config::Maintenance {
+        contracts: vec!["rossi-shop".to_owned()],
+        probes: vec!["shop-site".to_owned()],
+        start: UtcMillis(1_000),
+        end: UtcMillis(2_000),
+        announced_at: Some(UtcMillis(500)),
+        note: Some("firmware".to_owned()),
+    };
+    let store = Store::open(&db).unwrap();
+    store.record_maintenance(std::slice::from_ref(&window)).unwrap();
+    // A reload sends the same windows again: nothing is stored twice.
+    store.record_maintenance(&[window]).unwrap();
+    store.close().unwrap();
+    let rows = Reader::open(&db).unwrap().maintenance().unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (
+                "contract:rossi-shop".to_owned(),
+                UtcMillis(1_000),
+                UtcMillis(2_000),
+                Some(UtcMillis(500))
+            ),
+            (
+                "probe:shop-site".to_owned(),
+                UtcMillis(1_000),
+                UtcMillis(2_000),
+                Some(UtcMillis(500))
+            ),
+        ]
+    );
+}
