@@ -22,7 +22,7 @@ use std::process::ExitCode;
     SHA-256(previous chain || row_hash). verify recomputes each sealed row's hash \
     from what the row says now, and each link from the one before; a row edited, \
     deleted or inserted by hand is named (table, row id, probe, instant). Runs of the \
-    current hour may still grow and are not sealed yet. With --report, the report's \
+    current UTC day may still grow and are not sealed yet. With --report, the report's \
     evidence digest (evidence.sha256 over evidence.probes from evidence.from to \
     evidence.to) is recomputed from the database, and its chain head \
     (evidence.chain.seal, evidence.chain.head), when stated, is looked up.\n\n\
@@ -216,7 +216,7 @@ fn print_text(chain: &ChainReport, checked: &[Checked]) {
     }
     if chain.open_runs > 0 {
         println!(
-            "{} open run{} not yet sealed (the current hour's; sealed when it ends)",
+            "{} open run{} not yet sealed (the current UTC day's; sealed when it ends)",
             chain.open_runs,
             if chain.open_runs == 1 { "" } else { "s" }
         );

@@ -210,23 +210,24 @@ mod tests {
     }
 
     #[test]
-    fn a_month_is_due_an_hour_after_its_end_in_the_latest_zone() {
+    fn a_month_is_due_a_day_and_an_hour_after_its_end_in_the_latest_zone() {
         let rome = window(WindowKind::CalendarMonth, "Europe/Rome");
         let ny = window(WindowKind::CalendarMonth, "America/New_York");
         let since = Some(at("2022-12-15T00:00:00Z"));
         let none = BTreeSet::new();
-        // January ends at 2023-01-31T23:00Z in Rome and 2023-02-01T05:00Z in New York.
+        // January ends at 2023-01-31T23:00Z in Rome and 2023-02-01T05:00Z in New York;
+        // its evidence is sealed a day later, and an hour covers checks in flight.
         assert_eq!(
-            labels(&due(at("2023-01-31T23:59:59Z"), &[&rome], since, &none)),
+            labels(&due(at("2023-02-01T23:59:59Z"), &[&rome], since, &none)),
             vec!["2022-12"]
         );
         assert_eq!(
-            labels(&due(at("2023-02-01T00:00:00Z"), &[&rome], since, &none)),
+            labels(&due(at("2023-02-02T00:00:00Z"), &[&rome], since, &none)),
             vec!["2022-12", "2023-01"]
         );
         assert_eq!(
             labels(&due(
-                at("2023-02-01T05:59:59Z"),
+                at("2023-02-02T05:59:59Z"),
                 &[&rome, &ny],
                 since,
                 &none
@@ -235,7 +236,7 @@ mod tests {
         );
         assert_eq!(
             labels(&due(
-                at("2023-02-01T06:00:00Z"),
+                at("2023-02-02T06:00:00Z"),
                 &[&rome, &ny],
                 since,
                 &none
@@ -245,14 +246,14 @@ mod tests {
     }
 
     #[test]
-    fn a_zone_east_of_utc_is_due_before_the_utc_month_ends() {
+    fn a_zone_east_of_utc_is_due_from_its_own_end() {
         // January in Tokyo ends at 2023-01-31T15:00Z.
         let tokyo = window(WindowKind::CalendarMonth, "Asia/Tokyo");
         let since = Some(at("2023-01-15T00:00:00Z"));
         let none = BTreeSet::new();
-        assert!(due(at("2023-01-31T15:59:59Z"), &[&tokyo], since, &none).is_empty());
+        assert!(due(at("2023-02-01T15:59:59Z"), &[&tokyo], since, &none).is_empty());
         assert_eq!(
-            labels(&due(at("2023-01-31T16:00:00Z"), &[&tokyo], since, &none)),
+            labels(&due(at("2023-02-01T16:00:00Z"), &[&tokyo], since, &none)),
             vec!["2023-01"]
         );
     }
@@ -284,11 +285,11 @@ mod tests {
         let since = Some(at("2022-06-01T00:00:00Z"));
         let none = BTreeSet::new();
         assert_eq!(
-            labels(&due(at("2023-01-01T00:59:59Z"), &[&year], since, &none)),
+            labels(&due(at("2023-01-02T00:59:59Z"), &[&year], since, &none)),
             Vec::<String>::new()
         );
         assert_eq!(
-            labels(&due(at("2023-01-01T01:00:00Z"), &[&year], since, &none)),
+            labels(&due(at("2023-01-02T01:00:00Z"), &[&year], since, &none)),
             vec!["2022"]
         );
         assert!(due(at("2023-05-01T00:00:00Z"), &[], since, &none).is_empty());

@@ -50,9 +50,11 @@ use std::collections::BTreeSet;
 /// How far outside the period outages are read, so combined incidents are whole.
 pub const SEARCH_MARGIN_MS: i64 = 31 * DAY_MS;
 
-/// A report is provisional until this long after its period's end (the last runs
-/// of the period are then sealed, see `store::RUN_SPAN_MS`).
-pub const SEAL_AFTER_MS: i64 = 3_600_000;
+/// A report is provisional until this long after its period's end: runs never span
+/// a UTC day (`store::RUN_SPAN_MS`), so a day after the end every run that began in
+/// the period is over and sealed, and the evidence digest no longer changes; the
+/// extra hour covers checks still in flight at the day's end.
+pub const SEAL_AFTER_MS: i64 = 25 * 3_600_000;
 
 /// Why a report could not be built.
 #[derive(Debug, thiserror::Error)]

@@ -15,8 +15,10 @@
 //! ordered by probe name, first check and row id; failures by probe name, instant
 //! and row id. Anyone can recompute it with `sqlite3` and `sha256sum`.
 //!
-//! A run never spans a UTC hour ([`super::RUN_SPAN_MS`]), so once a period (and the
-//! hour its last run is in) is over, its digest never changes unless a row is edited.
+//! A run counts whole in the period its first check is in, even the checks it goes
+//! on to hold after the period's end. Runs never span a UTC day
+//! ([`super::RUN_SPAN_MS`]), so once a period and the UTC day its last run began in
+//! are over, its digest never changes unless a row is edited.
 
 use super::{Reader, StoreError, sql};
 use crate::model::UtcMillis;

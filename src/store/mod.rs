@@ -8,10 +8,10 @@
 //!
 //! Checks are stored compactly. Consecutive checks of a probe with the same status
 //! and class (up, up flagged slow, unknown) are one row of `runs`, updated in place
-//! (count, first and last time, latency min/sum/max) within one UTC hour
+//! (count, first and last time, latency min/sum/max) within one UTC day
 //! ([`RUN_SPAN_MS`]); every failed (down) check is its own row of `failures`, with
 //! its class, detail and phases, because each one is evidence. A year of a probe
-//! checked every minute that never fails is 8,760 rows.
+//! checked every minute that never fails is 365 rows.
 //!
 //! The checks are append-only: every row of `runs` and `failures` is sealed into a
 //! hash chain once it can no longer change (see `seal.rs`), triggers refuse to
@@ -47,11 +47,13 @@ pub const COMMIT_EVERY: Duration = Duration::from_secs(1);
 /// the time between is a no-data gap.
 pub const COVERAGE_GAP_MS: i64 = 5_000;
 
-/// A run never spans a UTC hour boundary: once its hour is over it never changes, so
-/// a closed billing period's evidence (periods start on whole hours in every zone
-/// with a whole-hour offset) has a stable digest. Costs one row per probe and hour
-/// at most: 8,760 a year for a probe that never fails.
-pub const RUN_SPAN_MS: i64 = 3_600_000;
+/// A run never spans a UTC day boundary: once its day is over it never changes (and
+/// is sealed into the hash chain), so a period's evidence has a stable digest from
+/// at most a day after the period ends, in any time zone. One row per probe and day
+/// for a probe that never fails: 365 a year. (Runs cut at every hour would make
+/// 8,760 rows and seals a year per probe: with the seals, a year of 1,000 probes
+/// went from about 350 MiB to over 2 GiB; see BENCHMARKS.md.)
+pub const RUN_SPAN_MS: i64 = 86_400_000;
 
 /// The migration that introduced the hash chain (`seals`).
 const SEALS_MIGRATION: usize = 2;
@@ -335,7 +337,7 @@ struct OpenRun {
     row: i64,
     status: Status,
     class: Option<ErrorClass>,
-    /// The UTC hour of its first check: a run never spans two.
+    /// The UTC day of its first check (a span of `RUN_SPAN_MS`): a run never spans two.
     hour: i64,
 }
 
@@ -349,7 +351,7 @@ struct State {
     coverage: Option<(i64, UtcMillis)>,
     /// The last seal of the hash chain.
     head: seal::Head,
-    /// The UTC hour of the newest check or heartbeat: a run of an earlier hour can
+    /// The span (UTC day) of the newest check or heartbeat: a run of an earlier day can
     /// no longer change, so it is sealed.
     hour: Option<i64>,
 }
@@ -688,7 +690,7 @@ fn write_check(
     ])?;
     let row = tx.last_insert_rowid();
     if state.hour.is_some_and(|h| hour < h) {
-        // A late check of an hour already over: its run can never grow.
+        // A late check of a day already over: its run can never grow.
         return seal::seal(tx, &mut state.head, seal::Table::Runs, row);
     }
     state.open_runs.insert(
@@ -703,7 +705,7 @@ fn write_check(
     Ok(())
 }
 
-/// The UTC hour an instant falls in (hours since the epoch).
+/// The span ([`RUN_SPAN_MS`], a UTC day) an instant falls in, counted from the epoch.
 fn hour_of(at: UtcMillis) -> i64 {
     at.0.div_euclid(RUN_SPAN_MS)
 }

@@ -3,8 +3,8 @@
 //!
 //! Every row of `failures` is sealed in the transaction that inserts it; a row of
 //! `runs` is sealed as soon as it can no longer change: when the writer starts
-//! another run for its probe, when a check or heartbeat of a later UTC hour arrives
-//! (runs never span an hour, [`super::RUN_SPAN_MS`]), before a prune, and when the
+//! another run for its probe, when a check or heartbeat of a later UTC day arrives
+//! (runs never span a day, [`super::RUN_SPAN_MS`]), before a prune, and when the
 //! writer stops (a new writer never extends an old run). Until then it is *open*:
 //! at most one per probe, in the hour of the newest instant in the database.
 //!
@@ -344,7 +344,7 @@ pub enum ProblemKind {
     /// A failed check with no seal: inserted by hand (failures are sealed as written).
     UnsealedFailure,
     /// A run with no seal that can no longer be open (not the latest of its probe,
-    /// or of an hour before the newest instant): inserted by hand.
+    /// or of a day before the newest instant): inserted by hand.
     UnsealedRun,
     /// A stored hash is not 64 hex digits.
     BadHash,

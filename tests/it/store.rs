@@ -71,10 +71,10 @@ fn up_checks_merge_into_runs_and_every_failure_is_a_row() {
     let r = Reader::open(&db).unwrap();
     assert_eq!(
         r.counts().unwrap(),
-        // Runs: minutes 0-59 and 60-99 (a run never spans a UTC hour), then 102-109.
+        // Runs: minutes 0-99, then 102-109 (the failures split them).
         Counts {
             checks: 110,
-            runs: 3,
+            runs: 2,
             failures: 2,
             outages: 0
         }
@@ -91,6 +91,24 @@ fn up_checks_merge_into_runs_and_every_failure_is_a_row() {
         Some(UtcMillis(109 * 60_000))
     );
     assert_eq!(r.last_check_at("nope").unwrap(), None);
+}
+
+#[test]
+fn a_run_never_spans_a_utc_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let store = Store::open(&db).unwrap();
+    let day = slawatch::store::RUN_SPAN_MS;
+    assert_eq!(day, 86_400_000);
+    // 23:58, 23:59, then 00:00 and 00:01 of the next UTC day.
+    for at in [day - 120_000, day - 60_000, day, day + 60_000] {
+        store
+            .record_check(&check("web", at, Status::Up, 10))
+            .unwrap();
+    }
+    store.close().unwrap();
+    let c = Reader::open(&db).unwrap().counts().unwrap();
+    assert_eq!((c.checks, c.runs), (4, 2));
 }
 
 #[test]
@@ -352,7 +370,9 @@ fn announced_maintenance_is_recorded_once_per_scope() {
         note: Some("firmware".to_owned()),
     };
     let store = Store::open(&db).unwrap();
-    store.record_maintenance(std::slice::from_ref(&window)).unwrap();
+    store
+        .record_maintenance(std::slice::from_ref(&window))
+        .unwrap();
     // A reload sends the same windows again: nothing is stored twice.
     store.record_maintenance(&[window]).unwrap();
     store.close().unwrap();

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const MIN: i64 = 60_000;
-const HOUR: i64 = 3_600_000;
-/// 2024-04-01T00:00:00Z: whole hours, so the test reads in UTC hours.
+/// Runs never span one of these (a UTC day); "hour" below means one such span.
+const HOUR: i64 = slawatch::store::RUN_SPAN_MS;
+/// 2024-04-01T00:00:00Z: a whole span, so the test reads in whole spans.
 const T0: i64 = 1_711_929_600_000;
 
 fn check(probe: &str, at: i64, status: Status) -> Check {
@@ -32,8 +33,8 @@ fn check(probe: &str, at: i64, status: Status) -> Check {
     }
 }
 
-/// Three hours of two probes checked every 5 minutes: web fails for 15 minutes in
-/// the second hour, mail has one unknown check. Returns the number of rows
+/// Three spans of two probes checked 12 times a span: web fails three times in a
+/// row in the second span, mail has one unknown check. Returns the number of rows
 /// (runs + failures) and leaves the store open.
 fn write_hours(store: &Store, from: i64, hours: i64) {
     store
@@ -43,7 +44,7 @@ fn write_hours(store: &Store, from: i64, hours: i64) {
         ])
         .unwrap();
     for i in 0..hours * 12 {
-        let at = from + i * 5 * MIN;
+        let at = from + i * (HOUR / 12);
         let web = if (at - from) / HOUR == 1 && (3..6).contains(&(i % 12)) {
             Status::Down
         } else {
@@ -167,7 +168,7 @@ fn an_altered_run_count_fails_and_is_named() {
         out.lines()
             .next()
             .unwrap()
-            .contains(&format!("runs row {row} (probe mail, 2024-04-01T")),
+            .contains(&format!("runs row {row} (probe mail, 2024-04-0")),
         "{out}"
     );
     assert!(out.contains("was altered after it was sealed"), "{out}");
@@ -463,7 +464,7 @@ fn a_reports_digest_is_recomputed_and_fails_after_an_edit() {
     let report = report_json(&db, dir.path());
     let out = verify(&db, &["--report", report.to_str().unwrap()], 0);
     assert!(
-        out.contains("report $.contracts[0].evidence (2024-04-01T00:00:00.000Z to 2024-04-01T03:00:00.000Z, probes web): digest matches"),
+        out.contains("report $.contracts[0].evidence (2024-04-01T00:00:00.000Z to 2024-04-04T00:00:00.000Z, probes web): digest matches"),
         "{out}"
     );
     assert!(out.contains("chain head at seal"), "{out}");
