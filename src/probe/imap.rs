@@ -45,7 +45,7 @@
 
 use super::conn::{LineConn, Usage};
 use super::mail::{self, Progress, quote, wire_failure};
-use super::net::{Failure, Outcome, Run, Up};
+use super::net::{Failure, Outcome, Up};
 use super::wire::{self, GreetingKind, IMAP_MAX_LINE, ImapCapabilities, ImapResponse, ImapStatus};
 use crate::config::{Credentials, ImapSpec, TlsMode};
 use crate::model::{Check, ErrorClass, Phases, UtcMillis};
@@ -62,23 +62,7 @@ pub async fn check(name: &str, spec: &ImapSpec, timeout: Duration) -> Check {
 /// [`check`], also returning what the connection held and read (for tests: memory
 /// stays bounded whatever the server sends).
 pub async fn check_with_usage(name: &str, spec: &ImapSpec, timeout: Duration) -> (Check, Usage) {
-    let mut run = Run::begin(timeout);
-    let mut progress = Progress::default();
-    let outcome = tokio::time::timeout_at(
-        run.deadline,
-        steps(
-            spec,
-            run.deadline,
-            run.started_at,
-            &mut run.phases,
-            &mut progress,
-        ),
-    )
-    .await
-    .unwrap_or_else(|_| Err(run.timed_out()))
-    .map_err(|f| progress.fail(f));
-    let usage = progress.usage;
-    (run.finish(name, outcome), usage)
+    mail::check(name, spec, timeout, steps).await
 }
 
 async fn steps(
