@@ -209,12 +209,13 @@ fn connect_failure(addr: SocketAddr, e: &io::Error) -> Failure {
 /// `protocol`.
 pub fn io_failure(what: &str, e: &io::Error) -> Failure {
     match e.kind() {
-        io::ErrorKind::ConnectionReset
-        | io::ErrorKind::ConnectionAborted
-        | io::ErrorKind::BrokenPipe
-        | io::ErrorKind::UnexpectedEof => {
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => {
             Failure::new(ErrorClass::Refused, format!("{what}: connection reset"))
         }
+        io::ErrorKind::BrokenPipe | io::ErrorKind::UnexpectedEof => Failure::new(
+            ErrorClass::Refused,
+            format!("{what}: the server closed the connection"),
+        ),
         io::ErrorKind::TimedOut => Failure::new(ErrorClass::Timeout, format!("{what}: timed out")),
         _ => Failure::new(ErrorClass::Protocol, format!("{what}: {e}")),
     }
@@ -223,6 +224,25 @@ pub fn io_failure(what: &str, e: &io::Error) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reset_and_an_early_close_are_both_refused_and_told_apart() {
+        let reset = io_failure("greeting", &io::Error::from(io::ErrorKind::ConnectionReset));
+        assert_eq!(
+            (reset.class, reset.detail.as_str()),
+            (ErrorClass::Refused, "greeting: connection reset")
+        );
+        let eof = io_failure("greeting", &io::Error::from(io::ErrorKind::UnexpectedEof));
+        assert_eq!(
+            (eof.class, eof.detail.as_str()),
+            (
+                ErrorClass::Refused,
+                "greeting: the server closed the connection"
+            )
+        );
+        let other = io_failure("greeting", &io::Error::other("bad record"));
+        assert_eq!(other.class, ErrorClass::Protocol);
+    }
 
     #[test]
     fn brackets_come_off_ipv6_literals() {
