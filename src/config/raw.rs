@@ -153,7 +153,7 @@ probe_table!(
         tls_verify: Option<bool>,
         ca_file: Option<Spanned<String>>,
         cert_expiry_warn: Option<ConfigDuration>,
-        headers: Option<BTreeMap<String, String>>,
+        headers: Option<Spanned<BTreeMap<String, String>>>,
     }
 );
 

@@ -846,8 +846,43 @@ fn http_spec(
         cert_expiry_warn: h
             .cert_expiry_warn
             .map_or(DEFAULT_CERT_WARN, ConfigDuration::get),
-        headers: h.headers.clone().unwrap_or_default().into_iter().collect(),
+        headers: h
+            .headers
+            .as_ref()
+            .map(|hs| http_headers(cx, hs))
+            .unwrap_or_default(),
     })
+}
+
+/// The headers of an `[[http]]` probe, each checked as HTTP allows it: a name of
+/// token characters, a value without line breaks or control characters. A bad one is
+/// an error here rather than an `unknown` check every minute.
+fn http_headers(
+    cx: &mut Ctx<'_>,
+    headers: &Spanned<std::collections::BTreeMap<String, String>>,
+) -> Vec<(String, String)> {
+    use hyper::header::{HeaderName, HeaderValue};
+    for (name, value) in headers.get_ref() {
+        if HeaderName::from_bytes(name.as_bytes()).is_err() {
+            cx.err(
+                headers.span(),
+                format!(
+                    "headers: '{}' is not an HTTP header name: use letters, digits and '-', \
+                     such as \"X-Request-Source\"",
+                    name.escape_debug()
+                ),
+            );
+        } else if HeaderValue::from_str(value).is_err() {
+            cx.err(
+                headers.span(),
+                format!(
+                    "headers: the value of '{name}' has a character HTTP does not allow in a \
+                     header (a line break, a control character or non-ASCII text)"
+                ),
+            );
+        }
+    }
+    headers.get_ref().clone().into_iter().collect()
 }
 
 const RCODES: [&str; 6] = [
