@@ -5,8 +5,9 @@
 //! sends run at once. An alert over that bound is logged and dropped, never queued
 //! without limit: the evidence is in the database either way, an alert is a
 //! courtesy. A failed send is retried once after [`RETRY_AFTER`], then logged with
-//! `tracing::warn!` naming the target (the URL or the SMTP server), never the
-//! password.
+//! `tracing::warn!` naming the target, never a secret: a webhook by its number and
+//! origin (`webhook 1 (https://hooks.example.test)`: the path and query of many
+//! webhook URLs are the token), the SMTP server by host and port.
 //!
 //! # The webhook
 //!
@@ -124,8 +125,9 @@ impl Alerter {
         let payload = payload(event, vantage);
         if let Some(http) = &self.inner.http {
             let body = payload.to_string();
-            for hook in &self.inner.webhooks {
-                let Some(permit) = self.permit(&hook.url) else {
+            for (i, hook) in self.inner.webhooks.iter().enumerate() {
+                let target = webhook_target(i, &hook.url);
+                let Some(permit) = self.permit(&target) else {
                     continue;
                 };
                 let (http, hook, body, inner) =
@@ -139,7 +141,7 @@ impl Alerter {
                     }
                     if let Err(why) = result {
                         inner.failed.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(webhook = %hook.url, "webhook alert not delivered (tried twice): {why}");
+                        tracing::warn!(webhook = %target, "webhook alert not delivered (tried twice): {why}");
                     }
                 });
             }
@@ -203,6 +205,16 @@ impl Alerter {
             }
         }
     }
+}
+
+/// `webhook 1 (https://hooks.example.test)`: numbered from 1 in the configuration's
+/// order, and only the origin, since a webhook URL's path often is its token.
+fn webhook_target(i: usize, url: &str) -> String {
+    let origin = reqwest::Url::parse(url).map_or_else(
+        |_| "unparsable URL".to_owned(),
+        |u| u.origin().ascii_serialization(),
+    );
+    format!("webhook {} ({origin})", i + 1)
 }
 
 /// The webhook's JSON (see the module documentation).

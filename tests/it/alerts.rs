@@ -204,9 +204,10 @@ async fn a_hanging_webhook_does_not_block_and_the_bound_drops_the_excess() {
 async fn a_down_webhook_is_retried_once_then_logged_without_secrets() {
     let logs = Logs::default();
     let _guard = logs.capture();
-    // A port nobody listens on.
-    let url = format!("http://{}/hook", crate::peers::free_addr());
-    let alerter = Alerter::new(&hooks(url.clone()));
+    // A port nobody listens on; the path is the kind of token many webhooks carry.
+    let addr = crate::peers::free_addr();
+    let url = format!("http://{addr}/hooks/T0KEN-IN-PATH");
+    let alerter = Alerter::new(&hooks(url));
     alerter.notify(&Event::Opened(outage(None)), "fra-1");
     alerter.idle().await;
     assert_eq!(alerter.failed(), 1);
@@ -215,10 +216,17 @@ async fn a_down_webhook_is_retried_once_then_logged_without_secrets() {
         text.contains("webhook alert not delivered (tried twice)"),
         "{text}"
     );
-    assert!(text.contains(&url), "the log names the target: {text}");
+    assert!(
+        text.contains(&format!("webhook 1 (http://{addr})")),
+        "the log names the target: {text}"
+    );
     assert!(
         !text.contains("t0ken-value"),
         "a header value leaked: {text}"
+    );
+    assert!(
+        !text.contains("T0KEN-IN-PATH"),
+        "the URL's path leaked: {text}"
     );
 }
 
@@ -304,4 +312,140 @@ async fn email_alert_through_smtps_arrives() {
     );
     let mail = wait_for_mail(&d, "[slawatch] UP shop-site after 12m");
     assert!(mail.contains("duration_ms: 720000"), "{mail}");
+}
+
+/// Reads one HTTP request on a std listener, answers 200, returns its body.
+fn read_one_post(listener: &std::net::TcpListener) -> String {
+    use std::io::Read;
+    let (mut sock, _) = listener.accept().unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = sock.read(&mut chunk).unwrap();
+        assert!(n > 0, "connection closed mid-request");
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..i]).to_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map_or(0, |v| v.trim().parse().unwrap());
+            if buf.len() >= i + 4 + len {
+                sock.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                )
+                .unwrap();
+                return String::from_utf8(buf[i + 4..i + 4 + len].to_vec()).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn the_daemon_posts_outage_opened_when_a_refused_probe_is_confirmed_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("daemon.log");
+    let hook = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook_addr = hook.local_addr().unwrap();
+    let victim = crate::util::closed_addr();
+    let cfg = dir.path().join("probes.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[daemon]
+database = "evidence.db"
+vantage = "test-vantage"
+interval = "1s"
+retry_interval = "1s"
+timeout = "1s"
+confirm_down = 2
+
+[[tcp]]
+name = "victim"
+target = "{victim}"
+
+[[alerts.webhook]]
+url = "http://{hook_addr}/hook"
+"#
+        ),
+    )
+    .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(read_one_post(&hook));
+    });
+    let out = std::fs::File::create(&log).unwrap();
+    let mut daemon = std::process::Command::new(crate::util::slawatch_bin())
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .stdin(std::process::Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap();
+    let body = rx.recv_timeout(Duration::from_secs(30));
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    let body = body.unwrap_or_else(|_| {
+        panic!(
+            "no webhook within 30 s; daemon log:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        )
+    });
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["event"], "outage_opened", "{json}");
+    assert_eq!(json["probe"], "victim", "{json}");
+    assert_eq!(json["class"], "refused", "{json}");
+    assert_eq!(json["vantage"], "test-vantage", "{json}");
+    assert_eq!(json["end"], serde_json::Value::Null, "{json}");
+}
+
+#[tokio::test]
+async fn a_failing_webhook_is_tried_exactly_twice() {
+    // Accepts and closes at once: every attempt fails, each is one connection.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let attempts = Arc::new(Mutex::new(0u32));
+    let a = attempts.clone();
+    tokio::spawn(async move {
+        loop {
+            let (sock, _) = listener.accept().await.unwrap();
+            *a.lock().unwrap() += 1;
+            drop(sock);
+        }
+    });
+    let alerter = Alerter::new(&hooks(url));
+    alerter.notify(&Event::Opened(outage(None)), "fra-1");
+    alerter.idle().await;
+    assert_eq!(alerter.failed(), 1);
+    assert_eq!(*attempts.lock().unwrap(), 2, "one try and one retry");
+}
+
+#[tokio::test]
+async fn email_to_a_server_with_an_untrusted_certificate_fails_and_logs_no_password() {
+    let logs = Logs::default();
+    let _guard = logs.capture();
+    let d = Dovecot::start();
+    let p = Postfix::start(d.lmtp, &d.auth_socket);
+    let mut alerts = email(format!("smtps://127.0.0.1:{}", p.smtps.port()), &p, &d);
+    alerts.email.as_mut().unwrap().ca_file = None;
+    let alerter = Alerter::new(&alerts);
+    alerter.notify(&Event::Opened(outage(None)), "fra-1");
+    alerter.idle().await;
+    assert_eq!(
+        alerter.failed(),
+        1,
+        "the test CA is not trusted without ca_file"
+    );
+    let text = logs.text();
+    assert!(
+        text.contains(&format!("smtp=127.0.0.1:{}", p.smtps.port())),
+        "{text}"
+    );
+    assert!(
+        text.contains("e-mail alert not delivered (tried twice)"),
+        "{text}"
+    );
+    assert!(!text.contains(&d.password), "the password leaked: {text}");
 }
