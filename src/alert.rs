@@ -398,6 +398,18 @@ mod tests {
     }
 
     #[test]
+    fn a_webhook_is_named_by_number_and_origin_only() {
+        assert_eq!(
+            webhook_target(0, "https://hooks.example.test/services/T0/B0/SECRET?x=1"),
+            "webhook 1 (https://hooks.example.test)"
+        );
+        assert_eq!(
+            webhook_target(2, "http://127.0.0.1:8080/x"),
+            "webhook 3 (http://127.0.0.1:8080)"
+        );
+    }
+
+    #[test]
     fn the_body_carries_every_field() {
         let t = text(&payload(&Event::Opened(outage(None)), "fra-1"));
         for line in [

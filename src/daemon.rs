@@ -36,6 +36,9 @@ use tokio_util::sync::CancellationToken;
 /// How often the daemon records that it is alive and probing.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
 
+/// How long a stop waits for alerts still being sent (the evidence is already stored).
+const ALERT_DRAIN: Duration = Duration::from_secs(5);
+
 /// How long a stop or a reload waits for the checks in flight. Most checks end by
 /// their timeout, well within it; a mail round trip can run for `max_delivery`, and
 /// is abandoned (not recorded) rather than hold up a reload or outlast systemd's
@@ -233,6 +236,16 @@ pub async fn run_with(
         }
     };
     metrics_stop.cancel();
+    // An UP alert for an outage that closed in the last checks: give it a moment.
+    if tokio::time::timeout(ALERT_DRAIN, alerter.idle())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "{} alert(s) still sending after {ALERT_DRAIN:?}; abandoned",
+            alerter.in_flight()
+        );
+    }
     store.close()?;
     tracing::info!("stopped; every check is committed");
     result
