@@ -18,6 +18,7 @@
 //! the store, so the time the daemon was stopped, crashed or the machine was down
 //! shows as a gap (no data). The watchdog is pinged with the heartbeat.
 
+use crate::alert::Alerter;
 use crate::config::{self, Config};
 use crate::metrics::Metrics;
 use crate::model::{Status, UtcMillis};
@@ -34,6 +35,9 @@ use tokio_util::sync::CancellationToken;
 
 /// How often the daemon records that it is alive and probing.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// How long a stop waits for alerts still being sent (the evidence is already stored).
+const ALERT_DRAIN: Duration = Duration::from_secs(5);
 
 /// How long a stop or a reload waits for the checks in flight. Most checks end by
 /// their timeout, well within it; a mail round trip can run for `max_delivery`, and
@@ -99,6 +103,7 @@ pub async fn run_with(
     register(&store, &config)?;
     let mut machines = resume(&database, &config)?;
     let metrics = Arc::new(Metrics::default());
+    let mut alerter = Alerter::new(&config.alerts);
     for o in machines.values().filter_map(Confirmation::open_outage) {
         metrics.set_outage(&o.probe, true);
         tracing::warn!(probe = %o.probe, since = %o.start, "resuming an open outage");
@@ -154,7 +159,7 @@ pub async fn run_with(
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let reload = loop {
             tokio::select! {
-                Some(s) = rx.recv() => on_check(&store, &metrics, &mut machines, s)?,
+                Some(s) = rx.recv() => on_check(&store, &metrics, &alerter, &vantage, &mut machines, s)?,
                 _ = beat.tick() => {
                     let t = now();
                     store.heartbeat(&vantage, t)?;
@@ -196,7 +201,7 @@ pub async fn run_with(
         round.cancel();
         let drained = tokio::time::timeout(DRAIN_LIMIT, async {
             while let Some(s) = rx.recv().await {
-                on_check(&store, &metrics, &mut machines, s)?;
+                on_check(&store, &metrics, &alerter, &vantage, &mut machines, s)?;
             }
             Ok::<(), StoreError>(())
         })
@@ -220,6 +225,7 @@ pub async fn run_with(
                 metrics.retain(&names);
                 register(&store, &new)?;
                 tracing::info!(path = %config_path.display(), "configuration reloaded");
+                alerter = Alerter::new(&new.alerts);
                 config = new;
             }
             None => {
@@ -230,6 +236,16 @@ pub async fn run_with(
         }
     };
     metrics_stop.cancel();
+    // An UP alert for an outage that closed in the last checks: give it a moment.
+    if tokio::time::timeout(ALERT_DRAIN, alerter.idle())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "{} alert(s) still sending after {ALERT_DRAIN:?}; abandoned",
+            alerter.in_flight()
+        );
+    }
     store.close()?;
     tracing::info!("stopped; every check is committed");
     result
@@ -262,6 +278,8 @@ fn resume(database: &Path, config: &Config) -> Result<HashMap<String, Confirmati
 fn on_check(
     store: &Store,
     metrics: &Metrics,
+    alerter: &Alerter,
+    vantage: &str,
     machines: &mut HashMap<String, Confirmation>,
     s: Scheduled,
 ) -> Result<(), StoreError> {
@@ -285,6 +303,7 @@ fn on_check(
             }
         }
         store.record_outage(&event)?;
+        alerter.notify(&event, vantage);
     }
     Ok(())
 }

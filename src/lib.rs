@@ -3,6 +3,7 @@
 //! Data flows one way (see `ARCHITECTURE.md`):
 //! `probes.toml -> config -> scheduler -> probe::* -> store -> sla -> report`.
 
+pub mod alert;
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -562,6 +562,8 @@ pub struct EmailAlerts {
     pub from: String,
     /// Recipients.
     pub to: Vec<String>,
+    /// A CA (PEM) trusted besides the system's, for a server with a private CA.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `[[alerts.webhook]]`

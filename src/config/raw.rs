@@ -254,6 +254,7 @@ pub(super) struct Email {
     pub(super) password_file: Option<Spanned<String>>,
     pub(super) from: String,
     pub(super) to: Vec<String>,
+    pub(super) ca_file: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -662,6 +662,10 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
                 password,
                 from: e.from,
                 to: e.to,
+                ca_file: e
+                    .ca_file
+                    .as_ref()
+                    .and_then(|f| readable_file(cx, f, "ca_file", &resolve)),
             });
         }
         for w in a.webhook {

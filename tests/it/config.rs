@@ -313,3 +313,25 @@ fn defaults_and_overrides_are_applied() {
     );
     assert_eq!(c2.daemon.schedule, slawatch::config::DEFAULT_SCHEDULE);
 }
+
+#[test]
+fn alerts_read_the_ca_file_beside_the_config_and_the_webhook_headers() {
+    let env = |k: &str| (k == "SLAWATCH_TEST_ALERT_PASSWORD").then(|| "s3cret".to_owned());
+    let path = fixture("config/valid/alerts.toml");
+    let c = slawatch::config::load_with_env(&path, &env).unwrap();
+    let email = c.alerts.email.as_ref().unwrap();
+    assert_eq!(
+        email.ca_file.as_deref(),
+        Some(fixture("config/valid/alerts-ca.pem").as_path())
+    );
+    assert_eq!(email.password.as_ref().unwrap().expose(), "s3cret");
+    assert_eq!(email.to.len(), 2);
+    assert_eq!(c.alerts.webhooks.len(), 2);
+    assert_eq!(
+        c.alerts.webhooks[0].headers,
+        vec![(
+            "Authorization".to_owned(),
+            "Bearer from-the-fixture".to_owned()
+        )]
+    );
+}

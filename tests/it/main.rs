@@ -1,5 +1,6 @@
 //! The one integration-test binary (one link step, shared helpers).
 
+mod alerts;
 mod browser;
 mod certs;
 mod cli_db;

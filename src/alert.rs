@@ -1,0 +1,430 @@
+//! Alerts when an outage opens and closes: e-mail (lettre) and webhooks (reqwest).
+//!
+//! [`Alerter::notify`] never blocks the daemon's loop: every send (one per webhook,
+//! one for the e-mail) runs on its own tokio task, and at most [`MAX_IN_FLIGHT`]
+//! sends run at once. An alert over that bound is logged and dropped, never queued
+//! without limit: the evidence is in the database either way, an alert is a
+//! courtesy. A failed send is retried once after [`RETRY_AFTER`], then logged with
+//! `tracing::warn!` naming the target, never a secret: a webhook by its number and
+//! origin (`webhook 1 (https://hooks.example.test)`: the path and query of many
+//! webhook URLs are the token), the SMTP server by host and port.
+//!
+//! # The webhook
+//!
+//! A `POST` with `Content-Type: application/json`, the configured headers, a 10 s
+//! timeout, no redirects followed and no proxy, of one JSON object:
+//!
+//! | field | value |
+//! |---|---|
+//! | `event` | `"outage_opened"` or `"outage_closed"` |
+//! | `probe` | the probe's name |
+//! | `start` | the first failed check, RFC 3339 UTC with milliseconds |
+//! | `end` | the first success that ended it; `null` while open |
+//! | `duration_ms` | `end - start` in milliseconds; `null` while open |
+//! | `proven_ms` | first to last failed check (the proven minimum) |
+//! | `uncertainty_ms` | last success before to the first failure; `null` without one |
+//! | `class` | the error class of the first failed check (`timeout`, `refused`...) |
+//! | `detail` | its detail |
+//! | `vantage` | `[daemon] vantage`: where the check ran from |
+//!
+//! Any 2xx answer is a success.
+//!
+//! # The e-mail
+//!
+//! `smtps://host[:465]` is implicit TLS, `smtp://host[:587]` STARTTLS, required:
+//! nothing is sent in clear. AUTH when both `username` and a password are set. The
+//! server's certificate is checked against the system's roots plus `ca_file`.
+//! Subject `[slawatch] DOWN shop-site (timeout)` or `[slawatch] UP shop-site after
+//! 12m 30s` (the duration truncated to the second); a plain-text body with the
+//! webhook's facts, one per line.
+
+use crate::config::{Alerts, EmailAlerts, Webhook, format_duration};
+use crate::outage::{Event, Outage};
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Sends in flight at most; more are dropped (and logged).
+pub const MAX_IN_FLIGHT: u32 = 8;
+/// The wait before the one retry of a failed send.
+pub const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// Per attempt, for a webhook and for an SMTP command.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Sends outage alerts to the configured targets. Cheap to clone.
+#[derive(Clone)]
+pub struct Alerter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    webhooks: Vec<Webhook>,
+    http: Option<reqwest::Client>,
+    email: Option<Email>,
+    permits: Arc<Semaphore>,
+    dropped: AtomicU64,
+    failed: AtomicU64,
+}
+
+struct Email {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    to: Vec<Mailbox>,
+    /// `smtp_url`, for logs (it never carries the password: that comes from
+    /// `password_env`/`password_file`).
+    target: String,
+}
+
+impl Alerter {
+    /// An alerter for `[alerts]`. A target that cannot be set up (an unreadable
+    /// `ca_file`, a bad address) is logged and left out; the others still work.
+    pub fn new(alerts: &Alerts) -> Alerter {
+        let http = if alerts.webhooks.is_empty() {
+            None
+        } else {
+            match reqwest::Client::builder()
+                .timeout(TIMEOUT)
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .build()
+            {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::error!(error = %e, "webhook alerts disabled: cannot build the HTTP client");
+                    None
+                }
+            }
+        };
+        let email = alerts.email.as_ref().and_then(|e| match email(e) {
+            Ok(m) => Some(m),
+            Err(why) => {
+                tracing::error!(target_url = %e.smtp_url, "e-mail alerts disabled: {why}");
+                None
+            }
+        });
+        Alerter {
+            inner: Arc::new(Inner {
+                webhooks: alerts.webhooks.clone(),
+                http,
+                email,
+                permits: Arc::new(Semaphore::new(MAX_IN_FLIGHT as usize)),
+                dropped: AtomicU64::new(0),
+                failed: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Sends `event` to every target in the background and returns at once. Must be
+    /// called inside a tokio runtime.
+    pub fn notify(&self, event: &Event, vantage: &str) {
+        let payload = payload(event, vantage);
+        if let Some(http) = &self.inner.http {
+            let body = payload.to_string();
+            for (i, hook) in self.inner.webhooks.iter().enumerate() {
+                let target = webhook_target(i, &hook.url);
+                let Some(permit) = self.permit(&target) else {
+                    continue;
+                };
+                let (http, hook, body, inner) =
+                    (http.clone(), hook.clone(), body.clone(), self.inner.clone());
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    let mut result = post(&http, &hook, &body).await;
+                    if result.is_err() {
+                        tokio::time::sleep(RETRY_AFTER).await;
+                        result = post(&http, &hook, &body).await;
+                    }
+                    if let Err(why) = result {
+                        inner.failed.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(webhook = %target, "webhook alert not delivered (tried twice): {why}");
+                    }
+                });
+            }
+        }
+        if let Some(email) = &self.inner.email {
+            let Some(permit) = self.permit(&email.target) else {
+                return;
+            };
+            let (subject, body) = (subject(event), text(&payload));
+            let inner = self.inner.clone();
+            tokio::spawn(async move {
+                let _permit = permit;
+                let Some(email) = &inner.email else { return };
+                let mut result = send_mail(email, &subject, &body).await;
+                if result.is_err() {
+                    tokio::time::sleep(RETRY_AFTER).await;
+                    result = send_mail(email, &subject, &body).await;
+                }
+                if let Err(why) = result {
+                    inner.failed.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(smtp = %email.target, "e-mail alert not delivered (tried twice): {why}");
+                }
+            });
+        }
+    }
+
+    /// Sends running now.
+    pub fn in_flight(&self) -> u32 {
+        let free = u32::try_from(self.inner.permits.available_permits()).unwrap_or(MAX_IN_FLIGHT);
+        MAX_IN_FLIGHT.saturating_sub(free)
+    }
+
+    /// Alerts dropped because [`MAX_IN_FLIGHT`] sends were already running.
+    pub fn dropped(&self) -> u64 {
+        self.inner.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Sends that failed twice.
+    pub fn failed(&self) -> u64 {
+        self.inner.failed.load(Ordering::Relaxed)
+    }
+
+    /// Waits until no send is running (each ends within two timeouts and the retry
+    /// delay).
+    pub async fn idle(&self) {
+        if let Ok(all) = self.inner.permits.acquire_many(MAX_IN_FLIGHT).await {
+            drop(all);
+        }
+    }
+
+    fn permit(&self, target: &str) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        match self.inner.permits.clone().try_acquire_owned() {
+            Ok(p) => Some(p),
+            Err(_) => {
+                self.inner.dropped.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    target_name = %target,
+                    "alert dropped: {MAX_IN_FLIGHT} alerts are already being sent"
+                );
+                None
+            }
+        }
+    }
+}
+
+/// `webhook 1 (https://hooks.example.test)`: numbered from 1 in the configuration's
+/// order, and only the origin, since a webhook URL's path often is its token.
+fn webhook_target(i: usize, url: &str) -> String {
+    let origin = reqwest::Url::parse(url).map_or_else(
+        |_| "unparsable URL".to_owned(),
+        |u| u.origin().ascii_serialization(),
+    );
+    format!("webhook {} ({origin})", i + 1)
+}
+
+/// The webhook's JSON (see the module documentation).
+pub fn payload(event: &Event, vantage: &str) -> serde_json::Value {
+    let (name, o): (&str, &Outage) = match event {
+        Event::Opened(o) => ("outage_opened", o),
+        Event::Closed(o) => ("outage_closed", o),
+    };
+    serde_json::json!({
+        "event": name,
+        "probe": o.probe,
+        "start": o.start.to_string(),
+        "end": o.end.map(|e| e.to_string()),
+        "duration_ms": o.end.map(|e| e.0 - o.start.0),
+        "proven_ms": o.proven_ms(),
+        "uncertainty_ms": o.uncertainty_ms(),
+        "class": o.class.as_str(),
+        "detail": o.detail,
+        "vantage": vantage,
+    })
+}
+
+/// `[slawatch] DOWN shop-site (timeout)` / `[slawatch] UP shop-site after 12m 30s`.
+pub fn subject(event: &Event) -> String {
+    match event {
+        Event::Opened(o) => format!("[slawatch] DOWN {} ({})", o.probe, o.class),
+        Event::Closed(o) => {
+            let ms = o.end.map_or(0, |e| e.0 - o.start.0);
+            // Truncated to the whole second: the exact figure is in the body.
+            let secs = u64::try_from(ms / 1000).unwrap_or(0);
+            format!(
+                "[slawatch] UP {} after {}",
+                o.probe,
+                format_duration(Duration::from_secs(secs))
+            )
+        }
+    }
+}
+
+/// The plain-text body: the payload's fields, one `name: value` per line.
+fn text(payload: &serde_json::Value) -> String {
+    let mut out = String::new();
+    if let Some(map) = payload.as_object() {
+        for (k, v) in map {
+            let v = match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => "-".to_owned(),
+                other => other.to_string(),
+            };
+            out.push_str(&format!("{k}: {v}\n"));
+        }
+    }
+    out
+}
+
+async fn post(http: &reqwest::Client, hook: &Webhook, body: &str) -> Result<(), String> {
+    let mut req = http
+        .post(&hook.url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.to_owned());
+    for (k, v) in &hook.headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    let resp = req.send().await.map_err(|e| {
+        // reqwest's message names the URL; keep only the cause chain.
+        let e = e.without_url();
+        let mut s = e.to_string();
+        let mut src = std::error::Error::source(&e);
+        while let Some(c) = src {
+            s.push_str(": ");
+            s.push_str(&c.to_string());
+            src = c.source();
+        }
+        s
+    })?;
+    if resp.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("answered {}", resp.status()))
+    }
+}
+
+async fn send_mail(email: &Email, subject: &str, body: &str) -> Result<(), String> {
+    let mut b = Message::builder()
+        .from(email.from.clone())
+        .subject(subject)
+        .header(ContentType::TEXT_PLAIN);
+    for to in &email.to {
+        b = b.to(to.clone());
+    }
+    let msg = b.body(body.to_owned()).map_err(|e| e.to_string())?;
+    email
+        .transport
+        .send(msg)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+fn email(e: &EmailAlerts) -> Result<Email, String> {
+    let url = reqwest::Url::parse(&e.smtp_url)
+        .map_err(|err| format!("smtp_url '{}' is not a URL: {err}", e.smtp_url))?;
+    let implicit = match url.scheme() {
+        "smtps" => true,
+        "smtp" => false,
+        other => {
+            return Err(format!(
+                "smtp_url scheme '{other}': use smtps:// or smtp://"
+            ));
+        }
+    };
+    let host = url
+        .host_str()
+        .ok_or_else(|| format!("smtp_url '{}' has no host", e.smtp_url))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = url.port().unwrap_or(if implicit { 465 } else { 587 });
+    let mut tls = TlsParameters::builder(host.clone());
+    if let Some(ca) = &e.ca_file {
+        let pem = std::fs::read(ca).map_err(|err| format!("ca_file {}: {err}", ca.display()))?;
+        let cert = Certificate::from_pem(&pem)
+            .map_err(|err| format!("ca_file {}: not a PEM certificate: {err}", ca.display()))?;
+        tls = tls.add_root_certificate(cert);
+    }
+    let tls = tls.build_rustls().map_err(|err| format!("TLS: {err}"))?;
+    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+        .port(port)
+        .timeout(Some(TIMEOUT))
+        .tls(if implicit {
+            Tls::Wrapper(tls)
+        } else {
+            Tls::Required(tls)
+        });
+    if let (Some(user), Some(pass)) = (&e.username, &e.password) {
+        b = b.credentials(Credentials::new(user.clone(), pass.expose().to_owned()));
+    }
+    let from: Mailbox = e
+        .from
+        .parse()
+        .map_err(|err| format!("from '{}': {err}", e.from))?;
+    let to =
+        e.to.iter()
+            .map(|t| t.parse().map_err(|err| format!("to '{t}': {err}")))
+            .collect::<Result<Vec<Mailbox>, String>>()?;
+    Ok(Email {
+        transport: b.build(),
+        from,
+        to,
+        target: format!("{}:{port}", url.host_str().unwrap_or_default()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ErrorClass, UtcMillis};
+
+    fn outage(end: Option<i64>) -> Outage {
+        Outage {
+            probe: "shop-site".into(),
+            start: UtcMillis(1_712_139_330_000),
+            end: end.map(UtcMillis),
+            last_failure: UtcMillis(1_712_139_390_000),
+            last_success_before: Some(UtcMillis(1_712_139_300_000)),
+            class: ErrorClass::Timeout,
+            detail: "no answer in 10s".into(),
+            failed_checks: 3,
+        }
+    }
+
+    #[test]
+    fn subjects_name_the_probe_and_the_cause_or_duration() {
+        assert_eq!(
+            subject(&Event::Opened(outage(None))),
+            "[slawatch] DOWN shop-site (timeout)"
+        );
+        // 12 min 30.999 s: truncated to the second.
+        let closed = Event::Closed(outage(Some(1_712_139_330_000 + 750_999)));
+        assert_eq!(subject(&closed), "[slawatch] UP shop-site after 12m 30s");
+    }
+
+    #[test]
+    fn a_webhook_is_named_by_number_and_origin_only() {
+        assert_eq!(
+            webhook_target(0, "https://hooks.example.test/services/T0/B0/SECRET?x=1"),
+            "webhook 1 (https://hooks.example.test)"
+        );
+        assert_eq!(
+            webhook_target(2, "http://127.0.0.1:8080/x"),
+            "webhook 3 (http://127.0.0.1:8080)"
+        );
+    }
+
+    #[test]
+    fn the_body_carries_every_field() {
+        let t = text(&payload(&Event::Opened(outage(None)), "fra-1"));
+        for line in [
+            "event: outage_opened\n",
+            "probe: shop-site\n",
+            "start: 2024-04-03T10:15:30.000Z\n",
+            "end: -\n",
+            "duration_ms: -\n",
+            "proven_ms: 60000\n",
+            "uncertainty_ms: 30000\n",
+            "class: timeout\n",
+            "detail: no answer in 10s\n",
+            "vantage: fra-1\n",
+        ] {
+            assert!(t.contains(line), "{line:?} missing from\n{t}");
+        }
+    }
+}
