@@ -87,6 +87,12 @@ async fn http_server(count: usize) -> (String, mpsc::Receiver<Request>) {
 #[derive(Clone, Default)]
 struct Logs(Arc<Mutex<Vec<u8>>>);
 
+/// The alert tests run one at a time: two of them capture the log with a
+/// thread-local subscriber, and tracing caches per callsite whether anyone listens,
+/// so a send logging on another test's thread at the same moment can hide the line
+/// a capturing test waits for.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 impl Write for Logs {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
         self.0.lock().unwrap().extend_from_slice(b);
@@ -104,7 +110,10 @@ impl Logs {
             .with_ansi(false)
             .with_writer(move || me.clone())
             .finish();
-        tracing::subscriber::set_default(sub)
+        let guard = tracing::subscriber::set_default(sub);
+        // A callsite first hit on another thread may have cached "no one listens".
+        tracing::callsite::rebuild_interest_cache();
+        guard
     }
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
@@ -113,6 +122,7 @@ impl Logs {
 
 #[tokio::test]
 async fn webhook_posts_the_exact_json_with_the_custom_header() {
+    let _serial = SERIAL.lock().await;
     let (url, mut rx) = http_server(2).await;
     let alerter = Alerter::new(&hooks(url));
     alerter.notify(&Event::Opened(outage(None)), "fra-1");
@@ -177,6 +187,7 @@ async fn webhook_posts_the_exact_json_with_the_custom_header() {
 
 #[tokio::test]
 async fn a_hanging_webhook_does_not_block_and_the_bound_drops_the_excess() {
+    let _serial = SERIAL.lock().await;
     // Accepts connections and never answers.
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
@@ -202,6 +213,7 @@ async fn a_hanging_webhook_does_not_block_and_the_bound_drops_the_excess() {
 
 #[tokio::test]
 async fn a_down_webhook_is_retried_once_then_logged_without_secrets() {
+    let _serial = SERIAL.lock().await;
     let logs = Logs::default();
     let _guard = logs.capture();
     // A port nobody listens on; the path is the kind of token many webhooks carry.
@@ -273,6 +285,7 @@ fn email(url: String, p: &Postfix, d: &Dovecot) -> Alerts {
 
 #[tokio::test]
 async fn email_alert_through_submission_starttls_with_auth_arrives() {
+    let _serial = SERIAL.lock().await;
     let d = Dovecot::start();
     let p = Postfix::start(d.lmtp, &d.auth_socket);
     let alerter = Alerter::new(&email(
@@ -295,6 +308,7 @@ async fn email_alert_through_submission_starttls_with_auth_arrives() {
 
 #[tokio::test]
 async fn email_alert_through_smtps_arrives() {
+    let _serial = SERIAL.lock().await;
     let d = Dovecot::start();
     let p = Postfix::start(d.lmtp, &d.auth_socket);
     let alerter = Alerter::new(&email(
@@ -403,6 +417,7 @@ url = "http://{hook_addr}/hook"
 
 #[tokio::test]
 async fn a_failing_webhook_is_tried_exactly_twice() {
+    let _serial = SERIAL.lock().await;
     // Accepts and closes at once: every attempt fails, each is one connection.
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
@@ -424,6 +439,7 @@ async fn a_failing_webhook_is_tried_exactly_twice() {
 
 #[tokio::test]
 async fn email_to_a_server_with_an_untrusted_certificate_fails_and_logs_no_password() {
+    let _serial = SERIAL.lock().await;
     let logs = Logs::default();
     let _guard = logs.capture();
     let d = Dovecot::start();

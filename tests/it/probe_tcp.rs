@@ -233,6 +233,8 @@ async fn real_nginx_up_frozen_and_killed() {
     let c = run(nginx.https, tls, Duration::from_millis(700)).await;
     assert_down(&c, ErrorClass::Timeout);
     nginx.daemon.kill();
+    // The master is reaped first; a worker may hold the socket a moment longer.
+    crate::peers::wait_closed(nginx.http);
     let c = run(nginx.http, None, TIMEOUT).await;
     assert_down(&c, ErrorClass::Refused);
 }
