@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -45,7 +46,20 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_nginx(dir: &Path, port: u16) -> Child {
+/// nginx in its own process group, killed with all its workers when dropped (also
+/// when the benchmark panics).
+struct Nginx(Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{}", self.0.id())])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_nginx(dir: &Path, port: u16) -> Nginx {
     let www = dir.join("www");
     std::fs::create_dir_all(&www).unwrap();
     std::fs::write(www.join("health"), "OK\n").unwrap();
@@ -73,8 +87,11 @@ fn start_nginx(dir: &Path, port: u16) -> Child {
         .arg(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        // Its own process group, so one signal stops the master and its workers.
+        .process_group(0)
         .spawn()
         .expect("nginx is installed (scripts/test.sh installs nginx-light)");
+    let nginx = Nginx(child);
     let start = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -83,13 +100,15 @@ fn start_nginx(dir: &Path, port: u16) -> Child {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    child
+    nginx
 }
 
 fn write_config(dir: &Path, probes: u64, interval_s: u64, port: u16, metrics: u16) {
+    // A check's timeout and retries must fit in the interval (the configuration says so).
+    let retry = interval_s.clamp(1, 10);
     let mut s = format!(
         "[daemon]\ndatabase = \"bench.db\"\nvantage = \"bench\"\ninterval = \"{interval_s}s\"\n\
-         timeout = \"10s\"\nretry_interval = \"10s\"\nmetrics_listen = \"127.0.0.1:{metrics}\"\n\n"
+         timeout = \"{retry}s\"\nretry_interval = \"{retry}s\"\nmetrics_listen = \"127.0.0.1:{metrics}\"\n\n"
     );
     for i in 0..probes {
         let host = 1 + (i % u64::from(HOSTS));
@@ -176,7 +195,7 @@ fn main() {
     let seconds = env_u64("SLAWATCH_BENCH_SECONDS", 180);
     let dir = tempfile::tempdir().unwrap();
     let (port, metrics_port) = (free_port(), free_port());
-    let mut nginx = start_nginx(dir.path(), port);
+    let nginx = start_nginx(dir.path(), port);
     write_config(dir.path(), probes, interval, port, metrics_port);
     let mut daemon = Command::new(env!("CARGO_BIN_EXE_slawatch"))
         .args(["run", "--config"])
@@ -191,6 +210,9 @@ fn main() {
         "bench: {probes} http probes every {interval} s; warm-up {interval} s, then measuring {seconds} s"
     );
     std::thread::sleep(Duration::from_secs(interval));
+    if let Ok(Some(status)) = daemon.try_wait() {
+        panic!("the daemon exited during the warm-up ({status}); its error is above");
+    }
     let lag0 = lag_buckets(&metrics(metrics_port));
     let ticks0 = cpu_ticks(pid);
     let t0 = Instant::now();
@@ -215,8 +237,7 @@ fn main() {
         .args(["-s", "TERM", &pid.to_string()])
         .status();
     let status = daemon.wait().unwrap();
-    let _ = nginx.kill();
-    let _ = nginx.wait();
+    drop(nginx);
     let db = dir.path().join("bench.db");
     let bytes: u64 = ["", "-wal", "-shm"]
         .iter()
