@@ -202,6 +202,16 @@ pub fn render(
     })
 }
 
+/// " (errors: timeout, refused)": the error classes seen in an incident, after
+/// `label` in the letter's language; empty when none were seen.
+fn classes_note(r: &super::IncidentRow, label: &str) -> String {
+    if r.classes.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = r.classes.iter().map(|(c, _)| c.as_str()).collect();
+    format!(" ({label}: {})", names.join(", "))
+}
+
 /// Where an incident's evidence comes from, when not (only) our probes.
 fn source_note(r: &super::data::IncidentRow, lang: Lang) -> String {
     let manual = r.sources.iter().any(|s| s == "manual");
@@ -287,18 +297,7 @@ fn english(c: &ContractReport, file: &str, vantage: &str, date: Date) -> String 
             if r.open { " (still open)" } else { "" },
             source_note(r, Lang::En),
             text::minutes_q(&r.counted_ms),
-            if r.classes.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " (errors: {})",
-                    r.classes
-                        .iter()
-                        .map(|(c, _)| c.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            }
+            classes_note(r, "errors")
         );
     }
     if list.is_empty() {
@@ -435,18 +434,7 @@ fn italian(c: &ContractReport, file: &str, vantage: &str, date: Date) -> String 
             if r.open { " (ancora in corso)" } else { "" },
             source_note(r, Lang::It),
             it_num(&text::minutes_q(&r.counted_ms)),
-            if r.classes.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " (errori: {})",
-                    r.classes
-                        .iter()
-                        .map(|(c, _)| c.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            }
+            classes_note(r, "errori")
         );
     }
     if list.is_empty() {
