@@ -103,10 +103,18 @@ async fn http_answers(url: &str, timeout: Duration) -> bool {
     client.get(url).send().await.is_ok()
 }
 
+/// How long an answer to "is this machine on line?" stands. When a provider's outage
+/// fails hundreds of probes at once, each failed check asks; within this window they
+/// share one round of control checks instead of each starting its own.
+pub const ONLINE_FRESH: Duration = Duration::from_secs(1);
+
 /// The real probes behind the scheduler.
 #[derive(Debug)]
 struct LiveRunner {
     config: Arc<Config>,
+    /// The last answer about the control targets and when it was learnt. The lock is
+    /// held while a round runs, so callers arriving meanwhile wait for its answer.
+    online: Arc<tokio::sync::Mutex<Option<(tokio::time::Instant, bool)>>>,
 }
 
 impl Runner for LiveRunner {
@@ -117,26 +125,85 @@ impl Runner for LiveRunner {
 
     fn online(&self) -> BoxFuture<'static, bool> {
         let controls = self.config.controls.clone();
+        let last = self.online.clone();
         Box::pin(async move {
             if controls.is_empty() {
                 return true;
             }
-            // On line when any control target answers; they are tried together.
-            let mut set = tokio::task::JoinSet::new();
-            for c in controls {
-                set.spawn(async move { control(&c.target, c.timeout).await });
+            let mut last = last.lock().await;
+            if let Some((at, answer)) = *last
+                && at.elapsed() < ONLINE_FRESH
+            {
+                return answer;
             }
-            while let Some(r) = set.join_next().await {
-                if r.unwrap_or(false) {
-                    return true;
-                }
-            }
-            false
+            let answer = any_control_answers(controls).await;
+            *last = Some((tokio::time::Instant::now(), answer));
+            answer
         })
     }
 }
 
+/// Whether any of `controls` answers; they are tried together.
+async fn any_control_answers(controls: Vec<crate::config::Control>) -> bool {
+    let mut set = tokio::task::JoinSet::new();
+    for c in controls {
+        set.spawn(async move { control(&c.target, c.timeout).await });
+    }
+    while let Some(r) = set.join_next().await {
+        if r.unwrap_or(false) {
+            return true;
+        }
+    }
+    false
+}
+
 /// The runner the daemon uses: every probe kind, and the `[[control]]` targets.
 pub fn live_runner(config: Arc<Config>) -> Arc<dyn Runner> {
-    Arc::new(LiveRunner { config })
+    Arc::new(LiveRunner {
+        config,
+        online: Arc::default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Many failed checks asking at once share one round of control checks.
+    #[tokio::test]
+    async fn concurrent_online_questions_share_one_round() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let a = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                a.fetch_add(1, Ordering::SeqCst);
+                drop(conn);
+            }
+        });
+        let text = format!("[[control]]\nname = \"c\"\ntcp = \"{addr}\"\n");
+        let config =
+            crate::config::parse_str(&text, std::path::Path::new("probes.toml"), &|_| None)
+                .unwrap();
+        let runner = live_runner(Arc::new(config));
+        let answers = futures_join_all((0..20).map(|_| runner.online()).collect::<Vec<_>>()).await;
+        assert!(answers.iter().all(|a| *a));
+        // Give the listener task a moment to count what arrived.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    }
+
+    async fn futures_join_all(futs: Vec<BoxFuture<'static, bool>>) -> Vec<bool> {
+        let mut set = tokio::task::JoinSet::new();
+        for f in futs {
+            set.spawn(f);
+        }
+        let mut out = Vec::new();
+        while let Some(r) = set.join_next().await {
+            out.push(r.unwrap());
+        }
+        out
+    }
 }
