@@ -38,7 +38,7 @@
 //! 12m 30s` (the duration truncated to the second); a plain-text body with the
 //! webhook's facts, one per line.
 
-use crate::config::{Alerts, EmailAlerts, Webhook, format_duration};
+use crate::config::{Alerts, EmailAlerts, Webhook, format_duration, url_origin};
 use crate::outage::{Event, Outage};
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
@@ -103,7 +103,9 @@ impl Alerter {
         let email = alerts.email.as_ref().and_then(|e| match email(e) {
             Ok(m) => Some(m),
             Err(why) => {
-                tracing::error!(target_url = %e.smtp_url, "e-mail alerts disabled: {why}");
+                // Only the origin: the URL's userinfo may hold a password.
+                let smtp = url_origin(&e.smtp_url);
+                tracing::error!(smtp = %smtp, "e-mail alerts disabled: {why}");
                 None
             }
         });
@@ -126,7 +128,7 @@ impl Alerter {
         if let Some(http) = &self.inner.http {
             let body = payload.to_string();
             for (i, hook) in self.inner.webhooks.iter().enumerate() {
-                let target = webhook_target(i, &hook.url);
+                let target = webhook_target(i, hook.url.expose());
                 let Some(permit) = self.permit(&target) else {
                     continue;
                 };
@@ -210,11 +212,7 @@ impl Alerter {
 /// `webhook 1 (https://hooks.example.test)`: numbered from 1 in the configuration's
 /// order, and only the origin, since a webhook URL's path often is its token.
 fn webhook_target(i: usize, url: &str) -> String {
-    let origin = reqwest::Url::parse(url).map_or_else(
-        |_| "unparsable URL".to_owned(),
-        |u| u.origin().ascii_serialization(),
-    );
-    format!("webhook {} ({origin})", i + 1)
+    format!("webhook {} ({})", i + 1, url_origin(url))
 }
 
 /// The webhook's JSON (see the module documentation).
@@ -272,7 +270,7 @@ fn text(payload: &serde_json::Value) -> String {
 
 async fn post(http: &reqwest::Client, hook: &Webhook, body: &str) -> Result<(), String> {
     let mut req = http
-        .post(&hook.url)
+        .post(hook.url.expose())
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(body.to_owned());
     for (k, v) in &hook.headers {
@@ -315,8 +313,9 @@ async fn send_mail(email: &Email, subject: &str, body: &str) -> Result<(), Strin
 }
 
 fn email(e: &EmailAlerts) -> Result<Email, String> {
-    let url = reqwest::Url::parse(&e.smtp_url)
-        .map_err(|err| format!("smtp_url '{}' is not a URL: {err}", e.smtp_url))?;
+    // Errors name the URL by its origin only: its userinfo may hold a password.
+    let url =
+        reqwest::Url::parse(&e.smtp_url).map_err(|err| format!("smtp_url is not a URL: {err}"))?;
     let implicit = match url.scheme() {
         "smtps" => true,
         "smtp" => false,
@@ -328,7 +327,9 @@ fn email(e: &EmailAlerts) -> Result<Email, String> {
     };
     let host = url
         .host_str()
-        .ok_or_else(|| format!("smtp_url '{}' has no host", e.smtp_url))?
+        .ok_or_else(|| {
+            "smtp_url has no host: write smtps://host:465 or smtp://host:587".to_owned()
+        })?
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_owned();

@@ -14,7 +14,7 @@ mod validate;
 
 pub use crate::sla::{CustomerType, FeePeriod, Plan};
 pub use duration::{ConfigDuration, format as format_duration, parse as parse_duration};
-pub use secret::Secret;
+pub use secret::{Secret, url_origin};
 
 use crate::model::UtcMillis;
 use std::fmt;
@@ -305,8 +305,12 @@ pub struct HttpSpec {
     pub ca_file: Option<PathBuf>,
     /// A certificate closer to expiry than this is flagged.
     pub cert_expiry_warn: Duration,
-    /// Extra request headers.
+    /// Extra request headers written inline (`Authorization`, `Proxy-Authorization`
+    /// and `Cookie` among them are still treated as secrets on redirects).
     pub headers: Vec<(String, String)>,
+    /// Header values from `headers_env` / `headers_file`: secrets, sent only to the
+    /// configured URL's origin.
+    pub secret_headers: Vec<(String, Secret)>,
 }
 
 /// DNS record types a `[[dns]]` probe can ask for.
@@ -569,8 +573,12 @@ pub struct EmailAlerts {
 /// `[[alerts.webhook]]`
 #[derive(Debug, Clone)]
 pub struct Webhook {
-    /// Where the JSON is POSTed.
-    pub url: String,
+    /// Where the JSON is POSTed: `url`, or from `url_env` / `url_file` when it holds
+    /// a token. Held as a secret; logs name a webhook by number and origin
+    /// ([`secret::url_origin`]).
+    pub url: Secret,
+    /// The signing secret from `secret_env` / `secret_file`.
+    pub secret: Option<Secret>,
     /// Extra headers.
     pub headers: Vec<(String, String)>,
 }

@@ -154,6 +154,8 @@ probe_table!(
         ca_file: Option<Spanned<String>>,
         cert_expiry_warn: Option<ConfigDuration>,
         headers: Option<Spanned<BTreeMap<String, String>>>,
+        headers_env: Option<Spanned<BTreeMap<String, String>>>,
+        headers_file: Option<Spanned<BTreeMap<String, String>>>,
     }
 );
 
@@ -260,7 +262,11 @@ pub(super) struct Email {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct Webhook {
-    pub(super) url: Spanned<String>,
+    pub(super) url: Option<Spanned<String>>,
+    pub(super) url_env: Option<Spanned<String>>,
+    pub(super) url_file: Option<Spanned<String>>,
+    pub(super) secret_env: Option<Spanned<String>>,
+    pub(super) secret_file: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) headers: BTreeMap<String, String>,
 }
@@ -270,5 +276,5 @@ pub(super) struct Webhook {
 pub(super) struct Alerts {
     pub(super) email: Option<Email>,
     #[serde(default)]
-    pub(super) webhook: Vec<Webhook>,
+    pub(super) webhook: Vec<Spanned<Webhook>>,
 }

@@ -32,9 +32,40 @@ impl fmt::Display for Secret {
     }
 }
 
+/// A URL as a log line or an error may show it: scheme, host and port only. The
+/// userinfo (`smtp://user:password@...`), path and query (`/hooks/<token>`) may hold
+/// a secret and are never shown; a URL that does not parse shows as nothing of it.
+pub fn url_origin(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) if u.host_str().is_some() => {
+            let host = u.host_str().unwrap_or_default();
+            match u.port() {
+                Some(p) => format!("{}://{host}:{p}", u.scheme()),
+                None => format!("{}://{host}", u.scheme()),
+            }
+        }
+        Ok(u) => format!("a {}: URL without a host", u.scheme()),
+        Err(_) => "a URL that does not parse".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn url_origins_hide_userinfo_path_and_query() {
+        assert_eq!(
+            url_origin("smtps://alerts:hunter2@mail.example.test:465/x?y"),
+            "smtps://mail.example.test:465"
+        );
+        assert_eq!(
+            url_origin("https://hooks.example.test/T0/B1/s3cret?token=t0k"),
+            "https://hooks.example.test"
+        );
+        assert_eq!(url_origin("http://[::1]:8080/t"), "http://[::1]:8080");
+        assert_eq!(url_origin("s3cret-not-a-url"), "a URL that does not parse");
+    }
 
     #[test]
     fn never_prints_its_value() {

@@ -450,7 +450,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
     for h in &raw.http {
         claim(cx, &h.name, "probe");
         let s = schedule(cx, &defaults, h.schedule());
-        let spec = http_spec(cx, h, &resolve).map(ProbeSpec::Http);
+        let spec = http_spec(cx, h, env, &resolve).map(ProbeSpec::Http);
         push(&h.name, s, spec);
     }
     for dn in &raw.dns {
@@ -640,7 +640,8 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
         if let Some(e) = a.email {
             let url = e.smtp_url.get_ref();
             if !(url.starts_with("smtps://") || url.starts_with("smtp://")) {
-                cx.err(e.smtp_url.span(), format!("smtp_url '{url}' must start with smtps:// (TLS, port 465) or smtp:// (STARTTLS, port 587)"));
+                // Only the origin: the URL's userinfo may hold a password.
+                cx.err(e.smtp_url.span(), format!("smtp_url '{}' must start with smtps:// (TLS, port 465) or smtp:// (STARTTLS, port 587)", url_origin(url)));
             }
             let password = secret(
                 cx,
@@ -669,11 +670,10 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
             });
         }
         for w in a.webhook {
-            if http_url(cx, &w.url).is_some() {
-                alerts.webhooks.push(Webhook {
-                    url: w.url.into_inner(),
-                    headers: w.headers.into_iter().collect(),
-                });
+            let span = w.span();
+            let w = w.into_inner();
+            if let Some(hook) = webhook(cx, w, span, env, &resolve) {
+                alerts.webhooks.push(hook);
             }
         }
     }
@@ -767,6 +767,7 @@ fn http_url(cx: &mut Ctx<'_>, url: &Spanned<String>) -> Option<(String, bool)> {
 fn http_spec(
     cx: &mut Ctx<'_>,
     h: &raw::Http,
+    env: EnvLookup<'_>,
     resolve: &dyn Fn(&str) -> PathBuf,
 ) -> Option<HttpSpec> {
     let (host, _) = http_url(cx, &h.url)?;
@@ -855,7 +856,159 @@ fn http_spec(
             .as_ref()
             .map(|hs| http_headers(cx, hs))
             .unwrap_or_default(),
+        secret_headers: http_secret_headers(cx, h, env, resolve),
     })
+}
+
+/// One `[[alerts.webhook]]` (at `span`): its URL from exactly one of `url`,
+/// `url_env` and `url_file`, and its signing secret. The URL may hold a token, so no
+/// message here quotes it.
+fn webhook(
+    cx: &mut Ctx<'_>,
+    w: raw::Webhook,
+    span: Range<usize>,
+    env: EnvLookup<'_>,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Option<Webhook> {
+    let given = [
+        w.url.as_ref().map(|v| ("url", v)),
+        w.url_env.as_ref().map(|v| ("url_env", v)),
+        w.url_file.as_ref().map(|v| ("url_file", v)),
+    ];
+    let mut given = given.into_iter().flatten();
+    let url = match (given.next(), given.next()) {
+        (None, _) => {
+            cx.err(
+                span.clone(),
+                "[[alerts.webhook]] has no URL: add url = \"https://...\", or url_env = \"VARIABLE\" or url_file = \"PATH\" when it holds a token",
+            );
+            None
+        }
+        (Some(_), Some((second, v))) => {
+            cx.err(
+                v.span(),
+                format!("{second}: give only one of url, url_env and url_file"),
+            );
+            None
+        }
+        (Some(("url", v)), None) => Some(Secret::new(v.get_ref().clone())),
+        (Some(("url_env", v)), None) => env_secret(cx, v.get_ref(), v.span(), "url_env", env),
+        (Some((key, v)), None) => file_secret(cx, v.get_ref(), v.span(), key, env, resolve),
+    };
+    let url_span = [&w.url, &w.url_env, &w.url_file]
+        .into_iter()
+        .flatten()
+        .next()
+        .map_or(span, Spanned::span);
+    let url = url.filter(|u| match reqwest::Url::parse(u.expose()) {
+        Ok(p) if matches!(p.scheme(), "http" | "https") && p.host_str().is_some() => true,
+        Ok(p) => {
+            cx.err(
+                url_span.clone(),
+                format!(
+                    "the webhook URL has scheme '{}': use http:// or https:// with a host",
+                    p.scheme()
+                ),
+            );
+            false
+        }
+        Err(e) => {
+            cx.err(
+                url_span.clone(),
+                format!("the webhook URL does not parse: {e}"),
+            );
+            false
+        }
+    });
+    let secret = match (&w.secret_env, &w.secret_file) {
+        (Some(_), Some(f)) => {
+            cx.err(f.span(), "give either secret_env or secret_file, not both");
+            None
+        }
+        (Some(v), None) => Some(env_secret(cx, v.get_ref(), v.span(), "secret_env", env)),
+        (None, Some(f)) => Some(file_secret(
+            cx,
+            f.get_ref(),
+            f.span(),
+            "secret_file",
+            env,
+            resolve,
+        )),
+        (None, None) => Some(None),
+    };
+    Some(Webhook {
+        url: url?,
+        secret: secret?,
+        headers: w.headers.into_iter().collect(),
+    })
+}
+
+/// The header values of `headers_env` / `headers_file`, read as secrets. A name may
+/// be given once over `headers`, `headers_env` and `headers_file`. No message here
+/// contains a value.
+fn http_secret_headers(
+    cx: &mut Ctx<'_>,
+    h: &raw::Http,
+    env: EnvLookup<'_>,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Vec<(String, Secret)> {
+    use hyper::header::{HeaderName, HeaderValue};
+    let mut seen: Vec<String> = h
+        .headers
+        .iter()
+        .flat_map(|m| m.get_ref().keys().map(|k| k.to_ascii_lowercase()))
+        .collect();
+    let mut out = Vec::new();
+    for (key, map) in [
+        ("headers_env", h.headers_env.as_ref()),
+        ("headers_file", h.headers_file.as_ref()),
+    ] {
+        let Some(map) = map else { continue };
+        for (name, source) in map.get_ref() {
+            if HeaderName::from_bytes(name.as_bytes()).is_err() {
+                cx.err(
+                    map.span(),
+                    format!(
+                        "{key}: '{}' is not an HTTP header name: use letters, digits and '-', \
+                         such as \"Authorization\"",
+                        name.escape_debug()
+                    ),
+                );
+                continue;
+            }
+            let lower = name.to_ascii_lowercase();
+            if seen.contains(&lower) {
+                cx.err(
+                    map.span(),
+                    format!(
+                        "{key}: header '{name}' is already given in headers, headers_env or \
+                         headers_file: keep one"
+                    ),
+                );
+                continue;
+            }
+            seen.push(lower);
+            let what = format!("{key} '{name}'");
+            let value = if key == "headers_env" {
+                env_secret(cx, source, map.span(), &what, env)
+            } else {
+                file_secret(cx, source, map.span(), &format!("{what}:"), env, resolve)
+            };
+            let Some(value) = value else { continue };
+            if HeaderValue::from_str(value.expose()).is_err() {
+                cx.err(
+                    map.span(),
+                    format!(
+                        "{what}: the value has a character HTTP does not allow in a header \
+                         (a line break, a control character or non-ASCII text)"
+                    ),
+                );
+            } else {
+                out.push((name.clone(), value));
+            }
+        }
+    }
+    out
 }
 
 /// The headers of an `[[http]]` probe, each checked as HTTP allows it: a name of
@@ -1113,61 +1266,82 @@ fn secret(
             );
             None
         }
-        (Some(var), None) => match env(var.get_ref()) {
-            Some(v) if !v.is_empty() => Some(Secret::new(v)),
-            Some(_) => {
-                cx.err(
-                    var.span(),
-                    format!("password_env names ${}, which is empty", var.get_ref()),
-                );
+        (Some(var), None) => env_secret(cx, var.get_ref(), var.span(), "password_env", env),
+        (None, Some(file)) => file_secret(
+            cx,
+            file.get_ref(),
+            file.span(),
+            "password_file",
+            env,
+            resolve,
+        ),
+        (None, None) => None,
+    }
+}
+
+/// The secret in the environment variable `var`, which `key` (such as
+/// `password_env`) names; an error at `span` when it is unset or empty.
+fn env_secret(
+    cx: &mut Ctx<'_>,
+    var: &str,
+    span: Range<usize>,
+    key: &str,
+    env: EnvLookup<'_>,
+) -> Option<Secret> {
+    match env(var) {
+        Some(v) if !v.is_empty() => Some(Secret::new(v)),
+        Some(_) => {
+            cx.err(span, format!("{key} names ${var}, which is empty"));
+            None
+        }
+        None => {
+            cx.err(
+                span,
+                format!("{key} names ${var}, which is not set in the environment"),
+            );
+            None
+        }
+    }
+}
+
+/// The secret in `file` (relative to the configuration's folder, or under
+/// `$CREDENTIALS_DIRECTORY/`), one trailing line break dropped; an error at `span`
+/// naming the path and the OS reason, never the content.
+fn file_secret(
+    cx: &mut Ctx<'_>,
+    file: &str,
+    span: Range<usize>,
+    key: &str,
+    env: EnvLookup<'_>,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Option<Secret> {
+    let path = match file.strip_prefix("$CREDENTIALS_DIRECTORY/") {
+        Some(rest) => env("CREDENTIALS_DIRECTORY")
+            .map(|d| Path::new(&d).join(rest))
+            .unwrap_or_else(|| resolve(file)),
+        None => resolve(file),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(v) => {
+            let v = v
+                .strip_suffix('\n')
+                .map(|v| v.strip_suffix('\r').unwrap_or(v))
+                .unwrap_or(&v)
+                .to_owned();
+            if v.is_empty() {
+                cx.err(span, format!("{key} '{}' is empty", path.display()));
                 None
-            }
-            None => {
-                cx.err(
-                    var.span(),
-                    format!(
-                        "password_env names ${}, which is not set in the environment",
-                        var.get_ref()
-                    ),
-                );
-                None
-            }
-        },
-        (None, Some(file)) => {
-            let path = match file.get_ref().strip_prefix("$CREDENTIALS_DIRECTORY/") {
-                Some(rest) => env("CREDENTIALS_DIRECTORY")
-                    .map(|d| Path::new(&d).join(rest))
-                    .unwrap_or_else(|| resolve(file.get_ref())),
-                None => resolve(file.get_ref()),
-            };
-            match std::fs::read_to_string(&path) {
-                Ok(v) => {
-                    let v = v
-                        .strip_suffix('\n')
-                        .map(|v| v.strip_suffix('\r').unwrap_or(v))
-                        .unwrap_or(&v)
-                        .to_owned();
-                    if v.is_empty() {
-                        cx.err(
-                            file.span(),
-                            format!("password_file '{}' is empty", path.display()),
-                        );
-                        None
-                    } else {
-                        Some(Secret::new(v))
-                    }
-                }
-                Err(e) => {
-                    // The error names the path and the OS reason, never the content.
-                    cx.err(
-                        file.span(),
-                        format!("password_file '{}' cannot be read: {e}", path.display()),
-                    );
-                    None
-                }
+            } else {
+                Some(Secret::new(v))
             }
         }
-        (None, None) => None,
+        Err(e) => {
+            cx.err(
+                span,
+                format!("{key} '{}' cannot be read: {e}", path.display()),
+            );
+            None
+        }
     }
 }
 

@@ -16,6 +16,15 @@
 //!    while fewer than `follow_redirects` were followed; one more is `status`
 //!    ("too many redirects"). With `follow_redirects = 0` a 3xx is an ordinary
 //!    answer, judged by `expect_status`.
+//!
+//! # Secret headers on redirects
+//!
+//! The secret headers (`Authorization`, `Proxy-Authorization`, `Cookie` and every
+//! header from `headers_env` / `headers_file`) go only to the configured URL's
+//! origin (scheme, host and port): a hop to another origin is sent without them. A
+//! redirect from `https` to `http` out of a hop that carried them is refused, class
+//! `status` ("redirect from https to http ... refused"): the server's answer is
+//! what fails, as for a redirect to a non-http URL.
 //! 5. A status outside `expect_status` is `status` ("HTTP 500 Internal Server Error
 //!    (expected 200-399)"); the body is then not read.
 //! 6. For `GET`, at most [`MAX_BODY`] bytes of the body are read (reading stops
@@ -150,9 +159,12 @@ async fn follow(cx: &mut Ctx<'_>, seen: &mut TlsSeen) -> Outcome {
             format!("url '{}' does not parse: {e}", spec.url),
         )
     })?;
+    let origin = url.origin();
+    let has_secrets = has_secret_headers(spec);
     let mut redirects = 0_u32;
     let answer = loop {
-        let answer = hop(cx, &url, seen).await?;
+        let with_secrets = has_secrets && url.origin() == origin;
+        let answer = hop(cx, &url, with_secrets, seen).await?;
         let Some(location) = answer
             .location
             .as_ref()
@@ -171,7 +183,18 @@ async fn follow(cx: &mut Ctx<'_>, seen: &mut TlsSeen) -> Outcome {
                 ),
             ));
         }
-        url = next_url(&url, location)?;
+        let next = next_url(&url, location)?;
+        if with_secrets && url.scheme() == "https" && next.scheme() == "http" {
+            return Err(Failure::new(
+                ErrorClass::Status,
+                format!(
+                    "redirect from https to http '{}' refused: the probe's secret headers \
+                     would travel unencrypted",
+                    quote(location.as_bytes())
+                ),
+            ));
+        }
+        url = next;
         redirects += 1;
     };
     let via = match redirects {
@@ -214,6 +237,19 @@ async fn follow(cx: &mut Ctx<'_>, seen: &mut TlsSeen) -> Outcome {
         flag,
         cert_not_after: None,
     })
+}
+
+/// Headers that carry credentials even when written inline.
+const SECRET_NAMES: [&str; 3] = ["authorization", "proxy-authorization", "cookie"];
+
+/// Whether an inline header is a credential (sent only to the configured origin).
+fn is_secret_name(name: &str) -> bool {
+    SECRET_NAMES.iter().any(|s| s.eq_ignore_ascii_case(name))
+}
+
+/// Whether the spec sends any secret header.
+fn has_secret_headers(spec: &HttpSpec) -> bool {
+    !spec.secret_headers.is_empty() || spec.headers.iter().any(|(n, _)| is_secret_name(n))
 }
 
 /// Whether `answer` is a redirect this spec follows (the count is checked apart).
@@ -279,10 +315,15 @@ fn check_body(spec: &HttpSpec, answer: &Answer) -> Result<(), Failure> {
 }
 
 /// One request on a new connection to `url`.
-async fn hop(cx: &mut Ctx<'_>, url: &Url, seen: &mut TlsSeen) -> Result<Answer, Failure> {
+async fn hop(
+    cx: &mut Ctx<'_>,
+    url: &Url,
+    with_secrets: bool,
+    seen: &mut TlsSeen,
+) -> Result<Answer, Failure> {
     let host = url.host_str().unwrap_or_default();
     let port = url.port_or_known_default().unwrap_or(80);
-    let request = request(cx.spec, url)?;
+    let request = request(cx.spec, url, with_secrets)?;
     let mut hop_phases = Phases::default();
     let connected = net::connect(host, port, cx.deadline, &mut hop_phases).await;
     add_phase(&mut cx.phases.resolve, hop_phases.resolve);
@@ -330,8 +371,12 @@ async fn hop(cx: &mut Ctx<'_>, url: &Url, seen: &mut TlsSeen) -> Result<Answer, 
 }
 
 /// The request for `url`: origin-form target, `Host`, `User-Agent`, the spec's
-/// headers, `Connection: close`.
-fn request(spec: &HttpSpec, url: &Url) -> Result<Request<Empty<Bytes>>, Failure> {
+/// headers (the secret ones only `with_secrets`), `Connection: close`.
+fn request(
+    spec: &HttpSpec,
+    url: &Url,
+    with_secrets: bool,
+) -> Result<Request<Empty<Bytes>>, Failure> {
     let method = match spec.method {
         HttpMethod::Get => Method::GET,
         HttpMethod::Head => Method::HEAD,
@@ -368,7 +413,15 @@ fn request(spec: &HttpSpec, url: &Url) -> Result<Request<Empty<Bytes>>, Failure>
         })?,
     );
     headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-    for (name, value) in &spec.headers {
+    let secret = spec
+        .secret_headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.expose()));
+    let inline = spec.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    for (name, value) in inline.chain(secret.filter(|_| with_secrets)) {
+        if !with_secrets && is_secret_name(name) {
+            continue;
+        }
         let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
             bad(format!(
                 "'{}' is not a valid header name",
@@ -376,11 +429,12 @@ fn request(spec: &HttpSpec, url: &Url) -> Result<Request<Empty<Bytes>>, Failure>
             ))
         })?;
         // The value may be a secret (an API key): never quote it.
-        let v = HeaderValue::from_str(value).map_err(|_| {
+        let mut v = HeaderValue::from_str(value).map_err(|_| {
             bad(format!(
                 "the value of header '{n}' is not a valid header value"
             ))
         })?;
+        v.set_sensitive(true);
         headers.insert(n, v);
     }
     headers.insert(CONNECTION, HeaderValue::from_static("close"));
@@ -687,9 +741,10 @@ mod tests {
                 ("x-api-key".to_owned(), "s3cret".to_owned()),
                 ("Connection".to_owned(), "keep-alive".to_owned()),
             ],
+            secret_headers: Vec::new(),
         };
         let url = Url::parse("http://[::1]:8080/p?x=1#frag").unwrap();
-        let req = request(&spec, &url).unwrap();
+        let req = request(&spec, &url, true).unwrap();
         assert_eq!(req.method(), Method::HEAD);
         assert_eq!(req.uri(), "/p?x=1");
         let h = req.headers();
@@ -699,13 +754,50 @@ mod tests {
         assert_eq!(h[CONNECTION], "close");
         let default_port = Url::parse("https://127.0.0.1:443/").unwrap();
         assert_eq!(
-            request(&spec, &default_port).unwrap().headers()[HOST],
+            request(&spec, &default_port, true).unwrap().headers()[HOST],
             "127.0.0.1"
         );
         let mut bad = spec.clone();
         bad.headers = vec![("x-key".to_owned(), "line\nbreak s3cret".to_owned())];
-        let f = request(&bad, &url).unwrap_err();
+        let f = request(&bad, &url, true).unwrap_err();
         assert_eq!(f.class, ErrorClass::Unknown);
         assert!(!f.detail.contains("s3cret"), "{f:?}");
+    }
+
+    #[test]
+    fn secret_headers_stay_off_other_origins() {
+        let mut spec = HttpSpec {
+            url: String::new(),
+            host: String::new(),
+            method: HttpMethod::Get,
+            expect_status: StatusMatcher::Default,
+            expect_body: None,
+            expect_body_regex: None,
+            max_response_time: None,
+            follow_redirects: 0,
+            tls_verify: true,
+            ca_file: None,
+            cert_expiry_warn: Duration::ZERO,
+            headers: vec![
+                ("Cookie".to_owned(), "sid=1".to_owned()),
+                ("X-Plain".to_owned(), "p".to_owned()),
+            ],
+            secret_headers: vec![(
+                "X-Api-Key".to_owned(),
+                crate::config::Secret::new("k".into()),
+            )],
+        };
+        let url = Url::parse("http://127.0.0.1:1/").unwrap();
+        let with = request(&spec, &url, true).unwrap();
+        assert_eq!(with.headers()["cookie"], "sid=1");
+        assert_eq!(with.headers()["x-api-key"], "k");
+        let without = request(&spec, &url, false).unwrap();
+        assert!(without.headers().get("cookie").is_none());
+        assert!(without.headers().get("x-api-key").is_none());
+        assert_eq!(without.headers()["x-plain"], "p");
+        assert!(has_secret_headers(&spec));
+        spec.headers.clear();
+        spec.secret_headers.clear();
+        assert!(!has_secret_headers(&spec));
     }
 }

@@ -31,7 +31,8 @@ fn hooks(url: String) -> Alerts {
     Alerts {
         email: None,
         webhooks: vec![Webhook {
-            url,
+            url: Secret::new(url),
+            secret: None,
             headers: vec![("X-Slawatch-Token".into(), "t0ken-value".into())],
         }],
     }
@@ -464,4 +465,29 @@ async fn email_to_a_server_with_an_untrusted_certificate_fails_and_logs_no_passw
         "{text}"
     );
     assert!(!text.contains(&d.password), "the password leaked: {text}");
+}
+
+#[tokio::test]
+async fn an_smtp_url_with_a_password_is_logged_by_its_origin_only() {
+    let _serial = SERIAL.lock().await;
+    let logs = Logs::default();
+    let _guard = logs.capture();
+    let alerts = Alerts {
+        email: Some(EmailAlerts {
+            smtp_url: "smtps://alerts:PL4NTED-pw@127.0.0.1:1/PATH-T0K?q=QUERY-T0K".into(),
+            username: None,
+            password: None,
+            from: "not an address".into(),
+            to: vec![RECIPIENT.into()],
+            ca_file: None,
+        }),
+        webhooks: Vec::new(),
+    };
+    let _alerter = Alerter::new(&alerts);
+    let text = logs.text();
+    assert!(text.contains("e-mail alerts disabled"), "{text}");
+    assert!(text.contains("smtps://127.0.0.1:1"), "{text}");
+    for planted in ["PL4NTED-pw", "alerts:", "PATH-T0K", "QUERY-T0K"] {
+        assert!(!text.contains(planted), "{planted} leaked: {text}");
+    }
 }

@@ -98,6 +98,12 @@ fn with_test_secrets(cmd: &mut assert_cmd::Command) -> &mut assert_cmd::Command 
     cmd.env("SLAWATCH_TEST_MAILBOX_PASSWORD", "imap-secret-from-env")
         .env("SLAWATCH_TEST_SMTP_PASSWORD", "smtp-secret-from-env")
         .env("SLAWATCH_TEST_ALERT_PASSWORD", "alert-secret-from-env")
+        .env("SLAWATCH_TEST_API_KEY", "api-key-from-env")
+        .env(
+            "SLAWATCH_TEST_WEBHOOK_URL",
+            "https://hooks.example.test/T0KEN",
+        )
+        .env("SLAWATCH_TEST_WEBHOOK_SECRET", "webhook-secret-from-env")
 }
 
 #[test]
@@ -334,4 +340,73 @@ fn alerts_read_the_ca_file_beside_the_config_and_the_webhook_headers() {
             "Bearer from-the-fixture".to_owned()
         )]
     );
+}
+
+#[test]
+fn header_values_and_webhook_secrets_come_from_the_environment_or_a_file() {
+    let env = |k: &str| match k {
+        "SLAWATCH_TEST_API_KEY" => Some("api-key-from-env".to_owned()),
+        "SLAWATCH_TEST_WEBHOOK_URL" => Some("https://hooks.example.test/T0KEN".to_owned()),
+        "SLAWATCH_TEST_WEBHOOK_SECRET" => Some("webhook-secret-from-env".to_owned()),
+        _ => None,
+    };
+    let c = slawatch::config::load_with_env(&fixture("config/valid/secret_sources.toml"), &env)
+        .unwrap();
+    let slawatch::config::ProbeSpec::Http(h) = &c.probe("api").unwrap().spec else {
+        panic!("expected http");
+    };
+    assert_eq!(
+        h.headers,
+        vec![("X-Request-Source".to_owned(), "slawatch".to_owned())]
+    );
+    let secrets: Vec<(&str, &str)> = h
+        .secret_headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.expose()))
+        .collect();
+    assert_eq!(
+        secrets,
+        vec![
+            ("X-Api-Key", "api-key-from-env"),
+            ("Authorization", "Bearer from-a-file")
+        ]
+    );
+    let hooks = &c.alerts.webhooks;
+    assert_eq!(hooks[0].url.expose(), "https://hooks.example.test/T0KEN");
+    assert_eq!(
+        hooks[0].secret.as_ref().unwrap().expose(),
+        "signing-secret-from-a-file"
+    );
+    assert_eq!(hooks[1].url.expose(), "https://hooks.example.test/plain");
+    assert_eq!(
+        hooks[1].secret.as_ref().unwrap().expose(),
+        "webhook-secret-from-env"
+    );
+    let debug = format!("{c:?}");
+    for value in [
+        "api-key-from-env",
+        "from-a-file",
+        "T0KEN",
+        "webhook-secret-from-env",
+    ] {
+        assert!(!debug.contains(value), "{value} leaked in Debug: {debug}");
+    }
+}
+
+#[test]
+fn secret_urls_never_appear_in_config_errors() {
+    let out = slawatch()
+        .current_dir(fixture("config/invalid"))
+        .args(["check-config", "--config", "secret_sources.toml"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        err.contains("smtp_url 'https://mail.example.test' must start"),
+        "{err}"
+    );
+    for planted in ["PL4NTED", "T0KEN", "alerts:", "user:"] {
+        assert!(!err.contains(planted), "{planted} leaked: {err}");
+    }
 }

@@ -34,6 +34,7 @@ fn spec(url: &str) -> HttpSpec {
         ca_file: None,
         cert_expiry_warn: Duration::from_secs(14 * DAY),
         headers: Vec::new(),
+        secret_headers: Vec::new(),
     }
 }
 
@@ -544,4 +545,151 @@ async fn ipv6_literal_gets_a_bracketed_host_header_and_the_user_headers() {
     assert!(!head.contains("slawatch/"), "{head}");
     assert!(head.contains("\r\nx-token: abc\r\n"), "{head}");
     assert!(head.contains("\r\nconnection: close\r\n"), "{head}");
+}
+
+// ---- secret headers on redirects ---------------------------------------------
+
+/// A peer that records each request head (lower-cased) and answers with `reply`.
+async fn recording_peer(
+    reply: String,
+) -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let addr = peer(move |mut s| {
+        let reply = reply.clone();
+        let tx = tx.clone();
+        async move {
+            let head = read_request(&mut s).await;
+            let _ = tx.send(String::from_utf8_lossy(&head).to_lowercase());
+            let _ = s.write_all(reply.as_bytes()).await;
+        }
+    })
+    .await;
+    (addr, rx)
+}
+
+#[tokio::test]
+async fn a_secret_header_does_not_reach_a_second_host() {
+    let (second, mut second_saw) =
+        recording_peer("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK".to_owned()).await;
+    let (first, mut first_saw) = recording_peer(format!(
+        "HTTP/1.1 302 Found\r\nLocation: http://{second}/landing\r\nContent-Length: 0\r\n\r\n"
+    ))
+    .await;
+    let mut s = spec(&url(first, "/start"));
+    s.headers = vec![
+        ("Authorization".to_owned(), "Bearer inline-t0ken".to_owned()),
+        ("Cookie".to_owned(), "sid=c00kie".to_owned()),
+        ("X-Public".to_owned(), "hello".to_owned()),
+    ];
+    s.secret_headers = vec![(
+        "X-Api-Key".to_owned(),
+        slawatch::config::Secret::new("env-k3y".to_owned()),
+    )];
+    let c = run(&s).await;
+    assert_up(&c);
+    assert_eq!(c.detail, "HTTP 200 OK after 1 redirect");
+    let one = first_saw.recv().await.unwrap();
+    assert!(
+        one.contains("\r\nauthorization: bearer inline-t0ken\r\n"),
+        "{one}"
+    );
+    assert!(one.contains("\r\nx-api-key: env-k3y\r\n"), "{one}");
+    assert!(one.contains("\r\ncookie: sid=c00kie\r\n"), "{one}");
+    let two = second_saw.recv().await.unwrap();
+    assert!(two.starts_with("get /landing "), "{two}");
+    for secret in [
+        "authorization",
+        "inline-t0ken",
+        "x-api-key",
+        "env-k3y",
+        "cookie",
+    ] {
+        assert!(
+            !two.contains(secret),
+            "{secret} reached the second host: {two}"
+        );
+    }
+    assert!(two.contains("\r\nx-public: hello\r\n"), "{two}");
+}
+
+#[tokio::test]
+async fn a_same_origin_redirect_keeps_the_secret_headers() {
+    // One peer that redirects /a to /b on itself, then answers 200.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let addr = peer(move |mut s| {
+        let tx = tx.clone();
+        async move {
+            let head = String::from_utf8_lossy(&read_request(&mut s).await).to_lowercase();
+            let reply: &[u8] = if head.starts_with("get /a ") {
+                b"HTTP/1.1 302 Found\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n"
+            } else {
+                b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+            };
+            let _ = tx.send(head);
+            let _ = s.write_all(reply).await;
+        }
+    })
+    .await;
+    let mut s = spec(&url(addr, "/a"));
+    s.secret_headers = vec![(
+        "Authorization".to_owned(),
+        slawatch::config::Secret::new("Bearer same".to_owned()),
+    )];
+    assert_up(&run(&s).await);
+    for _ in 0..2 {
+        let head = rx.recv().await.unwrap();
+        assert!(
+            head.contains("\r\nauthorization: bearer same\r\n"),
+            "{head}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_https_to_http_redirect_is_refused_while_secrets_are_set() {
+    use tokio_rustls::TlsAcceptor;
+    let (plain, mut plain_saw) =
+        recording_peer("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_owned()).await;
+    let acceptor = TlsAcceptor::from(crate::certs::server_config(crate::certs::self_signed(
+        &["127.0.0.1"],
+        now_secs() + DAY,
+    )));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let tls_addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let mut buf = [0_u8; 4096];
+                let _ = tls.read(&mut buf).await;
+                let reply = format!(
+                    "HTTP/1.1 301 Moved\r\nLocation: http://{plain}/\r\nContent-Length: 0\r\n\r\n"
+                );
+                let _ = tls.write_all(reply.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    let mut s = spec(&format!("https://{tls_addr}/"));
+    s.tls_verify = false;
+    s.secret_headers = vec![(
+        "Authorization".to_owned(),
+        slawatch::config::Secret::new("Bearer t".to_owned()),
+    )];
+    let c = run(&s).await;
+    assert_down(&c, ErrorClass::Status);
+    assert!(
+        c.detail.starts_with(&format!(
+            "redirect from https to http 'http://{plain}/' refused"
+        )),
+        "{c:?}"
+    );
+    assert!(plain_saw.try_recv().is_err(), "the http host was contacted");
+    // Without secrets the same downgrade is followed.
+    s.secret_headers.clear();
+    assert_up(&run(&s).await);
+    assert!(plain_saw.recv().await.is_some());
 }
