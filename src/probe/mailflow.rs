@@ -21,7 +21,12 @@
 //!    to once a second, until it is found or `max_delivery` has passed since the
 //!    server accepted the message (its `250` after the dot).
 //! 4. IMAP: `UID STORE <uid> +FLAGS.SILENT (\Deleted)`, then `UID EXPUNGE <uid>`
-//!    when the server has UIDPLUS (only our message goes), else `EXPUNGE`; `LOGOUT`.
+//!    when the server has UIDPLUS (only our message goes). Without UIDPLUS a plain
+//!    `EXPUNGE` would remove every message flagged `\Deleted`, the user's too, so
+//!    it is sent only when `UID SEARCH DELETED NOT HEADER X-Slawatch-Probe ""`
+//!    finds no message flagged `\Deleted` but probe messages; otherwise our message
+//!    stays flagged and the detail says so. (Another client flagging a message
+//!    between that search and the `EXPUNGE` is the one window left.) `LOGOUT`.
 //!
 //! # Classes
 //!
@@ -173,8 +178,10 @@ async fn steps(
     phases.first_byte = Some(delivery);
 
     let mut notes = vec![format!("delivered in {} ms", delivery.as_millis())];
-    if let Err(f) = imap.delete(&uids).await {
-        notes.push(format!("could not delete the probe message: {}", f.detail));
+    match imap.delete(&uids).await {
+        Ok(None) => {}
+        Ok(Some(note)) => notes.push(note),
+        Err(f) => notes.push(format!("could not delete the probe message: {}", f.detail)),
     }
     imap.logout().await;
     for (what, info, settings) in [
@@ -471,8 +478,9 @@ impl Imap {
         Ok(done.search)
     }
 
-    /// Flags `uids` deleted and expunges them (only them with UIDPLUS).
-    async fn delete(&mut self, uids: &[u32]) -> Result<(), Failure> {
+    /// Flags `uids` deleted and expunges them, never another message (see step 4 of
+    /// the module documentation). `Ok(Some(note))` when they were left flagged.
+    async fn delete(&mut self, uids: &[u32]) -> Result<Option<String>, Failure> {
         let set = uids
             .iter()
             .map(u32::to_string)
@@ -493,6 +501,36 @@ impl Imap {
         let expunge = if self.capabilities().await?.has("UIDPLUS") {
             format!("UID EXPUNGE {set}")
         } else {
+            // A plain EXPUNGE removes every message flagged \Deleted: only when
+            // all of them are probe messages.
+            let done = self
+                .command(
+                    &format!("UID SEARCH DELETED NOT HEADER {PROBE_HEADER} \"\""),
+                    "SEARCH",
+                )
+                .await?;
+            if done.status != ImapStatus::Ok {
+                return Err(Failure::new(
+                    ErrorClass::Protocol,
+                    format!(
+                        "SEARCH DELETED refused: {}",
+                        Snippet::of(done.text.as_bytes())
+                    ),
+                ));
+            }
+            let others: Vec<u32> = done
+                .search
+                .into_iter()
+                .filter(|u| !uids.contains(u))
+                .collect();
+            if !others.is_empty() {
+                return Ok(Some(format!(
+                    "the probe message is left flagged \\Deleted, not expunged: the server \
+                     has no UIDPLUS and {} other message{} flagged \\Deleted",
+                    others.len(),
+                    if others.len() == 1 { " is" } else { "s are" }
+                )));
+            }
             "EXPUNGE".to_owned()
         };
         let done = self.command(&expunge, "EXPUNGE").await?;
@@ -502,7 +540,7 @@ impl Imap {
                 format!("EXPUNGE refused: {}", Snippet::of(done.text.as_bytes())),
             ));
         }
-        Ok(())
+        Ok(None)
     }
 
     /// `LOGOUT`, waiting at most a second for the answer; failures are ignored.

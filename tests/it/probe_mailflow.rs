@@ -267,3 +267,90 @@ async fn a_garbage_greeting_is_protocol() {
     .await;
     assert_down(&c, ErrorClass::Protocol, "IMAP: greeting: ");
 }
+
+// ---- a mailbox without UIDPLUS (in-process: Dovecot always offers it) --------
+
+use crate::peers::scripted::{Act, say, serve};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// An SMTP server that accepts any message after `AUTH PLAIN`.
+fn accepting_smtp(line: &str) -> Act {
+    let up = line.to_ascii_uppercase();
+    if up.starts_with("EHLO") {
+        say("250-mx.example.test\r\n250 AUTH PLAIN\r\n")
+    } else if up.starts_with("AUTH PLAIN") {
+        say("235 2.7.0 ok\r\n")
+    } else if up.starts_with("MAIL FROM") || up.starts_with("RCPT TO") {
+        say("250 2.1.0 ok\r\n")
+    } else if up == "DATA" {
+        say("354 go ahead\r\n")
+    } else if line == "." {
+        say("250 2.0.0 queued\r\n")
+    } else if up == "QUIT" {
+        Act::SayAndClose(b"221 bye\r\n".to_vec())
+    } else {
+        Act::Say(Vec::new())
+    }
+}
+
+/// An IMAP mailbox without UIDPLUS where the probe's message is UID 7 and
+/// `deleted` answers `UID SEARCH DELETED ...`; a plain `EXPUNGE` sets `expunged`.
+fn mailbox_without_uidplus(line: &str, deleted: &str, expunged: &AtomicBool) -> Act {
+    let (tag, cmd) = line.split_once(' ').unwrap_or((line, ""));
+    let ok = |untagged: &str| Act::Say(format!("{untagged}{tag} OK done\r\n").into_bytes());
+    match cmd {
+        "CAPABILITY" => ok("* CAPABILITY IMAP4rev1\r\n"),
+        "NOOP" => ok(""),
+        "EXPUNGE" => {
+            expunged.store(true, Ordering::SeqCst);
+            ok("* 1 EXPUNGE\r\n")
+        }
+        "LOGOUT" => Act::SayAndClose(format!("* BYE\r\n{tag} OK bye\r\n").into_bytes()),
+        c if c.starts_with("LOGIN ") || c.starts_with("UID STORE 7 ") => ok(""),
+        c if c.starts_with("SELECT ") => ok("* 2 EXISTS\r\n"),
+        c if c.starts_with("UID SEARCH HEADER X-Slawatch-Probe ") => ok("* SEARCH 7\r\n"),
+        c if c.starts_with("UID SEARCH DELETED ") => ok(&format!("* SEARCH{deleted}\r\n")),
+        _ => Act::Say(format!("{tag} BAD unexpected\r\n").into_bytes()),
+    }
+}
+
+static USERS_MAIL_EXPUNGED: AtomicBool = AtomicBool::new(false);
+static ONLY_OURS_EXPUNGED: AtomicBool = AtomicBool::new(false);
+
+async fn round_trip_without_uidplus(imap: fn(&str) -> Act) -> Check {
+    let greeting = say("* OK [CAPABILITY IMAP4rev1] mailbox ready\r\n");
+    let imap_addr = serve(greeting, imap).await;
+    let smtp_addr = serve(say("220 mx.example.test ESMTP\r\n"), accepting_smtp).await;
+    let (mut smtp, imap) = unreachable_smtp_and(imap_addr);
+    smtp.endpoint.host = smtp_addr.ip().to_string();
+    smtp.endpoint.port = smtp_addr.port();
+    mailflow::check("flow", &flow(Duration::from_secs(5)), &smtp, &imap, TIMEOUT).await
+}
+
+#[tokio::test]
+async fn without_uidplus_another_deleted_message_is_never_expunged() {
+    // UID 3 is the user's own message, flagged \Deleted by their mail client.
+    let c = round_trip_without_uidplus(|l| mailbox_without_uidplus(l, " 3", &USERS_MAIL_EXPUNGED))
+        .await;
+    assert_eq!(c.status, Status::Up, "{c:?}");
+    assert!(
+        !USERS_MAIL_EXPUNGED.load(Ordering::SeqCst),
+        "EXPUNGE sent: the user's \\Deleted message is gone"
+    );
+    assert!(
+        c.detail.contains(
+            "the probe message is left flagged \\Deleted, not expunged: the server has no \
+             UIDPLUS and 1 other message is flagged \\Deleted"
+        ),
+        "{c:?}"
+    );
+}
+
+#[tokio::test]
+async fn without_uidplus_the_probe_message_alone_is_expunged() {
+    let c =
+        round_trip_without_uidplus(|l| mailbox_without_uidplus(l, "", &ONLY_OURS_EXPUNGED)).await;
+    assert_eq!(c.status, Status::Up, "{c:?}");
+    assert!(ONLY_OURS_EXPUNGED.load(Ordering::SeqCst), "{c:?}");
+    assert!(!c.detail.contains("not expunged"), "{c:?}");
+}
