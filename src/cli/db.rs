@@ -113,7 +113,40 @@ pub(super) fn human(ms: i64) -> String {
     parts.join(" ")
 }
 
+/// Text from the database or a peer, made safe for a terminal: control characters
+/// (C0, DEL, C1: ESC sequences that recolour, move the cursor or retitle the
+/// window, line breaks that fake table rows) and the bidirectional overrides that
+/// reorder what is shown print as `\x1b` / `\u{202e}` escapes. Every command that
+/// prints stored or peer text in human form goes through it; `--json` output is
+/// escaped by JSON itself.
+pub(super) fn terminal_safe(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", u32::from(c)));
+            }
+            c if c.is_control()
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
+            {
+                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Aligned columns; every cell through [`terminal_safe`].
 fn table(rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| terminal_safe(c)).collect())
+        .collect();
+    let rows = &rows;
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
         .map(|c| {
@@ -275,6 +308,18 @@ pub(super) fn outages(a: OutagesArgs) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn peer_text_cannot_drive_the_terminal() {
+        assert_eq!(
+            terminal_safe("TXT \u{1b}[2J\u{1b}]0;owned\u{7}ok\r\nfake row\u{9b}1m\u{202e}gnp.exe"),
+            "TXT \\x1b[2J\\x1b]0;owned\\x07ok\\r\\nfake row\\u{9b}1m\\u{202e}gnp.exe"
+        );
+        assert_eq!(
+            terminal_safe("HTTP 200 OK; é ✓ \\Deleted"),
+            "HTTP 200 OK; é ✓ \\Deleted"
+        );
+    }
 
     #[test]
     fn durations_read_as_people_write_them() {

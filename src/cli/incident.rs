@@ -165,8 +165,8 @@ fn list(a: &ListArgs) -> ExitCode {
                 i.start,
                 i.end,
                 i.source.as_str(),
-                what,
-                i.note
+                super::db::terminal_safe(&what),
+                super::db::terminal_safe(&i.note)
             );
         }
     }

@@ -89,7 +89,7 @@ fn render(check: &Check, kind: &str) -> String {
         out.push_str(&format!(" [{class}]"));
     }
     if !check.detail.is_empty() {
-        out.push_str(&format!(" - {}", check.detail));
+        out.push_str(&format!(" - {}", super::db::terminal_safe(&check.detail)));
     }
     out.push('\n');
     out.push_str(&format!("  started      {}\n", check.started_at));

@@ -1,16 +1,31 @@
 //! CSV for spreadsheets (RFC 4180): one row per contract and period, and one row per
 //! incident. Lines end in CRLF; a field holding a comma, a quote or a line break is
-//! quoted, quotes doubled. A field starting with `=`, `+`, `-`, `@`, a tab or a CR
-//! gets a leading `'` so a spreadsheet shows it as text instead of running it as a
-//! formula (no figure of ours starts with one of these).
+//! quoted, quotes doubled. Every field goes through [`field`]: one that a
+//! spreadsheet could run as a formula gets a leading `'` so it shows as text
+//! (OWASP's CSV injection advice): it starts with `=`, `+`, `-`, `@`, a tab or a CR,
+//! or with their full-width forms (`＝` `＋` `－` `＠`, which some spreadsheets fold
+//! to ASCII), or with whitespace before any of these (which some importers trim).
+//! No figure of ours starts with one of these.
 
 use super::data::Report;
 use super::text;
 use crate::sla::num;
 
-/// One field, quoted when needed.
+/// Characters that make a spreadsheet read a cell as a formula.
+const FORMULA_START: [char; 10] = [
+    '=', '+', '-', '@', '\t', '\r', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}',
+];
+
+/// Whether a spreadsheet could take `s` for a formula.
+fn formula_like(s: &str) -> bool {
+    s.starts_with(FORMULA_START)
+        || s.trim_start_matches(|c: char| c.is_whitespace() || c.is_control())
+            .starts_with(FORMULA_START)
+}
+
+/// One field, defused and quoted when needed.
 pub(super) fn field(s: &str) -> String {
-    let guarded = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let guarded = if formula_like(s) {
         format!("'{s}")
     } else {
         s.to_owned()
@@ -191,5 +206,21 @@ mod tests {
         assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(field("-1"), "'-1");
         assert_eq!(field(""), "");
+        for planted in [
+            "+1",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            " =1+1",
+            "\n=1+1",
+            "\u{FF1D}1+1",
+        ] {
+            assert!(
+                field(planted).trim_start_matches('"').starts_with('\''),
+                "{planted:?} -> {:?}",
+                field(planted)
+            );
+        }
+        assert_eq!(field("a = b"), "a = b");
     }
 }

@@ -196,3 +196,37 @@ fn a_missing_database_says_so() {
         .code(2)
         .stderr(predicates::str::contains("nope.db"));
 }
+
+#[test]
+fn outages_print_peer_text_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("evidence.db");
+    let store = Store::open(&db).unwrap();
+    store
+        .register_probes(&[("zone-txt".to_owned(), "dns".to_owned())])
+        .unwrap();
+    // A DNS TXT answer as a hostile server could send it, quoted into the detail.
+    let hostile = "TXT '\u{1b}[2J\u{1b}]0;pwned\u{7}' expected\r\nzone-txt  FAKE ROW";
+    let mut c = check("zone-txt", T0, Status::Down);
+    c.detail = hostile.to_owned();
+    store.record_check(&c).unwrap();
+    let o = Outage {
+        probe: "zone-txt".to_owned(),
+        start: UtcMillis(T0),
+        end: Some(UtcMillis(T0 + MIN)),
+        last_failure: UtcMillis(T0),
+        last_success_before: None,
+        class: ErrorClass::Content,
+        detail: hostile.to_owned(),
+        failed_checks: 1,
+    };
+    store.record_outage(&Event::Closed(o)).unwrap();
+    store.close().unwrap();
+    let out = stdout_of(&["outages", "--database"], &db, 0);
+    assert!(
+        !out.contains(['\u{1b}', '\u{7}', '\r']),
+        "raw control characters printed: {out:?}"
+    );
+    assert!(out.contains("\\x1b[2J\\x1b]0;pwned\\x07"), "{out:?}");
+    assert_eq!(out.lines().count(), 2, "one header and one row: {out:?}");
+}
