@@ -140,12 +140,13 @@ pub(super) fn run(a: Args) -> ExitCode {
     let mut first_file = None;
     for f in &formats {
         for (name, content) in report::render(&report, *f, &stem) {
-            let path = dir.join(&name);
-            if let Err(e) = report::auto::write_atomically(&path, &content) {
-                eprintln!("error: {e}");
-                return ExitCode::FAILURE;
+            match report::auto::write_atomically(&dir, &name, &content) {
+                Ok(path) => println!("wrote {}", path.display()),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
             }
-            println!("wrote {}", path.display());
             first_file.get_or_insert(name);
         }
     }
@@ -160,16 +161,14 @@ pub(super) fn run(a: Args) -> ExitCode {
             });
             match report::letter::render(c, lang, &attached, &report.vantage, date) {
                 Some(text) => {
-                    let path = dir.join(report::letter::file_name(
-                        &c.contract.id,
-                        &report.period,
-                        lang,
-                    ));
-                    if let Err(e) = report::auto::write_atomically(&path, &text) {
-                        eprintln!("error: {e}");
-                        return ExitCode::FAILURE;
+                    let name = report::letter::file_name(&c.contract.id, &report.period, lang);
+                    match report::auto::write_atomically(&dir, &name, &text) {
+                        Ok(path) => println!("wrote {}", path.display()),
+                        Err(e) => {
+                            eprintln!("error: {e}");
+                            return ExitCode::FAILURE;
+                        }
                     }
-                    println!("wrote {}", path.display());
                 }
                 None => println!("{}", report::letter::nothing_to_claim(c, lang)),
             }

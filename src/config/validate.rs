@@ -312,6 +312,15 @@ fn valid_name(s: &str) -> bool {
         })
 }
 
+/// A contract id names report and letter files: a letter or digit, then letters,
+/// digits, '.', '_' and '-', at most 64 bytes (no '/', no '..' prefix, no space).
+fn valid_contract_id(s: &str) -> bool {
+    s.len() <= 64
+        && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> Option<Config> {
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let resolve = |p: &str| -> PathBuf {
@@ -569,6 +578,16 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
     for c in &raw.contracts {
         // A duplicate is reported, and its contract is still checked.
         first_use(cx, &mut contract_ids, &c.id, "contract");
+        if !valid_contract_id(c.id.get_ref()) {
+            cx.err(
+                c.id.span(),
+                format!(
+                    "contract id '{}' cannot name a report file: use letters, digits, '.', '_' \
+                     and '-' (a letter or digit first, at most 64), such as \"rossi-shop\"",
+                    c.id.get_ref().escape_debug()
+                ),
+            );
+        }
         if let Some(contract) = contract(cx, c, &plan_ids, &names, &probes) {
             contracts.push(contract);
         }

@@ -126,9 +126,11 @@ pub fn write_due(config: &Config, now: UtcMillis) -> Result<Vec<PathBuf>, String
             let stem = super::file_stem(&label, None);
             for format in super::Format::ALL {
                 for (name, content) in super::render(&report, format, &stem) {
-                    let path = config.daemon.reports_dir.join(name);
-                    write_atomically(&path, &content)?;
-                    files.push(path);
+                    files.push(write_atomically(
+                        &config.daemon.reports_dir,
+                        &name,
+                        &content,
+                    )?);
                 }
             }
         }
@@ -138,18 +140,62 @@ pub fn write_due(config: &Config, now: UtcMillis) -> Result<Vec<PathBuf>, String
     Ok(files)
 }
 
-/// Writes `content` to a temporary file beside `path`, then renames it: a reader
-/// never sees half a report.
-pub fn write_atomically(path: &Path, content: &str) -> Result<(), String> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+/// Whether `name` is a plain file name: one path component, no separator, not
+/// `.`/`..` nor hidden, no NUL. Report names hold a period and a contract id, which
+/// must never steer a file out of its folder.
+pub fn safe_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && !name.contains(['/', '\\', '\0'])
+        && name.len() <= 255
+}
+
+/// Writes `content` as `dir/name` without ever leaving `dir` or following a
+/// symbolic link: `name` must be a plain file name ([`safe_file_name`]); the text
+/// goes to a new temporary file in `dir` created exclusively (`create_new`:
+/// `O_CREAT | O_EXCL`, which POSIX says fails on an existing link, dangling or
+/// not), is synced, then renamed over `name` (a rename replaces a
+/// link, it never writes through one), so a reader never sees half a report.
+/// Returns the path written.
+///
+/// # Errors
+/// A name that would leave `dir`, or the I/O error with the path.
+pub fn write_atomically(dir: &Path, name: &str, content: &str) -> Result<PathBuf, String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if !safe_file_name(name) {
+        return Err(format!(
+            "refusing to write '{}': a report file name must stay inside {} (a contract id \
+             or period with '/', '..' or a leading '.'?)",
+            name.escape_debug(),
+            dir.display()
+        ));
+    }
+    if !dir.as_os_str().is_empty() {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("{}: cannot create the folder: {e}", dir.display()))?;
     }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, content).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+    let path = dir.join(name);
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.{}.{seq}.tmp", std::process::id()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(&tmp)
+        .map_err(|e| format!("{}: {e}", tmp.display()))?;
+    let written = file
+        .write_all(content.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("{}: {e}", tmp.display()))
+        .and_then(|()| {
+            std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))
+        });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written.map(|()| path)
 }
 
 /// The daemon's state for its own reports.

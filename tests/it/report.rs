@@ -797,3 +797,69 @@ fn a_report_verifies_against_its_database_until_a_check_is_edited() {
     drop(conn);
     verify().code(1);
 }
+
+// ---- where report files go ----
+
+#[test]
+fn report_files_never_write_through_a_planted_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    let names = [
+        "slawatch-2023-01-contracts.csv",
+        "slawatch-2023-01-incidents.csv",
+        "slawatch-2023-01.html",
+        "slawatch-2023-01.json",
+        "slawatch-2023-01.md",
+    ];
+    // Links where a writer might put its temporary file, and one at a final name.
+    for n in names {
+        std::os::unix::fs::symlink(&victim, dir.path().join(format!("{n}.tmp"))).unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join(format!(".{n}.tmp"))).unwrap();
+    }
+    std::os::unix::fs::symlink(&victim, dir.path().join(names[2])).unwrap();
+    let out = slawatch()
+        .args([
+            "report", "--period", "2023-01", "--format", "all", "--config",
+        ])
+        .arg(config_path())
+        .arg("--database")
+        .arg(fixture_db())
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    for n in names {
+        let meta = std::fs::symlink_metadata(dir.path().join(n)).unwrap();
+        assert!(meta.file_type().is_file(), "{n} is not a regular file");
+    }
+}
+
+#[test]
+fn a_report_file_name_cannot_leave_the_output_folder() {
+    let root = tempfile::tempdir().unwrap();
+    let out = root.path().join("out");
+    for bad in [
+        "../escape.html",
+        "sub/escape.html",
+        ".hidden",
+        "..",
+        "",
+        "a\0b",
+    ] {
+        let e = report::auto::write_atomically(&out, bad, "x").unwrap_err();
+        assert!(e.starts_with("refusing to write"), "{bad:?}: {e}");
+    }
+    assert!(!root.path().join("escape.html").exists());
+    let written = report::auto::write_atomically(&out, "slawatch-2023-01.md", "x").unwrap();
+    assert_eq!(written, out.join("slawatch-2023-01.md"));
+    // Only the report is left: no temporary file.
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1);
+}
