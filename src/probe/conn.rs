@@ -7,12 +7,20 @@
 //! check is `protocol`. Memory is bounded by the splitter's cap (a few lines) plus
 //! one read buffer, whatever the peer sends; [`LineConn::usage`] reports what was
 //! held, so tests can assert it.
+//!
+//! Every line and every failure detail read through a [`LineConn`] goes through one
+//! sanitiser, [`Redactor`]: once the probe's credentials are registered
+//! ([`LineConn::redact_credentials`]), a server that echoes what authentication sent
+//! (`AUTH PLAIN <base64>`, the `LOGIN` password, its base64, an IMAP quoted string)
+//! has each echo replaced by `***` before any parser, detail or log sees the line.
 
 use super::net::{Failure, io_failure};
 use super::tls::{self, TlsInfo};
 use super::wire::LineSplitter;
 use crate::config::TlsSettings;
 use crate::model::ErrorClass;
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -41,6 +49,83 @@ pub struct Usage {
     pub bytes_read: u64,
 }
 
+/// The byte strings a server must never get to echo into a detail: every form in
+/// which authentication sends the password. Shorter forms than 3 bytes are not
+/// matched (they would blank out ordinary text).
+#[derive(Clone, Default)]
+pub struct Redactor {
+    /// Longest first, so a form inside another is not replaced first.
+    forms: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Redactor({} forms)", self.forms.len())
+    }
+}
+
+impl Redactor {
+    /// The forms of `password` (sent with `username`) in SMTP `AUTH PLAIN` / `LOGIN`,
+    /// IMAP `LOGIN` (atom, quoted string or literal) and `AUTHENTICATE PLAIN`, POP3
+    /// `PASS` and `AUTH PLAIN`: the password itself, its IMAP-quoted form, and the
+    /// base64 of the password and of both PLAIN messages (without and with the user
+    /// as authorisation id), padded and unpadded.
+    pub fn for_credentials(username: &str, password: &str) -> Redactor {
+        let (u, p) = (username.as_bytes(), password.as_bytes());
+        let plain = [&b"\0"[..], u, b"\0", p].concat();
+        let plain_authz = [u, b"\0", u, b"\0", p].concat();
+        let quoted = password.replace('\\', "\\\\").replace('"', "\\\"");
+        let mut forms = vec![p.to_vec(), quoted.into_bytes()];
+        for data in [&plain[..], &plain_authz, p] {
+            forms.push(STANDARD.encode(data).into_bytes());
+            forms.push(STANDARD_NO_PAD.encode(data).into_bytes());
+        }
+        forms.retain(|f| f.len() >= 3);
+        forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        forms.dedup();
+        Redactor { forms }
+    }
+
+    /// `bytes` with every registered form replaced by `***`.
+    pub fn bytes(&self, bytes: Vec<u8>) -> Vec<u8> {
+        let mut out = bytes;
+        for form in &self.forms {
+            if out.len() < form.len() {
+                continue;
+            }
+            let mut next = Vec::with_capacity(out.len());
+            let mut i = 0;
+            while i < out.len() {
+                if out[i..].starts_with(form) {
+                    next.extend_from_slice(b"***");
+                    i += form.len();
+                } else {
+                    next.push(out[i]);
+                    i += 1;
+                }
+            }
+            out = next;
+        }
+        out
+    }
+
+    /// `text` with every registered form replaced by `***`.
+    pub fn text(&self, text: String) -> String {
+        if self.forms.is_empty() {
+            return text;
+        }
+        String::from_utf8_lossy(&self.bytes(text.into_bytes())).into_owned()
+    }
+
+    /// `f` with its detail sanitised.
+    fn failure(&self, f: Failure) -> Failure {
+        Failure {
+            detail: self.text(f.detail),
+            ..f
+        }
+    }
+}
+
 /// A plain or TLS connection read line by line, under one deadline.
 #[derive(Debug)]
 pub struct LineConn {
@@ -48,6 +133,7 @@ pub struct LineConn {
     lines: LineSplitter,
     deadline: Instant,
     usage: Usage,
+    redactor: Redactor,
 }
 
 impl LineConn {
@@ -58,6 +144,7 @@ impl LineConn {
             lines: LineSplitter::new(max_line),
             deadline,
             usage: Usage::default(),
+            redactor: Redactor::default(),
         }
     }
 
@@ -68,6 +155,7 @@ impl LineConn {
             lines: LineSplitter::new(max_line),
             deadline,
             usage: Usage::default(),
+            redactor: Redactor::default(),
         }
     }
 
@@ -81,13 +169,32 @@ impl LineConn {
         self.usage
     }
 
+    /// From now on (and after a STARTTLS upgrade), every echo of what logging in
+    /// as `username` with `password` sends is replaced by `***` in lines read and
+    /// in failure details. Called before authentication.
+    pub fn redact_credentials(&mut self, username: &str, password: &str) {
+        self.redactor = Redactor::for_credentials(username, password);
+    }
+
+    /// The next line, sanitised by the registered [`Redactor`] (see
+    /// [`Self::read_line_raw`]).
+    ///
+    /// # Errors
+    /// Those of [`Self::read_line_raw`], details sanitised too.
+    pub async fn read_line(&mut self, what: &str) -> Result<Vec<u8>, Failure> {
+        match self.read_line_raw(what).await {
+            Ok(line) => Ok(self.redactor.bytes(line)),
+            Err(f) => Err(self.redactor.failure(f)),
+        }
+    }
+
     /// The next line, without its terminator. `what` names the step in failures
     /// ("greeting", "EHLO reply").
     ///
     /// # Errors
     /// `timeout` at the deadline; `refused` when the server closes or resets;
     /// `protocol` for an overlong line or more than [`MAX_READ`] bytes in all.
-    pub async fn read_line(&mut self, what: &str) -> Result<Vec<u8>, Failure> {
+    async fn read_line_raw(&mut self, what: &str) -> Result<Vec<u8>, Failure> {
         let mut buf = [0u8; READ_CHUNK];
         loop {
             if let Some(line) = self.lines.next_line() {
@@ -190,7 +297,28 @@ impl LineConn {
             lines: LineSplitter::new(self.lines.max_line()),
             deadline: self.deadline,
             usage: self.usage,
+            redactor: self.redactor,
         };
         Ok((conn, info))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_form_of_the_password_is_redacted() {
+        let r = Redactor::for_credentials("probe@example.test", "hunter2\"x");
+        let plain = STANDARD.encode(b"\0probe@example.test\0hunter2\"x");
+        let echo = format!("535 AUTH PLAIN {plain} and hunter2\"x and \"hunter2\\\"x\"");
+        let out = r.text(echo);
+        assert_eq!(out, "535 AUTH PLAIN *** and *** and \"***\"");
+        let login = STANDARD_NO_PAD.encode(b"hunter2\"x");
+        assert_eq!(r.text(format!("-ERR {login}")), "-ERR ***");
+        let unpadded = STANDARD_NO_PAD.encode(b"\0probe@example.test\0hunter2\"x");
+        assert_eq!(r.text(format!("x {unpadded} y")), "x *** y");
+        assert_eq!(r.text("nothing to hide".into()), "nothing to hide");
+        assert_eq!(Redactor::default().text("hunter2".into()), "hunter2");
     }
 }

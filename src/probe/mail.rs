@@ -95,7 +95,8 @@ fn server_name(endpoint: &MailEndpoint) -> &str {
 }
 
 /// Connects to `endpoint`, with an immediate TLS handshake when its mode is
-/// implicit. Lines longer than `max_line` will be refused.
+/// implicit. Lines longer than `max_line` will be refused; echoes of the
+/// endpoint's credentials are redacted from every line read.
 pub(super) async fn open(
     endpoint: &MailEndpoint,
     max_line: usize,
@@ -105,13 +106,18 @@ pub(super) async fn open(
     progress: &mut Progress,
 ) -> Result<LineConn, Failure> {
     let stream = net::connect(&endpoint.host, endpoint.port, deadline, phases).await?;
-    if endpoint.tls_mode != TlsMode::Implicit {
-        return Ok(LineConn::plain(stream, max_line, deadline));
+    let mut conn = if endpoint.tls_mode == TlsMode::Implicit {
+        let t = Instant::now();
+        let result = tls::handshake(stream, server_name(endpoint), &endpoint.tls, deadline).await;
+        let stream = timed_tls(result, t, started_at, &endpoint.tls, phases, progress)?;
+        LineConn::tls(stream, max_line, deadline)
+    } else {
+        LineConn::plain(stream, max_line, deadline)
+    };
+    if let Some(c) = &endpoint.credentials {
+        conn.redact_credentials(&c.username, c.password.expose());
     }
-    let t = Instant::now();
-    let result = tls::handshake(stream, server_name(endpoint), &endpoint.tls, deadline).await;
-    let stream = timed_tls(result, t, started_at, &endpoint.tls, phases, progress)?;
-    Ok(LineConn::tls(stream, max_line, deadline))
+    Ok(conn)
 }
 
 /// Upgrades `conn` after the server accepted STARTTLS (IMAP) or STLS (POP3).

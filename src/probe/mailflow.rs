@@ -346,13 +346,16 @@ impl Imap {
         let server_name = ep.tls.server_name.as_deref().unwrap_or(&ep.host);
         let stream = net::connect(&ep.host, ep.port, deadline, phases).await?;
         let mut tls_info = None;
-        let conn = if ep.tls_mode == TlsMode::Implicit {
+        let mut conn = if ep.tls_mode == TlsMode::Implicit {
             let (stream, info) = tls::handshake(stream, server_name, &ep.tls, deadline).await?;
             tls_info = Some(info);
             LineConn::tls(stream, IMAP_MAX_LINE, deadline)
         } else {
             LineConn::plain(stream, IMAP_MAX_LINE, deadline)
         };
+        if let Some(c) = &ep.credentials {
+            conn.redact_credentials(&c.username, c.password.expose());
+        }
         let mut imap = Imap {
             conn,
             tag: 0,

@@ -170,6 +170,9 @@ impl Session {
         } else {
             LineConn::plain(stream, MAX_LINE, deadline)
         };
+        if let Some(c) = &ep.credentials {
+            conn.redact_credentials(&c.username, c.password.expose());
+        }
 
         let t = Instant::now();
         let banner = read_reply(&mut conn, "banner", usage).await;

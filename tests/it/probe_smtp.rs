@@ -762,3 +762,136 @@ mod real {
         p.thaw();
     }
 }
+
+// ---- servers that echo the credentials back (SMTP, IMAP, POP3) -------------
+
+mod echo {
+    use super::*;
+    use crate::peers::scripted::{Act as Do, say, serve};
+    use slawatch::config::{ImapSpec, Pop3Spec};
+
+    const USER: &str = "probe@example.test";
+
+    fn endpoint(addr: SocketAddr) -> MailEndpoint {
+        MailEndpoint {
+            host: addr.ip().to_string(),
+            port: addr.port(),
+            tls_mode: TlsMode::None,
+            tls: tls_settings(None),
+            credentials: Some(Credentials {
+                username: USER.to_owned(),
+                password: Secret::new(PASSWORD.to_owned()),
+            }),
+        }
+    }
+
+    /// Fails if the detail holds any form of the password, or the first 12
+    /// characters of one (a detail quotes at most 60 bytes of a reply).
+    #[track_caller]
+    fn assert_redacted(c: &Check) {
+        assert_eq!(c.class, Some(ErrorClass::Auth), "{c:?}");
+        let plain = BASE64.encode(format!("\0{USER}\0{PASSWORD}"));
+        for form in [PASSWORD.to_owned(), plain, BASE64.encode(PASSWORD)] {
+            assert!(
+                !c.detail.contains(&form[..form.len().min(12)]),
+                "{form} echoed: {c:?}"
+            );
+        }
+        assert!(c.detail.contains("***"), "{c:?}");
+    }
+
+    fn smtp_spec(addr: SocketAddr) -> SmtpSpec {
+        SmtpSpec {
+            endpoint: endpoint(addr),
+            helo: "probe.example.test".to_owned(),
+        }
+    }
+
+    /// Echoes `AUTH PLAIN <token>` in its refusal.
+    fn smtp_plain(line: &str) -> Do {
+        if line.starts_with("EHLO") {
+            say("250-mx.example.test\r\n250 AUTH PLAIN LOGIN\r\n")
+        } else if line.starts_with("QUIT") {
+            Do::SayAndClose(b"221 bye\r\n".to_vec())
+        } else {
+            Do::Say(format!("535 {line}\r\n").into_bytes())
+        }
+    }
+
+    /// AUTH LOGIN, echoing the base64 password in its refusal.
+    fn smtp_login(line: &str) -> Do {
+        if line.starts_with("EHLO") {
+            say("250-mx.example.test\r\n250 AUTH LOGIN\r\n")
+        } else if line == "AUTH LOGIN" || line == BASE64.encode(USER) {
+            say("334 UGFzc3dvcmQ6\r\n")
+        } else if line.starts_with("QUIT") {
+            Do::SayAndClose(b"221 bye\r\n".to_vec())
+        } else {
+            Do::Say(format!("535 {line}\r\n").into_bytes())
+        }
+    }
+
+    /// Echoes the LOGIN command's arguments (user and quoted password).
+    fn imap_login(line: &str) -> Do {
+        let (tag, rest) = line.split_once(' ').unwrap_or((line, ""));
+        if rest == "LOGOUT" {
+            Do::SayAndClose(format!("* BYE\r\n{tag} OK\r\n").into_bytes())
+        } else {
+            let args = rest.strip_prefix("LOGIN ").unwrap_or(rest);
+            Do::Say(format!("{tag} NO {args}\r\n").into_bytes())
+        }
+    }
+
+    /// USER/PASS, echoing the PASS line.
+    fn pop3_pass(line: &str) -> Do {
+        match line {
+            "CAPA" => say("+OK\r\nUSER\r\n.\r\n"),
+            "QUIT" => Do::SayAndClose(b"+OK bye\r\n".to_vec()),
+            l if l.starts_with("USER ") => say("+OK\r\n"),
+            l => Do::Say(format!("-ERR {}\r\n", l.trim_start_matches("PASS ")).into_bytes()),
+        }
+    }
+
+    /// SASL PLAIN only, echoing the initial response.
+    fn pop3_plain(line: &str) -> Do {
+        match line {
+            "CAPA" => say("+OK\r\nSASL PLAIN\r\n.\r\n"),
+            "QUIT" => Do::SayAndClose(b"+OK bye\r\n".to_vec()),
+            l => Do::Say(format!("-ERR {}\r\n", l.trim_start_matches("AUTH PLAIN ")).into_bytes()),
+        }
+    }
+
+    #[tokio::test]
+    async fn smtp_auth_plain_echo_is_redacted() {
+        let addr = serve(say("220 mx.example.test ESMTP\r\n"), smtp_plain).await;
+        assert_redacted(&smtp::check("out", &smtp_spec(addr), TIMEOUT).await);
+    }
+
+    #[tokio::test]
+    async fn smtp_auth_login_echo_is_redacted() {
+        let addr = serve(say("220 mx.example.test ESMTP\r\n"), smtp_login).await;
+        assert_redacted(&smtp::check("out", &smtp_spec(addr), TIMEOUT).await);
+    }
+
+    #[tokio::test]
+    async fn imap_login_echo_is_redacted() {
+        let greeting = say("* OK [CAPABILITY IMAP4rev1] ready\r\n");
+        let addr = serve(greeting, imap_login).await;
+        let spec = ImapSpec {
+            endpoint: endpoint(addr),
+            mailbox: "INBOX".to_owned(),
+        };
+        assert_redacted(&slawatch::probe::imap::check("in", &spec, TIMEOUT).await);
+    }
+
+    #[tokio::test]
+    async fn pop3_pass_and_auth_plain_echoes_are_redacted() {
+        for script in [pop3_pass as fn(&str) -> Do, pop3_plain] {
+            let addr = serve(say("+OK ready\r\n"), script).await;
+            let spec = Pop3Spec {
+                endpoint: endpoint(addr),
+            };
+            assert_redacted(&slawatch::probe::pop3::check("pop", &spec, TIMEOUT).await);
+        }
+    }
+}
