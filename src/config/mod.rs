@@ -554,7 +554,7 @@ pub struct Alerts {
 }
 
 /// `[alerts.email]`
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EmailAlerts {
     /// `smtps://host:465` or `smtp://host:587` (STARTTLS).
     pub smtp_url: String,
@@ -568,6 +568,20 @@ pub struct EmailAlerts {
     pub to: Vec<String>,
     /// A CA (PEM) trusted besides the system's, for a server with a private CA.
     pub ca_file: Option<PathBuf>,
+}
+
+/// Shows `smtp_url` by its origin only: its userinfo may hold a password.
+impl fmt::Debug for EmailAlerts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmailAlerts")
+            .field("smtp_url", &url_origin(&self.smtp_url))
+            .field("username", &self.username)
+            .field("password", &self.password)
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .field("ca_file", &self.ca_file)
+            .finish()
+    }
 }
 
 /// `[[alerts.webhook]]`

@@ -176,11 +176,13 @@ impl LineConn {
         self.redactor = Redactor::for_credentials(username, password);
     }
 
-    /// The next line, sanitised by the registered [`Redactor`] (see
-    /// [`Self::read_line_raw`]).
+    /// The next line, without its terminator, sanitised by the registered
+    /// [`Redactor`]. `what` names the step in failures ("greeting", "EHLO reply").
     ///
     /// # Errors
-    /// Those of [`Self::read_line_raw`], details sanitised too.
+    /// `timeout` at the deadline; `refused` when the server closes or resets;
+    /// `protocol` for an overlong line or more than [`MAX_READ`] bytes in all;
+    /// details sanitised too.
     pub async fn read_line(&mut self, what: &str) -> Result<Vec<u8>, Failure> {
         match self.read_line_raw(what).await {
             Ok(line) => Ok(self.redactor.bytes(line)),

@@ -410,3 +410,18 @@ fn secret_urls_never_appear_in_config_errors() {
         assert!(!err.contains(planted), "{planted} leaked: {err}");
     }
 }
+
+#[test]
+fn a_debug_print_of_the_alerts_hides_the_smtp_url_password() {
+    let text = r#"
+[alerts.email]
+smtp_url = "smtps://alerts:PL4NTED-pw@mail.example.test:465"
+from = "slawatch <alerts@example.test>"
+to = ["ops@example.test"]
+"#;
+    let path = std::path::Path::new("probes.toml");
+    let c = slawatch::config::parse_str(text, path, &|_: &str| None).unwrap();
+    let debug = format!("{:?}", c.alerts);
+    assert!(debug.contains("smtps://mail.example.test:465"), "{debug}");
+    assert!(!debug.contains("PL4NTED"), "{debug}");
+}
