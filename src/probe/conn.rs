@@ -90,7 +90,7 @@ impl Redactor {
     pub fn bytes(&self, bytes: Vec<u8>) -> Vec<u8> {
         let mut out = bytes;
         for form in &self.forms {
-            if out.len() < form.len() {
+            if !out.windows(form.len()).any(|w| w == form.as_slice()) {
                 continue;
             }
             let mut next = Vec::with_capacity(out.len());
