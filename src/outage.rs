@@ -58,13 +58,13 @@ impl Outage {
     }
 }
 
-/// When a check got its answer: its start plus its measured total (its start when
-/// the total is not known).
+/// When a check got its answer: its start plus its measured total, rounded up to
+/// the millisecond so it is never before the answer (its start when the total is
+/// not known).
 pub fn answered_at(check: &Check) -> UtcMillis {
-    let total = check
-        .phases
-        .total
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let total = check.phases.total.map_or(0, |d| {
+        i64::try_from(d.as_micros().div_ceil(1000)).unwrap_or(i64::MAX)
+    });
     UtcMillis(check.started_at.0.saturating_add(total))
 }
 

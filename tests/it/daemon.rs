@@ -585,3 +585,77 @@ fn the_daemon_speaks_sd_notify() {
     wait_for("STOPPING=1");
     assert!(daemon.wait().unwrap().success());
 }
+
+/// Issue 11's lab test against real nginx: a server frozen (SIGSTOP) for a few
+/// seconds and thawed gives one outage whose end is at or after the thaw. Checks run
+/// back to back while it hangs (timeout 2 s, retries 2 s start to start), so one is always
+/// waiting on the frozen server when it is thawed: it started before the thaw and was
+/// answered after, and the outage ends when it was answered, not when it started.
+#[test]
+fn a_frozen_and_thawed_nginx_gives_an_outage_ending_at_or_after_the_thaw() {
+    use crate::peers::nginx::Nginx;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("daemon.log");
+    let db = dir.path().join("evidence.db");
+    let nginx = Nginx::start();
+    let cfg = dir.path().join("probes.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[daemon]
+database = "evidence.db"
+interval = "2s"
+retry_interval = "2s"
+timeout = "2s"
+confirm_down = 2
+confirm_up = 1
+
+[[http]]
+name = "site"
+url = "{}"
+"#,
+            nginx.http_url("/health"),
+        ),
+    )
+    .unwrap();
+    let mut daemon = start(&cfg, &log);
+    eventually("a first up check", &log, || {
+        let s = reader(&db)?.probe_states().ok()?;
+        (s.first()?.last_check?.1 == slawatch::model::Status::Up).then_some(())
+    });
+    let frozen_at = wall_ms();
+    nginx.daemon.freeze();
+    eventually("the outage to open", &log, || {
+        (!reader(&db)?.open_outages().ok()?.is_empty()).then_some(())
+    });
+    // A little longer, so a check is surely waiting on the frozen server.
+    std::thread::sleep(Duration::from_millis(1500));
+    let thawed_at = wall_ms();
+    nginx.daemon.thaw();
+    let outages = eventually("the outage to close", &log, || {
+        let all = reader(&db)?.outages(None, None).ok()?;
+        all.iter().any(|o| o.end.is_some()).then_some(all)
+    });
+    let _ = Command::new("kill")
+        .args(["-s", "TERM", &daemon.id().to_string()])
+        .status();
+    assert!(daemon.wait().unwrap().success());
+    assert_eq!(outages.len(), 1, "{outages:?}");
+    let o = &outages[0];
+    assert_eq!(o.class, slawatch::model::ErrorClass::Timeout, "{o:?}");
+    assert!(o.start.0 >= frozen_at, "{o:?} starts before the freeze");
+    let end = o.end.unwrap().0;
+    assert!(
+        end >= thawed_at,
+        "the outage ends {} ms before the thaw: {o:?}",
+        thawed_at - end
+    );
+    // And not long after it: the check waiting at the thaw was answered at once.
+    assert!(
+        end - thawed_at < 3_000,
+        "{} ms after the thaw",
+        end - thawed_at
+    );
+    assert!(end > o.last_failure.0, "{o:?}");
+}
