@@ -183,7 +183,8 @@ pub struct ContractReport {
 pub struct IncidentRow {
     /// First failed check (or stated start), whole (not clipped to the period).
     pub start: UtcMillis,
-    /// First success after it (exclusive); the period's end when still open.
+    /// When the first success after it got its answer (exclusive), or where its
+    /// probes stopped being measured; the period's end when still open.
     pub end: UtcMillis,
     /// The outage had not ended when the report was made.
     pub open: bool,
@@ -192,6 +193,10 @@ pub struct IncidentRow {
     /// How much earlier it may have begun (back to the last success), ms; none
     /// when no check succeeded before it or it rests on manual evidence only.
     pub uncertainty_ms: Option<i64>,
+    /// How much of its end is not proven by failed checks: from the last failed
+    /// check inside it to its end (the answer of the first success, or where the
+    /// probes stopped being measured), ms; none while open or on manual evidence only.
+    pub end_uncertainty_ms: Option<i64>,
     /// Error classes seen, with the number of failed checks of each in the incident
     /// (an outage row's class counts at least once).
     pub classes: Vec<(String, i64)>,
@@ -607,6 +612,12 @@ fn contract_report(
         } else {
             None
         };
+        let proven_here = proven.clip(s, e);
+        let end_uncertainty_ms = if open || !sources.contains("measured") {
+            None
+        } else {
+            proven_here.hull().map(|(_, b)| e - b)
+        };
         let vantages: BTreeSet<String> = coverage
             .iter()
             .filter(|v| overlaps((v.start.0, v.end.0.max(v.start.0 + 1)), (s, e)))
@@ -631,8 +642,9 @@ fn contract_report(
             start: UtcMillis(s),
             end: UtcMillis(e),
             open,
-            proven_ms: proven.clip(s, e).measure(),
+            proven_ms: proven_here.measure(),
             uncertainty_ms,
+            end_uncertainty_ms,
             classes,
             probes: sorted(names),
             vantages: sorted(vantages),

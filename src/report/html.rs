@@ -531,11 +531,12 @@ pub(super) fn render(r: &Report) -> String {
         contract_section(&mut s, c, r.chain.as_ref());
     }
     s.push_str(
-        "<footer><p>An outage runs from the first failed check of a confirmed streak to the first \
-         successful check after it. The proven minimum is the time from the first to the last failed \
-         check; the uncertainty is how much earlier it may have begun (back to the last success). \
-         No data is time when slawatch was not probing: never counted as the provider's downtime unless \
-         the plan says so. The evidence digest can be recomputed from the database.</p></footer>",
+        "<footer><p>An outage runs from the first failed check of a confirmed streak to the answer of \
+         the first successful check after it. The proven minimum is the time from the first to the last \
+         failed check; the uncertainty is how much earlier it may have begun (back to the last success) \
+         and, at its end, the time from the last failed check to that answer. No data is time when \
+         slawatch was not probing, or a probe could not judge (unknown checks) or did not check: never \
+         counted as uptime, nor as the provider's downtime unless the plan says so. The evidence digest can be recomputed from the database.</p></footer>",
     );
     s.push_str("</main></body></html>\n");
     s

@@ -898,6 +898,8 @@ fn unknown_checks_inside_an_outage_are_no_data_not_downtime() {
     assert_eq!(incidents.len(), 1, "{incidents:?}");
     assert_eq!(incidents[0]["start"], "2023-03-15T10:00:00.000Z");
     assert_eq!(incidents[0]["end"], "2023-03-15T11:00:00.000Z");
+    // The last failed check was at 10:55: the end is uncertain by 5 minutes.
+    assert_eq!(incidents[0]["end_uncertainty_minutes"], "5");
     assert!(
         shop["no_data"]
             .as_array()
