@@ -659,3 +659,83 @@ url = "{}"
     );
     assert!(end > o.last_failure.0, "{o:?}");
 }
+
+/// libfaketime (Debian's `libfaketime`, installed by `scripts/test.sh`): fakes the
+/// daemon's wall clock only, from a file the test rewrites.
+const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+
+/// Issue 11: the wall clock steps 2 hours back in the middle of an outage (libfaketime
+/// in the daemon's process; its monotonic clock is left alone). The outage still ends
+/// after it starts, lasts as long as it really did, and the step is recorded.
+#[test]
+fn a_two_hour_backward_clock_step_leaves_the_outage_intact() {
+    assert!(
+        Path::new(LIBFAKETIME).exists(),
+        "{LIBFAKETIME} is missing: apt-get install libfaketime (scripts/test.sh does)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("daemon.log");
+    let db = dir.path().join("evidence.db");
+    let fake = dir.path().join("faketime");
+    std::fs::write(&fake, "+0\n").unwrap();
+    let counter = Counted::start("127.0.0.1:0".parse().unwrap());
+    let victim_addr = closed_addr();
+    let cfg = config(dir.path(), counter.addr, victim_addr);
+    let began = Instant::now();
+    let out = std::fs::File::create(&log).unwrap();
+    let mut daemon = Command::new(slawatch_bin())
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .env("RUST_LOG", "info")
+        .env("LD_PRELOAD", LIBFAKETIME)
+        .env("FAKETIME_TIMESTAMP_FILE", &fake)
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .env("FAKETIME_NO_CACHE", "1")
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap();
+    eventually("the victim's outage to open", &log, || {
+        let o = reader(&db)?.open_outages().ok()?;
+        o.into_iter().find(|o| o.probe == "victim")
+    });
+    std::fs::write(&fake, "-2h\n").unwrap();
+    let stepped = Instant::now();
+    // Failed checks after the step, then the victim answers again.
+    std::thread::sleep(Duration::from_millis(2500));
+    let back = Counted::start(victim_addr);
+    let returned = Instant::now();
+    let outages = eventually("the outage to close", &log, || {
+        let all = reader(&db)?.outages(None, Some("victim")).ok()?;
+        all.iter().any(|o| o.end.is_some()).then_some(all)
+    });
+    let closed_seen = Instant::now();
+    let _ = Command::new("kill")
+        .args(["-s", "TERM", &daemon.id().to_string()])
+        .status();
+    assert!(daemon.wait().unwrap().success());
+    drop(back);
+
+    assert_eq!(outages.len(), 1, "{outages:?}");
+    let o = &outages[0];
+    let (start, end) = (o.start.0, o.end.unwrap().0);
+    assert!(end >= start, "the outage ends before it starts: {o:?}");
+    assert!(end > o.last_failure.0 && o.last_failure >= o.start, "{o:?}");
+    // It lasted at least from the step to the return, and at most as long as the test.
+    let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap();
+    let lasted = end - start;
+    assert!(
+        lasted >= ms(returned - stepped) && lasted <= ms(closed_seen - began),
+        "lasted {lasted} ms; {} ms between the step and the return, {} ms in all: {o:?}",
+        ms(returned - stepped),
+        ms(closed_seen - began)
+    );
+    let steps = reader(&db).unwrap().meta_keys("clock_step:").unwrap();
+    assert_eq!(steps.len(), 1, "the step is recorded once: {steps:?}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("the wall clock stepped back"),
+        "the step is logged:\n{text}"
+    );
+}
