@@ -739,3 +739,76 @@ fn a_two_hour_backward_clock_step_leaves_the_outage_intact() {
         "the step is logged:\n{text}"
     );
 }
+
+/// Issue 11: a check that panics (a bug in slawatch) becomes an `unknown` check of its
+/// probe, and the probe goes on being checked; the other probes are untouched. The
+/// daemon runs in-process with a runner whose checks of "victim" panic.
+#[test]
+fn a_probe_whose_check_panics_gets_unknown_checks_and_goes_on() {
+    use slawatch::config::Probe;
+    use slawatch::model::{Check, Phases, Status, UtcMillis};
+    use slawatch::scheduler::{BoxFuture, Runner};
+
+    struct Buggy;
+    impl Runner for Buggy {
+        fn check(&self, probe: Arc<Probe>) -> BoxFuture<'static, Check> {
+            Box::pin(async move {
+                assert!(probe.name != "victim", "a bug while checking 'victim'");
+                Check {
+                    probe: probe.name.clone(),
+                    started_at: UtcMillis(0),
+                    status: Status::Up,
+                    class: None,
+                    detail: "ok".to_owned(),
+                    phases: Phases::default(),
+                    cert_not_after: None,
+                }
+            })
+        }
+        fn online(&self) -> BoxFuture<'static, bool> {
+            Box::pin(async { true })
+        }
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), closed_addr(), closed_addr());
+    let db = dir.path().join("evidence.db");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let (ran, ()) = rt.block_on(async {
+        tokio::join!(
+            slawatch::daemon::run_with(
+                &cfg,
+                &|_| -> Arc<dyn Runner> { Arc::new(Buggy) },
+                stop.clone()
+            ),
+            async {
+                tokio::time::sleep(Duration::from_secs(4)).await;
+                stop.cancel();
+            }
+        )
+    });
+    ran.unwrap();
+
+    let r = reader(&db).unwrap();
+    let spans = |name: &str| {
+        r.check_spans(name, UtcMillis(0), UtcMillis(i64::MAX))
+            .unwrap()
+    };
+    let victim = spans("victim");
+    let checks: i64 = victim.iter().map(|s| s.count).sum();
+    assert!(
+        checks >= 3,
+        "the probe goes on being checked after a panic: {victim:?}"
+    );
+    assert!(
+        victim.iter().all(|s| s.status == Status::Unknown),
+        "a panic is unknown, never down: {victim:?}"
+    );
+    assert!(spans("counter").iter().all(|s| s.status == Status::Up));
+    assert_eq!(r.outages(None, None).unwrap(), vec![], "no outage");
+}
