@@ -361,7 +361,7 @@ fn contract_section(s: &mut String, c: &ContractReport, chain: Option<&(i64, Str
     } else {
         s.push_str(
             "<div class=\"scroll\"><table class=\"incidents\"><thead><tr><th>#</th><th>Start</th><th>End</th>\
-             <th>Duration</th><th>Proven minimum</th><th>Uncertainty</th><th>Counted</th>\
+             <th>Duration</th><th>Proven minimum</th><th>Uncertainty (start / end)</th><th>Counted</th>\
              <th>Error classes</th><th>Probes</th><th>Vantage</th><th>Source</th><th>Details</th></tr></thead><tbody>",
         );
         for (i, r) in c.incidents.iter().enumerate() {
@@ -376,10 +376,7 @@ fn contract_section(s: &mut String, c: &ContractReport, chain: Option<&(i64, Str
                 if r.open { " (still open)" } else { "" },
                 text::minutes(r.duration_ms()),
                 text::minutes(r.proven_ms),
-                r.uncertainty_ms.map_or_else(
-                    || "unknown".to_owned(),
-                    |u| format!("{} min", text::minutes(u))
-                ),
+                text::uncertainty(r),
                 esc(&text::fate(r)),
                 esc(&text::classes(r)),
                 esc(&r.probes.join(", ")),
