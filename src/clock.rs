@@ -35,6 +35,10 @@ use tokio::time::Instant;
 /// to it; suspending the machine or setting the clock does.
 pub const STEP_TOLERANCE_MS: i64 = 1_000;
 
+/// Steps kept until [`Clock::take_steps`]; more are dropped (a clock that steps
+/// more than this between two heartbeats is broken, and the first are logged).
+const MAX_PENDING_STEPS: usize = 64;
+
 /// A step of the wall clock, as detected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Step {
@@ -127,7 +131,10 @@ impl Clock {
                 by_ms: diff.saturating_sub(s.offset),
                 now: UtcMillis(now),
             };
-            s.steps.push(step);
+            // Kept for the daemon to take every second; bounded all the same.
+            if s.steps.len() < MAX_PENDING_STEPS {
+                s.steps.push(step);
+            }
             s.anchor = mono;
             s.anchor_wall = now;
             s.offset = wall.saturating_sub(now);
