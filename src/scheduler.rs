@@ -210,7 +210,7 @@ async fn probe_loop(
         let started_at = clock.now();
         let lag = started.saturating_duration_since(due);
         stats.in_flight.fetch_add(1, Ordering::Relaxed);
-        let (mut check, panicked) = match guarded_check(&runner, &probe).await {
+        let (mut check, mut panicked) = match guarded(|| runner.check(probe.clone())).await {
             Ok(check) => (check, false),
             Err(message) => {
                 stats.panics.fetch_add(1, Ordering::Relaxed);
@@ -224,14 +224,35 @@ async fn probe_loop(
         };
         // One clock for every check: instants never go backwards within a run.
         check.started_at = started_at;
-        if check.status == Status::Down && !runner.online().await {
-            // slawatch's own connectivity failed, not the provider: no data.
-            check.status = Status::Unknown;
-            check.class = Some(ErrorClass::Unknown);
-            check.detail = format!(
-                "machine off line (every control target failed): {}",
-                check.detail
-            );
+        if check.status == Status::Down {
+            match guarded(|| runner.online()).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    // slawatch's own connectivity failed, not the provider: no data.
+                    check.status = Status::Unknown;
+                    check.class = Some(ErrorClass::Unknown);
+                    check.detail = format!(
+                        "machine off line (every control target failed): {}",
+                        check.detail
+                    );
+                }
+                Err(message) => {
+                    // Whether this machine is on line is not known: neither is the verdict.
+                    stats.panics.fetch_add(1, Ordering::Relaxed);
+                    panicked = true;
+                    tracing::error!(
+                        probe = %probe.name,
+                        panic = %message,
+                        "the control check panicked (a bug in slawatch): the check is recorded as unknown"
+                    );
+                    check.status = Status::Unknown;
+                    check.class = Some(ErrorClass::Unknown);
+                    check.detail = format!(
+                        "slawatch fault: the control check panicked (see the log): {}",
+                        check.detail
+                    );
+                }
+            }
         }
         stats.in_flight.fetch_sub(1, Ordering::Relaxed);
         stats.completed.fetch_add(1, Ordering::Relaxed);
@@ -272,17 +293,18 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
-/// Runs one check in its own task; `Err` with the panic's message if it panicked
-/// (while building the check's future or while running it).
-async fn guarded_check(runner: &Arc<dyn Runner>, probe: &Arc<Probe>) -> Result<Check, String> {
-    let fut =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner.check(probe.clone())))
-            .map_err(|p| panic_message(p.as_ref()))?;
+/// Runs a runner's call in its own task; `Err` with the panic's message if it
+/// panicked (while building the future or while running it).
+async fn guarded<T: Send + 'static>(
+    make: impl FnOnce() -> BoxFuture<'static, T>,
+) -> Result<T, String> {
+    let fut = std::panic::catch_unwind(std::panic::AssertUnwindSafe(make))
+        .map_err(|p| panic_message(p.as_ref()))?;
     let mut task = AbortOnDrop(tokio::spawn(fut));
     match (&mut task.0).await {
-        Ok(check) => Ok(check),
+        Ok(v) => Ok(v),
         Err(e) if e.is_panic() => Err(panic_message(e.into_panic().as_ref())),
-        Err(e) => Err(format!("the check's task ended: {e}")),
+        Err(e) => Err(format!("the task ended: {e}")),
     }
 }
 
@@ -699,6 +721,61 @@ mod tests {
         // Retried like any unknown check, 10 s after each start.
         let t: Vec<i64> = out.iter().map(|s| s.check.started_at.0).collect();
         assert_eq!((t[1] - t[0], t[2] - t[1]), (10_000, 10_000), "{t:?}");
+    }
+
+    /// A runner whose checks fail and whose control check panics.
+    struct PanickyControl;
+
+    impl Runner for PanickyControl {
+        fn check(&self, probe: Arc<Probe>) -> BoxFuture<'static, Check> {
+            Box::pin(async move {
+                Check {
+                    probe: probe.name.clone(),
+                    started_at: UtcMillis(0),
+                    status: Status::Down,
+                    class: Some(ErrorClass::Refused),
+                    detail: "refused".to_owned(),
+                    phases: Phases::default(),
+                    cert_not_after: None,
+                }
+            })
+        }
+
+        fn online(&self) -> BoxFuture<'static, bool> {
+            Box::pin(async { panic!("a bug in the control check") })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_panicking_control_check_makes_the_failure_unknown_and_goes_on() {
+        let (tx, mut rx) = mpsc::channel(100);
+        let cancel = CancellationToken::new();
+        let stats = Arc::new(Stats::default());
+        let off = offset("site", Duration::from_secs(60));
+        let task = tokio::spawn(run(
+            vec![probe("site", "h", 60, 10)],
+            Arc::new(PanickyControl),
+            Arc::new(paused_clock(0, 0, 0)),
+            10,
+            4,
+            tx,
+            stats.clone(),
+            cancel.clone(),
+        ));
+        tokio::time::sleep(off + Duration::from_secs(25)).await;
+        cancel.cancel();
+        task.await.unwrap();
+        let mut out = Vec::new();
+        while let Ok(s) = rx.try_recv() {
+            out.push(s);
+        }
+        assert_eq!(out.len(), 3, "checked at off, +10 s, +20 s: {out:?}");
+        assert!(
+            out.iter()
+                .all(|s| s.panicked && s.check.status == Status::Unknown),
+            "{out:?}"
+        );
+        assert_eq!(stats.panics.load(Ordering::Relaxed), 3);
     }
 
     /// The wall clock steps 2 h back in the middle of an outage: the outage's end is
