@@ -423,5 +423,23 @@ mod tests {
             }
             proptest::prop_assert_eq!(open, c.state() == State::Down);
         }
+        /// Whatever order the instants come in (a wall clock stepped back and forth)
+        /// and however long each check took, no outage ends at or before its last
+        /// failure or before its start.
+        #[test]
+        fn outages_never_end_before_they_start(
+            checks in proptest::collection::vec((0u8..3, -10_000i64..10_000, 0u64..5_000), 0..200),
+        ) {
+            let mut c = Confirmation::new("p", 2, 1);
+            for (s, at, total) in &checks {
+                let status = [Status::Up, Status::Down, Status::Unknown][usize::from(*s)];
+                let mut k = check(*at, status);
+                k.phases.total = Some(std::time::Duration::from_millis(*total));
+                if let Some(Event::Closed(o)) = c.observe(&k) {
+                    let end = o.end.unwrap();
+                    proptest::prop_assert!(o.start <= o.last_failure && o.last_failure < end, "{o:?}");
+                }
+            }
+        }
     }
 }
