@@ -9,7 +9,7 @@
 //! anchor (a monotonic instant and the wall time then), so the time between two
 //! stamps is always the time that really passed. Every [`Clock::now`] also reads
 //! the wall clock: when it differs from the mapped instant by more than
-//! [`STEP_TOLERANCE`] beyond what was already known, the wall clock stepped. The
+//! [`STEP_TOLERANCE_MS`] beyond what was already known, the wall clock stepped. The
 //! clock then re-anchors at the later of the wall time and the last instant it
 //! handed out:
 //!
