@@ -10,8 +10,8 @@
 //! stamps is always the time that really passed. Every [`Clock::now`] also reads
 //! the wall clock: when it differs from the mapped instant by more than
 //! [`STEP_TOLERANCE_MS`] beyond what was already known, the wall clock stepped. The
-//! clock then re-anchors at the later of the wall time and the last instant it
-//! handed out:
+//! clock then re-anchors at the later of the wall time and the mapped instant (so
+//! never before an instant it handed out):
 //!
 //! - a step **forward** (the machine slept, or its clock was behind) is followed:
 //!   stamps jump forward with the wall clock;
