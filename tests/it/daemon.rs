@@ -700,7 +700,10 @@ fn a_two_hour_backward_clock_step_leaves_the_outage_intact() {
         let o = reader(&db)?.open_outages().ok()?;
         o.into_iter().find(|o| o.probe == "victim")
     });
-    std::fs::write(&fake, "-2h\n").unwrap();
+    // Atomically: libfaketime reads the file at every clock read.
+    let next = dir.path().join("faketime.next");
+    std::fs::write(&next, "-2h\n").unwrap();
+    std::fs::rename(&next, &fake).unwrap();
     let stepped = Instant::now();
     // Failed checks after the step, then the victim answers again.
     std::thread::sleep(Duration::from_millis(2500));
