@@ -19,6 +19,7 @@
 //! shows as a gap (no data). The watchdog is pinged with the heartbeat.
 
 use crate::alert::Alerter;
+use crate::clock::Clock;
 use crate::config::{self, Config};
 use crate::metrics::Metrics;
 use crate::model::{Status, UtcMillis};
@@ -103,6 +104,8 @@ pub async fn run_with(
     register(&store, &config)?;
     let mut machines = resume(&database, &config)?;
     let metrics = Arc::new(Metrics::default());
+    // One clock for the whole run (kept across reloads): stamps never go back.
+    let clock = Arc::new(Clock::system());
     let mut alerter = Alerter::new(&config.alerts);
     for o in machines.values().filter_map(Confirmation::open_outage) {
         metrics.set_outage(&o.probe, true);
@@ -141,6 +144,7 @@ pub async fn run_with(
         let sched = tokio::spawn(scheduler::run(
             config.probes.clone(),
             runner(config.clone()),
+            clock.clone(),
             config.daemon.concurrency,
             config.daemon.per_host_concurrency,
             tx,
@@ -153,7 +157,7 @@ pub async fn run_with(
             "probing: {}",
             config.summary()
         );
-        store.heartbeat(&vantage, now())?;
+        store.heartbeat(&vantage, clock.now())?;
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
         let mut beat = tokio::time::interval(HEARTBEAT);
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -161,7 +165,8 @@ pub async fn run_with(
             tokio::select! {
                 Some(s) = rx.recv() => on_check(&store, &metrics, &alerter, &vantage, &mut machines, s)?,
                 _ = beat.tick() => {
-                    let t = now();
+                    let t = clock.now();
+                    record_clock_steps(&database, &clock);
                     store.heartbeat(&vantage, t)?;
                     metrics.heartbeat_unix.store(u64::try_from(t.0 / 1000).unwrap_or(0), Ordering::Relaxed);
                     metrics.in_flight.store(u64::try_from(stats.in_flight.load(Ordering::Relaxed)).unwrap_or(0), Ordering::Relaxed);
@@ -230,7 +235,7 @@ pub async fn run_with(
             }
             None => {
                 let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
-                store.heartbeat(&config.daemon.vantage, now())?;
+                store.heartbeat(&config.daemon.vantage, clock.now())?;
                 break Ok(());
             }
         }
@@ -249,6 +254,36 @@ pub async fn run_with(
     store.close()?;
     tracing::info!("stopped; every check is committed");
     result
+}
+
+/// Logs each step of the wall clock the daemon's clock saw and records it in the
+/// store's `meta` as `clock_step:<instant stamps went on from>`, so a reader of the
+/// evidence knows stamps around it may be off by that much. Never fatal.
+fn record_clock_steps(database: &Path, clock: &Clock) {
+    for step in clock.take_steps() {
+        tracing::warn!(
+            by_ms = step.by_ms,
+            wall = %step.wall,
+            stamps_from = %step.now,
+            "the wall clock stepped {} by {} ms; check instants go on from {} and never go back",
+            step.direction(),
+            step.by_ms.abs(),
+            step.now
+        );
+        let value = format!(
+            "wall clock stepped {} by {} ms: expected {}, wall clock said {}, stamps went on from {}",
+            step.direction(),
+            step.by_ms.abs(),
+            step.at,
+            step.wall,
+            step.now
+        );
+        if let Err(e) =
+            crate::store::set_meta(database, &format!("clock_step:{}", step.now), &value)
+        {
+            tracing::error!(error = %e, "could not record the clock step in the store");
+        }
+    }
 }
 
 fn register(store: &Store, config: &Config) -> Result<(), StoreError> {
@@ -284,6 +319,9 @@ fn on_check(
     s: Scheduled,
 ) -> Result<(), StoreError> {
     metrics.observe(&s.check, s.lag);
+    if s.panicked {
+        metrics.check_panics.fetch_add(1, Ordering::Relaxed);
+    }
     if s.check.status != Status::Up {
         tracing::debug!(probe = %s.check.probe, status = %s.check.status, class = ?s.check.class, detail = %s.check.detail, "check failed");
     }

@@ -43,6 +43,8 @@ pub struct Metrics {
     lag_buckets: [AtomicU64; LAG_BUCKETS_US.len() + 1],
     /// Sum of all start lags, in microseconds.
     lag_sum_us: AtomicU64,
+    /// Checks that panicked (each stored as an `unknown` check of its probe).
+    pub check_panics: AtomicU64,
 }
 
 /// Upper bounds of the schedule-lag histogram, in microseconds (1 ms to 5 s).
@@ -212,6 +214,13 @@ impl Metrics {
             "gauge",
             "Records waiting to be committed.",
             us(&self.writer_queue),
+        );
+        scalar(
+            &mut s,
+            "slawatch_check_panics_total",
+            "counter",
+            "Checks that panicked (a bug in slawatch); each became an unknown check.",
+            us(&self.check_panics),
         );
         scalar(
             &mut s,

@@ -23,7 +23,8 @@ pub struct Outage {
     pub probe: String,
     /// The first failed check of the confirmed streak: the outage's start.
     pub start: UtcMillis,
-    /// The first success of the streak that ended it; `None` while open.
+    /// When the first success of the streak that ended it got its answer (its start
+    /// plus its total), always after `last_failure`; `None` while open.
     pub end: Option<UtcMillis>,
     /// The last failed check seen so far (end of the proven minimum).
     pub last_failure: UtcMillis,
@@ -49,6 +50,22 @@ impl Outage {
     pub fn uncertainty_ms(&self) -> Option<i64> {
         self.last_success_before.map(|s| self.start.0 - s.0)
     }
+
+    /// The uncertainty at the end in milliseconds: from the last failed check to the
+    /// answer that ended the outage; `None` while open.
+    pub fn end_uncertainty_ms(&self) -> Option<i64> {
+        self.end.map(|e| e.0 - self.last_failure.0)
+    }
+}
+
+/// When a check got its answer: its start plus its measured total, rounded up to
+/// the millisecond so it is never before the answer (its start when the total is
+/// not known).
+pub fn answered_at(check: &Check) -> UtcMillis {
+    let total = check.phases.total.map_or(0, |d| {
+        i64::try_from(d.as_micros().div_ceil(1000)).unwrap_or(i64::MAX)
+    });
+    UtcMillis(check.started_at.0.saturating_add(total))
 }
 
 /// What a check changed.
@@ -83,8 +100,11 @@ pub struct Confirmation {
     failures: Option<(UtcMillis, u32, ErrorClass, String)>,
     /// The open outage while down.
     open: Option<Outage>,
-    /// The unconfirmed success streak while down: (first success, count).
+    /// The unconfirmed success streak while down: (first success's answer, count).
     successes: Option<(UtcMillis, u32)>,
+    /// The latest instant seen (a check's start or an outage's last failure): no
+    /// check is placed before it.
+    latest: Option<UtcMillis>,
 }
 
 impl Confirmation {
@@ -99,6 +119,7 @@ impl Confirmation {
             failures: None,
             open: None,
             successes: None,
+            latest: None,
         }
     }
 
@@ -106,6 +127,7 @@ impl Confirmation {
     pub fn resume(open: Outage, confirm_down: u32, confirm_up: u32) -> Self {
         let mut c = Confirmation::new(&open.probe, confirm_down, confirm_up);
         c.state = State::Down;
+        c.latest = Some(open.last_failure.max(open.start));
         c.open = Some(open);
         c
     }
@@ -127,16 +149,25 @@ impl Confirmation {
     }
 
     /// Takes the next check of this probe (in time order) and says what changed.
+    ///
+    /// A check stamped before the latest instant already seen (the wall clock was
+    /// stepped back between two runs) counts as happening at that instant.
     pub fn observe(&mut self, check: &Check) -> Option<Event> {
-        let at = check.started_at;
+        let at = self
+            .latest
+            .map_or(check.started_at, |l| l.max(check.started_at));
+        self.latest = Some(at);
         match check.status {
             Status::Unknown => None,
-            Status::Up => self.success(at),
+            Status::Up => {
+                let answered = answered_at(check).max(at);
+                self.success(at, answered)
+            }
             Status::Down => self.failure(at, check),
         }
     }
 
-    fn success(&mut self, at: UtcMillis) -> Option<Event> {
+    fn success(&mut self, at: UtcMillis, answered: UtcMillis) -> Option<Event> {
         match self.state {
             State::Unknown | State::Up => {
                 self.state = State::Up;
@@ -145,7 +176,7 @@ impl Confirmation {
                 None
             }
             State::Down => {
-                let (first, n) = self.successes.map_or((at, 1), |(f, n)| (f, n + 1));
+                let (first, n) = self.successes.map_or((answered, 1), |(f, n)| (f, n + 1));
                 if n < self.confirm_up {
                     self.successes = Some((first, n));
                     return None;
@@ -154,7 +185,8 @@ impl Confirmation {
                 self.successes = None;
                 self.last_success = Some(at);
                 let mut outage = self.open.take()?;
-                outage.end = Some(first);
+                // Never at or before the last failure, whatever the clocks said.
+                outage.end = Some(first.max(UtcMillis(outage.last_failure.0 + 1)));
                 Some(Event::Closed(outage))
             }
         }
@@ -319,6 +351,43 @@ mod tests {
         assert_eq!((o.last_failure, o.failed_checks), (UtcMillis(0), 3));
     }
 
+    #[test]
+    fn an_outage_ends_when_the_first_success_got_its_answer() {
+        let mut c = Confirmation::new("p", 2, 1);
+        script(&mut c, "U D D");
+        // The service hung: this check started at 3 s and was answered 1.8 s later.
+        let mut slow = check(3000, Status::Up);
+        slow.phases.total = Some(std::time::Duration::from_millis(1800));
+        let Some(Event::Closed(o)) = c.observe(&slow) else {
+            panic!("closed")
+        };
+        assert_eq!(o.end, Some(UtcMillis(4800)), "its answer, not its start");
+        assert_eq!(o.end_uncertainty_ms(), Some(2800), "from the last failure");
+        assert_eq!(o.proven_ms(), 1000);
+    }
+
+    #[test]
+    fn a_check_stamped_before_the_last_one_never_ends_an_outage_before_it_starts() {
+        // Resumed from the store after a restart whose wall clock went 2 h back.
+        let open = Outage {
+            probe: "p".to_owned(),
+            start: UtcMillis(10_000_000),
+            end: None,
+            last_failure: UtcMillis(10_005_000),
+            last_success_before: None,
+            class: ErrorClass::Refused,
+            detail: "refused".to_owned(),
+            failed_checks: 2,
+        };
+        let mut c = Confirmation::resume(open, 2, 1);
+        let back = 10_005_000 - 7_200_000;
+        let Some(Event::Closed(o)) = c.observe(&check(back, Status::Up)) else {
+            panic!("closed")
+        };
+        let end = o.end.unwrap();
+        assert!(end > o.last_failure && end >= o.start, "{o:?}");
+    }
+
     proptest::proptest! {
         /// Whatever the checks: events alternate Opened/Closed, an outage's instants are
         /// ordered (last success < start <= last failure < end), and it holds at least
@@ -353,6 +422,24 @@ mod tests {
                 }
             }
             proptest::prop_assert_eq!(open, c.state() == State::Down);
+        }
+        /// Whatever order the instants come in (a wall clock stepped back and forth)
+        /// and however long each check took, no outage ends at or before its last
+        /// failure or before its start.
+        #[test]
+        fn outages_never_end_before_they_start(
+            checks in proptest::collection::vec((0u8..3, -10_000i64..10_000, 0u64..5_000), 0..200),
+        ) {
+            let mut c = Confirmation::new("p", 2, 1);
+            for (s, at, total) in &checks {
+                let status = [Status::Up, Status::Down, Status::Unknown][usize::from(*s)];
+                let mut k = check(*at, status);
+                k.phases.total = Some(std::time::Duration::from_millis(*total));
+                if let Some(Event::Closed(o)) = c.observe(&k) {
+                    let end = o.end.unwrap();
+                    proptest::prop_assert!(o.start <= o.last_failure && o.last_failure < end, "{o:?}");
+                }
+            }
         }
     }
 }

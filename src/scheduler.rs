@@ -13,9 +13,20 @@
 //!
 //! The scheduler does not probe by itself: it calls a [`Runner`], so the daemon plugs
 //! in the real probes and the tests a scripted one.
+//!
+//! Every check is stamped with the daemon's [`Clock`] when it starts, so check
+//! instants never go backwards within a run, whatever the wall clock does.
+//!
+//! A check that panics (a bug in slawatch, never the provider's fault) becomes an
+//! `unknown` check of its probe, with class `unknown`: its time is no data. The
+//! panic is logged with the probe's name, counted ([`Stats::panics`], the metric
+//! `slawatch_check_panics_total`), and the probe's loop goes on at its next due time
+//! as after any check. Each check runs in its own task, so a panic unwinds only
+//! that task; the task is aborted if the loop is dropped.
 
+use crate::clock::Clock;
 use crate::config::{Probe, Schedule};
-use crate::model::{Check, ErrorClass, Status};
+use crate::model::{Check, ErrorClass, Phases, Status};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -47,6 +58,8 @@ pub struct Scheduled {
     pub check: Check,
     /// How late the check started relative to when it was due.
     pub lag: Duration,
+    /// The runner panicked: the check is slawatch's `unknown`, not the probe's.
+    pub panicked: bool,
 }
 
 /// Counters the daemon exports as metrics.
@@ -58,6 +71,8 @@ pub struct Stats {
     pub completed: AtomicUsize,
     /// Largest lag seen in the last reported window, in microseconds.
     pub max_lag_us: AtomicI64,
+    /// Checks whose runner panicked since start (each became an `unknown` check).
+    pub panics: AtomicUsize,
 }
 
 /// Deterministic spread: where in its interval a probe's grid starts.
@@ -117,10 +132,16 @@ impl Limits {
 /// Runs every probe on its schedule until cancelled, sending each result to `out`.
 ///
 /// On cancellation no new check starts; checks in flight finish (each is bounded by
-/// its own timeout) and are still sent, then this returns.
+/// its own timeout) and are still sent, then this returns. Each check's `started_at`
+/// is `clock`'s instant when it started.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the daemon's wiring: each argument is a separate piece it owns"
+)]
 pub async fn run(
     probes: Vec<Probe>,
     runner: Arc<dyn Runner>,
+    clock: Arc<Clock>,
     concurrency: u32,
     per_host_concurrency: u32,
     out: mpsc::Sender<Scheduled>,
@@ -141,6 +162,7 @@ pub async fn run(
             Arc::new(probe),
             base,
             runner.clone(),
+            clock.clone(),
             limits.clone(),
             out.clone(),
             stats.clone(),
@@ -151,10 +173,15 @@ pub async fn run(
     while tasks.join_next().await.is_some() {}
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one probe's loop: what `run` shares with every loop"
+)]
 async fn probe_loop(
     probe: Arc<Probe>,
     base: Instant,
     runner: Arc<dyn Runner>,
+    clock: Arc<Clock>,
     limits: Arc<Limits>,
     out: mpsc::Sender<Scheduled>,
     stats: Arc<Stats>,
@@ -180,24 +207,67 @@ async fn probe_loop(
         };
         let Some(_permits) = permits else { return };
         let started = Instant::now();
+        let started_at = clock.now();
         let lag = started.saturating_duration_since(due);
         stats.in_flight.fetch_add(1, Ordering::Relaxed);
-        let mut check = runner.check(probe.clone()).await;
-        if check.status == Status::Down && !runner.online().await {
-            // slawatch's own connectivity failed, not the provider: no data.
-            check.status = Status::Unknown;
-            check.class = Some(ErrorClass::Unknown);
-            check.detail = format!(
-                "machine off line (every control target failed): {}",
-                check.detail
-            );
+        let (mut check, mut panicked) = match guarded(|| runner.check(probe.clone())).await {
+            Ok(check) => (check, false),
+            Err(message) => {
+                stats.panics.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(
+                    probe = %probe.name,
+                    panic = %message,
+                    "the check panicked (a bug in slawatch): recorded as unknown, the probe goes on"
+                );
+                (panicked_check(&probe.name, started.elapsed()), true)
+            }
+        };
+        // One clock for every check: instants never go backwards within a run.
+        check.started_at = started_at;
+        if check.status == Status::Down {
+            match guarded(|| runner.online()).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    // slawatch's own connectivity failed, not the provider: no data.
+                    check.status = Status::Unknown;
+                    check.class = Some(ErrorClass::Unknown);
+                    check.detail = format!(
+                        "machine off line (every control target failed): {}",
+                        check.detail
+                    );
+                }
+                Err(message) => {
+                    // Whether this machine is on line is not known: neither is the verdict.
+                    stats.panics.fetch_add(1, Ordering::Relaxed);
+                    panicked = true;
+                    tracing::error!(
+                        probe = %probe.name,
+                        panic = %message,
+                        "the control check panicked (a bug in slawatch): the check is recorded as unknown"
+                    );
+                    check.status = Status::Unknown;
+                    check.class = Some(ErrorClass::Unknown);
+                    check.detail = format!(
+                        "slawatch fault: the control check panicked (see the log): {}",
+                        check.detail
+                    );
+                }
+            }
         }
         stats.in_flight.fetch_sub(1, Ordering::Relaxed);
         stats.completed.fetch_add(1, Ordering::Relaxed);
         let lag_us = i64::try_from(lag.as_micros()).unwrap_or(i64::MAX);
         stats.max_lag_us.fetch_max(lag_us, Ordering::Relaxed);
         let failed = check.status != Status::Up;
-        if out.send(Scheduled { check, lag }).await.is_err() {
+        if out
+            .send(Scheduled {
+                check,
+                lag,
+                panicked,
+            })
+            .await
+            .is_err()
+        {
             return; // nobody listens any more
         }
         let now = Instant::now();
@@ -211,6 +281,56 @@ async fn probe_loop(
                 now.max(due + Duration::from_millis(1)),
             )
         };
+    }
+}
+
+/// Aborts the task when dropped: a check never outlives its probe's loop.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs a runner's call in its own task; `Err` with the panic's message if it
+/// panicked (while building the future or while running it).
+async fn guarded<T: Send + 'static>(
+    make: impl FnOnce() -> BoxFuture<'static, T>,
+) -> Result<T, String> {
+    let fut = std::panic::catch_unwind(std::panic::AssertUnwindSafe(make))
+        .map_err(|p| panic_message(p.as_ref()))?;
+    let mut task = AbortOnDrop(tokio::spawn(fut));
+    match (&mut task.0).await {
+        Ok(v) => Ok(v),
+        Err(e) if e.is_panic() => Err(panic_message(e.into_panic().as_ref())),
+        Err(e) => Err(format!("the task ended: {e}")),
+    }
+}
+
+/// A panic's message, when it is text (at most 200 characters).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned());
+    text.chars().take(200).collect()
+}
+
+/// The `unknown` check standing for a check that panicked.
+fn panicked_check(probe: &str, took: Duration) -> Check {
+    Check {
+        probe: probe.to_owned(),
+        started_at: crate::model::UtcMillis(0),
+        status: Status::Unknown,
+        class: Some(ErrorClass::Unknown),
+        detail: "slawatch fault: the check panicked (see the log); no verdict".to_owned(),
+        phases: Phases {
+            total: Some(took),
+            ..Phases::default()
+        },
+        cert_not_after: None,
     }
 }
 
@@ -336,6 +456,17 @@ mod tests {
         }
     }
 
+    /// A wall clock that follows paused tokio time from `start`, stepped by `step_ms`
+    /// once `step_after_ms` have passed.
+    fn paused_clock(start: i64, step_after_ms: i64, step_ms: i64) -> Clock {
+        let base = Instant::now();
+        Clock::with_wall(move || {
+            let since = i64::try_from((Instant::now() - base).as_millis()).unwrap();
+            let step = if since >= step_after_ms { step_ms } else { 0 };
+            UtcMillis(start + since + step)
+        })
+    }
+
     /// Runs the scheduler for `for_` of paused time and returns what it sent.
     async fn drive(
         probes: Vec<Probe>,
@@ -350,6 +481,7 @@ mod tests {
         let task = tokio::spawn(run(
             probes,
             runner,
+            Arc::new(paused_clock(0, 0, 0)),
             conc,
             per_host,
             tx,
@@ -512,5 +644,186 @@ mod tests {
         let out = drive(vec![p], runner.clone(), 10, 4, off + Duration::from_secs(1)).await;
         assert_eq!(runner.starts_of("long").len(), 1);
         assert_eq!(out.len(), 1, "the check in flight was drained, not dropped");
+    }
+
+    /// A runner whose checks of "buggy" panic: the first while building the check,
+    /// the second while running it; then they are up.
+    struct Panicky {
+        calls: Mutex<usize>,
+    }
+
+    impl Runner for Panicky {
+        fn check(&self, probe: Arc<Probe>) -> BoxFuture<'static, Check> {
+            let n = {
+                let mut c = self.calls.lock().unwrap();
+                *c += 1;
+                *c
+            };
+            assert!(n != 1, "a bug while building the check");
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                assert!(n != 2, "a bug while running the check");
+                Check {
+                    probe: probe.name.clone(),
+                    started_at: UtcMillis(0),
+                    status: Status::Up,
+                    class: None,
+                    detail: "ok".to_owned(),
+                    phases: Phases::default(),
+                    cert_not_after: None,
+                }
+            })
+        }
+
+        fn online(&self) -> BoxFuture<'static, bool> {
+            Box::pin(async { true })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_panicking_check_is_unknown_and_the_probe_goes_on() {
+        let (tx, mut rx) = mpsc::channel(100);
+        let cancel = CancellationToken::new();
+        let stats = Arc::new(Stats::default());
+        let off = offset("buggy", Duration::from_secs(60));
+        let task = tokio::spawn(run(
+            vec![probe("buggy", "h", 60, 10)],
+            Arc::new(Panicky {
+                calls: Mutex::new(0),
+            }),
+            Arc::new(paused_clock(0, 0, 0)),
+            10,
+            4,
+            tx,
+            stats.clone(),
+            cancel.clone(),
+        ));
+        tokio::time::sleep(off + Duration::from_secs(90)).await;
+        cancel.cancel();
+        task.await.unwrap();
+        let mut out = Vec::new();
+        while let Ok(s) = rx.try_recv() {
+            out.push(s);
+        }
+        let seen: Vec<(Status, bool)> = out.iter().map(|s| (s.check.status, s.panicked)).collect();
+        assert_eq!(
+            seen[..3],
+            [
+                (Status::Unknown, true),
+                (Status::Unknown, true),
+                (Status::Up, false)
+            ],
+            "{seen:?}"
+        );
+        assert_eq!(out[0].check.class, Some(ErrorClass::Unknown));
+        assert!(out[0].check.detail.contains("panicked"), "{:?}", out[0]);
+        assert_eq!(stats.panics.load(Ordering::Relaxed), 2);
+        // Retried like any unknown check, 10 s after each start.
+        let t: Vec<i64> = out.iter().map(|s| s.check.started_at.0).collect();
+        assert_eq!((t[1] - t[0], t[2] - t[1]), (10_000, 10_000), "{t:?}");
+    }
+
+    /// A runner whose checks fail and whose control check panics.
+    struct PanickyControl;
+
+    impl Runner for PanickyControl {
+        fn check(&self, probe: Arc<Probe>) -> BoxFuture<'static, Check> {
+            Box::pin(async move {
+                Check {
+                    probe: probe.name.clone(),
+                    started_at: UtcMillis(0),
+                    status: Status::Down,
+                    class: Some(ErrorClass::Refused),
+                    detail: "refused".to_owned(),
+                    phases: Phases::default(),
+                    cert_not_after: None,
+                }
+            })
+        }
+
+        fn online(&self) -> BoxFuture<'static, bool> {
+            Box::pin(async { panic!("a bug in the control check") })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_panicking_control_check_makes_the_failure_unknown_and_goes_on() {
+        let (tx, mut rx) = mpsc::channel(100);
+        let cancel = CancellationToken::new();
+        let stats = Arc::new(Stats::default());
+        let off = offset("site", Duration::from_secs(60));
+        let task = tokio::spawn(run(
+            vec![probe("site", "h", 60, 10)],
+            Arc::new(PanickyControl),
+            Arc::new(paused_clock(0, 0, 0)),
+            10,
+            4,
+            tx,
+            stats.clone(),
+            cancel.clone(),
+        ));
+        tokio::time::sleep(off + Duration::from_secs(25)).await;
+        cancel.cancel();
+        task.await.unwrap();
+        let mut out = Vec::new();
+        while let Ok(s) = rx.try_recv() {
+            out.push(s);
+        }
+        assert_eq!(out.len(), 3, "checked at off, +10 s, +20 s: {out:?}");
+        assert!(
+            out.iter()
+                .all(|s| s.panicked && s.check.status == Status::Unknown),
+            "{out:?}"
+        );
+        assert_eq!(stats.panics.load(Ordering::Relaxed), 3);
+    }
+
+    /// The wall clock steps 2 h back in the middle of an outage: the outage's end is
+    /// after its start and its duration is the time that passed.
+    #[tokio::test(start_paused = true)]
+    async fn a_two_hour_step_back_leaves_the_outage_intact() {
+        const START: i64 = 1_700_000_000_000;
+        let runner = Script::new(Duration::from_millis(100));
+        runner
+            .answers
+            .lock()
+            .unwrap()
+            .insert("site".into(), vec![Status::Down; 6]);
+        let off = offset("site", Duration::from_secs(60));
+        let step_after = i64::try_from((off + Duration::from_secs(25)).as_millis()).unwrap();
+        let clock = Arc::new(paused_clock(START, step_after, -7_200_000));
+        let (tx, mut rx) = mpsc::channel(100);
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(run(
+            vec![probe("site", "h", 60, 10)],
+            runner,
+            clock.clone(),
+            10,
+            4,
+            tx,
+            Arc::new(Stats::default()),
+            cancel.clone(),
+        ));
+        tokio::time::sleep(off + Duration::from_secs(90)).await;
+        cancel.cancel();
+        task.await.unwrap();
+        let mut confirm = crate::outage::Confirmation::new("site", 2, 1);
+        let mut closed = None;
+        let mut last = i64::MIN;
+        while let Ok(s) = rx.try_recv() {
+            assert!(s.check.started_at.0 >= last, "instants never go back");
+            last = s.check.started_at.0;
+            if let Some(crate::outage::Event::Closed(o)) = confirm.observe(&s.check) {
+                closed = Some(o);
+            }
+        }
+        let o = closed.expect("the outage closed");
+        let (start, end) = (o.start.0, o.end.unwrap().0);
+        assert!(end >= start, "{o:?}");
+        // Down at off, off+10 ... off+50, up at off+60.
+        assert_eq!(end - start, 60_000, "{o:?}");
+        let steps = clock.take_steps();
+        assert_eq!(steps.len(), 1, "{steps:?}");
+        assert_eq!(steps[0].by_ms, -7_200_000);
     }
 }

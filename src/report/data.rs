@@ -20,8 +20,27 @@
 //!   midnight in the plan's time zone. The time before monitoring began (the first
 //!   coverage segment) is *not* moved into `service_start`: it is no data, and the
 //!   plan's `missing_data` policy decides what it means.
-//! - **No data** is the time in the period, while the contract runs, not covered by
-//!   any coverage segment (heartbeats of any vantage).
+//! - **No data** is the time in the period, while the contract runs, that was not
+//!   measured: not covered by any coverage segment (heartbeats of any vantage), or
+//!   not measured for enough of the contract's probes (below). No data is never
+//!   uptime and never downtime: the plan's `missing_data` policy decides.
+//! - **Per probe**, a moment is *no data* when the probe's last check before it was
+//!   `unknown` (slawatch could not judge: its own fault, the machine off line, a
+//!   check that panicked), or when no check of the probe started within its
+//!   allowance before it ([`allowance_ms`]: the longer of `interval` and
+//!   `retry_interval`, plus `timeout`, plus [`STALL_SLACK_MS`]: a stalled or dead
+//!   probe loop, or the daemon not running). Otherwise the probe is *measured*:
+//!   *down* inside one of its outages, *up* elsewhere. An outage's unknown or
+//!   unmeasured stretches are no data, not downtime (the outage splits there).
+//!   Within a run of up (or unknown) checks the store keeps only the first and the
+//!   last check, so a stall in the middle of a run that resumed with the same status
+//!   is not seen; a panic no longer stalls a loop, so this needs a hung one.
+//! - **Combining** the probes by `unavailable_when` (k of the contract's n probes
+//!   must be down; `any` is k = 1, `all` is k = n): a moment is *down* when at least
+//!   k probes were measured down (or entered as down by hand); *up* when more than
+//!   n − k were measured up, so that even if every probe without data had been down
+//!   the contract was not; *no data* otherwise. With `any`, one probe without data
+//!   and none down is no data; with `all`, one probe measured up is enough for up.
 //! - **Maintenance** windows of the configuration that name the contract or one of
 //!   its probes apply to the whole contract (the provider announced work on the
 //!   service). Every such window that starts before the period's end is passed, so
@@ -34,8 +53,8 @@
 //! interval begins. Manual incidents prove nothing by checks: they add no proven
 //! time and no uncertainty.
 
-use crate::config::{Config, Contract, Unavailability};
-use crate::model::UtcMillis;
+use crate::config::{Config, Contract, Probe, ProbeSpec, Unavailability};
+use crate::model::{Status, UtcMillis};
 use crate::outage::Outage;
 use crate::sla::intervals::Intervals;
 use crate::sla::num::{self, DAY_MS, Q};
@@ -43,7 +62,7 @@ use crate::sla::timeline::{Gap, Incident, MaintenanceWindow};
 use crate::sla::{
     self, CustomerType, Evaluation, FeePeriod, Overrides, PeriodSpec, Plan, Timeline,
 };
-use crate::store::{Coverage, EvidenceDigest, Reader, StoreError};
+use crate::store::{CheckSpan, Coverage, EvidenceDigest, Reader, StoreError};
 use rust_decimal::Decimal;
 use std::collections::BTreeSet;
 
@@ -55,6 +74,48 @@ pub const SEARCH_MARGIN_MS: i64 = 31 * DAY_MS;
 /// the period is over and sealed, and the evidence digest no longer changes; the
 /// extra hour covers checks still in flight at the day's end.
 pub const SEAL_AFTER_MS: i64 = 25 * 3_600_000;
+
+/// Slack added to a probe's longest expected time between two checks before the
+/// time after its last check is no data: scheduling lag under the concurrency
+/// limits, and the control checks a failure waits for.
+pub(crate) const STALL_SLACK_MS: i64 = 10_000;
+
+/// How long a check's verdict stands when no other check of its probe follows: the
+/// longer of `interval` and `retry_interval`, plus the check's budget (`timeout`, or
+/// a mail round trip's `max_delivery + 2 × timeout`), plus [`STALL_SLACK_MS`].
+pub(crate) fn allowance_ms(probe: &Probe) -> i64 {
+    let s = &probe.schedule;
+    let budget = match &probe.spec {
+        ProbeSpec::Mailflow(m) => crate::probe::mailflow::budget(m, s.timeout),
+        _ => s.timeout,
+    };
+    let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    ms(s.interval.max(s.retry_interval))
+        .saturating_add(ms(budget))
+        .saturating_add(STALL_SLACK_MS)
+}
+
+/// The no-data time of one probe in `[from, to)`, from its checks (by first check):
+/// the time under an `unknown` verdict, and the time no check's verdict covers (a
+/// verdict stands from its first check until the next check, at most `allow_ms`
+/// after its last check).
+pub(crate) fn probe_no_data(spans: &[CheckSpan], allow_ms: i64, from: i64, to: i64) -> Intervals {
+    let mut measured = Vec::new();
+    for (i, s) in spans.iter().enumerate() {
+        if s.status == Status::Unknown {
+            continue;
+        }
+        let next = spans.get(i + 1).map_or(i64::MAX, |n| n.first.0);
+        let end = s
+            .last
+            .0
+            .saturating_add(allow_ms)
+            .min(next)
+            .max(s.last.0.saturating_add(1));
+        measured.push((s.first.0, end));
+    }
+    Intervals::single(from, to).subtract(&Intervals::of(measured))
+}
 
 /// Why a report could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -122,7 +183,8 @@ pub struct ContractReport {
 pub struct IncidentRow {
     /// First failed check (or stated start), whole (not clipped to the period).
     pub start: UtcMillis,
-    /// First success after it (exclusive); the period's end when still open.
+    /// When the first success after it got its answer (exclusive), or where its
+    /// probes stopped being measured; the period's end when still open.
     pub end: UtcMillis,
     /// The outage had not ended when the report was made.
     pub open: bool,
@@ -131,6 +193,10 @@ pub struct IncidentRow {
     /// How much earlier it may have begun (back to the last success), ms; none
     /// when no check succeeded before it or it rests on manual evidence only.
     pub uncertainty_ms: Option<i64>,
+    /// How much of its end is not proven by failed checks: from the last failed
+    /// check inside it to its end (the answer of the first success, or where the
+    /// probes stopped being measured), ms; none while open or on manual evidence only.
+    pub end_uncertainty_ms: Option<i64>,
     /// Error classes seen, with the number of failed checks of each in the incident
     /// (an outage row's class counts at least once).
     pub classes: Vec<(String, i64)>,
@@ -206,6 +272,13 @@ pub fn at_least(sets: &[Intervals], k: usize) -> Intervals {
     Intervals::of(out)
 }
 
+/// The contract's no-data time: when at least `k` probes were down or without data
+/// (`down_or_no_data`, one set per probe), but the contract was not `down` (fewer
+/// than `k` measured down): it may have been down, nobody measured whether.
+pub(crate) fn no_data_of(down_or_no_data: &[Intervals], k: usize, down: &Intervals) -> Intervals {
+    at_least(down_or_no_data, k).subtract(down)
+}
+
 fn needed(c: &Contract) -> usize {
     match c.unavailable_when {
         Unavailability::Any => 1,
@@ -225,18 +298,30 @@ struct ProbeDown {
     manual: Vec<crate::store::Incident>,
     /// End used for each outage (open ones run to the period's end).
     ends: Vec<i64>,
+    /// Time the probe was not measured ([`probe_no_data`]).
+    no_data: Intervals,
 }
 
 impl ProbeDown {
+    fn manual_set(&self) -> Intervals {
+        Intervals::of(self.manual.iter().map(|i| (i.start.0, i.end.0)))
+    }
+
+    /// Measured down (outages where the probe was measured), or entered down by hand.
     fn down(&self) -> Intervals {
-        let mut v: Vec<(i64, i64)> = self
-            .outages
-            .iter()
-            .zip(&self.ends)
-            .map(|(o, e)| (o.start.0, *e))
-            .collect();
-        v.extend(self.manual.iter().map(|i| (i.start.0, i.end.0)));
-        Intervals::of(v)
+        Intervals::of(
+            self.outages
+                .iter()
+                .zip(&self.ends)
+                .map(|(o, e)| (o.start.0, *e)),
+        )
+        .subtract(&self.no_data)
+        .union(&self.manual_set())
+    }
+
+    /// Down or without data: the time this probe may have been down.
+    fn down_or_no_data(&self) -> Intervals {
+        self.down().union(&self.no_data)
     }
 
     fn proven(&self) -> Intervals {
@@ -376,11 +461,20 @@ fn contract_report(
             .filter(|i| overlaps((i.start.0, i.end.0), (from, to)))
             .cloned()
             .collect();
+        let no_data = match config.probe(name) {
+            Some(p) => {
+                let spans = reader.check_spans(name, UtcMillis(from), UtcMillis(to))?;
+                probe_no_data(&spans, allowance_ms(p), from, to)
+            }
+            // Not configured any more: only coverage and its outages speak for it.
+            None => Intervals::empty(),
+        };
         probes.push(ProbeDown {
             name: name.clone(),
             outages,
             manual: mine,
             ends,
+            no_data,
         });
     }
     let k = needed(c);
@@ -426,7 +520,15 @@ fn contract_report(
             c.end.map_or_else(|| "no end".to_owned(), |d| d.to_string())
         )));
     }
-    let gaps = life.subtract(&covered);
+    let unknown = no_data_of(
+        &probes
+            .iter()
+            .map(ProbeDown::down_or_no_data)
+            .collect::<Vec<_>>(),
+        k,
+        &down,
+    );
+    let gaps = life.subtract(&covered).union(&unknown.intersect(&life));
 
     let mut timeline = Timeline {
         service_start: service_start.map(UtcMillis),
@@ -510,6 +612,12 @@ fn contract_report(
         } else {
             None
         };
+        let proven_here = proven.clip(s, e);
+        let end_uncertainty_ms = if open || !sources.contains("measured") {
+            None
+        } else {
+            proven_here.hull().map(|(_, b)| e - b)
+        };
         let vantages: BTreeSet<String> = coverage
             .iter()
             .filter(|v| overlaps((v.start.0, v.end.0.max(v.start.0 + 1)), (s, e)))
@@ -534,8 +642,9 @@ fn contract_report(
             start: UtcMillis(s),
             end: UtcMillis(e),
             open,
-            proven_ms: proven.clip(s, e).measure(),
+            proven_ms: proven_here.measure(),
             uncertainty_ms,
+            end_uncertainty_ms,
             classes,
             probes: sorted(names),
             vantages: sorted(vantages),
@@ -654,6 +763,56 @@ mod tests {
         assert_eq!(
             at_least(&[a, b], 2).iter().collect::<Vec<_>>(),
             vec![(5, 15)]
+        );
+    }
+
+    use crate::model::Status;
+    use crate::store::CheckSpan;
+
+    fn span(first: i64, last: i64, status: Status) -> CheckSpan {
+        CheckSpan {
+            first: UtcMillis(first),
+            last: UtcMillis(last),
+            status,
+            count: 1,
+        }
+    }
+
+    #[test]
+    fn a_probe_has_no_data_under_unknown_checks_and_after_a_stall() {
+        let spans = [
+            span(0, 300, Status::Up),
+            span(400, 500, Status::Unknown),
+            span(600, 600, Status::Down),
+            // The loop stalled: nothing from 600 + 150 until 2000.
+            span(2000, 2100, Status::Up),
+        ];
+        let nd = probe_no_data(&spans, 150, -100, 3000);
+        assert_eq!(
+            nd.iter().collect::<Vec<_>>(),
+            vec![(-100, 0), (400, 600), (750, 2000), (2250, 3000)]
+        );
+    }
+
+    #[test]
+    fn combining_probes_needs_enough_measured_down_and_enough_measured_up() {
+        // Probe a is down over [0, 100); probe b has no data over [50, 150).
+        let down = [set(&[(0, 100)]), set(&[])];
+        let maybe = [set(&[(0, 100)]), set(&[(50, 150)])];
+        // any (1 of 2): down while a is down; no data where only b is unknown.
+        let d1 = at_least(&down, 1);
+        assert_eq!(d1.iter().collect::<Vec<_>>(), vec![(0, 100)]);
+        assert_eq!(
+            no_data_of(&maybe, 1, &d1).iter().collect::<Vec<_>>(),
+            vec![(100, 150)]
+        );
+        // all (2 of 2): never down; no data where a is down and b unknown, up
+        // where either was measured up.
+        let d2 = at_least(&down, 2);
+        assert!(d2.is_empty());
+        assert_eq!(
+            no_data_of(&maybe, 2, &d2).iter().collect::<Vec<_>>(),
+            vec![(50, 100)]
         );
     }
 }

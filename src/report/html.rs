@@ -361,7 +361,7 @@ fn contract_section(s: &mut String, c: &ContractReport, chain: Option<&(i64, Str
     } else {
         s.push_str(
             "<div class=\"scroll\"><table class=\"incidents\"><thead><tr><th>#</th><th>Start</th><th>End</th>\
-             <th>Duration</th><th>Proven minimum</th><th>Uncertainty</th><th>Counted</th>\
+             <th>Duration</th><th>Proven minimum</th><th>Uncertainty (start / end)</th><th>Counted</th>\
              <th>Error classes</th><th>Probes</th><th>Vantage</th><th>Source</th><th>Details</th></tr></thead><tbody>",
         );
         for (i, r) in c.incidents.iter().enumerate() {
@@ -376,10 +376,7 @@ fn contract_section(s: &mut String, c: &ContractReport, chain: Option<&(i64, Str
                 if r.open { " (still open)" } else { "" },
                 text::minutes(r.duration_ms()),
                 text::minutes(r.proven_ms),
-                r.uncertainty_ms.map_or_else(
-                    || "unknown".to_owned(),
-                    |u| format!("{} min", text::minutes(u))
-                ),
+                text::uncertainty(r),
                 esc(&text::fate(r)),
                 esc(&text::classes(r)),
                 esc(&r.probes.join(", ")),
@@ -531,11 +528,12 @@ pub(super) fn render(r: &Report) -> String {
         contract_section(&mut s, c, r.chain.as_ref());
     }
     s.push_str(
-        "<footer><p>An outage runs from the first failed check of a confirmed streak to the first \
-         successful check after it. The proven minimum is the time from the first to the last failed \
-         check; the uncertainty is how much earlier it may have begun (back to the last success). \
-         No data is time when slawatch was not probing: never counted as the provider's downtime unless \
-         the plan says so. The evidence digest can be recomputed from the database.</p></footer>",
+        "<footer><p>An outage runs from the first failed check of a confirmed streak to the answer of \
+         the first successful check after it. The proven minimum is the time from the first to the last \
+         failed check; the uncertainty is how much earlier it may have begun (back to the last success) \
+         and, at its end, the time from the last failed check to that answer. No data is time when \
+         slawatch was not probing, or a probe could not judge (unknown checks) or did not check: never \
+         counted as uptime, nor as the provider's downtime unless the plan says so. The evidence digest can be recomputed from the database.</p></footer>",
     );
     s.push_str("</main></body></html>\n");
     s

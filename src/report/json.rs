@@ -51,6 +51,7 @@ fn contract(c: &ContractReport, chain: Option<&(i64, String)>) -> Value {
             "duration_minutes": text::minutes(r.duration_ms()),
             "proven_minutes": text::minutes(r.proven_ms),
             "uncertainty_minutes": r.uncertainty_ms.map(text::minutes),
+            "end_uncertainty_minutes": r.end_uncertainty_ms.map(text::minutes),
             "counted_minutes": num::minutes(&r.counted_ms),
             "excluded": r.excluded,
             "maintenance_minutes": text::minutes(r.maintenance_ms),

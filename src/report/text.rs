@@ -35,6 +35,21 @@ pub(super) fn minutes_q(ms: &Q) -> String {
     num::minutes(ms)
 }
 
+/// The uncertainty at both ends of an incident: "5 min / 5 min" (before its start,
+/// after its last failed check), "unknown" for an end nothing bounds, "open" while
+/// it goes on.
+pub(super) fn uncertainty(r: &IncidentRow) -> String {
+    let start = r
+        .uncertainty_ms
+        .map_or_else(|| "unknown".to_owned(), |u| format!("{} min", minutes(u)));
+    let end = match r.end_uncertainty_ms {
+        Some(u) => format!("{} min", minutes(u)),
+        None if r.open => "open".to_owned(),
+        None => "unknown".to_owned(),
+    };
+    format!("{start} / {end}")
+}
+
 /// "99.6549 %", or "n/a (nothing measured)".
 pub(super) fn availability(c: &ContractReport) -> String {
     c.evaluation

@@ -27,7 +27,7 @@ mod schema;
 mod seal;
 
 pub use digest::EvidenceDigest;
-pub use query::{AnnouncedWindow, set_meta};
+pub use query::{AnnouncedWindow, CheckSpan, set_meta};
 pub use seal::{ChainProblem, ChainReport, MAX_PROBLEMS, ProblemKind};
 
 use crate::model::{Check, ErrorClass, Status, UtcMillis};

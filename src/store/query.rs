@@ -2,7 +2,7 @@
 //! one period need. Kept apart from `mod.rs` so report queries grow here.
 
 use super::{Reader, StoreError, open_rw, sql};
-use crate::model::UtcMillis;
+use crate::model::{Status, UtcMillis};
 use crate::outage::Outage;
 use rusqlite::OptionalExtension;
 use std::path::Path;
@@ -11,7 +11,59 @@ use std::path::Path;
 /// being `contract:ID` or `probe:NAME`.
 pub type AnnouncedWindow = (String, UtcMillis, UtcMillis, Option<UtcMillis>);
 
+/// Checks of one probe as the store keeps them: a run of up or unknown checks (first
+/// to last check, `count` of them), or one failed check (`first == last`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckSpan {
+    /// The first check's start.
+    pub first: UtcMillis,
+    /// The last check's start.
+    pub last: UtcMillis,
+    /// Their status.
+    pub status: Status,
+    /// How many checks.
+    pub count: i64,
+}
+
 impl Reader {
+    /// The checks of `probe` overlapping `[from, to)` as [`CheckSpan`]s, by first
+    /// check (for per-probe no-data in reports).
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn check_spans(
+        &self,
+        probe: &str,
+        from: UtcMillis,
+        to: UtcMillis,
+    ) -> Result<Vec<CheckSpan>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT r.first_at, r.last_at, r.status, r.count
+                   FROM runs r JOIN probes p ON p.id = r.probe_id
+                  WHERE p.name = ?1 AND r.last_at >= ?2 AND r.first_at < ?3
+                 UNION ALL
+                 SELECT f.at, f.at, 'down', 1
+                   FROM failures f JOIN probes p ON p.id = f.probe_id
+                  WHERE p.name = ?1 AND f.at >= ?2 AND f.at < ?3
+                 ORDER BY 1, 2",
+            )
+            .map_err(sql(&self.path))?;
+        let rows = stmt
+            .query_map(rusqlite::params![probe, from.0, to.0], |r| {
+                let status: String = r.get(2)?;
+                Ok(CheckSpan {
+                    first: UtcMillis(r.get(0)?),
+                    last: UtcMillis(r.get(1)?),
+                    status: Status::parse(&status).unwrap_or(Status::Unknown),
+                    count: r.get(3)?,
+                })
+            })
+            .map_err(sql(&self.path))?;
+        rows.collect::<Result<_, _>>().map_err(sql(&self.path))
+    }
+
     /// Outages of `probe` overlapping `[from, to)`: open ones, or ending after `from`,
     /// and starting before `to`; oldest first. An open outage's last failure is
     /// brought up to date as in [`Reader::outages`].

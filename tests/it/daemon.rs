@@ -585,3 +585,233 @@ fn the_daemon_speaks_sd_notify() {
     wait_for("STOPPING=1");
     assert!(daemon.wait().unwrap().success());
 }
+
+/// Issue 11's lab test against real nginx: a server frozen (SIGSTOP) for a few
+/// seconds and thawed gives one outage whose end is at or after the thaw. Checks run
+/// back to back while it hangs (timeout 2 s, retries 2 s start to start), so one is always
+/// waiting on the frozen server when it is thawed: it started before the thaw and was
+/// answered after, and the outage ends when it was answered, not when it started.
+#[test]
+fn a_frozen_and_thawed_nginx_gives_an_outage_ending_at_or_after_the_thaw() {
+    use crate::peers::nginx::Nginx;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("daemon.log");
+    let db = dir.path().join("evidence.db");
+    let nginx = Nginx::start();
+    let cfg = dir.path().join("probes.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[daemon]
+database = "evidence.db"
+interval = "2s"
+retry_interval = "2s"
+timeout = "2s"
+confirm_down = 2
+confirm_up = 1
+
+[[http]]
+name = "site"
+url = "{}"
+"#,
+            nginx.http_url("/health"),
+        ),
+    )
+    .unwrap();
+    let mut daemon = start(&cfg, &log);
+    eventually("a first up check", &log, || {
+        let s = reader(&db)?.probe_states().ok()?;
+        (s.first()?.last_check?.1 == slawatch::model::Status::Up).then_some(())
+    });
+    let frozen_at = wall_ms();
+    nginx.daemon.freeze();
+    eventually("the outage to open", &log, || {
+        (!reader(&db)?.open_outages().ok()?.is_empty()).then_some(())
+    });
+    // A little longer, so a check is surely waiting on the frozen server.
+    std::thread::sleep(Duration::from_millis(1500));
+    let thawed_at = wall_ms();
+    nginx.daemon.thaw();
+    let outages = eventually("the outage to close", &log, || {
+        let all = reader(&db)?.outages(None, None).ok()?;
+        all.iter().any(|o| o.end.is_some()).then_some(all)
+    });
+    let _ = Command::new("kill")
+        .args(["-s", "TERM", &daemon.id().to_string()])
+        .status();
+    assert!(daemon.wait().unwrap().success());
+    assert_eq!(outages.len(), 1, "{outages:?}");
+    let o = &outages[0];
+    assert_eq!(o.class, slawatch::model::ErrorClass::Timeout, "{o:?}");
+    assert!(o.start.0 >= frozen_at, "{o:?} starts before the freeze");
+    let end = o.end.unwrap().0;
+    assert!(
+        end >= thawed_at,
+        "the outage ends {} ms before the thaw: {o:?}",
+        thawed_at - end
+    );
+    // And not long after it: the check waiting at the thaw was answered at once.
+    assert!(
+        end - thawed_at < 3_000,
+        "{} ms after the thaw",
+        end - thawed_at
+    );
+    assert!(end > o.last_failure.0, "{o:?}");
+}
+
+/// libfaketime (Debian's `libfaketime`, installed by `scripts/test.sh`): fakes the
+/// daemon's wall clock only, from a file the test rewrites.
+const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+
+/// Issue 11: the wall clock steps 2 hours back in the middle of an outage (libfaketime
+/// in the daemon's process; its monotonic clock is left alone). The outage still ends
+/// after it starts, lasts as long as it really did, and the step is recorded.
+#[test]
+fn a_two_hour_backward_clock_step_leaves_the_outage_intact() {
+    assert!(
+        Path::new(LIBFAKETIME).exists(),
+        "{LIBFAKETIME} is missing: apt-get install libfaketime (scripts/test.sh does)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("daemon.log");
+    let db = dir.path().join("evidence.db");
+    let fake = dir.path().join("faketime");
+    std::fs::write(&fake, "+0\n").unwrap();
+    let counter = Counted::start("127.0.0.1:0".parse().unwrap());
+    let victim_addr = closed_addr();
+    let cfg = config(dir.path(), counter.addr, victim_addr);
+    let began = Instant::now();
+    let out = std::fs::File::create(&log).unwrap();
+    let mut daemon = Command::new(slawatch_bin())
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .env("RUST_LOG", "info")
+        .env("LD_PRELOAD", LIBFAKETIME)
+        .env("FAKETIME_TIMESTAMP_FILE", &fake)
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .env("FAKETIME_NO_CACHE", "1")
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap();
+    eventually("the victim's outage to open", &log, || {
+        let o = reader(&db)?.open_outages().ok()?;
+        o.into_iter().find(|o| o.probe == "victim")
+    });
+    // Atomically: libfaketime reads the file at every clock read.
+    let next = dir.path().join("faketime.next");
+    std::fs::write(&next, "-2h\n").unwrap();
+    std::fs::rename(&next, &fake).unwrap();
+    let stepped = Instant::now();
+    // Failed checks after the step, then the victim answers again.
+    std::thread::sleep(Duration::from_millis(2500));
+    let back = Counted::start(victim_addr);
+    let returned = Instant::now();
+    let outages = eventually("the outage to close", &log, || {
+        let all = reader(&db)?.outages(None, Some("victim")).ok()?;
+        all.iter().any(|o| o.end.is_some()).then_some(all)
+    });
+    let closed_seen = Instant::now();
+    let _ = Command::new("kill")
+        .args(["-s", "TERM", &daemon.id().to_string()])
+        .status();
+    assert!(daemon.wait().unwrap().success());
+    drop(back);
+
+    assert_eq!(outages.len(), 1, "{outages:?}");
+    let o = &outages[0];
+    let (start, end) = (o.start.0, o.end.unwrap().0);
+    assert!(end >= start, "the outage ends before it starts: {o:?}");
+    assert!(end > o.last_failure.0 && o.last_failure >= o.start, "{o:?}");
+    // It lasted at least from the step to the return, and at most as long as the test.
+    let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap();
+    let lasted = end - start;
+    assert!(
+        lasted >= ms(returned - stepped) && lasted <= ms(closed_seen - began),
+        "lasted {lasted} ms; {} ms between the step and the return, {} ms in all: {o:?}",
+        ms(returned - stepped),
+        ms(closed_seen - began)
+    );
+    let steps = reader(&db).unwrap().meta_keys("clock_step:").unwrap();
+    assert_eq!(steps.len(), 1, "the step is recorded once: {steps:?}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("the wall clock stepped back"),
+        "the step is logged:\n{text}"
+    );
+}
+
+/// Issue 11: a check that panics (a bug in slawatch) becomes an `unknown` check of its
+/// probe, and the probe goes on being checked; the other probes are untouched. The
+/// daemon runs in-process with a runner whose checks of "victim" panic.
+#[test]
+fn a_probe_whose_check_panics_gets_unknown_checks_and_goes_on() {
+    use slawatch::config::Probe;
+    use slawatch::model::{Check, Phases, Status, UtcMillis};
+    use slawatch::scheduler::{BoxFuture, Runner};
+
+    struct Buggy;
+    impl Runner for Buggy {
+        fn check(&self, probe: Arc<Probe>) -> BoxFuture<'static, Check> {
+            Box::pin(async move {
+                assert!(probe.name != "victim", "a bug while checking 'victim'");
+                Check {
+                    probe: probe.name.clone(),
+                    started_at: UtcMillis(0),
+                    status: Status::Up,
+                    class: None,
+                    detail: "ok".to_owned(),
+                    phases: Phases::default(),
+                    cert_not_after: None,
+                }
+            })
+        }
+        fn online(&self) -> BoxFuture<'static, bool> {
+            Box::pin(async { true })
+        }
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), closed_addr(), closed_addr());
+    let db = dir.path().join("evidence.db");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let (ran, ()) = rt.block_on(async {
+        tokio::join!(
+            slawatch::daemon::run_with(
+                &cfg,
+                &|_| -> Arc<dyn Runner> { Arc::new(Buggy) },
+                stop.clone()
+            ),
+            async {
+                tokio::time::sleep(Duration::from_secs(4)).await;
+                stop.cancel();
+            }
+        )
+    });
+    ran.unwrap();
+
+    let r = reader(&db).unwrap();
+    let spans = |name: &str| {
+        r.check_spans(name, UtcMillis(0), UtcMillis(i64::MAX))
+            .unwrap()
+    };
+    let victim = spans("victim");
+    let checks: i64 = victim.iter().map(|s| s.count).sum();
+    assert!(
+        checks >= 3,
+        "the probe goes on being checked after a panic: {victim:?}"
+    );
+    assert!(
+        victim.iter().all(|s| s.status == Status::Unknown),
+        "a panic is unknown, never down: {victim:?}"
+    );
+    assert!(spans("counter").iter().all(|s| s.status == Status::Up));
+    assert_eq!(r.outages(None, None).unwrap(), vec![], "no outage");
+}

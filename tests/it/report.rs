@@ -863,3 +863,117 @@ fn a_report_file_name_cannot_leave_the_output_folder() {
     // Only the report is left: no temporary file.
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1);
 }
+
+// ---- no data is per probe and never uptime ----
+
+/// One day of monitoring, 2023-03-15 (UTC), on the fixture's configuration:
+/// blog-site's checks are all `unknown`; shop-site is down 10:00 to 11:00, its
+/// checks are `unknown` from 11:00 to 12:00 (the outage, closed at 12:00, spans
+/// both), then up; shop-mail is up all day.
+fn unknown_day_db(dir: &Path) -> PathBuf {
+    let db = dir.join("slawatch.db");
+    let store = Store::open(&db).unwrap();
+    let (from, to) = (at("2023-03-15T00:00:00Z"), at("2023-03-16T00:00:00Z"));
+    let (down_s, unknown_s, up_s) = (
+        at("2023-03-15T10:00:00Z"),
+        at("2023-03-15T11:00:00Z"),
+        at("2023-03-15T12:00:00Z"),
+    );
+    let judged = |probe: &str, t: i64, status: Status| Check {
+        status,
+        class: match status {
+            Status::Up => None,
+            Status::Down => Some(ErrorClass::Refused),
+            Status::Unknown => Some(ErrorClass::Unknown),
+        },
+        ..check(probe, t, None)
+    };
+    let mut t = from;
+    while t <= to {
+        store.heartbeat("milano-1", UtcMillis(t)).unwrap();
+        if t % STEP == 0 {
+            store
+                .record_check(&judged("blog-site", t, Status::Unknown))
+                .unwrap();
+            store
+                .record_check(&judged("shop-mail", t, Status::Up))
+                .unwrap();
+            let site = if (down_s..unknown_s).contains(&t) {
+                Status::Down
+            } else if (unknown_s..up_s).contains(&t) {
+                Status::Unknown
+            } else {
+                Status::Up
+            };
+            store.record_check(&judged("shop-site", t, site)).unwrap();
+        }
+        t += BEAT;
+    }
+    store
+        .record_outage(&Event::Closed(Outage {
+            probe: "shop-site".to_owned(),
+            start: UtcMillis(down_s),
+            end: Some(UtcMillis(up_s)),
+            last_failure: UtcMillis(unknown_s - STEP),
+            last_success_before: Some(UtcMillis(down_s - STEP)),
+            class: ErrorClass::Refused,
+            detail: "connection refused".to_owned(),
+            failed_checks: 12,
+        }))
+        .unwrap();
+    store.close().unwrap();
+    db
+}
+
+fn unknown_day_report() -> Report {
+    let dir = tempfile::tempdir().unwrap();
+    let db = unknown_day_db(dir.path());
+    let config = slawatch::config::load(&config_path()).unwrap();
+    let reader = Reader::open(&db).unwrap();
+    report::build(&config, &reader, "2023-03", None, generated_at()).unwrap()
+}
+
+#[test]
+fn a_period_of_only_unknown_checks_is_no_data_not_100_percent() {
+    let r = unknown_day_report();
+    let v = report::to_json(&r);
+    let blog = contract(&v, "bianchi-blog");
+    assert_eq!(
+        blog["evaluation"]["availability_pct"],
+        Value::Null,
+        "nothing was measured: {}",
+        blog["evaluation"]
+    );
+    assert_eq!(blog["evaluation"]["measured_minutes"], "0");
+    // March in Rome: 31 days less the hour DST takes.
+    assert_eq!(blog["evaluation"]["no_data_minutes"], "44580");
+    let md = report::render(&r, Format::Md, "x").remove(0).1;
+    assert!(md.contains("n/a (nothing measured)"), "{md}");
+    assert!(!md.contains("100.0000 %"), "{md}");
+}
+
+#[test]
+fn unknown_checks_inside_an_outage_are_no_data_not_downtime() {
+    let v = report::to_json(&unknown_day_report());
+    let shop = contract(&v, "rossi-shop");
+    let e = &shop["evaluation"];
+    assert_eq!(e["downtime_minutes"], "60", "{e}");
+    // Measured: the day less the hour of unknown checks (the rest of March is no data).
+    assert_eq!(e["measured_minutes"], "1380", "{e}");
+    let incidents = shop["incidents"].as_array().unwrap();
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    assert_eq!(incidents[0]["start"], "2023-03-15T10:00:00.000Z");
+    assert_eq!(incidents[0]["end"], "2023-03-15T11:00:00.000Z");
+    // The last failed check was at 10:55: the end is uncertain by 5 minutes.
+    assert_eq!(incidents[0]["end_uncertainty_minutes"], "5");
+    assert!(
+        shop["no_data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["start"] == "2023-03-15T11:00:00.000Z"
+                && g["end"] == "2023-03-15T12:00:00.000Z"),
+        "{}",
+        shop["no_data"]
+    );
+}
