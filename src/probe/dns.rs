@@ -200,10 +200,12 @@ async fn exchange_udp(
         (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
     };
     let socket = UdpSocket::bind(local).await.map_err(|e| {
-        Failure::new(
-            ErrorClass::Unknown,
-            format!("cannot open a UDP socket: {e}"),
-        )
+        net::local_failure("opening a UDP socket", &e).unwrap_or_else(|| {
+            Failure::new(
+                ErrorClass::Unknown,
+                format!("cannot open a UDP socket: {e}"),
+            )
+        })
     })?;
     socket
         .connect(server)
@@ -253,6 +255,9 @@ async fn exchange_udp(
 }
 
 fn udp_failure(server: SocketAddr, e: &io::Error) -> Failure {
+    if let Some(f) = net::local_failure(&format!("UDP to {server}"), e) {
+        return f;
+    }
     match e.kind() {
         io::ErrorKind::ConnectionRefused => Failure::new(
             ErrorClass::Refused,

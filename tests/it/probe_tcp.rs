@@ -238,3 +238,58 @@ async fn real_nginx_up_frozen_and_killed() {
     let c = run(nginx.http, None, TIMEOUT).await;
     assert_down(&c, ErrorClass::Refused);
 }
+
+/// Out of file descriptors is this machine's fault: `slawatch probe` run under ever
+/// lower `RLIMIT_NOFILE` limits (prlimit) against a real nginx is `up` while it has
+/// descriptors and `unknown` naming the cause when the probe's socket cannot be
+/// made, never `refused` (which would be the provider's outage).
+#[test]
+fn out_of_descriptors_is_unknown_not_refused() {
+    let nginx = crate::peers::nginx::Nginx::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("probes.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[tcp]]\nname = \"web-tcp\"\ntarget = \"{}\"\n\n\
+             [[http]]\nname = \"web-http\"\nurl = \"{}\"\n",
+            nginx.http,
+            nginx.http_url("/health")
+        ),
+    )
+    .unwrap();
+    for probe in ["web-tcp", "web-http"] {
+        let mut outcomes = Vec::new();
+        for limit in 3..=40u32 {
+            let out = std::process::Command::new("prlimit")
+                .arg(format!("--nofile={limit}:{limit}"))
+                .arg(crate::util::slawatch_bin())
+                .args(["probe", probe, "--json", "--config"])
+                .arg(&cfg)
+                .output()
+                .expect("prlimit (util-linux) runs");
+            let Ok(check) = serde_json::from_slice::<serde_json::Value>(&out.stdout) else {
+                // Too few descriptors to start at all: no check was made.
+                continue;
+            };
+            let status = check["status"].as_str().unwrap().to_owned();
+            let detail = check["detail"].as_str().unwrap().to_owned();
+            assert!(
+                status == "up"
+                    || (status == "unknown"
+                        && check["class"] == "unknown"
+                        && detail.contains("out of file descriptors")),
+                "{probe} with {limit} descriptors: {check}"
+            );
+            outcomes.push(status);
+        }
+        assert!(
+            outcomes.iter().any(|s| s == "unknown"),
+            "{probe}: no limit made the probe's own socket fail: {outcomes:?}"
+        );
+        assert!(
+            outcomes.iter().any(|s| s == "up"),
+            "{probe}: never up: {outcomes:?}"
+        );
+    }
+}
