@@ -119,6 +119,54 @@ async fn steps(
     judge(spec, &response, via_tcp)
 }
 
+/// How long [`lookup`] waits for each answer at most (the check's own deadline
+/// usually ends it first).
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The addresses of `name` asked of `server` directly: an A query, then an AAAA
+/// query, over UDP, each sent once. This is how [`net::Resolver::Server`] looks names
+/// up. No usable answer (refused, silence, SERVFAIL) is an error; NXDOMAIN or no
+/// address records is an empty list.
+pub(super) async fn lookup(server: SocketAddr, name: &str) -> io::Result<Vec<IpAddr>> {
+    let mut fqdn = Name::from_str_relaxed(name)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+    fqdn.set_fqdn(true);
+    let mut ips = Vec::new();
+    for record in [WireType::A, WireType::AAAA] {
+        let mut query = Query::query(fqdn.clone(), record);
+        query.set_query_class(DNSClass::IN);
+        let mut message = Message::query();
+        message.metadata.recursion_desired = true;
+        message.add_query(query);
+        let deadline = Instant::now() + LOOKUP_TIMEOUT;
+        let response = exchange_udp(
+            server,
+            &message,
+            deadline,
+            &mut Phases::default(),
+            &mut Usage::default(),
+        )
+        .await
+        .map_err(|f| io::Error::other(format!("resolver {server}: {}", f.detail)))?;
+        match response.metadata.response_code {
+            ResponseCode::NoError => {}
+            ResponseCode::NXDomain => return Ok(ips),
+            other => {
+                return Err(io::Error::other(format!(
+                    "resolver {server} answered {}",
+                    rcode_name(other)
+                )));
+            }
+        }
+        ips.extend(response.answers.iter().filter_map(|r| match &r.data {
+            RData::A(a) => Some(IpAddr::V4(a.0)),
+            RData::AAAA(a) => Some(IpAddr::V6(a.0)),
+            _ => None,
+        }));
+    }
+    Ok(ips)
+}
+
 /// The first `nameserver` of the system's resolv.conf, port 53.
 async fn system_server() -> Result<SocketAddr, Failure> {
     let text = tokio::fs::read(RESOLV_CONF).await.map_err(|e| {

@@ -109,9 +109,37 @@ pub fn bare_host(host: &str) -> &str {
         .unwrap_or(host)
 }
 
+/// Where the probes look host names up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Resolver {
+    /// The system's resolver (getaddrinfo: `/etc/hosts`, `/etc/resolv.conf`), as the
+    /// daemon uses it.
+    #[default]
+    System,
+    /// One DNS server asked directly over UDP (A, then AAAA), with no retries: tests
+    /// use it to have a real resolver they can kill, without the system's.
+    Server(SocketAddr),
+}
+
+tokio::task_local! {
+    static RESOLVER: Resolver;
+}
+
+/// Runs `f` with every name it looks up (its probes' hosts, `[[control]]` names)
+/// going to `resolver`. Outside such a scope names go to the system's resolver.
+pub async fn with_resolver<F: std::future::Future>(resolver: Resolver, f: F) -> F::Output {
+    RESOLVER.scope(resolver, f).await
+}
+
+/// The resolver of the running task ([`with_resolver`]), else the system's.
+pub fn current_resolver() -> Resolver {
+    RESOLVER.try_with(|r| *r).unwrap_or_default()
+}
+
 /// The addresses of `host:port`. An IP literal is used as is (no lookup, no
-/// `resolve` phase); only a name goes to the system resolver, and a failed lookup
-/// is `dns`.
+/// `resolve` phase); only a name goes to the resolver ([`current_resolver`]), and a
+/// failed lookup is `dns` (a fault of this machine while looking up, such as being
+/// out of descriptors, is `unknown`).
 ///
 /// # Errors
 /// `Dns` when the name does not resolve or has no address.
@@ -124,11 +152,19 @@ pub async fn resolve(
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
     let t = Instant::now();
-    let result = tokio::net::lookup_host((host, port)).await;
+    let result = match current_resolver() {
+        Resolver::System => tokio::net::lookup_host((host, port))
+            .await
+            .map(Iterator::collect::<Vec<_>>),
+        Resolver::Server(server) => super::dns::lookup(server, host).await.map(|ips| {
+            ips.into_iter()
+                .map(|ip| SocketAddr::new(ip, port))
+                .collect()
+        }),
+    };
     phases.resolve = Some(t.elapsed());
     match result {
         Ok(addrs) => {
-            let addrs: Vec<_> = addrs.collect();
             if addrs.is_empty() {
                 Err(Failure::new(
                     ErrorClass::Dns,
@@ -138,10 +174,11 @@ pub async fn resolve(
                 Ok(addrs)
             }
         }
-        Err(e) => Err(Failure::new(
-            ErrorClass::Dns,
-            format!("cannot resolve '{host}': {e}"),
-        )),
+        Err(e) => Err(
+            local_failure(&format!("resolving '{host}'"), &e).unwrap_or_else(|| {
+                Failure::new(ErrorClass::Dns, format!("cannot resolve '{host}': {e}"))
+            }),
+        ),
     }
 }
 

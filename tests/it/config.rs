@@ -141,7 +141,7 @@ fn the_shipped_example_is_valid() {
         stdout,
         format!(
             "ok: probes.toml: 8 probes (http 2, dns 1, tcp 2, imap 1, pop3 1, smtp 1), \
-             2 control targets, 3 plans, 3 contracts, 1 maintenance window\n\
+             3 control targets, 3 plans, 3 contracts, 1 maintenance window\n\
              database: {root}/slawatch.db\n\
              reports: {root}/reports\n"
         )
@@ -351,7 +351,9 @@ fn the_example_names_only_test_hosts_and_documentation_addresses() {
     }
     for ctl in &c.controls {
         match &ctl.target {
-            ControlTarget::Tcp { host, .. } => hosts.push(host.clone()),
+            ControlTarget::Tcp { host, .. } | ControlTarget::Resolve(host) => {
+                hosts.push(host.clone());
+            }
             ControlTarget::Http(url) => hosts.push(
                 reqwest::Url::parse(url)
                     .unwrap()
