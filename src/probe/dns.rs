@@ -4,9 +4,12 @@
 //! other servers, caches, and turns rcodes into errors), so [`check`] builds the query
 //! with hickory-proto's message types and moves the bytes itself:
 //!
-//! 1. **Server.** `spec.server`, or the first `nameserver` of `/etc/resolv.conf`
-//!    (parsed by hickory-resolver's system-config code, port 53). An unreadable or
-//!    empty resolv.conf is this machine's fault: `unknown`.
+//! 1. **Server.** `spec.server`, or the resolver the probes use: the first
+//!    `nameserver` of `/etc/resolv.conf` (parsed by hickory-resolver's system-config
+//!    code, port 53), or the server of [`net::Resolver::Server`] when a test set one.
+//!    An unreadable or empty resolv.conf is this machine's fault: `unknown`. Without
+//!    `server` the probe asks this machine's resolver, so the live runner treats its
+//!    `refused` and `timeout` like a failed name lookup (see [`super::live_runner`]).
 //! 2. **Query.** One message: `spec.record` of `spec.query` (made fully qualified),
 //!    class IN, a random id, RD set, and an EDNS(0) OPT record advertising a
 //!    [`UDP_PAYLOAD`]-byte payload. It is sent once: no retries, so a lost datagram
@@ -96,9 +99,10 @@ async fn steps(
     phases: &mut Phases,
     usage: &mut Usage,
 ) -> Outcome {
-    let server = match spec.server {
-        Some(s) => s,
-        None => system_server().await?,
+    let server = match (spec.server, net::current_resolver()) {
+        (Some(s), _) => s,
+        (None, net::Resolver::Server(s)) => s,
+        (None, net::Resolver::System) => system_server().await?,
     };
     let query = build_query(spec)?;
     let (response, via_tcp) = match spec.transport {
@@ -147,7 +151,7 @@ pub(super) async fn lookup(server: SocketAddr, name: &str) -> io::Result<Vec<IpA
             &mut Usage::default(),
         )
         .await
-        .map_err(|f| io::Error::other(format!("resolver {server}: {}", f.detail)))?;
+        .map_err(|f| io::Error::other(format!("the resolver: {}", f.detail)))?;
         match response.metadata.response_code {
             ResponseCode::NoError => {}
             ResponseCode::NXDomain => return Ok(ips),

@@ -77,7 +77,8 @@ pub async fn run(config: &Config, probe: &Probe) -> Check {
 }
 
 /// Whether a `[[control]]` target answers: a TCP connect, any HTTP response, or (for
-/// `resolve`) the name resolving to at least one address.
+/// `resolve`) the name resolving to at least one address. (An `http` target goes
+/// through reqwest, which always looks its host up with the system's resolver.)
 pub async fn control(target: &ControlTarget, timeout: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + timeout;
     let mut phases = crate::model::Phases::default();
@@ -197,9 +198,15 @@ impl Runner for LiveRunner {
         let last = self.resolver_ok.clone();
         Box::pin(net::with_resolver(resolver, async move {
             let mut check = run(&config, &probe).await;
-            // Class `dns` is only ever a failed name lookup (net::resolve). Whether it
-            // is the provider's DNS or this machine's resolver, the control names tell.
-            if check.status == Status::Down && check.class == Some(ErrorClass::Dns) {
+            // Class `dns` is only ever a failed name lookup (net::resolve); a [[dns]]
+            // probe without `server` asks this machine's resolver itself, so its
+            // silence or refusal may be ours too. Whether it is the provider's DNS or
+            // this machine's resolver, the control names tell.
+            let asks_our_resolver = matches!(&probe.spec, ProbeSpec::Dns(d) if d.server.is_none())
+                && matches!(check.class, Some(ErrorClass::Refused | ErrorClass::Timeout));
+            if check.status == Status::Down
+                && (check.class == Some(ErrorClass::Dns) || asks_our_resolver)
+            {
                 let names = resolver_names(&config.controls);
                 if shared_round(&last, || resolver_works(names)).await == Some(false) {
                     check.status = Status::Unknown;
@@ -254,7 +261,9 @@ async fn any_control_answers(controls: Vec<crate::config::Control>) -> bool {
 
 /// The runner the daemon uses: every probe kind, and the `[[control]]` targets.
 ///
-/// A check that fails looking its host name up (class `dns`) while no `[[control]]`
+/// A check that fails looking its host name up (class `dns`, or `refused`/`timeout`
+/// from a `[[dns]]` probe without `server`, which asks this machine's resolver) while
+/// no `[[control]]`
 /// name resolves either (see [`resolver_names`]) is `unknown`: this machine's
 /// resolver failed, not the provider's DNS. With no control name to try there is no
 /// way to tell, and the check stays `dns`: counting every lookup failure as ours would

@@ -674,7 +674,8 @@ async fn oversized_udp_datagram_is_protocol() {
 /// names up through a real unbound (instead of the system's resolver, which tests
 /// never use); a `resolve` control names a name unbound knows. While unbound runs, a
 /// missing name is `dns` and a known one is `up`; once unbound is killed, both are
-/// `unknown` naming the resolver. Without any control name there is no way to tell,
+/// `unknown` naming the resolver, and so is a `[[dns]]` probe without `server` (it
+/// asks that resolver itself). Without any control name there is no way to tell,
 /// and a failed lookup stays `dns`.
 #[tokio::test]
 async fn a_dead_resolver_is_unknown_not_the_providers_dns() {
@@ -690,7 +691,8 @@ async fn a_dead_resolver_is_unknown_not_the_providers_dns() {
     });
     let probes = format!(
         "[[tcp]]\nname = \"web\"\ntarget = \"loopback.example.test:{port}\"\n\n\
-         [[tcp]]\nname = \"gone\"\ntarget = \"nosuch.example.test:{port}\"\n"
+         [[tcp]]\nname = \"gone\"\ntarget = \"nosuch.example.test:{port}\"\n\n\
+         [[dns]]\nname = \"asks-ours\"\nquery = \"shop.example.test\"\nrecord = \"A\"\n"
     );
     let with_control =
         format!("{probes}\n[[control]]\nname = \"resolver\"\nresolve = \"shop.example.test\"\n");
@@ -715,11 +717,13 @@ async fn a_dead_resolver_is_unknown_not_the_providers_dns() {
     assert!(c.phases.resolve.is_some(), "{c:?}");
     let c = check(&runner, &config, "gone").await;
     assert_down(&c, ErrorClass::Dns);
+    // A [[dns]] probe without `server` asks the resolver the probes use.
+    assert_up(&check(&runner, &config, "asks-ours").await);
 
     unbound.daemon.kill();
     // Past the freshness of the last answer about the resolver.
     tokio::time::sleep(slawatch::probe::ONLINE_FRESH + Duration::from_millis(200)).await;
-    for name in ["web", "gone"] {
+    for name in ["web", "gone", "asks-ours"] {
         let c = check(&runner, &config, name).await;
         assert_eq!(
             (c.status, c.class),
@@ -734,5 +738,7 @@ async fn a_dead_resolver_is_unknown_not_the_providers_dns() {
     // No control name: no way to tell, the lookup failure stays the provider's.
     let c = check(&bare_runner, &bare, "web").await;
     assert_down(&c, ErrorClass::Dns);
+    let c = check(&bare_runner, &bare, "asks-ours").await;
+    assert_down(&c, ErrorClass::Refused);
     assert!(!unbound.trap_received());
 }
