@@ -317,6 +317,7 @@ async fn serve_bounded(
 ) {
     let slots = Arc::new(tokio::sync::Semaphore::new(bounds.max_connections));
     let mut conns = tokio::task::JoinSet::new();
+    let mut last_warning: Option<tokio::time::Instant> = None;
     loop {
         let accepted = tokio::select! {
             () = cancel.cancelled() => return,
@@ -326,7 +327,11 @@ async fn serve_bounded(
         let stream = match accepted {
             Ok((stream, _)) => stream,
             Err(e) => {
-                tracing::warn!(error = %e, "metrics: accept failed");
+                // At most one line a minute: a failing accept repeats every backoff.
+                if last_warning.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                    tracing::warn!(error = %e, "metrics: accept failed");
+                    last_warning = Some(tokio::time::Instant::now());
+                }
                 tokio::time::sleep(ACCEPT_BACKOFF).await;
                 continue;
             }
