@@ -263,11 +263,11 @@ async fn any_control_answers(controls: Vec<crate::config::Control>) -> bool {
 ///
 /// A check that fails looking its host name up (class `dns`, or `refused`/`timeout`
 /// from a `[[dns]]` probe without `server`, which asks this machine's resolver) while
-/// no `[[control]]`
-/// name resolves either (see [`resolver_names`]) is `unknown`: this machine's
-/// resolver failed, not the provider's DNS. With no control name to try there is no
-/// way to tell, and the check stays `dns`: counting every lookup failure as ours would
-/// hide real DNS outages of the provider; a `resolve` control is what decides.
+/// no `[[control]]` name resolves either (a `resolve` target, or the host name of a
+/// `tcp` or `http` target) is `unknown`: this machine's resolver failed, not the
+/// provider's DNS. With no control name to try there is no way to tell, and the check
+/// stays as it was: counting every lookup failure as ours would hide real DNS outages
+/// of the provider; a `resolve` control is what decides.
 pub fn live_runner(config: Arc<Config>) -> Arc<dyn Runner> {
     live_runner_with(config, net::Resolver::System)
 }
