@@ -240,25 +240,30 @@ async fn real_nginx_up_frozen_and_killed() {
 }
 
 /// Out of file descriptors is this machine's fault: `slawatch probe` run under ever
-/// lower `RLIMIT_NOFILE` limits (prlimit) against a real nginx is `up` while it has
+/// lower `RLIMIT_NOFILE` limits (prlimit) against a real nginx (TCP, HTTP) and a real
+/// unbound (DNS over UDP) is `up` while it has
 /// descriptors and `unknown` naming the cause when the probe's socket cannot be
 /// made, never `refused` (which would be the provider's outage).
 #[test]
 fn out_of_descriptors_is_unknown_not_refused() {
     let nginx = crate::peers::nginx::Nginx::start();
+    let unbound = crate::peers::unbound::Unbound::start();
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("probes.toml");
     std::fs::write(
         &cfg,
         format!(
             "[[tcp]]\nname = \"web-tcp\"\ntarget = \"{}\"\n\n\
-             [[http]]\nname = \"web-http\"\nurl = \"{}\"\n",
+             [[http]]\nname = \"web-http\"\nurl = \"{}\"\n\n\
+             [[dns]]\nname = \"ns-udp\"\nquery = \"shop.example.test\"\nrecord = \"A\"\n\
+             server = \"{}\"\n",
             nginx.http,
-            nginx.http_url("/health")
+            nginx.http_url("/health"),
+            unbound.addr
         ),
     )
     .unwrap();
-    for probe in ["web-tcp", "web-http"] {
+    for probe in ["web-tcp", "web-http", "ns-udp"] {
         let mut outcomes = Vec::new();
         for limit in 3..=40u32 {
             let out = std::process::Command::new("prlimit")
