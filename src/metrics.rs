@@ -280,9 +280,86 @@ pub async fn serve(
             }),
         );
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { cancel.cancelled().await })
-        .await
+    serve_bounded(listener, app, Bounds::DEFAULT, cancel).await;
+    Ok(())
+}
+
+/// The most `/metrics` and `/healthz` connections open at once; one more is closed
+/// as soon as it is accepted. A scraper needs one; the cap keeps clients that connect
+/// and wait from taking the descriptors the probes need.
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// How long a client has to send a request's whole head.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The longest a connection stays open, idle or not: a response is a few kilobytes
+/// rendered in microseconds, so only a client that waits or does not read reaches it.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The limits of the accept loop (the constants above; tests use shorter ones).
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    max_connections: usize,
+    header_read_timeout: Duration,
+    idle_timeout: Duration,
+}
+
+impl Bounds {
+    const DEFAULT: Bounds = Bounds {
+        max_connections: MAX_CONNECTIONS,
+        header_read_timeout: HEADER_READ_TIMEOUT,
+        idle_timeout: IDLE_TIMEOUT,
+    };
+}
+
+/// After a failed accept (out of descriptors, say), wait this long before the next,
+/// rather than spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The accept loop: at most `bounds.max_connections` at once, each under the header
+/// read and idle timeouts; ends (dropping every connection) when `cancel` fires.
+async fn serve_bounded(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    bounds: Bounds,
+    cancel: CancellationToken,
+) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(bounds.max_connections));
+    let mut conns = tokio::task::JoinSet::new();
+    let mut last_warning: Option<tokio::time::Instant> = None;
+    loop {
+        let accepted = tokio::select! {
+            () = cancel.cancelled() => return,
+            a = listener.accept() => a,
+        };
+        while conns.try_join_next().is_some() {}
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // At most one line a minute: a failing accept repeats every backoff.
+                if last_warning.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                    tracing::warn!(error = %e, "metrics: accept failed");
+                    last_warning = Some(tokio::time::Instant::now());
+                }
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            drop(stream); // over the cap: closed at once
+            continue;
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        conns.spawn(async move {
+            let _permit = permit;
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(bounds.header_read_timeout)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            // An error is the client's (a bad request, a reset): nothing to record.
+            let _ = tokio::time::timeout(bounds.idle_timeout, conn).await;
+        });
+    }
 }
 
 #[cfg(test)]
@@ -413,5 +490,128 @@ mod tests {
         );
         cancel.cancel();
         server.await.unwrap().unwrap();
+    }
+
+    /// Starts [`serve_bounded`] with a one-route app and `bounds`.
+    async fn bounded(bounds: Bounds) -> (SocketAddr, CancellationToken) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok\n" }));
+        let cancel = CancellationToken::new();
+        tokio::spawn(serve_bounded(listener, app, bounds, cancel.clone()));
+        (addr, cancel)
+    }
+
+    /// Reads until the server closes the connection (or `limit` passes: `None`).
+    async fn closed_within(stream: &mut tokio::net::TcpStream, limit: Duration) -> Option<String> {
+        use tokio::io::AsyncReadExt;
+        let mut got = Vec::new();
+        match tokio::time::timeout(limit, stream.read_to_end(&mut got)).await {
+            Ok(_) => Some(String::from_utf8_lossy(&got).into_owned()),
+            Err(_) => None,
+        }
+    }
+
+    async fn healthz(addr: SocketAddr) -> Option<String> {
+        use tokio::io::AsyncWriteExt;
+        let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .ok()?;
+        closed_within(&mut s, Duration::from_secs(10)).await
+    }
+
+    const LONG: Duration = Duration::from_secs(600);
+
+    #[tokio::test]
+    async fn connections_over_the_cap_are_closed_at_once() {
+        let (addr, cancel) = bounded(Bounds {
+            max_connections: 4,
+            header_read_timeout: LONG,
+            idle_timeout: LONG,
+        })
+        .await;
+        let mut idle = Vec::new();
+        for _ in 0..4 {
+            idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+        }
+        // Accepted in order, so the fifth finds every slot taken: closed, with
+        // nothing sent, long before any timeout could have closed it.
+        let mut extra = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert_eq!(
+            closed_within(&mut extra, Duration::from_secs(60))
+                .await
+                .as_deref(),
+            Some("")
+        );
+        // The held ones are still open; once they go, the endpoint answers again.
+        drop(idle);
+        let mut answer = None;
+        for _ in 0..100 {
+            answer = healthz(addr).await.filter(|a| !a.is_empty());
+            if answer.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let answer = answer.expect("healthz answers once the idle clients left");
+        assert!(
+            answer.starts_with("HTTP/1.1 200") && answer.ends_with("ok\n"),
+            "{answer}"
+        );
+        cancel.cancel();
+    }
+
+    #[tokio::test]
+    async fn a_client_that_sends_nothing_is_closed_by_the_header_timeout() {
+        let (addr, cancel) = bounded(Bounds {
+            max_connections: 4,
+            header_read_timeout: Duration::from_millis(200),
+            idle_timeout: LONG,
+        })
+        .await;
+        let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert!(
+            closed_within(&mut silent, Duration::from_secs(60))
+                .await
+                .is_some()
+        );
+        // Half a request head, then silence: closed too.
+        use tokio::io::AsyncWriteExt;
+        let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+        slow.write_all(b"GET /healthz HTTP/1.1\r\nHo")
+            .await
+            .unwrap();
+        assert!(
+            closed_within(&mut slow, Duration::from_secs(60))
+                .await
+                .is_some()
+        );
+        cancel.cancel();
+    }
+
+    #[tokio::test]
+    async fn a_kept_alive_idle_connection_is_closed_by_the_idle_timeout() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (addr, cancel) = bounded(Bounds {
+            max_connections: 4,
+            header_read_timeout: LONG,
+            idle_timeout: Duration::from_millis(300),
+        })
+        .await;
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 512];
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+        // Kept alive, then idle: the server closes it.
+        assert!(
+            closed_within(&mut s, Duration::from_secs(60))
+                .await
+                .is_some()
+        );
+        cancel.cancel();
     }
 }

@@ -9,7 +9,9 @@ use std::process::ExitCode;
     slawatch check-config --config probes.toml\n  \
     SLAWATCH_CONFIG=/etc/slawatch/probes.toml slawatch check-config\n\n\
     Every error names FILE:LINE:COLUMN and says what to write instead. Exit status: \
-    0 valid, 2 invalid. Secrets named by password_env / password_file are read (to \
+    0 valid, 2 invalid. When valid, it also prints where the database and the reports \
+    will be ($STATE_DIRECTORY/slawatch.db under systemd when [daemon] database is left \
+    out). Secrets named by password_env / password_file are read (to \
     prove they are there) but never printed.")]
 pub(super) struct Args {
     #[command(flatten)]
@@ -20,6 +22,24 @@ pub(super) fn run(args: Args) -> ExitCode {
     match crate::config::load(&args.config.config) {
         Ok(config) => {
             println!("ok: {}: {}", args.config.config.display(), config.summary());
+            let shown = |p: &std::path::Path| {
+                std::path::absolute(p)
+                    .unwrap_or_else(|_| p.to_path_buf())
+                    .display()
+                    .to_string()
+            };
+            println!("database: {}", shown(&config.daemon.database));
+            println!("reports: {}", shown(&config.daemon.reports_dir));
+            if let Some(state) = std::env::var_os("STATE_DIRECTORY")
+                && !config.daemon.database.starts_with(&state)
+            {
+                println!(
+                    "note: the database is outside $STATE_DIRECTORY ({}), the only place \
+                     the shipped systemd unit can write: leave [daemon] database out, or \
+                     name a writable path",
+                    std::path::Path::new(&state).display()
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(errors) => {

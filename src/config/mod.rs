@@ -189,6 +189,10 @@ pub enum ControlTarget {
     },
     /// An HTTP(S) GET; any response counts as on line.
     Http(String),
+    /// A host name this machine's resolver always knows: when it does not resolve
+    /// either, a probe's failed name lookup is this machine's resolver failing
+    /// (`unknown`), not the provider's DNS. Not part of "is this machine on line?".
+    Resolve(String),
 }
 
 /// One probe: a name, a schedule and what to check.

@@ -129,6 +129,7 @@ pub(super) struct Control {
     pub(super) name: Spanned<String>,
     pub(super) tcp: Option<Spanned<String>>,
     pub(super) http: Option<Spanned<String>>,
+    pub(super) resolve: Option<Spanned<String>>,
     pub(super) timeout: Option<Spanned<ConfigDuration>>,
 }
 

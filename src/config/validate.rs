@@ -416,16 +416,19 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
     let mut controls = Vec::new();
     for c in &raw.controls {
         claim(cx, &c.name, "control");
-        let target = match (&c.tcp, &c.http) {
-            (Some(t), None) => {
+        let target = match (&c.tcp, &c.http, &c.resolve) {
+            (Some(t), None, None) => {
                 host_port(cx, t, None).map(|(host, port)| ControlTarget::Tcp { host, port })
             }
-            (None, Some(h)) => http_url(cx, h).map(|_| ControlTarget::Http(h.get_ref().clone())),
+            (None, Some(h), None) => {
+                http_url(cx, h).map(|_| ControlTarget::Http(h.get_ref().clone()))
+            }
+            (None, None, Some(r)) => resolve_name(cx, r).map(ControlTarget::Resolve),
             _ => {
                 cx.err(
                     c.name.span(),
                     format!(
-                        "control '{}' needs exactly one of tcp = \"HOST:PORT\" or http = \"URL\"",
+                        "control '{}' needs exactly one of tcp = \"HOST:PORT\", http = \"URL\" or resolve = \"NAME\"",
                         c.name.get_ref()
                     ),
                 );
@@ -1131,6 +1134,32 @@ fn dns_spec(cx: &mut Ctx<'_>, d: &raw::Dns) -> Option<DnsSpec> {
 }
 
 /// `"host:port"`, `"[::1]:port"`, or a bare host when `default_port` is given.
+/// A `[[control]]` `resolve` name: a host name (an IP literal is never looked up, so
+/// it could not tell whether the resolver works).
+fn resolve_name(cx: &mut Ctx<'_>, v: &Spanned<String>) -> Option<String> {
+    let s = v.get_ref();
+    let bare = s
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(s);
+    let is_name = !s.is_empty()
+        && s.len() <= 253
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    if bare.parse::<std::net::IpAddr>().is_ok() || !is_name {
+        cx.err(
+            v.span(),
+            format!(
+                "resolve '{s}' is not a host name: write a name this machine's resolver always \
+                 knows, such as your own domain's \"www.example.test\" (an IP address is \
+                 never looked up)"
+            ),
+        );
+        return None;
+    }
+    Some(s.clone())
+}
+
 fn host_port(
     cx: &mut Ctx<'_>,
     v: &Spanned<String>,

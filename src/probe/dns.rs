@@ -4,9 +4,12 @@
 //! other servers, caches, and turns rcodes into errors), so [`check`] builds the query
 //! with hickory-proto's message types and moves the bytes itself:
 //!
-//! 1. **Server.** `spec.server`, or the first `nameserver` of `/etc/resolv.conf`
-//!    (parsed by hickory-resolver's system-config code, port 53). An unreadable or
-//!    empty resolv.conf is this machine's fault: `unknown`.
+//! 1. **Server.** `spec.server`, or the resolver the probes use: the first
+//!    `nameserver` of `/etc/resolv.conf` (parsed by hickory-resolver's system-config
+//!    code, port 53), or the server of [`net::Resolver::Server`] when a test set one.
+//!    An unreadable or empty resolv.conf is this machine's fault: `unknown`. Without
+//!    `server` the probe asks this machine's resolver, so the live runner treats its
+//!    `refused` and `timeout` like a failed name lookup (see [`super::live_runner`]).
 //! 2. **Query.** One message: `spec.record` of `spec.query` (made fully qualified),
 //!    class IN, a random id, RD set, and an EDNS(0) OPT record advertising a
 //!    [`UDP_PAYLOAD`]-byte payload. It is sent once: no retries, so a lost datagram
@@ -96,9 +99,10 @@ async fn steps(
     phases: &mut Phases,
     usage: &mut Usage,
 ) -> Outcome {
-    let server = match spec.server {
-        Some(s) => s,
-        None => system_server().await?,
+    let server = match (spec.server, net::current_resolver()) {
+        (Some(s), _) => s,
+        (None, net::Resolver::Server(s)) => s,
+        (None, net::Resolver::System) => system_server().await?,
     };
     let query = build_query(spec)?;
     let (response, via_tcp) = match spec.transport {
@@ -117,6 +121,54 @@ async fn steps(
         }
     };
     judge(spec, &response, via_tcp)
+}
+
+/// How long [`lookup`] waits for each answer at most (the check's own deadline
+/// usually ends it first).
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The addresses of `name` asked of `server` directly: an A query, then an AAAA
+/// query, over UDP, each sent once. This is how [`net::Resolver::Server`] looks names
+/// up. No usable answer (refused, silence, SERVFAIL) is an error; NXDOMAIN or no
+/// address records is an empty list.
+pub(super) async fn lookup(server: SocketAddr, name: &str) -> io::Result<Vec<IpAddr>> {
+    let mut fqdn = Name::from_str_relaxed(name)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+    fqdn.set_fqdn(true);
+    let mut ips = Vec::new();
+    for record in [WireType::A, WireType::AAAA] {
+        let mut query = Query::query(fqdn.clone(), record);
+        query.set_query_class(DNSClass::IN);
+        let mut message = Message::query();
+        message.metadata.recursion_desired = true;
+        message.add_query(query);
+        let deadline = Instant::now() + LOOKUP_TIMEOUT;
+        let response = exchange_udp(
+            server,
+            &message,
+            deadline,
+            &mut Phases::default(),
+            &mut Usage::default(),
+        )
+        .await
+        .map_err(|f| io::Error::other(format!("the resolver: {}", f.detail)))?;
+        match response.metadata.response_code {
+            ResponseCode::NoError => {}
+            ResponseCode::NXDomain => return Ok(ips),
+            other => {
+                return Err(io::Error::other(format!(
+                    "resolver {server} answered {}",
+                    rcode_name(other)
+                )));
+            }
+        }
+        ips.extend(response.answers.iter().filter_map(|r| match &r.data {
+            RData::A(a) => Some(IpAddr::V4(a.0)),
+            RData::AAAA(a) => Some(IpAddr::V6(a.0)),
+            _ => None,
+        }));
+    }
+    Ok(ips)
 }
 
 /// The first `nameserver` of the system's resolv.conf, port 53.
@@ -200,10 +252,12 @@ async fn exchange_udp(
         (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
     };
     let socket = UdpSocket::bind(local).await.map_err(|e| {
-        Failure::new(
-            ErrorClass::Unknown,
-            format!("cannot open a UDP socket: {e}"),
-        )
+        net::local_failure("opening a UDP socket", &e).unwrap_or_else(|| {
+            Failure::new(
+                ErrorClass::Unknown,
+                format!("cannot open a UDP socket: {e}"),
+            )
+        })
     })?;
     socket
         .connect(server)
@@ -253,6 +307,9 @@ async fn exchange_udp(
 }
 
 fn udp_failure(server: SocketAddr, e: &io::Error) -> Failure {
+    if let Some(f) = net::local_failure(&format!("UDP to {server}"), e) {
+        return f;
+    }
     match e.kind() {
         io::ErrorKind::ConnectionRefused => Failure::new(
             ErrorClass::Refused,

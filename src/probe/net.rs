@@ -109,9 +109,37 @@ pub fn bare_host(host: &str) -> &str {
         .unwrap_or(host)
 }
 
+/// Where the probes look host names up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Resolver {
+    /// The system's resolver (getaddrinfo: `/etc/hosts`, `/etc/resolv.conf`), as the
+    /// daemon uses it.
+    #[default]
+    System,
+    /// One DNS server asked directly over UDP (A, then AAAA), with no retries: tests
+    /// use it to have a real resolver they can kill, without the system's.
+    Server(SocketAddr),
+}
+
+tokio::task_local! {
+    static RESOLVER: Resolver;
+}
+
+/// Runs `f` with every name it looks up (its probes' hosts, `[[control]]` names)
+/// going to `resolver`. Outside such a scope names go to the system's resolver.
+pub async fn with_resolver<F: std::future::Future>(resolver: Resolver, f: F) -> F::Output {
+    RESOLVER.scope(resolver, f).await
+}
+
+/// The resolver of the running task ([`with_resolver`]), else the system's.
+pub fn current_resolver() -> Resolver {
+    RESOLVER.try_with(|r| *r).unwrap_or_default()
+}
+
 /// The addresses of `host:port`. An IP literal is used as is (no lookup, no
-/// `resolve` phase); only a name goes to the system resolver, and a failed lookup
-/// is `dns`.
+/// `resolve` phase); only a name goes to the resolver ([`current_resolver`]), and a
+/// failed lookup is `dns` (a fault of this machine while looking up, such as being
+/// out of descriptors, is `unknown`).
 ///
 /// # Errors
 /// `Dns` when the name does not resolve or has no address.
@@ -124,11 +152,19 @@ pub async fn resolve(
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
     let t = Instant::now();
-    let result = tokio::net::lookup_host((host, port)).await;
+    let result = match current_resolver() {
+        Resolver::System => tokio::net::lookup_host((host, port))
+            .await
+            .map(Iterator::collect::<Vec<_>>),
+        Resolver::Server(server) => super::dns::lookup(server, host).await.map(|ips| {
+            ips.into_iter()
+                .map(|ip| SocketAddr::new(ip, port))
+                .collect()
+        }),
+    };
     phases.resolve = Some(t.elapsed());
     match result {
         Ok(addrs) => {
-            let addrs: Vec<_> = addrs.collect();
             if addrs.is_empty() {
                 Err(Failure::new(
                     ErrorClass::Dns,
@@ -138,10 +174,11 @@ pub async fn resolve(
                 Ok(addrs)
             }
         }
-        Err(e) => Err(Failure::new(
-            ErrorClass::Dns,
-            format!("cannot resolve '{host}': {e}"),
-        )),
+        Err(e) => Err(
+            local_failure(&format!("resolving '{host}'"), &e).unwrap_or_else(|| {
+                Failure::new(ErrorClass::Dns, format!("cannot resolve '{host}': {e}"))
+            }),
+        ),
     }
 }
 
@@ -151,7 +188,8 @@ pub async fn resolve(
 /// # Errors
 /// `Dns`, `Refused` (refused, reset, any error from the peer's side), `Timeout`, and
 /// `Unknown` for "network unreachable" (this machine has no route: not the
-/// provider's fault).
+/// provider's fault) and every fault of this machine (see [`local_cause`]: out of
+/// descriptors or memory, no local port, a local firewall).
 pub async fn connect(
     host: &str,
     port: u16,
@@ -185,7 +223,39 @@ async fn connect_any(addrs: &[SocketAddr], deadline: Instant) -> Result<TcpStrea
     Err(last)
 }
 
+/// The cause, when `e` is a fault of this machine rather than of the peer: out of
+/// descriptors or memory, no local port, or a connect forbidden here (a local
+/// firewall, a sandbox). Such a failure is `unknown`: it says nothing about the
+/// service, so it must never be counted as the provider's downtime.
+pub fn local_cause(e: &io::Error) -> Option<&'static str> {
+    match e.raw_os_error()? {
+        libc::EMFILE => Some("this process is out of file descriptors (LimitNOFILE)"),
+        libc::ENFILE => Some("this machine is out of file descriptors (system-wide limit)"),
+        libc::ENOMEM => Some("this machine is out of memory"),
+        libc::ENOBUFS => Some("this machine is out of socket buffers"),
+        libc::EADDRNOTAVAIL => Some("no local address or port is free on this machine"),
+        libc::EACCES | libc::EPERM => {
+            Some("this machine forbids the connection (local firewall or sandbox)")
+        }
+        _ => None,
+    }
+}
+
+/// The `unknown` failure for a fault of this machine met while doing `what`, if `e`
+/// is one (see [`local_cause`]).
+pub fn local_failure(what: &str, e: &io::Error) -> Option<Failure> {
+    local_cause(e).map(|cause| {
+        Failure::new(
+            ErrorClass::Unknown,
+            format!("local fault, not the service: {cause}: {what}: {e}"),
+        )
+    })
+}
+
 fn connect_failure(addr: SocketAddr, e: &io::Error) -> Failure {
+    if let Some(f) = local_failure(&format!("connect to {addr}"), e) {
+        return f;
+    }
     match e.kind() {
         io::ErrorKind::ConnectionRefused => {
             Failure::new(ErrorClass::Refused, format!("connection to {addr} refused"))
@@ -206,8 +276,11 @@ fn connect_failure(addr: SocketAddr, e: &io::Error) -> Failure {
 
 /// Classifies an I/O error on an established connection: a reset or an early close
 /// is `refused` (the service went away), a timeout is `timeout`, anything else
-/// `protocol`.
+/// `protocol`. A fault of this machine (see [`local_cause`]) is `unknown`.
 pub fn io_failure(what: &str, e: &io::Error) -> Failure {
+    if let Some(f) = local_failure(what, e) {
+        return f;
+    }
     match e.kind() {
         io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => {
             Failure::new(ErrorClass::Refused, format!("{what}: connection reset"))
@@ -242,6 +315,31 @@ mod tests {
         );
         let other = io_failure("greeting", &io::Error::other("bad record"));
         assert_eq!(other.class, ErrorClass::Protocol);
+    }
+
+    #[test]
+    fn faults_of_this_machine_are_unknown_and_say_so() {
+        for errno in [
+            libc::EMFILE,
+            libc::ENFILE,
+            libc::ENOMEM,
+            libc::ENOBUFS,
+            libc::EADDRNOTAVAIL,
+            libc::EACCES,
+            libc::EPERM,
+        ] {
+            let e = io::Error::from_raw_os_error(errno);
+            let addr: SocketAddr = "127.0.0.1:25".parse().unwrap();
+            let f = connect_failure(addr, &e);
+            assert_eq!(f.class, ErrorClass::Unknown, "{e}");
+            assert!(
+                f.detail.starts_with("local fault, not the service: "),
+                "{f:?}"
+            );
+            assert_eq!(io_failure("greeting", &e).class, ErrorClass::Unknown);
+        }
+        let refused = io::Error::from_raw_os_error(libc::ECONNREFUSED);
+        assert_eq!(local_cause(&refused), None);
     }
 
     #[test]

@@ -131,6 +131,7 @@ fn every_valid_fixture_prints_ok_and_a_summary() {
 fn the_shipped_example_is_valid() {
     let out = slawatch()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("STATE_DIRECTORY")
         .args(["check-config", "--config", "probes.toml"])
         .output()
         .unwrap();
@@ -141,11 +142,194 @@ fn the_shipped_example_is_valid() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let root = env!("CARGO_MANIFEST_DIR");
     assert_eq!(
         stdout,
-        "ok: probes.toml: 8 probes (http 2, dns 1, tcp 2, imap 1, pop3 1, smtp 1), \
-         2 control targets, 3 plans, 3 contracts, 1 maintenance window\n"
+        format!(
+            "ok: probes.toml: 8 probes (http 2, dns 1, tcp 2, imap 1, pop3 1, smtp 1), \
+             3 control targets, 3 plans, 3 contracts, 1 maintenance window\n\
+             database: {root}/slawatch.db\n\
+             reports: {root}/reports\n"
+        )
     );
+}
+
+/// The shipped unit's `[Service]` values for `key`, in order.
+fn unit_values(key: &str) -> Vec<String> {
+    let unit = fs::read_to_string(crate::util::repo_file("systemd/slawatch.service")).unwrap();
+    unit.lines()
+        .filter_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What systemd sets `$STATE_DIRECTORY` to for the shipped unit (`StateDirectory=`
+/// under /var/lib for a system service), and the configuration its `ExecStart=` reads.
+fn unit_state_and_config() -> (std::path::PathBuf, std::path::PathBuf) {
+    let state = unit_values("StateDirectory");
+    assert_eq!(state.len(), 1, "one StateDirectory= in the unit: {state:?}");
+    let exec = unit_values("ExecStart");
+    assert_eq!(exec.len(), 1, "one ExecStart= in the unit: {exec:?}");
+    let words: Vec<&str> = exec[0].split_whitespace().collect();
+    assert_eq!(&words[1..3], ["run", "--config"], "{exec:?}");
+    (
+        std::path::Path::new("/var/lib").join(&state[0]),
+        std::path::PathBuf::from(words[3]),
+    )
+}
+
+/// The shipped probes.toml, installed where the unit reads it, with the environment
+/// the unit gives: the database and reports land in `$STATE_DIRECTORY`, never in the
+/// configuration's folder (read-only under `ProtectSystem=strict`).
+#[test]
+fn the_shipped_files_put_the_database_in_the_state_directory() {
+    let (state, config_path) = unit_state_and_config();
+    assert_eq!(state, std::path::Path::new("/var/lib/slawatch"));
+    let text = fs::read_to_string(crate::util::repo_file("probes.toml")).unwrap();
+    let state_text = state.to_str().unwrap().to_owned();
+    let env = move |k: &str| (k == "STATE_DIRECTORY").then(|| state_text.clone());
+    let c = slawatch::config::parse_str(&text, &config_path, &env).unwrap();
+    assert_eq!(c.daemon.database, state.join("slawatch.db"));
+    assert_eq!(c.daemon.reports_dir, state.join("reports"));
+    // Without systemd the same file keeps its evidence next to itself.
+    let c = slawatch::config::parse_str(&text, &config_path, &|_| None).unwrap();
+    assert_eq!(
+        c.daemon.database,
+        config_path.parent().unwrap().join("slawatch.db")
+    );
+}
+
+/// `check-config` says where the database will be, and notes a database that the
+/// shipped unit could not write (outside `$STATE_DIRECTORY`).
+#[test]
+fn check_config_prints_where_the_database_will_be() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let cfg = dir.path().join("probes.toml");
+    fs::write(&cfg, "[daemon]\nvantage = \"here\"\n").unwrap();
+    let out = slawatch()
+        .env("STATE_DIRECTORY", &state)
+        .args(["check-config", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "\ndatabase: {}\n",
+            state.join("slawatch.db").display()
+        )),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("note:"), "{stdout}");
+    fs::write(&cfg, "[daemon]\ndatabase = \"evidence.db\"\n").unwrap();
+    let out = slawatch()
+        .env("STATE_DIRECTORY", &state)
+        .args(["check-config", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains(&format!(
+            "\ndatabase: {}\n",
+            dir.path().join("evidence.db").display()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("note: the database is outside $STATE_DIRECTORY"),
+        "{stdout}"
+    );
+}
+
+/// A real start of the shipped files as the unit runs them, as far as this machine
+/// allows (PID 1 is not systemd here, so not through systemctl): the `ExecStart=`
+/// command line and `Environment=` of the unit, `$STATE_DIRECTORY` as systemd sets
+/// it, and the configuration's folder mounted read-only as `ProtectSystem=strict`
+/// makes /etc. It runs in its own network namespace (`unshare --net --mount`): the
+/// shipped file's hosts are documentation addresses and `.test` names, so nothing
+/// may leave the machine (every check fails locally and is unknown). The daemon must
+/// start, create its database in the state directory and stop cleanly on SIGTERM.
+#[test]
+fn the_shipped_files_start_with_a_read_only_configuration_folder() {
+    let (_, unit_config) = unit_state_and_config();
+    let dir = tempfile::tempdir().unwrap();
+    let etc = dir.path().join("etc");
+    let state = dir.path().join("state");
+    fs::create_dir_all(&etc).unwrap();
+    fs::create_dir_all(&state).unwrap();
+    let config = etc.join(unit_config.file_name().unwrap());
+    fs::copy(crate::util::repo_file("probes.toml"), &config).unwrap();
+    let exec = unit_values("ExecStart").remove(0);
+    let args: Vec<String> = exec
+        .split_whitespace()
+        .skip(1)
+        .map(|w| {
+            if std::path::Path::new(w) == unit_config {
+                config.to_str().unwrap().to_owned()
+            } else {
+                w.to_owned()
+            }
+        })
+        .collect();
+    let log = dir.path().join("daemon.log");
+    let log_file = fs::File::create(&log).unwrap();
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["--net", "--mount", "--", "sh", "-c"])
+        .arg(
+            "mount --bind \"$1\" \"$1\" && mount -o remount,bind,ro \"$1\" && \
+             shift && exec \"$@\"",
+        )
+        .arg("sh")
+        .arg(&etc)
+        .arg(crate::util::slawatch_bin())
+        .args(&args)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("STATE_DIRECTORY", &state)
+        .stdin(std::process::Stdio::null())
+        .stdout(log_file.try_clone().unwrap())
+        .stderr(log_file);
+    for env in unit_values("Environment") {
+        let (k, v) = env.split_once('=').unwrap();
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("unshare (util-linux) runs");
+    let db = state.join("slawatch.db");
+    let started = std::time::Instant::now();
+    while !db.exists() && started.elapsed() < std::time::Duration::from_secs(20) {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "the daemon exited ({status}):\n{}",
+                fs::read_to_string(&log).unwrap()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        db.exists(),
+        "no database in the state directory:\n{}",
+        fs::read_to_string(&log).unwrap()
+    );
+    // A few heartbeats, then a clean stop.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "{}",
+        fs::read_to_string(&log).unwrap()
+    );
+    std::process::Command::new("kill")
+        .args(["-s", "TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    let text = fs::read_to_string(&log).unwrap();
+    assert_eq!(status.code(), Some(0), "{text}");
+    assert!(!etc.join("slawatch.db").exists());
+    let reader = slawatch::store::Reader::open(&db).unwrap();
+    drop(reader);
 }
 
 #[test]
@@ -173,7 +357,9 @@ fn the_example_names_only_test_hosts_and_documentation_addresses() {
     }
     for ctl in &c.controls {
         match &ctl.target {
-            ControlTarget::Tcp { host, .. } => hosts.push(host.clone()),
+            ControlTarget::Tcp { host, .. } | ControlTarget::Resolve(host) => {
+                hosts.push(host.clone());
+            }
             ControlTarget::Http(url) => hosts.push(
                 reqwest::Url::parse(url)
                     .unwrap()
@@ -424,4 +610,32 @@ to = ["ops@example.test"]
     let debug = format!("{:?}", c.alerts);
     assert!(debug.contains("smtps://mail.example.test:465"), "{debug}");
     assert!(!debug.contains("PL4NTED"), "{debug}");
+}
+
+/// A bad configuration does not restart-loop the unit: `slawatch run` as `ExecStart=`
+/// runs it exits with a status `RestartPreventExitStatus=` names, and nothing runs
+/// before it (a failing `ExecStartPre=` is not covered by that setting). The unit
+/// bounds descriptors, memory and tasks.
+#[test]
+fn the_unit_does_not_restart_a_bad_configuration_and_has_limits() {
+    let prevent = unit_values("RestartPreventExitStatus");
+    assert_eq!(prevent, ["2"], "RestartPreventExitStatus=2 in the unit");
+    assert!(unit_values("ExecStartPre").is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("probes.toml");
+    fs::write(&cfg, "[daemon]\ninterval = \"soon\"\n").unwrap();
+    let exec = unit_values("ExecStart").remove(0);
+    let words: Vec<&str> = exec.split_whitespace().collect();
+    let out = slawatch()
+        .args(&words[1..words.len() - 1])
+        .arg(&cfg)
+        .env("STATE_DIRECTORY", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("probes.toml:2:"));
+    assert!(!dir.path().join("slawatch.db").exists());
+    for key in ["LimitNOFILE", "MemoryHigh", "MemoryMax", "TasksMax"] {
+        assert_eq!(unit_values(key).len(), 1, "{key}= in the unit");
+    }
 }

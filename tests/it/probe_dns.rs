@@ -668,3 +668,77 @@ async fn oversized_udp_datagram_is_protocol() {
         "{usage:?}"
     );
 }
+
+/// A probe's name lookup failing because this machine's resolver is down is
+/// `unknown` (no data), not `dns` (the provider's outage). The live runner looks
+/// names up through a real unbound (instead of the system's resolver, which tests
+/// never use); a `resolve` control names a name unbound knows. While unbound runs, a
+/// missing name is `dns` and a known one is `up`; once unbound is killed, both are
+/// `unknown` naming the resolver, and so is a `[[dns]]` probe without `server` (it
+/// asks that resolver itself). Without any control name there is no way to tell,
+/// and a failed lookup stays `dns`.
+#[tokio::test]
+async fn a_dead_resolver_is_unknown_not_the_providers_dns() {
+    use slawatch::probe::net::Resolver;
+    let mut unbound = Unbound::start();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let probes = format!(
+        "[[tcp]]\nname = \"web\"\ntarget = \"loopback.example.test:{port}\"\n\n\
+         [[tcp]]\nname = \"gone\"\ntarget = \"nosuch.example.test:{port}\"\n\n\
+         [[dns]]\nname = \"asks-ours\"\nquery = \"shop.example.test\"\nrecord = \"A\"\n"
+    );
+    let with_control =
+        format!("{probes}\n[[control]]\nname = \"resolver\"\nresolve = \"shop.example.test\"\n");
+    let load = |text: &str| {
+        Arc::new(
+            slawatch::config::parse_str(text, std::path::Path::new("probes.toml"), &|_| None)
+                .unwrap(),
+        )
+    };
+    let config = load(&with_control);
+    let runner = slawatch::probe::live_runner_with(config.clone(), Resolver::Server(unbound.addr));
+    let bare = load(&probes);
+    let bare_runner =
+        slawatch::probe::live_runner_with(bare.clone(), Resolver::Server(unbound.addr));
+    let check =
+        |runner: &Arc<dyn slawatch::scheduler::Runner>,
+         c: &slawatch::config::Config,
+         name: &str| { runner.check(Arc::new(c.probe(name).unwrap().clone())) };
+
+    let c = check(&runner, &config, "web").await;
+    assert_up(&c);
+    assert!(c.phases.resolve.is_some(), "{c:?}");
+    let c = check(&runner, &config, "gone").await;
+    assert_down(&c, ErrorClass::Dns);
+    // A [[dns]] probe without `server` asks the resolver the probes use.
+    assert_up(&check(&runner, &config, "asks-ours").await);
+
+    unbound.daemon.kill();
+    // Past the freshness of the last answer about the resolver.
+    tokio::time::sleep(slawatch::probe::ONLINE_FRESH + Duration::from_millis(200)).await;
+    for name in ["web", "gone", "asks-ours"] {
+        let c = check(&runner, &config, name).await;
+        assert_eq!(
+            (c.status, c.class),
+            (Status::Unknown, Some(ErrorClass::Unknown)),
+            "{c:?}"
+        );
+        assert!(
+            c.detail.starts_with("this machine's resolver failed"),
+            "{c:?}"
+        );
+    }
+    // No control name: no way to tell, the lookup failure stays the provider's.
+    let c = check(&bare_runner, &bare, "web").await;
+    assert_down(&c, ErrorClass::Dns);
+    let c = check(&bare_runner, &bare, "asks-ours").await;
+    assert_down(&c, ErrorClass::Refused);
+    assert!(!unbound.trap_received());
+}

@@ -238,3 +238,174 @@ async fn real_nginx_up_frozen_and_killed() {
     let c = run(nginx.http, None, TIMEOUT).await;
     assert_down(&c, ErrorClass::Refused);
 }
+
+/// Out of file descriptors is this machine's fault: `slawatch probe` run under ever
+/// lower `RLIMIT_NOFILE` limits (prlimit) against a real nginx (TCP, HTTP) and a real
+/// unbound (DNS over UDP) is `up` while it has
+/// descriptors and `unknown` naming the cause when the probe's socket cannot be
+/// made, never `refused` (which would be the provider's outage).
+#[test]
+fn out_of_descriptors_is_unknown_not_refused() {
+    let nginx = crate::peers::nginx::Nginx::start();
+    let unbound = crate::peers::unbound::Unbound::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("probes.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[tcp]]\nname = \"web-tcp\"\ntarget = \"{}\"\n\n\
+             [[http]]\nname = \"web-http\"\nurl = \"{}\"\n\n\
+             [[dns]]\nname = \"ns-udp\"\nquery = \"shop.example.test\"\nrecord = \"A\"\n\
+             server = \"{}\"\n",
+            nginx.http,
+            nginx.http_url("/health"),
+            unbound.addr
+        ),
+    )
+    .unwrap();
+    for probe in ["web-tcp", "web-http", "ns-udp"] {
+        let mut outcomes = Vec::new();
+        for limit in 3..=40u32 {
+            let out = std::process::Command::new("prlimit")
+                .arg(format!("--nofile={limit}:{limit}"))
+                .arg(crate::util::slawatch_bin())
+                .args(["probe", probe, "--json", "--config"])
+                .arg(&cfg)
+                .output()
+                .expect("prlimit (util-linux) runs");
+            let Ok(check) = serde_json::from_slice::<serde_json::Value>(&out.stdout) else {
+                // Too few descriptors to start at all: no check was made.
+                continue;
+            };
+            let status = check["status"].as_str().unwrap().to_owned();
+            let detail = check["detail"].as_str().unwrap().to_owned();
+            assert!(
+                status == "up"
+                    || (status == "unknown"
+                        && check["class"] == "unknown"
+                        && detail.contains("out of file descriptors")),
+                "{probe} with {limit} descriptors: {check}"
+            );
+            outcomes.push(status);
+        }
+        assert!(
+            outcomes.iter().any(|s| s == "unknown"),
+            "{probe}: no limit made the probe's own socket fail: {outcomes:?}"
+        );
+        assert!(
+            outcomes.iter().any(|s| s == "up"),
+            "{probe}: never up: {outcomes:?}"
+        );
+    }
+}
+
+/// Idle clients of `/metrics` cannot take the descriptors the probes need: the daemon
+/// runs with 128 descriptors, 300 clients connect to `metrics_listen` and say
+/// nothing, and meanwhile a probe of a real nginx keeps being checked `up` (on main
+/// the listener accepted until the process ran out and the probe's connects failed
+/// as `refused`); the idle clients are closed and `/healthz` answers again.
+#[test]
+fn idle_metrics_clients_do_not_starve_the_probes() {
+    use std::io::{Read, Write};
+    let nginx = crate::peers::nginx::Nginx::start();
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = crate::peers::free_addr();
+    let db = dir.path().join("evidence.db");
+    let cfg = dir.path().join("probes.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[daemon]\ndatabase = \"evidence.db\"\nvantage = \"test\"\n\
+             interval = \"1s\"\nretry_interval = \"1s\"\ntimeout = \"1s\"\n\
+             metrics_listen = \"{metrics}\"\n\n\
+             [[tcp]]\nname = \"web\"\ntarget = \"{}\"\n",
+            nginx.http
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("daemon.log");
+    let log_file = std::fs::File::create(&log).unwrap();
+    let mut daemon = KillOnDrop(
+        std::process::Command::new("prlimit")
+            .arg("--nofile=128:128")
+            .arg(crate::util::slawatch_bin())
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .stdin(std::process::Stdio::null())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file)
+            .spawn()
+            .unwrap(),
+    );
+    let healthz = || -> Option<String> {
+        let mut s = std::net::TcpStream::connect_timeout(&metrics, Duration::from_secs(2)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .ok()?;
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).ok()?;
+        answer.starts_with("HTTP/1.1 200").then_some(answer)
+    };
+    let wait = |what: &str, f: &dyn Fn() -> bool| {
+        let start = Instant::now();
+        while !f() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{what} did not happen; daemon log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait("/healthz answering", &|| healthz().is_some());
+
+    let idle: Vec<std::net::TcpStream> = (0..300)
+        .filter_map(|_| std::net::TcpStream::connect_timeout(&metrics, Duration::from_secs(1)).ok())
+        .collect();
+    assert!(idle.len() >= 100, "only {} connections made", idle.len());
+    let held_since = slawatch::probe::net::wall_clock_now();
+    // Checks made while the idle clients hold (or have just been refused) their
+    // connections are up, as nginx is.
+    let up_since = |t: slawatch::model::UtcMillis| {
+        let Ok(r) = slawatch::store::Reader::open(&db) else {
+            return false;
+        };
+        r.probe_states().unwrap().iter().any(|s| {
+            s.name == "web"
+                && s.last_check
+                    .is_some_and(|(at, status, _)| at > t && status == Status::Up)
+        })
+    };
+    std::thread::sleep(Duration::from_secs(3));
+    wait("an up check while idle clients hold /metrics", &|| {
+        up_since(held_since)
+    });
+    wait("/healthz answering again", &|| healthz().is_some());
+    drop(idle);
+    std::process::Command::new("kill")
+        .args(["-s", "TERM", &daemon.0.id().to_string()])
+        .status()
+        .unwrap();
+    let status = daemon.0.wait().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(status.success(), "{text}");
+    let counts = slawatch::store::Reader::open(&db)
+        .unwrap()
+        .counts()
+        .unwrap();
+    assert_eq!(
+        (counts.failures, counts.outages),
+        (0, 0),
+        "no check of the healthy nginx may fail:\n{text}"
+    );
+}
+
+/// A daemon killed if the test fails before stopping it.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

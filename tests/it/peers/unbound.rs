@@ -22,6 +22,7 @@ $TTL 300
 @       IN NS   ns1.example.test.
 ns1     IN A    192.0.2.53
 shop    IN A    192.0.2.10
+loopback IN A   127.0.0.1
 shop    IN AAAA 2001:db8::10
 @       IN MX   10 mail.example.test.
 mail    IN A    192.0.2.25
