@@ -507,3 +507,53 @@ fn a_write_lock_held_by_another_connection_is_waited_out() {
     assert_eq!((counts.checks, counts.failures), (2, 1), "{counts:?}");
     assert!(!slawatch::store::set_aside_path(&db).exists());
 }
+
+/// The queue to the writer is bounded: while the writer is held up (another
+/// connection holds the write lock), records beyond `QUEUE_CAPACITY` are dropped
+/// and counted, never lost silently, and the coverage segment is cut where they
+/// were dropped, so that time shows as no data rather than as measured.
+#[test]
+fn a_full_queue_drops_and_counts_records_and_cuts_the_coverage() {
+    use slawatch::store::QUEUE_CAPACITY;
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let t0: i64 = 1_767_225_600_000;
+    let store = Store::open(&db).unwrap();
+    store.heartbeat("here", UtcMillis(t0)).unwrap();
+    store.flush().unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // The writer takes this one and blocks on the lock at its next commit.
+    store
+        .record_check(&check("web", t0 + 1, Status::Up, 5))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let sent = i64::try_from(QUEUE_CAPACITY).unwrap() + 1000;
+    for i in 0..sent {
+        store
+            .record_check(&check("web", t0 + 2 + i, Status::Up, 5))
+            .unwrap();
+    }
+    // Dropped too: the queue is still full.
+    store.heartbeat("here", UtcMillis(t0 + 2_000)).unwrap();
+    let dropped = store.stats().dropped.load(Ordering::Relaxed);
+    assert_eq!(dropped, 1001, "1,000 checks and the heartbeat");
+    conn.execute_batch("COMMIT").unwrap();
+    drop(conn);
+    // Waits for room in the queue and for the writer to commit what it holds.
+    store.flush().unwrap();
+    // 3 s after the first heartbeat: it would extend its segment, but records were
+    // dropped in between, so a new segment starts.
+    store.heartbeat("here", UtcMillis(t0 + 3_000)).unwrap();
+    store.flush().unwrap();
+    store.close().unwrap();
+    let r = Reader::open(&db).unwrap();
+    let counts = r.counts().unwrap();
+    assert_eq!(counts.checks, 1 + sent - 1000, "{counts:?}");
+    let cov = r.coverage(UtcMillis(0), UtcMillis(i64::MAX)).unwrap();
+    assert_eq!(
+        cov.iter().map(|c| (c.start.0, c.end.0)).collect::<Vec<_>>(),
+        vec![(t0, t0), (t0 + 3_000, t0 + 3_000)],
+    );
+}
