@@ -926,3 +926,96 @@ async fn healthz_turns_503_when_no_check_arrives() {
     stop.cancel();
     daemon.await.unwrap().unwrap();
 }
+
+/// Issue 11: a writer that cannot commit (another connection holds the database's
+/// write lock) turns `/healthz` 503 ("no commit") once `COMMIT_STALL` has passed and
+/// stops the watchdog pings, so systemd would restart the daemon; once the lock is
+/// released, commits and pings resume.
+#[test]
+fn a_writer_that_cannot_commit_turns_healthz_503_and_stops_the_watchdog() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("daemon.log");
+    let db = dir.path().join("evidence.db");
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    let counter = Counted::start("127.0.0.1:0".parse().unwrap());
+    let metrics = closed_addr();
+    let cfg = dir.path().join("probes.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[daemon]\ndatabase = \"evidence.db\"\ninterval = \"1s\"\nretry_interval = \"1s\"\n\
+             timeout = \"1s\"\nmetrics_listen = \"{metrics}\"\n\
+             [[tcp]]\nname = \"counter\"\ntarget = \"{}\"\n",
+            counter.addr
+        ),
+    )
+    .unwrap();
+    let log_file = std::fs::File::create(&log).unwrap();
+    let mut daemon = Command::new(slawatch_bin())
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("RUST_LOG", "info")
+        .stdout(log_file.try_clone().unwrap())
+        .stderr(log_file)
+        .spawn()
+        .unwrap();
+    // Messages from the daemon within `wait`.
+    let drain = |wait: Duration| -> Vec<String> {
+        socket.set_read_timeout(Some(wait)).unwrap();
+        let mut buf = [0u8; 512];
+        let mut seen = Vec::new();
+        let start = Instant::now();
+        while start.elapsed() < wait {
+            match socket.recv(&mut buf) {
+                Ok(n) => seen.push(String::from_utf8_lossy(&buf[..n]).into_owned()),
+                Err(_) => break,
+            }
+        }
+        seen
+    };
+    let pinged = |msgs: &[String]| msgs.iter().any(|m| m.lines().any(|l| l == "WATCHDOG=1"));
+    eventually("a watchdog ping", &log, || {
+        pinged(&drain(Duration::from_secs(2))).then_some(())
+    });
+    eventually("a check stored", &log, || {
+        reader(&db)?.last_check_at("counter").ok()?.map(|_| ())
+    });
+    // Another connection takes the write lock and keeps it.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let locked_at = Instant::now();
+    let mut body = String::new();
+    while locked_at.elapsed() < Duration::from_secs(60) {
+        drain(Duration::from_millis(500));
+        if let Some((503, b)) = http_get(metrics, "/healthz")
+            && b.contains("no commit")
+        {
+            body = b;
+            break;
+        }
+    }
+    assert!(
+        body.contains("no commit"),
+        "never 503; log:\n{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+    assert!(locked_at.elapsed() >= Duration::from_secs(30), "{body}");
+    // Pings in flight before the verdict are drained; then none for 3 s.
+    drain(Duration::from_millis(1200));
+    let quiet = drain(Duration::from_secs(3));
+    assert!(!pinged(&quiet), "the watchdog is still pinged: {quiet:?}");
+    conn.execute_batch("COMMIT").unwrap();
+    drop(conn);
+    eventually("watchdog pings again", &log, || {
+        pinged(&drain(Duration::from_secs(2))).then_some(())
+    });
+    let (_, body) = http_get(metrics, "/healthz").unwrap();
+    assert!(!body.contains("no commit"), "{body}");
+    assert!(daemon.try_wait().unwrap().is_none(), "the daemon ended");
+    sigterm(&daemon);
+    assert!(exits_within_15_s(&mut daemon, "the daemon", &log).success());
+}
