@@ -337,7 +337,14 @@ impl Store {
         if self.gap_owed.load(Ordering::Relaxed) {
             // The gap marker goes first; the record waits behind it.
             match self.try_send(tx, Msg::Gap) {
-                Ok(()) => self.gap_owed.store(false, Ordering::Relaxed),
+                Ok(()) => {
+                    self.gap_owed.store(false, Ordering::Relaxed);
+                    tracing::warn!(
+                        database = %self.path.display(),
+                        dropped = self.stats.dropped.load(Ordering::Relaxed),
+                        "the writer's queue has room again; the coverage restarts here"
+                    );
+                }
                 Err(mpsc::TrySendError::Full(_)) => {
                     self.dropped(&msg);
                     return Ok(());
@@ -381,7 +388,9 @@ impl Store {
 
     fn dropped(&self, msg: &Msg) {
         self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(kind = msg.kind(), record = %msg.to_json(), "dropped: the writer's queue is full");
+        // A line a record would flood the journal: an episode's start is logged at
+        // error, its end at warn (with the count), each record only at debug.
+        tracing::debug!(kind = msg.kind(), record = %msg.to_json(), "dropped: the writer's queue is full");
     }
 
     /// Queues a control message, waiting for room: these must not be lost.
