@@ -684,6 +684,29 @@ fn a_second_daemon_on_the_same_database_is_refused_and_the_first_stores_every_ch
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("counter"));
+    let out = Command::new(slawatch_bin())
+        .args([
+            "incident",
+            "add",
+            "--probe",
+            "counter",
+            "--source",
+            "manual",
+            "--start",
+            "2026-01-10T08:00:00Z",
+            "--end",
+            "2026-01-10T09:00:00Z",
+            "--note",
+            "seen before monitoring",
+            "--database",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "incident add while the daemon runs: {out:?}"
+    );
     // The first goes on: more checks, then a clean stop with every one stored.
     let seen = counter.total();
     eventually("more checks of 'counter'", &log, || {
