@@ -8,6 +8,12 @@
 //! Prints checks written per second of wall time (the writer thread's commit
 //! throughput, channel included), the database bytes per check, and the size a year
 //! would take at the same rate (size × 365 / days).
+//!
+//! Then the price of durability: the median time of a commit of one second's worth
+//! of checks (17 rows: 1,000 probes at 60 s) in a WAL database with
+//! `synchronous = NORMAL` (syncs only at checkpoints) and `FULL` (syncs the WAL at
+//! every commit, what the store uses), 200 commits each, on the same disk as the
+//! benchmark's database (`SLAWATCH_BENCH_COMMITS` changes the count).
 
 use slawatch::model::{Check, ErrorClass, Phases, Status, UtcMillis};
 use slawatch::store::{Reader, Store};
@@ -106,4 +112,40 @@ fn main() {
         "a year at this rate",
         bytes * 365 / days / (1024 * 1024)
     );
+    let commits = env_u64("SLAWATCH_BENCH_COMMITS", 200);
+    for mode in ["NORMAL", "FULL"] {
+        let median = commit_median(&dir.path().join(format!("sync-{mode}.db")), mode, commits);
+        println!(
+            "{:>24}  {} us (median of {commits})",
+            format!("commit, synchronous={mode}"),
+            median.as_micros()
+        );
+    }
+}
+
+/// The median time of `n` commits of 17 rows each in a WAL database with `mode`.
+fn commit_median(path: &std::path::Path, mode: &str, n: u64) -> Duration {
+    let mut conn = rusqlite::Connection::open(path).unwrap();
+    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+    conn.pragma_update(None, "synchronous", mode).unwrap();
+    conn.execute_batch("CREATE TABLE t (probe INTEGER, at INTEGER, status TEXT, total_ms INTEGER)")
+        .unwrap();
+    let mut times = Vec::new();
+    for i in 0..n {
+        let start = Instant::now();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .unwrap();
+        for p in 0..17 {
+            tx.execute(
+                "INSERT INTO t VALUES (?1, ?2, 'up', 4)",
+                rusqlite::params![p, i64::try_from(i).unwrap() * 1000],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+        times.push(start.elapsed());
+    }
+    times.sort_unstable();
+    times[times.len() / 2]
 }

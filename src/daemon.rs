@@ -16,7 +16,17 @@
 //!
 //! Coverage: a heartbeat every [`HEARTBEAT`] extends the current coverage segment in
 //! the store, so the time the daemon was stopped, crashed or the machine was down
-//! shows as a gap (no data). The watchdog is pinged with the heartbeat.
+//! shows as a gap (no data).
+//!
+//! One daemon per database: before opening the store it takes `DATABASE.lock`
+//! ([`crate::store::DbLock`]) and holds it until it exits; a second `run` exits 1
+//! naming the holder.
+//!
+//! Health: with the heartbeat the daemon reports the store's progress to
+//! [`crate::metrics::Health`], and pings the systemd watchdog only while checks
+//! arrive from the scheduler and commits succeed within their bounds; `/healthz`
+//! answers 503 with the reasons otherwise, or when records were set aside lately.
+//! A store that cannot commit on a reload is logged, not fatal: the daemon goes on.
 
 use crate::alert::Alerter;
 use crate::clock::Clock;
@@ -25,12 +35,12 @@ use crate::metrics::Metrics;
 use crate::model::{Status, UtcMillis};
 use crate::outage::{Confirmation, Event};
 use crate::scheduler::{self, Runner, Scheduled, Stats};
-use crate::store::{Reader, Store, StoreError};
+use crate::store::{DbLock, Reader, Store, StoreError};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -72,10 +82,6 @@ pub fn now() -> UtcMillis {
     UtcMillis::from_timestamp(jiff::Timestamp::now())
 }
 
-fn now_unix() -> u64 {
-    u64::try_from(now().0 / 1000).unwrap_or(0)
-}
-
 /// Makes the runner for a configuration: the real probes in production, scripted
 /// ones in tests.
 pub type RunnerFactory = dyn Fn(Arc<Config>) -> Arc<dyn Runner> + Send + Sync;
@@ -100,12 +106,29 @@ pub async fn run_with(
 ) -> Result<(), DaemonError> {
     let mut config = Arc::new(config::load(config_path)?);
     let database = config.daemon.database.clone();
+    let holder = format!(
+        "pid {}, vantage {:?}, started {}, slawatch {}",
+        std::process::id(),
+        config.daemon.vantage,
+        now(),
+        env!("CARGO_PKG_VERSION")
+    );
+    // Held until this function returns: one daemon per database.
+    let _lock = DbLock::acquire(&database, &holder).map_err(StoreError::from)?;
     let store = Store::open(&database)?;
-    register(&store, &config)?;
+    if let Err(e) = register(&store, &config) {
+        // Set aside, not lost; the checks still go on being recorded.
+        tracing::error!(error = %e, "registering the probes failed; going on");
+    }
     let mut machines = resume(&database, &config)?;
     let metrics = Arc::new(Metrics::default());
     // One clock for the whole run (kept across reloads): stamps never go back.
     let clock = Arc::new(Clock::system());
+    let set_aside_file = crate::store::set_aside_path(&database)
+        .display()
+        .to_string();
+    let writer_stats = store.stats();
+    let mut stalled = false;
     let mut alerter = Alerter::new(&config.alerts);
     for o in machines.values().filter_map(Confirmation::open_outage) {
         metrics.set_outage(&o.probe, true);
@@ -115,7 +138,7 @@ pub async fn run_with(
     if let Some(addr) = config.daemon.metrics_listen {
         let (m, c) = (metrics.clone(), metrics_stop.clone());
         tokio::spawn(async move {
-            if let Err(e) = crate::metrics::serve(addr, m, HEARTBEAT * 30, now_unix, c).await {
+            if let Err(e) = crate::metrics::serve(addr, m, c).await {
                 tracing::error!(%addr, error = %e, "metrics listener failed");
             }
         });
@@ -158,6 +181,9 @@ pub async fn run_with(
             config.summary()
         );
         store.heartbeat(&vantage, clock.now())?;
+        metrics
+            .health
+            .start(Instant::now(), check_bound(&config), &set_aside_file);
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
         let mut beat = tokio::time::interval(HEARTBEAT);
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -171,7 +197,7 @@ pub async fn run_with(
                     metrics.heartbeat_unix.store(u64::try_from(t.0 / 1000).unwrap_or(0), Ordering::Relaxed);
                     metrics.in_flight.store(u64::try_from(stats.in_flight.load(Ordering::Relaxed)).unwrap_or(0), Ordering::Relaxed);
                     metrics.writer_queue.store(u64::try_from(store.queue_len()).unwrap_or(u64::MAX), Ordering::Relaxed);
-                    let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+                    stalled = report_progress(&metrics, &writer_stats, stalled);
                     if last_prune.is_none_or(|l| l.elapsed() >= PRUNE_EVERY) {
                         last_prune = Some(tokio::time::Instant::now());
                         let keep = i64::try_from(config.daemon.retention.as_millis()).unwrap_or(i64::MAX);
@@ -228,7 +254,10 @@ pub async fn run_with(
                 let names: Vec<String> = new.probes.iter().map(|p| p.name.clone()).collect();
                 machines.retain(|k, _| names.contains(k));
                 metrics.retain(&names);
-                register(&store, &new)?;
+                if let Err(e) = register(&store, &new) {
+                    // Set aside, not lost; the new configuration runs all the same.
+                    tracing::error!(error = %e, "registering the reloaded probes failed; going on");
+                }
                 tracing::info!(path = %config_path.display(), "configuration reloaded");
                 alerter = Alerter::new(&new.alerts);
                 config = new;
@@ -251,8 +280,14 @@ pub async fn run_with(
             alerter.in_flight()
         );
     }
-    store.close()?;
-    tracing::info!("stopped; every check is committed");
+    match store.close() {
+        Ok(()) => tracing::info!("stopped; every check is committed"),
+        // Already set aside, logged and counted by the writer: the stop is clean.
+        Err(e @ StoreError::Commit { .. }) => {
+            tracing::error!(error = %e, "stopped; some records were set aside, not committed");
+        }
+        Err(e) => return Err(e.into()),
+    }
     result
 }
 
@@ -283,6 +318,68 @@ fn record_clock_steps(database: &Path, clock: &Clock) {
         {
             tracing::error!(error = %e, "could not record the clock step in the store");
         }
+    }
+}
+
+/// The longest the scheduler may go without delivering a check before the daemon
+/// counts as stalled: twice the shortest probe's cycle (interval or retry interval,
+/// whichever is longer, plus its timeout and a mail round trip's `max_delivery`), plus
+/// 10 s of slack. `None` with no probe configured.
+fn check_bound(config: &Config) -> Option<Duration> {
+    config
+        .probes
+        .iter()
+        .map(|p| {
+            let s = &p.schedule;
+            let delivery = match &p.spec {
+                config::ProbeSpec::Mailflow(m) => m.max_delivery,
+                _ => Duration::ZERO,
+            };
+            s.interval.max(s.retry_interval) + s.timeout + delivery
+        })
+        .min()
+        .map(|cycle| cycle.saturating_mul(2) + Duration::from_secs(10))
+}
+
+/// Hands the store's counters to the metrics and pings the watchdog if the daemon
+/// makes progress. Returns whether it is stalled now (logged when it changes).
+fn report_progress(
+    metrics: &Metrics,
+    stats: &crate::store::WriterStats,
+    was_stalled: bool,
+) -> bool {
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    let set_aside = load(&stats.set_aside_batches);
+    metrics
+        .health
+        .writer(Instant::now(), load(&stats.commits), set_aside);
+    metrics
+        .store_commit_failures
+        .store(load(&stats.commit_failures), Ordering::Relaxed);
+    metrics
+        .store_set_aside_batches
+        .store(set_aside, Ordering::Relaxed);
+    metrics
+        .store_set_aside_records
+        .store(load(&stats.set_aside_messages), Ordering::Relaxed);
+    metrics
+        .store_dropped
+        .store(load(&stats.dropped), Ordering::Relaxed);
+    let verdict = metrics.health.verdict(Instant::now());
+    if verdict.stalled.is_empty() {
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+        if was_stalled {
+            tracing::info!("progress again; pinging the watchdog");
+        }
+        false
+    } else {
+        if !was_stalled {
+            tracing::error!(
+                "stalled, not pinging the systemd watchdog (it restarts the daemon): {}",
+                verdict.stalled.join("; ")
+            );
+        }
+        true
     }
 }
 
@@ -322,6 +419,7 @@ fn on_check(
     if s.panicked {
         metrics.check_panics.fetch_add(1, Ordering::Relaxed);
     }
+    metrics.health.check_arrived(Instant::now());
     if s.check.status != Status::Up {
         tracing::debug!(probe = %s.check.probe, status = %s.check.status, class = ?s.check.class, detail = %s.check.detail, "check failed");
     }

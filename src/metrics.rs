@@ -10,8 +10,135 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
+
+/// `/healthz` fails, and the watchdog is no longer pinged, when no commit of the
+/// evidence store has succeeded for this long (the daemon writes a heartbeat every
+/// second, so a healthy writer commits every second; SQLite waits up to 5 s for a
+/// lock and a failing batch is retried for about 2 s before it is set aside).
+pub const COMMIT_STALL: Duration = Duration::from_secs(30);
+
+/// `/healthz` reports evidence set aside for this long after it happened.
+pub const SET_ASIDE_SHOWN: Duration = Duration::from_secs(600);
+
+/// What `/healthz` and the systemd watchdog judge: real progress (checks arriving
+/// from the scheduler, commits of the store succeeding), not a timer. The daemon
+/// reports progress as it happens; the verdict is computed when asked, so a daemon
+/// whose loop is stuck stops reporting and is found stale.
+#[derive(Debug, Default)]
+pub struct Health {
+    state: Mutex<HealthState>,
+}
+
+#[derive(Debug, Default)]
+struct HealthState {
+    started: Option<Instant>,
+    /// No check for longer than this is a stall (from the probes' schedules).
+    check_bound: Option<Duration>,
+    last_check: Option<Instant>,
+    commits: u64,
+    last_commit: Option<Instant>,
+    set_aside: u64,
+    last_set_aside: Option<Instant>,
+    set_aside_file: String,
+}
+
+/// The verdict: why the daemon is stalled (the watchdog stops, `/healthz` 503), and
+/// what else is wrong (`/healthz` 503, the watchdog goes on: a restart would not help).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Verdict {
+    /// No progress: no check arriving, no commit succeeding, not started.
+    pub stalled: Vec<String>,
+    /// Evidence set aside recently.
+    pub warnings: Vec<String>,
+    /// What is fine, for the 200 answer.
+    pub fine: String,
+}
+
+impl Health {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HealthState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The daemon starts probing (again, after a reload) at `now`: checks are due at
+    /// least every `check_bound` (`None`: no probe, none due); records that could not
+    /// be committed go to `set_aside_file`.
+    pub fn start(&self, now: Instant, check_bound: Option<Duration>, set_aside_file: &str) {
+        let mut s = self.lock();
+        s.started.get_or_insert(now);
+        // A reload restarts the scheduler: its first checks are due from now on.
+        s.last_check = Some(s.last_check.map_or(now, |l| l.max(now)));
+        s.check_bound = check_bound;
+        set_aside_file.clone_into(&mut s.set_aside_file);
+    }
+
+    /// A check arrived from the scheduler.
+    pub fn check_arrived(&self, now: Instant) {
+        self.lock().last_check = Some(now);
+    }
+
+    /// The store's counters as of `now`: commits made and batches set aside so far.
+    pub fn writer(&self, now: Instant, commits: u64, set_aside: u64) {
+        let mut s = self.lock();
+        if commits > s.commits || s.last_commit.is_none() && commits > 0 {
+            s.commits = commits;
+            s.last_commit = Some(now);
+        }
+        if set_aside > s.set_aside {
+            s.set_aside = set_aside;
+            s.last_set_aside = Some(now);
+        }
+    }
+
+    /// The verdict at `now`.
+    pub fn verdict(&self, now: Instant) -> Verdict {
+        let s = self.lock();
+        let mut v = Verdict::default();
+        let Some(started) = s.started else {
+            v.stalled.push("not probing yet".to_owned());
+            return v;
+        };
+        let age = |t: Option<Instant>| now.saturating_duration_since(t.unwrap_or(started));
+        let check_age = age(s.last_check);
+        if let Some(bound) = s.check_bound
+            && check_age > bound
+        {
+            v.stalled.push(format!(
+                "no check has arrived from the scheduler for {}s (at most {}s expected)",
+                check_age.as_secs(),
+                bound.as_secs()
+            ));
+        }
+        let commit_age = age(s.last_commit);
+        if commit_age > COMMIT_STALL {
+            v.stalled.push(format!(
+                "no commit of the evidence store has succeeded for {}s (at most {}s \
+                 expected): the writer is stuck, see the log",
+                commit_age.as_secs(),
+                COMMIT_STALL.as_secs()
+            ));
+        }
+        if let Some(last) = s.last_set_aside {
+            let ago = now.saturating_duration_since(last);
+            if ago <= SET_ASIDE_SHOWN {
+                v.warnings.push(format!(
+                    "{} batch(es) of records could not be committed and were set aside in \
+                     {}, the last {}s ago",
+                    s.set_aside,
+                    s.set_aside_file,
+                    ago.as_secs()
+                ));
+            }
+        }
+        v.fine = format!(
+            "last check {}s ago, last commit {}s ago",
+            check_age.as_secs(),
+            commit_age.as_secs()
+        );
+        v
+    }
+}
 
 /// What `/metrics` shows of one probe.
 #[derive(Debug, Default, Clone)]
@@ -39,6 +166,16 @@ pub struct Metrics {
     pub writer_queue: AtomicU64,
     /// Unix seconds of the last heartbeat (the scheduler made progress).
     pub heartbeat_unix: AtomicU64,
+    /// Progress, as `/healthz` and the watchdog judge it.
+    pub health: Health,
+    /// Failed commits of the evidence store (each try).
+    pub store_commit_failures: AtomicU64,
+    /// Batches of records set aside (not committed, written to the set-aside file).
+    pub store_set_aside_batches: AtomicU64,
+    /// Records set aside.
+    pub store_set_aside_records: AtomicU64,
+    /// Records dropped because the writer's queue was full.
+    pub store_dropped: AtomicU64,
     /// Start lags by bucket of [`LAG_BUCKETS_US`] (not cumulative; the last is +Inf).
     lag_buckets: [AtomicU64; LAG_BUCKETS_US.len() + 1],
     /// Sum of all start lags, in microseconds.
@@ -229,6 +366,34 @@ impl Metrics {
             "Unix time of the last heartbeat.",
             us(&self.heartbeat_unix),
         );
+        scalar(
+            &mut s,
+            "slawatch_store_commit_failures_total",
+            "counter",
+            "Commits of the evidence store that failed (each try).",
+            us(&self.store_commit_failures),
+        );
+        scalar(
+            &mut s,
+            "slawatch_store_set_aside_batches_total",
+            "counter",
+            "Batches of records that could not be committed and were set aside.",
+            us(&self.store_set_aside_batches),
+        );
+        scalar(
+            &mut s,
+            "slawatch_store_set_aside_records_total",
+            "counter",
+            "Records set aside in DATABASE.set-aside.jsonl.",
+            us(&self.store_set_aside_records),
+        );
+        scalar(
+            &mut s,
+            "slawatch_store_dropped_total",
+            "counter",
+            "Records dropped because the writer's queue was full (no data).",
+            us(&self.store_dropped),
+        );
         s
     }
 }
@@ -242,12 +407,12 @@ fn escape(v: &str) -> String {
 
 /// Serves `/metrics` and `/healthz` on `addr` until cancelled.
 ///
-/// `/healthz` answers 200 while the heartbeat is at most `stale_after` old, 503 after.
+/// `/healthz` answers 200 while the daemon makes progress ([`Health::verdict`]: checks
+/// arriving, commits succeeding, nothing set aside lately), 503 with the reasons
+/// otherwise.
 pub async fn serve(
     addr: SocketAddr,
     metrics: Arc<Metrics>,
-    stale_after: Duration,
-    now_unix: fn() -> u64,
     cancel: CancellationToken,
 ) -> std::io::Result<()> {
     use axum::http::StatusCode;
@@ -266,15 +431,15 @@ pub async fn serve(
             get(move || {
                 let m = metrics.clone();
                 async move {
-                    let beat = m.heartbeat_unix.load(Ordering::Relaxed);
-                    let age = now_unix().saturating_sub(beat);
-                    if beat > 0 && age <= stale_after.as_secs() {
-                        (StatusCode::OK, format!("ok: last heartbeat {age}s ago\n"))
+                    let v = m.health.verdict(Instant::now());
+                    if v.stalled.is_empty() && v.warnings.is_empty() {
+                        (StatusCode::OK, format!("ok: {}\n", v.fine))
                     } else {
-                        (
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            format!("stale: last heartbeat {age}s ago\n"),
-                        )
+                        let mut body = String::from("unhealthy:\n");
+                        for reason in v.stalled.iter().chain(&v.warnings) {
+                            let _ = writeln!(body, "- {reason}");
+                        }
+                        (StatusCode::SERVICE_UNAVAILABLE, body)
                     }
                 }
             }),
@@ -443,6 +608,68 @@ mod tests {
         assert_eq!(seconds(1_000), "0.001");
     }
 
+    const BOUND: Duration = Duration::from_secs(10);
+
+    fn started(t0: Instant) -> Health {
+        let h = Health::default();
+        h.start(t0, Some(BOUND), "e.db.set-aside.jsonl");
+        h.writer(t0, 1, 0);
+        h
+    }
+
+    #[test]
+    fn health_is_stalled_when_no_check_arrives_within_the_bound() {
+        let t0 = Instant::now();
+        let h = started(t0);
+        let s = |secs| t0 + Duration::from_secs(secs);
+        h.writer(s(9), 9, 0);
+        assert_eq!(h.verdict(s(9)).stalled, Vec::<String>::new());
+        h.writer(s(11), 11, 0);
+        let v = h.verdict(s(11));
+        assert_eq!(v.stalled.len(), 1, "{v:?}");
+        assert!(v.stalled[0].contains("no check has arrived"), "{v:?}");
+        // A check brings it back.
+        h.check_arrived(s(12));
+        h.writer(s(12), 12, 0);
+        assert!(h.verdict(s(12)).stalled.is_empty());
+    }
+
+    #[test]
+    fn health_is_stalled_when_no_commit_succeeds_though_checks_arrive() {
+        let t0 = Instant::now();
+        let h = started(t0);
+        let s = |secs| t0 + Duration::from_secs(secs);
+        for t in 1..=40 {
+            h.check_arrived(s(t));
+            // The counter stays at 1: every commit fails.
+            h.writer(s(t), 1, 0);
+        }
+        let v = h.verdict(s(40));
+        assert_eq!(v.stalled.len(), 1, "{v:?}");
+        assert!(v.stalled[0].contains("no commit"), "{v:?}");
+        // A daemon whose loop stopped reporting is stale just the same.
+        let h = started(t0);
+        assert!(!h.verdict(s(31)).stalled.is_empty());
+    }
+
+    #[test]
+    fn health_warns_of_evidence_set_aside_without_stalling() {
+        let t0 = Instant::now();
+        let h = started(t0);
+        let s = |secs| t0 + Duration::from_secs(secs);
+        h.check_arrived(s(1));
+        h.writer(s(1), 2, 1);
+        let v = h.verdict(s(2));
+        assert!(v.stalled.is_empty(), "{v:?}");
+        assert_eq!(v.warnings.len(), 1, "{v:?}");
+        assert!(v.warnings[0].contains("e.db.set-aside.jsonl"), "{v:?}");
+        // Shown for SET_ASIDE_SHOWN, then forgotten.
+        let later = s(2) + SET_ASIDE_SHOWN;
+        h.check_arrived(later);
+        h.writer(later, 3, 1);
+        assert_eq!(h.verdict(later).warnings, Vec::<String>::new());
+    }
+
     #[tokio::test]
     async fn serves_metrics_and_healthz_on_loopback() {
         let m = Arc::new(Metrics::default());
@@ -451,16 +678,7 @@ mod tests {
         let addr = probe_listener.local_addr().unwrap();
         drop(probe_listener);
         let cancel = CancellationToken::new();
-        fn now() -> u64 {
-            1_000
-        }
-        let server = tokio::spawn(serve(
-            addr,
-            m.clone(),
-            Duration::from_secs(120),
-            now,
-            cancel.clone(),
-        ));
+        let server = tokio::spawn(serve(addr, m.clone(), cancel.clone()));
         let get = |path: &'static str| async move {
             for _ in 0..50 {
                 if let Ok(r) = reqwest::Client::builder()
@@ -477,11 +695,18 @@ mod tests {
             }
             panic!("server did not come up");
         };
-        let (code, _) = get("/healthz").await;
-        assert_eq!(code, 503, "no heartbeat yet");
-        m.heartbeat_unix.store(990, Ordering::Relaxed);
         let (code, body) = get("/healthz").await;
-        assert_eq!((code, body.as_str()), (200, "ok: last heartbeat 10s ago\n"));
+        assert_eq!(
+            (code, body.as_str()),
+            (503, "unhealthy:\n- not probing yet\n")
+        );
+        let now = Instant::now();
+        m.health
+            .start(now, Some(Duration::from_secs(60)), "db.set-aside.jsonl");
+        m.health.writer(now, 1, 0);
+        let (code, body) = get("/healthz").await;
+        assert_eq!(code, 200, "{body}");
+        assert!(body.starts_with("ok: last check 0s ago"), "{body}");
         let (code, body) = get("/metrics").await;
         assert_eq!(code, 200);
         assert!(

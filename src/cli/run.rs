@@ -13,10 +13,14 @@ use tokio_util::sync::CancellationToken;
     Checks, outages and the daemon's own coverage go to the SQLite database named by \
     [daemon] database (default slawatch.db next to the configuration, or \
     $STATE_DIRECTORY/slawatch.db under systemd). Read it while the daemon runs with \
-    `slawatch status` and `slawatch outages`.\n\n\
+    `slawatch status` and `slawatch outages`. One daemon per database: it holds \
+    DATABASE.lock while it runs. Records the database refuses are set aside in \
+    DATABASE.set-aside.jsonl (logged, and counted in /metrics).\n\n\
     Signals: SIGHUP reloads the configuration (a bad file is logged and the running one \
     stays); SIGTERM or Ctrl-C finishes the checks in flight, commits everything and exits.\n\n\
-    Exit status: 0 stopped cleanly, 1 the database failed, 2 the configuration is invalid.")]
+    Exit status: 0 stopped cleanly, 1 the database failed or another daemon holds it \
+    (stop that one, named in the message, or use another [daemon] database), \
+    2 the configuration is invalid.")]
 pub(super) struct Args {
     #[command(flatten)]
     config: ConfigArg,

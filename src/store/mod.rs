@@ -6,6 +6,23 @@
 //! (`slawatch status`, `outages`, reports) open their own read-only connections
 //! and never block the writer.
 //!
+//! Durability: `synchronous = FULL`, so every commit syncs the WAL to disk before it
+//! returns. A process crash (kill -9) loses only what was not yet committed, at most
+//! the last [`COMMIT_EVERY`]; a power loss or kernel crash loses the same and no more
+//! (with `NORMAL`, WAL commits reach the disk only at a checkpoint, so a power loss
+//! could lose every commit since the last one). The price is one fsync a second.
+//!
+//! The writer never wedges: each transaction is `BEGIN IMMEDIATE` (it waits for
+//! the write lock up front, instead of failing half-way); a failed commit is retried
+//! with backoff ([`COMMIT_TRIES`]); a batch that still fails is set aside, written as
+//! JSON lines to `DATABASE.set-aside.jsonl` ([`set_aside_path`]), logged and counted,
+//! and the writer goes on with what comes after. When a message itself is refused (a
+//! constraint or trigger: the poison), the batch is retried message by message, so
+//! only the poison is set aside. The queue to the writer is bounded
+//! ([`QUEUE_CAPACITY`]): a record that does not fit is counted in
+//! [`WriterStats::dropped`], logged, and the daemon's coverage is cut there, so the
+//! time it covers shows as no data, never as measured.
+//!
 //! Checks are stored compactly. Consecutive checks of a probe with the same status
 //! and class (up, up flagged slow, unknown) are one row of `runs`, updated in place
 //! (count, first and last time, latency min/sum/max) within one UTC day
@@ -22,20 +39,23 @@
 //! put one in a detail.
 
 mod digest;
+mod lock;
 mod query;
 mod schema;
 mod seal;
 
 pub use digest::EvidenceDigest;
+pub use lock::{DbLock, LockError, lock_path};
 pub use query::{AnnouncedWindow, CheckSpan, set_meta};
 pub use seal::{ChainProblem, ChainReport, MAX_PROBLEMS, ProblemKind};
 
 use crate::model::{Check, ErrorClass, Status, UtcMillis};
 use crate::outage::{Event, Outage};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -60,6 +80,49 @@ const SEALS_MIGRATION: usize = 2;
 
 /// How long a connection waits for a lock held by another.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Messages the queue to the writer holds at most: minutes of checks of 10,000
+/// probes. One that does not fit is dropped and counted ([`WriterStats::dropped`]),
+/// and the coverage segment is cut there, so the time shows as no data.
+pub const QUEUE_CAPACITY: usize = 65_536;
+
+/// A batch is committed at the latest when it holds this many messages.
+const MAX_BATCH: usize = 10_000;
+
+/// Tries of a batch whose commit fails for a reason other than its content (busy,
+/// read-only, disk full, I/O): the first, then after 250 ms, 500 ms, 1 s. After that
+/// it is set aside.
+pub const COMMIT_TRIES: u32 = 4;
+
+/// The wait before the second try; doubled before each further one.
+const RETRY_BACKOFF: Duration = Duration::from_millis(250);
+
+/// Where batches that could not be committed are set aside: `DATABASE.set-aside.jsonl`,
+/// one JSON object a line (`error`, `kind`, and the record: `check` as JSON, the
+/// others as text), appended, never rewritten.
+pub fn set_aside_path(database: &Path) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".set-aside.jsonl");
+    PathBuf::from(name)
+}
+
+/// What the writer has done, for `/metrics` and `/healthz`. Shared with the writer
+/// thread; read with [`Store::stats`].
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Transactions committed.
+    pub commits: AtomicU64,
+    /// Commits that failed (each try counts).
+    pub commit_failures: AtomicU64,
+    /// Batches (or single messages of an isolated batch) set aside.
+    pub set_aside_batches: AtomicU64,
+    /// Messages set aside.
+    pub set_aside_messages: AtomicU64,
+    /// Messages that could not be queued because the queue was full.
+    pub dropped: AtomicU64,
+    /// Messages sent and not yet committed or set aside.
+    pub queued: AtomicUsize,
+}
 
 /// A database problem, with the file it is about.
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +165,9 @@ pub enum StoreError {
     /// The writer thread is gone (it panicked or the store was closed).
     #[error("{0}: the writer thread has stopped")]
     WriterGone(PathBuf),
+    /// Another daemon holds the database.
+    #[error(transparent)]
+    Locked(#[from] LockError),
 }
 
 fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
@@ -121,9 +187,10 @@ fn open_rw(path: &Path) -> Result<Connection, StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sql(path))?;
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(sql(path))?;
-    // In WAL mode NORMAL is durable against a process crash (kill -9); only a power
-    // loss can lose the last commits, which the coverage gap then shows.
-    conn.pragma_update(None, "synchronous", "NORMAL")
+    // FULL: every commit syncs the WAL, so a power loss loses at most what was not
+    // yet committed (the writer commits every second), as a kill -9 does. NORMAL
+    // would lose every commit since the last checkpoint. See the module docs.
+    conn.pragma_update(None, "synchronous", "FULL")
         .map_err(sql(path))?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(sql(path))?;
@@ -177,6 +244,40 @@ enum Msg {
     /// Seal every open run: the writer is stopping and will never extend them.
     SealOpen,
     Flush(mpsc::Sender<Result<(), String>>),
+    /// Records were dropped before this (the queue was full): the coverage segment
+    /// ends at the last heartbeat before it. Handled by the writer loop, not `apply`.
+    Gap,
+}
+
+impl Msg {
+    fn kind(&self) -> &'static str {
+        match self {
+            Msg::Probes(_) => "probes",
+            Msg::Maintenance(_) => "maintenance",
+            Msg::Check(_) => "check",
+            Msg::Outage(_) => "outage",
+            Msg::Heartbeat(..) => "heartbeat",
+            Msg::Prune(_) => "prune",
+            Msg::SealOpen => "seal-open",
+            Msg::Flush(_) => "flush",
+            Msg::Gap => "gap",
+        }
+    }
+
+    /// The record as a JSON value, for the set-aside file: a check in full, the
+    /// others as their debug text (they hold no secret).
+    fn to_json(&self) -> serde_json::Value {
+        match self {
+            Msg::Check(check) => serde_json::to_value(check.as_ref())
+                .unwrap_or_else(|_| serde_json::Value::String(format!("{check:?}"))),
+            Msg::Heartbeat(vantage, at) => serde_json::json!({"vantage": vantage, "at": at.0}),
+            Msg::Prune(before) => serde_json::json!({"before": before.0}),
+            Msg::Probes(list) => serde_json::json!(list),
+            Msg::Outage(event) => serde_json::Value::String(format!("{event:?}")),
+            Msg::Maintenance(w) => serde_json::Value::String(format!("{w:?}")),
+            Msg::SealOpen | Msg::Flush(_) | Msg::Gap => serde_json::Value::Null,
+        }
+    }
 }
 
 /// The writing side: cheap to call from async code (a channel send), committed by
@@ -184,8 +285,10 @@ enum Msg {
 #[derive(Debug)]
 pub struct Store {
     path: PathBuf,
-    tx: Option<mpsc::Sender<Msg>>,
-    queued: Arc<AtomicUsize>,
+    tx: Option<mpsc::SyncSender<Msg>>,
+    stats: Arc<WriterStats>,
+    /// A record was dropped (queue full) and the writer has not yet been told.
+    gap_owed: AtomicBool,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -197,13 +300,13 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let mut conn = open_rw(path)?;
         let state = start_state(&mut conn).map_err(sql(path))?;
-        let (tx, rx) = mpsc::channel();
-        let queued = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = mpsc::sync_channel(QUEUE_CAPACITY);
+        let stats = Arc::new(WriterStats::default());
         let writer = Writer {
             conn,
             path: path.to_path_buf(),
             state,
-            queued: queued.clone(),
+            stats: stats.clone(),
         };
         let thread = std::thread::Builder::new()
             .name("slawatch-store".to_owned())
@@ -212,7 +315,8 @@ impl Store {
         Ok(Store {
             path: path.to_path_buf(),
             tx: Some(tx),
-            queued,
+            stats,
+            gap_owed: AtomicBool::new(false),
             thread: Some(thread),
         })
     }
@@ -222,17 +326,91 @@ impl Store {
         &self.path
     }
 
+    /// Queues a record without waiting. A full queue drops it: counted, logged, and
+    /// the coverage is cut before the next record that fits (a `Gap`).
     fn send(&self, msg: Msg) -> Result<(), StoreError> {
-        self.queued.fetch_add(1, Ordering::Relaxed);
-        self.tx
+        let tx = self
+            .tx
             .as_ref()
-            .and_then(|tx| tx.send(msg).ok())
-            .ok_or_else(|| StoreError::WriterGone(self.path.clone()))
+            .ok_or_else(|| StoreError::WriterGone(self.path.clone()))?;
+        let mut msg = msg;
+        if self.gap_owed.load(Ordering::Relaxed) {
+            // The gap marker goes first; the record waits behind it.
+            match self.try_send(tx, Msg::Gap) {
+                Ok(()) => {
+                    self.gap_owed.store(false, Ordering::Relaxed);
+                    tracing::warn!(
+                        database = %self.path.display(),
+                        dropped = self.stats.dropped.load(Ordering::Relaxed),
+                        "the writer's queue has room again; the coverage restarts here"
+                    );
+                }
+                Err(mpsc::TrySendError::Full(_)) => {
+                    self.dropped(&msg);
+                    return Ok(());
+                }
+                Err(mpsc::TrySendError::Disconnected(_)) => {
+                    return Err(StoreError::WriterGone(self.path.clone()));
+                }
+            }
+        }
+        match self.try_send(tx, msg) {
+            Ok(()) => Ok(()),
+            Err(mpsc::TrySendError::Full(m)) => {
+                msg = m;
+                if !self.gap_owed.swap(true, Ordering::Relaxed) {
+                    tracing::error!(
+                        database = %self.path.display(),
+                        capacity = QUEUE_CAPACITY,
+                        "the writer's queue is full: records are dropped (counted in \
+                         slawatch_store_dropped_total) and the time shows as no data"
+                    );
+                }
+                self.dropped(&msg);
+                Ok(())
+            }
+            Err(mpsc::TrySendError::Disconnected(_)) => {
+                Err(StoreError::WriterGone(self.path.clone()))
+            }
+        }
+    }
+
+    fn try_send(
+        &self,
+        tx: &mpsc::SyncSender<Msg>,
+        msg: Msg,
+    ) -> Result<(), mpsc::TrySendError<Msg>> {
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        tx.try_send(msg).inspect_err(|_| {
+            self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+        })
+    }
+
+    fn dropped(&self, msg: &Msg) {
+        self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+        // A line a record would flood the journal: an episode's start is logged at
+        // error, its end at warn (with the count), each record only at debug.
+        tracing::debug!(kind = msg.kind(), record = %msg.to_json(), "dropped: the writer's queue is full");
+    }
+
+    /// Queues a control message, waiting for room: these must not be lost.
+    fn send_wait(&self, msg: Msg) -> Result<(), StoreError> {
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        let sent = self.tx.as_ref().and_then(|tx| tx.send(msg).ok());
+        sent.ok_or_else(|| {
+            self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+            StoreError::WriterGone(self.path.clone())
+        })
     }
 
     /// Messages waiting for the writer.
     pub fn queue_len(&self) -> usize {
-        self.queued.load(Ordering::Relaxed)
+        self.stats.queued.load(Ordering::Relaxed)
+    }
+
+    /// What the writer has done so far (commits, failures, set aside, dropped).
+    pub fn stats(&self) -> Arc<WriterStats> {
+        self.stats.clone()
     }
 
     /// Records the configured probes (name, kind); names already known keep their id.
@@ -293,10 +471,11 @@ impl Store {
     /// Commits everything sent so far and waits for it.
     ///
     /// # Errors
-    /// When the writer has stopped or the commit failed.
+    /// When the writer has stopped, or some of it could not be committed and was set
+    /// aside (the message says how much and where).
     pub fn flush(&self) -> Result<(), StoreError> {
         let (ack, done) = mpsc::channel();
-        self.send(Msg::Flush(ack))?;
+        self.send_wait(Msg::Flush(ack))?;
         match done.recv() {
             Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => Err(StoreError::Commit {
@@ -312,7 +491,7 @@ impl Store {
     /// # Errors
     /// As [`Store::flush`].
     pub fn close(mut self) -> Result<(), StoreError> {
-        let result = self.send(Msg::SealOpen).and_then(|()| self.flush());
+        let result = self.send_wait(Msg::SealOpen).and_then(|()| self.flush());
         self.tx = None;
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -384,11 +563,20 @@ struct Writer {
     conn: Connection,
     path: PathBuf,
     state: State,
-    queued: Arc<AtomicUsize>,
+    stats: Arc<WriterStats>,
 }
 
 fn ms(d: Option<Duration>) -> Option<i64> {
     d.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Whether SQLite refused the content of the batch (a constraint or a trigger's
+/// `RAISE`): retrying the same batch cannot help, one message of it is the poison.
+fn refused_content(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::ConstraintViolation | rusqlite::ErrorCode::TypeMismatch)
+    )
 }
 
 impl Writer {
@@ -399,10 +587,19 @@ impl Writer {
             let wait = COMMIT_EVERY.saturating_sub(since_commit.elapsed());
             match rx.recv_timeout(wait) {
                 Ok(Msg::Flush(ack)) => {
-                    self.queued.fetch_sub(1, Ordering::Relaxed);
-                    let result = self.commit(&mut pending);
+                    self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+                    let result = self.write(&mut pending);
                     since_commit = Instant::now();
-                    let _ = ack.send(result.map_err(|e| e.to_string()));
+                    let _ = ack.send(result);
+                    continue;
+                }
+                Ok(Msg::Gap) => {
+                    // Records were dropped after what is pending: commit that, then
+                    // the next heartbeat starts a new coverage segment.
+                    self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+                    let _ = self.write(&mut pending);
+                    since_commit = Instant::now();
+                    self.state.coverage = None;
                     continue;
                 }
                 Ok(msg) => pending.push(msg),
@@ -411,52 +608,183 @@ impl Writer {
                     // Dropped without `close`: seal the open runs too (a new writer
                     // never extends them). Counted as queued, as `send` would.
                     if !self.state.open_runs.is_empty() {
-                        self.queued.fetch_add(1, Ordering::Relaxed);
+                        self.stats.queued.fetch_add(1, Ordering::Relaxed);
                         pending.push(Msg::SealOpen);
                     }
-                    if let Err(e) = self.commit(&mut pending) {
-                        tracing::error!(error = %e, "final commit of the evidence store failed");
-                    }
+                    let _ = self.write(&mut pending);
                     return;
                 }
             }
-            if since_commit.elapsed() >= COMMIT_EVERY {
-                if let Err(e) = self.commit(&mut pending) {
-                    // Kept and retried at the next tick; the queue metric shows it grow.
-                    tracing::error!(error = %e, pending = pending.len(), "commit failed; retrying");
-                }
+            if since_commit.elapsed() >= COMMIT_EVERY || pending.len() >= MAX_BATCH {
+                let _ = self.write(&mut pending);
                 since_commit = Instant::now();
             }
         }
     }
 
-    /// Writes `pending` in one transaction; on success it is emptied.
-    fn commit(&mut self, pending: &mut Vec<Msg>) -> Result<(), StoreError> {
+    /// Commits `pending` and empties it, whatever happens: retried with backoff, then
+    /// isolated message by message when its content is refused, and what still fails
+    /// is set aside. `Err` says what was set aside.
+    fn write(&mut self, pending: &mut Vec<Msg>) -> Result<(), String> {
         if pending.is_empty() {
             return Ok(());
         }
-        let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(sql(&path))?;
+        let mut backoff = RETRY_BACKOFF;
+        let mut error = None;
+        let mut refused = false;
+        for attempt in 1..=COMMIT_TRIES {
+            match self.commit(pending) {
+                Ok(()) => {
+                    self.done(pending.len());
+                    pending.clear();
+                    return Ok(());
+                }
+                Err(e) => {
+                    self.stats.commit_failures.fetch_add(1, Ordering::Relaxed);
+                    refused = refused_content(&e);
+                    tracing::warn!(
+                        database = %self.path.display(),
+                        attempt,
+                        of = COMMIT_TRIES,
+                        records = pending.len(),
+                        error = %e,
+                        "commit failed"
+                    );
+                    error = Some(e);
+                    if refused {
+                        break;
+                    }
+                    if attempt < COMMIT_TRIES {
+                        std::thread::sleep(backoff);
+                        backoff = backoff.saturating_mul(2);
+                    }
+                }
+            }
+        }
+        let error = error.map_or_else(String::new, |e| e.to_string());
+        let batch = std::mem::take(pending);
+        if batch.len() == 1 || !refused {
+            let n = batch.len();
+            self.set_aside(&batch, &error);
+            return Err(format!(
+                "{n} record(s) could not be committed ({error}); set aside in {}",
+                set_aside_path(&self.path).display()
+            ));
+        }
+        // One message is the poison: commit them one by one, set aside what fails.
+        let mut failed = 0;
+        for msg in batch {
+            let one = std::slice::from_ref(&msg);
+            match self.commit(one) {
+                Ok(()) => self.done(1),
+                Err(e) => {
+                    self.stats.commit_failures.fetch_add(1, Ordering::Relaxed);
+                    failed += 1;
+                    self.set_aside(one, &e.to_string());
+                }
+            }
+        }
+        if failed == 0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "{failed} record(s) refused by the database; set aside in {}",
+                set_aside_path(&self.path).display()
+            ))
+        }
+    }
+
+    fn done(&self, records: usize) {
+        self.stats.commits.fetch_add(1, Ordering::Relaxed);
+        self.stats.queued.fetch_sub(records, Ordering::Relaxed);
+    }
+
+    /// Appends `batch` to the set-aside file, logs it and counts it. If even the file
+    /// cannot be written, the log line carries the records.
+    fn set_aside(&self, batch: &[Msg], error: &str) {
+        let file = set_aside_path(&self.path);
+        self.stats.set_aside_batches.fetch_add(1, Ordering::Relaxed);
+        let n = u64::try_from(batch.len()).unwrap_or(u64::MAX);
+        self.stats
+            .set_aside_messages
+            .fetch_add(n, Ordering::Relaxed);
+        self.stats.queued.fetch_sub(batch.len(), Ordering::Relaxed);
+        let mut lines = String::new();
+        for msg in batch {
+            let line = serde_json::json!({
+                "error": error,
+                "kind": msg.kind(),
+                "record": msg.to_json(),
+            });
+            lines.push_str(&line.to_string());
+            lines.push('\n');
+        }
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&file)
+            .and_then(|mut f| {
+                f.write_all(lines.as_bytes())?;
+                f.sync_data()
+            });
+        match written {
+            Ok(()) => tracing::error!(
+                database = %self.path.display(),
+                file = %file.display(),
+                records = batch.len(),
+                kinds = %kinds(batch),
+                error,
+                "records could not be committed; set aside"
+            ),
+            Err(e) => tracing::error!(
+                database = %self.path.display(),
+                file = %file.display(),
+                file_error = %e,
+                error,
+                records = %lines,
+                "records could not be committed nor set aside; here they are"
+            ),
+        }
+    }
+
+    /// Writes `batch` in one `BEGIN IMMEDIATE` transaction; on failure the writer's
+    /// state is as before.
+    fn commit(&mut self, batch: &[Msg]) -> Result<(), rusqlite::Error> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         // Row ids handed out inside a transaction that rolls back must be forgotten.
         let saved = self.state.clone();
         let result = (|| {
-            for msg in pending.iter() {
+            for msg in batch {
                 apply(&tx, &mut self.state, msg)?;
             }
             Ok::<(), rusqlite::Error>(())
         })();
         match result.and_then(|()| tx.commit()) {
-            Ok(()) => {
-                self.queued.fetch_sub(pending.len(), Ordering::Relaxed);
-                pending.clear();
-                Ok(())
-            }
+            Ok(()) => Ok(()),
             Err(e) => {
                 self.state = saved;
-                Err(sql(&path)(e))
+                Err(e)
             }
         }
     }
+}
+
+/// "3 check, 1 heartbeat": what a batch held, for a log line.
+fn kinds(batch: &[Msg]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for msg in batch {
+        match counts.iter_mut().find(|(k, _)| *k == msg.kind()) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((msg.kind(), 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The id of probe `name`, registering it (kind unknown) when first seen.
@@ -618,7 +946,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, state: &mut State, msg: &Msg) -> rusqli
             seal::prune(tx, *before)?;
         }
         Msg::SealOpen => close_runs(tx, state, |_| true)?,
-        Msg::Flush(_) => {}
+        Msg::Flush(_) | Msg::Gap => {}
     }
     Ok(())
 }

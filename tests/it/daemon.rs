@@ -586,6 +586,463 @@ fn the_daemon_speaks_sd_notify() {
     assert!(daemon.wait().unwrap().success());
 }
 
+/// Waits up to 15 s for `child` to exit; kills it and fails if it does not.
+fn exits_within_15_s(child: &mut Child, what: &str, log: &Path) -> std::process::ExitStatus {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(15) {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!(
+        "{what} still running after 15 s; log:\n{}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
+fn sigterm(child: &Child) {
+    assert!(
+        Command::new("kill")
+            .args(["-s", "TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+/// A plain HTTP/1.1 GET on loopback: (status, body).
+fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let code = text.split(' ').nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n")?.1.to_owned();
+    Some((code, body))
+}
+
+/// The checks of `probe` stored so far (its runs' counts plus its failures).
+fn checks_of(db: &Path, probe: &str) -> Option<i64> {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .ok()?;
+    conn.query_row(
+        "SELECT (SELECT coalesce(sum(count), 0) FROM runs WHERE probe_id = p.id)
+              + (SELECT count(*) FROM failures WHERE probe_id = p.id)
+         FROM probes p WHERE p.name = ?1",
+        [probe],
+        |r| r.get(0),
+    )
+    .ok()
+}
+
+/// Adds a trigger to the daemon's database (waiting for its write lock).
+fn add_trigger(db: &Path, sql: &str) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    conn.execute_batch(sql).unwrap();
+}
+
+/// Issue 11: a second `slawatch run` on the same database used to start, seal the
+/// first daemon's open runs and wedge it. Now it exits 1 naming the holder (the
+/// first daemon's pid) and the lock file, while the first goes on and stores every
+/// check; readers still work meanwhile.
+#[test]
+fn a_second_daemon_on_the_same_database_is_refused_and_the_first_stores_every_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("daemon.log");
+    let log2 = dir.path().join("second.log");
+    let db = dir.path().join("evidence.db");
+    let counter = Counted::start("127.0.0.1:0".parse().unwrap());
+    let cfg = config(dir.path(), counter.addr, closed_addr());
+    let mut first = start(&cfg, &log);
+    eventually("a check of 'counter'", &log, || {
+        reader(&db)?.last_check_at("counter").ok()?.map(|_| ())
+    });
+    let mut second = start(&cfg, &log2);
+    let status = exits_within_15_s(&mut second, "the second daemon", &log2);
+    assert_eq!(status.code(), Some(1), "{status:?}");
+    let err = std::fs::read_to_string(&log2).unwrap();
+    assert!(
+        err.contains(&format!("pid {}", first.id())) && err.contains("evidence.db.lock"),
+        "{err}"
+    );
+    // Readers work while the daemon holds the lock.
+    let out = Command::new(slawatch_bin())
+        .args(["status", "--database"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("counter"));
+    let out = Command::new(slawatch_bin())
+        .args([
+            "incident",
+            "add",
+            "--probe",
+            "counter",
+            "--source",
+            "manual",
+            "--start",
+            "2026-01-10T08:00:00Z",
+            "--end",
+            "2026-01-10T09:00:00Z",
+            "--note",
+            "seen before monitoring",
+            "--database",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "incident add while the daemon runs: {out:?}"
+    );
+    // The first goes on: more checks, then a clean stop with every one stored.
+    let seen = counter.total();
+    eventually("more checks of 'counter'", &log, || {
+        (counter.total() >= seen + 3).then_some(())
+    });
+    sigterm(&first);
+    assert!(first.wait().unwrap().success());
+    let stored = checks_of(&db, "counter").unwrap();
+    assert_eq!(
+        stored,
+        i64::try_from(counter.total()).unwrap(),
+        "every accepted check stored"
+    );
+    assert!(!slawatch::store::set_aside_path(&db).exists());
+}
+
+/// Issue 11: a failed commit of the probes on SIGHUP used to end the daemon (and
+/// lose the checks it held). Now it is logged and set aside, and probing goes on.
+#[test]
+fn a_failed_flush_on_reload_is_logged_and_the_daemon_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("daemon.log");
+    let db = dir.path().join("evidence.db");
+    let a = Counted::start("127.0.0.1:0".parse().unwrap());
+    let b = Counted::start("127.0.0.1:0".parse().unwrap());
+    let cfg = dir.path().join("probes.toml");
+    let write = |probes: &str| {
+        std::fs::write(
+            &cfg,
+            format!(
+                "[daemon]\ndatabase = \"evidence.db\"\ninterval = \"1s\"\nretry_interval = \"1s\"\ntimeout = \"1s\"\n{probes}"
+            ),
+        )
+        .unwrap();
+    };
+    write(&format!("[[tcp]]\nname = \"a\"\ntarget = \"{}\"\n", a.addr));
+    let mut daemon = start(&cfg, &log);
+    eventually("a check of 'a'", &log, || {
+        reader(&db)?.last_check_at("a").ok()?.map(|_| ())
+    });
+    // The database refuses probe "b": registering it on reload fails.
+    add_trigger(
+        &db,
+        "CREATE TRIGGER no_b BEFORE INSERT ON probes WHEN NEW.name = 'b'
+         BEGIN SELECT RAISE(ABORT, 'no b here'); END;",
+    );
+    write(&format!(
+        "[[tcp]]\nname = \"a\"\ntarget = \"{}\"\n[[tcp]]\nname = \"b\"\ntarget = \"{}\"\n",
+        a.addr, b.addr
+    ));
+    assert!(
+        Command::new("kill")
+            .args(["-s", "HUP", &daemon.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    eventually("the failed registration in the log", &log, || {
+        std::fs::read_to_string(&log)
+            .ok()?
+            .contains("registering the reloaded probes failed; going on")
+            .then_some(())
+    });
+    let before = checks_of(&db, "a").unwrap();
+    eventually("more checks of 'a' stored after the reload", &log, || {
+        (checks_of(&db, "a")? >= before + 3).then_some(())
+    });
+    assert!(daemon.try_wait().unwrap().is_none(), "the daemon ended");
+    assert!(b.total() >= 1, "'b' is probed");
+    sigterm(&daemon);
+    let exit = exits_within_15_s(&mut daemon, "the daemon", &log);
+    assert!(exit.success(), "{exit:?}");
+    let set_aside = std::fs::read_to_string(slawatch::store::set_aside_path(&db)).unwrap();
+    assert!(set_aside.contains("no b here"), "{set_aside}");
+}
+
+/// Issue 11: with one probe's failed checks refused by the database (a trigger), the
+/// other probe's checks are still stored, the refused ones are set aside and counted
+/// in /metrics, and /healthz answers 503 saying so (it used to answer 200 while
+/// the writer was wedged).
+#[test]
+fn refused_checks_are_set_aside_the_rest_stored_and_healthz_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("daemon.log");
+    let db = dir.path().join("evidence.db");
+    let good = Counted::start("127.0.0.1:0".parse().unwrap());
+    let metrics = closed_addr();
+    let cfg = dir.path().join("probes.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[daemon]\ndatabase = \"evidence.db\"\ninterval = \"1s\"\nretry_interval = \"1s\"\n\
+             timeout = \"1s\"\nmetrics_listen = \"{metrics}\"\n\
+             [[tcp]]\nname = \"good\"\ntarget = \"{}\"\n\
+             [[tcp]]\nname = \"bad\"\ntarget = \"{}\"\n",
+            good.addr,
+            closed_addr()
+        ),
+    )
+    .unwrap();
+    let mut daemon = start(&cfg, &log);
+    eventually("a failed check of 'bad' stored", &log, || {
+        (checks_of(&db, "bad")? >= 1).then_some(())
+    });
+    let (code, body) = eventually("/healthz to answer", &log, || http_get(metrics, "/healthz"));
+    assert_eq!(code, 200, "{body}");
+    add_trigger(
+        &db,
+        "CREATE TRIGGER poison BEFORE INSERT ON failures
+         WHEN NEW.probe_id = (SELECT id FROM probes WHERE name = 'bad')
+         BEGIN SELECT RAISE(ABORT, 'poisoned by the test'); END;",
+    );
+    let body = eventually("/healthz to report what was set aside", &log, || {
+        let (code, body) = http_get(metrics, "/healthz")?;
+        (code == 503 && body.contains("set aside")).then_some(body)
+    });
+    assert!(body.contains("evidence.db.set-aside.jsonl"), "{body}");
+    let before = checks_of(&db, "good").unwrap();
+    eventually("more checks of 'good' stored", &log, || {
+        (checks_of(&db, "good")? >= before + 3).then_some(())
+    });
+    let (_, text) = http_get(metrics, "/metrics").unwrap();
+    let value = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+    };
+    assert!(
+        value("slawatch_store_set_aside_batches_total ") >= 1,
+        "{text}"
+    );
+    assert!(
+        value("slawatch_store_commit_failures_total ") >= 1,
+        "{text}"
+    );
+    assert_eq!(value("slawatch_store_dropped_total "), 0, "{text}");
+    assert!(daemon.try_wait().unwrap().is_none(), "the daemon ended");
+    sigterm(&daemon);
+    assert!(exits_within_15_s(&mut daemon, "the daemon", &log).success());
+    let set_aside = std::fs::read_to_string(slawatch::store::set_aside_path(&db)).unwrap();
+    assert!(
+        set_aside
+            .lines()
+            .all(|l| l.contains("\"probe\":\"bad\"") && l.contains("poisoned by the test")),
+        "{set_aside}"
+    );
+}
+
+/// Issue 11: `/healthz` and the watchdog used to be refreshed every second whatever
+/// happened. With a scheduler that delivers no check (every check hangs), /healthz
+/// turns 503 once the probes' bound has passed, and back to 200 when checks arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_turns_503_when_no_check_arrives() {
+    use slawatch::config::Probe;
+    use slawatch::model::{Check, Phases, Status};
+    use slawatch::scheduler::{BoxFuture, Runner};
+    use tokio_util::sync::CancellationToken;
+    struct Held(CancellationToken);
+    impl Runner for Held {
+        fn check(&self, probe: Arc<Probe>) -> BoxFuture<'static, Check> {
+            let release = self.0.clone();
+            Box::pin(async move {
+                release.cancelled().await;
+                Check {
+                    probe: probe.name.clone(),
+                    started_at: slawatch::daemon::now(),
+                    status: Status::Up,
+                    class: None,
+                    detail: String::new(),
+                    phases: Phases::default(),
+                    cert_not_after: None,
+                }
+            })
+        }
+        fn online(&self) -> BoxFuture<'static, bool> {
+            Box::pin(async { true })
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("none.log");
+    let metrics = closed_addr();
+    let cfg = dir.path().join("probes.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[daemon]\ndatabase = \"evidence.db\"\ninterval = \"1s\"\nretry_interval = \"1s\"\n\
+             timeout = \"1s\"\nmetrics_listen = \"{metrics}\"\n\
+             [[tcp]]\nname = \"held\"\ntarget = \"{}\"\n",
+            closed_addr()
+        ),
+    )
+    .unwrap();
+    let release = CancellationToken::new();
+    let stop = CancellationToken::new();
+    let daemon = {
+        let (release, stop, cfg) = (release.clone(), stop.clone(), cfg.clone());
+        tokio::spawn(async move {
+            slawatch::daemon::run_with(
+                &cfg,
+                &move |_| Arc::new(Held(release.clone())) as Arc<dyn Runner>,
+                stop,
+            )
+            .await
+        })
+    };
+    let get = move || async move {
+        tokio::task::spawn_blocking(move || http_get(metrics, "/healthz"))
+            .await
+            .unwrap()
+    };
+    let started = Instant::now();
+    let mut first_503 = None;
+    while started.elapsed() < Duration::from_secs(40) {
+        if let Some((code, body)) = get().await {
+            if code == 503 && body.contains("no check has arrived") {
+                first_503 = Some(started.elapsed());
+                break;
+            }
+            assert!(
+                code == 200 || started.elapsed() < Duration::from_secs(2),
+                "{code} {body}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let after =
+        first_503.unwrap_or_else(|| panic!("never 503; {:?}", std::fs::read_to_string(&log)));
+    // The bound for a 1 s interval and 1 s timeout: 2 × 2 s + 10 s.
+    assert!(after >= Duration::from_secs(13), "503 after {after:?}");
+    release.cancel();
+    let mut back = false;
+    for _ in 0..40 {
+        if get().await.is_some_and(|(code, _)| code == 200) {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(back, "/healthz back to 200 once checks arrive");
+    stop.cancel();
+    daemon.await.unwrap().unwrap();
+}
+
+/// Issue 11: a writer that cannot commit (another connection holds the database's
+/// write lock) turns `/healthz` 503 ("no commit") once `COMMIT_STALL` has passed and
+/// stops the watchdog pings, so systemd would restart the daemon; once the lock is
+/// released, commits and pings resume.
+#[test]
+fn a_writer_that_cannot_commit_turns_healthz_503_and_stops_the_watchdog() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("daemon.log");
+    let db = dir.path().join("evidence.db");
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    let counter = Counted::start("127.0.0.1:0".parse().unwrap());
+    let metrics = closed_addr();
+    let cfg = dir.path().join("probes.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[daemon]\ndatabase = \"evidence.db\"\ninterval = \"1s\"\nretry_interval = \"1s\"\n\
+             timeout = \"1s\"\nmetrics_listen = \"{metrics}\"\n\
+             [[tcp]]\nname = \"counter\"\ntarget = \"{}\"\n",
+            counter.addr
+        ),
+    )
+    .unwrap();
+    let log_file = std::fs::File::create(&log).unwrap();
+    let mut daemon = Command::new(slawatch_bin())
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("RUST_LOG", "info")
+        .stdout(log_file.try_clone().unwrap())
+        .stderr(log_file)
+        .spawn()
+        .unwrap();
+    // Messages from the daemon within `wait`.
+    let drain = |wait: Duration| -> Vec<String> {
+        socket.set_read_timeout(Some(wait)).unwrap();
+        let mut buf = [0u8; 512];
+        let mut seen = Vec::new();
+        let start = Instant::now();
+        while start.elapsed() < wait {
+            match socket.recv(&mut buf) {
+                Ok(n) => seen.push(String::from_utf8_lossy(&buf[..n]).into_owned()),
+                Err(_) => break,
+            }
+        }
+        seen
+    };
+    let pinged = |msgs: &[String]| msgs.iter().any(|m| m.lines().any(|l| l == "WATCHDOG=1"));
+    eventually("a watchdog ping", &log, || {
+        pinged(&drain(Duration::from_secs(2))).then_some(())
+    });
+    eventually("a check stored", &log, || {
+        reader(&db)?.last_check_at("counter").ok()?.map(|_| ())
+    });
+    // Another connection takes the write lock and keeps it.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let locked_at = Instant::now();
+    let mut body = String::new();
+    while locked_at.elapsed() < Duration::from_secs(60) {
+        drain(Duration::from_millis(500));
+        if let Some((503, b)) = http_get(metrics, "/healthz")
+            && b.contains("no commit")
+        {
+            body = b;
+            break;
+        }
+    }
+    assert!(
+        body.contains("no commit"),
+        "never 503; log:\n{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+    assert!(locked_at.elapsed() >= Duration::from_secs(30), "{body}");
+    // Pings in flight before the verdict are drained; then none for 3 s.
+    drain(Duration::from_millis(1200));
+    let quiet = drain(Duration::from_secs(3));
+    assert!(!pinged(&quiet), "the watchdog is still pinged: {quiet:?}");
+    conn.execute_batch("COMMIT").unwrap();
+    drop(conn);
+    eventually("watchdog pings again", &log, || {
+        pinged(&drain(Duration::from_secs(2))).then_some(())
+    });
+    let (_, body) = http_get(metrics, "/healthz").unwrap();
+    assert!(!body.contains("no commit"), "{body}");
+    assert!(daemon.try_wait().unwrap().is_none(), "the daemon ended");
+    sigterm(&daemon);
+    assert!(exits_within_15_s(&mut daemon, "the daemon", &log).success());
+}
+
 /// Issue 11's lab test against real nginx: a server frozen (SIGSTOP) for a few
 /// seconds and thawed gives one outage whose end is at or after the thaw. Checks run
 /// back to back while it hangs (timeout 2 s, retries 2 s start to start), so one is always

@@ -395,3 +395,165 @@ fn announced_maintenance_is_recorded_once_per_scope() {
         ]
     );
 }
+
+/// Issue 11: a record the database refuses (here a trigger that aborts the inserts
+/// of one probe's failed checks: the poison) used to make every later commit fail
+/// with it, for ever. Now its batch is retried message by message: the good records
+/// are stored, the poison is set aside in `DATABASE.set-aside.jsonl` and counted,
+/// and what comes after is committed as usual.
+#[test]
+fn a_refused_record_is_set_aside_and_the_rest_of_its_batch_and_after_is_stored() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let store = Store::open(&db).unwrap();
+    store
+        .register_probes(&[
+            ("good".to_owned(), "tcp".to_owned()),
+            ("bad".to_owned(), "tcp".to_owned()),
+        ])
+        .unwrap();
+    store.flush().unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER poison BEFORE INSERT ON failures
+         WHEN NEW.probe_id = (SELECT id FROM probes WHERE name = 'bad')
+         BEGIN SELECT RAISE(ABORT, 'poisoned by the test'); END;",
+    )
+    .unwrap();
+    drop(conn);
+    let t0 = 1_767_225_600_000;
+    for i in 0..3 {
+        store
+            .record_check(&check("good", t0 + i * 1000, Status::Up, 5))
+            .unwrap();
+    }
+    store
+        .record_check(&check("bad", t0 + 3000, Status::Down, 5))
+        .unwrap();
+    store
+        .record_check(&check("good", t0 + 4000, Status::Down, 5))
+        .unwrap();
+    store
+        .record_check(&check("good", t0 + 5000, Status::Up, 5))
+        .unwrap();
+    let err = store.flush().unwrap_err().to_string();
+    assert!(err.contains("set aside"), "{err}");
+    // What comes after is committed as usual.
+    store
+        .record_check(&check("good", t0 + 6000, Status::Up, 5))
+        .unwrap();
+    store.flush().unwrap();
+    let stats = store.stats();
+    assert_eq!(stats.set_aside_batches.load(Ordering::Relaxed), 1);
+    assert_eq!(stats.set_aside_messages.load(Ordering::Relaxed), 1);
+    assert!(stats.commit_failures.load(Ordering::Relaxed) >= 2);
+    assert_eq!(store.queue_len(), 0);
+    store.close().unwrap();
+
+    let r = Reader::open(&db).unwrap();
+    let counts = r.counts().unwrap();
+    assert_eq!((counts.checks, counts.failures), (6, 1), "{counts:?}");
+    let set_aside = std::fs::read_to_string(slawatch::store::set_aside_path(&db)).unwrap();
+    let lines: Vec<serde_json::Value> = set_aside
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{set_aside}");
+    assert_eq!(lines[0]["kind"], "check");
+    assert_eq!(lines[0]["record"]["probe"], "bad");
+    assert_eq!(lines[0]["record"]["started_at"], t0 + 3000);
+    assert!(
+        lines[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("poisoned by the test"),
+        "{set_aside}"
+    );
+}
+
+/// A transaction that cannot even begin (another connection holds the write lock)
+/// is retried with backoff, so a lock held for less than the retries is no loss.
+#[test]
+fn a_write_lock_held_by_another_connection_is_waited_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let store = Store::open(&db).unwrap();
+    store
+        .record_check(&check("good", 1_767_225_600_000, Status::Up, 5))
+        .unwrap();
+    store.flush().unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    store
+        .record_check(&check("good", 1_767_225_601_000, Status::Down, 5))
+        .unwrap();
+    // Held for 6 s: longer than SQLite's busy timeout (5 s), so the first try fails.
+    let holder = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(6));
+        conn.execute_batch("COMMIT").unwrap();
+    });
+    store.flush().unwrap();
+    holder.join().unwrap();
+    let stats = store.stats();
+    assert!(
+        stats
+            .commit_failures
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 1
+    );
+    store.close().unwrap();
+    let counts = Reader::open(&db).unwrap().counts().unwrap();
+    assert_eq!((counts.checks, counts.failures), (2, 1), "{counts:?}");
+    assert!(!slawatch::store::set_aside_path(&db).exists());
+}
+
+/// The queue to the writer is bounded: while the writer is held up (another
+/// connection holds the write lock), records beyond `QUEUE_CAPACITY` are dropped
+/// and counted, never lost silently, and the coverage segment is cut where they
+/// were dropped, so that time shows as no data rather than as measured.
+#[test]
+fn a_full_queue_drops_and_counts_records_and_cuts_the_coverage() {
+    use slawatch::store::QUEUE_CAPACITY;
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let t0: i64 = 1_767_225_600_000;
+    let store = Store::open(&db).unwrap();
+    store.heartbeat("here", UtcMillis(t0)).unwrap();
+    store.flush().unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // The writer takes this one and blocks on the lock at its next commit.
+    store
+        .record_check(&check("web", t0 + 1, Status::Up, 5))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let sent = i64::try_from(QUEUE_CAPACITY).unwrap() + 1000;
+    for i in 0..sent {
+        store
+            .record_check(&check("web", t0 + 2 + i, Status::Up, 5))
+            .unwrap();
+    }
+    // Dropped too: the queue is still full.
+    store.heartbeat("here", UtcMillis(t0 + 2_000)).unwrap();
+    let dropped = store.stats().dropped.load(Ordering::Relaxed);
+    assert_eq!(dropped, 1001, "1,000 checks and the heartbeat");
+    conn.execute_batch("COMMIT").unwrap();
+    drop(conn);
+    // Waits for room in the queue and for the writer to commit what it holds.
+    store.flush().unwrap();
+    // 3 s after the first heartbeat: it would extend its segment, but records were
+    // dropped in between, so a new segment starts.
+    store.heartbeat("here", UtcMillis(t0 + 3_000)).unwrap();
+    store.flush().unwrap();
+    store.close().unwrap();
+    let r = Reader::open(&db).unwrap();
+    let counts = r.counts().unwrap();
+    assert_eq!(counts.checks, 1 + sent - 1000, "{counts:?}");
+    let cov = r.coverage(UtcMillis(0), UtcMillis(i64::MAX)).unwrap();
+    assert_eq!(
+        cov.iter().map(|c| (c.start.0, c.end.0)).collect::<Vec<_>>(),
+        vec![(t0, t0), (t0 + 3_000, t0 + 3_000)],
+    );
+}
