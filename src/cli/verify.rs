@@ -38,7 +38,7 @@ use std::process::ExitCode;
     (evidence.chain.seal, evidence.chain.head), when stated, is looked up.\n\n\
     Exit status: 0 the chain is intact (and the report matches), 1 something was \
     altered or does not match, 2 no database, a database without a chain, or a \
-    report file that cannot be read.")]
+    report or checkpoint file that cannot be read.")]
 pub(super) struct Args {
     #[command(flatten)]
     db: DbArgs,
@@ -354,7 +354,7 @@ fn print_json(
         "ok": chain.intact()
             && checkpoints.is_none_or(Result::is_ok)
             && checked.iter().all(|c| c.digest_ok() && c.chain_ok()),
-        "checkpoint": checkpoints.map(|c| match c {
+        "checkpoint_file": checkpoints.map(|c| match c {
             Ok(n) => json!({"ok": true, "lines": n}),
             Err((line, why)) => json!({"ok": false, "line": line, "message": why}),
         }),

@@ -1408,11 +1408,11 @@ fn check_retention(
         .and_then(|n| n.parse::<i64>().ok());
     let what = match minutes {
         Some(n) => format!(
-            "\"{written}\" is {n} minute{} (m is minutes); did you mean \"{}d\" ({n} months)?",
+            "'{written}' is {n} minute{} (m is minutes); did you mean \"{}d\" ({n} months)?",
             if n == 1 { "" } else { "s" },
             n.saturating_mul(30)
         ),
-        None => format!("\"{written}\" is too short."),
+        None => format!("'{written}' is too short."),
     };
     cx.err(
         r.span(),

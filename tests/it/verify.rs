@@ -981,3 +981,151 @@ fn a_checkpoint_file_is_checked_line_by_line_against_the_chain() {
         "{out}"
     );
 }
+
+/// Milliseconds since the epoch now: the daemon prunes by the wall clock.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the test writes checks older than the retention by the daemon's clock"
+)]
+fn wall_ms() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+/// The daemon as a process: checks far older than the retention survive its first
+/// hour (today's main pruned them at the first heartbeat), and it appends a
+/// checkpoint at start and at stop that `verify --checkpoint` accepts.
+#[test]
+fn the_daemon_prunes_nothing_in_its_first_hour_and_writes_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let old = wall_ms() - 500 * DAY;
+    let store = Store::open(&db).unwrap();
+    write_hours(&store, old - old.rem_euclid(DAY), 2);
+    store.close().unwrap();
+    let before = rows(&db);
+    let segments = one_i64(&db, "SELECT count(*) FROM coverage");
+    let config = dir.path().join("probes.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[daemon]\ndatabase = \"{}\"\nretention = \"400d\"\ncheckpoint_file = \"{}\"\n",
+            db.display(),
+            dir.path().join("checkpoints").display()
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.path().join("log")).unwrap();
+    let mut child = std::process::Command::new(crate::util::slawatch_bin())
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    // Several heartbeats: today's main prunes at the first one.
+    let start = std::time::Instant::now();
+    let newest =
+        format!("SELECT coalesce(max(end - start), 0) FROM coverage WHERE id > {segments}");
+    while one_i64(&db, &newest) < 2_000 {
+        assert!(start.elapsed() < Duration::from_secs(20), "no heartbeats");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pid = child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(rows(&db), before, "checks were pruned in the first hour");
+    assert_eq!(one_i64(&db, "SELECT count(*) FROM prunes"), 0);
+    let file = dir.path().join("checkpoints");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let events: Vec<&str> = text
+        .lines()
+        .map(|l| {
+            l.split(" event=")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(events, ["start", "stop"], "{text}");
+    let head = Reader::open(&db).unwrap().chain_head().unwrap().unwrap();
+    assert!(
+        text.lines()
+            .last()
+            .unwrap()
+            .contains(&format!("seal={} chain={}", head.0, head.1)),
+        "{text}"
+    );
+    let out = verify(&db, &["--checkpoint", file.to_str().unwrap()], 0);
+    assert!(out.contains("all 2 lines match the chain"), "{out}");
+}
+
+/// digest.rs's promise: the canonical line of each newly sealed row can be
+/// recomputed with `sqlite3` (and hashed with any SHA-256 tool) to its seal's row_hash.
+#[test]
+fn the_new_canonical_lines_are_recomputed_with_sqlite3() {
+    let (_dir, db) = database_with_everything();
+    for (tbl, row, select) in [
+        (
+            "outages",
+            1,
+            "SELECT 'outage', p.name, o.start, o.end, o.last_failure, o.last_success_before,
+                    o.class, o.detail, o.failed_checks
+             FROM outages o JOIN probes p ON p.id = o.probe_id WHERE o.id = 1",
+        ),
+        (
+            "coverage",
+            5,
+            "SELECT 'coverage', vantage, start, end FROM coverage WHERE id = 5",
+        ),
+        (
+            "incidents",
+            1,
+            "SELECT 'incident', probe, contract, start, end, source, note, created_at
+             FROM incidents WHERE id = 1",
+        ),
+        (
+            "maintenance",
+            1,
+            "SELECT 'maintenance', scope, start, end, announced_at, note
+             FROM maintenance WHERE id = 1",
+        ),
+    ] {
+        let out = std::process::Command::new("sqlite3")
+            .args(["-separator", "|"])
+            .arg(&db)
+            .arg(select)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stored: String = rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row(
+                "SELECT row_hash FROM seals WHERE tbl = ?1 AND row_id = ?2 ORDER BY id DESC LIMIT 1",
+                rusqlite::params![tbl, row],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            sha(&out.stdout),
+            stored,
+            "{tbl}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
