@@ -369,7 +369,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
         "per_host_concurrency",
         4,
     );
-    let daemon = DaemonSettings {
+    let mut daemon = DaemonSettings {
         database,
         vantage: d.vantage.clone().unwrap_or_else(|| "default".to_owned()),
         schedule: defaults,
@@ -564,6 +564,11 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
     // ---- [[plan]]
     let (plans, plan_ids) = check_plans(cx, &raw.plans);
     check_retention(cx, d.retention.as_ref(), &plans);
+    if d.retention.is_none() {
+        // The default keeps what the plans' claims need, too.
+        let floor = u64::try_from(retention_floor_days(&plans)).unwrap_or(400);
+        daemon.retention = daemon.retention.max(Duration::from_secs(floor * 86_400));
+    }
 
     // ---- [[contract]]
     let mut contracts = Vec::new();
@@ -1436,6 +1441,23 @@ mod tests {
         assert_eq!(line_col(src, src.find('=').unwrap()), (1, 3));
         let second_eq = src.rfind('=').unwrap();
         assert_eq!(line_col(src, second_eq), (2, 4));
+    }
+
+    #[test]
+    fn the_default_retention_keeps_what_the_longest_claim_needs() {
+        let parse = |text: &str| {
+            super::super::parse_str(text, Path::new("probes.toml"), &|_| None)
+                .unwrap()
+                .daemon
+                .retention
+        };
+        assert_eq!(parse("").as_secs(), 400 * 86_400);
+        let yearly = "[[plan]]\nid = \"y\"\nobjective.target = \"99.9\"\n\
+                      window.kind = \"calendar_year\"\n\
+                      claim.deadline = { kind = \"days_after_period_end\", days = 60 }\n";
+        assert_eq!(parse(yearly).as_secs(), (366 + 60 + 30) * 86_400);
+        let written = format!("[daemon]\nretention = \"500d\"\n{yearly}");
+        assert_eq!(parse(&written).as_secs(), 500 * 86_400);
     }
 
     #[test]
