@@ -183,7 +183,11 @@ pub async fn run_with(
                     }
                     if last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
                         last_checkpoint = tokio::time::Instant::now();
-                        store.flush()?;
+                        // The head of what is committed; a failed flush is the
+                        // writer's to retry, not a reason to stop probing.
+                        if let Err(e) = store.flush() {
+                            tracing::warn!(error = %e, "flush before the daily checkpoint failed");
+                        }
                         write_checkpoint(&config, "daily");
                     }
                     reports.tick(&config, t);

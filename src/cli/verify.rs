@@ -288,6 +288,12 @@ fn print_text(chain: &ChainReport, checked: &[Checked]) {
             if chain.open_runs == 1 { "" } else { "s" }
         );
     }
+    if chain.open_coverage > 0 {
+        println!(
+            "the newest coverage segment is open, not yet sealed (sealed at a gap, at UTC \
+             midnight or when the daemon stops)"
+        );
+    }
     if let Some((seal, _)) = &chain.checkpoint {
         println!("the chain starts after seal {seal}: older rows were pruned by retention");
     }
