@@ -33,7 +33,8 @@
 //! both stored as lower-case hex. The chain before the first seal is 32 zero bytes,
 //! or, in a database pruned before migration 3, the checkpoint kept in `meta`
 //! (`chain_checkpoint_seal`, `chain_checkpoint_hash`: the last pruned seal and its
-//! chain value). By hand: `printf '%s%s' PREV ROW_HASH | xxd -r -p | sha256sum`.
+//! chain value). Migration 3 records that checkpoint as a sealed prune event that
+//! deleted nothing; `verify` trusts a checkpoint in `meta` only with that record. By hand: `printf '%s%s' PREV ROW_HASH | xxd -r -p | sha256sum`.
 //!
 //! Triggers (migrations 2 and 3) refuse to update or delete a sealed row, so a slip
 //! at the `sqlite3` prompt fails loudly; someone who drops them is still caught by
@@ -209,6 +210,23 @@ pub(super) fn seal_legacy(tx: &rusqlite::Connection) -> rusqlite::Result<()> {
 /// first. No writer runs during a migration, so no segment or outage is still
 /// being written by it; an open outage is sealed open.
 pub(super) fn seal_legacy_v3(tx: &rusqlite::Connection) -> rusqlite::Result<()> {
+    // A database pruned before migration 3 starts its chain at the checkpoint in
+    // `meta`, which anyone can write. Record it as a sealed event that deleted
+    // nothing, before any seal of the tables migration 3 brings in, so `verify` can
+    // tell it from a checkpoint written later to hide a cut prefix.
+    if let Some((seal_id, _)) = checkpoint(tx)? {
+        tx.execute(
+            "INSERT INTO prunes (at, before, up_to_seal, retention_ms, runs, failures, checks, digest)
+             VALUES (?1, 0, ?2, ?1, 0, 0, 0, ?3)",
+            params![
+                MIN_RETENTION_MS,
+                seal_id,
+                hex(&Sha256::digest(b""))
+            ],
+        )?;
+        let mut h = head(tx)?;
+        seal(tx, &mut h, Table::Prunes, tx.last_insert_rowid())?;
+    }
     let mut rows: Vec<(i64, u8, i64)> = Vec::new();
     {
         let mut stmt = tx.prepare(
@@ -453,6 +471,10 @@ pub enum ProblemKind {
     },
     /// A prune event dated after `verify` ran, or covering seals after its own.
     PruneForged,
+    /// The chain starts after a checkpoint in `meta` that no sealed event records
+    /// (only migration 3 records one, for a database pruned before it): the seals
+    /// up to it were deleted and the checkpoint written to hide it.
+    UnrecordedCheckpoint,
 }
 
 /// One problem the walk found, located as precisely as the database allows: a row
@@ -541,6 +563,11 @@ impl fmt::Display for ChainProblem {
                 "this prune event cut checks newer than a retention of {} days allowed",
                 retention_ms / 86_400_000
             ),
+            ProblemKind::UnrecordedCheckpoint => {
+                "the chain starts after this seal by a checkpoint in meta that no sealed \
+                 event records: the seals up to it were deleted, and the rows with them"
+                    .to_owned()
+            }
             ProblemKind::PruneForged => {
                 "this prune event is dated after now, or covers seals after its own: forged"
                     .to_owned()
@@ -735,6 +762,34 @@ impl Reader {
             });
         }
         let mut prunes = prune_events(&self.conn).map_err(&e)?;
+        if let Some((seal_id, _)) = &checkpoint {
+            // Recorded by migration 3 only: before any seal of the tables it added.
+            let first_new: Option<i64> = self
+                .conn
+                .query_row(
+                    "SELECT min(id) FROM seals WHERE tbl NOT IN ('runs', 'failures', 'prunes')",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(&e)?;
+            let recorded = prunes.iter().any(|p| {
+                p.up_to == *seal_id
+                    && p.before == 0
+                    && p.runs == 0
+                    && p.failures == 0
+                    && first_new.is_none_or(|f| p.seal < f)
+            });
+            if !recorded {
+                report.push(ChainProblem {
+                    kind: ProblemKind::UnrecordedCheckpoint,
+                    seal: Some(*seal_id),
+                    table: "seals",
+                    row: None,
+                    probe: None,
+                    at: None,
+                });
+            }
+        }
         // How often each row is sealed, and its last seal: only the last is
         // compared with the row as it reads now.
         let mut seals_of: HashMap<(String, i64), (i64, i64)> = HashMap::new();
@@ -860,7 +915,10 @@ impl Reader {
             let retention_ms = policy
                 .retention_ms
                 .unwrap_or_else(|| p.retention_ms.max(MIN_RETENTION_MS));
-            if p.before > p.at.saturating_sub(retention_ms) {
+            // An event that deleted nothing (migration 3's record of an old
+            // checkpoint) excuses no deletion, whatever its cut.
+            let deleted = p.runs + p.failures + p.found_runs + p.found_failures > 0;
+            if deleted && p.before > p.at.saturating_sub(retention_ms) {
                 report.push(problem(ProblemKind::PruneTooRecent { retention_ms }));
             }
             if hex(&p.found.finalize()) != p.digest

@@ -1129,3 +1129,103 @@ fn the_new_canonical_lines_are_recomputed_with_sqlite3() {
         );
     }
 }
+
+/// The attack as issue 11 ran it: a prefix of the chain cut and the retention
+/// checkpoint in `meta` moved past it, so that `verify` used to answer "ok, pruned
+/// by retention". Only migration 3 records such a checkpoint now, as a sealed event.
+#[test]
+fn a_checkpoint_moved_in_meta_to_hide_a_cut_prefix_is_found() {
+    let (_dir, db) = database_with_everything();
+    let n = one_i64(&db, "SELECT max(id) FROM seals WHERE tbl = 'failures'");
+    tamper(
+        &db,
+        &format!(
+            "DROP TRIGGER seals_append_only_delete; DROP TRIGGER runs_append_only_delete;
+             DROP TRIGGER failures_append_only_delete; DROP TRIGGER coverage_append_only_delete;
+             INSERT INTO meta (key, value) VALUES ('chain_checkpoint_seal', '{n}');
+             INSERT INTO meta (key, value)
+               SELECT 'chain_checkpoint_hash', chain FROM seals WHERE id = {n};
+             DELETE FROM runs WHERE id IN (SELECT row_id FROM seals WHERE tbl = 'runs' AND id <= {n});
+             DELETE FROM failures WHERE id IN
+               (SELECT row_id FROM seals WHERE tbl = 'failures' AND id <= {n});
+             DELETE FROM coverage WHERE id IN
+               (SELECT row_id FROM seals WHERE tbl = 'coverage' AND id <= {n});
+             DELETE FROM seals WHERE id <= {n};"
+        ),
+    );
+    assert_eq!(one_i64(&db, "SELECT count(*) FROM failures"), 0);
+    let out = verify(&db, &[], 1);
+    assert!(
+        out.starts_with(&format!(
+            "FAILED: the evidence was altered: seal {n}: seals the chain starts after this seal \
+             by a checkpoint in meta that no sealed event records"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("1 problem"), "{out}");
+}
+
+/// A database pruned before migration 3 (its chain starts at the checkpoint in
+/// `meta`) is upgraded with that checkpoint recorded as a sealed event, and verifies.
+#[test]
+fn a_database_pruned_before_migration_3_upgrades_and_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let store = Store::open(&db).unwrap();
+    for i in 0..36 {
+        let at = T0 + i * (HOUR / 12);
+        let status = if i % 5 == 2 { Status::Down } else { Status::Up };
+        store.record_check(&check("web", at, status)).unwrap();
+    }
+    store.close().unwrap();
+    let k = one_i64(&db, "SELECT max(id) / 2 FROM seals");
+    // Back to schema 2 (seals of runs and failures only), then pruned as schema 2
+    // did: a prefix cut and its last seal kept in meta.
+    tamper(
+        &db,
+        &format!(
+            "DROP TRIGGER failures_append_only_delete; DROP TRIGGER runs_append_only_update;
+             DROP TRIGGER runs_append_only_delete;
+             DROP TRIGGER outages_append_only_update; DROP TRIGGER outages_append_only_delete;
+             DROP TRIGGER coverage_append_only_update; DROP TRIGGER coverage_append_only_delete;
+             DROP TRIGGER incidents_append_only_update; DROP TRIGGER incidents_append_only_delete;
+             DROP TRIGGER maintenance_append_only_update;
+             DROP TRIGGER maintenance_append_only_delete;
+             DROP TABLE prunes;
+             CREATE TABLE seals_v2 (
+                 id INTEGER PRIMARY KEY,
+                 tbl TEXT NOT NULL CHECK (tbl IN ('runs', 'failures')),
+                 row_id INTEGER NOT NULL, row_hash TEXT NOT NULL, chain TEXT NOT NULL,
+                 probe TEXT NOT NULL, at INTEGER NOT NULL, UNIQUE (tbl, row_id)) STRICT;
+             INSERT INTO seals_v2 SELECT id, tbl, row_id, row_hash, chain, probe, at FROM seals;
+             DROP TABLE seals;
+             ALTER TABLE seals_v2 RENAME TO seals;
+             INSERT INTO meta (key, value) VALUES ('chain_checkpoint_seal', '{k}');
+             INSERT INTO meta (key, value)
+               SELECT 'chain_checkpoint_hash', chain FROM seals WHERE id = {k};
+             DELETE FROM runs WHERE id IN (SELECT row_id FROM seals WHERE tbl = 'runs' AND id <= {k});
+             DELETE FROM failures WHERE id IN
+               (SELECT row_id FROM seals WHERE tbl = 'failures' AND id <= {k});
+             DELETE FROM seals WHERE id <= {k};
+             CREATE TRIGGER failures_append_only_delete BEFORE DELETE ON failures BEGIN SELECT 1; END;
+             CREATE TRIGGER runs_append_only_update BEFORE UPDATE ON runs BEGIN SELECT 1; END;
+             CREATE TRIGGER runs_append_only_delete BEFORE DELETE ON runs BEGIN SELECT 1; END;
+             CREATE TRIGGER seals_append_only_update BEFORE UPDATE ON seals BEGIN SELECT 1; END;
+             CREATE TRIGGER seals_append_only_delete BEFORE DELETE ON seals BEGIN SELECT 1; END;
+             PRAGMA user_version = 2;"
+        ),
+    );
+    Store::open(&db).unwrap().close().unwrap();
+    let out = verify(&db, &[], 0);
+    assert!(
+        out.contains(&format!("the chain starts after seal {k}")),
+        "{out}"
+    );
+    assert_eq!(
+        one_i64(
+            &db,
+            &format!("SELECT count(*) FROM prunes WHERE up_to_seal = {k} AND runs = 0")
+        ),
+        1
+    );
+}
