@@ -1,6 +1,10 @@
 //! The evidence store's size and write speed: a week of 1,000 probes checked every
 //! 60 s (10,080,000 checks, one in a thousand failed), written through the same
-//! `Store` the daemon uses, then the file weighed.
+//! `Store` the daemon uses, then the file weighed. Every table is written and sealed
+//! as the daemon does it: a heartbeat every simulated second (coverage, sealed at
+//! each UTC midnight), an outage opened and closed for every failed check (a
+//! pessimistic bound: the daemon confirms only streaks), and a maintenance window
+//! per probe.
 //!
 //!     cargo bench --bench store
 //!     SLAWATCH_BENCH_PROBES=100 SLAWATCH_BENCH_DAYS=1 cargo bench --bench store
@@ -16,6 +20,7 @@
 //! benchmark's database (`SLAWATCH_BENCH_COMMITS` changes the count).
 
 use slawatch::model::{Check, ErrorClass, Phases, Status, UtcMillis};
+use slawatch::outage::{Event, Outage};
 use slawatch::store::{Reader, Store};
 use std::time::{Duration, Instant};
 
@@ -48,8 +53,24 @@ fn main() {
     let minutes = days * 24 * 60;
     // 2026-01-01T00:00:00Z
     let t0: i64 = 1_767_225_600_000;
+    store
+        .record_maintenance(
+            &names
+                .iter()
+                .map(|n| slawatch::config::Maintenance {
+                    contracts: vec![],
+                    probes: vec![n.clone()],
+                    start: UtcMillis(t0 + 86_400_000),
+                    end: UtcMillis(t0 + 86_400_000 + 3_600_000),
+                    announced_at: Some(UtcMillis(t0)),
+                    note: Some("kernel update".to_owned()),
+                })
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
     let start = Instant::now();
     let mut written: u64 = 0;
+    let mut outages: u64 = 0;
     for m in 0..minutes {
         let at = t0 + i64::try_from(m).unwrap() * 60_000;
         for (i, name) in names.iter().enumerate() {
@@ -76,6 +97,29 @@ fn main() {
             };
             store.record_check(&check).unwrap();
             written += 1;
+            if failed {
+                let o = Outage {
+                    probe: name.clone(),
+                    start: check.started_at,
+                    end: None,
+                    last_failure: check.started_at,
+                    last_success_before: Some(UtcMillis(check.started_at.0 - 60_000)),
+                    class: ErrorClass::Timeout,
+                    detail: check.detail.clone(),
+                    failed_checks: 1,
+                };
+                store.record_outage(&Event::Opened(o.clone())).unwrap();
+                store
+                    .record_outage(&Event::Closed(Outage {
+                        end: Some(UtcMillis(check.started_at.0 + 60_000)),
+                        ..o
+                    }))
+                    .unwrap();
+                outages += 1;
+            }
+        }
+        for s in 0..60 {
+            store.heartbeat("bench", UtcMillis(at + s * 1000)).unwrap();
         }
         // Keep the channel from holding more than a few minutes of checks.
         if m % 10 == 9 {
@@ -94,10 +138,19 @@ fn main() {
     let per_sec = written * 1000 / u64::try_from(elapsed.as_millis()).unwrap().max(1);
     println!("{:>24}  {probes} x {days} d at 60 s", "workload");
     println!("{:>24}  {written}", "checks written");
+    let seals = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT (SELECT count(*) FROM seals), (SELECT count(*) FROM coverage)",
+            [],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+        )
+        .unwrap();
     println!(
-        "{:>24}  {} runs, {} failures",
-        "rows", counts.runs, counts.failures
+        "{:>24}  {} runs, {} failures, {outages} outages, {} coverage segments, {probes} maintenance",
+        "rows", counts.runs, counts.failures, seals.1
     );
+    println!("{:>24}  {}", "seals", seals.0);
     println!("{:>24}  {:.1?}", "wall time", elapsed);
     println!("{:>24}  {per_sec}", "checks per second");
     println!("{:>24}  {bytes}", "database bytes");

@@ -59,6 +59,13 @@ pub const DRAIN_LIMIT: Duration = Duration::from_secs(30);
 /// How often checks older than `retention` are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
+/// Nothing is pruned this long after the daemon starts: a wrong clock or
+/// configuration gets an hour to be seen before any evidence goes.
+const PRUNE_GRACE: Duration = Duration::from_secs(3600);
+
+/// How often a checkpoint is appended to `checkpoint_file` besides start and stop.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(86_400);
+
 /// Why the daemon stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -147,7 +154,10 @@ pub async fn run_with(
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
+    let started = tokio::time::Instant::now();
     let mut last_prune: Option<tokio::time::Instant> = None;
+    write_checkpoint(&config, "start");
+    let mut last_checkpoint = started;
     let mut reports = crate::report::auto::AutoReports::default();
 
     let result = loop {
@@ -198,10 +208,18 @@ pub async fn run_with(
                     metrics.in_flight.store(u64::try_from(stats.in_flight.load(Ordering::Relaxed)).unwrap_or(0), Ordering::Relaxed);
                     metrics.writer_queue.store(u64::try_from(store.queue_len()).unwrap_or(u64::MAX), Ordering::Relaxed);
                     stalled = report_progress(&metrics, &writer_stats, stalled);
-                    if last_prune.is_none_or(|l| l.elapsed() >= PRUNE_EVERY) {
+                    if prune_due(started, last_prune, tokio::time::Instant::now()) {
                         last_prune = Some(tokio::time::Instant::now());
-                        let keep = i64::try_from(config.daemon.retention.as_millis()).unwrap_or(i64::MAX);
-                        store.prune(UtcMillis(t.0.saturating_sub(keep)))?;
+                        store.prune(t, config.daemon.retention)?;
+                    }
+                    if last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+                        last_checkpoint = tokio::time::Instant::now();
+                        // The head of what is committed; a failed flush is the
+                        // writer's to retry, not a reason to stop probing.
+                        if let Err(e) = store.flush() {
+                            tracing::warn!(error = %e, "flush before the daily checkpoint failed");
+                        }
+                        write_checkpoint(&config, "daily");
                     }
                     reports.tick(&config, t);
                 }
@@ -288,6 +306,7 @@ pub async fn run_with(
         }
         Err(e) => return Err(e.into()),
     }
+    write_checkpoint(&config, "stop");
     result
 }
 
@@ -383,6 +402,34 @@ fn report_progress(
     }
 }
 
+/// Whether retention runs now: never in the first [`PRUNE_GRACE`] after start,
+/// then every [`PRUNE_EVERY`].
+fn prune_due(
+    started: tokio::time::Instant,
+    last: Option<tokio::time::Instant>,
+    now: tokio::time::Instant,
+) -> bool {
+    now.duration_since(started) >= PRUNE_GRACE
+        && last.is_none_or(|l| now.duration_since(l) >= PRUNE_EVERY)
+}
+
+/// Appends the chain head to `[daemon] checkpoint_file`, if set (see
+/// `crate::checkpoint`). A failure is logged, never fatal: the evidence matters more.
+fn write_checkpoint(config: &Config, event: &str) {
+    let Some(file) = &config.daemon.checkpoint_file else {
+        return;
+    };
+    let head = Reader::open(&config.daemon.database).and_then(|r| r.chain_head());
+    let result = match head {
+        Ok(head) => crate::checkpoint::append(file, now(), event, &config.daemon.vantage, head)
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = result {
+        tracing::error!(file = %file.display(), error = %e, "cannot append the chain checkpoint");
+    }
+}
+
 fn register(store: &Store, config: &Config) -> Result<(), StoreError> {
     let probes: Vec<(String, String)> = config
         .probes
@@ -442,4 +489,20 @@ fn on_check(
         alerter.notify(&event, vantage);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_is_pruned_in_the_first_hour_then_hourly() {
+        let start = tokio::time::Instant::now();
+        let at = |secs| start + Duration::from_secs(secs);
+        assert!(!prune_due(start, None, start));
+        assert!(!prune_due(start, None, at(3599)));
+        assert!(prune_due(start, None, at(3600)));
+        assert!(!prune_due(start, Some(at(3600)), at(7199)));
+        assert!(prune_due(start, Some(at(3600)), at(7200)));
+    }
 }

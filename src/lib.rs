@@ -4,6 +4,7 @@
 //! `probes.toml -> config -> scheduler -> probe::* -> store -> sla -> report`.
 
 pub mod alert;
+pub mod checkpoint;
 pub mod cli;
 pub mod clock;
 pub mod config;

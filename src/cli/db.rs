@@ -39,6 +39,14 @@ impl DbArgs {
         }
     }
 
+    /// The configuration, when it is what names the database (no `--database`).
+    pub(super) fn config_if_used(&self) -> Option<crate::config::Config> {
+        match &self.database {
+            Some(_) => None,
+            None => crate::config::load(&self.config.config).ok(),
+        }
+    }
+
     /// Opens the database read-only, or prints why not and returns the exit code.
     pub(super) fn open(&self) -> Result<Reader, ExitCode> {
         let path = self.database_path()?;

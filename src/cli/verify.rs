@@ -1,10 +1,11 @@
-//! `slawatch verify`: walks the hash chain over the checks and, given a report,
-//! recomputes the evidence digest it states.
+//! `slawatch verify`: walks the hash chain over the evidence, holds retention's
+//! prune events to the retention, checks a checkpoint file against the chain, and,
+//! given a report, recomputes the evidence digest it states.
 
 use super::EXIT_BAD_INPUT;
 use super::db::DbArgs;
 use crate::model::UtcMillis;
-use crate::store::{ChainReport, Reader};
+use crate::store::{ChainReport, Reader, RetentionPolicy};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,25 +17,91 @@ use std::process::ExitCode;
     slawatch verify\n  \
     slawatch verify --database /var/lib/slawatch/slawatch.db\n  \
     slawatch verify --report reports/2023-01/report.json\n  \
-    slawatch verify --report report.json --json\n\n\
-    Every failed check and every finished run of checks is sealed into a hash chain \
-    as it is written: row_hash = SHA-256 of the row's canonical line, chain = \
-    SHA-256(previous chain || row_hash). verify recomputes each sealed row's hash \
-    from what the row says now, and each link from the one before; a row edited, \
-    deleted or inserted by hand is named (table, row id, probe, instant). Runs of the \
-    current UTC day may still grow and are not sealed yet. With --report, the report's \
+    slawatch verify --report report.json --json\n  \
+    slawatch verify --checkpoint /srv/elsewhere/slawatch.checkpoints\n\n\
+    Every row a report reads (failed checks, finished runs of checks, outages open \
+    and closed, finished coverage segments, incidents, maintenance windows, and \
+    retention's prune events) is sealed into a hash chain as it is written: row_hash \
+    = SHA-256 of the row's canonical line, chain = SHA-256(previous chain || \
+    row_hash). verify recomputes each sealed row's hash from what the row says now, \
+    and each link from the one before; a row edited, deleted or inserted by hand is \
+    named (table, row id, probe, instant). Rows deleted by retention must be \
+    accounted for by a prune event whose digest matches and whose cut is older than \
+    the retention: the configuration's when it names the database (no --database), \
+    else the one each event recorded, never less than 400 days. Runs and the coverage \
+    segment of the current UTC day may still grow and are not sealed yet. With \
+    --checkpoint, every line of the daemon's checkpoint file ([daemon] \
+    checkpoint_file) must follow the one before and name a seal whose chain value the \
+    database still holds; the first line that disagrees is named. With --report, the report's \
     evidence digest (evidence.sha256 over evidence.probes from evidence.from to \
     evidence.to) is recomputed from the database, and its chain head \
     (evidence.chain.seal, evidence.chain.head), when stated, is looked up.\n\n\
     Exit status: 0 the chain is intact (and the report matches), 1 something was \
     altered or does not match, 2 no database, a database without a chain, or a \
-    report file that cannot be read.")]
+    report or checkpoint file that cannot be read.")]
 pub(super) struct Args {
     #[command(flatten)]
     db: DbArgs,
     /// A report in JSON (`slawatch report --format json`) whose evidence digest to recompute.
     #[arg(long, value_name = "FILE.json")]
     report: Option<PathBuf>,
+    /// The checkpoint file the daemon appends the chain head to (`[daemon]
+    /// checkpoint_file`), ideally a copy kept off this machine.
+    #[arg(long, value_name = "FILE")]
+    checkpoint: Option<PathBuf>,
+}
+
+/// Checks the database's chain against every line of a checkpoint file: `Ok` with
+/// the lines checked, or the first line that disagrees (1-based) and why.
+fn check_checkpoints(
+    reader: &Reader,
+    text: &str,
+) -> Result<Result<usize, (usize, String)>, String> {
+    let lines = match crate::checkpoint::check_links(text) {
+        Ok(l) => l,
+        Err(bad) => return Ok(Err(bad)),
+    };
+    let head = reader.chain_head().map_err(|e| e.to_string())?;
+    for (i, line) in lines.iter().enumerate() {
+        let n = i + 1;
+        if line.seal == 0 {
+            continue;
+        }
+        match reader.chain_at(line.seal).map_err(|e| e.to_string())? {
+            Some(found) if found == line.chain => {}
+            Some(found) => {
+                return Ok(Err((
+                    n,
+                    format!(
+                        "the database holds chain {found} at seal {}, the line says {}: \
+                         the chain was rewritten (or the file belongs to another database)",
+                        line.seal, line.chain
+                    ),
+                )));
+            }
+            None => {
+                let why = match &head {
+                    Some((h, _)) if *h < line.seal => format!(
+                        "seal {} is past the database's last seal {h}: seals were cut off \
+                         (or the file belongs to another database)",
+                        line.seal
+                    ),
+                    None => format!(
+                        "seal {} is not in the database, whose chain is empty: it was \
+                         replaced (or the file belongs to another database)",
+                        line.seal
+                    ),
+                    Some(_) => format!(
+                        "seal {} is not in the database: it was pruned before seals were \
+                         kept (slawatch before migration 3), so it cannot be checked",
+                        line.seal
+                    ),
+                };
+                return Ok(Err((n, why)));
+            }
+        }
+    }
+    Ok(Ok(lines.len()))
 }
 
 /// One `evidence` object of a report, and where in the file it is.
@@ -221,8 +288,23 @@ fn print_text(chain: &ChainReport, checked: &[Checked]) {
             if chain.open_runs == 1 { "" } else { "s" }
         );
     }
+    if chain.open_coverage > 0 {
+        println!(
+            "the newest coverage segment is open, not yet sealed (sealed at a gap, at UTC \
+             midnight or when the daemon stops)"
+        );
+    }
     if let Some((seal, _)) = &chain.checkpoint {
         println!("the chain starts after seal {seal}: older rows were pruned by retention");
+    }
+    if chain.prune_events > 0 {
+        println!(
+            "{} row{} deleted by retention, accounted for by {} prune event{}",
+            chain.pruned_rows,
+            if chain.pruned_rows == 1 { "" } else { "s" },
+            chain.prune_events,
+            if chain.prune_events == 1 { "" } else { "s" }
+        );
     }
     for c in checked {
         let what = format!(
@@ -269,9 +351,22 @@ fn print_text(chain: &ChainReport, checked: &[Checked]) {
     }
 }
 
-fn print_json(chain: &ChainReport, checked: &[Checked]) {
+fn print_json(
+    chain: &ChainReport,
+    checked: &[Checked],
+    checkpoints: Option<&Result<usize, (usize, String)>>,
+) {
     let v = json!({
-        "ok": chain.intact() && checked.iter().all(|c| c.digest_ok() && c.chain_ok()),
+        "ok": chain.intact()
+            && checkpoints.is_none_or(Result::is_ok)
+            && checked.iter().all(|c| c.digest_ok() && c.chain_ok()),
+        "checkpoint_file": checkpoints.map(|c| match c {
+            Ok(n) => json!({"ok": true, "lines": n}),
+            Err((line, why)) => json!({"ok": false, "line": line, "message": why}),
+        }),
+        "open_coverage": chain.open_coverage,
+        "prune_events": chain.prune_events,
+        "pruned_rows": chain.pruned_rows,
         "sealed": chain.sealed,
         "head": chain.head.as_ref().map(|(seal, head)| json!({"seal": seal, "chain": head})),
         "checkpoint": chain.checkpoint.as_ref().map(|(seal, head)| json!({"seal": seal, "chain": head})),
@@ -305,9 +400,31 @@ pub(super) fn run(a: Args) -> ExitCode {
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
+    let checkpoint_text = match a
+        .checkpoint
+        .as_deref()
+        .map(std::fs::read_to_string)
+        .transpose()
+    {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!(
+                "error: {}: cannot read the checkpoint file: {e}",
+                a.checkpoint.as_deref().unwrap_or(Path::new("")).display()
+            );
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
     let reader = match a.db.open() {
         Ok(r) => r,
         Err(code) => return code,
+    };
+    let policy = RetentionPolicy {
+        retention_ms: a
+            .db
+            .config_if_used()
+            .map(|c| i64::try_from(c.daemon.retention.as_millis()).unwrap_or(i64::MAX)),
+        now: Some(crate::daemon::now()),
     };
     match reader.has_chain() {
         Ok(true) => {}
@@ -324,7 +441,7 @@ pub(super) fn run(a: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let chain = match reader.verify_chain() {
+    let chain = match reader.verify_chain_with(policy) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -338,12 +455,34 @@ pub(super) fn run(a: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let checkpoints = match checkpoint_text
+        .as_deref()
+        .map(|t| check_checkpoints(&reader, t))
+        .transpose()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let file = a.checkpoint.as_deref().map(Path::display);
     if a.db.json {
-        print_json(&chain, &checked);
+        print_json(&chain, &checked, checkpoints.as_ref());
     } else {
         print_text(&chain, &checked);
+        match (&checkpoints, file) {
+            (Some(Ok(n)), Some(f)) => {
+                println!("checkpoint {f}: all {n} lines match the chain");
+            }
+            (Some(Err((line, why))), Some(f)) => {
+                println!("checkpoint {f}: line {line} DISAGREES: {why}");
+            }
+            _ => {}
+        }
     }
-    if chain.intact() && checked.iter().all(|c| c.digest_ok() && c.chain_ok()) {
+    let checkpoints_ok = checkpoints.as_ref().is_none_or(Result::is_ok);
+    if chain.intact() && checkpoints_ok && checked.iter().all(|c| c.digest_ok() && c.chain_ok()) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

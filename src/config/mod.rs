@@ -139,7 +139,12 @@ pub struct DaemonSettings {
     /// `/metrics` and `/healthz`, off unless set.
     pub metrics_listen: Option<SocketAddr>,
     /// How long individual checks are kept; outages, incidents and coverage are kept forever.
+    /// Never less than [`crate::store::MIN_RETENTION_MS`] nor the plans' longest claim
+    /// horizon plus a margin (`validate::retention_floor_days`).
     pub retention: Duration,
+    /// Where the daemon appends its chain checkpoints (`[daemon] checkpoint_file`),
+    /// so the chain head leaves the database; none when unset.
+    pub checkpoint_file: Option<PathBuf>,
 }
 
 /// When and how often a probe runs, and how failures are confirmed.

@@ -25,6 +25,7 @@ pub(super) struct Daemon {
     pub(super) reports_dir: Option<String>,
     pub(super) metrics_listen: Option<Spanned<String>>,
     pub(super) retention: Option<Spanned<ConfigDuration>>,
+    pub(super) checkpoint_file: Option<String>,
 }
 
 /// Declares a probe table: its own fields, then the schedule keys every probe may

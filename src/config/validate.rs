@@ -378,7 +378,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
         "per_host_concurrency",
         4,
     );
-    let daemon = DaemonSettings {
+    let mut daemon = DaemonSettings {
         database,
         vantage: d.vantage.clone().unwrap_or_else(|| "default".to_owned()),
         schedule: defaults,
@@ -390,6 +390,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
             .retention
             .as_ref()
             .map_or(Duration::from_secs(400 * 86_400), |r| r.get_ref().get()),
+        checkpoint_file: d.checkpoint_file.as_deref().map(resolve),
     };
 
     // ---- names, unique across probes and control targets
@@ -574,6 +575,12 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
 
     // ---- [[plan]]
     let (plans, plan_ids) = check_plans(cx, &raw.plans);
+    check_retention(cx, d.retention.as_ref(), &plans);
+    if d.retention.is_none() {
+        // The default keeps what the plans' claims need, too.
+        let floor = u64::try_from(retention_floor_days(&plans)).unwrap_or(400);
+        daemon.retention = daemon.retention.max(Duration::from_secs(floor * 86_400));
+    }
 
     // ---- [[contract]]
     let mut contracts = Vec::new();
@@ -1574,6 +1581,76 @@ fn contract(
     })
 }
 
+/// Days a plan's evidence is needed for after a period begins: the longest period
+/// plus the claim deadline (0 when the plan states none).
+fn claim_horizon_days(plan: &crate::sla::Plan) -> i64 {
+    use crate::sla::plan::{Deadline, WindowKind};
+    let period = match plan.window.kind {
+        WindowKind::CalendarMonth | WindowKind::BillingCycle { .. } => 31,
+        WindowKind::CalendarYear => 366,
+        WindowKind::Rolling { length_ms, .. } => length_ms.div_euclid(86_400_000) + 1,
+    };
+    let deadline = match plan.claim.deadline {
+        Deadline::None => 0,
+        Deadline::DaysAfterPeriodEnd(n) | Deadline::DaysAfterIncidentStart(n) => i64::from(n),
+        Deadline::CyclesAfterPeriod(n) | Deadline::MonthsAfterPeriodEnd(n) => 31 * i64::from(n),
+    };
+    period + deadline
+}
+
+/// Margin kept beyond the longest claim horizon, in days.
+const RETENTION_MARGIN_DAYS: i64 = 30;
+
+/// The shortest retention allowed, in days: 400, or the longest claim horizon of
+/// the plans plus [`RETENTION_MARGIN_DAYS`] when that is longer.
+pub(crate) fn retention_floor_days(plans: &[crate::sla::Plan]) -> i64 {
+    plans
+        .iter()
+        .map(|p| claim_horizon_days(p) + RETENTION_MARGIN_DAYS)
+        .fold(crate::store::MIN_RETENTION_MS / 86_400_000, i64::max)
+}
+
+/// `retention` must keep every check a claim can still rest on.
+fn check_retention(
+    cx: &mut Ctx<'_>,
+    retention: Option<&Spanned<super::duration::ConfigDuration>>,
+    plans: &[crate::sla::Plan],
+) {
+    let Some(r) = retention else { return };
+    let floor = retention_floor_days(plans);
+    let ms = i64::try_from(r.get_ref().get().as_millis()).unwrap_or(i64::MAX);
+    if ms >= floor * 86_400_000 {
+        return;
+    }
+    let written = cx
+        .src
+        .get(r.span())
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_owned();
+    // "6m" meant as months is the classic slip: say what it is and what was meant.
+    let minutes = written
+        .strip_suffix('m')
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse::<i64>().ok());
+    let what = match minutes {
+        Some(n) => format!(
+            "'{written}' is {n} minute{} (m is minutes); did you mean \"{}d\" ({n} months)?",
+            if n == 1 { "" } else { "s" },
+            n.saturating_mul(30)
+        ),
+        None => format!("'{written}' is too short."),
+    };
+    cx.err(
+        r.span(),
+        format!(
+            "retention {what} Checks are evidence for claims: retention must be at least \
+             {floor} days (a year of checks plus the plans' longest claim window and a \
+             margin); write retention = \"{floor}d\" or more"
+        ),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1586,6 +1663,23 @@ mod tests {
         assert_eq!(line_col(src, src.find('=').unwrap()), (1, 3));
         let second_eq = src.rfind('=').unwrap();
         assert_eq!(line_col(src, second_eq), (2, 4));
+    }
+
+    #[test]
+    fn the_default_retention_keeps_what_the_longest_claim_needs() {
+        let parse = |text: &str| {
+            super::super::parse_str(text, Path::new("probes.toml"), &|_| None)
+                .unwrap()
+                .daemon
+                .retention
+        };
+        assert_eq!(parse("").as_secs(), 400 * 86_400);
+        let yearly = "[[plan]]\nid = \"y\"\nobjective.target = \"99.9\"\n\
+                      window.kind = \"calendar_year\"\n\
+                      claim.deadline = { kind = \"days_after_period_end\", days = 60 }\n";
+        assert_eq!(parse(yearly).as_secs(), (366 + 60 + 30) * 86_400);
+        let written = format!("[daemon]\nretention = \"500d\"\n{yearly}");
+        assert_eq!(parse(&written).as_secs(), 500 * 86_400);
     }
 
     #[test]

@@ -15,6 +15,29 @@
 //! ordered by probe name, first check and row id; failures by probe name, instant
 //! and row id. Anyone can recompute it with `sqlite3` and `sha256sum`.
 //!
+//! The hash chain (`seal.rs`) seals these two lines and one for each other row a
+//! report reads, defined here once ([`row_line`]), each one line in the same
+//! encoding:
+//!
+//! ```text
+//! outage|PROBE|START|END|LAST_FAILURE|LAST_SUCCESS_BEFORE|CLASS|DETAIL|FAILED_CHECKS\n
+//! coverage|VANTAGE|START|END\n
+//! incident|PROBE|CONTRACT|START|END|SOURCE|NOTE|CREATED_AT\n
+//! maintenance|SCOPE|START|END|ANNOUNCED_AT|NOTE\n
+//! prune|AT|BEFORE|UP_TO_SEAL|RETENTION_MS|RUNS|FAILURES|CHECKS|DIGEST\n
+//! ```
+//!
+//! Text fields are escaped as details are; an open outage has an empty END. By
+//! hand, for example:
+//!
+//! ```text
+//! sqlite3 -separator '|' slawatch.db "SELECT 'coverage', vantage, start, end
+//!   FROM coverage WHERE id = 7" | sha256sum       # the seal's row_hash
+//! ```
+//!
+//! (`sqlite3` prints the line without escaping: rows whose text holds `|`, `\` or a
+//! newline need the escapes applied first.)
+//!
 //! A run counts whole in the period its first check is in, even the checks it goes
 //! on to hold after the period's end. Runs never span a UTC day
 //! ([`super::RUN_SPAN_MS`]), so once a period and the UTC day its last run began in
@@ -104,6 +127,202 @@ pub(super) fn fail_line(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Str
     }
     line.push('\n');
     Ok(line)
+}
+
+/// The evidence tables sealed into the chain, by their table name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) enum Table {
+    Runs,
+    Failures,
+    Outages,
+    Coverage,
+    Incidents,
+    Maintenance,
+    Prunes,
+    // Issue 12 adds `goodwill`: a table, its line here, and its name below
+    // (migration 3 already allows 'goodwill' in `seals.tbl`).
+}
+
+impl Table {
+    /// The table's name, as `seals.tbl` stores it.
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Table::Runs => "runs",
+            Table::Failures => "failures",
+            Table::Outages => "outages",
+            Table::Coverage => "coverage",
+            Table::Incidents => "incidents",
+            Table::Maintenance => "maintenance",
+            Table::Prunes => "prunes",
+        }
+    }
+
+    /// Parses [`Table::as_str`].
+    pub(super) fn parse(s: &str) -> Option<Table> {
+        [
+            Table::Runs,
+            Table::Failures,
+            Table::Outages,
+            Table::Coverage,
+            Table::Incidents,
+            Table::Maintenance,
+            Table::Prunes,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
+    }
+}
+
+/// A row's canonical line as it reads now, with who it concerns (probe, vantage,
+/// scope) and its instant, or `None` when the row is gone.
+pub(super) struct RowLine {
+    pub(super) line: String,
+    pub(super) who: String,
+    pub(super) at: i64,
+}
+
+fn text(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<String> {
+    Ok(escape(&r.get::<_, Option<String>>(i)?.unwrap_or_default()))
+}
+
+/// The canonical line of row `id` of `table` (see the module docs): the one
+/// definition the seals use for every table.
+pub(super) fn row_line(
+    conn: &rusqlite::Connection,
+    table: Table,
+    id: i64,
+) -> rusqlite::Result<Option<RowLine>> {
+    use rusqlite::OptionalExtension;
+    let (sql, f): (String, fn(&rusqlite::Row<'_>) -> rusqlite::Result<RowLine>) = match table {
+        Table::Runs => (
+            format!(
+                "SELECT {} FROM runs r LEFT JOIN probes p ON p.id = r.probe_id WHERE r.id = ?1",
+                run_columns("r", "p")
+            ),
+            |r| {
+                Ok(RowLine {
+                    line: run_line(r, 0)?.0,
+                    who: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                    at: r.get(3)?,
+                })
+            },
+        ),
+        Table::Failures => (
+            format!(
+                "SELECT {} FROM failures f LEFT JOIN probes p ON p.id = f.probe_id WHERE f.id = ?1",
+                fail_columns("f", "p")
+            ),
+            |r| {
+                Ok(RowLine {
+                    line: fail_line(r, 0)?,
+                    who: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                    at: r.get(1)?,
+                })
+            },
+        ),
+        Table::Outages => (
+            "SELECT p.name, o.start, o.end, o.last_failure, o.last_success_before, o.class,
+                    o.detail, o.failed_checks
+             FROM outages o LEFT JOIN probes p ON p.id = o.probe_id WHERE o.id = ?1"
+                .to_owned(),
+            |r| {
+                Ok(RowLine {
+                    line: format!(
+                        "outage|{}|{}|{}|{}|{}|{}|{}|{}\n",
+                        text(r, 0)?,
+                        opt(r.get(1)?),
+                        opt(r.get(2)?),
+                        opt(r.get(3)?),
+                        opt(r.get(4)?),
+                        text(r, 5)?,
+                        text(r, 6)?,
+                        opt(r.get(7)?)
+                    ),
+                    who: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                    at: r.get(1)?,
+                })
+            },
+        ),
+        Table::Coverage => (
+            "SELECT vantage, start, end FROM coverage WHERE id = ?1".to_owned(),
+            |r| {
+                Ok(RowLine {
+                    line: format!(
+                        "coverage|{}|{}|{}\n",
+                        text(r, 0)?,
+                        opt(r.get(1)?),
+                        opt(r.get(2)?)
+                    ),
+                    who: r.get(0)?,
+                    at: r.get(1)?,
+                })
+            },
+        ),
+        Table::Incidents => (
+            "SELECT probe, contract, start, end, source, note, created_at
+             FROM incidents WHERE id = ?1"
+                .to_owned(),
+            |r| {
+                let probe: Option<String> = r.get(0)?;
+                let contract: Option<String> = r.get(1)?;
+                Ok(RowLine {
+                    line: format!(
+                        "incident|{}|{}|{}|{}|{}|{}|{}\n",
+                        text(r, 0)?,
+                        text(r, 1)?,
+                        opt(r.get(2)?),
+                        opt(r.get(3)?),
+                        text(r, 4)?,
+                        text(r, 5)?,
+                        opt(r.get(6)?)
+                    ),
+                    who: probe.or(contract).unwrap_or_default(),
+                    at: r.get(2)?,
+                })
+            },
+        ),
+        Table::Maintenance => (
+            "SELECT scope, start, end, announced_at, note FROM maintenance WHERE id = ?1"
+                .to_owned(),
+            |r| {
+                Ok(RowLine {
+                    line: format!(
+                        "maintenance|{}|{}|{}|{}|{}\n",
+                        text(r, 0)?,
+                        opt(r.get(1)?),
+                        opt(r.get(2)?),
+                        opt(r.get(3)?),
+                        text(r, 4)?
+                    ),
+                    who: r.get(0)?,
+                    at: r.get(1)?,
+                })
+            },
+        ),
+        Table::Prunes => (
+            "SELECT at, before, up_to_seal, retention_ms, runs, failures, checks, digest
+             FROM prunes WHERE id = ?1"
+                .to_owned(),
+            |r| {
+                Ok(RowLine {
+                    line: format!(
+                        "prune|{}|{}|{}|{}|{}|{}|{}|{}\n",
+                        opt(r.get(0)?),
+                        opt(r.get(1)?),
+                        opt(r.get(2)?),
+                        opt(r.get(3)?),
+                        opt(r.get(4)?),
+                        opt(r.get(5)?),
+                        opt(r.get(6)?),
+                        text(r, 7)?
+                    ),
+                    who: String::new(),
+                    at: r.get(0)?,
+                })
+            },
+        ),
+    };
+    conn.prepare_cached(&sql)?.query_row([id], f).optional()
 }
 
 /// Lower-case hex.

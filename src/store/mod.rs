@@ -47,7 +47,9 @@ mod seal;
 pub use digest::EvidenceDigest;
 pub use lock::{DbLock, LockError, lock_path};
 pub use query::{AnnouncedWindow, CheckSpan, set_meta};
-pub use seal::{ChainProblem, ChainReport, MAX_PROBLEMS, ProblemKind};
+pub use seal::{
+    ChainProblem, ChainReport, MAX_PROBLEMS, MIN_RETENTION_MS, ProblemKind, RetentionPolicy,
+};
 
 use crate::model::{Check, ErrorClass, Status, UtcMillis};
 use crate::outage::{Event, Outage};
@@ -77,6 +79,9 @@ pub const RUN_SPAN_MS: i64 = 86_400_000;
 
 /// The migration that introduced the hash chain (`seals`).
 const SEALS_MIGRATION: usize = 2;
+
+/// The migration that sealed every table a report reads and made retention an event.
+const EVERYTHING_SEALED_MIGRATION: usize = 3;
 
 /// How long a connection waits for a lock held by another.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -221,6 +226,9 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
         if i + 1 == SEALS_MIGRATION {
             seal::seal_legacy(&tx).map_err(sql(path))?;
         }
+        if i + 1 == EVERYTHING_SEALED_MIGRATION {
+            seal::seal_legacy_v3(&tx).map_err(sql(path))?;
+        }
         tx.pragma_update(
             None,
             "user_version",
@@ -240,7 +248,10 @@ enum Msg {
     Check(Box<Check>),
     Outage(Box<Event>),
     Heartbeat(String, UtcMillis),
-    Prune(UtcMillis),
+    Prune {
+        now: UtcMillis,
+        retention_ms: i64,
+    },
     /// Seal every open run: the writer is stopping and will never extend them.
     SealOpen,
     Flush(mpsc::Sender<Result<(), String>>),
@@ -257,7 +268,7 @@ impl Msg {
             Msg::Check(_) => "check",
             Msg::Outage(_) => "outage",
             Msg::Heartbeat(..) => "heartbeat",
-            Msg::Prune(_) => "prune",
+            Msg::Prune { .. } => "prune",
             Msg::SealOpen => "seal-open",
             Msg::Flush(_) => "flush",
             Msg::Gap => "gap",
@@ -271,7 +282,9 @@ impl Msg {
             Msg::Check(check) => serde_json::to_value(check.as_ref())
                 .unwrap_or_else(|_| serde_json::Value::String(format!("{check:?}"))),
             Msg::Heartbeat(vantage, at) => serde_json::json!({"vantage": vantage, "at": at.0}),
-            Msg::Prune(before) => serde_json::json!({"before": before.0}),
+            Msg::Prune { now, retention_ms } => {
+                serde_json::json!({"now": now.0, "retention_ms": retention_ms})
+            }
             Msg::Probes(list) => serde_json::json!(list),
             Msg::Outage(event) => serde_json::Value::String(format!("{event:?}")),
             Msg::Maintenance(w) => serde_json::Value::String(format!("{w:?}")),
@@ -459,13 +472,18 @@ impl Store {
         self.send(Msg::Heartbeat(vantage.to_owned(), at))
     }
 
-    /// Deletes runs and failed checks that ended before `before` (retention).
-    /// Outages, coverage, maintenance and incidents are kept forever.
+    /// Retention at `now`: deletes runs and failed checks older than `retention`
+    /// (never less than [`MIN_RETENTION_MS`]; cut at UTC midnight) and records a
+    /// sealed prune event saying what went. Their seals, outages, coverage,
+    /// maintenance and incidents are kept forever.
     ///
     /// # Errors
     /// Only when the writer has stopped.
-    pub fn prune(&self, before: UtcMillis) -> Result<(), StoreError> {
-        self.send(Msg::Prune(before))
+    pub fn prune(&self, now: UtcMillis, retention: Duration) -> Result<(), StoreError> {
+        self.send(Msg::Prune {
+            now,
+            retention_ms: i64::try_from(retention.as_millis()).unwrap_or(i64::MAX),
+        })
     }
 
     /// Commits everything sent so far and waits for it.
@@ -520,14 +538,25 @@ struct OpenRun {
     hour: i64,
 }
 
+/// The coverage segment the writer extends.
+#[derive(Clone, Copy, Debug)]
+struct OpenSegment {
+    row: i64,
+    end: UtcMillis,
+    /// The UTC day it was started for: it is sealed at the first heartbeat of a
+    /// later day, which starts the next segment where it ended (so a segment holds
+    /// at most the gap before its day's first heartbeat from the day before).
+    day: i64,
+}
+
 /// What the writer remembers between messages. Copied before each transaction and
 /// put back if it rolls back, so no row id of a rolled-back write is kept.
 #[derive(Clone, Debug)]
 struct State {
     probe_ids: HashMap<String, i64>,
     open_runs: HashMap<i64, OpenRun>,
-    /// The coverage segment being extended: (row, end).
-    coverage: Option<(i64, UtcMillis)>,
+    /// The coverage segment being extended (unsealed until it can no longer grow).
+    coverage: Option<OpenSegment>,
     /// The last seal of the hash chain.
     head: seal::Head,
     /// The span (UTC day) of the newest check or heartbeat: a run of an earlier day can
@@ -593,21 +622,12 @@ impl Writer {
                     let _ = ack.send(result);
                     continue;
                 }
-                Ok(Msg::Gap) => {
-                    // Records were dropped after what is pending: commit that, then
-                    // the next heartbeat starts a new coverage segment.
-                    self.stats.queued.fetch_sub(1, Ordering::Relaxed);
-                    let _ = self.write(&mut pending);
-                    since_commit = Instant::now();
-                    self.state.coverage = None;
-                    continue;
-                }
                 Ok(msg) => pending.push(msg),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     // Dropped without `close`: seal the open runs too (a new writer
                     // never extends them). Counted as queued, as `send` would.
-                    if !self.state.open_runs.is_empty() {
+                    if !self.state.open_runs.is_empty() || self.state.coverage.is_some() {
                         self.stats.queued.fetch_add(1, Ordering::Relaxed);
                         pending.push(Msg::SealOpen);
                     }
@@ -834,6 +854,22 @@ fn close_run(
     Ok(())
 }
 
+/// Seals the coverage segment being extended, if any: it will not grow again.
+fn close_coverage(tx: &rusqlite::Transaction<'_>, state: &mut State) -> rusqlite::Result<()> {
+    if let Some(seg) = state.coverage.take() {
+        match seal::seal(tx, &mut state.head, seal::Table::Coverage, seg.row) {
+            Err(rusqlite::Error::QueryReturnedNoRows) => {
+                tracing::warn!(
+                    row = seg.row,
+                    "an open coverage segment was deleted by hand before it was sealed"
+                );
+            }
+            other => other?,
+        }
+    }
+    Ok(())
+}
+
 /// Seals the open runs `which` selects, in row order (the chain's order must not
 /// depend on a hash map's).
 fn close_runs(
@@ -883,13 +919,17 @@ fn apply(tx: &rusqlite::Transaction<'_>, state: &mut State, msg: &Msg) -> rusqli
                     .map(|c| format!("contract:{c}"))
                     .chain(w.probes.iter().map(|p| format!("probe:{p}")));
                 for scope in scopes {
-                    insert.execute(params![
+                    let added = insert.execute(params![
                         scope,
                         w.start.0,
                         w.end.0,
                         w.announced_at.map(|a| a.0),
                         w.note
                     ])?;
+                    if added == 1 {
+                        let row = tx.last_insert_rowid();
+                        seal::seal(tx, &mut state.head, seal::Table::Maintenance, row)?;
+                    }
                 }
             }
         }
@@ -903,50 +943,75 @@ fn apply(tx: &rusqlite::Transaction<'_>, state: &mut State, msg: &Msg) -> rusqli
                 Event::Opened(o) | Event::Closed(o) => o,
             };
             let id = probe_id(tx, &mut state.probe_ids, &o.probe, None)?;
-            tx.prepare_cached(
-                "INSERT INTO outages (probe_id, start, end, last_failure, last_success_before,
+            let written = tx
+                .prepare_cached(
+                    "INSERT INTO outages (probe_id, start, end, last_failure, last_success_before,
                                       class, detail, failed_checks)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (probe_id, start) DO UPDATE SET
                     end = excluded.end, last_failure = excluded.last_failure,
-                    failed_checks = excluded.failed_checks",
-            )?
-            .execute(params![
-                id,
-                o.start.0,
-                o.end.map(|e| e.0),
-                o.last_failure.0,
-                o.last_success_before.map(|s| s.0),
-                o.class.as_str(),
-                o.detail,
-                o.failed_checks,
-            ])?;
+                    failed_checks = excluded.failed_checks
+                 WHERE outages.end IS NULL",
+                )?
+                .execute(params![
+                    id,
+                    o.start.0,
+                    o.end.map(|e| e.0),
+                    o.last_failure.0,
+                    o.last_success_before.map(|s| s.0),
+                    o.class.as_str(),
+                    o.detail,
+                    o.failed_checks,
+                ])?;
+            // Each state is sealed as written (open, then closed); a closed outage
+            // is never written again (the upsert leaves it, the trigger refuses).
+            if written == 1 {
+                let row: i64 = tx
+                    .prepare_cached("SELECT id FROM outages WHERE probe_id = ?1 AND start = ?2")?
+                    .query_row(params![id, o.start.0], |r| r.get(0))?;
+                seal::seal(tx, &mut state.head, seal::Table::Outages, row)?;
+            }
         }
         Msg::Heartbeat(vantage, at) => {
             sweep(tx, state, *at)?;
-            match &mut state.coverage {
-                Some((row, end)) if at.0 >= end.0 && at.0 - end.0 <= COVERAGE_GAP_MS => {
-                    tx.prepare_cached("UPDATE coverage SET end = ?2 WHERE id = ?1")?
-                        .execute(params![*row, at.0])?;
-                    *end = *at;
+            let day = hour_of(*at);
+            let start = match state.coverage {
+                Some(seg) if at.0 >= seg.end.0 && at.0 - seg.end.0 <= COVERAGE_GAP_MS => {
+                    if seg.day == day {
+                        tx.prepare_cached("UPDATE coverage SET end = ?2 WHERE id = ?1")?
+                            .execute(params![seg.row, at.0])?;
+                        state.coverage = Some(OpenSegment { end: *at, ..seg });
+                        return Ok(());
+                    }
+                    // A new UTC day: the segment is sealed as it is, and the next
+                    // one starts where it ended, so no time between is lost.
+                    seg.end
                 }
-                _ => {
-                    tx.prepare_cached(
-                        "INSERT INTO coverage (vantage, start, end) VALUES (?1, ?2, ?2)",
-                    )?
-                    .execute(params![vantage, at.0])?;
-                    state.coverage = Some((tx.last_insert_rowid(), *at));
-                }
-            }
+                _ => *at,
+            };
+            close_coverage(tx, state)?;
+            tx.prepare_cached("INSERT INTO coverage (vantage, start, end) VALUES (?1, ?2, ?3)")?
+                .execute(params![vantage, start.0, at.0])?;
+            state.coverage = Some(OpenSegment {
+                row: tx.last_insert_rowid(),
+                end: *at,
+                day,
+            });
         }
-        Msg::Prune(before) => {
+        Msg::Prune { now, retention_ms } => {
             // An open run may be among what is pruned: seal every one first (none
-            // is updated after a prune), then cut the chain's prefix.
+            // is updated after a prune), then record the event and delete.
             close_runs(tx, state, |_| true)?;
-            seal::prune(tx, *before)?;
+            seal::prune(tx, &mut state.head, *now, *retention_ms)?;
         }
-        Msg::SealOpen => close_runs(tx, state, |_| true)?,
-        Msg::Flush(_) | Msg::Gap => {}
+        Msg::SealOpen => {
+            close_runs(tx, state, |_| true)?;
+            close_coverage(tx, state)?;
+        }
+        // Records were dropped after what came before: the segment ends here, and
+        // the next heartbeat starts a new one (the time between is no data).
+        Msg::Gap => close_coverage(tx, state)?,
+        Msg::Flush(_) => {}
     }
     Ok(())
 }
@@ -1130,8 +1195,13 @@ pub struct Incident {
 /// # Errors
 /// When the database cannot be opened or written.
 pub fn add_incident(path: &Path, incident: &Incident) -> Result<i64, StoreError> {
-    let conn = open_rw(path)?;
-    conn.execute(
+    let mut conn = open_rw(path)?;
+    // IMMEDIATE: the chain's head is read and extended under the write lock, so the
+    // daemon's writer and this one never both append the same seal.
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(sql(path))?;
+    tx.execute(
         "INSERT INTO incidents (probe, contract, start, end, source, note, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
@@ -1145,7 +1215,11 @@ pub fn add_incident(path: &Path, incident: &Incident) -> Result<i64, StoreError>
         ],
     )
     .map_err(sql(path))?;
-    Ok(conn.last_insert_rowid())
+    let row = tx.last_insert_rowid();
+    let mut head = seal::head(&tx).map_err(sql(path))?;
+    seal::seal(&tx, &mut head, seal::Table::Incidents, row).map_err(sql(path))?;
+    tx.commit().map_err(sql(path))?;
+    Ok(row)
 }
 
 /// A read-only view, safe to open while the daemon writes.

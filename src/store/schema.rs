@@ -166,4 +166,125 @@ pub(super) const MIGRATIONS: &[&str] = &[
         SELECT RAISE(ABORT, 'evidence is append-only: the chain checkpoint cannot be removed');
     END;
     ",
+    // 3: everything a report reads is sealed (outages, coverage, incidents,
+    // maintenance; goodwill's table comes with issue 12 and is already allowed in
+    // `seals.tbl`), retention is a sealed event (`prunes`) instead of a checkpoint
+    // in `meta`, and seals are never deleted. `seals` is rebuilt to widen its CHECK
+    // and to allow one row several seals (an outage is sealed open, then closed).
+    // Rows already stored are sealed by the migration (`seal::seal_legacy_v3`).
+    "
+    DROP TRIGGER failures_append_only_delete;
+    DROP TRIGGER runs_append_only_update;
+    DROP TRIGGER runs_append_only_delete;
+    DROP TRIGGER seals_append_only_update;
+    DROP TRIGGER seals_append_only_delete;
+
+    -- tbl names the table; probe and at say where the row was, to name it if it
+    -- goes missing (not part of the hash): a probe, a vantage (coverage), a scope
+    -- (maintenance), a probe or contract (incidents), '' (prunes).
+    CREATE TABLE seals_v3 (
+        id       INTEGER PRIMARY KEY,
+        tbl      TEXT NOT NULL CHECK (tbl IN ('runs', 'failures', 'outages', 'coverage',
+                                             'incidents', 'maintenance', 'prunes',
+                                             'goodwill')),
+        row_id   INTEGER NOT NULL,
+        row_hash TEXT NOT NULL,
+        chain    TEXT NOT NULL,
+        probe    TEXT NOT NULL,
+        at       INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO seals_v3 (id, tbl, row_id, row_hash, chain, probe, at)
+        SELECT id, tbl, row_id, row_hash, chain, probe, at FROM seals;
+    DROP TABLE seals;
+    ALTER TABLE seals_v3 RENAME TO seals;
+    CREATE INDEX seals_by_row ON seals(tbl, row_id);
+
+    -- Retention as evidence: one row per prune that deleted something, sealed.
+    -- Rows of runs and failures sealed at or before up_to_seal whose seal instant
+    -- is before `before` were deleted (their seals stay); digest = SHA-256 over
+    -- their row hashes (32 raw bytes each) in seal order.
+    CREATE TABLE prunes (
+        id           INTEGER PRIMARY KEY,
+        at           INTEGER NOT NULL,
+        before       INTEGER NOT NULL,
+        up_to_seal   INTEGER NOT NULL,
+        retention_ms INTEGER NOT NULL,
+        runs         INTEGER NOT NULL,
+        failures     INTEGER NOT NULL,
+        checks       INTEGER NOT NULL,
+        digest       TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TRIGGER failures_append_only_delete BEFORE DELETE ON failures
+    WHEN EXISTS (SELECT 1 FROM seals s WHERE s.tbl = 'failures' AND s.row_id = OLD.id)
+     AND NOT EXISTS (SELECT 1 FROM seals s JOIN prunes p ON s.id <= p.up_to_seal AND s.at < p.before
+                     WHERE s.tbl = 'failures' AND s.row_id = OLD.id)
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a sealed failed check cannot be deleted (retention prunes it)');
+    END;
+    CREATE TRIGGER runs_append_only_update BEFORE UPDATE ON runs
+    WHEN EXISTS (SELECT 1 FROM seals s WHERE s.tbl = 'runs' AND s.row_id = OLD.id)
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a sealed run cannot be changed');
+    END;
+    CREATE TRIGGER runs_append_only_delete BEFORE DELETE ON runs
+    WHEN EXISTS (SELECT 1 FROM seals s WHERE s.tbl = 'runs' AND s.row_id = OLD.id)
+     AND NOT EXISTS (SELECT 1 FROM seals s JOIN prunes p ON s.id <= p.up_to_seal AND s.at < p.before
+                     WHERE s.tbl = 'runs' AND s.row_id = OLD.id)
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a sealed run cannot be deleted (retention prunes it)');
+    END;
+    CREATE TRIGGER seals_append_only_update BEFORE UPDATE ON seals
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a seal cannot be changed');
+    END;
+    CREATE TRIGGER seals_append_only_delete BEFORE DELETE ON seals
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a seal cannot be deleted');
+    END;
+    -- An outage is written open, then closed once: only an open one may change,
+    -- and never its probe or start.
+    CREATE TRIGGER outages_append_only_update BEFORE UPDATE ON outages
+    WHEN OLD.end IS NOT NULL OR NEW.probe_id IS NOT OLD.probe_id OR NEW.start IS NOT OLD.start
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a closed outage cannot be changed');
+    END;
+    CREATE TRIGGER outages_append_only_delete BEFORE DELETE ON outages
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: an outage cannot be deleted');
+    END;
+    CREATE TRIGGER coverage_append_only_update BEFORE UPDATE ON coverage
+    WHEN EXISTS (SELECT 1 FROM seals s WHERE s.tbl = 'coverage' AND s.row_id = OLD.id)
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a sealed coverage segment cannot be changed');
+    END;
+    CREATE TRIGGER coverage_append_only_delete BEFORE DELETE ON coverage
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a coverage segment cannot be deleted');
+    END;
+    CREATE TRIGGER incidents_append_only_update BEFORE UPDATE ON incidents
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: an incident cannot be changed');
+    END;
+    CREATE TRIGGER incidents_append_only_delete BEFORE DELETE ON incidents
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: an incident cannot be deleted');
+    END;
+    CREATE TRIGGER maintenance_append_only_update BEFORE UPDATE ON maintenance
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a maintenance window cannot be changed');
+    END;
+    CREATE TRIGGER maintenance_append_only_delete BEFORE DELETE ON maintenance
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a maintenance window cannot be deleted');
+    END;
+    CREATE TRIGGER prunes_append_only_update BEFORE UPDATE ON prunes
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a prune event cannot be changed');
+    END;
+    CREATE TRIGGER prunes_append_only_delete BEFORE DELETE ON prunes
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a prune event cannot be deleted');
+    END;
+    ",
 ];

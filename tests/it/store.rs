@@ -253,18 +253,88 @@ fn prune_keeps_outages_and_drops_old_checks() {
         .record_check(&check("web", 2_000, Status::Up, 1))
         .unwrap();
     store
-        .record_check(&check("web", 9_000, Status::Down, 1))
+        .record_check(&check("web", DAY + 9_000, Status::Down, 1))
         .unwrap();
     store
         .record_outage(&Event::Closed(outage("web", 1_000, Some(2_000), 1_000)))
         .unwrap();
-    store.prune(UtcMillis(5_000)).unwrap();
+    // 400 days after the first day ended: that day goes, the next stays.
     store
-        .record_check(&check("web", 10_000, Status::Up, 1))
+        .prune(
+            UtcMillis(401 * DAY + 5_000),
+            Duration::from_secs(400 * 86_400),
+        )
+        .unwrap();
+    store
+        .record_check(&check("web", 402 * DAY, Status::Up, 1))
         .unwrap();
     store.close().unwrap();
     let c = Reader::open(&db).unwrap().counts().unwrap();
     assert_eq!((c.failures, c.runs, c.outages), (1, 1, 1));
+}
+
+const DAY: i64 = 86_400_000;
+
+#[test]
+fn coverage_is_cut_at_utc_midnight_without_a_gap_and_sealed_when_it_cannot_grow() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let store = Store::open(&db).unwrap();
+    let count = |sql: &str| -> i64 {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    for at in [DAY - 2_000, DAY - 1_000, DAY + 500, DAY + 1_500] {
+        store.heartbeat("office", UtcMillis(at)).unwrap();
+    }
+    store.flush().unwrap();
+    let segs = Reader::open(&db)
+        .unwrap()
+        .coverage(UtcMillis(0), UtcMillis(2 * DAY))
+        .unwrap();
+    let spans: Vec<(i64, i64)> = segs.iter().map(|c| (c.start.0, c.end.0)).collect();
+    // The new day's segment starts where the old one ended: no second is lost.
+    assert_eq!(
+        spans,
+        vec![(DAY - 2_000, DAY - 1_000), (DAY - 1_000, DAY + 1_500)]
+    );
+    // The finished day's segment is sealed; today's is still open (thousands of
+    // heartbeats a day are not sealed one by one).
+    assert_eq!(
+        count("SELECT count(*) FROM seals WHERE tbl = 'coverage'"),
+        1
+    );
+    // A gap: sealed, and a new segment.
+    store.heartbeat("office", UtcMillis(DAY + 60_000)).unwrap();
+    store.flush().unwrap();
+    assert_eq!(
+        count("SELECT count(*) FROM seals WHERE tbl = 'coverage'"),
+        2
+    );
+    // A crash leaves the segment open; the next writer seals it and never extends it.
+    store.heartbeat("office", UtcMillis(DAY + 61_000)).unwrap();
+    store.flush().unwrap();
+    std::mem::forget(store);
+    assert_eq!(
+        count("SELECT count(*) FROM seals WHERE tbl = 'coverage'"),
+        2
+    );
+    let store = Store::open(&db).unwrap();
+    assert_eq!(
+        count("SELECT count(*) FROM seals WHERE tbl = 'coverage'"),
+        3
+    );
+    store.heartbeat("office", UtcMillis(DAY + 62_000)).unwrap();
+    // A clean stop seals the open segment.
+    store.close().unwrap();
+    assert_eq!(count("SELECT count(*) FROM coverage"), 4);
+    assert_eq!(
+        count("SELECT count(*) FROM seals WHERE tbl = 'coverage'"),
+        4
+    );
+    assert!(Reader::open(&db).unwrap().verify_chain().unwrap().intact());
 }
 
 #[test]
@@ -277,7 +347,7 @@ fn schema_is_migrated_once_and_a_newer_file_is_refused() {
     let v: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 2);
+    assert_eq!(v, 3);
     let mode: String = conn
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();

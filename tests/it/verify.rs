@@ -71,6 +71,11 @@ fn rows(db: &Path) -> i64 {
     c.runs + c.failures
 }
 
+/// Seals in the chain: every sealed row once, an outage sealed open and closed twice.
+fn seals(db: &Path) -> i64 {
+    one_i64(db, "SELECT count(*) FROM seals")
+}
+
 /// Runs `slawatch verify --database DB ARGS`, asserts the exit code, returns stdout.
 fn verify(db: &Path, args: &[&str], code: i32) -> String {
     let out = slawatch()
@@ -107,6 +112,9 @@ fn a_database_written_by_the_store_verifies_with_every_row_sealed() {
     // web: hours 0 and 2 one run each, hour 1 split by three failures; mail: the
     // unknown check splits hour 0 in three runs.
     assert_eq!(n, 2 + 2 + 3 + 3 + 1 + 1);
+    // Every heartbeat (two hours apart) is its own coverage segment, sealed too.
+    let n = n + 36;
+    assert_eq!(seals(&db), n);
     let out = verify(&db, &[], 0);
     assert!(
         out.starts_with(&format!("ok: {n} rows sealed, chain intact (head ")),
@@ -263,7 +271,7 @@ fn open_runs_are_reported_and_sealed_once_their_hour_is_over() {
     let out = verify(&db, &[], 0);
     assert!(!out.contains("open run"), "{out}");
     assert!(
-        out.starts_with(&format!("ok: {} rows sealed", rows(&db))),
+        out.starts_with(&format!("ok: {} rows sealed", seals(&db))),
         "{out}"
     );
     // A late check of the hour that is over gets a run sealed at once.
@@ -328,7 +336,7 @@ fn the_chain_continues_across_a_restart_and_a_crash() {
     store.close().unwrap();
     let out = verify(&db, &[], 0);
     assert!(
-        out.starts_with(&format!("ok: {} rows sealed", rows(&db))),
+        out.starts_with(&format!("ok: {} rows sealed", seals(&db))),
         "{out}"
     );
     // One chain: the first head is still in it, seal ids have no gap.
@@ -337,76 +345,191 @@ fn the_chain_continues_across_a_restart_and_a_crash() {
     assert_eq!(one_i64(&db, "SELECT max(id) - count(*) FROM seals"), 0);
 }
 
+const DAY: i64 = 86_400_000;
+const RETENTION: Duration = Duration::from_secs(400 * 86_400);
+
 #[test]
-fn retention_keeps_the_chain_verifiable_from_its_checkpoint() {
+fn retention_is_a_sealed_event_and_the_chain_stays_whole() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("e.db");
     let store = Store::open(&db).unwrap();
     write_hours(&store, T0, 3);
     store.flush().unwrap();
     let before = rows(&db);
-    store.prune(UtcMillis(T0 + 2 * HOUR)).unwrap();
+    let sealed = seals(&db);
+    // 400 days after the second day began: days 0 and 1 go, day 2 stays.
+    store
+        .prune(UtcMillis(T0 + 2 * DAY + 400 * DAY + 5 * MIN), RETENTION)
+        .unwrap();
     store.flush().unwrap();
     let after = rows(&db);
     assert!(after < before, "{before} -> {after}");
-    let out = verify(&db, &[], 0);
-    assert!(
-        out.starts_with(&format!("ok: {after} rows sealed")),
-        "{out}"
-    );
-    assert!(out.contains("older rows were pruned by retention"), "{out}");
-    // Nothing that ended in the kept hours was pruned.
     assert_eq!(
         one_i64(
             &db,
             &format!(
-                "SELECT count(*) FROM runs WHERE last_at >= {}",
-                T0 + 2 * HOUR
+                "SELECT count(*) FROM runs WHERE first_at < {}",
+                T0 + 2 * DAY
+            )
+        ),
+        0
+    );
+    assert_eq!(
+        one_i64(
+            &db,
+            &format!(
+                "SELECT count(*) FROM runs WHERE first_at >= {}",
+                T0 + 2 * DAY
             )
         ),
         2
     );
-    // The writer chains on after the cut, also when everything is pruned.
-    write_hours(&store, T0 + 3 * HOUR, 1);
-    store.prune(UtcMillis(T0 + 10 * HOUR)).unwrap();
-    store.flush().unwrap();
-    assert_eq!(rows(&db), 0);
-    verify(&db, &[], 0);
-    write_hours(&store, T0 + 11 * HOUR, 1);
-    store.close().unwrap();
+    // The two open runs are sealed first, then the event; no seal went.
+    assert_eq!(seals(&db), sealed + 2 + 1);
     let out = verify(&db, &[], 0);
     assert!(
-        out.starts_with(&format!("ok: {} rows sealed", rows(&db))),
+        out.starts_with(&format!("ok: {} rows sealed", sealed + 3)),
         "{out}"
     );
-    // Removing the oldest kept row is not hidden by the checkpoint.
-    let oldest = one_i64(
-        &db,
-        "SELECT row_id FROM seals WHERE tbl = 'runs' ORDER BY id LIMIT 1",
-    );
-    let first = one_i64(
-        &db,
-        &format!("SELECT first_at FROM runs WHERE id = {oldest}"),
-    );
-    let probe: String = rusqlite::Connection::open(&db)
-        .unwrap()
-        .query_row(
-            &format!(
-                "SELECT p.name FROM runs r JOIN probes p ON p.id = r.probe_id WHERE r.id = {oldest}"
-            ),
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    tamper(
-        &db,
-        &format!("DROP TRIGGER runs_append_only_delete; DELETE FROM runs WHERE id = {oldest};"),
-    );
-    let out = verify(&db, &[], 1);
     assert!(
         out.contains(&format!(
-            "runs row {oldest} (probe {probe}, {}) was deleted after it was sealed",
-            UtcMillis(first)
+            "{} rows deleted by retention, accounted for by 1 prune event",
+            before - after
+        )),
+        "{out}"
+    );
+    // The event is sealed like any row: editing it is found.
+    tamper(
+        &db,
+        "DROP TRIGGER prunes_append_only_update; UPDATE prunes SET failures = failures - 1;",
+    );
+    let out = verify(&db, &[], 1);
+    assert!(out.contains("prunes row 1 ("), "{out}");
+    assert!(out.contains("was altered after it was sealed"), "{out}");
+    assert!(
+        out.contains("does not match the rows that are gone"),
+        "{out}"
+    );
+    store.close().unwrap();
+}
+
+#[test]
+fn a_prune_never_cuts_newer_than_400_days_whatever_it_is_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let store = Store::open(&db).unwrap();
+    write_hours(&store, T0, 3);
+    store.flush().unwrap();
+    let before = rows(&db);
+    store
+        .prune(UtcMillis(T0 + 3 * DAY), Duration::ZERO)
+        .unwrap();
+    store.close().unwrap();
+    assert_eq!(rows(&db), before);
+    assert_eq!(one_i64(&db, "SELECT count(*) FROM prunes"), 0);
+}
+
+/// SHA-256, lower-case hex.
+fn sha(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// The attack of issue 11: half a day of failed checks and the outage deleted by
+/// hand, passed off as retention with a prune event forged and sealed correctly.
+#[test]
+fn failed_checks_and_an_outage_deleted_as_if_by_retention_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let store = Store::open(&db).unwrap();
+    write_hours(&store, T0, 3);
+    let outage = slawatch::outage::Outage {
+        probe: "web".to_owned(),
+        start: UtcMillis(T0 + DAY + 3 * (HOUR / 12)),
+        end: Some(UtcMillis(T0 + DAY + 6 * (HOUR / 12))),
+        last_failure: UtcMillis(T0 + DAY + 5 * (HOUR / 12)),
+        last_success_before: None,
+        class: ErrorClass::Timeout,
+        detail: "no answer in 10 s".to_owned(),
+        failed_checks: 3,
+    };
+    store
+        .record_outage(&slawatch::outage::Event::Opened(slawatch::outage::Outage {
+            end: None,
+            ..outage.clone()
+        }))
+        .unwrap();
+    store
+        .record_outage(&slawatch::outage::Event::Closed(outage))
+        .unwrap();
+    store.close().unwrap();
+    verify(&db, &[], 0);
+    // The failed checks of day 1, and the outage: gone.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (up_to, head): (i64, String) = conn
+        .query_row(
+            "SELECT id, chain FROM seals ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let mut gone = Vec::new();
+    let mut stmt = conn
+        .prepare("SELECT row_hash FROM seals WHERE tbl = 'failures' ORDER BY id")
+        .unwrap();
+    for h in stmt.query_map([], |r| r.get::<_, String>(0)).unwrap() {
+        gone.extend(unhex(&h.unwrap()));
+    }
+    drop(stmt);
+    let failures = one_i64(&db, "SELECT count(*) FROM failures");
+    assert_eq!(failures, 3);
+    let now = T0 + 3 * DAY;
+    let before = T0 + 2 * DAY;
+    let digest = sha(&gone);
+    let line = format!(
+        "prune|{now}|{before}|{up_to}|{}|0|{failures}|{failures}|{digest}\n",
+        RETENTION.as_millis()
+    );
+    let rh = sha(line.as_bytes());
+    let chain = sha(&[unhex(&head), unhex(&rh)].concat());
+    conn.execute_batch(&format!(
+        "DROP TRIGGER failures_append_only_delete; DROP TRIGGER outages_append_only_delete;
+         INSERT INTO prunes (id, at, before, up_to_seal, retention_ms, runs, failures, checks, digest)
+           VALUES (1, {now}, {before}, {up_to}, {}, 0, {failures}, {failures}, '{digest}');
+         INSERT INTO seals (id, tbl, row_id, row_hash, chain, probe, at)
+           VALUES ({}, 'prunes', 1, '{rh}', '{chain}', '', {now});
+         DELETE FROM failures; DELETE FROM outages;",
+        RETENTION.as_millis(),
+        up_to + 1
+    ))
+    .unwrap();
+    drop(conn);
+    let out = verify(&db, &[], 1);
+    // The forged event is otherwise perfect: only its cut gives it away.
+    assert!(!out.contains("broken"), "{out}");
+    assert!(!out.contains("failures row"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "seal {}: prunes row 1 ({}) this prune event cut checks newer than a retention of 400 days allowed",
+            up_to + 1,
+            UtcMillis(now)
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "outages row 1 (probe web, {}) was deleted after it was sealed",
+            UtcMillis(T0 + DAY + 3 * (HOUR / 12))
         )),
         "{out}"
     );
@@ -415,11 +538,16 @@ fn retention_keeps_the_chain_verifiable_from_its_checkpoint() {
 #[test]
 fn a_database_from_before_the_chain_is_sealed_when_a_writer_opens_it() {
     let (_dir, db) = database();
-    let n = rows(&db);
-    // Make it look like schema 1: no seals, no triggers.
+    let n = seals(&db);
+    // Make it look like schema 1: no seals, no prunes, no triggers.
     tamper(
         &db,
-        "DROP TABLE seals;
+        "DROP TABLE seals; DROP TABLE prunes;
+         DROP TRIGGER outages_append_only_update; DROP TRIGGER outages_append_only_delete;
+         DROP TRIGGER coverage_append_only_update; DROP TRIGGER coverage_append_only_delete;
+         DROP TRIGGER incidents_append_only_update; DROP TRIGGER incidents_append_only_delete;
+         DROP TRIGGER maintenance_append_only_update;
+         DROP TRIGGER maintenance_append_only_delete;
          DROP TRIGGER failures_append_only_update; DROP TRIGGER failures_append_only_delete;
          DROP TRIGGER runs_append_only_update; DROP TRIGGER runs_append_only_delete;
          DROP TRIGGER probes_keep_their_name;
@@ -482,14 +610,20 @@ fn a_reports_digest_is_recomputed_and_fails_after_an_edit() {
 fn the_reports_chain_head_catches_a_cut_the_chain_alone_cannot() {
     let (dir, db) = database();
     let report = report_json(&db, dir.path());
-    // Remove the newest seal and its row: what remains is a valid, shorter chain.
+    // Remove the newest seal and its row (the last coverage segment, sealed at
+    // the stop): what remains is a valid, shorter chain.
+    assert_eq!(
+        one_i64(
+            &db,
+            "SELECT tbl = 'coverage' FROM seals ORDER BY id DESC LIMIT 1"
+        ),
+        1
+    );
     tamper(
         &db,
-        "DROP TRIGGER seals_append_only_delete; DROP TRIGGER runs_append_only_delete;
-         DROP TRIGGER failures_append_only_delete;
-         DELETE FROM runs WHERE id = (SELECT row_id FROM seals WHERE tbl = 'runs'
-                                      ORDER BY id DESC LIMIT 1);
-         DELETE FROM seals WHERE id = (SELECT max(id) FROM seals WHERE tbl = 'runs');",
+        "DROP TRIGGER seals_append_only_delete; DROP TRIGGER coverage_append_only_delete;
+         DELETE FROM coverage WHERE id = (SELECT row_id FROM seals ORDER BY id DESC LIMIT 1);
+         DELETE FROM seals WHERE id = (SELECT max(id) FROM seals);",
     );
     let out = verify(&db, &[], 0);
     assert!(out.starts_with("ok:"), "{out}");
@@ -522,4 +656,576 @@ fn verify_help_teaches() {
     for want in ["Examples:", "--report", "Exit status: 0", "SHA-256"] {
         assert!(help.contains(want), "{want} missing from:\n{help}");
     }
+}
+
+/// A database with every kind of sealed row: checks, an outage (open, then
+/// closed), coverage, a maintenance window and a manual incident.
+fn database_with_everything() -> (tempfile::TempDir, PathBuf) {
+    let (dir, db) = database();
+    let store = Store::open(&db).unwrap();
+    let outage = slawatch::outage::Outage {
+        probe: "web".to_owned(),
+        start: UtcMillis(T0 + HOUR + 3 * (HOUR / 12)),
+        end: None,
+        last_failure: UtcMillis(T0 + HOUR + 5 * (HOUR / 12)),
+        last_success_before: Some(UtcMillis(T0 + HOUR + 2 * (HOUR / 12))),
+        class: ErrorClass::Timeout,
+        detail: "no answer in 10 s".to_owned(),
+        failed_checks: 3,
+    };
+    store
+        .record_outage(&slawatch::outage::Event::Opened(outage.clone()))
+        .unwrap();
+    store
+        .record_outage(&slawatch::outage::Event::Closed(slawatch::outage::Outage {
+            end: Some(UtcMillis(T0 + HOUR + 6 * (HOUR / 12))),
+            ..outage
+        }))
+        .unwrap();
+    store
+        .record_maintenance(&[slawatch::config::Maintenance {
+            contracts: vec!["hosting".to_owned()],
+            probes: vec![],
+            start: UtcMillis(T0 + 2 * HOUR),
+            end: UtcMillis(T0 + 2 * HOUR + 60 * MIN),
+            announced_at: Some(UtcMillis(T0)),
+            note: Some("kernel update".to_owned()),
+        }])
+        .unwrap();
+    store.close().unwrap();
+    slawatch::store::add_incident(
+        &db,
+        &slawatch::store::Incident {
+            id: 0,
+            probe: Some("mail".to_owned()),
+            contract: None,
+            start: UtcMillis(T0 - HOUR),
+            end: UtcMillis(T0 - HOUR + 90 * MIN),
+            source: slawatch::store::IncidentSource::StatusPage,
+            note: "status page: mail degraded".to_owned(),
+            created_at: UtcMillis(T0 + 3 * HOUR),
+        },
+    )
+    .unwrap();
+    (dir, db)
+}
+
+#[test]
+fn outages_coverage_incidents_and_maintenance_are_sealed() {
+    let (_dir, db) = database_with_everything();
+    let out = verify(&db, &[], 0);
+    assert!(
+        out.starts_with(&format!("ok: {} rows sealed", seals(&db))),
+        "{out}"
+    );
+    for (tbl, n) in [
+        ("outages", 2),
+        ("coverage", 36),
+        ("incidents", 1),
+        ("maintenance", 1),
+    ] {
+        assert_eq!(
+            one_i64(
+                &db,
+                &format!("SELECT count(*) FROM seals WHERE tbl = '{tbl}'")
+            ),
+            n,
+            "{tbl}"
+        );
+    }
+    // A slip at the sqlite3 prompt fails loudly.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    for sql in [
+        "UPDATE outages SET end = end + 1",
+        "DELETE FROM outages",
+        "UPDATE coverage SET end = end + 1",
+        "DELETE FROM coverage",
+        "UPDATE incidents SET note = ''",
+        "DELETE FROM incidents",
+        "UPDATE maintenance SET end = end + 1",
+        "DELETE FROM maintenance",
+        "DELETE FROM seals",
+    ] {
+        let err = conn.execute_batch(sql).unwrap_err().to_string();
+        assert!(err.contains("evidence is append-only"), "{sql}: {err}");
+    }
+}
+
+#[test]
+fn each_newly_sealed_table_edited_by_hand_is_found_and_named() {
+    let cases = [
+        (
+            "DROP TRIGGER outages_append_only_update; UPDATE outages SET end = end - 3600000;",
+            format!(
+                "outages row 1 (probe web, {}) was altered",
+                UtcMillis(T0 + HOUR + 3 * (HOUR / 12))
+            ),
+        ),
+        (
+            "DROP TRIGGER coverage_append_only_update; UPDATE coverage SET end = end + 7200000 WHERE id = 5;",
+            format!(
+                "coverage row 5 (vantage office, {}) was altered",
+                UtcMillis(T0 + 4 * (HOUR / 12) + 2000)
+            ),
+        ),
+        (
+            "DROP TRIGGER incidents_append_only_update; UPDATE incidents SET end = start;",
+            format!(
+                "incidents row 1 (for mail, {}) was altered",
+                UtcMillis(T0 - HOUR)
+            ),
+        ),
+        (
+            "DROP TRIGGER maintenance_append_only_update; UPDATE maintenance SET end = end + 86400000;",
+            format!(
+                "maintenance row 1 (scope contract:hosting, {}) was altered",
+                UtcMillis(T0 + 2 * HOUR)
+            ),
+        ),
+        (
+            "DROP TRIGGER outages_append_only_delete; DELETE FROM outages;",
+            format!(
+                "outages row 1 (probe web, {}) was deleted after it was sealed",
+                UtcMillis(T0 + HOUR + 3 * (HOUR / 12))
+            ),
+        ),
+        (
+            "DROP TRIGGER coverage_append_only_delete; DELETE FROM coverage WHERE id = 5;",
+            format!(
+                "coverage row 5 (vantage office, {}) was deleted after it was sealed",
+                UtcMillis(T0 + 4 * (HOUR / 12) + 2000)
+            ),
+        ),
+        (
+            "DROP TRIGGER incidents_append_only_delete; DELETE FROM incidents;",
+            format!(
+                "incidents row 1 (for mail, {}) was deleted after it was sealed",
+                UtcMillis(T0 - HOUR)
+            ),
+        ),
+        (
+            "DROP TRIGGER maintenance_append_only_delete; DELETE FROM maintenance;",
+            format!(
+                "maintenance row 1 (scope contract:hosting, {}) was deleted after it was sealed",
+                UtcMillis(T0 + 2 * HOUR)
+            ),
+        ),
+    ];
+    for (sql, expected) in cases {
+        let (_dir, db) = database_with_everything();
+        tamper(&db, sql);
+        let out = verify(&db, &[], 1);
+        assert!(out.contains(&expected), "{sql}\n{out}");
+    }
+}
+
+#[test]
+fn rows_inserted_or_reordered_by_hand_are_found() {
+    let (_dir, db) = database_with_everything();
+    // Two coverage segments swapped (their instants exchanged).
+    tamper(
+        &db,
+        "DROP TRIGGER coverage_append_only_update;
+         UPDATE coverage SET start = start + 7200000, end = end + 7200000 WHERE id = 3;
+         UPDATE coverage SET start = start - 7200000, end = end - 7200000 WHERE id = 4;",
+    );
+    let out = verify(&db, &[], 1);
+    assert!(out.contains("coverage row 3 (vantage office,"), "{out}");
+    assert!(out.contains("coverage row 4 (vantage office,"), "{out}");
+    let (_dir, db) = database_with_everything();
+    // A segment filling a gap, an outage, an incident and a window made up.
+    tamper(
+        &db,
+        &format!(
+            "INSERT INTO coverage (vantage, start, end) VALUES ('office', {0}, {1});
+             INSERT INTO outages (probe_id, start, end, last_failure, class, detail, failed_checks)
+               SELECT id, {0}, {1}, {0}, 'refused', 'x', 2 FROM probes WHERE name = 'mail';
+             INSERT INTO incidents (probe, start, end, source, created_at)
+               VALUES ('web', {0}, {1}, 'manual', {1});
+             INSERT INTO maintenance (scope, start, end) VALUES ('probe:web', {0}, {1});",
+            T0 - 3 * HOUR,
+            T0 - 2 * HOUR
+        ),
+    );
+    let out = verify(&db, &[], 1);
+    for expected in [
+        format!(
+            "no seal: coverage row 37 (vantage office, {}) is not sealed",
+            UtcMillis(T0 - 3 * HOUR)
+        ),
+        format!(
+            "no seal: outages row 2 (probe mail, {}) is not sealed",
+            UtcMillis(T0 - 3 * HOUR)
+        ),
+        format!(
+            "no seal: incidents row 2 (for web, {}) is not sealed",
+            UtcMillis(T0 - 3 * HOUR)
+        ),
+        format!(
+            "no seal: maintenance row 2 (scope probe:web, {}) is not sealed",
+            UtcMillis(T0 - 3 * HOUR)
+        ),
+    ] {
+        assert!(out.contains(&expected), "{expected}\n{out}");
+    }
+    // Re-sealing an edited row at the end of the chain (a correct link) is found too.
+    let (_dir, db) = database_with_everything();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (last, head): (i64, String) = conn
+        .query_row(
+            "SELECT id, chain FROM seals ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let line = format!(
+        "maintenance|contract:hosting|{}|{}|{}|kernel update\n",
+        T0 + 2 * HOUR,
+        T0 + 2 * HOUR + 1,
+        T0
+    );
+    let rh = sha(line.as_bytes());
+    let chain = sha(&[unhex(&head), unhex(&rh)].concat());
+    conn.execute_batch(&format!(
+        "DROP TRIGGER maintenance_append_only_update;
+         UPDATE maintenance SET end = {};
+         INSERT INTO seals (id, tbl, row_id, row_hash, chain, probe, at)
+           VALUES ({}, 'maintenance', 1, '{rh}', '{chain}', 'contract:hosting', {});",
+        T0 + 2 * HOUR + 1,
+        last + 1,
+        T0 + 2 * HOUR
+    ))
+    .unwrap();
+    drop(conn);
+    let out = verify(&db, &[], 1);
+    assert!(
+        out.contains("maintenance row 1 (scope contract:hosting"),
+        "{out}"
+    );
+    assert!(out.contains("was sealed again"), "{out}");
+}
+
+#[test]
+fn a_checkpoint_file_is_checked_line_by_line_against_the_chain() {
+    let (dir, db) = database_with_everything();
+    let file = dir.path().join("checkpoints");
+    let head = || Reader::open(&db).unwrap().chain_head().unwrap();
+    slawatch::checkpoint::append(&file, UtcMillis(T0), "start", "office", head()).unwrap();
+    let store = Store::open(&db).unwrap();
+    write_hours(&store, T0 + 3 * HOUR, 1);
+    store.close().unwrap();
+    slawatch::checkpoint::append(&file, UtcMillis(T0 + 4 * HOUR), "stop", "office", head())
+        .unwrap();
+    let file_arg = file.to_str().unwrap();
+    let out = verify(&db, &["--checkpoint", file_arg], 0);
+    assert!(out.contains("all 2 lines match the chain"), "{out}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    // A line edited (its chain value): the next line no longer follows it.
+    let first_chain = text
+        .lines()
+        .next()
+        .unwrap()
+        .split(" chain=")
+        .nth(1)
+        .unwrap()[..64]
+        .to_owned();
+    let edited = text.replacen(&first_chain, &"0".repeat(64), 1);
+    std::fs::write(&file, &edited).unwrap();
+    let out = verify(&db, &["--checkpoint", file_arg], 1);
+    assert!(
+        out.contains("line 2 DISAGREES: the line does not follow line 1"),
+        "{out}"
+    );
+    // Lines reordered.
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&file, format!("{}\n{}\n", lines[1], lines[0])).unwrap();
+    let out = verify(&db, &["--checkpoint", file_arg], 1);
+    assert!(
+        out.contains("line 1 DISAGREES: the line does not start the file"),
+        "{out}"
+    );
+    // The file moved to another database (or this database's chain rewritten).
+    std::fs::write(&file, &text).unwrap();
+    let (_other_dir, other) = database();
+    let out = verify(&other, &["--checkpoint", file_arg], 1);
+    assert!(out.contains("line 1 DISAGREES: "), "{out}");
+    assert!(
+        out.contains("(or the file belongs to another database)"),
+        "{out}"
+    );
+    // The chain rewritten from a seal the first line pins.
+    let pinned = text
+        .lines()
+        .next()
+        .unwrap()
+        .split(" seal=")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    tamper(
+        &db,
+        &format!(
+            "DROP TRIGGER seals_append_only_update; UPDATE seals SET chain = '{}' WHERE id = {pinned};",
+            "ab".repeat(32)
+        ),
+    );
+    let out = verify(&db, &["--checkpoint", file_arg], 1);
+    assert!(
+        out.contains(&format!(
+            "line 1 DISAGREES: the database holds chain {} at seal {pinned}",
+            "ab".repeat(32)
+        )),
+        "{out}"
+    );
+}
+
+/// Milliseconds since the epoch now: the daemon prunes by the wall clock.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the test writes checks older than the retention by the daemon's clock"
+)]
+fn wall_ms() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+/// The daemon as a process: checks far older than the retention survive its first
+/// hour (today's main pruned them at the first heartbeat), and it appends a
+/// checkpoint at start and at stop that `verify --checkpoint` accepts.
+#[test]
+fn the_daemon_prunes_nothing_in_its_first_hour_and_writes_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let old = wall_ms() - 500 * DAY;
+    let store = Store::open(&db).unwrap();
+    write_hours(&store, old - old.rem_euclid(DAY), 2);
+    store.close().unwrap();
+    let before = rows(&db);
+    let segments = one_i64(&db, "SELECT count(*) FROM coverage");
+    let config = dir.path().join("probes.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[daemon]\ndatabase = \"{}\"\nretention = \"400d\"\ncheckpoint_file = \"{}\"\n",
+            db.display(),
+            dir.path().join("checkpoints").display()
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.path().join("log")).unwrap();
+    let mut child = std::process::Command::new(crate::util::slawatch_bin())
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    // Several heartbeats: today's main prunes at the first one.
+    let start = std::time::Instant::now();
+    let newest =
+        format!("SELECT coalesce(max(end - start), 0) FROM coverage WHERE id > {segments}");
+    while one_i64(&db, &newest) < 2_000 {
+        assert!(start.elapsed() < Duration::from_secs(20), "no heartbeats");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pid = child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(rows(&db), before, "checks were pruned in the first hour");
+    assert_eq!(one_i64(&db, "SELECT count(*) FROM prunes"), 0);
+    let file = dir.path().join("checkpoints");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let events: Vec<&str> = text
+        .lines()
+        .map(|l| {
+            l.split(" event=")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(events, ["start", "stop"], "{text}");
+    let head = Reader::open(&db).unwrap().chain_head().unwrap().unwrap();
+    assert!(
+        text.lines()
+            .last()
+            .unwrap()
+            .contains(&format!("seal={} chain={}", head.0, head.1)),
+        "{text}"
+    );
+    let out = verify(&db, &["--checkpoint", file.to_str().unwrap()], 0);
+    assert!(out.contains("all 2 lines match the chain"), "{out}");
+}
+
+/// digest.rs's promise: the canonical line of each newly sealed row can be
+/// recomputed with `sqlite3` (and hashed with any SHA-256 tool) to its seal's row_hash.
+#[test]
+fn the_new_canonical_lines_are_recomputed_with_sqlite3() {
+    let (_dir, db) = database_with_everything();
+    for (tbl, row, select) in [
+        (
+            "outages",
+            1,
+            "SELECT 'outage', p.name, o.start, o.end, o.last_failure, o.last_success_before,
+                    o.class, o.detail, o.failed_checks
+             FROM outages o JOIN probes p ON p.id = o.probe_id WHERE o.id = 1",
+        ),
+        (
+            "coverage",
+            5,
+            "SELECT 'coverage', vantage, start, end FROM coverage WHERE id = 5",
+        ),
+        (
+            "incidents",
+            1,
+            "SELECT 'incident', probe, contract, start, end, source, note, created_at
+             FROM incidents WHERE id = 1",
+        ),
+        (
+            "maintenance",
+            1,
+            "SELECT 'maintenance', scope, start, end, announced_at, note
+             FROM maintenance WHERE id = 1",
+        ),
+    ] {
+        let out = std::process::Command::new("sqlite3")
+            .args(["-separator", "|"])
+            .arg(&db)
+            .arg(select)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stored: String = rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row(
+                "SELECT row_hash FROM seals WHERE tbl = ?1 AND row_id = ?2 ORDER BY id DESC LIMIT 1",
+                rusqlite::params![tbl, row],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            sha(&out.stdout),
+            stored,
+            "{tbl}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+/// The attack as issue 11 ran it: a prefix of the chain cut and the retention
+/// checkpoint in `meta` moved past it, so that `verify` used to answer "ok, pruned
+/// by retention". Only migration 3 records such a checkpoint now, as a sealed event.
+#[test]
+fn a_checkpoint_moved_in_meta_to_hide_a_cut_prefix_is_found() {
+    let (_dir, db) = database_with_everything();
+    let n = one_i64(&db, "SELECT max(id) FROM seals WHERE tbl = 'failures'");
+    tamper(
+        &db,
+        &format!(
+            "DROP TRIGGER seals_append_only_delete; DROP TRIGGER runs_append_only_delete;
+             DROP TRIGGER failures_append_only_delete; DROP TRIGGER coverage_append_only_delete;
+             INSERT INTO meta (key, value) VALUES ('chain_checkpoint_seal', '{n}');
+             INSERT INTO meta (key, value)
+               SELECT 'chain_checkpoint_hash', chain FROM seals WHERE id = {n};
+             DELETE FROM runs WHERE id IN (SELECT row_id FROM seals WHERE tbl = 'runs' AND id <= {n});
+             DELETE FROM failures WHERE id IN
+               (SELECT row_id FROM seals WHERE tbl = 'failures' AND id <= {n});
+             DELETE FROM coverage WHERE id IN
+               (SELECT row_id FROM seals WHERE tbl = 'coverage' AND id <= {n});
+             DELETE FROM seals WHERE id <= {n};"
+        ),
+    );
+    assert_eq!(one_i64(&db, "SELECT count(*) FROM failures"), 0);
+    let out = verify(&db, &[], 1);
+    assert!(
+        out.starts_with(&format!(
+            "FAILED: the evidence was altered: seal {n}: seals the chain starts after this seal \
+             by a checkpoint in meta that no sealed event records"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("1 problem"), "{out}");
+}
+
+/// A database pruned before migration 3 (its chain starts at the checkpoint in
+/// `meta`) is upgraded with that checkpoint recorded as a sealed event, and verifies.
+#[test]
+fn a_database_pruned_before_migration_3_upgrades_and_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let store = Store::open(&db).unwrap();
+    for i in 0..36 {
+        let at = T0 + i * (HOUR / 12);
+        let status = if i % 5 == 2 { Status::Down } else { Status::Up };
+        store.record_check(&check("web", at, status)).unwrap();
+    }
+    store.close().unwrap();
+    let k = one_i64(&db, "SELECT max(id) / 2 FROM seals");
+    // Back to schema 2 (seals of runs and failures only), then pruned as schema 2
+    // did: a prefix cut and its last seal kept in meta.
+    tamper(
+        &db,
+        &format!(
+            "DROP TRIGGER failures_append_only_delete; DROP TRIGGER runs_append_only_update;
+             DROP TRIGGER runs_append_only_delete;
+             DROP TRIGGER outages_append_only_update; DROP TRIGGER outages_append_only_delete;
+             DROP TRIGGER coverage_append_only_update; DROP TRIGGER coverage_append_only_delete;
+             DROP TRIGGER incidents_append_only_update; DROP TRIGGER incidents_append_only_delete;
+             DROP TRIGGER maintenance_append_only_update;
+             DROP TRIGGER maintenance_append_only_delete;
+             DROP TABLE prunes;
+             CREATE TABLE seals_v2 (
+                 id INTEGER PRIMARY KEY,
+                 tbl TEXT NOT NULL CHECK (tbl IN ('runs', 'failures')),
+                 row_id INTEGER NOT NULL, row_hash TEXT NOT NULL, chain TEXT NOT NULL,
+                 probe TEXT NOT NULL, at INTEGER NOT NULL, UNIQUE (tbl, row_id)) STRICT;
+             INSERT INTO seals_v2 SELECT id, tbl, row_id, row_hash, chain, probe, at FROM seals;
+             DROP TABLE seals;
+             ALTER TABLE seals_v2 RENAME TO seals;
+             INSERT INTO meta (key, value) VALUES ('chain_checkpoint_seal', '{k}');
+             INSERT INTO meta (key, value)
+               SELECT 'chain_checkpoint_hash', chain FROM seals WHERE id = {k};
+             DELETE FROM runs WHERE id IN (SELECT row_id FROM seals WHERE tbl = 'runs' AND id <= {k});
+             DELETE FROM failures WHERE id IN
+               (SELECT row_id FROM seals WHERE tbl = 'failures' AND id <= {k});
+             DELETE FROM seals WHERE id <= {k};
+             CREATE TRIGGER failures_append_only_delete BEFORE DELETE ON failures BEGIN SELECT 1; END;
+             CREATE TRIGGER runs_append_only_update BEFORE UPDATE ON runs BEGIN SELECT 1; END;
+             CREATE TRIGGER runs_append_only_delete BEFORE DELETE ON runs BEGIN SELECT 1; END;
+             CREATE TRIGGER seals_append_only_update BEFORE UPDATE ON seals BEGIN SELECT 1; END;
+             CREATE TRIGGER seals_append_only_delete BEFORE DELETE ON seals BEGIN SELECT 1; END;
+             PRAGMA user_version = 2;"
+        ),
+    );
+    Store::open(&db).unwrap().close().unwrap();
+    let out = verify(&db, &[], 0);
+    assert!(
+        out.contains(&format!("the chain starts after seal {k}")),
+        "{out}"
+    );
+    assert_eq!(
+        one_i64(
+            &db,
+            &format!("SELECT count(*) FROM prunes WHERE up_to_seal = {k} AND runs = 0")
+        ),
+        1
+    );
 }
