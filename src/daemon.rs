@@ -122,7 +122,7 @@ pub async fn run_with(
     );
     // Held until this function returns: one daemon per database.
     let _lock = DbLock::acquire(&database, &holder).map_err(StoreError::from)?;
-    let store = Store::open(&database)?;
+    let store = Store::open(&database)?.with_queue_patience(crate::store::QUEUE_PATIENCE);
     if let Err(e) = register(&store, &config) {
         // Set aside, not lost; the checks still go on being recorded.
         tracing::error!(error = %e, "registering the probes failed; going on");

@@ -19,7 +19,9 @@
 //! and the writer goes on with what comes after. When a message itself is refused (a
 //! constraint or trigger: the poison), the batch is retried message by message, so
 //! only the poison is set aside. The queue to the writer is bounded
-//! ([`QUEUE_CAPACITY`]): a record that does not fit is counted in
+//! ([`QUEUE_CAPACITY`]): a record that finds it full waits for room (back-pressure,
+//! so a bulk producer loses nothing); in the daemon it waits at most
+//! [`QUEUE_PATIENCE`], and one that still does not fit is counted in
 //! [`WriterStats::dropped`], logged, and the daemon's coverage is cut there, so the
 //! time it covers shows as no data, never as measured.
 //!
@@ -90,6 +92,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// probes. One that does not fit is dropped and counted ([`WriterStats::dropped`]),
 /// and the coverage segment is cut there, so the time shows as no data.
 pub const QUEUE_CAPACITY: usize = 65_536;
+
+/// How long a record of the daemon waits for room in a full queue before it is
+/// dropped (once per episode of a full queue; see [`Store::with_queue_patience`]).
+pub const QUEUE_PATIENCE: Duration = Duration::from_secs(1);
 
 /// A batch is committed at the latest when it holds this many messages.
 const MAX_BATCH: usize = 10_000;
@@ -302,6 +308,9 @@ pub struct Store {
     stats: Arc<WriterStats>,
     /// A record was dropped (queue full) and the writer has not yet been told.
     gap_owed: AtomicBool,
+    /// How long a record waits for room in a full queue before it is dropped; `None`:
+    /// as long as it takes (lossless back-pressure, the default).
+    patience: Option<Duration>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -330,8 +339,19 @@ impl Store {
             tx: Some(tx),
             stats,
             gap_owed: AtomicBool::new(false),
+            patience: None,
             thread: Some(thread),
         })
+    }
+
+    /// Bounds how long a record waits for room in a full queue before it is dropped
+    /// (counted, and the coverage cut there). The daemon sets [`QUEUE_PATIENCE`], so
+    /// a wedged writer never stops probing; without it every record waits for room,
+    /// as a bulk producer (an import, a benchmark, a fixture) wants.
+    #[must_use]
+    pub fn with_queue_patience(mut self, patience: Duration) -> Store {
+        self.patience = Some(patience);
+        self
     }
 
     /// The database file.
@@ -367,7 +387,7 @@ impl Store {
                 }
             }
         }
-        match self.try_send(tx, msg) {
+        match self.try_send_patiently(tx, msg) {
             Ok(()) => Ok(()),
             Err(mpsc::TrySendError::Full(m)) => {
                 msg = m;
@@ -384,6 +404,39 @@ impl Store {
             }
             Err(mpsc::TrySendError::Disconnected(_)) => {
                 Err(StoreError::WriterGone(self.path.clone()))
+            }
+        }
+    }
+
+    /// [`Store::try_send`], but a full queue is first given the store's patience to
+    /// make room (back-pressure: a writer that is only behind loses nothing). Once a
+    /// record was dropped, the next ones are dropped at once until the queue has room
+    /// again, so a wedged writer costs one wait per episode, not one per record.
+    fn try_send_patiently(
+        &self,
+        tx: &mpsc::SyncSender<Msg>,
+        msg: Msg,
+    ) -> Result<(), mpsc::TrySendError<Msg>> {
+        let mut msg = match self.try_send(tx, msg) {
+            Err(mpsc::TrySendError::Full(m)) if !self.gap_owed.load(Ordering::Relaxed) => m,
+            other => return other,
+        };
+        let Some(patience) = self.patience else {
+            self.stats.queued.fetch_add(1, Ordering::Relaxed);
+            return tx.send(msg).map_err(|mpsc::SendError(m)| {
+                self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+                mpsc::TrySendError::Disconnected(m)
+            });
+        };
+        let deadline = Instant::now() + patience;
+        loop {
+            if Instant::now() >= deadline {
+                return Err(mpsc::TrySendError::Full(msg));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+            match self.try_send(tx, msg) {
+                Err(mpsc::TrySendError::Full(m)) => msg = m,
+                other => return other,
             }
         }
     }
