@@ -437,6 +437,12 @@ fn register(store: &Store, config: &Config) -> Result<(), StoreError> {
         .map(|p| (p.name.clone(), p.spec.kind().to_owned()))
         .collect();
     store.register_probes(&probes)?;
+    let gaps: Vec<(String, i64)> = config
+        .probes
+        .iter()
+        .map(|p| (p.name.clone(), crate::report::allowance_ms(p)))
+        .collect();
+    store.set_run_gaps(&gaps)?;
     store.record_maintenance(&config.maintenance)?;
     store.flush()
 }

@@ -32,9 +32,10 @@
 //!   probe loop, or the daemon not running). Otherwise the probe is *measured*:
 //!   *down* inside one of its outages, *up* elsewhere. An outage's unknown or
 //!   unmeasured stretches are no data, not downtime (the outage splits there).
-//!   Within a run of up (or unknown) checks the store keeps only the first and the
-//!   last check, so a stall in the middle of a run that resumed with the same status
-//!   is not seen; a panic no longer stalls a loop, so this needs a hung one.
+//!   A run of up (or unknown) checks keeps only its first and last check, so the
+//!   daemon gives the store each probe's allowance (`Store::set_run_gaps`): a check
+//!   arriving later than that after the run's last one starts a new run, and a stall
+//!   in the middle shows as the gap between two runs.
 //! - **Combining** the probes by `unavailable_when` (k of the contract's n probes
 //!   must be down; `any` is k = 1, `all` is k = n): a moment is *down* when at least
 //!   k probes were measured down (or entered as down by hand); *up* when more than

@@ -12,6 +12,7 @@
 pub mod auto;
 mod csv;
 mod data;
+pub(crate) use data::allowance_ms;
 mod html;
 mod json;
 pub mod letter;

@@ -250,6 +250,8 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
 #[derive(Debug)]
 enum Msg {
     Probes(Vec<(String, String)>),
+    /// Per probe, the longest time between two checks that one run may span.
+    RunGaps(Vec<(String, i64)>),
     Maintenance(Vec<crate::config::Maintenance>),
     Check(Box<Check>),
     Outage(Box<Event>),
@@ -270,6 +272,7 @@ impl Msg {
     fn kind(&self) -> &'static str {
         match self {
             Msg::Probes(_) => "probes",
+            Msg::RunGaps(_) => "run_gaps",
             Msg::Maintenance(_) => "maintenance",
             Msg::Check(_) => "check",
             Msg::Outage(_) => "outage",
@@ -292,6 +295,7 @@ impl Msg {
                 serde_json::json!({"now": now.0, "retention_ms": retention_ms})
             }
             Msg::Probes(list) => serde_json::json!(list),
+            Msg::RunGaps(list) => serde_json::json!(list),
             Msg::Outage(event) => serde_json::Value::String(format!("{event:?}")),
             Msg::Maintenance(w) => serde_json::Value::String(format!("{w:?}")),
             Msg::SealOpen | Msg::Flush(_) | Msg::Gap => serde_json::Value::Null,
@@ -487,6 +491,17 @@ impl Store {
         self.send(Msg::Probes(probes.to_vec()))
     }
 
+    /// Tells the writer, per probe, the longest time between two of its checks that
+    /// one run may span (its stall allowance, `report::data::allowance_ms`). A check
+    /// arriving later starts a new run, so a probe loop that stalled in the middle of
+    /// a run of `up` checks shows as a gap between runs (no data), never as uptime.
+    ///
+    /// # Errors
+    /// Only when the writer has stopped.
+    pub fn set_run_gaps(&self, gaps: &[(String, i64)]) -> Result<(), StoreError> {
+        self.send(Msg::RunGaps(gaps.to_vec()))
+    }
+
     /// Records the maintenance windows the configuration announces, once each (the
     /// same scope, start and end are not stored twice), so the database keeps what
     /// was announced even after the configuration changes. The scope is
@@ -589,6 +604,8 @@ struct OpenRun {
     class: Option<ErrorClass>,
     /// The UTC day of its first check (a span of `RUN_SPAN_MS`): a run never spans two.
     hour: i64,
+    /// Its last check's start.
+    last_at: i64,
 }
 
 /// The coverage segment the writer extends.
@@ -615,6 +632,9 @@ struct State {
     /// The span (UTC day) of the newest check or heartbeat: a run of an earlier day can
     /// no longer change, so it is sealed.
     hour: Option<i64>,
+    /// Per probe id, the longest time between two checks one run may span (see
+    /// [`Store::set_run_gaps`]); a probe without one is never cut for a gap.
+    run_gaps: HashMap<i64, i64>,
 }
 
 /// The writer's state at start-up: the chain's head, the newest hour, and the runs
@@ -637,6 +657,7 @@ fn start_state(conn: &mut Connection) -> rusqlite::Result<State> {
         coverage: None,
         head,
         hour,
+        run_gaps: HashMap::new(),
     })
 }
 
@@ -960,6 +981,12 @@ fn apply(tx: &rusqlite::Transaction<'_>, state: &mut State, msg: &Msg) -> rusqli
                 probe_id(tx, &mut state.probe_ids, name, Some(kind))?;
             }
         }
+        Msg::RunGaps(list) => {
+            for (name, gap) in list {
+                let id = probe_id(tx, &mut state.probe_ids, name, None)?;
+                state.run_gaps.insert(id, *gap);
+            }
+        }
         Msg::Maintenance(windows) => {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO maintenance (scope, start, end, announced_at, note)
@@ -1101,10 +1128,17 @@ fn write_check(
         return seal::seal(tx, &mut state.head, seal::Table::Failures, row);
     }
     let hour = hour_of(check.started_at);
+    let gap_ok = |run: &OpenRun| {
+        state
+            .run_gaps
+            .get(&probe)
+            .is_none_or(|gap| check.started_at.0.saturating_sub(run.last_at) <= *gap)
+    };
     if let Some(run) = state.open_runs.get(&probe)
         && run.status == check.status
         && run.class == check.class
         && run.hour == hour
+        && gap_ok(run)
     {
         let changed = tx
             .prepare_cached(
@@ -1116,6 +1150,9 @@ fn write_check(
             )?
             .execute(params![run.row, check.started_at.0, total])?;
         if changed == 1 {
+            if let Some(run) = state.open_runs.get_mut(&probe) {
+                run.last_at = run.last_at.max(check.started_at.0);
+            }
             return Ok(());
         }
         // Its row is gone (deleted by hand): nothing left to seal.
@@ -1146,6 +1183,7 @@ fn write_check(
             status: check.status,
             class: check.class,
             hour,
+            last_at: check.started_at.0,
         },
     );
     Ok(())

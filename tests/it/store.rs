@@ -657,3 +657,46 @@ fn a_producer_faster_than_the_writer_waits_and_loses_nothing() {
     let counts = Reader::open(&db).unwrap().counts().unwrap();
     assert_eq!(counts.checks, sent, "{counts:?}");
 }
+
+/// Issue 11: a probe loop that stalls in the middle of a run of `up` checks used to
+/// be invisible (a run keeps only its first and last check), so the stall read as
+/// uptime. With the probe's run gap set, a check arriving after a longer gap starts
+/// a new run, and the reader sees the hole between the two runs.
+#[test]
+fn a_stall_inside_a_run_of_up_checks_starts_a_new_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let t0: i64 = 1_767_225_600_000;
+    let store = Store::open(&db).unwrap();
+    // 60 s interval + 10 s timeout + 10 s slack.
+    store
+        .set_run_gaps(&[("web".to_owned(), 80_000), ("free".to_owned(), 80_000)])
+        .unwrap();
+    // Checks every minute, then nothing for 20 minutes, then every minute again.
+    let minutes = [0, 1, 2, 3, 23, 24, 25];
+    for m in minutes {
+        store
+            .record_check(&check("web", t0 + m * 60_000, Status::Up, 5))
+            .unwrap();
+        // A late check within the gap extends the run.
+        store
+            .record_check(&check("free", t0 + m * 60_000 / 20, Status::Up, 5))
+            .unwrap();
+    }
+    store.close().unwrap();
+    let r = Reader::open(&db).unwrap();
+    let spans = r
+        .check_spans("web", UtcMillis(t0), UtcMillis(t0 + 3_600_000))
+        .unwrap();
+    let got: Vec<(i64, i64, i64)> = spans
+        .iter()
+        .map(|s| ((s.first.0 - t0) / 60_000, (s.last.0 - t0) / 60_000, s.count))
+        .collect();
+    assert_eq!(got, vec![(0, 3, 4), (23, 25, 3)]);
+    let free = r
+        .check_spans("free", UtcMillis(t0), UtcMillis(t0 + 3_600_000))
+        .unwrap();
+    assert_eq!(free.len(), 1, "{free:?}");
+    // Both runs are sealed and the chain verifies.
+    assert!(r.verify_chain().unwrap().problems.is_empty());
+}
