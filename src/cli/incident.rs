@@ -9,6 +9,11 @@ use std::process::ExitCode;
 /// Record or list outages seen outside the probes: before monitoring began, or
 /// published on the provider's status page.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    slawatch incident add --probe mailbox --start 2023-01-10T08:00:00+01:00 \
+    --end 2023-01-13T18:30:00+01:00 --note \"IMAP down, no reply from support\"\n  \
+    slawatch incident list --config probes.toml\n\n\
+    Reports count a recorded incident as evidence, marked with its source.")]
 pub(super) struct Args {
     #[command(subcommand)]
     command: Sub,
@@ -53,6 +58,9 @@ struct AddArgs {
 
 /// List the incidents entered by hand, oldest first.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    slawatch incident list --config probes.toml\n  \
+    slawatch incident list --database /var/lib/slawatch/slawatch.db")]
 struct ListArgs {
     #[command(flatten)]
     db: DbArgs,

@@ -5,8 +5,11 @@
 //! 2 bad input (configuration, arguments, timeline).
 
 mod check_config;
+mod completions;
 mod db;
 mod incident;
+mod init;
+mod man;
 mod plans;
 mod probe;
 mod report;
@@ -28,6 +31,8 @@ pub const EXIT_BAD_INPUT: u8 = 2;
     about = "Watch hosting sites and mail services, keep the evidence of every outage, \
              and compute what each SLA owes.",
     after_help = "Start with:\n  \
+                  Write a starter configuration for your site and mailbox:\n    \
+                  slawatch init --site https://shop.example.test/ --imap mail.example.test\n  \
                   Validate the configuration:\n    \
                   slawatch check-config --config probes.toml\n  \
                   Run one probe now and see each phase:\n    \
@@ -42,7 +47,8 @@ pub const EXIT_BAD_INPUT: u8 = 2;
                   slawatch report --period 2024-04 --letter --lang it\n  \
                   Check that no stored check was altered since a report:\n    \
                   slawatch verify --config probes.toml --report slawatch-2024-04.json\n\n\
-                  Every subcommand has its own --help with examples."
+                  Every subcommand has its own --help with examples; every plan key and \
+                  credit scheme is in docs/plans.md."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -51,6 +57,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Init(init::Args),
     CheckConfig(check_config::Args),
     Run(run::Args),
     Probe(probe::Args),
@@ -61,6 +68,8 @@ enum Command {
     Sla(sla::Args),
     Report(report::Args),
     Verify(verify::Args),
+    Completions(completions::Args),
+    Man(man::Args),
 }
 
 /// `--config FILE`, shared by every subcommand that reads probes.toml.
@@ -81,6 +90,7 @@ pub struct ConfigArg {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Init(a) => init::run(a),
         Command::CheckConfig(a) => check_config::run(a),
         Command::Run(a) => run::run(a),
         Command::Probe(a) => probe::run(a),
@@ -91,5 +101,7 @@ pub fn main() -> ExitCode {
         Command::Sla(a) => sla::run(a),
         Command::Report(a) => report::run(a),
         Command::Verify(a) => verify::run(a),
+        Command::Completions(a) => completions::run(a),
+        Command::Man(a) => man::run(a),
     }
 }

@@ -4,6 +4,7 @@ mod alerts;
 mod browser;
 mod certs;
 mod cli_db;
+mod cli_init;
 mod cli_probe;
 mod config;
 mod daemon;
