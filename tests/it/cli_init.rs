@@ -1,8 +1,9 @@
 //! The newcomer's commands: `slawatch init` (a starter probes.toml that passes
 //! check-config), shell completions and the man page generated from the CLI, `--help`
-//! that has an example everywhere.
+//! that has an example everywhere, and a repository whose links all resolve.
 
-use crate::util::slawatch;
+use crate::util::{repo_file, slawatch};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 /// `slawatch init ARGS --out DIR/NAME`, asserting exit 0; returns the file's text.
@@ -373,4 +374,161 @@ fn man_page_renders_with_every_subcommand() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("absent/dir"));
+}
+
+/// Whether TOKEN names a file of the repository rather than one of the user's: it sits
+/// under a top-level directory of the repository, or is a capitalised Markdown file.
+fn is_repo_path(token: &str) -> bool {
+    const ROOTS: [&str; 8] = [
+        "docs/",
+        "systemd/",
+        "examples/",
+        "tests/",
+        "src/",
+        "scripts/",
+        "benches/",
+        "fuzz/",
+    ];
+    let name = token.rsplit('/').next().unwrap_or(token);
+    let stem = name.split('.').next().unwrap_or(name);
+    let capitals = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b == b'-' || b == b'_')
+    };
+    // A pattern (`fuzz/corpus/*/`) or a placeholder (`src/cli/<subcommand>.rs`,
+    // `tests/fixtures/config/invalid/NAME.toml`) names no one file.
+    let pattern = token.contains(['*', '<', '{']) || (capitals(stem) && !name.ends_with(".md"));
+    !pattern
+        && (ROOTS.iter().any(|r| token.starts_with(r)) || (name.ends_with(".md") && capitals(stem)))
+}
+
+/// Path-like tokens of TEXT: words of letters, digits and `._/-`, trailing dots cut.
+fn path_tokens(text: &str) -> BTreeSet<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || "._/-".contains(c)))
+        .map(|t| t.trim_end_matches('.'))
+        .filter(|t| t.contains('/') || t.ends_with(".md"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_link_and_path_in_readme_docs_and_help_resolves() {
+    let root = repo_file("");
+    let mut docs = vec![repo_file("README.md"), repo_file("ARCHITECTURE.md")];
+    for e in std::fs::read_dir(repo_file("docs")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "md") {
+            docs.push(p);
+        }
+    }
+    assert!(
+        docs.iter().any(|d| d.ends_with("docs/plans.md")),
+        "{docs:?}"
+    );
+    let link = regex::Regex::new(r"\]\(([^)\s]+)\)").unwrap();
+    let code = regex::Regex::new(r"`([^`\s]+)`").unwrap();
+    let mut broken = Vec::new();
+    let mut links = 0;
+    for doc in &docs {
+        let text = std::fs::read_to_string(doc).unwrap();
+        let shown = doc.strip_prefix(&root).unwrap().display().to_string();
+        for c in link.captures_iter(&text) {
+            let target = &c[1];
+            if target.contains("://") || target.starts_with("mailto:") || target.starts_with('#') {
+                continue;
+            }
+            links += 1;
+            let file = target.split('#').next().unwrap();
+            if !doc.parent().unwrap().join(file).exists() {
+                broken.push(format!("{shown}: link {target}"));
+            }
+        }
+        // A path written as code (`docs/plans.md`) must be there too.
+        for c in code.captures_iter(&text) {
+            let t = c[1].trim_end_matches(['.', ',', ':']);
+            if is_repo_path(t) && !root.join(t).exists() {
+                broken.push(format!("{shown}: path {t}"));
+            }
+        }
+    }
+    assert!(links >= 8, "only {links} relative links found");
+    let mut mentioned = 0;
+    for (path, text) in every_help() {
+        for t in path_tokens(&text) {
+            if is_repo_path(&t) {
+                mentioned += 1;
+                if !root.join(&t).exists() {
+                    broken.push(format!("slawatch {} --help: {t}", path.join(" ")));
+                }
+            }
+        }
+    }
+    assert!(
+        mentioned >= 2,
+        "--help mentions {mentioned} repository paths"
+    );
+    assert!(broken.is_empty(), "not in the repository: {broken:#?}");
+}
+
+#[test]
+fn every_example_of_docs_plans_md_is_a_valid_configuration() {
+    let text = std::fs::read_to_string(repo_file("docs/plans.md")).unwrap();
+    let mut blocks = Vec::new();
+    let mut block: Option<String> = None;
+    for l in text.lines() {
+        match (&mut block, l) {
+            (None, "```toml") => block = Some(String::new()),
+            (Some(b), "```") => {
+                blocks.push(std::mem::take(b));
+                block = None;
+            }
+            (Some(b), l) => {
+                b.push_str(l);
+                b.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    let ids: Vec<String> = blocks
+        .iter()
+        .flat_map(|b| b.lines())
+        .filter_map(|l| l.strip_prefix("id = \""))
+        .map(|l| l.trim_end_matches('"').to_owned())
+        .collect();
+    assert!(blocks.len() >= 12, "{} toml examples", blocks.len());
+    // All examples together, with the two probes the contract example names, form one
+    // configuration that check-config accepts.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plans.toml");
+    let probes = "[[http]]\nname = \"shop-home\"\nurl = \"https://shop.example.test/\"\n\n\
+                  [[http]]\nname = \"shop-health\"\nurl = \"https://shop.example.test/health\"\n\n";
+    std::fs::write(&file, format!("{probes}{}", blocks.join("\n"))).unwrap();
+    let ok = check_config(&file);
+    assert!(ok.contains("1 contract"), "{ok}");
+    let out = slawatch()
+        .args(["plans", "--plans"])
+        .arg(&file)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let listed = String::from_utf8(out).unwrap();
+    // The reading the page quotes for its first plan is the one `plans` prints.
+    let first = listed
+        .lines()
+        .find(|l| l.starts_with("hosting-pro "))
+        .unwrap();
+    let reading = first.trim_start_matches("hosting-pro").trim();
+    assert!(
+        text.replace('\n', " ").contains(reading),
+        "docs/plans.md does not quote {reading:?}"
+    );
+    for id in ids.iter().filter(|id| *id != "shop") {
+        assert!(
+            listed.lines().any(|l| l.starts_with(&format!("{id} "))),
+            "{id} not listed:\n{listed}"
+        );
+    }
 }
