@@ -45,7 +45,8 @@ pub(super) struct Args {
     /// The environment variable that holds the mailbox password.
     #[arg(long, value_name = "NAME", group = "password", requires = "user")]
     password_env: Option<String>,
-    /// A file that holds the mailbox password (systemd's LoadCredential= works).
+    /// A file that holds the mailbox password, relative to FILE's directory
+    /// ("$CREDENTIALS_DIRECTORY/NAME" under systemd's LoadCredential=).
     #[arg(long, value_name = "FILE", group = "password", requires = "user")]
     password_file: Option<String>,
     /// The provider's name, as on its contract.
@@ -118,7 +119,10 @@ pub(super) fn run(a: Args) -> ExitCode {
             ExitCode::from(EXIT_BAD_INPUT)
         }
         Err(e) => {
-            eprintln!("error: {}: {e}", a.out.display());
+            eprintln!(
+                "error: {}: {e}: name a file in an existing directory you can write to with --out FILE",
+                a.out.display()
+            );
             ExitCode::from(EXIT_BAD_INPUT)
         }
     }

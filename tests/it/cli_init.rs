@@ -403,6 +403,26 @@ fn is_repo_path(token: &str) -> bool {
         && (ROOTS.iter().any(|r| token.starts_with(r)) || (name.ends_with(".md") && capitals(stem)))
 }
 
+/// The anchors GitHub gives the headings of a Markdown text (outside code blocks).
+fn anchors(markdown: &str) -> BTreeSet<String> {
+    let mut fenced = false;
+    let mut out = BTreeSet::new();
+    for l in markdown.lines() {
+        if l.starts_with("```") {
+            fenced = !fenced;
+        } else if !fenced && l.starts_with('#') {
+            let title = l.trim_start_matches('#').trim().to_lowercase();
+            let slug: String = title
+                .chars()
+                .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+                .map(|c| if c == ' ' { '-' } else { c })
+                .collect();
+            out.insert(slug);
+        }
+    }
+    out
+}
+
 /// Path-like tokens of TEXT: words of letters, digits and `._/-`, trailing dots cut.
 fn path_tokens(text: &str) -> BTreeSet<String> {
     text.split(|c: char| !(c.is_ascii_alphanumeric() || "._/-".contains(c)))
@@ -435,13 +455,22 @@ fn every_link_and_path_in_readme_docs_and_help_resolves() {
         let shown = doc.strip_prefix(&root).unwrap().display().to_string();
         for c in link.captures_iter(&text) {
             let target = &c[1];
-            if target.contains("://") || target.starts_with("mailto:") || target.starts_with('#') {
+            if target.contains("://") || target.starts_with("mailto:") {
                 continue;
             }
             links += 1;
-            let file = target.split('#').next().unwrap();
-            if !doc.parent().unwrap().join(file).exists() {
+            let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let path = if file.is_empty() {
+                doc.clone()
+            } else {
+                doc.parent().unwrap().join(file)
+            };
+            if !path.exists() {
                 broken.push(format!("{shown}: link {target}"));
+            } else if !anchor.is_empty()
+                && !anchors(&std::fs::read_to_string(&path).unwrap()).contains(anchor)
+            {
+                broken.push(format!("{shown}: link {target}: no such heading"));
             }
         }
         // A path written as code (`docs/plans.md`) must be there too.
