@@ -26,7 +26,9 @@ mod query;
 mod schema;
 mod seal;
 
-pub use digest::EvidenceDigest;
+#[doc(hidden)]
+pub use digest::fuzz_canonical_line;
+pub use digest::{EvidenceDigest, split_line};
 pub use query::{AnnouncedWindow, set_meta};
 pub use seal::{ChainProblem, ChainReport, MAX_PROBLEMS, ProblemKind};
 
