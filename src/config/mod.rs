@@ -733,7 +733,7 @@ mod tests {
     fn fuzz_corpus_timeline_replays() {
         let plans =
             load_plans(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/plans.toml")).unwrap();
-        assert_eq!(plans.len(), 13);
+        assert_eq!(plans.len(), 21);
         let incidents: usize = corpus("timeline")
             .iter()
             .map(|s| crate::sla::timeline::fuzz_timeline(s, &plans))
