@@ -10,7 +10,8 @@
 # by `cargo test` on stable) and write what they learn to a scratch corpus
 # ($FUZZ_WORK, default /tmp/slawatch-fuzz/TARGET/), so a run never bloats the
 # repository; `--merge` then adds to fuzz/corpus/ only the scratch inputs that reach
-# new code (libFuzzer's -merge=1: a few files, not thousands). A crash is written to
+# new edges (libFuzzer's -merge=1 with -use_counters=0: hundreds of files, not
+# thousands; check the size before committing). A crash is written to
 # fuzz/artifacts/TARGET/ and ends the script with status 1; fix it, then copy the
 # input into fuzz/corpus/TARGET/ so the unit tests replay it (docs/fuzzing.md).
 #
@@ -53,7 +54,7 @@ failed=()
 for t in "${targets[@]}"; do
   mkdir -p "$work/$t" "fuzz/corpus/$t"
   if $merge; then
-    nice cargo +nightly fuzz run "$t" "fuzz/corpus/$t" "$work/$t" -- -merge=1 2>&1 |
+    nice cargo +nightly fuzz run "$t" "fuzz/corpus/$t" "$work/$t" -- -merge=1 -use_counters=0 2>&1 |
       grep -E '^MERGE-OUTER: [0-9]+ new files' || true
     continue
   fi
