@@ -647,3 +647,128 @@ pub fn load_plans(path: &Path) -> Result<Vec<Plan>, ConfigErrors> {
 pub fn parse_str(text: &str, path: &Path, env: EnvLookup<'_>) -> Result<Config, ConfigErrors> {
     validate::parse(text, path, env)
 }
+
+/// The value the environment gives every variable in [`fuzz_config`]: no error
+/// message may quote it.
+const FUZZ_SECRET: &str = "fuzz-planted-secret-7f3a";
+
+/// Fuzz entry point of `fuzz/fuzz_targets/config.rs`: `data` is a `probes.toml`
+/// (decoded lossily), validated as `/nonexistent/slawatch-fuzz/probes.toml` with
+/// an environment that sets every variable to a planted secret, then its plans
+/// alone as `load_plans` reads them. Either the text is valid, or every error is
+/// located inside it (line and column of a character of the text, or just past
+/// its end), names the file, says something, and quotes no secret. Returns the
+/// number of errors.
+///
+/// # Panics
+/// If an invariant breaks, which is what the fuzzer looks for.
+#[doc(hidden)]
+pub fn fuzz_config(data: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(data);
+    let path = Path::new("/nonexistent/slawatch-fuzz/probes.toml");
+    let env = |_: &str| Some(FUZZ_SECRET.to_owned());
+    let lines: Vec<usize> = text.split('\n').map(|l| l.chars().count()).collect();
+    let mut count = 0;
+    for result in [
+        parse_str(&text, path, &env).err(),
+        validate::parse_plans(&text, path).err(),
+    ] {
+        let Some(errors) = result else { continue };
+        assert!(!errors.0.is_empty(), "an empty error list");
+        for e in &errors.0 {
+            assert_eq!(e.file, path, "{e}");
+            assert!(
+                e.line >= 1 && e.line <= lines.len(),
+                "{e}: the text has {} lines",
+                lines.len()
+            );
+            assert!(
+                e.column >= 1 && e.column <= lines[e.line - 1] + 1,
+                "{e}: line {} has {} characters",
+                e.line,
+                lines[e.line - 1]
+            );
+            assert!(!e.message.trim().is_empty(), "{e}");
+            assert!(!e.message.contains(FUZZ_SECRET), "{e}");
+        }
+        assert!(!errors.to_string().contains(FUZZ_SECRET));
+        count += errors.0.len();
+    }
+    count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every file of `fuzz/corpus/<target>/` (the findings are kept there).
+    fn corpus(target: &str) -> Vec<Vec<u8>> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/corpus")
+            .join(target);
+        let seeds: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|f| std::fs::read(f.unwrap().path()).unwrap())
+            .collect();
+        assert!(
+            seeds.len() >= 10,
+            "only {} seeds in {}",
+            seeds.len(),
+            dir.display()
+        );
+        seeds
+    }
+
+    /// A new target without a corpus replayed on stable would be fuzzed and then
+    /// forgotten: every target is listed here, and each list entry is replayed by
+    /// a unit test (`probe::wire`, `store::digest` and this module).
+    #[test]
+    fn every_fuzz_target_has_a_replayed_corpus() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+        let mut targets: Vec<String> = std::fs::read_dir(root.join("fuzz_targets"))
+            .unwrap()
+            .map(|f| {
+                f.unwrap()
+                    .path()
+                    .file_stem()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        targets.sort();
+        let replayed = [
+            "canonical_line",
+            "config",
+            "imap_response",
+            "lines",
+            "pop3",
+            "smtp_reply",
+            "timeline",
+        ];
+        assert_eq!(targets, replayed);
+        for t in replayed {
+            assert!(root.join("corpus").join(t).is_dir(), "no corpus for {t}");
+        }
+    }
+
+    #[test]
+    fn fuzz_corpus_config_replays() {
+        let errors: usize = corpus("config").iter().map(|s| fuzz_config(s)).sum();
+        assert!(errors > 0, "no seed exercised an error");
+    }
+
+    /// The timeline target's replay lives here, not in `sla`: its plans are read
+    /// with `load_plans`, and the engine may not import `config`.
+    #[test]
+    fn fuzz_corpus_timeline_replays() {
+        let plans =
+            load_plans(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/plans.toml")).unwrap();
+        assert_eq!(plans.len(), 21);
+        let incidents: usize = corpus("timeline")
+            .iter()
+            .map(|s| crate::sla::timeline::fuzz_timeline(s, &plans))
+            .sum();
+        assert!(incidents > 0, "no seed held an incident");
+    }
+}

@@ -580,11 +580,7 @@ fn measure(
             (int(d), int(t))
         }
         Method::UserWeighted { .. } => {
-            let mut d = Q::zero();
-            for g in groups {
-                d += int(g.counted.measure()) * &g.impact;
-            }
-            d += int(gap_pieces.measure());
+            let d = user_weighted_downtime(groups, gap_pieces);
             let t = domain.measure();
             tr.push(format!(
                 "Measure (user_weighted): D = sum of minutes x share of users affected = {} min, T = {} min.",
@@ -660,6 +656,33 @@ fn measure(
             (d, int(t))
         }
     }
+}
+
+/// `user_weighted` downtime: the integral over time of the share of users
+/// affected, where the shares of incidents at the same instant add up (as error
+/// rates do) but never beyond all users, and no-data counted as down is all users.
+/// Summing each incident's minutes x share on its own counted overlapping
+/// incidents twice: D could exceed T and availability go below zero.
+fn user_weighted_downtime(groups: &[Group], gap_pieces: &Intervals) -> Q {
+    let mut edges: Vec<(i64, Q)> = Vec::new();
+    let pieces = groups
+        .iter()
+        .flat_map(|g| g.counted.iter().map(move |p| (p, g.impact.clone())))
+        .chain(gap_pieces.iter().map(|p| (p, Q::one())));
+    for ((start, end), share) in pieces {
+        edges.push((end, -share.clone()));
+        edges.push((start, share));
+    }
+    edges.sort_by_key(|(t, _)| *t);
+    let (mut d, mut share, mut at) = (Q::zero(), Q::zero(), i64::MIN);
+    for (t, delta) in edges {
+        if t > at && share > Q::zero() {
+            d += int(t - at) * num::min(Q::one(), share.clone());
+        }
+        share += delta;
+        at = t;
+    }
+    d
 }
 
 /// Slices aligned to the period start; the last may be short.

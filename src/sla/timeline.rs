@@ -353,6 +353,78 @@ impl Timeline {
     }
 }
 
+/// The largest timeline file [`fuzz_timeline`] reads: 64 KiB holds a few hundred
+/// incidents, far more than a period has; larger inputs only slow the fuzzer.
+pub const FUZZ_MAX_TIMELINE: usize = 64 * 1024;
+
+/// Fuzz entry point of `fuzz/fuzz_targets/timeline.rs`: `data` is a timeline file
+/// (at most [`FUZZ_MAX_TIMELINE`] bytes; longer inputs are skipped). If
+/// [`Timeline::from_json`] refuses it, every error must say where and what; if it
+/// reads, `to_json` must read back as the same timeline, and [`evaluate`] over
+/// April 2024 (claim date 2024-05-10) with one of `plans` (picked by the input's
+/// length) must give figures that make sense: no negative time or money,
+/// availability between 0 and 1, no more no-data time than the period holds, one
+/// outcome per incident. Returns the number of incidents read.
+///
+/// # Panics
+/// If an invariant breaks, which is what the fuzzer looks for.
+///
+/// [`evaluate`]: super::evaluate
+#[doc(hidden)]
+pub fn fuzz_timeline(data: &[u8], plans: &[super::Plan]) -> usize {
+    use num_traits::{One, Zero};
+    if data.len() > FUZZ_MAX_TIMELINE {
+        return 0;
+    }
+    let Ok(text) = std::str::from_utf8(data) else {
+        return 0;
+    };
+    let tl = match Timeline::from_json(text) {
+        Ok(tl) => tl,
+        Err(errors) => {
+            assert!(!errors.is_empty());
+            for e in errors {
+                assert!(!e.location.is_empty() && !e.message.is_empty(), "{e:?}");
+            }
+            return 0;
+        }
+    };
+    let again = serde_json::to_string(&tl.to_json()).expect("a JSON value prints");
+    assert_eq!(Timeline::from_json(&again).as_ref(), Ok(&tl), "{again}");
+    let Some(plan) = plans.get(data.len() % plans.len().max(1)) else {
+        return tl.incidents.len();
+    };
+    let spec = super::PeriodSpec::Month {
+        year: 2024,
+        month: 4,
+    };
+    let claim = jiff::civil::date(2024, 5, 10);
+    let Ok(ev) = super::evaluate(plan, &super::Overrides::default(), spec, Some(claim), &tl) else {
+        return tl.incidents.len();
+    };
+    let (zero, one) = (super::num::Q::zero(), super::num::Q::one());
+    assert!(ev.downtime_ms >= zero && ev.measured_ms >= zero, "{ev:?}");
+    if let Some(a) = &ev.availability {
+        assert!(*a >= zero && *a <= one, "{}: availability {a}", plan.id);
+    }
+    if let Some(c) = &ev.credit {
+        assert!(
+            c.amount >= rust_decimal::Decimal::ZERO,
+            "{}: {c:?}",
+            plan.id
+        );
+    }
+    assert!(
+        (0..=ev.period.end - ev.period.start).contains(&ev.no_data_ms),
+        "{}: {} ms no-data",
+        plan.id,
+        ev.no_data_ms
+    );
+    assert_eq!(ev.incidents.len(), tl.incidents.len(), "{}", plan.id);
+    let _ = (ev.to_json(), ev.to_text(), ev.availability_pct());
+    tl.incidents.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

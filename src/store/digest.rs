@@ -11,7 +11,7 @@
 //! ```
 //!
 //! Instants and latencies are integer milliseconds, an absent value is empty, and
-//! `|`, `\` and newlines in a detail are escaped as `\|`, `\\` and `\n`. Runs are
+//! `|`, `\` and newlines in every field are escaped as `\|`, `\\` and `\n`. Runs are
 //! ordered by probe name, first check and row id; failures by probe name, instant
 //! and row id. Anyone can recompute it with `sqlite3` and `sha256sum`.
 //!
@@ -101,10 +101,21 @@ pub(super) fn run_line(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<(Str
     let min = opt(r.get(i + 6)?);
     let sum = opt(r.get(i + 7)?);
     let max = opt(r.get(i + 8)?);
+    let count_text = count.to_string();
     Ok((
-        format!(
-            "run|{}|{status}|{class}|{first}|{last}|{count}|{min}|{sum}|{max}\n",
-            escape(&name)
+        join_line(
+            "run",
+            &[
+                &name,
+                &status,
+                &class,
+                &first,
+                &last,
+                &count_text,
+                &min,
+                &sum,
+                &max,
+            ],
         ),
         count,
     ))
@@ -113,20 +124,17 @@ pub(super) fn run_line(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<(Str
 /// The canonical line of a failed check (see the module docs), from
 /// [`fail_columns`] starting at column `i`.
 pub(super) fn fail_line(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<String> {
-    let name = r.get::<_, Option<String>>(i)?.unwrap_or_default();
-    let mut line = format!(
-        "fail|{}|{}|{}|{}",
-        escape(&name),
+    let mut fields = vec![
+        r.get::<_, Option<String>>(i)?.unwrap_or_default(),
         opt(r.get(i + 1)?),
         r.get::<_, Option<String>>(i + 2)?.unwrap_or_default(),
-        escape(&r.get::<_, Option<String>>(i + 3)?.unwrap_or_default())
-    );
+        r.get::<_, Option<String>>(i + 3)?.unwrap_or_default(),
+    ];
     for c in i + 4..i + 11 {
-        line.push('|');
-        line.push_str(&opt(r.get(c)?));
+        fields.push(opt(r.get(c)?));
     }
-    line.push('\n');
-    Ok(line)
+    let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+    Ok(join_line("fail", &fields))
 }
 
 /// The evidence tables sealed into the chain, by their table name.
@@ -397,5 +405,189 @@ impl Reader {
         }
         d.sha256 = hex(&hasher.finalize());
         Ok(d)
+    }
+}
+
+/// A canonical line: `kind`, then each field, every one escaped, separated by `|`
+/// and ended by a newline. [`split_line`] reads it back, so two different field
+/// lists never give the same line (the seals and the digest rest on that).
+///
+/// A NULL text column is read as the empty string before it gets here, so a run
+/// whose `class` is NULL and one whose `class` is `''` give the same line; the
+/// writer only ever stores NULL there.
+pub(super) fn join_line(kind: &str, fields: &[&str]) -> String {
+    let mut line = escape(kind);
+    for f in fields {
+        line.push('|');
+        line.push_str(&escape(f));
+    }
+    line.push('\n');
+    line
+}
+
+/// Splits a canonical line (see [`join_line`]) into its kind and fields, unescaped.
+///
+/// # Errors
+/// If `line` is not one [`join_line`] can give: no final newline, a newline
+/// inside, or a `\` not followed by `\`, `|` or `n`. The message names the byte
+/// offset.
+pub fn split_line(line: &str) -> Result<Vec<String>, String> {
+    let Some(body) = line.strip_suffix('\n') else {
+        return Err(format!("byte {}: a line ends with a newline", line.len()));
+    };
+    let mut fields = vec![String::new()];
+    let mut chars = body.char_indices();
+    while let Some((at, c)) = chars.next() {
+        let field = fields.last_mut().expect("fields start with one");
+        match c {
+            '|' => fields.push(String::new()),
+            '\n' => return Err(format!("byte {at}: a newline inside a line")),
+            '\\' => match chars.next() {
+                Some((_, '\\')) => field.push('\\'),
+                Some((_, '|')) => field.push('|'),
+                Some((_, 'n')) => field.push('\n'),
+                _ => {
+                    return Err(format!("byte {at}: '\\' escapes only '\\', '|' and 'n'"));
+                }
+            },
+            c => field.push(c),
+        }
+    }
+    Ok(fields)
+}
+
+/// Fuzz entry point of `fuzz/fuzz_targets/canonical_line.rs`.
+///
+/// `data` is read twice. As a line: [`split_line`] refuses it or gives fields
+/// that [`join_line`] turns back into the same text. As fields (split at each
+/// `0xff` byte, decoded lossily): they go through [`join_line`] and back, and the
+/// first few are stored as a run and as a failed check in an in-memory SQLite
+/// table and read back through [`run_line`] and [`fail_line`], the functions the
+/// seals and the digest use, whose lines must split into the stored values.
+///
+/// # Panics
+/// If a line does not split back into what made it, which is what the fuzzer
+/// looks for.
+#[doc(hidden)]
+pub fn fuzz_canonical_line(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Ok(parts) = split_line(text)
+    {
+        let rest: Vec<&str> = parts[1..].iter().map(String::as_str).collect();
+        assert_eq!(join_line(&parts[0], &rest), text);
+    }
+    let fields: Vec<String> = data
+        .split(|b| *b == 0xff)
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect();
+    let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+    let line = join_line(refs[0], &refs[1..]);
+    assert_eq!(split_line(&line).as_ref(), Ok(&fields), "{line:?}");
+
+    let text = |i: usize| fields.get(i).cloned().unwrap_or_default();
+    let (name, status, class, detail) = (text(0), text(1), fields.get(2).cloned(), text(3));
+    FUZZ_DB.with(|conn| {
+        let run = conn
+            .query_row(
+                "SELECT ?1, ?2, ?3, 1000, 2000, 3, NULL, 45, 20",
+                rusqlite::params![name, status, class],
+                |r| run_line(r, 0),
+            )
+            .expect("an in-memory SELECT");
+        let want = [&name, &status, &class.clone().unwrap_or_default()];
+        let want: Vec<&str> = ["run"]
+            .into_iter()
+            .chain(want.iter().map(|s| s.as_str()))
+            .chain(["1000", "2000", "3", "", "45", "20"])
+            .collect();
+        assert_eq!(
+            split_line(&run.0).expect("run_line splits"),
+            want,
+            "{run:?}"
+        );
+        let fail = conn
+            .query_row(
+                "SELECT ?1, 1000, ?2, ?3, 1, NULL, 2, 3, NULL, 6, 99",
+                rusqlite::params![name, class, detail],
+                |r| fail_line(r, 0),
+            )
+            .expect("an in-memory SELECT");
+        let class = class.unwrap_or_default();
+        let want: Vec<&str> = ["fail", &name, "1000", &class, &detail]
+            .into_iter()
+            .chain(["1", "", "2", "3", "", "6", "99"])
+            .collect();
+        assert_eq!(
+            split_line(&fail).expect("fail_line splits"),
+            want,
+            "{fail:?}"
+        );
+    });
+}
+
+thread_local! {
+    /// The connection [`fuzz_canonical_line`] selects its rows through.
+    static FUZZ_DB: rusqlite::Connection =
+        rusqlite::Connection::open_in_memory().expect("an in-memory database");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_of(status: &str, class: Option<&str>) -> String {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.query_row(
+            "SELECT 'web', ?1, ?2, 1, 2, 1, 5, 5, 5",
+            rusqlite::params![status, class],
+            |r| run_line(r, 0),
+        )
+        .unwrap()
+        .0
+    }
+
+    /// The status and class of a run were written unescaped: these two rows gave
+    /// one line, so a seal could not tell them apart.
+    #[test]
+    fn rows_that_differ_give_different_lines() {
+        let a = run_of("up|x", Some(""));
+        let b = run_of("up", Some("x|"));
+        assert_ne!(a, b);
+        assert_eq!(split_line(&a).unwrap()[2..4], ["up|x", ""]);
+        assert_eq!(split_line(&b).unwrap()[2..4], ["up", "x|"]);
+        // What real rows hold is not changed by the escaping.
+        assert_eq!(run_of("up", None), "run|web|up||1|2|1|5|5|5\n");
+    }
+
+    #[test]
+    fn split_line_reads_escapes_and_refuses_what_join_never_writes() {
+        let line = join_line("fail", &["a|b", "c\\", "d\ne", ""]);
+        assert_eq!(line, "fail|a\\|b|c\\\\|d\\ne|\n");
+        assert_eq!(
+            split_line(&line).unwrap(),
+            ["fail", "a|b", "c\\", "d\ne", ""]
+        );
+        for (bad, at) in [
+            ("run|x", "byte 5"),
+            ("run|x\ny\n", "byte 5"),
+            ("run|\\t\n", "byte 4"),
+            ("run|x\\\n", "byte 5"),
+        ] {
+            let e = split_line(bad).unwrap_err();
+            assert!(e.starts_with(at), "{bad:?}: {e}");
+        }
+    }
+
+    /// Replays `fuzz/corpus/canonical_line/` (the crashes it found are kept there).
+    #[test]
+    fn fuzz_corpus_replays() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/canonical_line");
+        let mut seeds = 0;
+        for file in std::fs::read_dir(&dir).unwrap() {
+            fuzz_canonical_line(&std::fs::read(file.unwrap().path()).unwrap());
+            seeds += 1;
+        }
+        assert!(seeds >= 10, "only {seeds} seeds in {}", dir.display());
     }
 }

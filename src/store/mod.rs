@@ -46,7 +46,9 @@ mod query;
 mod schema;
 mod seal;
 
-pub use digest::EvidenceDigest;
+#[doc(hidden)]
+pub use digest::fuzz_canonical_line;
+pub use digest::{EvidenceDigest, split_line};
 pub use lock::{DbLock, LockError, lock_path};
 pub use query::{AnnouncedWindow, CheckSpan, set_meta};
 pub use seal::{

@@ -593,3 +593,21 @@ fn the_readme_example_holds() {
         assert!(readme.contains(line), "README lacks {line:?}");
     }
 }
+
+/// Found by the `timeline` fuzz target (kept as
+/// `fuzz/corpus/timeline/user-weighted-overlap.json`): `user_weighted` added up
+/// overlapping incidents on their own, so a month down for everyone plus one more
+/// outage inside it gave D > T and availability -0.0965 %.
+#[test]
+fn user_weighted_never_counts_more_than_every_user_at_once() {
+    let plan = month_plan("measurement.method = \"user_weighted\"\nmeasurement.users = 200\n");
+    let all_month = eval(&plan, &timeline(&[(0, 43_200), (100, 60)]));
+    assert_eq!(all_month.availability_pct().as_deref(), Some("0.0000"));
+    // Shares at the same instant add up (as error rates do), but only to all users:
+    // 30 min at 1/2, 30 min at min(1, 1/2 + 3/4), 30 min at 3/4 = 67.5 min.
+    let mut tl = timeline(&[(0, 60), (30, 60)]);
+    tl.incidents[0].impact = Some("0.5".parse().unwrap());
+    tl.incidents[1].impact = Some("0.75".parse().unwrap());
+    let ev = eval(&plan, &tl);
+    assert_eq!(ev.downtime_ms, sla::num::int(67 * MIN + MIN / 2));
+}
