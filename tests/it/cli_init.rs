@@ -396,9 +396,14 @@ fn is_repo_path(token: &str) -> bool {
             && s.bytes()
                 .all(|b| b.is_ascii_uppercase() || b == b'-' || b == b'_')
     };
-    // A pattern (`fuzz/corpus/*/`) or a placeholder (`src/cli/<subcommand>.rs`,
-    // `tests/fixtures/config/invalid/NAME.toml`) names no one file.
-    let pattern = token.contains(['*', '<', '{']) || (capitals(stem) && !name.ends_with(".md"));
+    // A pattern (`fuzz/corpus/*/`) or a placeholder in any segment
+    // (`src/cli/<subcommand>.rs`, `tests/fixtures/config/invalid/NAME.toml`,
+    // `fuzz/corpus/TARGET/`) names no one file.
+    let placeholder = token.split('/').any(|seg| {
+        let seg_stem = seg.split('.').next().unwrap_or(seg);
+        capitals(seg_stem) && !seg.ends_with(".md")
+    });
+    let pattern = token.contains(['*', '<', '{']) || placeholder;
     !pattern
         && (ROOTS.iter().any(|r| token.starts_with(r)) || (name.ends_with(".md") && capitals(stem)))
 }
