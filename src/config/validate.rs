@@ -1376,7 +1376,7 @@ fn file_secret(
             .unwrap_or_else(|| resolve(file)),
         None => resolve(file),
     };
-    match std::fs::read_to_string(&path) {
+    match read_secret_file(&path) {
         Ok(v) => {
             let v = v
                 .strip_suffix('\n')
@@ -1398,6 +1398,28 @@ fn file_secret(
             None
         }
     }
+}
+
+/// The most a secret file may hold: a password, a token or a URL is far smaller, and
+/// a path such as `/dev/zero` or a log file must not hang or fill memory.
+const MAX_SECRET_FILE: u64 = 64 * 1024;
+
+/// Reads a secret file of at most [`MAX_SECRET_FILE`] bytes of UTF-8.
+fn read_secret_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_SECRET_FILE + 1)
+        .read_to_end(&mut bytes)?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > MAX_SECRET_FILE {
+        return Err(std::io::Error::other(format!(
+            "it holds more than {} KiB, too much for a secret: name the file that holds \
+             only the password or token",
+            MAX_SECRET_FILE / 1024
+        )));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| std::io::Error::other("it is not UTF-8 text: a secret file holds text"))
 }
 
 fn instant(cx: &mut Ctx<'_>, v: &Spanned<String>, key: &str) -> Option<UtcMillis> {

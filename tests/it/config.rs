@@ -639,3 +639,40 @@ fn the_unit_does_not_restart_a_bad_configuration_and_has_limits() {
         assert_eq!(unit_values(key).len(), 1, "{key}= in the unit");
     }
 }
+
+/// A `password_file` naming an endless or huge file (`/dev/zero`, a log) is refused
+/// with its line and column instead of hanging `check-config` and filling memory.
+#[test]
+fn an_endless_or_huge_password_file_is_refused_not_read_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("big"), "x".repeat(100 * 1024)).unwrap();
+    let text = r#"
+[[pop3]]
+name = "pop"
+host = "pop.example.test"
+username = "probe@example.test"
+password_file = "/dev/zero"
+
+[[imap]]
+name = "imap"
+host = "imap.example.test"
+username = "probe@example.test"
+password_file = "big"
+"#;
+    let path = dir.path().join("probes.toml");
+    fs::write(&path, text).unwrap();
+    let out = slawatch()
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("probes.toml:6:17: password_file '/dev/zero'"),
+        "{err}"
+    );
+    assert!(err.contains("probes.toml:12:"), "{err}");
+    assert_eq!(err.matches("too much for a secret").count(), 2, "{err}");
+}
