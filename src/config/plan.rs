@@ -352,7 +352,7 @@ struct RawMeasurement {
     start_from: Option<p::StartFrom>,
     end_at: Option<p::EndAt>,
     missing_data: Option<p::MissingData>,
-    users: Option<u64>,
+    users: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -555,12 +555,12 @@ pub(super) fn build(cx: &mut Ctx<'_>, r: &RawPlan) -> Option<Plan> {
     let m = &r.measurement;
     let slice = |cx: &mut Ctx<'_>, span: std::ops::Range<usize>, what: &str| -> i64 {
         match &m.slice {
-            Some(s) if s.get_ref().0 > 0 => s.get_ref().0,
+            Some(s) if s.get_ref().0 >= crate::sla::MIN_SLICE_MS => s.get_ref().0,
             Some(s) => {
                 cx.err(
                     s.span(),
                     format!(
-                        "plan '{}': measurement.slice must be longer than zero",
+                        "plan '{}': measurement.slice is shorter than the limit of 1 s: write \"PT1S\" or longer, such as \"PT1M\"",
                         r.id.get_ref()
                     ),
                 );
@@ -587,8 +587,16 @@ pub(super) fn build(cx: &mut Ctx<'_>, r: &RawPlan) -> Option<Plan> {
         Some((MethodName::ErrorRateSlices, span)) => p::Method::ErrorRateSlices {
             slice_ms: slice(cx, span, "error_rate_slices"),
         },
-        Some((MethodName::UserWeighted, _)) => p::Method::UserWeighted { users: m.users },
+        Some((MethodName::UserWeighted, _)) => p::Method::UserWeighted {
+            users: m.users.as_ref().map(|u| *u.get_ref()),
+        },
     };
+    // A share of zero users has no meaning (SLA-MODEL.md section 5).
+    if let Some(u) = &m.users
+        && *u.get_ref() == 0
+    {
+        err(cx, u.span(), "measurement.users = 0: write the total number of users the service has, 1 or more, such as measurement.users = 200".into());
+    }
     if let Some(t) = &m.down_if_error_rate_gt {
         let v = t.get_ref().0;
         if v < Decimal::ZERO || v > Decimal::ONE {

@@ -57,6 +57,11 @@ pub fn evaluate(
     let customer_type: CustomerType = overrides.customer_type.unwrap_or(plan.customer_type);
     let tz = &plan.window.timezone;
 
+    // Values only the plan can judge (affected_users against measurement.users).
+    if let Some(e) = tl.check_against(plan).into_iter().next() {
+        return Err(SlaError::Input(e.to_string()));
+    }
+
     // 1. Period.
     let period: Period = period::resolve(&plan.window, spec, claim_date)?;
     tr.push(format!(
@@ -198,12 +203,10 @@ pub fn evaluate(
             continue;
         }
         let impact = match (inc.affected_users, m.method) {
-            (Some(a), Method::UserWeighted { users: Some(u) }) if u > 0 => num::min(
-                Q::one(),
-                num::ratio(
-                    i64::try_from(a).unwrap_or(i64::MAX),
-                    i64::try_from(u).unwrap_or(i64::MAX),
-                ),
+            // `Timeline::check_against` has made sure that a <= u and u > 0.
+            (Some(a), Method::UserWeighted { users: Some(u) }) => num::ratio(
+                i64::try_from(a).unwrap_or(i64::MAX),
+                i64::try_from(u).unwrap_or(i64::MAX),
             ),
             _ => inc.impact.map_or_else(Q::one, dec),
         };
@@ -461,7 +464,7 @@ pub fn evaluate(
     }
 
     // 9. Measure.
-    let (d, t) = measure(plan, &period, &domain, &groups, &gap_pieces, &mut tr);
+    let (d, t) = measure(plan, &period, &domain, &groups, &gap_pieces, &mut tr)?;
 
     // 10. Availability.
     let availability = (!t.is_zero()).then(|| Q::one() - &d / &t);
@@ -563,13 +566,13 @@ fn measure(
     groups: &[Group],
     gap_pieces: &Intervals,
     tr: &mut Vec<String>,
-) -> (Q, Q) {
+) -> Result<(Q, Q), SlaError> {
     let m = &plan.measurement;
     let down = groups
         .iter()
         .fold(Intervals::empty(), |acc, g| acc.union(&g.counted))
         .union(gap_pieces);
-    match m.method {
+    Ok(match m.method {
         Method::Time => {
             let (d, t) = (down.measure(), domain.measure());
             tr.push(format!(
@@ -594,45 +597,45 @@ fn measure(
             (d, int(t))
         }
         Method::TimeSlices { slice_ms, bad_if } => {
-            let slices = Slices::new(period, slice_ms);
-            let measured = slices.touched(domain);
-            let t = slices.length_of(&measured);
-            let bad: Vec<i64> = match bad_if {
-                SliceBadIf::Any => slices.touched(&down),
-                SliceBadIf::Full => slices
-                    .touched(&down)
-                    .into_iter()
-                    .filter(|&i| {
-                        let (s, e) = slices.bounds(i);
-                        let measured = domain.clip(s, e);
-                        measured.subtract(&down).is_empty()
-                    })
-                    .collect(),
+            let slices = Slices::new(period, domain, slice_ms)?;
+            let t = domain.measure();
+            let mut bad = 0_u64;
+            let mut d = 0_i64;
+            match bad_if {
+                SliceBadIf::Any | SliceBadIf::Full => {
+                    let pieces = slices.pieces(&down);
+                    for (&(s, e), over) in pieces.iter().zip(overlaps(&pieces, &down)) {
+                        let is_bad = match bad_if {
+                            SliceBadIf::Any => over > 0,
+                            _ => over == e - s,
+                        };
+                        if is_bad {
+                            bad += 1;
+                            d += e - s;
+                        }
+                    }
+                }
                 SliceBadIf::ErrorRateGt => {
                     let th = m.down_if_error_rate_gt.map_or_else(Q::zero, dec);
-                    slices
-                        .error_sums(groups, gap_pieces)
-                        .into_iter()
-                        .filter(|(i, sum)| {
-                            let (s, e) = slices.bounds(*i);
-                            *sum > &th * int(e - s)
-                        })
-                        .map(|(i, _)| i)
-                        .collect()
+                    for ((s, e), sum) in slices.error_sums(groups, gap_pieces) {
+                        if sum > &th * int(e - s) {
+                            bad += 1;
+                            d += e - s;
+                        }
+                    }
                 }
-            };
-            let d = slices.length_of(&bad);
+            }
             tr.push(format!(
-                "Measure (time slices of {}, bad if {}): {} bad slices = {} min of {} slices = {} min.",
+                "Measure (time slices of {}, bad if {}, cut at the edges of the measured time): {} bad slices = {} min of {} slices = {} min.",
                 human(slice_ms),
                 match bad_if {
                     SliceBadIf::Any => "any downtime",
                     SliceBadIf::Full => "down throughout",
                     SliceBadIf::ErrorRateGt => "error rate above the threshold",
                 },
-                bad.len(),
+                bad,
                 num::minutes(&int(d)),
-                measured.len(),
+                slices.count(),
                 num::minutes(&int(t))
             ));
             if m.min_requests_per_slice.is_some() {
@@ -644,85 +647,156 @@ fn measure(
             (int(d), int(t))
         }
         Method::ErrorRateSlices { slice_ms } => {
-            let slices = Slices::new(period, slice_ms);
-            let t = slices.length_of(&slices.touched(domain));
+            let slices = Slices::new(period, domain, slice_ms)?;
+            let t = domain.measure();
             let mut d = Q::zero();
-            for (i, sum) in slices.error_sums(groups, gap_pieces) {
-                let (s, e) = slices.bounds(i);
+            for ((s, e), sum) in slices.error_sums(groups, gap_pieces) {
                 d += num::min(sum, int(e - s));
             }
             tr.push(format!(
-                "Measure (error-rate slices of {}): D = sum of min(1, error rate x overlap / slice) x slice = {} min, T = {} min.",
+                "Measure (error-rate slices of {}, cut at the edges of the measured time): D = sum of min(1, error rate x overlap / slice) x slice = {} min, T = {} min.",
                 human(slice_ms),
                 num::minutes(&d),
                 num::minutes(&int(t))
             ));
             (d, int(t))
         }
-    }
+    })
 }
 
-/// Slices aligned to the period start; the last may be short.
-struct Slices {
+/// The shortest slice a plan may use (SLA-MODEL.md section 5).
+pub const MIN_SLICE_MS: i64 = 1_000;
+/// The most slices a period may hold (SLA-MODEL.md section 5).
+pub const MAX_SLICES: i64 = 10_000_000;
+
+/// Slices aligned to the period start, cut at every edge of the measured domain
+/// (SLA-MODEL.md section 5): a "piece" is a maximal interval of one slice inside the
+/// domain, and it counts only its own length.
+///
+/// Invariant: slices are never materialised for the whole period; only the pieces a
+/// set of downtime touches are, so memory follows the incidents, not the slice count.
+struct Slices<'a> {
     start: i64,
     end: i64,
     len: i64,
+    domain: &'a Intervals,
 }
 
-impl Slices {
-    fn new(period: &Period, len: i64) -> Self {
-        Slices {
+impl<'a> Slices<'a> {
+    /// Refuses a slice shorter than [`MIN_SLICE_MS`] or a period of more than
+    /// [`MAX_SLICES`] slices.
+    fn new(period: &Period, domain: &'a Intervals, len: i64) -> Result<Self, SlaError> {
+        if len < MIN_SLICE_MS {
+            return Err(SlaError::Input(format!(
+                "measurement.slice {} is shorter than the limit of 1 s: write \"PT1S\" or longer, such as \"PT1M\"",
+                human(len)
+            )));
+        }
+        let span = period.end - period.start;
+        let count = span.div_euclid(len) + i64::from(span.rem_euclid(len) != 0);
+        if count > MAX_SLICES {
+            let shortest =
+                span.div_euclid(MAX_SLICES) + i64::from(span.rem_euclid(MAX_SLICES) != 0);
+            let shortest = (shortest + MIN_SLICE_MS - 1) / MIN_SLICE_MS;
+            return Err(SlaError::Input(format!(
+                "measurement.slice {} cuts the period {} into {count} slices, more than the limit of 10000000: write a slice of at least \"PT{shortest}S\"",
+                human(len),
+                period.label
+            )));
+        }
+        Ok(Slices {
             start: period.start,
             end: period.end,
-            len: len.max(1),
-        }
+            len,
+            domain,
+        })
     }
 
-    fn bounds(&self, i: i64) -> (i64, i64) {
-        let s = self.start + i * self.len;
-        (s, (s + self.len).min(self.end))
+    /// The index of the slice holding instant `t`.
+    fn index(&self, t: i64) -> i64 {
+        (t - self.start).div_euclid(self.len)
     }
 
-    /// Indices of the slices a set overlaps, ascending.
-    fn touched(&self, set: &Intervals) -> Vec<i64> {
-        let mut out: Vec<i64> = Vec::new();
-        for (s, e) in set.clip(self.start, self.end).iter() {
-            let a = (s - self.start) / self.len;
-            let b = (e - 1 - self.start) / self.len;
-            let from = match out.last() {
-                Some(&l) if l >= a => l + 1,
-                _ => a,
-            };
-            out.extend(from..=b);
-        }
-        out
+    /// The start of slice `i`, clamped to the period.
+    fn edge(&self, i: i64) -> i64 {
+        (self.start + i * self.len).clamp(self.start, self.end)
     }
 
-    fn length_of(&self, idx: &[i64]) -> i64 {
-        idx.iter()
-            .map(|&i| {
-                let (s, e) = self.bounds(i);
-                e - s
-            })
+    /// How many pieces the domain holds (computed, not enumerated).
+    fn count(&self) -> i64 {
+        self.domain
+            .clip(self.start, self.end)
+            .iter()
+            .map(|(s, e)| self.index(e - 1) - self.index(s) + 1)
             .sum()
     }
 
-    /// Per slice touched: sum of error rate x overlap (ms), gaps (as_down) at rate 1.
-    fn error_sums(&self, groups: &[Group], gap_pieces: &Intervals) -> BTreeMap<i64, Q> {
-        let mut sums: BTreeMap<i64, Q> = BTreeMap::new();
+    /// The pieces (sorted, disjoint) that `set` overlaps.
+    fn pieces(&self, set: &Intervals) -> Vec<(i64, i64)> {
+        // The whole slices `set` touches, merged, then cut by the domain.
+        let windows = Intervals::of(
+            set.clip(self.start, self.end)
+                .iter()
+                .map(|(s, e)| (self.edge(self.index(s)), self.edge(self.index(e - 1) + 1))),
+        );
+        let inside = windows.intersect(self.domain);
+        let mut out = Vec::new();
+        for (s, e) in inside.iter() {
+            let mut at = s;
+            while at < e {
+                let cut = self.edge(self.index(at) + 1).min(e);
+                out.push((at, cut));
+                at = cut;
+            }
+        }
+        // Keep only the pieces `set` really overlaps.
+        let over = overlaps(&out, set);
+        out.into_iter()
+            .zip(over)
+            .filter_map(|(p, o)| (o > 0).then_some(p))
+            .collect()
+    }
+
+    /// Per piece touched: sum of error rate x overlap (ms), gaps (as_down) at rate 1.
+    fn error_sums(&self, groups: &[Group], gap_pieces: &Intervals) -> Vec<((i64, i64), Q)> {
+        let all = groups
+            .iter()
+            .fold(gap_pieces.clone(), |acc, g| acc.union(&g.counted));
+        let pieces = self.pieces(&all);
+        let mut sums: Vec<Q> = vec![Q::zero(); pieces.len()];
         let sets = groups
             .iter()
             .map(|g| (&g.counted, g.error_rate.clone()))
             .chain(std::iter::once((gap_pieces, Q::one())));
         for (set, rate) in sets {
-            for i in self.touched(set) {
-                let (s, e) = self.bounds(i);
-                let overlap = set.clip(s, e).measure();
-                *sums.entry(i).or_insert_with(Q::zero) += &rate * int(overlap);
+            for (k, o) in overlaps(&pieces, set).into_iter().enumerate() {
+                if o > 0 {
+                    sums[k] += &rate * int(o);
+                }
             }
         }
-        sums
+        pieces.into_iter().zip(sums).collect()
     }
+}
+
+/// For each of `pieces` (sorted, disjoint), how many ms of `set` it holds: one sweep.
+fn overlaps(pieces: &[(i64, i64)], set: &Intervals) -> Vec<i64> {
+    let items: Vec<(i64, i64)> = set.iter().collect();
+    let mut out = Vec::with_capacity(pieces.len());
+    let mut j = 0;
+    for &(s, e) in pieces {
+        while j < items.len() && items[j].1 <= s {
+            j += 1;
+        }
+        let mut k = j;
+        let mut sum = 0;
+        while k < items.len() && items[k].0 < e {
+            sum += items[k].1.min(e) - items[k].0.max(s);
+            k += 1;
+        }
+        out.push(sum);
+    }
+    out
 }
 
 /// Milliseconds as exact hours, for traces and pro-rata credits.
