@@ -555,7 +555,29 @@ pub(super) fn build(cx: &mut Ctx<'_>, r: &RawPlan) -> Option<Plan> {
     let m = &r.measurement;
     let slice = |cx: &mut Ctx<'_>, span: std::ops::Range<usize>, what: &str| -> i64 {
         match &m.slice {
-            Some(s) if s.get_ref().0 >= crate::sla::MIN_SLICE_MS => s.get_ref().0,
+            Some(s) if s.get_ref().0 >= crate::sla::MIN_SLICE_MS => {
+                let len = s.get_ref().0;
+                // The engine checks the exact period; a year is judged here at 366 days.
+                let longest = match window.kind {
+                    p::WindowKind::CalendarYear => {
+                        Some((366 * DAY_MS, "a calendar year of 366 days".to_owned()))
+                    }
+                    p::WindowKind::Rolling { length_ms, .. } => Some((
+                        length_ms,
+                        format!(
+                            "the rolling window of {}",
+                            crate::sla::num::human_ms(&crate::sla::num::int(length_ms))
+                        ),
+                    )),
+                    p::WindowKind::CalendarMonth | p::WindowKind::BillingCycle { .. } => None,
+                };
+                if let Some((span_ms, what)) = longest
+                    && let Err(e) = crate::sla::check_slices(span_ms, len, &what)
+                {
+                    cx.err(s.span(), format!("plan '{}': {e}", r.id.get_ref()));
+                }
+                len
+            }
             Some(s) => {
                 cx.err(
                     s.span(),

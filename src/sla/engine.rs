@@ -669,6 +669,22 @@ pub const MIN_SLICE_MS: i64 = 1_000;
 /// The most slices a period may hold (SLA-MODEL.md section 5).
 pub const MAX_SLICES: i64 = 10_000_000;
 
+/// Checks that `span_ms` (called `what` in the message) holds at most [`MAX_SLICES`]
+/// slices of `len` ms; the error names `measurement.slice`, the limit and the shortest
+/// slice that fits, in whole seconds.
+pub fn check_slices(span_ms: i64, len: i64, what: &str) -> Result<(), String> {
+    let up = |a: i64, b: i64| a / b + i64::from(a % b != 0);
+    let count = up(span_ms, len.max(1));
+    if count > MAX_SLICES {
+        let shortest = up(up(span_ms, MAX_SLICES), 1_000);
+        return Err(format!(
+            "measurement.slice {} cuts {what} into {count} slices, more than the limit of 10000000: write a slice of at least \"PT{shortest}S\"",
+            human(len)
+        ));
+    }
+    Ok(())
+}
+
 /// Slices aligned to the period start, cut at every edge of the measured domain
 /// (SLA-MODEL.md section 5): a "piece" is a maximal interval of one slice inside the
 /// domain, and it counts only its own length.
@@ -692,18 +708,12 @@ impl<'a> Slices<'a> {
                 human(len)
             )));
         }
-        let span = period.end - period.start;
-        let count = span.div_euclid(len) + i64::from(span.rem_euclid(len) != 0);
-        if count > MAX_SLICES {
-            let shortest =
-                span.div_euclid(MAX_SLICES) + i64::from(span.rem_euclid(MAX_SLICES) != 0);
-            let shortest = (shortest + MIN_SLICE_MS - 1) / MIN_SLICE_MS;
-            return Err(SlaError::Input(format!(
-                "measurement.slice {} cuts the period {} into {count} slices, more than the limit of 10000000: write a slice of at least \"PT{shortest}S\"",
-                human(len),
-                period.label
-            )));
-        }
+        check_slices(
+            period.end - period.start,
+            len,
+            &format!("the period {}", period.label),
+        )
+        .map_err(SlaError::Input)?;
         Ok(Slices {
             start: period.start,
             end: period.end,
@@ -802,4 +812,83 @@ fn overlaps(pieces: &[(i64, i64)], set: &Intervals) -> Vec<i64> {
 /// Milliseconds as exact hours, for traces and pro-rata credits.
 pub(super) fn hours(ms: &Q) -> Q {
     ms / int(HOUR_MS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: i64 = HOUR_MS;
+
+    fn april() -> Period {
+        Period {
+            label: "2024-04".into(),
+            start: 1_711_929_600_000,
+            end: 1_711_929_600_000 + 30 * 24 * H,
+            first_day: jiff::civil::date(2024, 4, 1),
+            end_day: jiff::civil::date(2024, 5, 1),
+            months: Some(1),
+        }
+    }
+
+    #[test]
+    fn a_gap_inside_a_slice_cuts_it_in_two_pieces() {
+        let p = april();
+        let (g0, g1) = (
+            p.start + 8 * H + 20 * MINUTE_MS,
+            p.start + 8 * H + 40 * MINUTE_MS,
+        );
+        let domain = Intervals::single(p.start, p.end).subtract(&Intervals::single(g0, g1));
+        let s = Slices::new(&p, &domain, H).unwrap();
+        assert_eq!(s.count(), 30 * 24 + 1);
+        // Downtime before the gap makes only the piece before it bad.
+        let down = Intervals::single(p.start + 8 * H, p.start + 8 * H + 10 * MINUTE_MS);
+        assert_eq!(s.pieces(&down), vec![(p.start + 8 * H, g0)]);
+        // Downtime across two slices touches both, each cut at the domain's edges.
+        let down = Intervals::single(p.start + 7 * H + 50 * MINUTE_MS, g1 + MINUTE_MS);
+        assert_eq!(
+            s.pieces(&down),
+            vec![
+                (p.start + 7 * H, p.start + 8 * H),
+                (p.start + 8 * H, g0),
+                (g1, p.start + 9 * H)
+            ]
+        );
+    }
+
+    #[test]
+    fn error_sums_are_counted_per_cut_piece() {
+        let p = april();
+        // The service ends at 00:30 of the last day: the last slice is 30 minutes long.
+        let end = p.end - 24 * H + 30 * MINUTE_MS;
+        let domain = Intervals::single(p.start, end);
+        let s = Slices::new(&p, &domain, H).unwrap();
+        let g = Group {
+            members: vec![0],
+            start: end - 20 * MINUTE_MS,
+            end,
+            error_rate: num::ratio(1, 2),
+            impact: Q::one(),
+            counted: Intervals::single(end - 20 * MINUTE_MS, end),
+        };
+        let sums = s.error_sums(&[g], &Intervals::empty());
+        assert_eq!(sums.len(), 1);
+        let ((a, b), sum) = &sums[0];
+        assert_eq!((*a, *b), (end - 30 * MINUTE_MS, end));
+        assert_eq!(*sum, int(10 * MINUTE_MS));
+    }
+
+    #[test]
+    fn slice_bounds_name_the_key_and_the_limit() {
+        assert!(check_slices(31 * 24 * H, 1_000, "a month").is_ok());
+        assert!(check_slices(MAX_SLICES * 1_000, 1_000, "x").is_ok());
+        let e = check_slices(MAX_SLICES * 1_000 + 1, 1_000, "x").unwrap_err();
+        assert!(
+            e.starts_with(
+                "measurement.slice 1 s cuts x into 10000001 slices, more than the limit of 10000000"
+            ),
+            "{e}"
+        );
+        assert!(Slices::new(&april(), &Intervals::empty(), 999).is_err());
+    }
 }

@@ -450,7 +450,7 @@ fn out_of_range_values_exit_2_with_their_path() {
             TL,
             "2024",
             &[],
-            "error: y: measurement.slice 1 s cuts the period 2024 into 31622400 slices, more than the limit of 10000000: write a slice of at least \"PT4S\"",
+            "error: p.toml:6:21: plan 'y': measurement.slice 1 s cuts a calendar year of 366 days into 31622400 slices, more than the limit of 10000000: write a slice of at least \"PT4S\"\n1 error in the configuration; nothing was changed",
         ),
         (
             &YEAR_1S.replace("PT1S", "PT0.001S"),
@@ -540,6 +540,41 @@ fn the_engine_is_pure() {
         }
     }
     assert!(files >= 6, "found the engine's files");
+}
+
+/// The engine holds the slice bounds itself, for plans not read from a file.
+#[test]
+fn the_engine_refuses_more_slices_than_the_limit() {
+    let mut plan = month_plan(
+        "measurement.method = \"time_slices\"\nmeasurement.slice = \"PT1S\"\ncredit.scheme = \"none\"\n",
+    );
+    let tl = timeline(&[(10, 5)]);
+    assert!(eval(&plan, &tl).availability.is_some(), "1 s fits a month");
+    plan.window.kind = sla::plan::WindowKind::CalendarYear;
+    let e = sla::evaluate(
+        &plan,
+        &Overrides::default(),
+        PeriodSpec::Year(2024),
+        None,
+        &tl,
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        e,
+        "measurement.slice 1 s cuts the period 2024 into 31622400 slices, more than the limit of 10000000: write a slice of at least \"PT4S\""
+    );
+    plan.measurement.method = sla::plan::Method::ErrorRateSlices { slice_ms: 999 };
+    let e = sla::evaluate(
+        &plan,
+        &Overrides::default(),
+        PeriodSpec::Year(2024),
+        None,
+        &tl,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("shorter than the limit of 1 s"), "{e}");
 }
 
 fn month_plan(extra: &str) -> sla::Plan {
