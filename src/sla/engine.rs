@@ -599,32 +599,15 @@ fn measure(
         Method::TimeSlices { slice_ms, bad_if } => {
             let slices = Slices::new(period, domain, slice_ms)?;
             let t = domain.measure();
-            let mut bad = 0_u64;
-            let mut d = 0_i64;
-            match bad_if {
-                SliceBadIf::Any | SliceBadIf::Full => {
-                    let pieces = slices.pieces(&down);
-                    for (&(s, e), over) in pieces.iter().zip(overlaps(&pieces, &down)) {
-                        let is_bad = match bad_if {
-                            SliceBadIf::Any => over > 0,
-                            _ => over == e - s,
-                        };
-                        if is_bad {
-                            bad += 1;
-                            d += e - s;
-                        }
-                    }
-                }
-                SliceBadIf::ErrorRateGt => {
-                    let th = m.down_if_error_rate_gt.map_or_else(Q::zero, dec);
-                    for ((s, e), sum) in slices.error_sums(groups, gap_pieces) {
-                        if sum > &th * int(e - s) {
-                            bad += 1;
-                            d += e - s;
-                        }
-                    }
-                }
-            }
+            let (judge, profile) = match bad_if {
+                SliceBadIf::Any => (Judge::Any, Profile::of_set(&down)),
+                SliceBadIf::Full => (Judge::Full, Profile::of_set(&down)),
+                SliceBadIf::ErrorRateGt => (
+                    Judge::RateGt(m.down_if_error_rate_gt.map_or_else(Q::zero, dec)),
+                    Profile::of_rates(groups, gap_pieces),
+                ),
+            };
+            let (bad, d) = slices.tally(&profile, &judge);
             tr.push(format!(
                 "Measure (time slices of {}, bad if {}, cut at the edges of the measured time): {} bad slices = {} min of {} slices = {} min.",
                 human(slice_ms),
@@ -634,7 +617,7 @@ fn measure(
                     SliceBadIf::ErrorRateGt => "error rate above the threshold",
                 },
                 bad,
-                num::minutes(&int(d)),
+                num::minutes(&d),
                 slices.count(),
                 num::minutes(&int(t))
             ));
@@ -644,15 +627,12 @@ fn measure(
                         .into(),
                 );
             }
-            (int(d), int(t))
+            (d, int(t))
         }
         Method::ErrorRateSlices { slice_ms } => {
             let slices = Slices::new(period, domain, slice_ms)?;
             let t = domain.measure();
-            let mut d = Q::zero();
-            for ((s, e), sum) in slices.error_sums(groups, gap_pieces) {
-                d += num::min(sum, int(e - s));
-            }
+            let (_, d) = slices.tally(&Profile::of_rates(groups, gap_pieces), &Judge::RateCapped);
             tr.push(format!(
                 "Measure (error-rate slices of {}, cut at the edges of the measured time): D = sum of min(1, error rate x overlap / slice) x slice = {} min, T = {} min.",
                 human(slice_ms),
@@ -685,23 +665,93 @@ pub fn check_slices(span_ms: i64, len: i64, what: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Downtime as a step function: disjoint segments `(start, end, rate)`, sorted, each
+/// with a positive rate (the sum of the error rates of what covers it; 1 for a set).
+struct Profile(Vec<(i64, i64, Q)>);
+
+impl Profile {
+    /// A set of downtime at rate 1.
+    fn of_set(set: &Intervals) -> Self {
+        Profile(set.iter().map(|(s, e)| (s, e, Q::one())).collect())
+    }
+
+    /// The counted time of every group at its error rate, gaps (as_down) at rate 1,
+    /// overlapping ones adding up.
+    fn of_rates(groups: &[Group], gap_pieces: &Intervals) -> Self {
+        let mut events: Vec<(i64, Q)> = Vec::new();
+        let one = Q::one();
+        let sets = groups
+            .iter()
+            .map(|g| (&g.counted, &g.error_rate))
+            .chain(std::iter::once((gap_pieces, &one)));
+        for (set, rate) in sets {
+            for (s, e) in set.iter() {
+                events.push((s, rate.clone()));
+                events.push((e, -rate.clone()));
+            }
+        }
+        events.sort_by_key(|(t, _)| *t);
+        let mut out = Vec::new();
+        let mut rate = Q::zero();
+        for (k, (t, delta)) in events.iter().enumerate() {
+            rate += delta;
+            if let Some((next, _)) = events.get(k + 1)
+                && *next > *t
+                && rate.is_positive()
+            {
+                out.push((*t, *next, rate.clone()));
+            }
+        }
+        Profile(out)
+    }
+}
+
+/// How a piece of a slice is judged.
+enum Judge {
+    /// Bad if any of it is down.
+    Any,
+    /// Bad if all of it is down.
+    Full,
+    /// Bad if its error rate is above this.
+    RateGt(Q),
+    /// Counts min(1, its error rate) of its length.
+    RateCapped,
+}
+
+impl Judge {
+    /// (bad, counted downtime) of a piece of `len` ms holding `covered` ms of downtime
+    /// whose rate-weighted sum is `sum`.
+    fn piece(&self, len: i64, covered: i64, sum: &Q) -> (bool, Q) {
+        let whole = |b: bool| (b, if b { int(len) } else { Q::zero() });
+        match self {
+            Judge::Any => whole(covered > 0),
+            Judge::Full => whole(covered == len),
+            Judge::RateGt(th) => whole(*sum > th * int(len)),
+            Judge::RateCapped => (sum.is_positive(), num::min(sum.clone(), int(len))),
+        }
+    }
+}
+
 /// Slices aligned to the period start, cut at every edge of the measured domain
 /// (SLA-MODEL.md section 5): a "piece" is a maximal interval of one slice inside the
 /// domain, and it counts only its own length.
 ///
-/// Invariant: slices are never materialised for the whole period; only the pieces a
-/// set of downtime touches are, so memory follows the incidents, not the slice count.
-struct Slices<'a> {
+/// Invariant: slices are never materialised. Inside a segment of constant downtime
+/// rate every piece is judged alike, so a run of them is counted in closed form;
+/// only the slices holding a segment's edge are looked at piece by piece. Time and
+/// memory follow the number of incidents, not the number of slices.
+struct Slices {
     start: i64,
     end: i64,
     len: i64,
-    domain: &'a Intervals,
+    /// The domain inside the period, sorted.
+    domain: Vec<(i64, i64)>,
 }
 
-impl<'a> Slices<'a> {
+impl Slices {
     /// Refuses a slice shorter than [`MIN_SLICE_MS`] or a period of more than
     /// [`MAX_SLICES`] slices.
-    fn new(period: &Period, domain: &'a Intervals, len: i64) -> Result<Self, SlaError> {
+    fn new(period: &Period, domain: &Intervals, len: i64) -> Result<Self, SlaError> {
         if len < MIN_SLICE_MS {
             return Err(SlaError::Input(format!(
                 "measurement.slice {} is shorter than the limit of 1 s: write \"PT1S\" or longer, such as \"PT1M\"",
@@ -718,7 +768,7 @@ impl<'a> Slices<'a> {
             start: period.start,
             end: period.end,
             len,
-            domain,
+            domain: domain.clip(period.start, period.end).iter().collect(),
         })
     }
 
@@ -732,81 +782,77 @@ impl<'a> Slices<'a> {
         (self.start + i * self.len).clamp(self.start, self.end)
     }
 
-    /// How many pieces the domain holds (computed, not enumerated).
-    fn count(&self) -> i64 {
-        self.domain
-            .clip(self.start, self.end)
+    /// The domain's intervals inside `[s, e)`.
+    fn domain_in(&self, s: i64, e: i64) -> impl Iterator<Item = (i64, i64)> + '_ {
+        let from = self.domain.partition_point(|&(_, de)| de <= s);
+        self.domain[from..]
             .iter()
-            .map(|(s, e)| self.index(e - 1) - self.index(s) + 1)
+            .take_while(move |&&(ds, _)| ds < e)
+            .map(move |&(ds, de)| (ds.max(s), de.min(e)))
+    }
+
+    /// How many pieces lie in `[s, e)` (computed, not enumerated).
+    fn count_in(&self, s: i64, e: i64) -> i64 {
+        self.domain_in(s, e)
+            .map(|(a, b)| self.index(b - 1) - self.index(a) + 1)
             .sum()
     }
 
-    /// The pieces (sorted, disjoint) that `set` overlaps.
-    fn pieces(&self, set: &Intervals) -> Vec<(i64, i64)> {
-        // The whole slices `set` touches, merged, then cut by the domain.
-        let windows = Intervals::of(
-            set.clip(self.start, self.end)
-                .iter()
-                .map(|(s, e)| (self.edge(self.index(s)), self.edge(self.index(e - 1) + 1))),
-        );
-        let inside = windows.intersect(self.domain);
-        let mut out = Vec::new();
-        for (s, e) in inside.iter() {
-            let mut at = s;
-            while at < e {
-                let cut = self.edge(self.index(at) + 1).min(e);
-                out.push((at, cut));
-                at = cut;
-            }
-        }
-        // Keep only the pieces `set` really overlaps.
-        let over = overlaps(&out, set);
-        out.into_iter()
-            .zip(over)
-            .filter_map(|(p, o)| (o > 0).then_some(p))
-            .collect()
+    /// How many pieces the domain holds.
+    fn count(&self) -> i64 {
+        self.count_in(self.start, self.end)
     }
 
-    /// Per piece touched: sum of error rate x overlap (ms), gaps (as_down) at rate 1.
-    fn error_sums(&self, groups: &[Group], gap_pieces: &Intervals) -> Vec<((i64, i64), Q)> {
-        let all = groups
-            .iter()
-            .fold(gap_pieces.clone(), |acc, g| acc.union(&g.counted));
-        let pieces = self.pieces(&all);
-        let mut sums: Vec<Q> = vec![Q::zero(); pieces.len()];
-        let sets = groups
-            .iter()
-            .map(|g| (&g.counted, g.error_rate.clone()))
-            .chain(std::iter::once((gap_pieces, Q::one())));
-        for (set, rate) in sets {
-            for (k, o) in overlaps(&pieces, set).into_iter().enumerate() {
-                if o > 0 {
-                    sums[k] += &rate * int(o);
+    /// (bad pieces, counted downtime in ms) over the whole period.
+    fn tally(&self, profile: &Profile, judge: &Judge) -> (i64, Q) {
+        let segs = &profile.0;
+        let (mut bad, mut d) = (0_i64, Q::zero());
+        // Slices holding an edge of a segment: judged piece by piece.
+        let mut edges: Vec<i64> = Vec::with_capacity(segs.len() * 2);
+        for (s, e, rate) in segs {
+            let (first, last) = (self.index(*s), self.index(*e - 1));
+            edges.extend([first, last]);
+            // The slices strictly between lie wholly inside this segment.
+            if last > first + 1 {
+                let (rs, re) = (self.edge(first + 1), self.edge(last));
+                let (n, len) = (
+                    self.count_in(rs, re),
+                    self.domain_in(rs, re).map(|(a, b)| b - a).sum::<i64>(),
+                );
+                // One piece of the run stands for all: same rate, fully covered.
+                let (is_bad, _) = judge.piece(1, 1, rate);
+                let share = match judge {
+                    Judge::RateCapped => num::min(rate.clone(), Q::one()),
+                    _ if is_bad => Q::one(),
+                    _ => Q::zero(),
+                };
+                if is_bad {
+                    bad += n;
                 }
+                d += share * int(len);
             }
         }
-        pieces.into_iter().zip(sums).collect()
-    }
-}
-
-/// For each of `pieces` (sorted, disjoint), how many ms of `set` it holds: one sweep.
-fn overlaps(pieces: &[(i64, i64)], set: &Intervals) -> Vec<i64> {
-    let items: Vec<(i64, i64)> = set.iter().collect();
-    let mut out = Vec::with_capacity(pieces.len());
-    let mut j = 0;
-    for &(s, e) in pieces {
-        while j < items.len() && items[j].1 <= s {
-            j += 1;
+        edges.sort_unstable();
+        edges.dedup();
+        for i in edges {
+            let (s, e) = (self.edge(i), self.edge(i + 1));
+            for (ps, pe) in self.domain_in(s, e) {
+                let from = segs.partition_point(|(_, se, _)| *se <= ps);
+                let (mut covered, mut sum) = (0_i64, Q::zero());
+                for (ss, se, rate) in segs[from..].iter().take_while(|(ss, _, _)| *ss < pe) {
+                    let over = se.min(&pe) - ss.max(&ps);
+                    covered += over;
+                    sum += rate * int(over);
+                }
+                let (is_bad, counted) = judge.piece(pe - ps, covered, &sum);
+                if is_bad {
+                    bad += 1;
+                }
+                d += counted;
+            }
         }
-        let mut k = j;
-        let mut sum = 0;
-        while k < items.len() && items[k].0 < e {
-            sum += items[k].1.min(e) - items[k].0.max(s);
-            k += 1;
-        }
-        out.push(sum);
+        (bad, d)
     }
-    out
 }
 
 /// Milliseconds as exact hours, for traces and pro-rata credits.
@@ -831,6 +877,10 @@ mod tests {
         }
     }
 
+    fn minutes(q: &Q) -> Q {
+        q / int(MINUTE_MS)
+    }
+
     #[test]
     fn a_gap_inside_a_slice_cuts_it_in_two_pieces() {
         let p = april();
@@ -843,39 +893,140 @@ mod tests {
         assert_eq!(s.count(), 30 * 24 + 1);
         // Downtime before the gap makes only the piece before it bad.
         let down = Intervals::single(p.start + 8 * H, p.start + 8 * H + 10 * MINUTE_MS);
-        assert_eq!(s.pieces(&down), vec![(p.start + 8 * H, g0)]);
-        // Downtime across two slices touches both, each cut at the domain's edges.
+        let (bad, d) = s.tally(&Profile::of_set(&down), &Judge::Any);
+        assert_eq!((bad, minutes(&d)), (1, int(20)));
+        // Across two slices: 07:00-08:00, 08:00-08:20 and 08:40-09:00 are bad.
         let down = Intervals::single(p.start + 7 * H + 50 * MINUTE_MS, g1 + MINUTE_MS);
-        assert_eq!(
-            s.pieces(&down),
-            vec![
-                (p.start + 7 * H, p.start + 8 * H),
-                (p.start + 8 * H, g0),
-                (g1, p.start + 9 * H)
-            ]
-        );
+        let (bad, d) = s.tally(&Profile::of_set(&down), &Judge::Any);
+        assert_eq!((bad, minutes(&d)), (3, int(100)));
+        // Only the piece 08:00-08:20 is down throughout.
+        let (bad, d) = s.tally(&Profile::of_set(&down), &Judge::Full);
+        assert_eq!((bad, minutes(&d)), (1, int(20)));
     }
 
     #[test]
-    fn error_sums_are_counted_per_cut_piece() {
+    fn a_long_outage_is_counted_without_visiting_every_slice() {
+        let p = april();
+        // Business hours 09:00-17:30 every day: a month-long outage at rate 1/2.
+        let hours = Intervals::of((0..30).map(|k| {
+            let day = p.start + k * 24 * H;
+            (day + 9 * H, day + 17 * H + 30 * MINUTE_MS)
+        }));
+        let s = Slices::new(&p, &hours, 1_000).unwrap();
+        assert_eq!(s.count(), 30 * 510 * 60);
+        let g = Group {
+            members: vec![0],
+            start: p.start,
+            end: p.end,
+            error_rate: num::ratio(1, 2),
+            impact: Q::one(),
+            counted: hours.clone(),
+        };
+        let profile = Profile::of_rates(std::slice::from_ref(&g), &Intervals::empty());
+        let (_, d) = s.tally(&profile, &Judge::RateCapped);
+        assert_eq!(minutes(&d), int(30 * 255));
+        let (bad, d) = s.tally(&profile, &Judge::RateGt(num::ratio(1, 4)));
+        assert_eq!((bad, minutes(&d)), (30 * 510 * 60, int(30 * 510)));
+        let (bad, _) = s.tally(&profile, &Judge::RateGt(num::ratio(1, 2)));
+        assert_eq!(bad, 0);
+    }
+
+    #[test]
+    fn overlapping_rates_add_up_and_a_cut_piece_caps_at_its_length() {
         let p = april();
         // The service ends at 00:30 of the last day: the last slice is 30 minutes long.
         let end = p.end - 24 * H + 30 * MINUTE_MS;
         let domain = Intervals::single(p.start, end);
         let s = Slices::new(&p, &domain, H).unwrap();
-        let g = Group {
+        let group = |from: i64, rate: Q| Group {
             members: vec![0],
-            start: end - 20 * MINUTE_MS,
+            start: from,
             end,
-            error_rate: num::ratio(1, 2),
+            error_rate: rate,
             impact: Q::one(),
-            counted: Intervals::single(end - 20 * MINUTE_MS, end),
+            counted: Intervals::single(from, end),
         };
-        let sums = s.error_sums(&[g], &Intervals::empty());
-        assert_eq!(sums.len(), 1);
-        let ((a, b), sum) = &sums[0];
-        assert_eq!((*a, *b), (end - 30 * MINUTE_MS, end));
-        assert_eq!(*sum, int(10 * MINUTE_MS));
+        // 0.5 over the last 20 min + 0.75 over the last 30 min = 10 + 22.5 = 32.5 min
+        // of error in a 30-min piece: capped at 30.
+        let gs = [
+            group(end - 20 * MINUTE_MS, num::ratio(1, 2)),
+            group(end - 30 * MINUTE_MS, num::ratio(3, 4)),
+        ];
+        let (_, d) = s.tally(
+            &Profile::of_rates(&gs, &Intervals::empty()),
+            &Judge::RateCapped,
+        );
+        assert_eq!(minutes(&d), int(30));
+        let (_, d) = s.tally(
+            &Profile::of_rates(&gs[..1], &Intervals::empty()),
+            &Judge::RateCapped,
+        );
+        assert_eq!(minutes(&d), int(10));
+    }
+
+    /// Every piece enumerated and judged one by one: the reading, spelled out.
+    fn naive(s: &Slices, profile: &Profile, judge: &Judge) -> (i64, Q) {
+        let (mut bad, mut d) = (0, Q::zero());
+        for i in 0..=s.index(s.end - 1) {
+            for (ps, pe) in s.domain_in(s.edge(i), s.edge(i + 1)) {
+                let (mut covered, mut sum) = (0, Q::zero());
+                for (ss, se, r) in &profile.0 {
+                    let over = (*se).min(pe) - (*ss).max(ps);
+                    if over > 0 {
+                        covered += over;
+                        sum += r * int(over);
+                    }
+                }
+                let (b, c) = judge.piece(pe - ps, covered, &sum);
+                bad += i64::from(b);
+                d += c;
+            }
+        }
+        (bad, d)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_closed_form_agrees_with_judging_every_piece(
+            holes in proptest::collection::vec((0i64..2_000, 1i64..90), 0..8),
+            downs in proptest::collection::vec((0i64..2_000, 1i64..300, 0u8..4), 0..6),
+            slice in 1i64..40,
+            th in 0u8..4,
+        ) {
+            // Minutes in a 2000-min period; slices of 1..40 min.
+            let p = Period { end: april().start + 2_000 * MINUTE_MS, ..april() };
+            let at = |m: i64| p.start + m * MINUTE_MS;
+            let domain = Intervals::single(p.start, p.end)
+                .subtract(&Intervals::of(holes.iter().map(|&(s, l)| (at(s), at(s + l)))));
+            let s = Slices::new(&p, &domain, slice * MINUTE_MS).unwrap();
+            let groups: Vec<Group> = downs
+                .iter()
+                .map(|&(st, l, r)| Group {
+                    members: vec![0],
+                    start: at(st),
+                    end: at(st + l),
+                    error_rate: num::ratio(i64::from(r) + 1, 4),
+                    impact: Q::one(),
+                    counted: Intervals::single(at(st), at(st + l)).intersect(&domain),
+                })
+                .collect();
+            let down = groups.iter().fold(Intervals::empty(), |a, g| a.union(&g.counted));
+            let rates = Profile::of_rates(&groups, &Intervals::empty());
+            let set = Profile::of_set(&down);
+            for (profile, judge) in [
+                (&set, Judge::Any),
+                (&set, Judge::Full),
+                (&rates, Judge::RateGt(num::ratio(i64::from(th), 4))),
+                (&rates, Judge::RateCapped),
+            ] {
+                let (nb, nd) = naive(&s, profile, &judge);
+                let (tb, td) = s.tally(profile, &judge);
+                proptest::prop_assert_eq!(&td, &nd);
+                if !matches!(judge, Judge::RateCapped) {
+                    proptest::prop_assert_eq!(tb, nb);
+                }
+            }
+        }
     }
 
     #[test]
