@@ -35,8 +35,8 @@ pub(super) struct Args {
     /// The claim date (YYYY-MM-DD) for rolling windows anchored at the claim.
     #[arg(long, value_name = "DATE")]
     claim_date: Option<jiff::civil::Date>,
-    /// The fee actually paid, overriding the plan's (a decimal such as 9.99).
-    #[arg(long, value_name = "AMOUNT")]
+    /// The fee actually paid, overriding the plan's (a decimal such as 9.99, zero or more).
+    #[arg(long, value_name = "AMOUNT", value_parser = parse_fee)]
     fee: Option<rust_decimal::Decimal>,
     /// The fee's currency, overriding the plan's (ISO 4217).
     #[arg(long, value_name = "CODE")]
@@ -47,6 +47,20 @@ pub(super) struct Args {
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     json: bool,
+}
+
+/// A `--fee` is validated like a plan's `fee` (SLA-MODEL.md section 5): a decimal,
+/// zero or more. A negative fee would turn a credit into a debt.
+fn parse_fee(s: &str) -> Result<rust_decimal::Decimal, String> {
+    let fee: rust_decimal::Decimal = s.trim().parse().map_err(|_| {
+        format!("'{s}' is not a decimal amount: write the fee actually paid, such as 9.99")
+    })?;
+    if fee.is_sign_negative() && !fee.is_zero() {
+        return Err(format!(
+            "{fee} is negative: write the fee actually paid, zero or more, such as 9.99"
+        ));
+    }
+    Ok(fee)
 }
 
 /// Picks the plan named by `--plan`, or the only one.
@@ -83,6 +97,19 @@ pub(super) fn pick<'a>(
     }
 }
 
+/// Prints a timeline's errors, each with the file and its line and column or JSON path.
+fn timeline_errors(file: &std::path::Path, errors: &[sla::timeline::TimelineError]) -> ExitCode {
+    for e in errors {
+        eprintln!("error: {}:{e}", file.display());
+    }
+    eprintln!(
+        "{} error{} in the timeline; nothing was computed",
+        errors.len(),
+        if errors.len() == 1 { "" } else { "s" }
+    );
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
 pub(super) fn run(a: Args) -> ExitCode {
     let bad = |msg: String| {
         eprintln!("error: {msg}");
@@ -114,18 +141,12 @@ pub(super) fn run(a: Args) -> ExitCode {
     };
     let timeline = match Timeline::from_json(&text) {
         Ok(t) => t,
-        Err(errors) => {
-            for e in &errors {
-                eprintln!("error: {}:{e}", a.timeline.display());
-            }
-            eprintln!(
-                "{} error{} in the timeline; nothing was computed",
-                errors.len(),
-                if errors.len() == 1 { "" } else { "s" }
-            );
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
+        Err(errors) => return timeline_errors(&a.timeline, &errors),
     };
+    let errors = timeline.check_against(plan);
+    if !errors.is_empty() {
+        return timeline_errors(&a.timeline, &errors);
+    }
     let overrides = Overrides {
         fee: a.fee,
         currency: a.currency,

@@ -352,7 +352,7 @@ struct RawMeasurement {
     start_from: Option<p::StartFrom>,
     end_at: Option<p::EndAt>,
     missing_data: Option<p::MissingData>,
-    users: Option<u64>,
+    users: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -555,12 +555,34 @@ pub(super) fn build(cx: &mut Ctx<'_>, r: &RawPlan) -> Option<Plan> {
     let m = &r.measurement;
     let slice = |cx: &mut Ctx<'_>, span: std::ops::Range<usize>, what: &str| -> i64 {
         match &m.slice {
-            Some(s) if s.get_ref().0 > 0 => s.get_ref().0,
+            Some(s) if s.get_ref().0 >= crate::sla::MIN_SLICE_MS => {
+                let len = s.get_ref().0;
+                // The engine checks the exact period; a year is judged here at 366 days.
+                let longest = match window.kind {
+                    p::WindowKind::CalendarYear => {
+                        Some((366 * DAY_MS, "a calendar year of 366 days".to_owned()))
+                    }
+                    p::WindowKind::Rolling { length_ms, .. } => Some((
+                        length_ms,
+                        format!(
+                            "the rolling window of {}",
+                            crate::sla::num::human_ms(&crate::sla::num::int(length_ms))
+                        ),
+                    )),
+                    p::WindowKind::CalendarMonth | p::WindowKind::BillingCycle { .. } => None,
+                };
+                if let Some((span_ms, what)) = longest
+                    && let Err(e) = crate::sla::check_slices(span_ms, len, &what)
+                {
+                    cx.err(s.span(), format!("plan '{}': {e}", r.id.get_ref()));
+                }
+                len
+            }
             Some(s) => {
                 cx.err(
                     s.span(),
                     format!(
-                        "plan '{}': measurement.slice must be longer than zero",
+                        "plan '{}': measurement.slice is shorter than the limit of 1 s: write \"PT1S\" or longer, such as \"PT1M\"",
                         r.id.get_ref()
                     ),
                 );
@@ -587,8 +609,16 @@ pub(super) fn build(cx: &mut Ctx<'_>, r: &RawPlan) -> Option<Plan> {
         Some((MethodName::ErrorRateSlices, span)) => p::Method::ErrorRateSlices {
             slice_ms: slice(cx, span, "error_rate_slices"),
         },
-        Some((MethodName::UserWeighted, _)) => p::Method::UserWeighted { users: m.users },
+        Some((MethodName::UserWeighted, _)) => p::Method::UserWeighted {
+            users: m.users.as_ref().map(|u| *u.get_ref()),
+        },
     };
+    // A share of zero users has no meaning (SLA-MODEL.md section 5).
+    if let Some(u) = &m.users
+        && *u.get_ref() == 0
+    {
+        err(cx, u.span(), "measurement.users = 0: write the total number of users the service has, 1 or more, such as measurement.users = 200".into());
+    }
     if let Some(t) = &m.down_if_error_rate_gt {
         let v = t.get_ref().0;
         if v < Decimal::ZERO || v > Decimal::ONE {

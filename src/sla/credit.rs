@@ -609,13 +609,12 @@ pub(super) fn deadline(
     tr: &mut Vec<String>,
 ) -> Result<Option<i64>, SlaError> {
     let tz = &plan.window.timezone;
-    let months = period.months.unwrap_or(1);
     let d = match plan.claim.deadline {
         Deadline::None => return Ok(None),
         Deadline::CyclesAfterPeriod(n) => {
             let at = match plan.window.kind {
                 WindowKind::Rolling { length_ms, .. } => period.end + length_ms * i64::from(n),
-                _ => period::midnight(period::months_after(period.end_day, n * months)?, tz)?,
+                _ => period::midnight(period::end_of_periods_after(&plan.window, period, n)?, tz)?,
             };
             tr.push(format!(
                 "Claim by the end of the {n}. billing cycle after the period -> before {}.",

@@ -57,6 +57,11 @@ pub fn evaluate(
     let customer_type: CustomerType = overrides.customer_type.unwrap_or(plan.customer_type);
     let tz = &plan.window.timezone;
 
+    // Values only the plan can judge (affected_users against measurement.users).
+    if let Some(e) = tl.check_against(plan).into_iter().next() {
+        return Err(SlaError::Input(e.to_string()));
+    }
+
     // 1. Period.
     let period: Period = period::resolve(&plan.window, spec, claim_date)?;
     tr.push(format!(
@@ -198,12 +203,10 @@ pub fn evaluate(
             continue;
         }
         let impact = match (inc.affected_users, m.method) {
-            (Some(a), Method::UserWeighted { users: Some(u) }) if u > 0 => num::min(
-                Q::one(),
-                num::ratio(
-                    i64::try_from(a).unwrap_or(i64::MAX),
-                    i64::try_from(u).unwrap_or(i64::MAX),
-                ),
+            // `Timeline::check_against` has made sure that a <= u and u > 0.
+            (Some(a), Method::UserWeighted { users: Some(u) }) => num::ratio(
+                i64::try_from(a).unwrap_or(i64::MAX),
+                i64::try_from(u).unwrap_or(i64::MAX),
             ),
             _ => inc.impact.map_or_else(Q::one, dec),
         };
@@ -461,7 +464,7 @@ pub fn evaluate(
     }
 
     // 9. Measure.
-    let (d, t) = measure(plan, &period, &domain, &groups, &gap_pieces, &mut tr);
+    let (d, t) = measure(plan, &period, &domain, &groups, &gap_pieces, &mut tr)?;
 
     // 10. Availability.
     let availability = (!t.is_zero()).then(|| Q::one() - &d / &t);
@@ -563,13 +566,13 @@ fn measure(
     groups: &[Group],
     gap_pieces: &Intervals,
     tr: &mut Vec<String>,
-) -> (Q, Q) {
+) -> Result<(Q, Q), SlaError> {
     let m = &plan.measurement;
     let down = groups
         .iter()
         .fold(Intervals::empty(), |acc, g| acc.union(&g.counted))
         .union(gap_pieces);
-    match m.method {
+    Ok(match m.method {
         Method::Time => {
             let (d, t) = (down.measure(), domain.measure());
             tr.push(format!(
@@ -590,45 +593,28 @@ fn measure(
             (d, int(t))
         }
         Method::TimeSlices { slice_ms, bad_if } => {
-            let slices = Slices::new(period, slice_ms);
-            let measured = slices.touched(domain);
-            let t = slices.length_of(&measured);
-            let bad: Vec<i64> = match bad_if {
-                SliceBadIf::Any => slices.touched(&down),
-                SliceBadIf::Full => slices
-                    .touched(&down)
-                    .into_iter()
-                    .filter(|&i| {
-                        let (s, e) = slices.bounds(i);
-                        let measured = domain.clip(s, e);
-                        measured.subtract(&down).is_empty()
-                    })
-                    .collect(),
-                SliceBadIf::ErrorRateGt => {
-                    let th = m.down_if_error_rate_gt.map_or_else(Q::zero, dec);
-                    slices
-                        .error_sums(groups, gap_pieces)
-                        .into_iter()
-                        .filter(|(i, sum)| {
-                            let (s, e) = slices.bounds(*i);
-                            *sum > &th * int(e - s)
-                        })
-                        .map(|(i, _)| i)
-                        .collect()
-                }
+            let slices = Slices::new(period, domain, slice_ms)?;
+            let t = domain.measure();
+            let (judge, profile) = match bad_if {
+                SliceBadIf::Any => (Judge::Any, Profile::of_set(&down)),
+                SliceBadIf::Full => (Judge::Full, Profile::of_set(&down)),
+                SliceBadIf::ErrorRateGt => (
+                    Judge::RateGt(m.down_if_error_rate_gt.map_or_else(Q::zero, dec)),
+                    Profile::of_rates(groups, gap_pieces),
+                ),
             };
-            let d = slices.length_of(&bad);
+            let (bad, d) = slices.tally(&profile, &judge);
             tr.push(format!(
-                "Measure (time slices of {}, bad if {}): {} bad slices = {} min of {} slices = {} min.",
+                "Measure (time slices of {}, bad if {}, cut at the edges of the measured time): {} bad slices = {} min of {} slices = {} min.",
                 human(slice_ms),
                 match bad_if {
                     SliceBadIf::Any => "any downtime",
                     SliceBadIf::Full => "down throughout",
                     SliceBadIf::ErrorRateGt => "error rate above the threshold",
                 },
-                bad.len(),
-                num::minutes(&int(d)),
-                measured.len(),
+                bad,
+                num::minutes(&d),
+                slices.count(),
                 num::minutes(&int(t))
             ));
             if m.min_requests_per_slice.is_some() {
@@ -637,24 +623,82 @@ fn measure(
                         .into(),
                 );
             }
-            (int(d), int(t))
+            (d, int(t))
         }
         Method::ErrorRateSlices { slice_ms } => {
-            let slices = Slices::new(period, slice_ms);
-            let t = slices.length_of(&slices.touched(domain));
-            let mut d = Q::zero();
-            for (i, sum) in slices.error_sums(groups, gap_pieces) {
-                let (s, e) = slices.bounds(i);
-                d += num::min(sum, int(e - s));
-            }
+            let slices = Slices::new(period, domain, slice_ms)?;
+            let t = domain.measure();
+            let (_, d) = slices.tally(&Profile::of_rates(groups, gap_pieces), &Judge::RateCapped);
             tr.push(format!(
-                "Measure (error-rate slices of {}): D = sum of min(1, error rate x overlap / slice) x slice = {} min, T = {} min.",
+                "Measure (error-rate slices of {}, cut at the edges of the measured time): D = sum of min(1, error rate x overlap / slice) x slice = {} min, T = {} min.",
                 human(slice_ms),
                 num::minutes(&d),
                 num::minutes(&int(t))
             ));
             (d, int(t))
         }
+    })
+}
+
+/// The shortest slice a plan may use (SLA-MODEL.md section 5).
+pub const MIN_SLICE_MS: i64 = 1_000;
+/// The most slices a period may hold (SLA-MODEL.md section 5).
+pub const MAX_SLICES: i64 = 10_000_000;
+
+/// Checks that `span_ms` (called `what` in the message) holds at most [`MAX_SLICES`]
+/// slices of `len` ms; the error names `measurement.slice`, the limit and the shortest
+/// slice that fits, in whole seconds.
+pub fn check_slices(span_ms: i64, len: i64, what: &str) -> Result<(), String> {
+    let up = |a: i64, b: i64| a / b + i64::from(a % b != 0);
+    let count = up(span_ms, len.max(1));
+    if count > MAX_SLICES {
+        let shortest = up(up(span_ms, MAX_SLICES), 1_000);
+        return Err(format!(
+            "measurement.slice {} cuts {what} into {count} slices, more than the limit of 10000000: write a slice of at least \"PT{shortest}S\"",
+            human(len)
+        ));
+    }
+    Ok(())
+}
+
+/// Downtime as a step function: disjoint segments `(start, end, rate)`, sorted, each
+/// with a positive rate (the sum of the error rates of what covers it; 1 for a set).
+struct Profile(Vec<(i64, i64, Q)>);
+
+impl Profile {
+    /// A set of downtime at rate 1.
+    fn of_set(set: &Intervals) -> Self {
+        Profile(set.iter().map(|(s, e)| (s, e, Q::one())).collect())
+    }
+
+    /// The counted time of every group at its error rate, gaps (as_down) at rate 1,
+    /// overlapping ones adding up.
+    fn of_rates(groups: &[Group], gap_pieces: &Intervals) -> Self {
+        let mut events: Vec<(i64, Q)> = Vec::new();
+        let one = Q::one();
+        let sets = groups
+            .iter()
+            .map(|g| (&g.counted, &g.error_rate))
+            .chain(std::iter::once((gap_pieces, &one)));
+        for (set, rate) in sets {
+            for (s, e) in set.iter() {
+                events.push((s, rate.clone()));
+                events.push((e, -rate.clone()));
+            }
+        }
+        events.sort_by_key(|(t, _)| *t);
+        let mut out = Vec::new();
+        let mut rate = Q::zero();
+        for (k, (t, delta)) in events.iter().enumerate() {
+            rate += delta;
+            if let Some((next, _)) = events.get(k + 1)
+                && *next > *t
+                && rate.is_positive()
+            {
+                out.push((*t, *next, rate.clone()));
+            }
+        }
+        Profile(out)
     }
 }
 
@@ -685,70 +729,340 @@ fn user_weighted_downtime(groups: &[Group], gap_pieces: &Intervals) -> Q {
     d
 }
 
-/// Slices aligned to the period start; the last may be short.
+/// How a piece of a slice is judged.
+enum Judge {
+    /// Bad if any of it is down.
+    Any,
+    /// Bad if all of it is down.
+    Full,
+    /// Bad if its error rate is above this.
+    RateGt(Q),
+    /// Counts min(1, its error rate) of its length.
+    RateCapped,
+}
+
+impl Judge {
+    /// (bad, counted downtime) of a piece of `len` ms holding `covered` ms of downtime
+    /// whose rate-weighted sum is `sum`.
+    fn piece(&self, len: i64, covered: i64, sum: &Q) -> (bool, Q) {
+        let whole = |b: bool| (b, if b { int(len) } else { Q::zero() });
+        match self {
+            Judge::Any => whole(covered > 0),
+            Judge::Full => whole(covered == len),
+            Judge::RateGt(th) => whole(*sum > th * int(len)),
+            Judge::RateCapped => (sum.is_positive(), num::min(sum.clone(), int(len))),
+        }
+    }
+}
+
+/// Slices aligned to the period start, cut at every edge of the measured domain
+/// (SLA-MODEL.md section 5): a "piece" is a maximal interval of one slice inside the
+/// domain, and it counts only its own length.
+///
+/// Invariant: slices are never materialised. Inside a segment of constant downtime
+/// rate every piece is judged alike, so a run of them is counted in closed form;
+/// only the slices holding a segment's edge are looked at piece by piece. Time and
+/// memory follow the number of incidents, not the number of slices.
 struct Slices {
     start: i64,
     end: i64,
     len: i64,
+    /// The domain inside the period, sorted.
+    domain: Vec<(i64, i64)>,
 }
 
 impl Slices {
-    fn new(period: &Period, len: i64) -> Self {
-        Slices {
+    /// Refuses a slice shorter than [`MIN_SLICE_MS`] or a period of more than
+    /// [`MAX_SLICES`] slices.
+    fn new(period: &Period, domain: &Intervals, len: i64) -> Result<Self, SlaError> {
+        if len < MIN_SLICE_MS {
+            return Err(SlaError::Input(format!(
+                "measurement.slice {} is shorter than the limit of 1 s: write \"PT1S\" or longer, such as \"PT1M\"",
+                human(len)
+            )));
+        }
+        check_slices(
+            period.end - period.start,
+            len,
+            &format!("the period {}", period.label),
+        )
+        .map_err(SlaError::Input)?;
+        Ok(Slices {
             start: period.start,
             end: period.end,
-            len: len.max(1),
-        }
+            len,
+            domain: domain.clip(period.start, period.end).iter().collect(),
+        })
     }
 
-    fn bounds(&self, i: i64) -> (i64, i64) {
-        let s = self.start + i * self.len;
-        (s, (s + self.len).min(self.end))
+    /// The index of the slice holding instant `t`.
+    fn index(&self, t: i64) -> i64 {
+        (t - self.start).div_euclid(self.len)
     }
 
-    /// Indices of the slices a set overlaps, ascending.
-    fn touched(&self, set: &Intervals) -> Vec<i64> {
-        let mut out: Vec<i64> = Vec::new();
-        for (s, e) in set.clip(self.start, self.end).iter() {
-            let a = (s - self.start) / self.len;
-            let b = (e - 1 - self.start) / self.len;
-            let from = match out.last() {
-                Some(&l) if l >= a => l + 1,
-                _ => a,
-            };
-            out.extend(from..=b);
-        }
-        out
+    /// The start of slice `i`, clamped to the period.
+    fn edge(&self, i: i64) -> i64 {
+        (self.start + i * self.len).clamp(self.start, self.end)
     }
 
-    fn length_of(&self, idx: &[i64]) -> i64 {
-        idx.iter()
-            .map(|&i| {
-                let (s, e) = self.bounds(i);
-                e - s
-            })
+    /// The domain's intervals inside `[s, e)`.
+    fn domain_in(&self, s: i64, e: i64) -> impl Iterator<Item = (i64, i64)> + '_ {
+        let from = self.domain.partition_point(|&(_, de)| de <= s);
+        self.domain[from..]
+            .iter()
+            .take_while(move |&&(ds, _)| ds < e)
+            .map(move |&(ds, de)| (ds.max(s), de.min(e)))
+    }
+
+    /// How many pieces lie in `[s, e)` (computed, not enumerated).
+    fn count_in(&self, s: i64, e: i64) -> i64 {
+        self.domain_in(s, e)
+            .map(|(a, b)| self.index(b - 1) - self.index(a) + 1)
             .sum()
     }
 
-    /// Per slice touched: sum of error rate x overlap (ms), gaps (as_down) at rate 1.
-    fn error_sums(&self, groups: &[Group], gap_pieces: &Intervals) -> BTreeMap<i64, Q> {
-        let mut sums: BTreeMap<i64, Q> = BTreeMap::new();
-        let sets = groups
-            .iter()
-            .map(|g| (&g.counted, g.error_rate.clone()))
-            .chain(std::iter::once((gap_pieces, Q::one())));
-        for (set, rate) in sets {
-            for i in self.touched(set) {
-                let (s, e) = self.bounds(i);
-                let overlap = set.clip(s, e).measure();
-                *sums.entry(i).or_insert_with(Q::zero) += &rate * int(overlap);
+    /// How many pieces the domain holds.
+    fn count(&self) -> i64 {
+        self.count_in(self.start, self.end)
+    }
+
+    /// (bad pieces, counted downtime in ms) over the whole period.
+    fn tally(&self, profile: &Profile, judge: &Judge) -> (i64, Q) {
+        let segs = &profile.0;
+        let (mut bad, mut d) = (0_i64, Q::zero());
+        // Slices holding an edge of a segment: judged piece by piece.
+        let mut edges: Vec<i64> = Vec::with_capacity(segs.len() * 2);
+        for (s, e, rate) in segs {
+            let (first, last) = (self.index(*s), self.index(*e - 1));
+            edges.extend([first, last]);
+            // The slices strictly between lie wholly inside this segment.
+            if last > first + 1 {
+                let (rs, re) = (self.edge(first + 1), self.edge(last));
+                let (n, len) = (
+                    self.count_in(rs, re),
+                    self.domain_in(rs, re).map(|(a, b)| b - a).sum::<i64>(),
+                );
+                // One piece of the run stands for all: same rate, fully covered.
+                let (is_bad, _) = judge.piece(1, 1, rate);
+                let share = match judge {
+                    Judge::RateCapped => num::min(rate.clone(), Q::one()),
+                    _ if is_bad => Q::one(),
+                    _ => Q::zero(),
+                };
+                if is_bad {
+                    bad += n;
+                }
+                d += share * int(len);
             }
         }
-        sums
+        edges.sort_unstable();
+        edges.dedup();
+        for i in edges {
+            let (s, e) = (self.edge(i), self.edge(i + 1));
+            for (ps, pe) in self.domain_in(s, e) {
+                let from = segs.partition_point(|(_, se, _)| *se <= ps);
+                let (mut covered, mut sum) = (0_i64, Q::zero());
+                for (ss, se, rate) in segs[from..].iter().take_while(|(ss, _, _)| *ss < pe) {
+                    let over = se.min(&pe) - ss.max(&ps);
+                    covered += over;
+                    sum += rate * int(over);
+                }
+                let (is_bad, counted) = judge.piece(pe - ps, covered, &sum);
+                if is_bad {
+                    bad += 1;
+                }
+                d += counted;
+            }
+        }
+        (bad, d)
     }
 }
 
 /// Milliseconds as exact hours, for traces and pro-rata credits.
 pub(super) fn hours(ms: &Q) -> Q {
     ms / int(HOUR_MS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: i64 = HOUR_MS;
+
+    fn april() -> Period {
+        Period {
+            label: "2024-04".into(),
+            start: 1_711_929_600_000,
+            end: 1_711_929_600_000 + 30 * 24 * H,
+            first_day: jiff::civil::date(2024, 4, 1),
+            end_day: jiff::civil::date(2024, 5, 1),
+            months: Some(1),
+        }
+    }
+
+    fn minutes(q: &Q) -> Q {
+        q / int(MINUTE_MS)
+    }
+
+    #[test]
+    fn a_gap_inside_a_slice_cuts_it_in_two_pieces() {
+        let p = april();
+        let (g0, g1) = (
+            p.start + 8 * H + 20 * MINUTE_MS,
+            p.start + 8 * H + 40 * MINUTE_MS,
+        );
+        let domain = Intervals::single(p.start, p.end).subtract(&Intervals::single(g0, g1));
+        let s = Slices::new(&p, &domain, H).unwrap();
+        assert_eq!(s.count(), 30 * 24 + 1);
+        // Downtime before the gap makes only the piece before it bad.
+        let down = Intervals::single(p.start + 8 * H, p.start + 8 * H + 10 * MINUTE_MS);
+        let (bad, d) = s.tally(&Profile::of_set(&down), &Judge::Any);
+        assert_eq!((bad, minutes(&d)), (1, int(20)));
+        // Across two slices: 07:00-08:00, 08:00-08:20 and 08:40-09:00 are bad.
+        let down = Intervals::single(p.start + 7 * H + 50 * MINUTE_MS, g1 + MINUTE_MS);
+        let (bad, d) = s.tally(&Profile::of_set(&down), &Judge::Any);
+        assert_eq!((bad, minutes(&d)), (3, int(100)));
+        // Only the piece 08:00-08:20 is down throughout.
+        let (bad, d) = s.tally(&Profile::of_set(&down), &Judge::Full);
+        assert_eq!((bad, minutes(&d)), (1, int(20)));
+    }
+
+    #[test]
+    fn a_long_outage_is_counted_without_visiting_every_slice() {
+        let p = april();
+        // Business hours 09:00-17:30 every day: a month-long outage at rate 1/2.
+        let hours = Intervals::of((0..30).map(|k| {
+            let day = p.start + k * 24 * H;
+            (day + 9 * H, day + 17 * H + 30 * MINUTE_MS)
+        }));
+        let s = Slices::new(&p, &hours, 1_000).unwrap();
+        assert_eq!(s.count(), 30 * 510 * 60);
+        let g = Group {
+            members: vec![0],
+            start: p.start,
+            end: p.end,
+            error_rate: num::ratio(1, 2),
+            impact: Q::one(),
+            counted: hours.clone(),
+        };
+        let profile = Profile::of_rates(std::slice::from_ref(&g), &Intervals::empty());
+        let (_, d) = s.tally(&profile, &Judge::RateCapped);
+        assert_eq!(minutes(&d), int(30 * 255));
+        let (bad, d) = s.tally(&profile, &Judge::RateGt(num::ratio(1, 4)));
+        assert_eq!((bad, minutes(&d)), (30 * 510 * 60, int(30 * 510)));
+        let (bad, _) = s.tally(&profile, &Judge::RateGt(num::ratio(1, 2)));
+        assert_eq!(bad, 0);
+    }
+
+    #[test]
+    fn overlapping_rates_add_up_and_a_cut_piece_caps_at_its_length() {
+        let p = april();
+        // The service ends at 00:30 of the last day: the last slice is 30 minutes long.
+        let end = p.end - 24 * H + 30 * MINUTE_MS;
+        let domain = Intervals::single(p.start, end);
+        let s = Slices::new(&p, &domain, H).unwrap();
+        let group = |from: i64, rate: Q| Group {
+            members: vec![0],
+            start: from,
+            end,
+            error_rate: rate,
+            impact: Q::one(),
+            counted: Intervals::single(from, end),
+        };
+        // 0.5 over the last 20 min + 0.75 over the last 30 min = 10 + 22.5 = 32.5 min
+        // of error in a 30-min piece: capped at 30.
+        let gs = [
+            group(end - 20 * MINUTE_MS, num::ratio(1, 2)),
+            group(end - 30 * MINUTE_MS, num::ratio(3, 4)),
+        ];
+        let (_, d) = s.tally(
+            &Profile::of_rates(&gs, &Intervals::empty()),
+            &Judge::RateCapped,
+        );
+        assert_eq!(minutes(&d), int(30));
+        let (_, d) = s.tally(
+            &Profile::of_rates(&gs[..1], &Intervals::empty()),
+            &Judge::RateCapped,
+        );
+        assert_eq!(minutes(&d), int(10));
+    }
+
+    /// Every piece enumerated and judged one by one: the reading, spelled out.
+    fn naive(s: &Slices, profile: &Profile, judge: &Judge) -> (i64, Q) {
+        let (mut bad, mut d) = (0, Q::zero());
+        for i in 0..=s.index(s.end - 1) {
+            for (ps, pe) in s.domain_in(s.edge(i), s.edge(i + 1)) {
+                let (mut covered, mut sum) = (0, Q::zero());
+                for (ss, se, r) in &profile.0 {
+                    let over = (*se).min(pe) - (*ss).max(ps);
+                    if over > 0 {
+                        covered += over;
+                        sum += r * int(over);
+                    }
+                }
+                let (b, c) = judge.piece(pe - ps, covered, &sum);
+                bad += i64::from(b);
+                d += c;
+            }
+        }
+        (bad, d)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_closed_form_agrees_with_judging_every_piece(
+            holes in proptest::collection::vec((0i64..2_000, 1i64..90), 0..8),
+            downs in proptest::collection::vec((0i64..2_000, 1i64..300, 0u8..4), 0..6),
+            slice in 1i64..40,
+            th in 0u8..4,
+        ) {
+            // Minutes in a 2000-min period; slices of 1..40 min.
+            let p = Period { end: april().start + 2_000 * MINUTE_MS, ..april() };
+            let at = |m: i64| p.start + m * MINUTE_MS;
+            let domain = Intervals::single(p.start, p.end)
+                .subtract(&Intervals::of(holes.iter().map(|&(s, l)| (at(s), at(s + l)))));
+            let s = Slices::new(&p, &domain, slice * MINUTE_MS).unwrap();
+            let groups: Vec<Group> = downs
+                .iter()
+                .map(|&(st, l, r)| Group {
+                    members: vec![0],
+                    start: at(st),
+                    end: at(st + l),
+                    error_rate: num::ratio(i64::from(r) + 1, 4),
+                    impact: Q::one(),
+                    counted: Intervals::single(at(st), at(st + l)).intersect(&domain),
+                })
+                .collect();
+            let down = groups.iter().fold(Intervals::empty(), |a, g| a.union(&g.counted));
+            let rates = Profile::of_rates(&groups, &Intervals::empty());
+            let set = Profile::of_set(&down);
+            for (profile, judge) in [
+                (&set, Judge::Any),
+                (&set, Judge::Full),
+                (&rates, Judge::RateGt(num::ratio(i64::from(th), 4))),
+                (&rates, Judge::RateCapped),
+            ] {
+                let (nb, nd) = naive(&s, profile, &judge);
+                let (tb, td) = s.tally(profile, &judge);
+                proptest::prop_assert_eq!(&td, &nd);
+                if !matches!(judge, Judge::RateCapped) {
+                    proptest::prop_assert_eq!(tb, nb);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn slice_bounds_name_the_key_and_the_limit() {
+        assert!(check_slices(31 * 24 * H, 1_000, "a month").is_ok());
+        assert!(check_slices(MAX_SLICES * 1_000, 1_000, "x").is_ok());
+        let e = check_slices(MAX_SLICES * 1_000 + 1, 1_000, "x").unwrap_err();
+        assert!(
+            e.starts_with(
+                "measurement.slice 1 s cuts x into 10000001 slices, more than the limit of 10000000"
+            ),
+            "{e}"
+        );
+        assert!(Slices::new(&april(), &Intervals::empty(), 999).is_err());
+    }
 }

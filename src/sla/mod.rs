@@ -14,7 +14,7 @@ pub mod period;
 pub mod plan;
 pub mod timeline;
 
-pub use engine::evaluate;
+pub use engine::{MAX_SLICES, MIN_SLICE_MS, check_slices, evaluate};
 pub use period::{Period, PeriodSpec};
 pub use plan::{CustomerType, FeePeriod, Plan};
 pub use timeline::Timeline;

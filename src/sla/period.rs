@@ -285,6 +285,27 @@ pub fn local_days(start: i64, end: i64, tz: &TimeZone) -> Result<Vec<(Date, i64,
     Ok(out)
 }
 
+/// The local date on which the `n`-th period after `period` ends, for the windows
+/// measured in whole months (calendar months and years, billing cycles).
+///
+/// Invariant: a billing cycle's dates are computed from the anchor day, never from a
+/// clamped date (SLA-MODEL.md section 5): with day 31, the cycle after 31 Jan -> 29 Feb
+/// ends on 31 Mar, not on 29 Mar.
+pub fn end_of_periods_after(window: &Window, period: &Period, n: u32) -> Result<Date, SlaError> {
+    let months = period.months.unwrap_or(1);
+    let total = n.saturating_mul(months);
+    match window.kind {
+        WindowKind::BillingCycle { anchor_day } => {
+            // The cycle of `period` starts in the month of its first day; the n-th cycle
+            // after it ends where the cycle of (that month + n + 1) starts.
+            let month = date(period.first_day.year(), period.first_day.month(), 1)?;
+            let target = months_after(month, total.saturating_add(months))?;
+            cycle_start(target.year(), target.month(), anchor_day)
+        }
+        _ => months_after(period.end_day, total),
+    }
+}
+
 /// The local date `n` months after `d`.
 pub fn months_after(d: Date, n: u32) -> Result<Date, SlaError> {
     add_months(d, i32::try_from(n).unwrap_or(i32::MAX))
@@ -337,6 +358,26 @@ mod tests {
         assert_eq!(
             (p.first_day.to_string(), p.end_day.to_string()),
             ("2024-02-29".into(), "2024-03-31".into())
+        );
+    }
+
+    #[test]
+    fn cycles_after_an_anchor_on_the_31st_do_not_drift() {
+        let w = window(WindowKind::BillingCycle { anchor_day: 31 }, "UTC");
+        let end = |spec: &str, n: u32| {
+            let p = resolve(&w, PeriodSpec::parse(spec).unwrap(), None).unwrap();
+            end_of_periods_after(&w, &p, n).unwrap().to_string()
+        };
+        assert_eq!(end("2024-01", 0), "2024-02-29");
+        assert_eq!(end("2024-01", 1), "2024-03-31");
+        assert_eq!(end("2024-03", 1), "2024-05-31");
+        assert_eq!(end("2024-01", 2), "2024-04-30");
+        assert_eq!(end("2024-12", 2), "2025-03-31");
+        let w = window(WindowKind::CalendarYear, "UTC");
+        let p = resolve(&w, PeriodSpec::parse("2024").unwrap(), None).unwrap();
+        assert_eq!(
+            end_of_periods_after(&w, &p, 1).unwrap().to_string(),
+            "2026-01-01"
         );
     }
 

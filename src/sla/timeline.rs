@@ -169,13 +169,35 @@ struct RawGap {
     note: Option<String>,
 }
 
+/// The largest offset from UTC an instant may carry: 23:59 (SLA-MODEL.md section 5).
+const MAX_OFFSET_SECONDS: i32 = 23 * 3600 + 59 * 60;
+
 /// Parses an RFC 3339 instant (`Z` or an offset) to milliseconds, truncating below.
+///
+/// Invariant: an offset outside -23:59..=+23:59 is refused (jiff alone accepts up to
+/// 25:59:59, so `+24:00` would silently move the instant by a day).
 pub fn parse_instant(s: &str) -> Result<UtcMillis, String> {
+    let bad = || {
+        format!(
+            "'{s}' is not an RFC 3339 instant: write it like \"2024-04-03T10:15:30Z\" or with an offset, \"2024-04-03T12:15:30+02:00\""
+        )
+    };
+    let pieces = jiff::fmt::temporal::Pieces::parse(s).map_err(|_| bad())?;
+    if let Some(jiff::fmt::temporal::PiecesOffset::Numeric(n)) = pieces.offset() {
+        let secs = n.offset().seconds();
+        if secs.abs() > MAX_OFFSET_SECONDS {
+            let a = secs.unsigned_abs();
+            return Err(format!(
+                "'{s}' has the offset {}{:02}:{:02}, outside -23:59..+23:59: write the instant in UTC (\"Z\") or with the zone's real offset, such as \"+02:00\"",
+                if secs < 0 { '-' } else { '+' },
+                a / 3600,
+                a / 60 % 60
+            ));
+        }
+    }
     s.parse::<jiff::Timestamp>()
         .map(UtcMillis::from_timestamp)
-        .map_err(|_| {
-            format!("'{s}' is not an RFC 3339 instant: write it like \"2024-04-03T10:15:30Z\" or with an offset, \"2024-04-03T12:15:30+02:00\"")
-        })
+        .map_err(|_| bad())
 }
 
 struct Checker {
@@ -223,6 +245,38 @@ impl Checker {
 }
 
 impl Timeline {
+    /// The values that only the plan can judge: `affected_users` is a share of the
+    /// plan's `measurement.users`, so it needs them and may not exceed them
+    /// (SLA-MODEL.md section 5). Each error carries the JSON path of the bad value.
+    pub fn check_against(&self, plan: &super::Plan) -> Vec<TimelineError> {
+        let users = match plan.measurement.method {
+            super::plan::Method::UserWeighted { users } => users.filter(|&u| u > 0),
+            _ => None,
+        };
+        let mut errors = Vec::new();
+        for (i, inc) in self.incidents.iter().enumerate() {
+            let Some(a) = inc.affected_users else {
+                continue;
+            };
+            let message = match users {
+                None => format!(
+                    "{a} affected users, but plan '{}' gives no measurement.users to divide by: set measurement.method = \"user_weighted\" and measurement.users (the total, such as 200), or give the incident an impact (a share such as \"0.25\") instead",
+                    plan.id
+                ),
+                Some(u) if a > u => format!(
+                    "{a} affected users, more than plan '{}' has (measurement.users = {u}): write at most {u}, or correct measurement.users",
+                    plan.id
+                ),
+                Some(_) => continue,
+            };
+            errors.push(TimelineError {
+                location: format!("incidents[{i}].affected_users"),
+                message,
+            });
+        }
+        errors
+    }
+
     /// The timeline as the JSON [`Timeline::from_json`] reads (the input of
     /// `slawatch sla --timeline`): instants in UTC with milliseconds, decimals as
     /// strings, absent optional keys left out. `from_json(to_json(t)) == t`.
@@ -485,6 +539,26 @@ mod tests {
         assert!(text[0].starts_with("incidents[0].end: ends at"), "{text:?}");
         assert!(text[1].starts_with("incidents[1].start: 'yesterday' is not an RFC 3339 instant"));
         assert!(text[2].starts_with("incidents[1].error_rate: 1.5 is not a fraction"));
+    }
+
+    #[test]
+    fn offsets_beyond_23_59_are_refused() {
+        for bad in [
+            "2024-04-03T10:00:00+24:00",
+            "2024-04-03T10:00:00-24:00",
+            "2024-04-03T10:00:00+25:59",
+        ] {
+            let e = parse_instant(bad).unwrap_err();
+            assert!(e.contains("outside -23:59..+23:59"), "{bad}: {e}");
+        }
+        assert_eq!(
+            parse_instant("2024-04-03T23:59:00+23:59"),
+            parse_instant("2024-04-03T00:00:00Z")
+        );
+        assert_eq!(
+            parse_instant("2024-04-02T00:01:00-23:59"),
+            parse_instant("2024-04-03T00:00:00Z")
+        );
     }
 
     #[test]

@@ -402,6 +402,84 @@ fn bad_input_exits_2_with_a_precise_message() {
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
 
+/// The values SLA-MODEL.md section 5 validates (issue 16): each exits 2, names where
+/// the bad value is, and prints no figure.
+#[test]
+fn out_of_range_values_exit_2_with_their_path() {
+    const USERS: &str = "[[plan]]\nid = \"u\"\nfee = \"10.00\"\nobjective.target = \"99.9\"\nmeasurement.method = \"user_weighted\"\nmeasurement.users = 4\ncredit.scheme = \"none\"\n";
+    const YEAR_1S: &str = "[[plan]]\nid = \"y\"\nobjective.target = \"99.9\"\nwindow.kind = \"calendar_year\"\nmeasurement.method = \"time_slices\"\nmeasurement.slice = \"PT1S\"\ncredit.scheme = \"none\"\n";
+    const AFFECTED: &str = r#"{"incidents": [{"start": "2024-04-03T10:00:00Z", "end": "2024-04-03T11:00:00Z", "affected_users": 5}]}"#;
+    let rows: &[(&str, &str, &str, &[&str], &str)] = &[
+        (
+            PLAN,
+            TL,
+            "2024-04",
+            &["--fee=-5.00"],
+            "error: invalid value '-5.00' for '--fee <AMOUNT>': -5.00 is negative: write the fee actually paid, zero or more, such as 9.99",
+        ),
+        (
+            PLAN,
+            r#"{"incidents": [{"start": "2024-04-03T10:00:00+24:00", "end": "2024-04-05T11:00:00Z"}]}"#,
+            "2024-04",
+            &[],
+            "error: t.json:incidents[0].start: '2024-04-03T10:00:00+24:00' has the offset +24:00, outside -23:59..+23:59: write the instant in UTC (\"Z\") or with the zone's real offset, such as \"+02:00\"\n1 error in the timeline; nothing was computed",
+        ),
+        (
+            PLAN,
+            AFFECTED,
+            "2024-04",
+            &[],
+            "error: t.json:incidents[0].affected_users: 5 affected users, but plan 'p' gives no measurement.users to divide by: set measurement.method = \"user_weighted\" and measurement.users (the total, such as 200), or give the incident an impact (a share such as \"0.25\") instead\n1 error in the timeline; nothing was computed",
+        ),
+        (
+            &USERS.replace("measurement.users = 4\n", ""),
+            AFFECTED,
+            "2024-04",
+            &[],
+            "error: t.json:incidents[0].affected_users: 5 affected users, but plan 'u' gives no measurement.users to divide by: set measurement.method = \"user_weighted\" and measurement.users (the total, such as 200), or give the incident an impact (a share such as \"0.25\") instead\n1 error in the timeline; nothing was computed",
+        ),
+        (
+            USERS,
+            AFFECTED,
+            "2024-04",
+            &[],
+            "error: t.json:incidents[0].affected_users: 5 affected users, more than plan 'u' has (measurement.users = 4): write at most 4, or correct measurement.users\n1 error in the timeline; nothing was computed",
+        ),
+        (
+            YEAR_1S,
+            TL,
+            "2024",
+            &[],
+            "error: p.toml:6:21: plan 'y': measurement.slice 1 s cuts a calendar year of 366 days into 31622400 slices, more than the limit of 10000000: write a slice of at least \"PT4S\"\n1 error in the configuration; nothing was changed",
+        ),
+        (
+            &YEAR_1S.replace("PT1S", "PT0.001S"),
+            TL,
+            "2024",
+            &[],
+            "error: p.toml:6:21: plan 'y': measurement.slice is shorter than the limit of 1 s: write \"PT1S\" or longer, such as \"PT1M\"\n1 error in the configuration; nothing was changed",
+        ),
+    ];
+    let mut diffs = Vec::new();
+    for (plan, tl, period, extra, want) in rows {
+        let (code, err) = sla_err(plan, tl, period, extra);
+        assert_eq!(code, Some(2), "{err}");
+        let got = err.replace("\n\nFor more information, try '--help'.", "");
+        if got.trim_end() != *want {
+            diffs.push(format!("expected:\n{want}\ngot:\n{got}"));
+        }
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    // A slice as short as the limit allows still fits a calendar month.
+    let month = YEAR_1S.replace("calendar_year", "calendar_month");
+    let out = run_sla(&month, TL, "2024-04", &["--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn the_human_summary_shows_the_figures_and_the_working() {
     let out = run_sla(PLAN, TL, "2024-04", &[]);
@@ -462,6 +540,41 @@ fn the_engine_is_pure() {
         }
     }
     assert!(files >= 6, "found the engine's files");
+}
+
+/// The engine holds the slice bounds itself, for plans not read from a file.
+#[test]
+fn the_engine_refuses_more_slices_than_the_limit() {
+    let mut plan = month_plan(
+        "measurement.method = \"time_slices\"\nmeasurement.slice = \"PT1S\"\ncredit.scheme = \"none\"\n",
+    );
+    let tl = timeline(&[(10, 5)]);
+    assert!(eval(&plan, &tl).availability.is_some(), "1 s fits a month");
+    plan.window.kind = sla::plan::WindowKind::CalendarYear;
+    let e = sla::evaluate(
+        &plan,
+        &Overrides::default(),
+        PeriodSpec::Year(2024),
+        None,
+        &tl,
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        e,
+        "measurement.slice 1 s cuts the period 2024 into 31622400 slices, more than the limit of 10000000: write a slice of at least \"PT4S\""
+    );
+    plan.measurement.method = sla::plan::Method::ErrorRateSlices { slice_ms: 999 };
+    let e = sla::evaluate(
+        &plan,
+        &Overrides::default(),
+        PeriodSpec::Year(2024),
+        None,
+        &tl,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("shorter than the limit of 1 s"), "{e}");
 }
 
 fn month_plan(extra: &str) -> sla::Plan {
