@@ -66,12 +66,15 @@ struct ListArgs {
     db: DbArgs,
 }
 
+/// An instant with its zone, read as the timeline file reads one (offsets beyond
+/// -23:59..+23:59 refused, so `+24:00` never shifts an incident by a day).
 fn parse_instant(s: &str) -> Result<UtcMillis, String> {
-    s.parse::<jiff::Timestamp>()
-        .map(UtcMillis::from_timestamp)
-        .map_err(|_| {
-            format!("'{s}' is not an instant with a zone: write e.g. 2023-01-10T08:00:00+01:00")
-        })
+    if s.parse::<jiff::Timestamp>().is_err() && !s.contains(['Z', 'z', '+']) {
+        return Err(format!(
+            "'{s}' is not an instant with a zone: write e.g. 2023-01-10T08:00:00+01:00"
+        ));
+    }
+    crate::sla::timeline::parse_instant(s)
 }
 
 fn parse_source(s: &str) -> Result<IncidentSource, String> {

@@ -184,6 +184,23 @@ fn incidents_are_added_and_listed_and_bad_ones_refused() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("not an instant with a zone"));
+    // An offset of a day or more would shift the incident: refused, as in timelines.
+    slawatch()
+        .args([
+            "incident",
+            "add",
+            "--probe",
+            "mailbox",
+            "--start",
+            "2023-01-10T08:00:00+24:00",
+            "--end",
+            "2023-01-10T09:00:00Z",
+            "--database",
+        ])
+        .arg(&db)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("outside -23:59..+23:59"));
 }
 
 #[test]
