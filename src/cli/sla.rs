@@ -151,13 +151,10 @@ pub(super) fn run(a: Args) -> ExitCode {
         fee: a.fee,
         currency: a.currency,
         fee_period: None,
-        customer_type: a.customer_type.map(|t| {
-            if t == "business" {
-                sla::CustomerType::Business
-            } else {
-                sla::CustomerType::Consumer
-            }
-        }),
+        customer_type: a
+            .customer_type
+            .as_deref()
+            .and_then(sla::CustomerType::parse),
     };
     match sla::evaluate(plan, &overrides, spec, a.claim_date, &timeline) {
         Ok(ev) if a.json => {

@@ -1530,8 +1530,7 @@ fn contract(
     };
     let customer_type = match c.customer_type.as_ref().map(|t| t.get_ref().as_str()) {
         None => None,
-        Some("consumer") => Some(CustomerType::Consumer),
-        Some("business") => Some(CustomerType::Business),
+        Some(t) if CustomerType::parse(t).is_some() => CustomerType::parse(t),
         Some(other) => {
             cx.err(
                 c.customer_type.as_ref().map_or(0..0, Spanned::span),

@@ -90,11 +90,7 @@ pub(super) fn contracts(r: &Report) -> String {
                 e.period.label.clone(),
                 c.contract.id.clone(),
                 opt(c.contract.customer.as_ref()),
-                match c.customer_type {
-                    crate::sla::CustomerType::Consumer => "consumer",
-                    crate::sla::CustomerType::Business => "business",
-                }
-                .to_owned(),
+                c.customer_type.as_str().to_owned(),
                 c.plan.id.clone(),
                 c.plan.describe(),
                 c.plan.window.timezone_name.clone(),

@@ -74,7 +74,7 @@ pub const SEARCH_MARGIN_MS: i64 = 31 * DAY_MS;
 /// a UTC day (`store::RUN_SPAN_MS`), so a day after the end every run that began in
 /// the period is over and sealed, and the evidence digest no longer changes; the
 /// extra hour covers checks still in flight at the day's end.
-pub const SEAL_AFTER_MS: i64 = 25 * 3_600_000;
+pub const SEAL_AFTER_MS: i64 = crate::store::RUN_SPAN_MS + 3_600_000;
 
 /// Slack added to a probe's longest expected time between two checks before the
 /// time after its last check is no data: scheduling lag under the concurrency

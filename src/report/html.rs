@@ -313,10 +313,7 @@ fn contract_section(s: &mut String, c: &ContractReport, chain: Option<&(i64, Str
         &esc(&format!(
             "{} ({}), fee {} {} per {}, probes {} (unavailable when {} down)",
             text::customer(c),
-            match c.customer_type {
-                crate::sla::CustomerType::Consumer => "consumer",
-                crate::sla::CustomerType::Business => "business",
-            },
+            c.customer_type.as_str(),
             c.fee,
             c.currency,
             match c.fee_period {

@@ -15,10 +15,7 @@ fn contract(c: &ContractReport, chain: Option<&(i64, String)>) -> Value {
         "contract": {
             "id": c.contract.id,
             "customer": c.contract.customer,
-            "customer_type": match c.customer_type {
-                crate::sla::CustomerType::Consumer => "consumer",
-                crate::sla::CustomerType::Business => "business",
-            },
+            "customer_type": c.customer_type.as_str(),
             "fee": c.fee.to_string(),
             "currency": c.currency,
             "fee_period": match c.fee_period {

@@ -454,11 +454,7 @@ pub(super) fn compute(
                 num::exact(&days),
                 i.currency,
                 num::exact(&mult),
-                if i.customer_type == CustomerType::Business {
-                    "business"
-                } else {
-                    "consumer"
-                },
+                i.customer_type.as_str(),
                 num::fixed(&amount, 2)
             ));
             Raw::Money(amount)

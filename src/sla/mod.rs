@@ -234,4 +234,18 @@ mod tests {
             Decimal::ZERO
         );
     }
+
+    /// One spelling of a customer type, read and written: the plan's serde names,
+    /// the reports and the calculator's `--customer-type` agree.
+    #[test]
+    fn customer_types_read_back_their_names() {
+        for t in [CustomerType::Consumer, CustomerType::Business] {
+            assert_eq!(CustomerType::parse(t.as_str()), Some(t));
+            let from_serde: CustomerType =
+                serde_json::from_value(serde_json::json!(t.as_str())).unwrap();
+            assert_eq!(from_serde, t);
+        }
+        assert_eq!(CustomerType::parse("Business"), None);
+        assert_eq!(CustomerType::parse(""), None);
+    }
 }

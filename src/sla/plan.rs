@@ -88,6 +88,23 @@ pub enum CustomerType {
     Business,
 }
 
+impl CustomerType {
+    /// The name written in plans, contracts, reports and the calculator's flags.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CustomerType::Consumer => "consumer",
+            CustomerType::Business => "business",
+        }
+    }
+
+    /// Reads [`CustomerType::as_str`]'s names; `None` for anything else.
+    pub fn parse(s: &str) -> Option<CustomerType> {
+        [CustomerType::Consumer, CustomerType::Business]
+            .into_iter()
+            .find(|t| t.as_str() == s)
+    }
+}
+
 /// `fee_period`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
