@@ -443,24 +443,8 @@ fn sighup_reloads_a_good_configuration_and_keeps_the_old_one_on_a_bad_one() {
     let a = Counted::start("127.0.0.1:0".parse().unwrap());
     let b = Counted::start("127.0.0.1:0".parse().unwrap());
     let cfg = dir.path().join("probes.toml");
-    let write = |probes: &str| {
-        std::fs::write(
-            &cfg,
-            format!(
-                "[daemon]\ndatabase = \"evidence.db\"\ninterval = \"1s\"\nretry_interval = \"1s\"\ntimeout = \"1s\"\n{probes}"
-            ),
-        )
-        .unwrap();
-    };
-    let hup = |child: &Child| {
-        assert!(
-            Command::new("kill")
-                .args(["-s", "HUP", &child.id().to_string()])
-                .status()
-                .unwrap()
-                .success()
-        );
-    };
+    let write = |probes: &str| write_one_second_config(&cfg, probes);
+    let hup = |child: &Child| signal(child, "HUP");
     write(&format!("[[tcp]]\nname = \"a\"\ntarget = \"{}\"\n", a.addr));
     let mut daemon = start(&cfg, &log);
     eventually("a check of 'a'", &log, || {
@@ -603,14 +587,31 @@ fn exits_within_15_s(child: &mut Child, what: &str, log: &Path) -> std::process:
     );
 }
 
-fn sigterm(child: &Child) {
+/// Sends `sig` (`TERM`, `HUP`) to `child`, asserting `kill` succeeded.
+fn signal(child: &Child, sig: &str) {
     assert!(
         Command::new("kill")
-            .args(["-s", "TERM", &child.id().to_string()])
+            .args(["-s", sig, &child.id().to_string()])
             .status()
             .unwrap()
             .success()
     );
+}
+
+fn sigterm(child: &Child) {
+    signal(child, "TERM");
+}
+
+/// Writes a daemon configuration with `evidence.db` and 1 s interval, retry and
+/// timeout, followed by `probes`.
+fn write_one_second_config(cfg: &Path, probes: &str) {
+    std::fs::write(
+        cfg,
+        format!(
+            "[daemon]\ndatabase = \"evidence.db\"\ninterval = \"1s\"\nretry_interval = \"1s\"\ntimeout = \"1s\"\n{probes}"
+        ),
+    )
+    .unwrap();
 }
 
 /// A plain HTTP/1.1 GET on loopback: (status, body).
@@ -733,15 +734,7 @@ fn a_failed_flush_on_reload_is_logged_and_the_daemon_goes_on() {
     let a = Counted::start("127.0.0.1:0".parse().unwrap());
     let b = Counted::start("127.0.0.1:0".parse().unwrap());
     let cfg = dir.path().join("probes.toml");
-    let write = |probes: &str| {
-        std::fs::write(
-            &cfg,
-            format!(
-                "[daemon]\ndatabase = \"evidence.db\"\ninterval = \"1s\"\nretry_interval = \"1s\"\ntimeout = \"1s\"\n{probes}"
-            ),
-        )
-        .unwrap();
-    };
+    let write = |probes: &str| write_one_second_config(&cfg, probes);
     write(&format!("[[tcp]]\nname = \"a\"\ntarget = \"{}\"\n", a.addr));
     let mut daemon = start(&cfg, &log);
     eventually("a check of 'a'", &log, || {
@@ -757,13 +750,7 @@ fn a_failed_flush_on_reload_is_logged_and_the_daemon_goes_on() {
         "[[tcp]]\nname = \"a\"\ntarget = \"{}\"\n[[tcp]]\nname = \"b\"\ntarget = \"{}\"\n",
         a.addr, b.addr
     ));
-    assert!(
-        Command::new("kill")
-            .args(["-s", "HUP", &daemon.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    signal(&daemon, "HUP");
     eventually("the failed registration in the log", &log, || {
         std::fs::read_to_string(&log)
             .ok()?
