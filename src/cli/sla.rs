@@ -44,6 +44,11 @@ pub(super) struct Args {
     /// Overrides the plan's customer type.
     #[arg(long, value_name = "TYPE", value_parser = ["consumer", "business"])]
     customer_type: Option<String>,
+    /// What no data (the timeline's gaps) means, overriding the plan's
+    /// `missing_data`: what a contract's `unmonitored` chooses (a report's JSON
+    /// names the policy applied in `evaluation.missing_data`).
+    #[arg(long, value_name = "POLICY", value_parser = ["exclude", "as_up", "as_down"])]
+    missing_data: Option<String>,
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     json: bool,
@@ -155,6 +160,12 @@ pub(super) fn run(a: Args) -> ExitCode {
             .customer_type
             .as_deref()
             .and_then(sla::CustomerType::parse),
+        missing_data: a.missing_data.as_deref().and_then(|m| {
+            use sla::plan::MissingData;
+            [MissingData::Exclude, MissingData::AsUp, MissingData::AsDown]
+                .into_iter()
+                .find(|x| x.as_str() == m)
+        }),
     };
     match sla::evaluate(plan, &overrides, spec, a.claim_date, &timeline) {
         Ok(ev) if a.json => {

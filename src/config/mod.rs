@@ -534,6 +534,60 @@ pub struct Contract {
     pub start: Option<jiff::civil::Date>,
     /// Day after the last day of the contract.
     pub end: Option<jiff::civil::Date>,
+    /// What time with neither checks nor a recorded incident means (`unmonitored`).
+    pub unmonitored: Unmonitored,
+}
+
+/// `unmonitored` of a `[[contract]]`: what the contract's time with neither checks
+/// nor a recorded incident deciding it counts as. It replaces the plan's
+/// `missing_data` for this contract only (`sla::Overrides::missing_data`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Unmonitored {
+    /// The plan's `missing_data` decides (the default).
+    #[default]
+    Plan,
+    /// Up, unless a recorded incident says otherwise: the provider's record stands.
+    AsUp,
+    /// Down.
+    AsDown,
+    /// Left out of the measured time.
+    Exclude,
+}
+
+impl Unmonitored {
+    /// Every value, in the order the configuration documents them.
+    pub const ALL: [Unmonitored; 4] = [
+        Unmonitored::Plan,
+        Unmonitored::AsUp,
+        Unmonitored::AsDown,
+        Unmonitored::Exclude,
+    ];
+
+    /// The configuration's spelling: `plan`, `as_up`, `as_down`, `exclude`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unmonitored::Plan => "plan",
+            Unmonitored::AsUp => "as_up",
+            Unmonitored::AsDown => "as_down",
+            Unmonitored::Exclude => "exclude",
+        }
+    }
+
+    /// Reads the configuration's spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|u| u.as_str() == s)
+    }
+
+    /// The engine's policy this choice stands for: none keeps the plan's.
+    pub fn missing_data(self) -> Option<crate::sla::plan::MissingData> {
+        use crate::sla::plan::MissingData;
+        match self {
+            Unmonitored::Plan => None,
+            Unmonitored::AsUp => Some(MissingData::AsUp),
+            Unmonitored::AsDown => Some(MissingData::AsDown),
+            Unmonitored::Exclude => Some(MissingData::Exclude),
+        }
+    }
 }
 
 /// `[[maintenance]]`: a window announced by the provider.

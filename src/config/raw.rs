@@ -233,6 +233,7 @@ pub(super) struct Contract {
     pub(super) unavailable_when: Option<Spanned<String>>,
     pub(super) start: Option<Spanned<String>>,
     pub(super) end: Option<Spanned<String>>,
+    pub(super) unmonitored: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1587,6 +1587,24 @@ fn contract(
         );
         ok = false;
     }
+    let unmonitored = match &c.unmonitored {
+        None => Unmonitored::Plan,
+        Some(u) => Unmonitored::parse(u.get_ref()).unwrap_or_else(|| {
+            let all: Vec<&str> = Unmonitored::ALL.iter().map(|u| u.as_str()).collect();
+            let hint = did_you_mean(u.get_ref(), &all)
+                .map(|s| format!(" (did you mean '{s}'?)"))
+                .unwrap_or_default();
+            cx.err(
+                u.span(),
+                format!(
+                    "unmonitored '{}' is not a choice{hint}: write one of \"plan\" (the plan's missing_data), \"as_up\", \"as_down\" or \"exclude\"",
+                    u.get_ref()
+                ),
+            );
+            ok = false;
+            Unmonitored::Plan
+        }),
+    };
     ok.then(|| Contract {
         id: c.id.get_ref().clone(),
         plan: c.plan.get_ref().clone(),
@@ -1599,6 +1617,7 @@ fn contract(
         unavailable_when,
         start,
         end,
+        unmonitored,
     })
 }
 

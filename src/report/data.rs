@@ -177,6 +177,8 @@ pub struct ContractReport {
     pub gaps: Vec<(UtcMillis, UtcMillis)>,
     /// The digest of the checks of the contract's probes in the period.
     pub evidence: EvidenceDigest,
+    /// What the figures rest on: monitoring, recorded incidents, or both.
+    pub basis: super::basis::Basis,
 }
 
 /// One incident with its evidence.
@@ -240,6 +242,7 @@ pub fn overrides(c: &Contract) -> Overrides {
         currency: c.currency.clone(),
         fee_period: c.fee_period,
         customer_type: c.customer_type,
+        missing_data: c.unmonitored.missing_data(),
     }
 }
 
@@ -308,8 +311,8 @@ impl ProbeDown {
         Intervals::of(self.manual.iter().map(|i| (i.start.0, i.end.0)))
     }
 
-    /// Measured down (outages where the probe was measured), or entered down by hand.
-    fn down(&self) -> Intervals {
+    /// Measured down: outages where the probe was measured.
+    fn measured_down(&self) -> Intervals {
         Intervals::of(
             self.outages
                 .iter()
@@ -317,7 +320,11 @@ impl ProbeDown {
                 .map(|(o, e)| (o.start.0, *e)),
         )
         .subtract(&self.no_data)
-        .union(&self.manual_set())
+    }
+
+    /// Measured down, or entered down by hand.
+    fn down(&self) -> Intervals {
+        self.measured_down().union(&self.manual_set())
     }
 
     /// Down or without data: the time this probe may have been down.
@@ -529,7 +536,28 @@ fn contract_report(
         k,
         &down,
     );
-    let gaps = life.subtract(&covered).union(&unknown.intersect(&life));
+    // A recorded incident is data: where it makes the contract down, that time is
+    // downtime, never no data (also when no check ran at all).
+    let gaps = life
+        .subtract(&covered)
+        .union(&unknown.intersect(&life))
+        .subtract(&down);
+    // What the checks alone measured, records aside: the basis's monitored time.
+    let checks_down = at_least(
+        &probes
+            .iter()
+            .map(ProbeDown::measured_down)
+            .collect::<Vec<_>>(),
+        k,
+    );
+    let monitored = life.intersect(&covered).subtract(&no_data_of(
+        &probes
+            .iter()
+            .map(|p| p.measured_down().union(&p.no_data))
+            .collect::<Vec<_>>(),
+        k,
+        &checks_down,
+    ));
 
     let mut timeline = Timeline {
         service_start: service_start.map(UtcMillis),
@@ -669,6 +697,20 @@ fn contract_report(
         }
     }
     let evidence = reader.evidence_digest(&c.probes, UtcMillis(ps), UtcMillis(pe))?;
+    let recorded: Vec<&crate::store::Incident> = probes
+        .iter()
+        .flat_map(|p| p.manual.iter())
+        .chain(contract_manual.iter().copied())
+        .filter(|i| overlaps((i.start.0, i.end.0), (ps, pe)))
+        .collect();
+    let basis = super::basis::build(&super::basis::Inputs {
+        coverage: &coverage,
+        monitored: &monitored,
+        period: (ps, pe),
+        recorded: &recorded,
+        gaps: &gaps,
+        unmonitored: c.unmonitored,
+    });
     Ok(Ok(ContractReport {
         contract: c.clone(),
         plan: plan.clone(),
@@ -689,6 +731,7 @@ fn contract_report(
             .map(|(s, e)| (UtcMillis(s), UtcMillis(e)))
             .collect(),
         evidence,
+        basis,
     }))
 }
 

@@ -267,6 +267,7 @@ fn contract_section(s: &mut String, c: &ContractReport, chain: Option<&(i64, Str
         esc(&c.contract.id),
         esc(&text::customer(c))
     );
+    s.push_str(&super::basis::html(c, crate::report::Lang::En));
     let _ = write!(
         s,
         "<p>Plan <b>{}</b>{}: {}.</p>",

@@ -10,6 +10,7 @@
 //! Rendering is pure: no I/O, no clock (the report carries `generated_at`).
 
 pub mod auto;
+pub mod basis;
 mod csv;
 mod data;
 pub(crate) use data::allowance_ms;

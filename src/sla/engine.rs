@@ -34,6 +34,71 @@ pub(super) fn ts(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms).map_or_else(|_| format!("{ms} ms"), |t| t.to_string())
 }
 
+/// What took away all of an incident's time in the period (steps 4 to 8).
+struct NothingLeft<'a> {
+    /// The incident's interval inside the period.
+    whole: Intervals,
+    carve: &'a Intervals,
+    too_short: bool,
+    min_ms: Option<i64>,
+    rounded: bool,
+    /// The domain after clipping (step 7), before missing data.
+    domain: &'a Intervals,
+    business_hours: bool,
+    /// No-data time inside the domain.
+    gaps: &'a Intervals,
+    missing_data: MissingData,
+}
+
+/// Why an incident inside the period counts for nothing: each step that removed some
+/// of it, named; when the only one is missing data, said so plainly.
+fn nothing_left_reason(n: &NothingLeft<'_>) -> String {
+    let mut steps: Vec<String> = Vec::new();
+    let maintenance = !n.whole.intersect(n.carve).is_empty();
+    if maintenance {
+        steps.push("excluded maintenance".into());
+    }
+    if n.too_short {
+        steps.push(match n.min_ms {
+            Some(ms) => format!("the minimum length of {}", human(ms)),
+            None => "the minimum length".into(),
+        });
+    }
+    if n.rounded {
+        steps.push("rounding to whole clock minutes".into());
+    }
+    if !n.whole.subtract(n.domain).is_empty() {
+        steps.push(if n.business_hours {
+            "time outside the business hours or the service's dates".into()
+        } else {
+            "time outside the service's dates".into()
+        });
+    }
+    let no_data = !n.whole.intersect(n.gaps).is_empty();
+    let policy = match n.missing_data {
+        MissingData::Exclude => "which policy 'exclude' leaves out of the measured time",
+        MissingData::AsUp => "which policy 'as_up' counts as up",
+        MissingData::AsDown => "",
+    };
+    if no_data && !policy.is_empty() {
+        if steps.is_empty() {
+            return format!("the whole incident fell in time without data, {policy}");
+        }
+        steps.push(format!("time without data, {policy}"));
+    }
+    match steps.len() {
+        0 => "nothing of it counts in the period's measured time".into(),
+        1 if maintenance => {
+            "the whole incident fell in announced maintenance, which the plan excludes".into()
+        }
+        1 => format!("nothing left after {}", steps[0]),
+        _ => {
+            let last = steps.pop().unwrap_or_default();
+            format!("nothing left after {} and {last}", steps.join(", "))
+        }
+    }
+}
+
 fn human(ms: i64) -> String {
     num::human_ms(&int(ms))
 }
@@ -56,6 +121,7 @@ pub fn evaluate(
     let fee_period: FeePeriod = overrides.fee_period.unwrap_or(plan.fee_period);
     let customer_type: CustomerType = overrides.customer_type.unwrap_or(plan.customer_type);
     let tz = &plan.window.timezone;
+    let missing_data = overrides.missing_data.unwrap_or(m.missing_data);
 
     // Values only the plan can judge (affected_users against measurement.users).
     if let Some(e) = tl.check_against(plan).into_iter().next() {
@@ -348,6 +414,10 @@ pub fn evaluate(
         }
     }
 
+    // Groups that lost a fragment in steps 5 and 6, so a reason says so.
+    let mut too_short = vec![false; groups.len()];
+    let mut rounded = vec![false; groups.len()];
+
     // 5. Minimum length, judged on whole fragments before clipping.
     if let Some(min) = m.min_incident {
         frags.retain(|&(gi, s, e)| {
@@ -367,6 +437,7 @@ pub fn evaluate(
                     if min.exclusive { "<=" } else { "<" },
                     human(min.ms)
                 ));
+                too_short[gi] = true;
             }
             !short
         });
@@ -384,6 +455,9 @@ pub fn evaluate(
                         MINUTE_MS
                     };
                 let e2 = e.div_euclid(MINUTE_MS) * MINUTE_MS;
+                if s2 >= e2 && e > period.start && s < period.end {
+                    rounded[gi] = true;
+                }
                 (s2 < e2).then_some((gi, s2, e2))
             })
             .collect();
@@ -397,11 +471,12 @@ pub fn evaluate(
     }
 
     // 8. Missing data.
+    let clipped_domain = domain.clone();
     let gaps = Intervals::of(tl.gaps.iter().map(|g| (g.start.0, g.end.0))).intersect(&domain);
     let no_data_ms = gaps.measure();
     let mut gap_pieces = Intervals::empty();
     if !gaps.is_empty() {
-        match m.missing_data {
+        match missing_data {
             MissingData::Exclude => {
                 domain = domain.subtract(&gaps);
                 for g in &mut groups {
@@ -427,7 +502,7 @@ pub fn evaluate(
             }
         }
     }
-    for g in &groups {
+    for (gi, g) in groups.iter().enumerate() {
         let ms = int(g.counted.measure());
         for &i in &g.members {
             outcomes[i].counted_ms = ms.clone();
@@ -442,10 +517,19 @@ pub fn evaluate(
                         .get_or_insert_with(|| "outside the period".into());
                 }
             } else {
+                let why = nothing_left_reason(&NothingLeft {
+                    whole: Intervals::single(g.start, g.end).clip(period.start, period.end),
+                    carve: &carve,
+                    too_short: too_short[gi],
+                    min_ms: m.min_incident.map(|x| x.ms),
+                    rounded: rounded[gi],
+                    domain: &clipped_domain,
+                    business_hours: plan.window.business_hours.is_some(),
+                    gaps: &gaps,
+                    missing_data,
+                });
                 for &i in &g.members {
-                    outcomes[i].excluded.get_or_insert_with(|| {
-                        "nothing left after maintenance, minimum length and clipping".into()
-                    });
+                    outcomes[i].excluded.get_or_insert_with(|| why.clone());
                 }
             }
         } else {
@@ -551,7 +635,7 @@ pub fn evaluate(
         extension_hours: c.extension_hours,
         form: plan.credit.form,
         claim_deadline,
-        missing_data: m.missing_data,
+        missing_data,
         no_data_ms,
         incidents: outcomes,
         trace: tr,

@@ -34,6 +34,9 @@ pub struct Overrides {
     pub fee_period: Option<FeePeriod>,
     /// Consumer or business.
     pub customer_type: Option<CustomerType>,
+    /// What no data means, overriding the plan's `measurement.missing_data` (a
+    /// contract's `unmonitored`); `Evaluation::missing_data` names the one applied.
+    pub missing_data: Option<plan::MissingData>,
 }
 
 /// Input the engine cannot evaluate (a period that does not fit the window, ...).

@@ -977,3 +977,374 @@ fn unknown_checks_inside_an_outage_are_no_data_not_downtime() {
         shop["no_data"]
     );
 }
+
+// ---- recorded evidence counts (issue 12): a claim after the fact ----
+//
+// April 2011 in Europe/Rome: 2011-03-31T22:00Z to 2011-04-30T22:00Z, 43,200 min.
+// An Aruba-like plan: any downtime is a breach, no credit (liability clause).
+
+/// A configuration with one site, an Aruba-like plan (missing_data exclude, the
+/// default) and one contract, with `unmonitored` set when given.
+fn evidence_config(dir: &Path, unmonitored: Option<&str>) -> PathBuf {
+    let path = dir.join("probes.toml");
+    let mut text = String::from(
+        r#"[daemon]
+database = "slawatch.db"
+vantage = "milano-1"
+reports_dir = "reports"
+interval = "5m"
+
+[[http]]
+name = "shop-site"
+url = "https://shop.example.test/"
+
+[[plan]]
+id = "aruba-hosting-2011"
+provider = "Aruba S.p.A."
+currency = "EUR"
+fee = "30.00"
+window.kind = "calendar_month"
+window.timezone = "Europe/Rome"
+objective.target = "100"
+objective.breach_if = "any_downtime"
+credit.scheme = "none"
+
+[[contract]]
+id = "rossi-shop"
+plan = "aruba-hosting-2011"
+probes = ["shop-site"]
+"#,
+    );
+    if let Some(u) = unmonitored {
+        text.push_str(&format!("unmonitored = \"{u}\"\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `slawatch incident add` with these arguments, against `config`.
+fn record(config: &Path, args: &[&str]) {
+    slawatch()
+        .arg("incident")
+        .arg("add")
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .assert()
+        .success();
+}
+
+/// `slawatch report --format FORMAT --out -` for April 2011.
+fn evidence_report(config: &Path, format: &str) -> String {
+    let out = slawatch()
+        .arg("report")
+        .arg("--config")
+        .arg(config)
+        .args(["--period", "2011-04", "--format", format, "--out", "-"])
+        .current_dir(config.parent().unwrap())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
+}
+
+/// The fire's outage as the agency records it from the status page, and nothing
+/// else: the daemon never ran.
+fn the_fire_recorded(config: &Path) {
+    record(
+        config,
+        &[
+            "--probe",
+            "shop-site",
+            "--start",
+            "2011-04-29T04:30:00+02:00",
+            "--end",
+            "2011-05-02T10:00:00+02:00",
+            "--source",
+            "status-page",
+            "--note",
+            "https://status.example.test/arezzo-fire",
+        ],
+    );
+}
+
+#[test]
+fn evidence_a_recorded_outage_without_any_check_is_a_breach_not_no_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = evidence_config(dir.path(), None);
+    the_fire_recorded(&config);
+    let v: Value = serde_json::from_str(&evidence_report(&config, "json")).unwrap();
+    let c = contract(&v, "rossi-shop");
+    let e = &c["evaluation"];
+    assert_eq!(e["breach"], true, "{e}");
+    // 2011-04-29T02:30Z to the period's end 2011-04-30T22:00Z: 43.5 h.
+    assert_eq!(e["downtime_minutes"], "2610", "{e}");
+    let incidents = c["incidents"].as_array().unwrap();
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    assert_eq!(incidents[0]["excluded"], Value::Null, "{}", incidents[0]);
+    assert_eq!(incidents[0]["counted_minutes"], "2610");
+    assert_eq!(incidents[0]["sources"], serde_json::json!(["status-page"]));
+    // The basis names the record, its source and its link; nothing was monitored.
+    let b = &c["basis"];
+    assert_eq!(b["vantages"], serde_json::json!([]), "{b}");
+    assert_eq!(b["monitored_minutes"], "0");
+    assert_eq!(b["period_minutes"], "43200");
+    assert_eq!(b["recorded"][0]["source"], "status-page", "{b}");
+    assert_eq!(
+        b["recorded"][0]["note"],
+        "https://status.example.test/arezzo-fire"
+    );
+    assert_eq!(b["unmonitored"], "plan");
+    assert_eq!(b["unmonitored_counted"], "exclude");
+    assert_eq!(b["unmonitored_minutes"], "40590");
+    let md = evidence_report(&config, "md");
+    let first = md
+        .split("## rossi-shop")
+        .nth(1)
+        .and_then(|s| s.split("Plan **").next())
+        .unwrap();
+    assert!(
+        first.contains(
+            "Figures rest on 1 recorded incident (the provider's status page); \
+             no monitoring ran in the period. The 676.5 h with neither checks nor a \
+             record are left out of the measured time (the plan's missing\\_data = \
+             \"exclude\")."
+        ),
+        "the basis comes first in the contract's section: {first}"
+    );
+    assert!(
+        first.contains("https://status.example.test/arezzo-fire"),
+        "{first}"
+    );
+    let html = evidence_report(&config, "html");
+    let section = html.split("id=\"contract-rossi-shop\"").nth(1).unwrap();
+    let basis = section.find("class=\"basis\"").unwrap();
+    assert!(basis < section.find("<p>Plan").unwrap(), "{section}");
+    let r = report::build(
+        &slawatch::config::load(&config).unwrap(),
+        &Reader::open(&dir.path().join("slawatch.db")).unwrap(),
+        "2011-04",
+        None,
+        UtcMillis(at("2011-05-03T00:00:00Z")),
+    )
+    .unwrap();
+    let files = report::render(&r, Format::Csv, "x");
+    let csv = &files
+        .iter()
+        .find(|(n, _)| n.contains("contracts"))
+        .unwrap()
+        .1;
+    let rows = csv_records(csv);
+    let col = |name: &str| rows[0].iter().position(|h| h == name).unwrap();
+    assert_eq!(rows[1][col("basis_monitored_hours")], "0.0");
+    assert_eq!(rows[1][col("basis_unmonitored_hours")], "676.5");
+    assert!(rows[1][col("basis_recorded_incidents")].ends_with(":status-page"));
+}
+
+#[test]
+fn evidence_each_unmonitored_choice_counts_the_time_without_checks_as_it_says() {
+    // (unmonitored, measured, downtime, availability, no data, policy applied)
+    let cases = [
+        (None, "2610", "2610", "0.0000", "40590", "exclude"),
+        (Some("plan"), "2610", "2610", "0.0000", "40590", "exclude"),
+        (
+            Some("exclude"),
+            "2610",
+            "2610",
+            "0.0000",
+            "40590",
+            "exclude",
+        ),
+        // 1 - 2610 / 43200 = 0.939583...
+        (Some("as_up"), "43200", "2610", "93.9583", "40590", "as_up"),
+        (
+            Some("as_down"),
+            "43200",
+            "43200",
+            "0.0000",
+            "40590",
+            "as_down",
+        ),
+    ];
+    for (u, measured, down, avail, no_data, policy) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let config = evidence_config(dir.path(), u);
+        the_fire_recorded(&config);
+        let v: Value = serde_json::from_str(&evidence_report(&config, "json")).unwrap();
+        let c = contract(&v, "rossi-shop");
+        let e = &c["evaluation"];
+        let got = (
+            e["measured_minutes"].as_str().unwrap(),
+            e["downtime_minutes"].as_str().unwrap(),
+            e["availability_pct"].as_str().unwrap(),
+            e["no_data_minutes"].as_str().unwrap(),
+            e["missing_data"].as_str().unwrap(),
+        );
+        assert_eq!(got, (measured, down, avail, no_data, policy), "{u:?}: {e}");
+        assert_eq!(e["breach"], true, "{u:?}");
+        assert_eq!(c["basis"]["unmonitored"], u.unwrap_or("plan"), "{u:?}");
+        // The timeline the report evaluated gives the same figures through
+        // `slawatch sla` with the policy the report names.
+        let tl = dir.path().join("timeline.json");
+        std::fs::write(&tl, c["timeline"].to_string()).unwrap();
+        let out = slawatch()
+            .arg("sla")
+            .arg("--plans")
+            .arg(&config)
+            .arg("--timeline")
+            .arg(&tl)
+            .args(["--period", "2011-04", "--missing-data", policy, "--json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let sla: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(sla["availability_pct"], e["availability_pct"], "{u:?}");
+        assert_eq!(sla["measured_minutes"], e["measured_minutes"], "{u:?}");
+    }
+}
+
+/// The daemon ran from 2011-04-27T00:00Z to 2011-04-29T00:00Z only, the site up at
+/// every check; then nothing.
+fn two_days_monitored(db: &Path) {
+    let store = Store::open(db).unwrap();
+    store
+        .register_probes(&[("shop-site".to_owned(), "http".to_owned())])
+        .unwrap();
+    let (from, to) = (at("2011-04-27T00:00:00Z"), at("2011-04-29T00:00:00Z"));
+    let mut t = from;
+    while t <= to {
+        store.heartbeat("milano-1", UtcMillis(t)).unwrap();
+        if t % STEP == 0 && t < to {
+            store.record_check(&check("shop-site", t, None)).unwrap();
+        }
+        t += BEAT;
+    }
+    store.close().unwrap();
+}
+
+#[test]
+fn evidence_a_record_counts_where_no_check_ran_and_only_over_its_own_span() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = evidence_config(dir.path(), None);
+    two_days_monitored(&dir.path().join("slawatch.db"));
+    // Crosses from monitored (up) time into the stretch without checks: 8 h.
+    record(
+        &config,
+        &[
+            "--probe",
+            "shop-site",
+            "--start",
+            "2011-04-28T22:00:00Z",
+            "--end",
+            "2011-04-29T06:00:00Z",
+            "--source",
+            "status-page",
+            "--note",
+            "status page: Arezzo data centre unreachable",
+        ],
+    );
+    // Wholly inside the stretch without checks: 2 h.
+    record(
+        &config,
+        &[
+            "--contract",
+            "rossi-shop",
+            "--start",
+            "2011-04-29T10:00:00Z",
+            "--end",
+            "2011-04-29T12:00:00Z",
+            "--note",
+            "our own observation: the shop did not load",
+        ],
+    );
+    let v: Value = serde_json::from_str(&evidence_report(&config, "json")).unwrap();
+    let c = contract(&v, "rossi-shop");
+    let e = &c["evaluation"];
+    // Measured: 48 h of checks, plus 6 h and 2 h of records beyond them.
+    assert_eq!(e["measured_minutes"], "3360", "{e}");
+    // Down: exactly the records' spans, 480 + 120 min; the monitored up time
+    // before 22:00 and the unrecorded time after stay what they were.
+    assert_eq!(e["downtime_minutes"], "600", "{e}");
+    assert_eq!(e["no_data_minutes"], "39840", "{e}");
+    // 1 - 600 / 3360 = 0.82142857...
+    assert_eq!(e["availability_pct"], "82.1429", "{e}");
+    let counted: Vec<&str> = c["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["counted_minutes"].as_str().unwrap())
+        .collect();
+    assert_eq!(counted, ["480", "120"], "{}", c["incidents"]);
+    let b = &c["basis"];
+    assert_eq!(b["vantages"], serde_json::json!(["milano-1"]), "{b}");
+    assert_eq!(b["monitored_minutes"], "2880", "{b}");
+    assert_eq!(b["monitored_pct"], "6.7", "{b}");
+    assert_eq!(b["recorded"].as_array().unwrap().len(), 2, "{b}");
+    let r = report::build(
+        &slawatch::config::load(&config).unwrap(),
+        &Reader::open(&dir.path().join("slawatch.db")).unwrap(),
+        "2011-04",
+        None,
+        UtcMillis(at("2011-05-03T00:00:00Z")),
+    )
+    .unwrap();
+    assert_eq!(
+        report::basis::summary(&r.contracts[0], Lang::En),
+        "Figures rest on monitoring from vantage milano-1 for 6.7 % of the period \
+         (48.0 h of 720.0 h), and on 2 recorded incidents (the provider's status \
+         page and manual record). The 664.0 h with neither checks nor a record are \
+         left out of the measured time (the plan's missing_data = \"exclude\")."
+    );
+    assert_eq!(
+        report::basis::summary(&r.contracts[0], Lang::It),
+        "I dati si basano sul monitoraggio dal punto di osservazione milano-1 per il \
+         6,7 % del periodo (48,0 h su 720,0 h) e su 2 incidenti registrati \
+         (pagina di stato del fornitore e registrazione manuale). Le 664,0 h senza \
+         controlli né registrazioni sono escluse dal tempo misurato (missing_data = \
+         \"exclude\" del piano)."
+    );
+}
+
+#[test]
+fn evidence_an_incident_dropped_for_lack_of_data_says_so() {
+    // A timeline whose only incident lies inside a monitoring gap, under exclude.
+    let dir = tempfile::tempdir().unwrap();
+    let config = evidence_config(dir.path(), None);
+    let tl = dir.path().join("timeline.json");
+    std::fs::write(
+        &tl,
+        r#"{"incidents": [{"start": "2011-04-29T02:30:00Z", "end": "2011-04-29T12:00:00Z"}],
+            "gaps": [{"start": "2011-04-01T00:00:00Z", "end": "2011-04-30T00:00:00Z"}]}"#,
+    )
+    .unwrap();
+    for (policy, why) in [
+        (
+            "exclude",
+            "the whole incident fell in time without data, which policy 'exclude' \
+             leaves out of the measured time",
+        ),
+        (
+            "as_up",
+            "the whole incident fell in time without data, which policy 'as_up' counts as up",
+        ),
+    ] {
+        let out = slawatch()
+            .arg("sla")
+            .arg("--plans")
+            .arg(&config)
+            .arg("--timeline")
+            .arg(&tl)
+            .args(["--period", "2011-04", "--missing-data", policy, "--json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["incidents"][0]["excluded"], why, "{policy}");
+    }
+}
