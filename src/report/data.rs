@@ -22,8 +22,21 @@
 //!   plan's `missing_data` policy decides what it means.
 //! - **No data** is the time in the period, while the contract runs, that was not
 //!   measured: not covered by any coverage segment (heartbeats of any vantage), or
-//!   not measured for enough of the contract's probes (below). No data is never
-//!   uptime and never downtime: the plan's `missing_data` policy decides.
+//!   not measured for enough of the contract's probes (below), and that no recorded
+//!   incident makes down. No data is never uptime and never downtime by itself: the
+//!   contract's `unmonitored` decides (`plan`, the default, hands it to the plan's
+//!   `missing_data`; `as_up`, `as_down` and `exclude` replace that policy for this
+//!   contract through `sla::Overrides::missing_data`).
+//! - **A recorded incident is data, never no data.** One for the contract is the
+//!   contract down over its span, with or without checks (the daemon may never have
+//!   run). One for a probe is that probe measured *down* over its span: data for
+//!   that probe, combined with the others like a measured outage. Under `any` it
+//!   makes the contract down. Under `k of n` with k > 1 it makes the contract down
+//!   only where k probes are down (measured or recorded); where fewer are and the
+//!   others were not measured, nobody knows whether the contract was down: that
+//!   time stays no data for the contract (and follows `unmonitored`), never uptime.
+//!   A record never reaches outside its own span: the measured time around it keeps
+//!   its state. Record a contract-level incident when the whole service was down.
 //! - **Per probe**, a moment is *no data* when the probe's last check before it was
 //!   `unknown` (slawatch could not judge: its own fault, the machine off line, a
 //!   check that panicked), or when no check of the probe started within its

@@ -1348,3 +1348,49 @@ fn evidence_an_incident_dropped_for_lack_of_data_says_so() {
         assert_eq!(v["incidents"][0]["excluded"], why, "{policy}");
     }
 }
+
+#[test]
+fn evidence_under_all_a_record_on_one_probe_is_not_the_contract_down_nor_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = evidence_config(dir.path(), None);
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace(
+            "[[plan]]",
+            "[[tcp]]\nname = \"shop-mail\"\ntarget = \"mail.example.test:993\"\n\n[[plan]]",
+        )
+        .replace(
+            "probes = [\"shop-site\"]",
+            "probes = [\"shop-site\", \"shop-mail\"]\nunavailable_when = \"all\"",
+        );
+    std::fs::write(&config, text).unwrap();
+    the_fire_recorded(&config);
+    // shop-site recorded down, shop-mail never measured: nobody knows whether the
+    // contract was down, so the whole month is no data (excluded by the plan).
+    let v: Value = serde_json::from_str(&evidence_report(&config, "json")).unwrap();
+    let e = &contract(&v, "rossi-shop")["evaluation"];
+    assert_eq!(e["measured_minutes"], "0", "{e}");
+    assert_eq!(e["no_data_minutes"], "43200", "{e}");
+    assert_eq!(e["breach"], false, "{e}");
+    assert_eq!(
+        contract(&v, "rossi-shop")["basis"]["recorded"][0]["source"],
+        "status-page"
+    );
+    // Recorded on the other probe too: both down, so the contract is.
+    record(
+        &config,
+        &[
+            "--probe",
+            "shop-mail",
+            "--start",
+            "2011-04-29T04:30:00+02:00",
+            "--end",
+            "2011-05-02T10:00:00+02:00",
+        ],
+    );
+    let v: Value = serde_json::from_str(&evidence_report(&config, "json")).unwrap();
+    let e = &contract(&v, "rossi-shop")["evaluation"];
+    assert_eq!(e["downtime_minutes"], "2610", "{e}");
+    assert_eq!(e["measured_minutes"], "2610", "{e}");
+    assert_eq!(e["breach"], true, "{e}");
+}
