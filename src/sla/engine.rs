@@ -81,15 +81,16 @@ fn nothing_left_reason(n: &NothingLeft<'_>) -> String {
         MissingData::AsDown => "",
     };
     if no_data && !policy.is_empty() {
-        if steps.is_empty() {
-            return format!("the whole incident fell in time without data, {policy}");
+        if steps.is_empty() && n.whole.subtract(n.gaps).is_empty() {
+            return format!("all its time in the period fell in time without data, {policy}");
         }
         steps.push(format!("time without data, {policy}"));
     }
     match steps.len() {
         0 => "nothing of it counts in the period's measured time".into(),
-        1 if maintenance => {
-            "the whole incident fell in announced maintenance, which the plan excludes".into()
+        1 if maintenance && n.whole.subtract(n.carve).is_empty() => {
+            "all its time in the period fell in announced maintenance, which the plan excludes"
+                .into()
         }
         1 => format!("nothing left after {}", steps[0]),
         _ => {
@@ -972,6 +973,49 @@ mod tests {
     use super::*;
 
     const H: i64 = HOUR_MS;
+
+    #[test]
+    fn a_dropped_incident_names_every_step_that_took_its_time() {
+        let whole = Intervals::single(0, 10 * H);
+        let none = Intervals::empty();
+        let all = Intervals::single(-H, 11 * H);
+        let first_half = Intervals::single(0, 5 * H);
+        let second_half = Intervals::single(5 * H, 10 * H);
+        let n = |carve: &Intervals, gaps: &Intervals, too_short: bool, md: MissingData| {
+            nothing_left_reason(&NothingLeft {
+                whole: whole.clone(),
+                carve,
+                too_short,
+                min_ms: Some(5 * MINUTE_MS),
+                rounded: false,
+                domain: &all,
+                business_hours: false,
+                gaps,
+                missing_data: md,
+            })
+        };
+        assert_eq!(
+            n(&none, &all, false, MissingData::Exclude),
+            "all its time in the period fell in time without data, which policy 'exclude' leaves out of the measured time"
+        );
+        assert_eq!(
+            n(&all, &none, false, MissingData::Exclude),
+            "all its time in the period fell in announced maintenance, which the plan excludes"
+        );
+        assert_eq!(
+            n(&first_half, &second_half, false, MissingData::AsUp),
+            "nothing left after excluded maintenance and time without data, which policy 'as_up' counts as up"
+        );
+        assert_eq!(
+            n(&none, &none, true, MissingData::Exclude),
+            "nothing left after the minimum length of 5 min"
+        );
+        // Under as_down no data is downtime: it never takes an incident's time.
+        assert_eq!(
+            n(&first_half, &second_half, false, MissingData::AsDown),
+            "nothing left after excluded maintenance"
+        );
+    }
 
     fn april() -> Period {
         Period {

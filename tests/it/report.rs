@@ -1324,12 +1324,12 @@ fn evidence_an_incident_dropped_for_lack_of_data_says_so() {
     for (policy, why) in [
         (
             "exclude",
-            "the whole incident fell in time without data, which policy 'exclude' \
+            "all its time in the period fell in time without data, which policy 'exclude' \
              leaves out of the measured time",
         ),
         (
             "as_up",
-            "the whole incident fell in time without data, which policy 'as_up' counts as up",
+            "all its time in the period fell in time without data, which policy 'as_up' counts as up",
         ),
     ] {
         let out = slawatch()
