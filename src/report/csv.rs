@@ -80,7 +80,10 @@ pub(super) fn contracts(r: &Report) -> String {
             "evidence_sha256",
             "evidence_checks",
         ]
-        .map(String::from),
+        .map(String::from)
+        .into_iter()
+        .chain(super::compare::CSV_HEADERS.map(String::from))
+        .collect::<Vec<_>>(),
     );
     for c in &r.contracts {
         let e = &c.evaluation;
@@ -119,7 +122,10 @@ pub(super) fn contracts(r: &Report) -> String {
                     .to_string(),
                 c.evidence.sha256.clone(),
                 c.evidence.checks.to_string(),
-            ],
+            ]
+            .into_iter()
+            .chain(super::compare::csv(c))
+            .collect::<Vec<_>>(),
         );
     }
     out

@@ -177,6 +177,9 @@ pub struct ContractReport {
     pub gaps: Vec<(UtcMillis, UtcMillis)>,
     /// The digest of the checks of the contract's probes in the period.
     pub evidence: EvidenceDigest,
+    /// What the contract owes, what the provider offered, what compared plans would
+    /// give by analogy, and which is largest (`compare::build`).
+    pub comparison: super::compare::Comparison,
 }
 
 /// One incident with its evidence.
@@ -669,7 +672,7 @@ fn contract_report(
         }
     }
     let evidence = reader.evidence_digest(&c.probes, UtcMillis(ps), UtcMillis(pe))?;
-    Ok(Ok(ContractReport {
+    let mut cr = ContractReport {
         contract: c.clone(),
         plan: plan.clone(),
         fee: ov.fee.unwrap_or(plan.fee),
@@ -689,7 +692,10 @@ fn contract_report(
             .map(|(s, e)| (UtcMillis(s), UtcMillis(e)))
             .collect(),
         evidence,
-    }))
+        comparison: super::compare::Comparison::default(),
+    };
+    cr.comparison = super::compare::build(config, &cr, spec);
+    Ok(Ok(cr))
 }
 
 impl Report {

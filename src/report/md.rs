@@ -40,6 +40,7 @@ fn contract(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>) {
         esc(&c.contract.id),
         esc(&text::customer(c))
     );
+    s.push_str(&super::compare::md(c, super::Lang::En));
     let _ = writeln!(
         s,
         "Plan **{}**{}: {}.\n",

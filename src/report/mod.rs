@@ -10,6 +10,7 @@
 //! Rendering is pure: no I/O, no clock (the report carries `generated_at`).
 
 pub mod auto;
+pub mod compare;
 mod csv;
 mod data;
 pub(crate) use data::allowance_ms;
@@ -17,6 +18,7 @@ mod html;
 mod json;
 pub mod letter;
 mod md;
+pub mod summary;
 mod text;
 
 pub use data::{
