@@ -251,3 +251,88 @@ fn compare_the_html_table_fits_a_phone_and_a_desktop() {
     report(&["--period", "2023-01", "--out", out]);
     crate::browser::assert_report_renders(&dir.path().join("slawatch-2023-01.html"));
 }
+
+/// `slawatch verify --database DB`: its exit code and output.
+fn verify(db: &Path) -> (i32, String) {
+    let out = slawatch()
+        .arg("verify")
+        .arg("--database")
+        .arg(db)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap();
+    (out.status.code().unwrap(), text)
+}
+
+#[test]
+fn compare_goodwill_is_stored_once_sealed_and_verified() {
+    let config = slawatch::config::load(&config()).unwrap();
+    assert_eq!(config.goodwill.len(), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("slawatch.db");
+    let store = Store::open(&db).unwrap();
+    // The daemon records the configuration's offers at every start: the same offer
+    // is stored once; a changed one is a new row and the old one stays.
+    store.record_goodwill(&config.goodwill).unwrap();
+    store.record_goodwill(&config.goodwill).unwrap();
+    let mut changed = config.goodwill.clone();
+    changed[0].extension_days = Some(30);
+    store.record_goodwill(&changed).unwrap();
+    store.close().unwrap();
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let rows: Vec<(String, Option<i64>, String)> = conn
+        .prepare("SELECT scope, extension_days, date FROM goodwill ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                "contract:rossi-mail".to_owned(),
+                Some(15),
+                "2023-01-22".to_owned()
+            ),
+            (
+                "contract:rossi-mail".to_owned(),
+                Some(30),
+                "2023-01-22".to_owned()
+            ),
+        ]
+    );
+    let sealed: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM seals WHERE tbl = 'goodwill'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(sealed, 2);
+    // A slip at the sqlite3 prompt fails loudly.
+    for sql in [
+        "UPDATE goodwill SET amount = '99.00'",
+        "DELETE FROM goodwill",
+    ] {
+        let err = conn.execute_batch(sql).unwrap_err().to_string();
+        assert!(err.contains("evidence is append-only"), "{sql}: {err}");
+    }
+    let (code, out) = verify(&db);
+    assert_eq!(code, 0, "{out}");
+
+    // An edit past the trigger is found and named.
+    conn.execute_batch(
+        "DROP TRIGGER goodwill_append_only_update;
+         UPDATE goodwill SET extension_days = 365 WHERE id = 1;",
+    )
+    .unwrap();
+    let (code, out) = verify(&db);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("goodwill row 1 (scope contract:rossi-mail, 2023-01-22T00:00:00")
+            && out.contains("was altered"),
+        "{out}"
+    );
+}
