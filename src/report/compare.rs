@@ -107,10 +107,10 @@ pub const METHOD_EN: &str = "Days are valued at the contract's fee for the perio
     type, by analogy: the contract does not grant them.";
 /// [`METHOD_EN`] in Italian.
 pub const METHOD_IT: &str = "I giorni sono valutati al canone del contratto per il periodo \
-    diviso per i giorni di calendario del periodo (la regola days_in_period del motore), in modo \
-    esatto e poi arrotondati per eccesso al centesimo da 0,5; i piani di confronto sono valutati \
-    sulle stesse prove, con il tipo di cliente del contratto, per analogia: il contratto non li \
-    prevede.";
+    diviso per i giorni di calendario del periodo (la stessa regola con cui il calcolo valuta i \
+    giorni dovuti dal contratto), con calcolo esatto e un solo arrotondamento commerciale al \
+    centesimo; i piani di confronto sono valutati sulle stesse prove, con il tipo di cliente del \
+    contratto, per analogia: il contratto non li prevede.";
 
 /// The value of one day of service: `fee` (per `fee_period`) scaled to `period` as
 /// the engine scales it, over the period's local days. Exact.
@@ -478,7 +478,8 @@ pub(crate) fn largest_text(c: &ContractReport, lang: Lang) -> String {
     }
 }
 
-/// The remedies of `kind`, each as "LABEL: GIVES", joined; "—" when none.
+/// The remedies of `kind`, each as "LABEL: GIVES" (a goodwill by its event, a
+/// compared plan with "by analogy"), joined with " | "; "—" when none.
 pub(crate) fn of_kind(c: &ContractReport, kind: RemedyKind, lang: Lang) -> String {
     let v: Vec<String> = c
         .comparison
@@ -487,7 +488,10 @@ pub(crate) fn of_kind(c: &ContractReport, kind: RemedyKind, lang: Lang) -> Strin
         .filter(|r| r.kind == kind)
         .map(|r| match kind {
             RemedyKind::Contract => gives(r, &c.currency, lang),
-            _ => format!("{}: {}", label(r, lang), gives(r, &c.currency, lang)),
+            RemedyKind::Goodwill => format!("{}: {}", r.label, gives(r, &c.currency, lang)),
+            RemedyKind::Compared => {
+                format!("{}: {}", label(r, lang), gives(r, &c.currency, lang))
+            }
         })
         .collect();
     if v.is_empty() {
@@ -524,7 +528,7 @@ pub(crate) fn json(c: &ContractReport) -> Value {
 fn headers(lang: Lang) -> [&'static str; 3] {
     match lang {
         Lang::En => ["Remedy (★ largest)", "Breach", "Gives"],
-        Lang::It => ["Rimedio (★ il più alto)", "Violato", "Dà"],
+        Lang::It => ["Rimedio (★ il più alto)", "Violato", "Cosa dà"],
     }
 }
 

@@ -2,7 +2,8 @@
 //! `tests/fixtures/compare/probes.toml`: the contract `rossi-mail` is on a plan whose
 //! liability clause excludes any credit (`credit.scheme = "none"`, breach on any
 //! downtime), the provider announced a goodwill of 15 days, and the contract is
-//! compared with `agcom-like` (2.50 EUR per local day touched, by analogy).
+//! compared with `agcom-like` (2.50 EUR per local day touched, by analogy) and with
+//! `yearly-offer` (a calendar-year window, which cannot be evaluated over a month).
 //!
 //! The evidence: one incident recorded with `slawatch incident add`, 2023-01-22
 //! 10:00 to 2023-01-27 18:00 (Europe/Rome), 7,680 minutes touching 6 local days,
@@ -13,7 +14,8 @@
 //! - the contract: breached, 0.00 EUR, because of its liability clause;
 //! - the goodwill: 15 days × 29.90 EUR / 31 days = 14.4677… → 14.47 EUR, plus the
 //!   Business Mail upgrade (shown, not valued);
-//! - agcom-like: 6 days × 2.50 EUR = 15.00 EUR, the largest.
+//! - agcom-like: 6 days × 2.50 EUR = 15.00 EUR, the largest;
+//! - yearly-offer: no figure, and the reason.
 
 use crate::util::{fixture, slawatch};
 use serde_json::Value;
@@ -99,7 +101,7 @@ fn compare_json_values_each_remedy_and_names_the_largest() {
     let cmp = &c["comparison"];
     assert_eq!(cmp["currency"], "EUR");
     let r = cmp["remedies"].as_array().unwrap();
-    assert_eq!(r.len(), 3, "{cmp:#}");
+    assert_eq!(r.len(), 4, "{cmp:#}");
 
     // The contract: breached, nothing owed, and why.
     assert_eq!(r[0]["kind"], "contract");
@@ -129,6 +131,15 @@ fn compare_json_values_each_remedy_and_names_the_largest() {
     assert_eq!(r[2]["money"], "15.00");
     assert_eq!(r[2]["availability_pct"], "82.7957");
 
+    // A plan that does not fit the period gives its reason, not a figure or a failure.
+    assert_eq!(r[3]["kind"], "compared");
+    assert_eq!(r[3]["money"], Value::Null);
+    let why = r[3]["why_nothing"].as_str().unwrap();
+    assert!(
+        why.starts_with("cannot be evaluated over this period: a calendar_year plan"),
+        "{why}"
+    );
+
     assert_eq!(cmp["largest"], 2);
     assert!(cmp["method"].as_str().unwrap().contains("by analogy"));
 }
@@ -143,9 +154,11 @@ fn compare_the_terminal_summary_says_it_in_english_and_italian() {
         "  SLA breached      yes (availability 82.7957 %)",
         "  contract owes     nothing: the contract's liability clause (credit.scheme = \"none\") \
          excludes any credit, although the SLA was breached",
-        "  provider offered  goodwill: Mail outage of 22-27 January: 14.47 EUR (15 days of \
-         service); Business Mail (not valued)",
-        "  by analogy        agcom-like (by analogy): 15.00 EUR",
+        "  provider offered  Mail outage of 22-27 January: 14.47 EUR (15 days of service); \
+         Business Mail (not valued)",
+        "  by analogy        agcom-like (by analogy): 15.00 EUR | yearly-offer (by analogy): \
+         nothing: cannot be evaluated over this period: a calendar_year plan is evaluated per \
+         year: write --period YYYY, not '2023-01'",
         "  largest           agcom-like (by analogy): 15.00 EUR",
         "  claim by          2 March 2023 (last day)",
     ] {
@@ -167,9 +180,11 @@ fn compare_the_terminal_summary_says_it_in_english_and_italian() {
         "  dovuto dal contratto   nulla: la clausola di limitazione di responsabilità del \
          contratto (credit.scheme = \"none\") esclude ogni indennizzo, benché lo SLA sia stato \
          violato",
-        "  offerto dal fornitore  offerta del fornitore: Mail outage of 22-27 January: 14,47 EUR \
-         (15 giorni di servizio); Business Mail (non valutato)",
-        "  per analogia           agcom-like (per analogia): 15,00 EUR",
+        "  offerto dal fornitore  Mail outage of 22-27 January: 14,47 EUR (15 giorni di \
+         servizio); Business Mail (non valutato)",
+        "  per analogia           agcom-like (per analogia): 15,00 EUR | yearly-offer (per \
+         analogia): nulla: non valutabile su questo periodo (a calendar_year plan is evaluated \
+         per year: write --period YYYY, not '2023-01')",
         "  il più alto            agcom-like (per analogia): 15,00 EUR",
         "  reclamo entro          2 marzo 2023 (ultimo giorno)",
     ] {
@@ -217,8 +232,10 @@ fn compare_every_file_format_shows_the_comparison() {
     let row = lines.next().unwrap();
     assert!(
         row.ends_with(
-            ",goodwill: Mail outage of 22-27 January: 14.47 EUR (15 days of service); Business \
-             Mail (not valued),agcom-like (by analogy): 15.00 EUR,agcom-like (by analogy): 15.00 EUR"
+            ",Mail outage of 22-27 January: 14.47 EUR (15 days of service); Business Mail (not \
+             valued),\"agcom-like (by analogy): 15.00 EUR | yearly-offer (by analogy): nothing: \
+             cannot be evaluated over this period: a calendar_year plan is evaluated per year: \
+             write --period YYYY, not '2023-01'\",agcom-like (by analogy): 15.00 EUR"
         ),
         "{row}"
     );
@@ -235,7 +252,7 @@ fn compare_a_goodwill_outside_the_period_does_not_apply() {
         .iter()
         .map(|r| r["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["contract", "compared"]);
+    assert_eq!(kinds, ["contract", "compared", "compared"]);
     assert_eq!(
         c["comparison"]["remedies"][0]["why_nothing"],
         "the SLA was met"
