@@ -353,3 +353,63 @@ fn compare_goodwill_is_stored_once_sealed_and_verified() {
         "{out}"
     );
 }
+
+#[test]
+fn compare_the_daemon_records_the_configured_goodwill_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("probes.toml");
+    let port = crate::util::closed_addr().port();
+    std::fs::write(
+        &cfg,
+        format!(
+            "[daemon]\ndatabase = \"evidence.db\"\ninterval = \"1s\"\nretry_interval = \"1s\"\n\
+             timeout = \"1s\"\n\n[[tcp]]\nname = \"mailbox\"\ntarget = \"127.0.0.1:{port}\"\n\n\
+             [[plan]]\nid = \"mail-pro\"\ncurrency = \"EUR\"\nfee = \"29.90\"\n\
+             window.kind = \"calendar_month\"\nwindow.timezone = \"Europe/Rome\"\n\
+             objective.target = \"99.9\"\nmeasurement.method = \"time\"\ncredit.scheme = \"none\"\n\n\
+             [[contract]]\nid = \"rossi-mail\"\nplan = \"mail-pro\"\nprobes = [\"mailbox\"]\n\n\
+             [[goodwill]]\nevent = \"Mail outage\"\ndate = \"2023-01-22\"\nplans = [\"mail-pro\"]\n\
+             amount = \"10.00\"\n"
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.path().join("daemon.log")).unwrap();
+    let mut daemon = std::process::Command::new(crate::util::slawatch_bin())
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let db = dir.path().join("evidence.db");
+    let started = std::time::Instant::now();
+    let row = loop {
+        let found =
+            rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .ok()
+                .and_then(|c| {
+                    c.query_row("SELECT scope, amount FROM goodwill", [], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    })
+                    .ok()
+                });
+        if let Some(row) = found {
+            break row;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "no goodwill stored within 20 s: {}",
+            std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    std::process::Command::new("kill")
+        .args(["-s", "TERM", &daemon.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(daemon.wait().unwrap().success());
+    assert_eq!(row, ("plan:mail-pro".to_owned(), "10.00".to_owned()));
+    let (code, out) = verify(&db);
+    assert_eq!(code, 0, "{out}");
+}
