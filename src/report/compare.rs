@@ -451,10 +451,12 @@ pub(crate) fn gives(r: &Remedy, currency: &str, lang: Lang) -> String {
     parts.join("; ")
 }
 
-/// "yes" / "no" / "—" (goodwill: not a judgement of the SLA).
+/// "yes" / "no" / "—" (a goodwill is not a judgement of the SLA; a plan that could
+/// not be evaluated judged nothing).
 pub(crate) fn breach_text(r: &Remedy, lang: Lang) -> &'static str {
     match (r.kind, r.breach, lang) {
         (RemedyKind::Goodwill, _, _) => "—",
+        _ if r.evaluation.is_none() => "—",
         (_, true, Lang::En) => "yes",
         (_, false, Lang::En) => "no",
         (_, true, Lang::It) => "sì",

@@ -220,6 +220,11 @@ fn compare_every_file_format_shows_the_comparison() {
         "{md}"
     );
     assert!(md.contains("| contract (mail-pro) | yes | nothing: the contract's liability clause"));
+    // A plan that could not be evaluated judged nothing: no "no" in its breach cell.
+    assert!(
+        md.contains("| yearly-offer (by analogy) | — | nothing: cannot be evaluated"),
+        "{md}"
+    );
 
     let csv = read("slawatch-2023-01-contracts.csv");
     let mut lines = csv.lines();
