@@ -456,7 +456,7 @@ pub(crate) fn gives(r: &Remedy, currency: &str, lang: Lang) -> String {
 pub(crate) fn breach_text(r: &Remedy, lang: Lang) -> &'static str {
     match (r.kind, r.breach, lang) {
         (RemedyKind::Goodwill, _, _) => "—",
-        _ if r.evaluation.is_none() => "—",
+        (RemedyKind::Compared, _, _) if r.evaluation.is_none() => "—",
         (_, true, Lang::En) => "yes",
         (_, false, Lang::En) => "no",
         (_, true, Lang::It) => "sì",
@@ -685,6 +685,89 @@ mod tests {
         assert_eq!(value(Some(15), &dv, None).to_string(), "4.84");
         // Nothing given is worth 0.00, not an error.
         assert_eq!(value(None, &dv, None).to_string(), "0.00");
+    }
+
+    fn row(start: &str, end: &str) -> IncidentRow {
+        let ms = |t: &str| {
+            crate::model::UtcMillis(t.parse::<jiff::Timestamp>().unwrap().as_millisecond())
+        };
+        IncidentRow {
+            start: ms(start),
+            end: ms(end),
+            open: false,
+            proven_ms: 0,
+            uncertainty_ms: None,
+            end_uncertainty_ms: None,
+            classes: vec![],
+            probes: vec![],
+            vantages: vec![],
+            sources: vec![],
+            details: vec![],
+            maintenance_ms: 0,
+            counted_ms: int(0),
+            excluded: None,
+        }
+    }
+
+    #[test]
+    fn a_goodwill_applies_in_its_period_or_to_its_event_running_into_the_next() {
+        let plan = month_plan("month");
+        let contract = Contract {
+            id: "shop".into(),
+            plan: "p".into(),
+            customer: None,
+            customer_type: None,
+            fee: None,
+            currency: None,
+            fee_period: None,
+            probes: vec![],
+            unavailable_when: crate::config::Unavailability::Any,
+            start: None,
+            end: None,
+            compare_with: vec![],
+        };
+        let g = Goodwill {
+            event: "fire".into(),
+            date: jiff::civil::date(2011, 4, 29),
+            announced: None,
+            contracts: vec![],
+            plans: vec!["p".into()],
+            extension_days: Some(15),
+            amount: None,
+            upgrade: None,
+            source: None,
+            note: None,
+        };
+        let april = period(&plan, "2011-04");
+        let may = period(&plan, "2011-05");
+        let june = period(&plan, "2011-06");
+        // Its own month, with or without an incident.
+        assert!(applies(&g, &contract, &plan, &april, &[]));
+        // The next month only through an incident that began on or after the event
+        // and runs into it (local dates: 29 April 04:30 in Rome is 02:30Z).
+        let fire = row("2011-04-29T02:30:00Z", "2011-05-03T10:00:00Z");
+        assert!(applies(
+            &g,
+            &contract,
+            &plan,
+            &may,
+            std::slice::from_ref(&fire)
+        ));
+        assert!(!applies(&g, &contract, &plan, &may, &[]));
+        let before = row("2011-04-28T20:00:00Z", "2011-05-02T00:00:00Z");
+        assert!(!applies(&g, &contract, &plan, &may, &[before]));
+        let later = row("2011-05-10T00:00:00Z", "2011-05-11T00:00:00Z");
+        assert!(!applies(&g, &contract, &plan, &may, &[later]));
+        assert!(!applies(&g, &contract, &plan, &june, &[]));
+        // A month before the event never.
+        let march = period(&plan, "2011-03");
+        assert!(!applies(&g, &contract, &plan, &march, &[fire]));
+        // Another contract on another plan: not named.
+        let other = Contract {
+            plan: "q".into(),
+            ..contract
+        };
+        assert!(!applies(&g, &other, &plan, &april, &[]));
     }
 
     #[test]
