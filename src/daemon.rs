@@ -444,6 +444,7 @@ fn register(store: &Store, config: &Config) -> Result<(), StoreError> {
         .collect();
     store.set_run_gaps(&gaps)?;
     store.record_maintenance(&config.maintenance)?;
+    store.record_goodwill(&config.goodwill)?;
     store.flush()
 }
 

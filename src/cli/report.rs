@@ -24,7 +24,9 @@ use std::process::ExitCode;
     the configuration's maintenance windows, and the time slawatch was not probing (no data). \
     The figures are those `slawatch sla` gives for the same timeline (--format json includes it). \
     Every report states the SHA-256 digest of the checks it rests on. \
-    `slawatch run` writes each closed period's reports (every format) to reports_dir by itself, once.\n\n\
+    `slawatch run` writes each closed period's reports (every format) to reports_dir by itself, once. \
+    After the files, a summary per contract: breach, what the contract owes, what the provider offered \
+    ([[goodwill]]), what compare_with plans would give by analogy, the largest, and the claim deadline.\n\n\
     Exit status: 0 written, 1 a file or the database could not be read or written, \
     2 bad input (configuration, period, contract, options).")]
 pub(super) struct Args {
@@ -174,5 +176,7 @@ pub(super) fn run(a: Args) -> ExitCode {
             }
         }
     }
+    let lang = a.lang.as_deref().and_then(Lang::parse).unwrap_or(Lang::En);
+    print!("{}", report::summary::render(&report, lang));
     ExitCode::SUCCESS
 }

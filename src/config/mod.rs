@@ -87,6 +87,8 @@ pub struct Config {
     pub maintenance: Vec<Maintenance>,
     /// `[alerts]`.
     pub alerts: Alerts,
+    /// `[[goodwill]]`: what providers offered after an event, beyond the contract.
+    pub goodwill: Vec<Goodwill>,
 }
 
 impl Config {
@@ -536,6 +538,9 @@ pub struct Contract {
     pub end: Option<jiff::civil::Date>,
     /// What time with neither checks nor a recorded incident means (`unmonitored`).
     pub unmonitored: Unmonitored,
+    /// Other plans (a regulator's indemnity, a competing offer) evaluated on the
+    /// same timeline, by analogy, for comparison (`compare_with`).
+    pub compare_with: Vec<String>,
 }
 
 /// `unmonitored` of a `[[contract]]`: what the contract's time with neither checks
@@ -587,6 +592,39 @@ impl Unmonitored {
             Unmonitored::AsDown => Some(MissingData::AsDown),
             Unmonitored::Exclude => Some(MissingData::Exclude),
         }
+    }
+}
+
+/// `[[goodwill]]`: a remedy a provider offered after an event, beyond the contract.
+/// Reports value it in money next to what the contract owes (`report::compare`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Goodwill {
+    /// What happened: "Arezzo data-centre fire".
+    pub event: String,
+    /// The event's date (local date, in the plan's zone).
+    pub date: jiff::civil::Date,
+    /// When the provider offered it.
+    pub announced: Option<jiff::civil::Date>,
+    /// The contracts it applies to.
+    pub contracts: Vec<String>,
+    /// The plans it applies to (every contract on them).
+    pub plans: Vec<String>,
+    /// Free days of service.
+    pub extension_days: Option<u32>,
+    /// Money, in the contract's currency.
+    pub amount: Option<rust_decimal::Decimal>,
+    /// A service given, shown but not valued: "Business Mail".
+    pub upgrade: Option<String>,
+    /// Where it was announced.
+    pub source: Option<String>,
+    /// Free text.
+    pub note: Option<String>,
+}
+
+impl Goodwill {
+    /// Whether it names `contract` or the contract's plan.
+    pub fn names(&self, contract: &Contract) -> bool {
+        self.contracts.contains(&contract.id) || self.plans.contains(&contract.plan)
     }
 }
 

@@ -234,6 +234,8 @@ pub(super) struct Contract {
     pub(super) start: Option<Spanned<String>>,
     pub(super) end: Option<Spanned<String>>,
     pub(super) unmonitored: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) compare_with: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -246,6 +248,24 @@ pub(super) struct Maintenance {
     pub(super) start: Spanned<String>,
     pub(super) end: Spanned<String>,
     pub(super) announced_at: Option<Spanned<String>>,
+    pub(super) note: Option<String>,
+}
+
+/// `[[goodwill]]`: what a provider offered after an event, not owed by contract.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Goodwill {
+    pub(super) event: Spanned<String>,
+    pub(super) date: Spanned<String>,
+    pub(super) announced: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) contracts: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) plans: Vec<Spanned<String>>,
+    pub(super) extension_days: Option<Spanned<u32>>,
+    pub(super) amount: Option<Spanned<toml::Value>>,
+    pub(super) upgrade: Option<Spanned<String>>,
+    pub(super) source: Option<String>,
     pub(super) note: Option<String>,
 }
 

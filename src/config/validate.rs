@@ -9,7 +9,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 /// The top-level sections, in the order `check-config` documents them.
-const SECTIONS: [&str; 12] = [
+const SECTIONS: [&str; 13] = [
     "daemon",
     "control",
     "http",
@@ -22,6 +22,7 @@ const SECTIONS: [&str; 12] = [
     "plan",
     "contract",
     "maintenance",
+    "goodwill",
 ];
 
 /// Collects errors against one source text.
@@ -146,6 +147,7 @@ struct RawConfig {
     contracts: Vec<raw::Contract>,
     maintenance: Vec<raw::Maintenance>,
     alerts: Option<raw::Alerts>,
+    goodwill: Vec<raw::Goodwill>,
 }
 
 /// The span-preserving tree of the file, or every syntax error recorded in `cx`.
@@ -263,6 +265,7 @@ fn split_sections<'i>(cx: &mut Ctx<'_>, root: DeTable<'i>) -> RawConfig {
             "plan" => out.plans = elements(cx, value, "plan"),
             "contract" => out.contracts = elements(cx, value, "contract"),
             "maintenance" => out.maintenance = elements(cx, value, "maintenance"),
+            "goodwill" => out.goodwill = elements(cx, value, "goodwill"),
             "schema" => {} // catalogue files carry `schema = "sla-plan/1"`
             other => {
                 let mut all: Vec<&str> = SECTIONS.to_vec();
@@ -663,6 +666,8 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
         }
     }
 
+    let goodwill = goodwill(cx, &raw.goodwill, &contract_ids, &plan_ids);
+
     // ---- [alerts]
     let mut alerts = Alerts::default();
     if let Some(a) = raw.alerts {
@@ -716,6 +721,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
         contracts,
         maintenance,
         alerts,
+        goodwill,
     })
 }
 
@@ -1605,6 +1611,7 @@ fn contract(
             Unmonitored::Plan
         }),
     };
+    let compare_with = compare_with(cx, c, plan_ids);
     ok.then(|| Contract {
         id: c.id.get_ref().clone(),
         plan: c.plan.get_ref().clone(),
@@ -1618,7 +1625,167 @@ fn contract(
         start,
         end,
         unmonitored,
+        compare_with,
     })
+}
+
+/// " did you mean 'x'?" for an unknown id among `ids`, or nothing.
+fn id_hint(word: &str, ids: &HashMap<String, Range<usize>>) -> String {
+    let all: Vec<&str> = ids.keys().map(String::as_str).collect();
+    did_you_mean(word, &all)
+        .map(|s| format!("; did you mean '{s}'?"))
+        .unwrap_or_default()
+}
+
+/// `compare_with`: plan ids other than the contract's own, each defined.
+fn compare_with(
+    cx: &mut Ctx<'_>,
+    c: &raw::Contract,
+    plan_ids: &HashMap<String, Range<usize>>,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in &c.compare_with {
+        let id = p.get_ref();
+        if !plan_ids.contains_key(id) {
+            let hint = id_hint(id, plan_ids);
+            cx.err(
+                p.span(),
+                format!(
+                    "contract '{}' compares with plan '{id}', which does not exist \
+                     (compare_with lists ids of [[plan]] tables){hint}",
+                    c.id.get_ref()
+                ),
+            );
+        } else if id == c.plan.get_ref() {
+            cx.err(
+                p.span(),
+                format!(
+                    "contract '{}' compares with its own plan '{id}': list other plans \
+                     (a regulation, a competing offer)",
+                    c.id.get_ref()
+                ),
+            );
+        } else if !out.contains(id) {
+            out.push(id.clone());
+        }
+    }
+    out
+}
+
+/// A non-negative decimal amount written as a string ("10.00") or an integer.
+fn amount(cx: &mut Ctx<'_>, v: &Spanned<toml::Value>, key: &str) -> Option<rust_decimal::Decimal> {
+    let parsed = match v.get_ref() {
+        toml::Value::String(s) => s.trim().parse::<rust_decimal::Decimal>().ok(),
+        toml::Value::Integer(i) => Some(rust_decimal::Decimal::from(*i)),
+        _ => None,
+    };
+    match parsed {
+        Some(d) if !d.is_sign_negative() => Some(d),
+        _ => {
+            cx.err(
+                v.span(),
+                format!(
+                    "{key} {} is not a non-negative decimal amount: write it as a string \
+                     such as \"10.00\" (in the contract's currency)",
+                    v.get_ref()
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// `[[goodwill]]`: dates, what it gives, and the contracts and plans it names.
+fn goodwill(
+    cx: &mut Ctx<'_>,
+    raw: &[raw::Goodwill],
+    contract_ids: &HashMap<String, Range<usize>>,
+    plan_ids: &HashMap<String, Range<usize>>,
+) -> Vec<Goodwill> {
+    let mut out = Vec::new();
+    for g in raw {
+        let mut ok = true;
+        for c in &g.contracts {
+            if !contract_ids.contains_key(c.get_ref()) {
+                let hint = id_hint(c.get_ref(), contract_ids);
+                cx.err(
+                    c.span(),
+                    format!(
+                        "goodwill names contract '{}', which does not exist{hint}",
+                        c.get_ref()
+                    ),
+                );
+                ok = false;
+            }
+        }
+        for p in &g.plans {
+            if !plan_ids.contains_key(p.get_ref()) {
+                let hint = id_hint(p.get_ref(), plan_ids);
+                cx.err(
+                    p.span(),
+                    format!(
+                        "goodwill names plan '{}', which does not exist{hint}",
+                        p.get_ref()
+                    ),
+                );
+                ok = false;
+            }
+        }
+        if g.contracts.is_empty() && g.plans.is_empty() {
+            cx.err(
+                g.event.span(),
+                "goodwill applies to nothing: add contracts = [\"...\"] or plans = [\"...\"]",
+            );
+            ok = false;
+        }
+        let event_date = date(cx, &g.date, "date");
+        let announced = g.announced.as_ref().and_then(|a| date(cx, a, "announced"));
+        if let (Some(d), Some(a), Some(span)) = (event_date, announced, g.announced.as_ref())
+            && a < d
+        {
+            cx.err(
+                span.span(),
+                format!("goodwill announced {a}, before the event's date {d}: check both dates"),
+            );
+            ok = false;
+        }
+        let money = g.amount.as_ref().map(|a| amount(cx, a, "amount"));
+        let days = g.extension_days.as_ref().map(|d| *d.get_ref());
+        let upgrade = g
+            .upgrade
+            .as_ref()
+            .map(|u| u.get_ref().trim().to_owned())
+            .filter(|u| !u.is_empty());
+        let gives_money = matches!(money, Some(Some(m)) if !m.is_zero());
+        if matches!(money, Some(None)) {
+            ok = false;
+        } else if days.unwrap_or(0) == 0 && !gives_money && upgrade.is_none() {
+            cx.err(
+                g.event.span(),
+                format!(
+                    "goodwill '{}' gives nothing: add extension_days = 15, amount = \"10.00\" \
+                     or upgrade = \"...\"",
+                    g.event.get_ref()
+                ),
+            );
+            ok = false;
+        }
+        if let (true, Some(date)) = (ok, event_date) {
+            out.push(Goodwill {
+                event: g.event.get_ref().clone(),
+                date,
+                announced,
+                contracts: g.contracts.iter().map(|c| c.get_ref().clone()).collect(),
+                plans: g.plans.iter().map(|p| p.get_ref().clone()).collect(),
+                extension_days: days.filter(|d| *d > 0),
+                amount: money.flatten().filter(|m| !m.is_zero()),
+                upgrade,
+                source: g.source.clone(),
+                note: g.note.clone(),
+            });
+        }
+    }
+    out
 }
 
 /// Days a plan's evidence is needed for after a period begins: the longest period

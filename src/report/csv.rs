@@ -83,6 +83,7 @@ pub(super) fn contracts(r: &Report) -> String {
         .into_iter()
         .chain(super::basis::CSV_COLUMNS)
         .map(String::from)
+        .chain(super::compare::CSV_HEADERS.map(String::from))
         .collect::<Vec<_>>(),
     );
     for c in &r.contracts {
@@ -125,6 +126,7 @@ pub(super) fn contracts(r: &Report) -> String {
             ]
             .into_iter()
             .chain(super::basis::csv(c))
+            .chain(super::compare::csv(c))
             .collect::<Vec<_>>(),
         );
     }

@@ -192,6 +192,9 @@ pub struct ContractReport {
     pub evidence: EvidenceDigest,
     /// What the figures rest on: monitoring, recorded incidents, or both.
     pub basis: super::basis::Basis,
+    /// What the contract owes, what the provider offered, what compared plans would
+    /// give by analogy, and which is largest (`compare::build`).
+    pub comparison: super::compare::Comparison,
 }
 
 /// One incident with its evidence.
@@ -724,7 +727,7 @@ fn contract_report(
         gaps: &gaps,
         unmonitored: c.unmonitored,
     });
-    Ok(Ok(ContractReport {
+    let mut cr = ContractReport {
         contract: c.clone(),
         plan: plan.clone(),
         fee: ov.fee.unwrap_or(plan.fee),
@@ -745,7 +748,10 @@ fn contract_report(
             .collect(),
         evidence,
         basis,
-    }))
+        comparison: super::compare::Comparison::default(),
+    };
+    cr.comparison = super::compare::build(config, &cr, spec);
+    Ok(Ok(cr))
 }
 
 impl Report {

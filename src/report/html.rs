@@ -64,6 +64,7 @@ dl.facts dt{font-weight:600}
 dl.facts dd{margin:0}
 .breach{color:var(--down);font-weight:700}
 .ok{color:var(--up);font-weight:700}
+table.compare{margin:.4rem 0}table.compare td,table.compare th{overflow-wrap:anywhere}table.compare caption{text-align:left;font-weight:600;padding:.2rem 0}table.compare tr.largest td{font-weight:700;background:#f1f8e9}p.method{font-size:.8rem;color:var(--muted);margin:.2rem 0 .6rem}
 svg{display:block;width:100%;max-width:100%}
 svg.timeline{height:2.6rem;border:1px solid #bbb}
 svg.bar{height:1.4rem;border:1px solid #bbb}
@@ -268,6 +269,7 @@ fn contract_section(s: &mut String, c: &ContractReport, chain: Option<&(i64, Str
         esc(&text::customer(c))
     );
     s.push_str(&super::basis::html(c, crate::report::Lang::En));
+    s.push_str(&super::compare::html(c, super::Lang::En));
     let _ = write!(
         s,
         "<p>Plan <b>{}</b>{}: {}.</p>",

@@ -41,6 +41,7 @@ fn contract(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>) {
         esc(&text::customer(c))
     );
     s.push_str(&super::basis::md(c, crate::report::Lang::En));
+    s.push_str(&super::compare::md(c, super::Lang::En));
     let _ = writeln!(
         s,
         "Plan **{}**{}: {}.\n",

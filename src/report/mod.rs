@@ -11,6 +11,7 @@
 
 pub mod auto;
 pub mod basis;
+pub mod compare;
 mod csv;
 mod data;
 pub(crate) use data::allowance_ms;
@@ -18,6 +19,7 @@ mod html;
 mod json;
 pub mod letter;
 mod md;
+pub mod summary;
 mod text;
 
 pub use data::{

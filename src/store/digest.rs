@@ -24,6 +24,7 @@
 //! coverage|VANTAGE|START|END\n
 //! incident|PROBE|CONTRACT|START|END|SOURCE|NOTE|CREATED_AT\n
 //! maintenance|SCOPE|START|END|ANNOUNCED_AT|NOTE\n
+//! goodwill|SCOPE|EVENT|DATE|ANNOUNCED|EXTENSION_DAYS|AMOUNT|UPGRADE|SOURCE|NOTE\n
 //! prune|AT|BEFORE|UP_TO_SEAL|RETENTION_MS|RUNS|FAILURES|CHECKS|DIGEST\n
 //! ```
 //!
@@ -147,8 +148,8 @@ pub(super) enum Table {
     Incidents,
     Maintenance,
     Prunes,
-    // Issue 12 adds `goodwill`: a table, its line here, and its name below
-    // (migration 3 already allows 'goodwill' in `seals.tbl`).
+    /// Issue 12: goodwill offers (migration 3 already allows 'goodwill' in `seals.tbl`).
+    Goodwill,
 }
 
 impl Table {
@@ -162,6 +163,7 @@ impl Table {
             Table::Incidents => "incidents",
             Table::Maintenance => "maintenance",
             Table::Prunes => "prunes",
+            Table::Goodwill => "goodwill",
         }
     }
 
@@ -175,6 +177,7 @@ impl Table {
             Table::Incidents,
             Table::Maintenance,
             Table::Prunes,
+            Table::Goodwill,
         ]
         .into_iter()
         .find(|t| t.as_str() == s)
@@ -304,6 +307,30 @@ pub(super) fn row_line(
                     ),
                     who: r.get(0)?,
                     at: r.get(1)?,
+                })
+            },
+        ),
+        Table::Goodwill => (
+            "SELECT scope, event, date, announced, extension_days, amount, upgrade, source,
+                    note, at
+             FROM goodwill WHERE id = ?1"
+                .to_owned(),
+            |r| {
+                Ok(RowLine {
+                    line: format!(
+                        "goodwill|{}|{}|{}|{}|{}|{}|{}|{}|{}\n",
+                        text(r, 0)?,
+                        text(r, 1)?,
+                        text(r, 2)?,
+                        text(r, 3)?,
+                        opt(r.get(4)?),
+                        text(r, 5)?,
+                        text(r, 6)?,
+                        text(r, 7)?,
+                        text(r, 8)?
+                    ),
+                    who: r.get(0)?,
+                    at: r.get(9)?,
                 })
             },
         ),

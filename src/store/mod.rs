@@ -255,6 +255,7 @@ enum Msg {
     /// Per probe, the longest time between two checks that one run may span.
     RunGaps(Vec<(String, i64)>),
     Maintenance(Vec<crate::config::Maintenance>),
+    Goodwill(Vec<crate::config::Goodwill>),
     Check(Box<Check>),
     Outage(Box<Event>),
     Heartbeat(String, UtcMillis),
@@ -276,6 +277,7 @@ impl Msg {
             Msg::Probes(_) => "probes",
             Msg::RunGaps(_) => "run_gaps",
             Msg::Maintenance(_) => "maintenance",
+            Msg::Goodwill(_) => "goodwill",
             Msg::Check(_) => "check",
             Msg::Outage(_) => "outage",
             Msg::Heartbeat(..) => "heartbeat",
@@ -300,6 +302,7 @@ impl Msg {
             Msg::RunGaps(list) => serde_json::json!(list),
             Msg::Outage(event) => serde_json::Value::String(format!("{event:?}")),
             Msg::Maintenance(w) => serde_json::Value::String(format!("{w:?}")),
+            Msg::Goodwill(g) => serde_json::Value::String(format!("{g:?}")),
             Msg::SealOpen | Msg::Flush(_) | Msg::Gap => serde_json::Value::Null,
         }
     }
@@ -516,6 +519,18 @@ impl Store {
         windows: &[crate::config::Maintenance],
     ) -> Result<(), StoreError> {
         self.send(Msg::Maintenance(windows.to_vec()))
+    }
+
+    /// Records the goodwill offers the configuration states, once each (a row with
+    /// the same content is not stored twice; a changed offer is a new row, and the
+    /// old one stays), sealed, so the database keeps what was offered even after
+    /// the configuration changes. One row per contract or plan named: the scope is
+    /// `contract:ID` or `plan:ID`.
+    ///
+    /// # Errors
+    /// Only when the writer has stopped.
+    pub fn record_goodwill(&self, offers: &[crate::config::Goodwill]) -> Result<(), StoreError> {
+        self.send(Msg::Goodwill(offers.to_vec()))
     }
 
     /// Records one check.
@@ -976,6 +991,55 @@ fn sweep(tx: &rusqlite::Transaction<'_>, state: &mut State, at: UtcMillis) -> ru
     Ok(())
 }
 
+/// Stores each goodwill offer once per scope (the same content is not stored
+/// twice; `IS` compares absent values as equal), sealing every new row.
+fn record_goodwill(
+    tx: &rusqlite::Transaction<'_>,
+    state: &mut State,
+    offers: &[crate::config::Goodwill],
+) -> rusqlite::Result<()> {
+    let mut exists = tx.prepare_cached(
+        "SELECT count(*) FROM goodwill WHERE scope = ?1 AND event = ?2 AND date = ?3
+           AND announced IS ?4 AND extension_days IS ?5 AND amount IS ?6 AND upgrade IS ?7
+           AND source IS ?8 AND note IS ?9",
+    )?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO goodwill (scope, event, date, at, announced, extension_days, amount,
+                               upgrade, source, note)
+         VALUES (?1, ?2, ?3, ?10, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for g in offers {
+        let at = crate::sla::period::midnight(g.date, &jiff::tz::TimeZone::UTC).unwrap_or(0);
+        let scopes = g
+            .contracts
+            .iter()
+            .map(|c| format!("contract:{c}"))
+            .chain(g.plans.iter().map(|p| format!("plan:{p}")));
+        for scope in scopes {
+            let fields = params![
+                scope,
+                g.event,
+                g.date.to_string(),
+                g.announced.map(|d| d.to_string()),
+                g.extension_days,
+                g.amount.map(|a| a.to_string()),
+                g.upgrade,
+                g.source,
+                g.note,
+            ];
+            let n: i64 = exists.query_row(fields, |r| r.get(0))?;
+            if n == 0 {
+                let mut with_at: Vec<&dyn rusqlite::ToSql> = fields.to_vec();
+                with_at.push(&at);
+                insert.execute(with_at.as_slice())?;
+                let row = tx.last_insert_rowid();
+                seal::seal(tx, &mut state.head, seal::Table::Goodwill, row)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn apply(tx: &rusqlite::Transaction<'_>, state: &mut State, msg: &Msg) -> rusqlite::Result<()> {
     match msg {
         Msg::Probes(list) => {
@@ -1015,6 +1079,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, state: &mut State, msg: &Msg) -> rusqli
                 }
             }
         }
+        Msg::Goodwill(offers) => record_goodwill(tx, state, offers)?,
         Msg::Check(check) => {
             let id = probe_id(tx, &mut state.probe_ids, &check.probe, None)?;
             sweep(tx, state, check.started_at)?;

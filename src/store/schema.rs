@@ -287,4 +287,36 @@ pub(super) const MIGRATIONS: &[&str] = &[
         SELECT RAISE(ABORT, 'evidence is append-only: a prune event cannot be deleted');
     END;
     ",
+    // 4 (issue 12, compare): goodwill offers, sealed. Kept in its own constant so a
+    // merge that adds another migration only moves this line.
+    GOODWILL_MIGRATION,
 ];
+
+/// The goodwill offers of the configuration (`[[goodwill]]`), copied once each, one
+/// row per contract or plan named (`scope` = `contract:ID` or `plan:ID`), sealed as
+/// inserted and append-only. `at` is the event's date at 00:00 UTC, in ms (it names
+/// the row when it goes missing). Absent values are NULL; `amount` is the decimal text.
+pub(super) const GOODWILL_MIGRATION: &str = "
+    CREATE TABLE goodwill (
+        id             INTEGER PRIMARY KEY,
+        scope          TEXT NOT NULL,
+        event          TEXT NOT NULL,
+        date           TEXT NOT NULL,
+        at             INTEGER NOT NULL,
+        announced      TEXT,
+        extension_days INTEGER,
+        amount         TEXT,
+        upgrade        TEXT,
+        source         TEXT,
+        note           TEXT
+    ) STRICT;
+    CREATE INDEX goodwill_by_scope ON goodwill(scope, date);
+    CREATE TRIGGER goodwill_append_only_update BEFORE UPDATE ON goodwill
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a goodwill offer cannot be changed');
+    END;
+    CREATE TRIGGER goodwill_append_only_delete BEFORE DELETE ON goodwill
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a goodwill offer cannot be deleted');
+    END;
+    ";

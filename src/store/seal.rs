@@ -16,7 +16,7 @@
 //!   no time is lost), the writer stopping, or a crashed writer's segment at the next
 //!   start. At most one segment is open: the newest, in the newest day. Heartbeats
 //!   in between update it unsealed (a seal per heartbeat would be 31 M seals a year);
-//! - `incidents` and `maintenance`: in the transaction that inserts them;
+//! - `incidents`, `maintenance` and `goodwill`: in the transaction that inserts them;
 //! - `prunes`: retention is an event in the chain. A prune seals a row saying up to
 //!   which seal and before which instant rows of `runs` and `failures` were deleted,
 //!   the retention applied, the counts, and the SHA-256 over the deleted rows' row
@@ -486,7 +486,7 @@ pub struct ChainProblem {
     /// The seal, when a seal is involved.
     pub seal: Option<i64>,
     /// The table (`runs`, `failures`, `outages`, `coverage`, `incidents`,
-    /// `maintenance`, `prunes`, or `seals`).
+    /// `maintenance`, `prunes`, `goodwill`, or `seals`).
     pub table: &'static str,
     /// The row id in `table`.
     pub row: Option<i64>,
@@ -508,7 +508,7 @@ impl fmt::Display for ChainProblem {
         }
         let who = match self.table {
             "coverage" => "vantage",
-            "maintenance" => "scope",
+            "maintenance" | "goodwill" => "scope",
             "incidents" => "for",
             _ => "probe",
         };
@@ -994,6 +994,7 @@ impl Reader {
                 "SELECT id, scope, start FROM maintenance",
             ),
             (Table::Prunes, "SELECT id, NULL, at FROM prunes"),
+            (Table::Goodwill, "SELECT id, scope, at FROM goodwill"),
         ] {
             let mut stmt = self
                 .conn

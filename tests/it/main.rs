@@ -6,6 +6,7 @@ mod certs;
 mod cli_db;
 mod cli_init;
 mod cli_probe;
+mod compare;
 mod config;
 mod daemon;
 mod examples;

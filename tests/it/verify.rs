@@ -542,7 +542,7 @@ fn a_database_from_before_the_chain_is_sealed_when_a_writer_opens_it() {
     // Make it look like schema 1: no seals, no prunes, no triggers.
     tamper(
         &db,
-        "DROP TABLE seals; DROP TABLE prunes;
+        "DROP TABLE seals; DROP TABLE prunes; DROP TABLE goodwill;
          DROP TRIGGER outages_append_only_update; DROP TRIGGER outages_append_only_delete;
          DROP TRIGGER coverage_append_only_update; DROP TRIGGER coverage_append_only_delete;
          DROP TRIGGER incidents_append_only_update; DROP TRIGGER incidents_append_only_delete;
@@ -1191,7 +1191,7 @@ fn a_database_pruned_before_migration_3_upgrades_and_verifies() {
              DROP TRIGGER incidents_append_only_update; DROP TRIGGER incidents_append_only_delete;
              DROP TRIGGER maintenance_append_only_update;
              DROP TRIGGER maintenance_append_only_delete;
-             DROP TABLE prunes;
+             DROP TABLE prunes; DROP TABLE goodwill;
              CREATE TABLE seals_v2 (
                  id INTEGER PRIMARY KEY,
                  tbl TEXT NOT NULL CHECK (tbl IN ('runs', 'failures')),
