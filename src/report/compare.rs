@@ -725,6 +725,7 @@ mod tests {
             start: None,
             end: None,
             compare_with: vec![],
+            unmonitored: Default::default(),
         };
         let g = Goodwill {
             event: "fire".into(),

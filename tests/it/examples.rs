@@ -14,7 +14,11 @@ use std::path::{Path, PathBuf};
 fn imported(name: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     for f in ["slawatch.toml", "incidents.csv"] {
-        std::fs::copy(repo_file(&format!("examples/{name}/{f}")), dir.path().join(f)).unwrap();
+        std::fs::copy(
+            repo_file(&format!("examples/{name}/{f}")),
+            dir.path().join(f),
+        )
+        .unwrap();
     }
     let config = dir.path().join("slawatch.toml");
     let out = slawatch()
@@ -40,7 +44,9 @@ fn report(config: &Path, period: &str, lang: &str, date: &str) -> (Value, PathBu
         .arg("report")
         .arg("--config")
         .arg(config)
-        .args(["--period", period, "--format", "all", "--letter", "--lang", lang])
+        .args([
+            "--period", period, "--format", "all", "--letter", "--lang", lang,
+        ])
         .args(["--date", date])
         .arg("--out")
         .arg(&out_dir)
@@ -90,9 +96,16 @@ fn check(v: &Value, e: &Expected) {
     let c = contract(v, e.id);
     let id = e.id;
     assert_eq!(c["evaluation"]["breach"], true, "{id}: breach");
-    assert_eq!(c["evaluation"]["availability_pct"], e.availability, "{id}: availability");
+    assert_eq!(
+        c["evaluation"]["availability_pct"], e.availability,
+        "{id}: availability"
+    );
     let own = remedy(c, "contract");
-    assert_eq!(own["money"].as_str(), e.contract_money, "{id}: contract money");
+    assert_eq!(
+        own["money"].as_str(),
+        e.contract_money,
+        "{id}: contract money"
+    );
     assert!(
         own["why_nothing"]
             .as_str()
@@ -101,10 +114,22 @@ fn check(v: &Value, e: &Expected) {
     );
     let gw = remedy(c, "goodwill");
     assert_eq!(gw["days"].as_u64(), e.goodwill_days, "{id}: goodwill days");
-    assert_eq!(gw["money"].as_str(), e.goodwill_money, "{id}: goodwill money");
-    assert_eq!(gw["other"].as_str(), e.goodwill_other, "{id}: goodwill upgrade");
+    assert_eq!(
+        gw["money"].as_str(),
+        e.goodwill_money,
+        "{id}: goodwill money"
+    );
+    assert_eq!(
+        gw["other"].as_str(),
+        e.goodwill_other,
+        "{id}: goodwill upgrade"
+    );
     let reg = remedy(c, "compared");
-    assert_eq!(reg["money"].as_str(), Some(e.regulation), "{id}: regulation");
+    assert_eq!(
+        reg["money"].as_str(),
+        Some(e.regulation),
+        "{id}: regulation"
+    );
     let largest = c["comparison"]["largest"].as_u64().unwrap() as usize;
     assert_eq!(
         c["comparison"]["remedies"][largest]["kind"], e.largest,
@@ -154,10 +179,14 @@ fn the_aruba_fire_breaches_every_contract_and_the_regulation_gives_most() {
         check(&v, &e);
     }
     for c in v["contracts"].as_array().unwrap() {
-        assert!(c["deadline"].is_null(), "no claim deadline in these terms: {c}");
+        assert!(
+            c["deadline"].is_null(),
+            "no claim deadline in these terms: {c}"
+        );
     }
     for id in ["bianchi-basic", "bianchi-shop", "bianchi-vps"] {
-        let letter = std::fs::read_to_string(out.join(format!("claim-{id}-2011-04-it.txt"))).unwrap();
+        let letter =
+            std::fs::read_to_string(out.join(format!("claim-{id}-2011-04-it.txt"))).unwrap();
         assert!(letter.contains("29 aprile 2011"), "{id}: {letter}");
         assert!(letter.contains("Aruba S.p.A."), "{id}: {letter}");
         assert!(!letter.contains("0,00 EUR"), "{id}: {letter}");
