@@ -97,6 +97,9 @@ pub fn render(r: &Report, lang: Lang) -> String {
     for c in &r.contracts {
         s.push('\n');
         s.push_str(&contract(c, lang));
+        if !s.ends_with('\n') {
+            s.push('\n');
+        }
     }
     for (id, why) in &r.skipped {
         s.push_str(&match lang {

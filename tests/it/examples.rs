@@ -67,7 +67,7 @@ fn contract<'a>(v: &'a Value, id: &str) -> &'a Value {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["id"] == id)
+        .find(|c| c["contract"]["id"] == id)
         .unwrap_or_else(|| panic!("no contract {id} in {v}"))
 }
 
