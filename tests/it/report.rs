@@ -185,6 +185,7 @@ fn build_db(db: &Path) {
             source: IncidentSource::StatusPage,
             note: "Provider status page: DNS resolution errors".to_owned(),
             created_at: UtcMillis(at("2023-01-21T09:00:00Z")),
+            ..Default::default()
         },
     )
     .unwrap();
