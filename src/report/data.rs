@@ -177,6 +177,10 @@ pub struct ContractReport {
     pub gaps: Vec<(UtcMillis, UtcMillis)>,
     /// The digest of the checks of the contract's probes in the period.
     pub evidence: EvidenceDigest,
+    /// Every incident record entered by hand that concerns the contract in the
+    /// period, superseded and withdrawn ones included (the evidence list;
+    /// `records.rs`).
+    pub records: Vec<crate::store::Incident>,
 }
 
 /// One incident with its evidence.
@@ -384,7 +388,11 @@ pub fn build(
         ],
         None => config.contracts.iter().collect(),
     };
-    let manual = reader.incidents()?;
+    let all_records = reader.incidents()?;
+    let manual = super::records::open_until(
+        crate::store::effective_incidents(&all_records),
+        generated_at,
+    );
     let mut report = Report {
         period: spec.to_string(),
         generated_at,
@@ -402,7 +410,9 @@ pub fn build(
             continue;
         };
         match contract_report(config, reader, &manual, c, plan, spec)? {
-            Ok(cr) => {
+            Ok(mut cr) => {
+                let (ps, pe) = (cr.evaluation.period.start, cr.evaluation.period.end);
+                cr.records = super::records::of(&all_records, c, ps, pe);
                 if generated_at.0 < cr.evaluation.period.end + SEAL_AFTER_MS {
                     report.provisional = true;
                 }
@@ -434,6 +444,7 @@ fn contract_report(
         Err(e) => return Ok(Err(e.to_string())),
     };
     let (ps, pe) = (period.start, period.end);
+    let manual = &super::records::clip_open(manual, pe);
     let service_start = match c.start {
         Some(d) => {
             Some(sla::period::midnight(d, tz).map_err(|e| ReportError::Input(e.to_string()))?)
@@ -563,6 +574,7 @@ fn contract_report(
         let mut classes: std::collections::BTreeMap<String, i64> = Default::default();
         let mut open = false;
         let mut any_lsb = false;
+        let mut causes: Vec<Option<String>> = Vec::new();
         for p in &probes {
             let mut seen = false;
             for (o, end) in p.outages.iter().zip(&p.ends) {
@@ -582,6 +594,8 @@ fn contract_report(
                 if overlaps((i.start.0, i.end.0), (s, e)) {
                     seen = true;
                     sources.insert(i.source.as_str().to_owned());
+                    open |= i.open;
+                    causes.push(i.cause.clone());
                     if !i.note.is_empty() {
                         details.push(format!("{} ({}): {}", p.name, i.source.as_str(), i.note));
                     }
@@ -598,6 +612,8 @@ fn contract_report(
         for i in &contract_manual {
             if overlaps((i.start.0, i.end.0), (s, e)) {
                 sources.insert(i.source.as_str().to_owned());
+                open |= i.open;
+                causes.push(i.cause.clone());
                 if !i.note.is_empty() {
                     details.push(format!("{} ({}): {}", c.id, i.source.as_str(), i.note));
                 }
@@ -637,6 +653,7 @@ fn contract_report(
             } else {
                 note
             }),
+            cause: super::records::common_cause(&causes),
             ..Incident::default()
         });
         rows.push(IncidentRow {
@@ -689,6 +706,7 @@ fn contract_report(
             .map(|(s, e)| (UtcMillis(s), UtcMillis(e)))
             .collect(),
         evidence,
+        records: Vec::new(),
     }))
 }
 
