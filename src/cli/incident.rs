@@ -182,7 +182,9 @@ struct WithdrawArgs {
 /// Record many incidents from a CSV file: all rows are checked first, and nothing
 /// is stored unless every row is right.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example file:\n  \
+#[command(after_help = "Examples:\n  \
+    slawatch incident import outages.csv --config probes.toml\n\n\
+    Example file:\n  \
     probe,contract,start,end,tz,cause,source,note,attach\n  \
     ,rossi-shop,2011-04-29T04:30,2011-05-02T18:00,Europe/Rome,force_majeure,status-page,fire,shot.png\n  \
     mailbox,,2023-01-22T08:00,,,,manual,still down,\n\n\
