@@ -22,6 +22,9 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// An import file larger than this is refused (it is read whole).
+const MAX_IMPORT_BYTES: u64 = 16 * 1024 * 1024;
+
 /// An attachment larger than this is refused.
 const MAX_ATTACHMENT_BYTES: u64 = 50 * 1024 * 1024;
 
@@ -772,7 +775,7 @@ fn confirmation(id: i64, verb: &str, r: &Checked) -> String {
 }
 
 fn fail(msg: &str) -> ExitCode {
-    eprintln!("error: {msg}");
+    eprintln!("error: {}", super::db::terminal_safe(msg));
     ExitCode::from(EXIT_BAD_INPUT)
 }
 
@@ -796,13 +799,17 @@ fn add(a: AddArgs) -> ExitCode {
         Ok(c) => c,
         Err(errors) => {
             for e in errors {
-                eprintln!("error: --{}: {}", e.field, e.message);
+                eprintln!(
+                    "error: --{}: {}",
+                    e.field,
+                    super::db::terminal_safe(&e.message)
+                );
             }
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
     for w in &checked.warnings {
-        eprintln!("{w}");
+        eprintln!("{}", super::db::terminal_safe(w));
     }
     match store(&ctx.database, std::slice::from_ref(&checked)) {
         Ok(ids) => {
@@ -890,15 +897,8 @@ fn amend(a: AmendArgs) -> ExitCode {
         Err(e) => return fail(&e),
     };
     let tz_shown = a.tz.clone().or_else(|| old.tz.clone());
-    let zone_for_old = tz_shown.as_deref().and_then(|t| parse_zone(t).ok());
-    let show = |ms: UtcMillis| match &zone_for_old {
-        Some((_, tz)) => ms
-            .to_timestamp()
-            .to_zoned_datetime(tz.clone())
-            .strftime("%Y-%m-%dT%H:%M:%S%:z")
-            .to_string(),
-        None => ms.to_string(),
-    };
+    // What is not amended is passed on as the exact instant stored.
+    let show = |ms: UtcMillis| ms.to_string();
     let end = match (&a.end, old.open) {
         (Some(e), _) => Some(e.clone()),
         (None, true) => None,
@@ -926,7 +926,11 @@ fn amend(a: AmendArgs) -> ExitCode {
                 .collect();
             if !fatal.is_empty() {
                 for e in fatal {
-                    eprintln!("error: --{}: {}", e.field, e.message);
+                    eprintln!(
+                        "error: --{}: {}",
+                        e.field,
+                        super::db::terminal_safe(&e.message)
+                    );
                 }
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
@@ -934,7 +938,11 @@ fn amend(a: AmendArgs) -> ExitCode {
                 Ok(c) => c,
                 Err(errors) => {
                     for e in errors {
-                        eprintln!("error: --{}: {}", e.field, e.message);
+                        eprintln!(
+                            "error: --{}: {}",
+                            e.field,
+                            super::db::terminal_safe(&e.message)
+                        );
                     }
                     return ExitCode::from(EXIT_BAD_INPUT);
                 }
@@ -942,7 +950,7 @@ fn amend(a: AmendArgs) -> ExitCode {
         }
     };
     for w in &checked.warnings {
-        eprintln!("{w}");
+        eprintln!("{}", super::db::terminal_safe(w));
     }
     let mut kept = old.attachments.clone();
     kept.retain(|k| !checked.incident.attachments.contains(k));
@@ -1154,6 +1162,14 @@ fn import(a: &ImportArgs) -> ExitCode {
         Err(code) => return code,
     };
     let file = a.file.display().to_string();
+    if let Ok(m) = std::fs::metadata(&a.file)
+        && m.len() > MAX_IMPORT_BYTES
+    {
+        return fail(&format!(
+            "{file} is {} MiB; an import file is at most 16 MiB: split it into several files",
+            m.len().div_ceil(1024 * 1024)
+        ));
+    }
     let text = match std::fs::read_to_string(&a.file) {
         Ok(t) => t,
         Err(e) => return fail(&format!("cannot read {file}: {e}")),
@@ -1203,7 +1219,7 @@ fn import(a: &ImportArgs) -> ExitCode {
     }
     if !errors.is_empty() {
         for e in errors {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", super::db::terminal_safe(&e));
         }
         return ExitCode::from(EXIT_BAD_INPUT);
     }
@@ -1279,7 +1295,7 @@ fn import(a: &ImportArgs) -> ExitCode {
         match check(&draft, ctx.config.as_ref(), base.as_deref()) {
             Ok(c) => {
                 for w in &c.warnings {
-                    eprintln!("{}: {w}", at("cause"));
+                    eprintln!("{}: {}", at("cause"), super::db::terminal_safe(w));
                 }
                 checked.push(c);
             }
@@ -1292,7 +1308,7 @@ fn import(a: &ImportArgs) -> ExitCode {
     }
     if !errors.is_empty() {
         for e in &errors {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", super::db::terminal_safe(e));
         }
         eprintln!(
             "nothing stored: {} error{} in {file}; correct them and import the file again",
