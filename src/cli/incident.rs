@@ -578,7 +578,7 @@ fn attachments_dir(database: &Path) -> PathBuf {
 /// Copies an attachment to `dir/<sha256>` (dir created 0700), checking the copy
 /// still has the hash that will be sealed.
 fn keep_copy(dir: &Path, a: &Attachment) -> Result<(), String> {
-    use std::os::unix::fs::DirBuilderExt as _;
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -591,6 +591,9 @@ fn keep_copy(dir: &Path, a: &Attachment) -> Result<(), String> {
     let tmp = dir.join(format!(".{}.tmp", a.sha256));
     std::fs::copy(&a.path, &tmp)
         .map_err(|e| format!("cannot copy {} to {}: {e}", a.path.display(), tmp.display()))?;
+    // Private like the directory, whatever the original's mode.
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| format!("cannot restrict {}: {e}", tmp.display()))?;
     let f = std::fs::File::open(&tmp).map_err(|e| format!("cannot read {}: {e}", tmp.display()))?;
     let (sha, _) = hash_reader(f, &tmp)?;
     if sha != a.sha256 {
@@ -1092,16 +1095,15 @@ fn list(a: &ListArgs) -> ExitCode {
             (None, Some(c)) => format!("contract {c}"),
             (None, None) => "-".to_owned(),
         };
-        let end = if i.open {
-            "open".to_owned()
+        let when = if i.open {
+            format!("{} (open)", local(i.start, tz))
         } else {
-            local(i.end, tz)
+            format!("{} to {}", local(i.start, tz), local(i.end, tz))
         };
         let mut line = format!(
-            "{:>4}  {} to {} {}  {:<11}  {}",
+            "{:>4}  {} {}  {:<11}  {}",
             i.id,
-            local(i.start, tz),
-            end,
+            when,
             zone_label(zone.as_ref(), i.start),
             i.source.as_str(),
             super::db::terminal_safe(&what),

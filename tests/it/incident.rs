@@ -434,6 +434,11 @@ fn incident_attach_seals_the_files_hash_and_keeps_a_private_copy() {
     );
     let mode = std::fs::metadata(&kept).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o700);
+    let mode = std::fs::metadata(kept.join(&want))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
     // An amendment keeps the attachment and adds another.
     let other = dir.path().join("letter.txt");
     std::fs::write(&other, "we apologise").unwrap();
