@@ -164,14 +164,12 @@ struct Row {
     status: String,
 }
 
-fn rows(c: &ContractReport, lang: Lang) -> Vec<Row> {
-    let by: BTreeMap<i64, &Incident> = c
-        .records
+fn rows(records: &[Incident], plan_tz: &TimeZone, lang: Lang) -> Vec<Row> {
+    let by: BTreeMap<i64, &Incident> = records
         .iter()
         .filter_map(|i| i.supersedes.map(|s| (s, i)))
         .collect();
-    let plan_tz = &c.plan.window.timezone;
-    c.records
+    records
         .iter()
         .map(|i| {
             let tz = zone_of(i, plan_tz);
@@ -210,7 +208,7 @@ fn rows(c: &ContractReport, lang: Lang) -> Vec<Row> {
                 end: if i.open {
                     match lang {
                         Lang::En => "open (no end yet)".to_owned(),
-                        Lang::It => "in corso (senza fine)".to_owned(),
+                        Lang::It => "in corso (fine non ancora nota)".to_owned(),
                     }
                 } else {
                     when(i.end, &tz, lang)
@@ -283,7 +281,7 @@ pub(crate) fn html(c: &ContractReport, lang: Lang) -> String {
         let _ = write!(s, "<th>{}</th>", esc(h));
     }
     s.push_str("</tr></thead><tbody>");
-    for r in rows(c, lang) {
+    for r in rows(&c.records, &c.plan.window.timezone, lang) {
         let _ = write!(
             s,
             "<tr><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
@@ -316,7 +314,7 @@ pub(crate) fn md(c: &ContractReport, lang: Lang) -> String {
     let esc = super::md::esc;
     let w = words(lang);
     let mut s = format!("\n### {}\n\n{}\n\n", w.title, esc(w.intro));
-    for r in rows(c, lang) {
+    for r in rows(&c.records, &c.plan.window.timezone, lang) {
         let _ = write!(
             s,
             "- #{} {}: {} – {}, {}",
@@ -412,7 +410,11 @@ pub(crate) fn csv(r: &Report) -> String {
         .map(String::from),
     );
     for c in &r.contracts {
-        for (i, x) in c.records.iter().zip(rows(c, Lang::En)) {
+        for (i, x) in c
+            .records
+            .iter()
+            .zip(rows(&c.records, &c.plan.window.timezone, Lang::En))
+        {
             line(
                 &mut out,
                 &[
@@ -454,6 +456,57 @@ mod tests {
             None
         );
         assert_eq!(common_cause(&[]), None);
+    }
+
+    #[test]
+    fn a_chain_reads_in_italian_and_english() {
+        let rome = TimeZone::get("Europe/Rome").expect("bundled");
+        let rec = |id, supersedes, withdrawn, reason: Option<&str>| Incident {
+            id,
+            contract: Some("rossi-shop".to_owned()),
+            start: UtcMillis(1_304_044_200_000),
+            end: UtcMillis(1_304_344_800_000),
+            created_at: UtcMillis(1_304_344_800_000),
+            source: IncidentSource::Provider,
+            supersedes,
+            withdrawn,
+            reason: reason.map(str::to_owned),
+            attachments: vec![("avviso.pdf".to_owned(), "ab".repeat(32))],
+            ..Incident::default()
+        };
+        let chain = [
+            rec(1, None, false, None),
+            rec(2, Some(1), false, Some("ripristino confermato")),
+            rec(3, Some(2), true, Some("contratto sbagliato")),
+        ];
+        let it: Vec<(String, String, String)> = rows(&chain, &rome, Lang::It)
+            .into_iter()
+            .map(|r| (r.start, r.source, r.status))
+            .collect();
+        assert_eq!(
+            it[0],
+            (
+                "29 aprile 2011 04:30 (+02:00)".to_owned(),
+                "dichiarazione del fornitore".to_owned(),
+                "sostituita dalla n. 2".to_owned()
+            )
+        );
+        assert_eq!(it[1].2, "ritirata: contratto sbagliato (n. 3)");
+        assert_eq!(it[2].2, "ritiro della n. 2: contratto sbagliato");
+        let en: Vec<String> = rows(&chain, &rome, Lang::En)
+            .into_iter()
+            .map(|r| r.status)
+            .collect();
+        assert_eq!(
+            en,
+            [
+                "superseded by #2",
+                "withdrawn: contratto sbagliato (#3)",
+                "withdrawal of #2: contratto sbagliato"
+            ]
+        );
+        let a = &rows(&chain, &rome, Lang::En)[0].attachments;
+        assert_eq!(a[0], format!("avviso.pdf (sha256 {})", "ab".repeat(32)));
     }
 
     #[test]
