@@ -16,7 +16,7 @@ use std::process::ExitCode;
     slawatch report --period 2023-01 --contract rossi-shop --format md --out -\n      \
     prints one contract's report as Markdown, to paste into a ticket\n  \
     slawatch report --period 2023-01 --format all --out /tmp/evidence\n      \
-    writes .html, .md, -contracts.csv, -incidents.csv and .json\n  \
+    writes .html, .md, -contracts.csv, -incidents.csv, -records.csv and .json\n  \
     slawatch report --period 2023-01 --letter --lang it\n      \
     also writes claim-CONTRACT-2023-01-it.txt for each contract that is owed something\n\n\
     Each contract is evaluated by its plan over the period, in the plan's time zone: \
@@ -41,7 +41,7 @@ pub(super) struct Args {
     /// Only this contract (default: every contract of the configuration).
     #[arg(long, value_name = "ID")]
     contract: Option<String>,
-    /// html (one self-contained file), md, csv (two files), json, or all.
+    /// html (one self-contained file), md, csv (three files), json, or all.
     #[arg(long, value_name = "FORMAT", default_value = "html",
           value_parser = ["html", "md", "csv", "json", "all"])]
     format: String,

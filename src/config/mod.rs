@@ -15,6 +15,7 @@ mod validate;
 pub use crate::sla::{CustomerType, FeePeriod, Plan};
 pub use duration::{ConfigDuration, format as format_duration, parse as parse_duration};
 pub use secret::{Secret, url_origin};
+pub(crate) use validate::did_you_mean;
 
 use crate::model::UtcMillis;
 use std::fmt;

@@ -109,7 +109,7 @@ pub(super) fn line_col(src: &str, offset: usize) -> (usize, usize) {
 }
 
 /// The closest of `options` to `word`, if it is close enough to be a likely typo.
-fn did_you_mean<'a>(word: &str, options: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn did_you_mean<'a>(word: &str, options: &[&'a str]) -> Option<&'a str> {
     fn distance(a: &str, b: &str) -> usize {
         let b: Vec<char> = b.chars().collect();
         let mut prev: Vec<usize> = (0..=b.len()).collect();

@@ -195,6 +195,10 @@ pub struct ContractReport {
     /// What the contract owes, what the provider offered, what compared plans would
     /// give by analogy, and which is largest (`compare::build`).
     pub comparison: super::compare::Comparison,
+    /// Every incident record entered by hand that concerns the contract in the
+    /// period, superseded and withdrawn ones included (the evidence list;
+    /// `records.rs`).
+    pub records: Vec<crate::store::Incident>,
 }
 
 /// One incident with its evidence.
@@ -407,7 +411,11 @@ pub fn build(
         ],
         None => config.contracts.iter().collect(),
     };
-    let manual = reader.incidents()?;
+    let all_records = reader.incidents()?;
+    let manual = super::records::open_until(
+        crate::store::effective_incidents(&all_records),
+        generated_at,
+    );
     let mut report = Report {
         period: spec.to_string(),
         generated_at,
@@ -425,7 +433,9 @@ pub fn build(
             continue;
         };
         match contract_report(config, reader, &manual, c, plan, spec)? {
-            Ok(cr) => {
+            Ok(mut cr) => {
+                let (ps, pe) = (cr.evaluation.period.start, cr.evaluation.period.end);
+                cr.records = super::records::of(&all_records, c, ps, pe);
                 if generated_at.0 < cr.evaluation.period.end + SEAL_AFTER_MS {
                     report.provisional = true;
                 }
@@ -457,6 +467,7 @@ fn contract_report(
         Err(e) => return Ok(Err(e.to_string())),
     };
     let (ps, pe) = (period.start, period.end);
+    let manual = &super::records::clip_open(manual, pe);
     let service_start = match c.start {
         Some(d) => {
             Some(sla::period::midnight(d, tz).map_err(|e| ReportError::Input(e.to_string()))?)
@@ -607,6 +618,7 @@ fn contract_report(
         let mut classes: std::collections::BTreeMap<String, i64> = Default::default();
         let mut open = false;
         let mut any_lsb = false;
+        let mut causes: Vec<Option<String>> = Vec::new();
         for p in &probes {
             let mut seen = false;
             for (o, end) in p.outages.iter().zip(&p.ends) {
@@ -626,6 +638,8 @@ fn contract_report(
                 if overlaps((i.start.0, i.end.0), (s, e)) {
                     seen = true;
                     sources.insert(i.source.as_str().to_owned());
+                    open |= i.open;
+                    causes.push(i.cause.clone());
                     if !i.note.is_empty() {
                         details.push(format!("{} ({}): {}", p.name, i.source.as_str(), i.note));
                     }
@@ -642,6 +656,8 @@ fn contract_report(
         for i in &contract_manual {
             if overlaps((i.start.0, i.end.0), (s, e)) {
                 sources.insert(i.source.as_str().to_owned());
+                open |= i.open;
+                causes.push(i.cause.clone());
                 if !i.note.is_empty() {
                     details.push(format!("{} ({}): {}", c.id, i.source.as_str(), i.note));
                 }
@@ -681,6 +697,7 @@ fn contract_report(
             } else {
                 note
             }),
+            cause: super::records::common_cause(&causes),
             ..Incident::default()
         });
         rows.push(IncidentRow {
@@ -749,6 +766,7 @@ fn contract_report(
         evidence,
         basis,
         comparison: super::compare::Comparison::default(),
+        records: Vec::new(),
     };
     cr.comparison = super::compare::build(config, &cr, spec);
     Ok(Ok(cr))

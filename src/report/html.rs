@@ -391,6 +391,7 @@ fn contract_section(s: &mut String, c: &ContractReport, chain: Option<&(i64, Str
         }
         s.push_str("</tbody></table></div>");
     }
+    s.push_str(&super::records::html(c, super::Lang::En));
     if !c.maintenance.is_empty() {
         s.push_str(
             "<h3>Maintenance</h3><div class=\"scroll\"><table><thead><tr><th>Start</th><th>End</th>\

@@ -82,6 +82,7 @@ fn contract(c: &ContractReport, chain: Option<&(i64, String)>) -> Value {
         "timeline": c.timeline.to_json(),
         "basis": super::basis::json(c),
         "comparison": super::compare::json(c),
+        "records": super::records::json(c),
     })
 }
 

@@ -154,6 +154,7 @@ fn contract(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>) {
             );
         }
     }
+    s.push_str(&super::records::md(c, super::Lang::En));
     if !c.maintenance.is_empty() {
         s.push_str("\n### Maintenance\n\n");
         for m in &c.maintenance {

@@ -20,6 +20,7 @@ mod json;
 pub mod letter;
 mod md;
 pub mod summary;
+mod records;
 mod text;
 
 pub use data::{
@@ -35,7 +36,7 @@ pub enum Format {
     Html,
     /// Markdown, for a ticket.
     Md,
-    /// Two CSV files: contracts and incidents.
+    /// Three CSV files: contracts, incidents and the records entered by hand.
     Csv,
     /// JSON, documented in docs/report-json.md.
     Json,
@@ -76,8 +77,8 @@ pub fn file_stem(period: &str, contract: Option<&str>) -> String {
     }
 }
 
-/// The files of one format: (file name, content). CSV is two files
-/// (`STEM-contracts.csv`, `STEM-incidents.csv`), the others one.
+/// The files of one format: (file name, content). CSV is three files
+/// (`STEM-contracts.csv`, `STEM-incidents.csv`, `STEM-records.csv`), the others one.
 pub fn render(report: &Report, format: Format, stem: &str) -> Vec<(String, String)> {
     match format {
         Format::Html => vec![(format!("{stem}.html"), html::render(report))],
@@ -86,6 +87,7 @@ pub fn render(report: &Report, format: Format, stem: &str) -> Vec<(String, Strin
         Format::Csv => vec![
             (format!("{stem}-contracts.csv"), csv::contracts(report)),
             (format!("{stem}-incidents.csv"), csv::incidents(report)),
+            (format!("{stem}-records.csv"), records::csv(report)),
         ],
     }
 }

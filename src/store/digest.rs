@@ -23,6 +23,7 @@
 //! outage|PROBE|START|END|LAST_FAILURE|LAST_SUCCESS_BEFORE|CLASS|DETAIL|FAILED_CHECKS\n
 //! coverage|VANTAGE|START|END\n
 //! incident|PROBE|CONTRACT|START|END|SOURCE|NOTE|CREATED_AT\n
+//! incident2|PROBE|...|CREATED_AT|OPEN|CAUSE|SUPERSEDES|WITHDRAWN|REASON|TZ|N|ATTACHMENTS...\n
 //! maintenance|SCOPE|START|END|ANNOUNCED_AT|NOTE\n
 //! goodwill|SCOPE|EVENT|DATE|ANNOUNCED|EXTENSION_DAYS|AMOUNT|UPGRADE|SOURCE|NOTE\n
 //! prune|AT|BEFORE|UP_TO_SEAL|RETENTION_MS|RUNS|FAILURES|CHECKS|DIGEST\n
@@ -357,7 +358,13 @@ pub(super) fn row_line(
             },
         ),
     };
-    conn.prepare_cached(&sql)?.query_row([id], f).optional()
+    let mut found = conn.prepare_cached(&sql)?.query_row([id], f).optional()?;
+    if table == Table::Incidents
+        && let Some(found) = &mut found
+    {
+        super::incident::extend_line(conn, id, found)?;
+    }
+    Ok(found)
 }
 
 /// Lower-case hex.

@@ -41,6 +41,7 @@
 //! put one in a detail.
 
 mod digest;
+mod incident;
 mod lock;
 mod query;
 mod schema;
@@ -49,6 +50,7 @@ mod seal;
 #[doc(hidden)]
 pub use digest::fuzz_canonical_line;
 pub use digest::{EvidenceDigest, split_line};
+pub use incident::{NewIncident, add_incidents, effective_incidents};
 pub use lock::{DbLock, LockError, lock_path};
 pub use query::{AnnouncedWindow, CheckSpan, set_meta};
 pub use seal::{
@@ -181,6 +183,9 @@ pub enum StoreError {
     /// Another daemon holds the database.
     #[error(transparent)]
     Locked(#[from] LockError),
+    /// A write the evidence rules forbid (amending a superseded incident...), and why.
+    #[error("{0}")]
+    Refused(String),
 }
 
 fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
@@ -1299,12 +1304,15 @@ pub struct Counts {
 }
 
 /// Where manual evidence comes from; reports mark each incident with it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum IncidentSource {
     /// Seen by the user (e.g. before monitoring began).
+    #[default]
     Manual,
     /// Published on the provider's status page.
     StatusPage,
+    /// The provider's own statement (a press release, a letter).
+    Provider,
 }
 
 impl IncidentSource {
@@ -1313,6 +1321,7 @@ impl IncidentSource {
         match self {
             IncidentSource::Manual => "manual",
             IncidentSource::StatusPage => "status-page",
+            IncidentSource::Provider => "provider",
         }
     }
 
@@ -1321,13 +1330,16 @@ impl IncidentSource {
         match s {
             "manual" => Some(IncidentSource::Manual),
             "status-page" => Some(IncidentSource::StatusPage),
+            "provider" => Some(IncidentSource::Provider),
             _ => None,
         }
     }
 }
 
-/// An outage entered by hand (`slawatch incident add`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An outage entered by hand (`slawatch incident add`), or one record of its
+/// history (an amendment or a withdrawal supersedes the record before it; see
+/// [`effective_incidents`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Incident {
     /// Row id (0 before it is stored).
     pub id: i64,
@@ -1345,6 +1357,21 @@ pub struct Incident {
     pub note: String,
     /// When it was entered.
     pub created_at: UtcMillis,
+    /// Cause tag (`force_majeure`, ...), matched against the plan's exclusions.
+    pub cause: Option<String>,
+    /// The record this one replaces (an amendment or a withdrawal).
+    pub supersedes: Option<i64>,
+    /// This record withdraws the one it supersedes: the incident no longer counts.
+    pub withdrawn: bool,
+    /// Why it was amended or withdrawn.
+    pub reason: Option<String>,
+    /// The zone its times were entered in (`Europe/Rome`, `+02:00`), to show them so.
+    pub tz: Option<String>,
+    /// Files kept as evidence: (file name, SHA-256 lower-case hex).
+    pub attachments: Vec<(String, String)>,
+    /// No end known yet: it counts until the report's period end or the report's
+    /// time, whichever is first (`end` is then `start`).
+    pub open: bool,
 }
 
 /// Stores a manual incident; safe while the daemon runs (SQLite serialises the
@@ -1353,31 +1380,14 @@ pub struct Incident {
 /// # Errors
 /// When the database cannot be opened or written.
 pub fn add_incident(path: &Path, incident: &Incident) -> Result<i64, StoreError> {
-    let mut conn = open_rw(path)?;
-    // IMMEDIATE: the chain's head is read and extended under the write lock, so the
-    // daemon's writer and this one never both append the same seal.
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(sql(path))?;
-    tx.execute(
-        "INSERT INTO incidents (probe, contract, start, end, source, note, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            incident.probe,
-            incident.contract,
-            incident.start.0,
-            incident.end.0,
-            incident.source.as_str(),
-            incident.note,
-            incident.created_at.0,
-        ],
-    )
-    .map_err(sql(path))?;
-    let row = tx.last_insert_rowid();
-    let mut head = seal::head(&tx).map_err(sql(path))?;
-    seal::seal(&tx, &mut head, seal::Table::Incidents, row).map_err(sql(path))?;
-    tx.commit().map_err(sql(path))?;
-    Ok(row)
+    let ids = add_incidents(
+        path,
+        &[NewIncident {
+            incident: incident.clone(),
+            sizes: Vec::new(),
+        }],
+    )?;
+    Ok(ids.first().copied().unwrap_or(0))
 }
 
 /// A read-only view, safe to open while the daemon writes.
@@ -1576,34 +1586,13 @@ impl Reader {
         rows.collect::<Result<_, _>>().map_err(sql(&self.path))
     }
 
-    /// Every manual incident, oldest first.
+    /// Every manual incident record, oldest first, superseded and withdrawn ones
+    /// included ([`effective_incidents`] gives what counts).
     ///
     /// # Errors
     /// On a database error.
     pub fn incidents(&self) -> Result<Vec<Incident>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT id, probe, contract, start, end, source, note, created_at
-                 FROM incidents ORDER BY start, id",
-            )
-            .map_err(sql(&self.path))?;
-        let rows = stmt
-            .query_map([], |r| {
-                let source: String = r.get(5)?;
-                Ok(Incident {
-                    id: r.get(0)?,
-                    probe: r.get(1)?,
-                    contract: r.get(2)?,
-                    start: UtcMillis(r.get(3)?),
-                    end: UtcMillis(r.get(4)?),
-                    source: IncidentSource::parse(&source).unwrap_or(IncidentSource::Manual),
-                    note: r.get(6)?,
-                    created_at: UtcMillis(r.get(7)?),
-                })
-            })
-            .map_err(sql(&self.path))?;
-        rows.collect::<Result<_, _>>().map_err(sql(&self.path))
+        incident::read_all(&self.conn).map_err(sql(&self.path))
     }
 
     /// What the database holds.

@@ -287,7 +287,39 @@ pub(super) const MIGRATIONS: &[&str] = &[
         SELECT RAISE(ABORT, 'evidence is append-only: a prune event cannot be deleted');
     END;
     ",
-    // 4 (issue 12, compare): goodwill offers, sealed. Kept in its own constant so a
+    // 4: incidents that a person can correct without erasing (issue 12). A record is
+    // never changed: an amendment or a withdrawal is a new record naming the one it
+    // supersedes (at most once: the unique index), with its reason. `open` = no end
+    // known yet (`end` then holds `start`). Attachments are files kept as evidence:
+    // their name, SHA-256 and size, sealed in their incident's canonical line.
+    "
+    ALTER TABLE incidents ADD COLUMN cause TEXT;
+    ALTER TABLE incidents ADD COLUMN supersedes INTEGER REFERENCES incidents(id);
+    ALTER TABLE incidents ADD COLUMN withdrawn INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE incidents ADD COLUMN reason TEXT;
+    ALTER TABLE incidents ADD COLUMN tz TEXT;
+    ALTER TABLE incidents ADD COLUMN open INTEGER NOT NULL DEFAULT 0;
+    CREATE UNIQUE INDEX incidents_superseded_once ON incidents(supersedes)
+        WHERE supersedes IS NOT NULL;
+
+    CREATE TABLE incident_attachments (
+        id       INTEGER PRIMARY KEY,
+        incident INTEGER NOT NULL REFERENCES incidents(id),
+        name     TEXT NOT NULL,
+        sha256   TEXT NOT NULL,
+        size     INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX incident_attachments_by_incident ON incident_attachments(incident, id);
+    CREATE TRIGGER incident_attachments_append_only_update BEFORE UPDATE ON incident_attachments
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: an attachment cannot be changed');
+    END;
+    CREATE TRIGGER incident_attachments_append_only_delete BEFORE DELETE ON incident_attachments
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: an attachment cannot be deleted');
+    END;
+    ",
+    // 5 (issue 12, compare): goodwill offers, sealed. Kept in its own constant so a
     // merge that adds another migration only moves this line.
     GOODWILL_MIGRATION,
 ];

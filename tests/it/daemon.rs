@@ -702,6 +702,8 @@ fn a_second_daemon_on_the_same_database_is_refused_and_the_first_stores_every_ch
             "--database",
         ])
         .arg(&db)
+        .arg("--config")
+        .arg(&cfg)
         .output()
         .unwrap();
     assert!(

@@ -10,6 +10,7 @@ mod compare;
 mod config;
 mod daemon;
 mod examples;
+mod incident;
 mod peers;
 mod probe_dns;
 mod probe_http;

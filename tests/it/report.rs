@@ -185,13 +185,14 @@ fn build_db(db: &Path) {
             source: IncidentSource::StatusPage,
             note: "Provider status page: DNS resolution errors".to_owned(),
             created_at: UtcMillis(at("2023-01-21T09:00:00Z")),
+            ..Default::default()
         },
     )
     .unwrap();
 }
 
 /// The fixture database, built once per test run.
-fn fixture_db() -> &'static Path {
+pub(crate) fn fixture_db() -> &'static Path {
     static DB: OnceLock<PathBuf> = OnceLock::new();
     DB.get_or_init(|| {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-fixture");
@@ -203,7 +204,7 @@ fn fixture_db() -> &'static Path {
     })
 }
 
-fn config_path() -> PathBuf {
+pub(crate) fn config_path() -> PathBuf {
     fixture("report/probes.toml")
 }
 
@@ -268,7 +269,8 @@ fn csv_snapshots() {
         names,
         [
             "slawatch-2023-01-contracts.csv",
-            "slawatch-2023-01-incidents.csv"
+            "slawatch-2023-01-incidents.csv",
+            "slawatch-2023-01-records.csv"
         ]
     );
     insta::assert_snapshot!("report_contracts_csv", files[0].1);
@@ -606,6 +608,7 @@ fn the_command_writes_every_format_and_the_letters_it_owes() {
             "claim-rossi-shop-2023-01-it.txt",
             "slawatch-2023-01-contracts.csv",
             "slawatch-2023-01-incidents.csv",
+            "slawatch-2023-01-records.csv",
             "slawatch-2023-01.html",
             "slawatch-2023-01.json",
             "slawatch-2023-01.md",
@@ -690,11 +693,13 @@ fn the_daemon_writes_each_closed_period_once() {
         [
             "slawatch-2022-12-contracts.csv",
             "slawatch-2022-12-incidents.csv",
+            "slawatch-2022-12-records.csv",
             "slawatch-2022-12.html",
             "slawatch-2022-12.json",
             "slawatch-2022-12.md",
             "slawatch-2023-01-contracts.csv",
             "slawatch-2023-01-incidents.csv",
+            "slawatch-2023-01-records.csv",
             "slawatch-2023-01.html",
             "slawatch-2023-01.json",
             "slawatch-2023-01.md",

@@ -542,7 +542,8 @@ fn a_database_from_before_the_chain_is_sealed_when_a_writer_opens_it() {
     // Make it look like schema 1: no seals, no prunes, no triggers.
     tamper(
         &db,
-        "DROP TABLE seals; DROP TABLE prunes; DROP TABLE goodwill;
+        &format!(
+            "DROP TABLE seals; DROP TABLE prunes; DROP TABLE goodwill;
          DROP TRIGGER outages_append_only_update; DROP TRIGGER outages_append_only_delete;
          DROP TRIGGER coverage_append_only_update; DROP TRIGGER coverage_append_only_delete;
          DROP TRIGGER incidents_append_only_update; DROP TRIGGER incidents_append_only_delete;
@@ -552,7 +553,9 @@ fn a_database_from_before_the_chain_is_sealed_when_a_writer_opens_it() {
          DROP TRIGGER runs_append_only_update; DROP TRIGGER runs_append_only_delete;
          DROP TRIGGER probes_keep_their_name;
          DROP TRIGGER checkpoint_moves_forward; DROP TRIGGER checkpoint_stays;
-         PRAGMA user_version = 1;",
+         {UNDO_MIGRATION_4}
+         PRAGMA user_version = 1;"
+        ),
     );
     let out = verify(&db, &[], 2);
     assert!(out.contains("has no hash chain yet"), "{out}");
@@ -704,6 +707,7 @@ fn database_with_everything() -> (tempfile::TempDir, PathBuf) {
             source: slawatch::store::IncidentSource::StatusPage,
             note: "status page: mail degraded".to_owned(),
             created_at: UtcMillis(T0 + 3 * HOUR),
+            ..Default::default()
         },
     )
     .unwrap();
@@ -1212,6 +1216,7 @@ fn a_database_pruned_before_migration_3_upgrades_and_verifies() {
              CREATE TRIGGER runs_append_only_delete BEFORE DELETE ON runs BEGIN SELECT 1; END;
              CREATE TRIGGER seals_append_only_update BEFORE UPDATE ON seals BEGIN SELECT 1; END;
              CREATE TRIGGER seals_append_only_delete BEFORE DELETE ON seals BEGIN SELECT 1; END;
+             {UNDO_MIGRATION_4}
              PRAGMA user_version = 2;"
         ),
     );
@@ -1228,4 +1233,162 @@ fn a_database_pruned_before_migration_3_upgrades_and_verifies() {
         ),
         1
     );
+}
+
+// ---- incidents amended, withdrawn, with attachments (migration 4) ----
+
+/// What migration 4 added, taken out again (incidents and their ids kept), for a
+/// test that makes a database look older.
+const UNDO_MIGRATION_4: &str = "
+    DROP TABLE incident_attachments;
+    DROP INDEX incidents_superseded_once;
+    CREATE TABLE incidents_v3 (
+        id INTEGER PRIMARY KEY, probe TEXT, contract TEXT, start INTEGER NOT NULL,
+        end INTEGER NOT NULL, source TEXT NOT NULL, note TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL) STRICT;
+    INSERT INTO incidents_v3
+        SELECT id, probe, contract, start, end, source, note, created_at FROM incidents;
+    DROP TABLE incidents;
+    ALTER TABLE incidents_v3 RENAME TO incidents;";
+
+/// `slawatch incident ARGS --database DB` with no configuration (names unchecked).
+fn incident_cli(db: &Path, args: &[&str]) -> String {
+    let dir = db.parent().unwrap();
+    let out = slawatch()
+        .current_dir(dir)
+        .arg("incident")
+        .args(args)
+        .arg("--config")
+        .arg(dir.join("no-config.toml"))
+        .arg("--database")
+        .arg(db)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `database_with_everything` plus: incident 1 amended (2, with a cause, a zone and
+/// an attachment), 2 withdrawn (3), and an open incident (4).
+fn database_with_corrections() -> (tempfile::TempDir, PathBuf) {
+    let (dir, db) = database_with_everything();
+    let file = dir.path().join("notice.txt");
+    std::fs::write(&file, "provider notice").unwrap();
+    incident_cli(
+        &db,
+        &[
+            "amend",
+            "1",
+            "--end",
+            "2024-04-01T00:30:00Z",
+            "--tz",
+            "Europe/Rome",
+            "--cause",
+            "force_majeure",
+            "--attach",
+            file.to_str().unwrap(),
+            "--reason",
+            "status page updated",
+        ],
+    );
+    incident_cli(&db, &["withdraw", "2", "--reason", "not our mailbox"]);
+    incident_cli(
+        &db,
+        &["add", "--probe", "web", "--start", "2024-04-01T05:00:00Z"],
+    );
+    (dir, db)
+}
+
+#[test]
+fn amended_and_withdrawn_incidents_keep_the_original_and_all_verify() {
+    let (_dir, db) = database_with_corrections();
+    let out = verify(&db, &[], 0);
+    assert!(
+        out.starts_with(&format!("ok: {} rows sealed", seals(&db))),
+        "{out}"
+    );
+    assert_eq!(
+        one_i64(&db, "SELECT count(*) FROM seals WHERE tbl = 'incidents'"),
+        4
+    );
+    // The original is still there as it was written.
+    assert_eq!(
+        one_i64(&db, "SELECT end FROM incidents WHERE id = 1"),
+        T0 - HOUR + 90 * MIN
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    for sql in [
+        "UPDATE incidents SET cause = NULL",
+        "UPDATE incident_attachments SET sha256 = ''",
+        "DELETE FROM incident_attachments",
+    ] {
+        let err = conn.execute_batch(sql).unwrap_err().to_string();
+        assert!(err.contains("evidence is append-only"), "{sql}: {err}");
+    }
+}
+
+#[test]
+fn an_edit_of_any_new_incident_column_or_attachment_is_found() {
+    let fake = "0".repeat(64);
+    let cases = [
+        ("UPDATE incidents SET cause = 'customer' WHERE id = 2", 2),
+        ("UPDATE incidents SET supersedes = NULL WHERE id = 2", 2),
+        ("UPDATE incidents SET reason = 'typo' WHERE id = 2", 2),
+        ("UPDATE incidents SET tz = 'UTC' WHERE id = 2", 2),
+        ("UPDATE incidents SET withdrawn = 0 WHERE id = 3", 3),
+        ("UPDATE incidents SET open = 0 WHERE id = 4", 4),
+        // A migration-3 record given a cause it never had.
+        (
+            "UPDATE incidents SET cause = 'force_majeure' WHERE id = 1",
+            1,
+        ),
+    ];
+    for (sql, row) in cases {
+        let (_dir, db) = database_with_corrections();
+        tamper(
+            &db,
+            &format!("DROP TRIGGER incidents_append_only_update; {sql};"),
+        );
+        let out = verify(&db, &[], 1);
+        assert!(
+            out.contains(&format!("incidents row {row} (for ")) && out.contains("was altered"),
+            "{sql}\n{out}"
+        );
+    }
+    for sql in [
+        format!(
+            "DROP TRIGGER incident_attachments_append_only_update;
+             UPDATE incident_attachments SET sha256 = '{fake}'"
+        ),
+        "DROP TRIGGER incident_attachments_append_only_update;
+         UPDATE incident_attachments SET name = 'other.txt'"
+            .to_owned(),
+        "DROP TRIGGER incident_attachments_append_only_delete;
+         DELETE FROM incident_attachments"
+            .to_owned(),
+    ] {
+        let (_dir, db) = database_with_corrections();
+        tamper(&db, &sql);
+        let out = verify(&db, &[], 1);
+        assert!(out.contains("incidents row 2 (for mail,"), "{sql}\n{out}");
+    }
+}
+
+#[test]
+fn an_incident_sealed_before_migration_4_still_verifies_after_it() {
+    let (_dir, db) = database_with_everything();
+    // Make the incidents table what migration 3 left, incident 1 and its seal kept.
+    tamper(&db, &format!("DROP TABLE goodwill; {UNDO_MIGRATION_4} PRAGMA user_version = 3;"));
+    let n = seals(&db);
+    let out = verify(&db, &[], 0);
+    assert!(out.starts_with(&format!("ok: {n} rows sealed")), "{out}");
+    // A writer applies migration 4; the old record's line is unchanged.
+    Store::open(&db).unwrap().close().unwrap();
+    assert_eq!(one_i64(&db, "PRAGMA user_version"), 5);
+    let out = verify(&db, &[], 0);
+    assert!(out.starts_with(&format!("ok: {n} rows sealed")), "{out}");
+    incident_cli(&db, &["withdraw", "1", "--reason", "duplicate"]);
+    let out = verify(&db, &[], 0);
+    assert!(out.starts_with("ok: "), "{out}");
 }

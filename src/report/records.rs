@@ -1,0 +1,520 @@
+//! The evidence recorded by hand: every stored incident record that concerns a
+//! contract in the period ([`super::ContractReport::records`]), superseded and
+//! withdrawn ones included, so a reader sees what was entered, when, what
+//! corrected it and why; and what the figures take from those records (the latest
+//! record of each chain, a withdrawn one not at all, an open one until the
+//! period's end or the report's time, its cause).
+
+use super::{ContractReport, Lang, Report};
+use crate::config::Contract;
+use crate::model::UtcMillis;
+use crate::store::{Incident, IncidentSource};
+use jiff::tz::TimeZone;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+/// The records that concern contract `c` (its id, or one of its probes) and
+/// overlap `[from, to)` (an open one from its start on), with the whole chain
+/// (earlier and later records) of each, oldest id first.
+pub(super) fn of(all: &[Incident], c: &Contract, from: i64, to: i64) -> Vec<Incident> {
+    let concerns = |i: &Incident| match (&i.contract, &i.probe) {
+        (Some(id), _) => *id == c.id,
+        (None, Some(p)) => c.probes.contains(p),
+        (None, None) => false,
+    };
+    let mut ids: BTreeSet<i64> = all
+        .iter()
+        .filter(|i| concerns(i))
+        .filter(|i| i.start.0 < to && (i.open || i.end.0 > from))
+        .map(|i| i.id)
+        .collect();
+    // Whole chains: a record's predecessors and successors, until nothing is added.
+    loop {
+        let before = ids.len();
+        for i in all {
+            if let Some(s) = i.supersedes {
+                if ids.contains(&i.id) {
+                    ids.insert(s);
+                } else if ids.contains(&s) {
+                    ids.insert(i.id);
+                }
+            }
+        }
+        if ids.len() == before {
+            break;
+        }
+    }
+    let mut v: Vec<Incident> = all
+        .iter()
+        .filter(|i| ids.contains(&i.id))
+        .cloned()
+        .collect();
+    v.sort_by_key(|i| i.id);
+    v
+}
+
+/// What the figures read of the records in effect: an open record ends at `at`
+/// (the report's time; the period's end clips it further), never before it starts.
+pub(super) fn open_until(mut effective: Vec<Incident>, at: UtcMillis) -> Vec<Incident> {
+    for i in &mut effective {
+        if i.open {
+            i.end = UtcMillis(at.0.max(i.start.0));
+        }
+    }
+    effective
+}
+
+/// [`open_until`]'s records with an open one ending at `period_end` at the latest:
+/// an open incident counts until the period's end or the report's time, whichever
+/// is first.
+pub(super) fn clip_open(manual: &[Incident], period_end: i64) -> Vec<Incident> {
+    let mut v = manual.to_vec();
+    for i in &mut v {
+        if i.open && i.end.0 > period_end {
+            i.end = UtcMillis(period_end.max(i.start.0));
+        }
+    }
+    v
+}
+
+/// The cause of a stretch of downtime: the one every record in it gives, none when
+/// a record gives none or two disagree. Measured outages carry no cause: the
+/// person's record says what caused the time it covers.
+pub(super) fn common_cause(causes: &[Option<String>]) -> Option<String> {
+    let first = causes.first()?.clone()?;
+    causes
+        .iter()
+        .all(|c| c.as_deref() == Some(first.as_str()))
+        .then_some(first)
+}
+
+const MONTHS_IT: [&str; 12] = [
+    "gennaio",
+    "febbraio",
+    "marzo",
+    "aprile",
+    "maggio",
+    "giugno",
+    "luglio",
+    "agosto",
+    "settembre",
+    "ottobre",
+    "novembre",
+    "dicembre",
+];
+
+/// The zone a record was entered in, else the plan's.
+fn zone_of(i: &Incident, plan: &TimeZone) -> TimeZone {
+    i.tz.as_deref()
+        .and_then(|t| {
+            TimeZone::get(t).ok().or_else(|| {
+                let text = format!("2000-01-01T00:00{t}");
+                let p = jiff::fmt::temporal::Pieces::parse(&text).ok()?;
+                match p.offset()? {
+                    jiff::fmt::temporal::PiecesOffset::Numeric(n) => {
+                        Some(TimeZone::fixed(n.offset()))
+                    }
+                    _ => None,
+                }
+            })
+        })
+        .unwrap_or_else(|| plan.clone())
+}
+
+/// "29 Apr 2011 04:30 (+02:00)", "29 aprile 2011 04:30 (+02:00)".
+fn when(ms: UtcMillis, tz: &TimeZone, lang: Lang) -> String {
+    let z = ms.to_timestamp().to_zoned_datetime(tz.clone());
+    let day = match lang {
+        Lang::En => z.strftime("%-d %b %Y").to_string(),
+        Lang::It => format!(
+            "{} {} {}",
+            z.day(),
+            MONTHS_IT
+                .get(usize::try_from(z.month() - 1).unwrap_or(0))
+                .copied()
+                .unwrap_or(""),
+            z.year()
+        ),
+    };
+    format!("{day} {}", z.strftime("%H:%M (%:z)"))
+}
+
+fn source(s: IncidentSource, lang: Lang) -> &'static str {
+    match (s, lang) {
+        (IncidentSource::Manual, Lang::En) => "entered by hand",
+        (IncidentSource::StatusPage, Lang::En) => "provider's status page",
+        (IncidentSource::Provider, Lang::En) => "provider's statement",
+        (IncidentSource::Manual, Lang::It) => "inserimento manuale",
+        (IncidentSource::StatusPage, Lang::It) => "pagina di stato del fornitore",
+        (IncidentSource::Provider, Lang::It) => "dichiarazione del fornitore",
+    }
+}
+
+/// One record's fields as text, escaped by `esc`.
+struct Row {
+    id: String,
+    concerns: String,
+    source: String,
+    cause: String,
+    entered: String,
+    start: String,
+    end: String,
+    note: String,
+    attachments: Vec<String>,
+    status: String,
+}
+
+fn rows(records: &[Incident], plan_tz: &TimeZone, lang: Lang) -> Vec<Row> {
+    let by: BTreeMap<i64, &Incident> = records
+        .iter()
+        .filter_map(|i| i.supersedes.map(|s| (s, i)))
+        .collect();
+    records
+        .iter()
+        .map(|i| {
+            let tz = zone_of(i, plan_tz);
+            let reason = i.reason.clone().unwrap_or_default();
+            let status = match (by.get(&i.id), i.supersedes, i.withdrawn, lang) {
+                (Some(n), _, _, Lang::En) if n.withdrawn => format!(
+                    "withdrawn: {} (#{})",
+                    n.reason.as_deref().unwrap_or(""),
+                    n.id
+                ),
+                (Some(n), _, _, Lang::It) if n.withdrawn => format!(
+                    "ritirata: {} (n. {})",
+                    n.reason.as_deref().unwrap_or(""),
+                    n.id
+                ),
+                (Some(n), _, _, Lang::En) => format!("superseded by #{}", n.id),
+                (Some(n), _, _, Lang::It) => format!("sostituita dalla n. {}", n.id),
+                (None, Some(s), true, Lang::En) => format!("withdrawal of #{s}: {reason}"),
+                (None, Some(s), true, Lang::It) => format!("ritiro della n. {s}: {reason}"),
+                (None, Some(s), false, Lang::En) => format!("counts; amends #{s}: {reason}"),
+                (None, Some(s), false, Lang::It) => format!("conta; corregge la n. {s}: {reason}"),
+                (None, None, _, Lang::En) => "counts".to_owned(),
+                (None, None, _, Lang::It) => "conta".to_owned(),
+            };
+            Row {
+                id: i.id.to_string(),
+                concerns: match (&i.probe, &i.contract) {
+                    (Some(p), _) => p.clone(),
+                    (None, Some(id)) => id.clone(),
+                    (None, None) => String::new(),
+                },
+                source: source(i.source, lang).to_owned(),
+                cause: i.cause.clone().unwrap_or_default(),
+                entered: when(i.created_at, &tz, lang),
+                start: when(i.start, &tz, lang),
+                end: if i.open {
+                    match lang {
+                        Lang::En => "open (no end yet)".to_owned(),
+                        Lang::It => "in corso (fine non ancora nota)".to_owned(),
+                    }
+                } else {
+                    when(i.end, &tz, lang)
+                },
+                note: i.note.clone(),
+                attachments: i
+                    .attachments
+                    .iter()
+                    .map(|(n, h)| format!("{n} (sha256 {h})"))
+                    .collect(),
+                status,
+            }
+        })
+        .collect()
+}
+
+struct Words {
+    title: &'static str,
+    intro: &'static str,
+    head: [&'static str; 10],
+}
+
+fn words(lang: Lang) -> Words {
+    match lang {
+        Lang::En => Words {
+            title: "Evidence recorded by hand",
+            intro: "Every record entered for this contract, as stored and sealed: a \
+                    correction or a withdrawal is a new record, and the one it replaces stays \
+                    listed.",
+            head: [
+                "#",
+                "Concerns",
+                "Source",
+                "Cause",
+                "Entered",
+                "Start",
+                "End",
+                "Note",
+                "Attachments",
+                "Status",
+            ],
+        },
+        Lang::It => Words {
+            title: "Prove registrate a mano",
+            intro: "Ogni registrazione inserita per questo contratto, come conservata e \
+                    sigillata: una correzione o un ritiro è una nuova registrazione, e quella \
+                    che sostituisce resta nell'elenco.",
+            head: [
+                "N.", "Riguarda", "Fonte", "Causa", "Inserita", "Inizio", "Fine", "Nota",
+                "Allegati", "Stato",
+            ],
+        },
+    }
+}
+
+/// The list as an HTML section (empty when the contract has no record).
+pub(crate) fn html(c: &ContractReport, lang: Lang) -> String {
+    if c.records.is_empty() {
+        return String::new();
+    }
+    let esc = super::html::esc;
+    let w = words(lang);
+    let mut s = format!(
+        "<h3>{} ({})</h3><p class=\"muted\">{}</p><div class=\"scroll\"><table class=\"records\"><thead><tr>",
+        esc(w.title),
+        c.records.len(),
+        esc(w.intro)
+    );
+    for h in w.head {
+        let _ = write!(s, "<th>{}</th>", esc(h));
+    }
+    s.push_str("</tr></thead><tbody>");
+    for r in rows(&c.records, &c.plan.window.timezone, lang) {
+        let _ = write!(
+            s,
+            "<tr><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td class=\"details\">{}</td><td class=\"details\">{}</td><td>{}</td></tr>",
+            esc(&r.id),
+            esc(&r.concerns),
+            esc(&r.source),
+            esc(&r.cause),
+            esc(&r.entered),
+            esc(&r.start),
+            esc(&r.end),
+            esc(&r.note),
+            r.attachments
+                .iter()
+                .map(|a| esc(a))
+                .collect::<Vec<_>>()
+                .join("<br>"),
+            esc(&r.status)
+        );
+    }
+    s.push_str("</tbody></table></div>");
+    s
+}
+
+/// The list as a Markdown section (empty when the contract has no record).
+pub(crate) fn md(c: &ContractReport, lang: Lang) -> String {
+    if c.records.is_empty() {
+        return String::new();
+    }
+    let esc = super::md::esc;
+    let w = words(lang);
+    let mut s = format!("\n### {}\n\n{}\n\n", w.title, esc(w.intro));
+    for r in rows(&c.records, &c.plan.window.timezone, lang) {
+        let _ = write!(
+            s,
+            "- #{} {}: {} – {}, {}",
+            esc(&r.id),
+            esc(&r.concerns),
+            esc(&r.start),
+            esc(&r.end),
+            esc(&r.source)
+        );
+        if !r.cause.is_empty() {
+            let _ = write!(s, ", {} {}", w.head[3].to_lowercase(), esc(&r.cause));
+        }
+        let _ = write!(
+            s,
+            "; {} {}; {}",
+            w.head[4].to_lowercase(),
+            esc(&r.entered),
+            esc(&r.status)
+        );
+        if !r.note.is_empty() {
+            let _ = write!(s, "; {}", esc(&r.note));
+        }
+        for a in &r.attachments {
+            let _ = write!(s, "; {}", esc(a));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// The records as JSON (documented in docs/report-json.md, `records[]`).
+pub(crate) fn json(c: &ContractReport) -> serde_json::Value {
+    let by: BTreeMap<i64, i64> = c
+        .records
+        .iter()
+        .filter_map(|i| i.supersedes.map(|s| (s, i.id)))
+        .collect();
+    serde_json::Value::Array(
+        c.records
+            .iter()
+            .map(|i| {
+                serde_json::json!({
+                    "id": i.id,
+                    "probe": i.probe,
+                    "contract": i.contract,
+                    "source": i.source.as_str(),
+                    "cause": i.cause,
+                    "entered": super::text::utc(i.created_at.0),
+                    "start": super::text::utc(i.start.0),
+                    "end": (!i.open).then(|| super::text::utc(i.end.0)),
+                    "open": i.open,
+                    "tz": i.tz,
+                    "note": i.note,
+                    "attachments": i.attachments.iter()
+                        .map(|(n, h)| serde_json::json!({"name": n, "sha256": h}))
+                        .collect::<Vec<_>>(),
+                    "supersedes": i.supersedes,
+                    "superseded_by": by.get(&i.id),
+                    "withdrawn": i.withdrawn,
+                    "reason": i.reason,
+                    "counts": !i.withdrawn && !by.contains_key(&i.id),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// `records.csv`: one row per record of every contract (English status words).
+pub(crate) fn csv(r: &Report) -> String {
+    let mut out = String::new();
+    let line = |out: &mut String, cells: &[String]| {
+        let v: Vec<String> = cells.iter().map(|c| super::csv::field(c)).collect();
+        out.push_str(&v.join(","));
+        out.push_str("\r\n");
+    };
+    line(
+        &mut out,
+        &[
+            "period",
+            "contract",
+            "record",
+            "concerns",
+            "source",
+            "cause",
+            "entered",
+            "start",
+            "end",
+            "open",
+            "note",
+            "attachments",
+            "status",
+        ]
+        .map(String::from),
+    );
+    for c in &r.contracts {
+        for (i, x) in c
+            .records
+            .iter()
+            .zip(rows(&c.records, &c.plan.window.timezone, Lang::En))
+        {
+            line(
+                &mut out,
+                &[
+                    c.evaluation.period.label.clone(),
+                    c.contract.id.clone(),
+                    x.id,
+                    x.concerns,
+                    i.source.as_str().to_owned(),
+                    x.cause,
+                    super::text::utc(i.created_at.0),
+                    super::text::utc(i.start.0),
+                    if i.open {
+                        String::new()
+                    } else {
+                        super::text::utc(i.end.0)
+                    },
+                    i.open.to_string(),
+                    x.note,
+                    x.attachments.join("\n"),
+                    x.status,
+                ],
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_holds_only_when_every_record_gives_it() {
+        let fm = Some("force_majeure".to_owned());
+        assert_eq!(common_cause(&[fm.clone(), fm.clone()]), fm);
+        assert_eq!(common_cause(&[fm.clone(), None]), None);
+        assert_eq!(
+            common_cause(&[fm.clone(), Some("customer".to_owned())]),
+            None
+        );
+        assert_eq!(common_cause(&[]), None);
+    }
+
+    #[test]
+    fn a_chain_reads_in_italian_and_english() {
+        let rome = TimeZone::get("Europe/Rome").expect("bundled");
+        let rec = |id, supersedes, withdrawn, reason: Option<&str>| Incident {
+            id,
+            contract: Some("rossi-shop".to_owned()),
+            start: UtcMillis(1_304_044_200_000),
+            end: UtcMillis(1_304_344_800_000),
+            created_at: UtcMillis(1_304_344_800_000),
+            source: IncidentSource::Provider,
+            supersedes,
+            withdrawn,
+            reason: reason.map(str::to_owned),
+            attachments: vec![("avviso.pdf".to_owned(), "ab".repeat(32))],
+            ..Incident::default()
+        };
+        let chain = [
+            rec(1, None, false, None),
+            rec(2, Some(1), false, Some("ripristino confermato")),
+            rec(3, Some(2), true, Some("contratto sbagliato")),
+        ];
+        let it: Vec<(String, String, String)> = rows(&chain, &rome, Lang::It)
+            .into_iter()
+            .map(|r| (r.start, r.source, r.status))
+            .collect();
+        assert_eq!(
+            it[0],
+            (
+                "29 aprile 2011 04:30 (+02:00)".to_owned(),
+                "dichiarazione del fornitore".to_owned(),
+                "sostituita dalla n. 2".to_owned()
+            )
+        );
+        assert_eq!(it[1].2, "ritirata: contratto sbagliato (n. 3)");
+        assert_eq!(it[2].2, "ritiro della n. 2: contratto sbagliato");
+        let en: Vec<String> = rows(&chain, &rome, Lang::En)
+            .into_iter()
+            .map(|r| r.status)
+            .collect();
+        assert_eq!(
+            en,
+            [
+                "superseded by #2",
+                "withdrawn: contratto sbagliato (#3)",
+                "withdrawal of #2: contratto sbagliato"
+            ]
+        );
+        let a = &rows(&chain, &rome, Lang::En)[0].attachments;
+        assert_eq!(a[0], format!("avviso.pdf (sha256 {})", "ab".repeat(32)));
+    }
+
+    #[test]
+    fn italian_dates_are_words() {
+        let rome = TimeZone::get("Europe/Rome").expect("bundled");
+        assert_eq!(
+            when(UtcMillis(1_304_044_200_000), &rome, Lang::It),
+            "29 aprile 2011 04:30 (+02:00)"
+        );
+    }
+}
