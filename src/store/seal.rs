@@ -996,6 +996,19 @@ impl Reader {
             (Table::Prunes, "SELECT id, NULL, at FROM prunes"),
             (Table::Goodwill, "SELECT id, scope, at FROM goodwill"),
         ] {
+            // A database not yet migrated (a reader never migrates) has no table of a
+            // later schema, and so nothing of it to seal.
+            let exists: bool = self
+                .conn
+                .query_row(
+                    "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                    [table.as_str()],
+                    |r| r.get(0),
+                )
+                .map_err(&e)?;
+            if !exists {
+                continue;
+            }
             let mut stmt = self
                 .conn
                 .prepare(&format!(
