@@ -209,14 +209,14 @@ fn the_libero_outage_offers_days_and_space_and_the_regulation_gives_most() {
             regulation: "6.00",
             largest: "compared",
         },
-        // 22 Jan 23:00 - 28 Jan 12:00 = 133 h of 744 h; 183 days at 19.99/365;
+        // 22 Jan 23:00 - 28 Jan 12:00 = 133 h of 744 h; 183 days at 19.99 / 12 / 31;
         // AGCOM 6.00 EUR x 7 days touched (consumer).
         Expected {
             id: "rossi-mailplus",
             availability: "82.1237",
             contract_money: None,
             goodwill_days: Some(183),
-            goodwill_money: Some("10.02"),
+            goodwill_money: Some("9.83"),
             goodwill_other: None,
             regulation: "42.00",
             largest: "compared",
