@@ -19,8 +19,8 @@ mod html;
 mod json;
 pub mod letter;
 mod md;
-pub mod summary;
 mod records;
+pub mod summary;
 mod text;
 
 pub use data::{

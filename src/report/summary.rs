@@ -84,6 +84,8 @@ pub fn contract(c: &ContractReport, lang: Lang) -> String {
     ];
     let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
     let mut s = format!("{name}, {}:\n", e.period.label);
+    // What the figures rest on comes first, as in every other format.
+    s.push_str(&format!("  {}\n", clean(&super::basis::summary(c, lang))));
     for (l, v) in labels.iter().zip(values) {
         let pad = width - l.chars().count();
         s.push_str(&format!("  {l}{}  {}\n", " ".repeat(pad), clean(&v)));

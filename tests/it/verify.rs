@@ -1379,7 +1379,10 @@ fn an_edit_of_any_new_incident_column_or_attachment_is_found() {
 fn an_incident_sealed_before_migration_4_still_verifies_after_it() {
     let (_dir, db) = database_with_everything();
     // Make the incidents table what migration 3 left, incident 1 and its seal kept.
-    tamper(&db, &format!("DROP TABLE goodwill; {UNDO_MIGRATION_4} PRAGMA user_version = 3;"));
+    tamper(
+        &db,
+        &format!("DROP TABLE goodwill; {UNDO_MIGRATION_4} PRAGMA user_version = 3;"),
+    );
     let n = seals(&db);
     let out = verify(&db, &[], 0);
     assert!(out.starts_with(&format!("ok: {n} rows sealed")), "{out}");
