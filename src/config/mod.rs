@@ -534,6 +534,22 @@ pub struct Contract {
     pub start: Option<jiff::civil::Date>,
     /// Day after the last day of the contract.
     pub end: Option<jiff::civil::Date>,
+    /// The customer's postal address, for letters (may span lines).
+    pub customer_address: Option<String>,
+    /// The customer code the provider gave.
+    pub customer_code: Option<String>,
+    /// The contract's number as the provider writes it.
+    pub contract_number: Option<String>,
+    /// The customer's e-mail address, for letters.
+    pub customer_email: Option<String>,
+    /// The provider's legal name (default: the plan's `provider`).
+    pub provider_name: Option<String>,
+    /// The provider's postal address (may span lines).
+    pub provider_address: Option<String>,
+    /// The provider's e-mail address for claims.
+    pub provider_email: Option<String>,
+    /// The provider's certified e-mail (PEC) address.
+    pub provider_pec: Option<String>,
 }
 
 /// `[[maintenance]]`: a window announced by the provider.

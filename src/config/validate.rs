@@ -1599,6 +1599,14 @@ fn contract(
         unavailable_when,
         start,
         end,
+        customer_address: c.customer_address.clone(),
+        customer_code: c.customer_code.clone(),
+        contract_number: c.contract_number.clone(),
+        customer_email: c.customer_email.clone(),
+        provider_name: c.provider_name.clone(),
+        provider_address: c.provider_address.clone(),
+        provider_email: c.provider_email.clone(),
+        provider_pec: c.provider_pec.clone(),
     })
 }
 

@@ -177,6 +177,10 @@ pub struct ContractReport {
     pub gaps: Vec<(UtcMillis, UtcMillis)>,
     /// The digest of the checks of the contract's probes in the period.
     pub evidence: EvidenceDigest,
+    /// The contract, goodwill and compared plans side by side.
+    pub comparison: super::compare::Comparison,
+    /// The claim deadline's state at the report's `generated_at`.
+    pub deadline: Option<super::deadline::DeadlineStatus>,
 }
 
 /// One incident with its evidence.
@@ -402,7 +406,8 @@ pub fn build(
             continue;
         };
         match contract_report(config, reader, &manual, c, plan, spec)? {
-            Ok(cr) => {
+            Ok(mut cr) => {
+                cr.deadline = super::deadline::of(&cr, generated_at);
                 if generated_at.0 < cr.evaluation.period.end + SEAL_AFTER_MS {
                     report.provisional = true;
                 }
@@ -689,6 +694,8 @@ fn contract_report(
             .map(|(s, e)| (UtcMillis(s), UtcMillis(e)))
             .collect(),
         evidence,
+        comparison: super::compare::Comparison::default(),
+        deadline: None,
     }))
 }
 

@@ -2,6 +2,7 @@
 //! external asset), printable, readable on a phone (every table scrolls inside its
 //! own box; nothing is wider than the page at 375 px). All text is escaped.
 
+use super::Lang;
 use super::data::{ContractReport, Report};
 use super::text;
 use crate::sla::num;
@@ -58,11 +59,15 @@ th{background:#f5f5f5}
 td.num{text-align:right;white-space:nowrap}
 .scroll>table.incidents{min-width:64rem}
 .incidents td{min-width:5rem}
-.incidents td.details{min-width:12rem}
+.incidents td.details{min-width:12rem;overflow-wrap:anywhere;word-break:break-word}
 dl.facts{display:grid;grid-template-columns:minmax(8rem,max-content) 1fr;gap:.2rem .8rem;margin:.5rem 0}
 dl.facts dt{font-weight:600}
 dl.facts dd{margin:0}
 .breach{color:var(--down);font-weight:700}
+.flag{color:var(--down);font-weight:700}
+.verdict{border:1px solid #ccc;border-left:6px solid var(--up);padding:.4rem .8rem;margin:.5rem 0;max-width:100%}
+.verdict.is-breach{border-left-color:var(--down)}
+.verdict p{margin:.15rem 0}
 .ok{color:var(--up);font-weight:700}
 svg{display:block;width:100%;max-width:100%}
 svg.timeline{height:2.6rem;border:1px solid #bbb}
@@ -73,6 +78,7 @@ svg.bar{height:1.4rem;border:1px solid #bbb}
 ol.trace{font-size:.85rem;padding-left:1.8rem}
 .muted{color:var(--muted)}
 footer{margin-top:2rem;font-size:.8rem;color:var(--muted)}
+@media (min-width:70rem){main{max-width:80rem}.scroll>table.incidents{min-width:0}.incidents td{min-width:3rem}.incidents td.num{white-space:normal}.incidents td.details{min-width:14rem}}
 @media (max-width:40rem){dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:.4rem}main{padding:.6rem}}
 @media print{
   body{font-size:10.5pt}
@@ -256,7 +262,27 @@ fn fact(s: &mut String, k: &str, v: &str) {
     let _ = write!(s, "<dt>{}</dt><dd>{v}</dd>", esc(k));
 }
 
-fn contract_section(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>) {
+/// The box at the top of a contract, before any table: breach, what is owed and the
+/// claim deadline, readable on a phone without sideways scrolling.
+fn verdict(c: &ContractReport, lang: Lang) -> String {
+    use super::words::ui;
+    let breach = c.evaluation.breach;
+    let owed = super::letter::owed(c, lang);
+    format!(
+        "<div class=\"verdict {}\"><p><b>{}:</b> <span class=\"{}\">{}</span></p>\
+         <p><b>{}:</b> {}</p><p><b>{}:</b> {}</p></div>",
+        if breach { "is-breach" } else { "is-ok" },
+        ui("breached", lang),
+        if breach { "breach" } else { "ok" },
+        ui(if breach { "yes" } else { "no" }, lang),
+        ui("owed", lang),
+        esc(&owed.unwrap_or_else(|| ui("nothing owed", lang).to_owned())),
+        ui("deadline", lang),
+        super::deadline::html(c, lang)
+    )
+}
+
+fn contract_section(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>, lang: Lang) {
     let ev = &c.evaluation;
     let tz = &c.plan.window.timezone;
     let id = id_of(&c.contract.id);
@@ -267,6 +293,7 @@ fn contract_section(s: &mut String, c: &ContractReport, chain: Option<&(i64, Str
         esc(&c.contract.id),
         esc(&text::customer(c))
     );
+    s.push_str(&verdict(c, lang));
     let _ = write!(
         s,
         "<p>Plan <b>{}</b>{}: {}.</p>",
@@ -307,6 +334,7 @@ fn contract_section(s: &mut String, c: &ContractReport, chain: Option<&(i64, Str
     );
     fact(s, "Compensation", &esc(&text::compensation(c)));
     fact(s, "Claim", &esc(&text::deadline(c)));
+    fact(s, "Deadline", &super::deadline::html(c, lang));
     fact(
         s,
         "Contract",
@@ -440,19 +468,22 @@ fn contract_section(s: &mut String, c: &ContractReport, chain: Option<&(i64, Str
 }
 
 /// The whole report.
-pub(super) fn render(r: &Report) -> String {
+pub(super) fn render(r: &Report, lang: Lang) -> String {
     let mut s = String::with_capacity(32 * 1024);
     let _ = write!(
         s,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>SLA report {}</title><style>{CSS}</style></head><body><main>",
+         <title>{} {}</title><style>{CSS}</style></head><body><main>",
+        lang.as_str(),
+        super::words::ui("report", lang),
         esc(&r.period)
     );
     let _ = write!(
         s,
-        "<header><h1>SLA report — {}</h1><p class=\"muted\">Made by slawatch at vantage <b>{}</b> on {} (UTC). \
+        "<header><h1>{} — {}</h1><p class=\"muted\">Made by slawatch at vantage <b>{}</b> on {} (UTC). \
          Instants are shown in each plan's time zone; intervals are [start, end).</p>",
+        super::words::ui("report", lang),
         esc(&r.period),
         esc(&r.vantage),
         esc(&text::utc(r.generated_at.0))
@@ -522,7 +553,7 @@ pub(super) fn render(r: &Report) -> String {
     s.push_str("</section>");
 
     for c in &r.contracts {
-        contract_section(&mut s, c, r.chain.as_ref());
+        contract_section(&mut s, c, r.chain.as_ref(), lang);
     }
     s.push_str(
         "<footer><p>An outage runs from the first failed check of a confirmed streak to the answer of \

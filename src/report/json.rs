@@ -80,6 +80,7 @@ fn contract(c: &ContractReport, chain: Option<&(i64, String)>) -> Value {
             "chain": chain.map(|(seal, head)| json!({"seal": seal, "head": head})),
         },
         "timeline": c.timeline.to_json(),
+        "deadline": super::deadline::json(c),
     })
 }
 

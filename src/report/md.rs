@@ -1,6 +1,7 @@
 //! The Markdown report, for pasting into a ticket. Free text is escaped so it can
 //! neither break a table (`|`, newlines) nor inject markup (`<`, `[`, `*` ...).
 
+use super::Lang;
 use super::data::{ContractReport, Report};
 use super::text;
 use std::fmt::Write as _;
@@ -31,7 +32,7 @@ fn row(s: &mut String, cells: &[String]) {
     s.push('\n');
 }
 
-fn contract(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>) {
+fn contract(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>, lang: Lang) {
     let ev = &c.evaluation;
     let tz = &c.plan.window.timezone;
     let _ = writeln!(
@@ -73,6 +74,7 @@ fn contract(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>) {
         ),
         ("Compensation", esc(&text::compensation(c))),
         ("Claim", esc(&text::deadline(c))),
+        ("Deadline", super::deadline::md(c, lang)),
         (
             "Probes",
             esc(&format!(
@@ -192,9 +194,14 @@ fn contract(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>) {
 }
 
 /// The whole report.
-pub(super) fn render(r: &Report) -> String {
+pub(super) fn render(r: &Report, lang: Lang) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "# SLA report — {}\n", esc(&r.period));
+    let _ = writeln!(
+        s,
+        "# {} — {}\n",
+        super::words::ui("report", lang),
+        esc(&r.period)
+    );
     let _ = writeln!(
         s,
         "Made by slawatch at vantage **{}** on {} (UTC). Instants are in each plan's time zone; intervals are \\[start, end).",
@@ -261,7 +268,7 @@ pub(super) fn render(r: &Report) -> String {
         let _ = writeln!(s, "\nNot evaluated: **{}**: {}", esc(id), esc(why));
     }
     for c in &r.contracts {
-        contract(&mut s, c, r.chain.as_ref());
+        contract(&mut s, c, r.chain.as_ref(), lang);
     }
     s
 }

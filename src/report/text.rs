@@ -165,11 +165,6 @@ pub(super) fn customer(c: &ContractReport) -> String {
         .unwrap_or_else(|| c.contract.id.clone())
 }
 
-/// The provider as the plan names it, or a generic phrase.
-pub(super) fn provider(c: &ContractReport) -> Option<String> {
-    c.plan.provider.clone()
-}
-
 /// The measured no-data time and what the plan does with it:
 /// "120 min (policy exclude: removed from the measured time)".
 pub(super) fn no_data(c: &ContractReport) -> String {

@@ -8,6 +8,7 @@ mod cli_init;
 mod cli_probe;
 mod config;
 mod daemon;
+mod letters;
 mod peers;
 mod probe_dns;
 mod probe_http;
