@@ -121,10 +121,14 @@ pub(crate) fn phrase(c: &ContractReport, lang: Lang) -> (String, bool) {
     let text = match (lang, s.state) {
         (Lang::En, DeadlineState::Passed) => format!("PASSED: the last day was {day}"),
         (Lang::It, DeadlineState::Passed) => {
-            format!("SCADUTO: l'ultimo giorno era {}", day)
+            format!("SCADUTO: l'ultimo giorno era {}", words::it_prep("", &day))
         }
         (Lang::En, _) => format!("last day {day} ({})", days_left(s.days, lang)),
-        (Lang::It, _) => format!("ultimo giorno {} ({})", day, days_left(s.days, lang)),
+        (Lang::It, _) => format!(
+            "l'ultimo giorno è {} ({})",
+            words::it_prep("", &day),
+            days_left(s.days, lang)
+        ),
     };
     let text = match (lang, s.state) {
         (Lang::En, DeadlineState::Soon) => format!("SOON: {text}"),

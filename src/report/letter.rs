@@ -214,7 +214,7 @@ struct Writer<'a> {
 }
 
 /// The error class in words.
-fn class_words(class: &str, lang: Lang) -> &str {
+pub(crate) fn class_words(class: &str, lang: Lang) -> &str {
     match (lang, class) {
         (Lang::It, "dns") => "nome a dominio non risolto",
         (Lang::It, "refused") => "connessione rifiutata",

@@ -349,13 +349,15 @@ fn the_report_flags_the_deadline_in_every_format() {
         let it = &report::render(&r, Format::Html, "x", Lang::It)[0].1;
         match state {
             "passed" => assert!(
-                it.contains("SCADUTO: l&#39;ultimo giorno era 2 marzo 2023"),
+                it.contains("SCADUTO: l&#39;ultimo giorno era il 2 marzo 2023"),
                 "{it}"
             ),
             "soon" => {
-                assert!(it.contains("IN SCADENZA: ultimo giorno 2 marzo 2023 (mancano 5 giorni)"))
+                assert!(it.contains(
+                    "IN SCADENZA: l&#39;ultimo giorno è il 2 marzo 2023 (mancano 5 giorni)"
+                ))
             }
-            _ => assert!(it.contains("ultimo giorno 2 marzo 2023 (mancano 28 giorni)")),
+            _ => assert!(it.contains("l&#39;ultimo giorno è il 2 marzo 2023 (mancano 28 giorni)")),
         }
     }
 }
@@ -471,4 +473,35 @@ fn the_command_attaches_a_report_of_the_contract_alone_in_the_letters_language()
             .unwrap()
             .contains("Rapporto SLA")
     );
+}
+
+// ---- the report in Italian ----
+
+#[test]
+fn the_report_in_italian() {
+    let r = build(&config_path(), generated_at());
+    let md = report::render(&r, Format::Md, "x", Lang::It).remove(0).1;
+    insta::assert_snapshot!("report_md_it", md);
+    // Outside the engine's working (a fenced block, in English), no ISO date.
+    let iso = regex::Regex::new(r"\d{4}-\d{2}-\d{2}").unwrap();
+    for (i, part) in md.split("```").enumerate() {
+        if i % 2 == 0 {
+            assert!(!iso.is_match(part), "ISO date in:\n{part}");
+        }
+    }
+    for want in [
+        "# Rapporto SLA — 2023-01",
+        "| rossi-shop | Rossi S.r.l. | 99,4602 % | 99,9 % | **sì** | 2,99 EUR (accredito su una fattura futura) | entro il 2 marzo 2023 compreso |",
+        "**Tempo misurato:** 44.460 min",
+        "non disponibile quando almeno una sonda è giù",
+        "connessione rifiutata (12), nessuna risposta entro il tempo limite (24)",
+    ] {
+        assert!(md.contains(want), "{want:?} missing from:\n{md}");
+    }
+    let html = report::render(&r, Format::Html, "x", Lang::It).remove(0).1;
+    assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"it\">"));
+    assert!(html.contains("<h2>Riepilogo</h2>"));
+    assert!(html.contains("<b>SLA violato:</b> <span class=\"breach\">sì</span>"));
+    let en = report::render(&r, Format::Html, "x", Lang::En).remove(0).1;
+    assert!(en.contains("<b>SLA breached:</b> <span class=\"breach\">yes</span>"));
 }
