@@ -113,12 +113,12 @@ fn italian(plan: &Plan) -> String {
         Scheme::TieredPercent(b) | Scheme::TieredDays(b) => bands(b),
         Scheme::DowntimeTiers(t) | Scheme::IncidentTiers { tiers: t, .. } => {
             let per = if matches!(plan.credit.scheme, Scheme::DowntimeTiers(_)) {
-                "di disservizio complessivo nel periodo"
+                "con un disservizio complessivo nel periodo di almeno"
             } else {
-                "di durata della singola interruzione"
+                "per ogni interruzione di almeno"
             };
             t.iter()
-                .map(|b| format!("{} da {} {per}", band_value(b.value), span(b.at_least_ms)))
+                .map(|b| format!("{} {per} {}", band_value(b.value), span(b.at_least_ms)))
                 .collect::<Vec<_>>()
                 .join(", ")
         }
@@ -137,8 +137,12 @@ fn italian(plan: &Plan) -> String {
             hours_basis,
             ..
         } => format!(
-            "{} volte le ore di disservizio moltiplicate per il canone e divise per {} ore",
-            d(multiplier),
+            "indennizzo pari {}ore di disservizio moltiplicate per il canone e divise per {} ore",
+            if *multiplier == Decimal::ONE {
+                "alle ".to_owned()
+            } else {
+                format!("a {} volte le ", d(multiplier))
+            },
             d(hours_basis)
         ),
         Scheme::DailyFlat {
@@ -182,4 +186,46 @@ fn italian(plan: &Plan) -> String {
         s.push_str(&format!("; limite massimo {}", caps.join(", ")));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(credit: &str) -> Plan {
+        let toml = format!(
+            "[[plan]]\nid = \"p\"\ncurrency = \"EUR\"\nfee = \"10.00\"\n\
+             window.kind = \"calendar_month\"\nwindow.timezone = \"Europe/Rome\"\n\
+             objective.target = \"99.9\"\n{credit}\n"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plans.toml");
+        std::fs::write(&path, toml).unwrap();
+        crate::config::load_plans(&path).unwrap().remove(0)
+    }
+
+    #[test]
+    fn prorata_reads_as_a_sentence() {
+        let one = plan(
+            "credit.scheme = \"prorata_multiplier\"\ncredit.multiplier = \"1\"\ncredit.hours_basis = \"720\"",
+        );
+        assert!(
+            describe(&one, Lang::It).ends_with(
+                "; indennizzo pari alle ore di disservizio moltiplicate per il canone e divise per 720 ore"
+            ),
+            "{}",
+            describe(&one, Lang::It)
+        );
+        let ten = plan(
+            "credit.scheme = \"prorata_multiplier\"\ncredit.multiplier = \"10\"\ncredit.hours_basis = \"720\"",
+        );
+        assert!(
+            describe(&ten, Lang::It).ends_with(
+                "; indennizzo pari a 10 volte le ore di disservizio moltiplicate per il canone e divise per 720 ore"
+            ),
+            "{}",
+            describe(&ten, Lang::It)
+        );
+        assert_eq!(describe(&ten, Lang::En), ten.describe());
+    }
 }

@@ -104,13 +104,22 @@ pub(crate) fn minutes(ms: &Q, lang: Lang) -> String {
 /// A duration in words: "2 giorni, 3 ore e 30 minuti" / "2 days, 3 hours and 30
 /// minutes"; whole minutes (seconds dropped only when zero, else exact minutes).
 pub(crate) fn span(ms: &Q, lang: Lang) -> String {
-    let Ok(total) = num::minutes(ms).parse::<i64>() else {
+    let secs = num::minutes(&(ms * num::int(60)))
+        .parse::<i64>()
+        .ok()
+        .filter(|s| *s >= 0);
+    let Some(total) = secs else {
         return match lang {
             Lang::It => format!("{} minuti", minutes(ms, lang)),
             Lang::En => format!("{} minutes", minutes(ms, lang)),
         };
     };
-    let (d, h, m) = (total / 1440, total % 1440 / 60, total % 60);
+    let (d, h, m, sec) = (
+        total / 86_400,
+        total % 86_400 / 3600,
+        total % 3600 / 60,
+        total % 60,
+    );
     let unit = |n: i64, one: &str, many: &str| {
         format!(
             "{} {}",
@@ -119,9 +128,13 @@ pub(crate) fn span(ms: &Q, lang: Lang) -> String {
         )
     };
     let mut parts = Vec::new();
-    let (day, days, hour, hours, minute, mins, and) = match lang {
-        Lang::It => ("giorno", "giorni", "ora", "ore", "minuto", "minuti", "e"),
-        Lang::En => ("day", "days", "hour", "hours", "minute", "minutes", "and"),
+    let (day, days, hour, hours, minute, mins, second, seconds, and) = match lang {
+        Lang::It => (
+            "giorno", "giorni", "ora", "ore", "minuto", "minuti", "secondo", "secondi", "e",
+        ),
+        Lang::En => (
+            "day", "days", "hour", "hours", "minute", "minutes", "second", "seconds", "and",
+        ),
     };
     if d > 0 {
         parts.push(unit(d, day, days));
@@ -129,8 +142,11 @@ pub(crate) fn span(ms: &Q, lang: Lang) -> String {
     if h > 0 {
         parts.push(unit(h, hour, hours));
     }
-    if m > 0 || parts.is_empty() {
+    if m > 0 || (parts.is_empty() && sec == 0) {
         parts.push(unit(m, minute, mins));
+    }
+    if sec > 0 {
+        parts.push(unit(sec, second, seconds));
     }
     match parts.len() {
         1 => parts.remove(0),
@@ -202,13 +218,17 @@ pub(crate) fn it_prep(prep: &str, text: &str) -> String {
         .collect();
     let is_first_day = text.starts_with("1º");
     let elide = !is_first_day && vowel(&lead);
-    let (plain, elided) = match prep {
-        "a" => ("al", "all'"),
-        "da" => ("dal", "dall'"),
-        "di" => ("del", "dell'"),
-        "su" => ("sul", "sull'"),
-        _ => ("il", "l'"),
+    let (plain, elided, lo) = match prep {
+        "a" => ("al", "all'", "allo"),
+        "da" => ("dal", "dall'", "dallo"),
+        "di" => ("del", "dell'", "dello"),
+        "su" => ("sul", "sull'", "sullo"),
+        _ => ("il", "l'", "lo"),
     };
+    // "zero" takes "lo": "allo 0,5 %".
+    if lead.starts_with('0') {
+        return format!("{lo} {text}");
+    }
     if elide {
         format!("{elided}{text}")
     } else {
@@ -294,6 +314,7 @@ mod tests {
         assert_eq!(it_prep("di", "11 aprile"), "dell'11 aprile");
         assert_eq!(it_prep("a", "11.000 %"), "all'11.000 %");
         assert_eq!(it_prep("a", "110 %"), "al 110 %");
+        assert_eq!(it_prep("a", "0,5 %"), "allo 0,5 %");
     }
 
     #[test]
@@ -304,7 +325,10 @@ mod tests {
             span(&q((2 * 1440 + 61) * 60_000), Lang::En),
             "2 days, 1 hour and 1 minute"
         );
-        assert_eq!(span(&q(90_000), Lang::It), "1,5 minuti");
+        assert_eq!(span(&q(90_000), Lang::It), "1 minuto e 30 secondi");
+        assert_eq!(span(&q(3_601_000), Lang::It), "1 ora e 1 secondo");
+        assert_eq!(span(&q(1_000), Lang::En), "1 second");
+        assert_eq!(span(&(q(1) / q(2)), Lang::It), "0,000008 minuti");
         assert_eq!(span(&q(0), Lang::En), "0 minutes");
     }
 }

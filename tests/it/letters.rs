@@ -505,3 +505,48 @@ fn the_report_in_italian() {
     let en = report::render(&r, Format::Html, "x", Lang::En).remove(0).1;
     assert!(en.contains("<b>SLA breached:</b> <span class=\"breach\">yes</span>"));
 }
+
+/// Every objective, window, scheme and cap of the catalogue (and the goodwill
+/// scheme and a billing cycle, which it lacks), described in Italian without an
+/// English word of the English description.
+#[test]
+fn every_plan_of_the_catalogue_is_described_in_italian() {
+    let mut plans =
+        slawatch::config::load_plans(&crate::util::fixture("sla/catalogue.toml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let extra = dir.path().join("extra.toml");
+    std::fs::write(
+        &extra,
+        r#"
+[[plan]]
+id = "goodwill-cycle"
+currency = "EUR"
+fee = "10.00"
+window.kind = "billing_cycle"
+window.anchor_day = 15
+window.timezone = "Europe/Rome"
+objective.target = "99.5"
+credit.scheme = "goodwill"
+"#,
+    )
+    .unwrap();
+    plans.extend(slawatch::config::load_plans(&extra).unwrap());
+    let mut schemes = std::collections::BTreeSet::new();
+    for plan in &plans {
+        schemes.insert(plan.credit.scheme.name());
+        let it = slawatch::report::terms::describe(plan, Lang::It);
+        let mut allowed: Vec<String> = SAME_IN_BOTH.iter().map(|w| (*w).to_owned()).collect();
+        allowed.extend(words_of(&plan.window.timezone_name));
+        allowed.extend(words_of(&plan.currency));
+        let english = words_of(&plan.describe());
+        for w in words_of(&it) {
+            assert!(
+                !english.contains(&w) || allowed.contains(&w),
+                "plan {}: English word {w:?} in {it:?} (English: {:?})",
+                plan.id,
+                plan.describe()
+            );
+        }
+    }
+    assert_eq!(schemes.len(), 12, "every scheme: {schemes:?}");
+}
