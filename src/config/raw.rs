@@ -233,14 +233,14 @@ pub(super) struct Contract {
     pub(super) unavailable_when: Option<Spanned<String>>,
     pub(super) start: Option<Spanned<String>>,
     pub(super) end: Option<Spanned<String>>,
-    pub(super) customer_address: Option<String>,
-    pub(super) customer_code: Option<String>,
-    pub(super) contract_number: Option<String>,
-    pub(super) customer_email: Option<String>,
-    pub(super) provider_name: Option<String>,
-    pub(super) provider_address: Option<String>,
-    pub(super) provider_email: Option<String>,
-    pub(super) provider_pec: Option<String>,
+    pub(super) customer_address: Option<Spanned<String>>,
+    pub(super) customer_code: Option<Spanned<String>>,
+    pub(super) contract_number: Option<Spanned<String>>,
+    pub(super) customer_email: Option<Spanned<String>>,
+    pub(super) provider_name: Option<Spanned<String>>,
+    pub(super) provider_address: Option<Spanned<String>>,
+    pub(super) provider_email: Option<Spanned<String>>,
+    pub(super) provider_pec: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -550,3 +550,46 @@ credit.scheme = "goodwill"
     }
     assert_eq!(schemes.len(), 12, "every scheme: {schemes:?}");
 }
+
+#[test]
+fn a_bad_letter_field_is_refused_with_its_position_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_variant(dir.path(), |t| {
+        t.replace(
+            "provider_pec = \"reclami@pec.hosting.test\"",
+            "provider_pec = \"reclami.pec.hosting.test\"",
+        )
+        .replace(
+            "contract_number = \"HP-2022-0815\"",
+            "contract_number = \" \"",
+        )
+    });
+    let out = slawatch()
+        .arg("check-config")
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let text = std::fs::read_to_string(&config).unwrap();
+    let line_of = |needle: &str| {
+        text.lines()
+            .position(|l| l.starts_with(needle))
+            .map(|i| i + 1)
+            .unwrap()
+    };
+    for (key, fix) in [
+        (
+            "provider_pec",
+            "is not an e-mail address: write it as name@domain",
+        ),
+        ("contract_number", "is empty: write it, or remove the key"),
+    ] {
+        let at = format!("probes.toml:{}:", line_of(key));
+        assert!(
+            stderr.lines().any(|l| l.contains(&at) && l.contains(fix)),
+            "{key}: no line with {at:?} and {fix:?}:\n{stderr}"
+        );
+    }
+}
