@@ -312,27 +312,31 @@ impl Writer<'_> {
         self.figures(&mut s);
         self.request(&mut s);
         self.deadline(&mut s);
-        let _ = writeln!(
-            s,
-            "\n{}",
-            if self.it() {
-                format!(
-                    "Allego il rapporto {}, che elenca ogni interruzione e il metodo di calcolo e riporta l'impronta \
-                     SHA-256 {} dei {} controlli su cui si basa.",
-                    self.file,
-                    self.c.evidence.sha256,
-                    words::number(&self.c.evidence.checks.to_string(), self.lang)
-                )
-            } else {
-                format!(
-                    "Attached: the report {}, which lists every interruption and the method of calculation, and \
-                     states the SHA-256 digest {} of the {} checks it rests on.",
-                    self.file,
-                    self.c.evidence.sha256,
-                    words::number(&self.c.evidence.checks.to_string(), self.lang)
-                )
-            }
-        );
+        let checks = words::number(&self.c.evidence.checks.to_string(), self.lang);
+        let digest = &self.c.evidence.sha256;
+        let attached = match (self.it(), self.c.evidence.checks > 0) {
+            (true, true) => format!(
+                "Allego il rapporto {}, che elenca ogni interruzione e il metodo di calcolo e riporta \
+                 l'impronta SHA-256 {digest} dei {checks} controlli su cui si basa.",
+                self.file
+            ),
+            (true, false) => format!(
+                "Allego il rapporto {}, che elenca ogni interruzione registrata, con la sua fonte, e il \
+                 metodo di calcolo.",
+                self.file
+            ),
+            (false, true) => format!(
+                "Attached: the report {}, which lists every interruption and the method of calculation, \
+                 and states the SHA-256 digest {digest} of the {checks} checks it rests on.",
+                self.file
+            ),
+            (false, false) => format!(
+                "Attached: the report {}, which lists every recorded interruption, with its source, and \
+                 the method of calculation.",
+                self.file
+            ),
+        };
+        let _ = writeln!(s, "\n{attached}");
         let _ = write!(
             s,
             "\n{}\n\n{}\n",
@@ -495,7 +499,7 @@ impl Writer<'_> {
         if self.it() {
             let _ = writeln!(
                 s,
-                "Nel periodo ({}; orari nel fuso orario {zone}) {}:\n",
+                "Nel periodo di riferimento ({}; orari nel fuso orario {zone}) {}:\n",
                 self.period(),
                 match n {
                     0 => "non risultano interruzioni conteggiate ai sensi del contratto".to_owned(),

@@ -593,3 +593,29 @@ fn a_bad_letter_field_is_refused_with_its_position_and_the_fix() {
         );
     }
 }
+
+#[test]
+fn a_letter_resting_on_recorded_incidents_alone_says_so() {
+    let mut c = credit();
+    c.evidence.checks = 0;
+    for r in &mut c.incidents {
+        r.sources = vec!["status-page".to_owned()];
+        r.classes.clear();
+    }
+    let it = write(&c, Lang::It, date(2023, 2, 2));
+    assert!(
+        it.contains(
+            "I dati si basano sulle interruzioni registrate, con la fonte indicata per ciascuna"
+        ),
+        "{it}"
+    );
+    assert!(!it.contains("monitoraggio che svolgo"), "{it}");
+    assert!(!it.contains("0 controlli"), "{it}");
+    assert!(!it.contains("SHA-256"), "{it}");
+    let en = write(&c, Lang::En, date(2023, 2, 2));
+    assert!(
+        en.contains("The figures rest on the recorded interruptions"),
+        "{en}"
+    );
+    assert!(!en.contains("0 checks"), "{en}");
+}
