@@ -619,3 +619,29 @@ fn a_letter_resting_on_recorded_incidents_alone_says_so() {
     );
     assert!(!en.contains("0 checks"), "{en}");
 }
+
+/// The report a letter attaches, in Italian, renders on a phone and a desktop
+/// with nothing wider than the window, its summary box on the phone's first screen.
+#[test]
+fn the_attached_italian_report_renders_on_a_phone_and_a_desktop() {
+    let r = build(&config_path(), generated_at());
+    let own = Report {
+        contracts: vec![rossi(&r)],
+        skipped: Vec::new(),
+        ..r
+    };
+    let stem = letter::report_stem("rossi-shop", "2023-01", Lang::It);
+    let (name, html) = report::render(&own, Format::Html, &stem, Lang::It).remove(0);
+    assert_eq!(name, "slawatch-2023-01-rossi-shop-it.html");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, html).unwrap();
+    crate::browser::assert_report_renders(&path);
+    let phone = crate::browser::render(&path, 375);
+    let [top, bottom, ..] = phone.layout.verdicts[0];
+    assert!(
+        top >= 0 && bottom <= i64::from(crate::browser::HEIGHT),
+        "{}",
+        phone.layout.json
+    );
+}
