@@ -645,3 +645,23 @@ fn the_attached_italian_report_renders_on_a_phone_and_a_desktop() {
         phone.layout.json
     );
 }
+
+#[test]
+fn days_owed_are_asked_as_days_with_their_value() {
+    let mut c = credit();
+    c.evaluation.extension_days = Some(3);
+    if let Some(m) = c.evaluation.credit.as_mut() {
+        m.amount = "1234.5".parse().unwrap();
+    }
+    c.evaluation.form = Some(slawatch::sla::plan::CreditForm::TermExtension);
+    let it = write(&c, Lang::It, date(2023, 2, 2));
+    assert!(
+        it.contains("un indennizzo pari a 3 giorni di servizio (controvalore 1.234,50 EUR). Vi chiedo di riconoscerlo, come proroga gratuita del servizio"),
+        "{it}"
+    );
+    let en = write(&c, Lang::En, date(2023, 2, 2));
+    assert!(
+        en.contains("I am therefore owed 3 days of service (worth EUR 1,234.50). I ask you to grant it as free days of service"),
+        "{en}"
+    );
+}
