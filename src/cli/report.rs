@@ -18,7 +18,9 @@ use std::process::ExitCode;
     slawatch report --period 2023-01 --format all --out /tmp/evidence\n      \
     writes .html, .md, -contracts.csv, -incidents.csv, -records.csv and .json\n  \
     slawatch report --period 2023-01 --letter --lang it\n      \
-    also writes claim-CONTRACT-2023-01-it.txt for each contract that is owed something\n\n\
+    also writes, for each contract with a breach or something owed, the letter\n      \
+    claim-CONTRACT-2023-01-it.txt and the report of that contract alone,\n      \
+    slawatch-2023-01-CONTRACT-it.html, which the letter attaches\n\n\
     Each contract is evaluated by its plan over the period, in the plan's time zone: \
     its probes' outages combined by unavailable_when, manual incidents (slawatch incident add), \
     the configuration's maintenance windows, and the time slawatch was not probing (no data). \
@@ -49,11 +51,13 @@ pub(super) struct Args {
     /// single-file format to standard output.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Also write a claim letter for each contract that is owed something.
+    /// Also write a letter for each contract with a breach or something owed (a
+    /// claim, a notice of breach, a request for announced goodwill, a complaint
+    /// before conciliation), with the report of that contract alone attached.
     #[arg(long)]
     letter: bool,
-    /// The letters' language.
-    #[arg(long, value_name = "LANG", value_parser = ["it", "en"], requires = "letter")]
+    /// The language of the letters and of the HTML and Markdown reports.
+    #[arg(long, value_name = "LANG", value_parser = ["it", "en"])]
     lang: Option<String>,
     /// The letters' date, YYYY-MM-DD (default: today).
     #[arg(long, value_name = "DATE", requires = "letter")]
@@ -129,8 +133,9 @@ pub(super) fn run(a: Args) -> ExitCode {
         );
     }
     let stem = report::file_stem(&report.period, a.contract.as_deref());
+    let lang = a.lang.as_deref().and_then(Lang::parse).unwrap_or(Lang::En);
     if stdout {
-        for (_, content) in report::render(&report, formats[0], &stem) {
+        for (_, content) in report::render(&report, formats[0], &stem, lang) {
             print!("{content}");
         }
         return ExitCode::SUCCESS;
@@ -139,40 +144,60 @@ pub(super) fn run(a: Args) -> ExitCode {
         .out
         .clone()
         .unwrap_or_else(|| config.daemon.reports_dir.clone());
-    let mut first_file = None;
-    for f in &formats {
-        for (name, content) in report::render(&report, *f, &stem) {
-            match report::auto::write_atomically(&dir, &name, &content) {
-                Ok(path) => println!("wrote {}", path.display()),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::FAILURE;
-                }
+    let write =
+        |name: &str, content: &str| match report::auto::write_atomically(&dir, name, content) {
+            Ok(path) => {
+                println!("wrote {}", path.display());
+                true
             }
-            first_file.get_or_insert(name);
+            Err(e) => {
+                eprintln!("error: {e}");
+                false
+            }
+        };
+    for f in &formats {
+        for (name, content) in report::render(&report, *f, &stem, lang) {
+            if !write(&name, &content) {
+                return ExitCode::FAILURE;
+            }
         }
     }
     if a.letter {
-        let lang = a.lang.as_deref().and_then(Lang::parse).unwrap_or(Lang::En);
-        let attached = first_file.unwrap_or_default();
         for c in &report.contracts {
             let date = a.date.unwrap_or_else(|| {
                 generated
                     .to_zoned_datetime(c.plan.window.timezone.clone())
                     .date()
             });
-            match report::letter::render(c, lang, &attached, &report.vantage, date) {
-                Some(text) => {
-                    let name = report::letter::file_name(&c.contract.id, &report.period, lang);
-                    match report::auto::write_atomically(&dir, &name, &text) {
-                        Ok(path) => println!("wrote {}", path.display()),
-                        Err(e) => {
-                            eprintln!("error: {e}");
-                            return ExitCode::FAILURE;
-                        }
-                    }
+            if !report::letter::claimable(c) {
+                println!("{}", report::letter::nothing_to_claim(c, lang));
+                continue;
+            }
+            // The letter attaches the report of its contract alone, in its language:
+            // never the other customers' figures.
+            let own = report::Report {
+                contracts: vec![c.clone()],
+                skipped: Vec::new(),
+                ..report.clone()
+            };
+            let own_stem = report::letter::report_stem(&c.contract.id, &report.period, lang);
+            let mut attached = String::new();
+            for (name, content) in report::render(&own, Format::Html, &own_stem, lang) {
+                if !write(&name, &content) {
+                    return ExitCode::FAILURE;
                 }
-                None => println!("{}", report::letter::nothing_to_claim(c, lang)),
+                attached = name;
+            }
+            let Some(text) = report::letter::render(c, lang, &attached, &report.vantage, date)
+            else {
+                continue;
+            };
+            if let Some(w) = report::letter::missing_addressee(c) {
+                eprintln!("warning: {}: {w}", config.path.display());
+            }
+            let name = report::letter::file_name(&c.contract.id, &report.period, lang);
+            if !write(&name, &text) {
+                return ExitCode::FAILURE;
             }
         }
     }

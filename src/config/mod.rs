@@ -542,6 +542,22 @@ pub struct Contract {
     /// Other plans (a regulator's indemnity, a competing offer) evaluated on the
     /// same timeline, by analogy, for comparison (`compare_with`).
     pub compare_with: Vec<String>,
+    /// The customer's postal address, for letters (may span lines).
+    pub customer_address: Option<String>,
+    /// The customer code the provider gave.
+    pub customer_code: Option<String>,
+    /// The contract's number as the provider writes it.
+    pub contract_number: Option<String>,
+    /// The customer's e-mail address, for letters.
+    pub customer_email: Option<String>,
+    /// The provider's legal name (default: the plan's `provider`).
+    pub provider_name: Option<String>,
+    /// The provider's postal address (may span lines).
+    pub provider_address: Option<String>,
+    /// The provider's e-mail address for claims.
+    pub provider_email: Option<String>,
+    /// The provider's certified e-mail (PEC) address.
+    pub provider_pec: Option<String>,
 }
 
 /// `unmonitored` of a `[[contract]]`: what the contract's time with neither checks

@@ -304,6 +304,7 @@ pub(super) struct RawPlan {
     claim: RawClaim,
     #[serde(default)]
     goodwill: Vec<RawGoodwill>,
+    clause: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -784,6 +785,7 @@ pub(super) fn build(cx: &mut Ctx<'_>, r: &RawPlan) -> Option<Plan> {
                 note: g.note.clone(),
             })
             .collect(),
+        clause: r.clause.clone(),
     })
 }
 

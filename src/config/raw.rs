@@ -236,6 +236,14 @@ pub(super) struct Contract {
     pub(super) unmonitored: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) compare_with: Vec<Spanned<String>>,
+    pub(super) customer_address: Option<Spanned<String>>,
+    pub(super) customer_code: Option<Spanned<String>>,
+    pub(super) contract_number: Option<Spanned<String>>,
+    pub(super) customer_email: Option<Spanned<String>>,
+    pub(super) provider_name: Option<Spanned<String>>,
+    pub(super) provider_address: Option<Spanned<String>>,
+    pub(super) provider_email: Option<Spanned<String>>,
+    pub(super) provider_pec: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

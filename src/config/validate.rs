@@ -1612,6 +1612,14 @@ fn contract(
         }),
     };
     let compare_with = compare_with(cx, c, plan_ids);
+    let customer_address = letter_field(cx, c, "customer_address", &c.customer_address, &mut ok);
+    let customer_code = letter_field(cx, c, "customer_code", &c.customer_code, &mut ok);
+    let contract_number = letter_field(cx, c, "contract_number", &c.contract_number, &mut ok);
+    let customer_email = letter_field(cx, c, "customer_email", &c.customer_email, &mut ok);
+    let provider_name = letter_field(cx, c, "provider_name", &c.provider_name, &mut ok);
+    let provider_address = letter_field(cx, c, "provider_address", &c.provider_address, &mut ok);
+    let provider_email = letter_field(cx, c, "provider_email", &c.provider_email, &mut ok);
+    let provider_pec = letter_field(cx, c, "provider_pec", &c.provider_pec, &mut ok);
     ok.then(|| Contract {
         id: c.id.get_ref().clone(),
         plan: c.plan.get_ref().clone(),
@@ -1626,6 +1634,14 @@ fn contract(
         end,
         unmonitored,
         compare_with,
+        customer_address,
+        customer_code,
+        contract_number,
+        customer_email,
+        provider_name,
+        provider_address,
+        provider_email,
+        provider_pec,
     })
 }
 
@@ -1786,6 +1802,34 @@ fn goodwill(
         }
     }
     out
+}
+
+/// A letter field of a contract: written as is, but never empty, and the e-mail
+/// fields (`*_email`, `provider_pec`) an address with an `@`.
+fn letter_field(
+    cx: &mut Ctx<'_>,
+    c: &raw::Contract,
+    key: &str,
+    value: &Option<toml::Spanned<String>>,
+    ok: &mut bool,
+) -> Option<String> {
+    let v = value.as_ref()?;
+    let text = v.get_ref().trim();
+    let email = key.ends_with("_email") || key == "provider_pec";
+    let problem = if text.is_empty() {
+        Some(format!("{key} is empty: write it, or remove the key"))
+    } else if email && !text.contains('@') {
+        Some(format!(
+            "{key} '{text}' is not an e-mail address: write it as name@domain"
+        ))
+    } else {
+        None
+    };
+    if let Some(p) = problem {
+        cx.err(v.span(), format!("contract '{}': {p}", c.id.get_ref()));
+        *ok = false;
+    }
+    Some(text.to_owned())
 }
 
 /// Days a plan's evidence is needed for after a period begins: the longest period

@@ -125,7 +125,7 @@ pub fn write_due(config: &Config, now: UtcMillis) -> Result<Vec<PathBuf>, String
         if !report.contracts.is_empty() {
             let stem = super::file_stem(&label, None);
             for format in super::Format::ALL {
-                for (name, content) in super::render(&report, format, &stem) {
+                for (name, content) in super::render(&report, format, &stem, super::Lang::En) {
                     files.push(write_atomically(
                         &config.daemon.reports_dir,
                         &name,

@@ -75,6 +75,7 @@ pub(super) fn contracts(r: &Report) -> String {
             "extension_hours",
             "form",
             "claim_deadline",
+            "claim_deadline_state",
             "incidents",
             "incidents_counted",
             "evidence_sha256",
@@ -115,6 +116,7 @@ pub(super) fn contracts(r: &Report) -> String {
                 opt(e.extension_hours.as_ref().map(num::exact)),
                 opt(e.form.map(crate::sla::plan::CreditForm::as_str)),
                 opt(e.claim_deadline.map(text::utc)),
+                super::deadline::csv(c),
                 c.incidents.len().to_string(),
                 c.incidents
                     .iter()

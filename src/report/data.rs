@@ -199,6 +199,8 @@ pub struct ContractReport {
     /// period, superseded and withdrawn ones included (the evidence list;
     /// `records.rs`).
     pub records: Vec<crate::store::Incident>,
+    /// The claim deadline's state at the report's `generated_at`.
+    pub deadline: Option<super::deadline::DeadlineStatus>,
 }
 
 /// One incident with its evidence.
@@ -436,6 +438,7 @@ pub fn build(
             Ok(mut cr) => {
                 let (ps, pe) = (cr.evaluation.period.start, cr.evaluation.period.end);
                 cr.records = super::records::of(&all_records, c, ps, pe);
+                cr.deadline = super::deadline::of(&cr, generated_at);
                 if generated_at.0 < cr.evaluation.period.end + SEAL_AFTER_MS {
                     report.provisional = true;
                 }
@@ -767,6 +770,7 @@ fn contract_report(
         basis,
         comparison: super::compare::Comparison::default(),
         records: Vec::new(),
+        deadline: None,
     };
     cr.comparison = super::compare::build(config, &cr, spec);
     Ok(Ok(cr))

@@ -83,6 +83,7 @@ fn contract(c: &ContractReport, chain: Option<&(i64, String)>) -> Value {
         "basis": super::basis::json(c),
         "comparison": super::compare::json(c),
         "records": super::records::json(c),
+        "deadline": super::deadline::json(c),
     })
 }
 

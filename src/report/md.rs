@@ -1,6 +1,7 @@
 //! The Markdown report, for pasting into a ticket. Free text is escaped so it can
 //! neither break a table (`|`, newlines) nor inject markup (`<`, `[`, `*` ...).
 
+use super::Lang;
 use super::data::{ContractReport, Report};
 use super::text;
 use std::fmt::Write as _;
@@ -31,68 +32,100 @@ fn row(s: &mut String, cells: &[String]) {
     s.push('\n');
 }
 
-fn contract(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>) {
+fn contract(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>, lang: Lang) {
     let ev = &c.evaluation;
     let tz = &c.plan.window.timezone;
+    let t = |en: &'static str, it: &'static str| text::t(lang, en, it);
+    let local = |ms: i64| esc(&text::local_in(ms, tz, lang));
     let _ = writeln!(
         s,
         "\n## {} — {}\n",
         esc(&c.contract.id),
         esc(&text::customer(c))
     );
-    s.push_str(&super::basis::md(c, crate::report::Lang::En));
-    s.push_str(&super::compare::md(c, super::Lang::En));
+    s.push_str(&super::basis::md(c, lang));
+    s.push_str(&super::compare::md(c, lang));
     let _ = writeln!(
         s,
-        "Plan **{}**{}: {}.\n",
+        "{} **{}**{}: {}.\n",
+        t("Plan", "Piano"),
         esc(&c.plan.id),
         c.plan
             .provider
             .as_deref()
-            .map(|p| format!(" of {}", esc(p)))
+            .map(|p| format!(" {} {}", t("of", "di"), esc(p)))
             .unwrap_or_default(),
-        esc(&c.plan.describe())
+        esc(&super::terms::describe(&c.plan, lang))
     );
+    let (checks, runs, failures) = match lang {
+        Lang::En => (
+            c.evidence.checks.to_string(),
+            c.evidence.runs.to_string(),
+            c.evidence.failures.to_string(),
+        ),
+        Lang::It => (
+            super::words::number(&c.evidence.checks.to_string(), lang),
+            super::words::number(&c.evidence.runs.to_string(), lang),
+            super::words::number(&c.evidence.failures.to_string(), lang),
+        ),
+    };
+    let probes = c.contract.probes.join(", ");
     let facts = [
-        ("Period", esc(&text::period(c))),
+        (t("Period", "Periodo"), esc(&text::period_in(c, lang))),
         (
-            "Availability",
+            t("Availability", "Disponibilità"),
             format!(
-                "{} (target {} %)",
-                esc(&text::availability(c)),
-                c.plan.objective.target
+                "{} ({} {})",
+                esc(&text::availability_in(c, lang)),
+                t("target", "garantita"),
+                text::target_in(c, lang)
             ),
         ),
-        ("Downtime", esc(&text::downtime(ev))),
         (
-            "Measured time",
-            format!("{} min", text::minutes_q(&ev.measured_ms)),
-        ),
-        ("No data", esc(&text::no_data(c))),
-        (
-            "SLA breached",
-            if ev.breach { "**yes**" } else { "no" }.to_owned(),
-        ),
-        ("Compensation", esc(&text::compensation(c))),
-        ("Claim", esc(&text::deadline(c))),
-        (
-            "Probes",
-            esc(&format!(
-                "{} (unavailable when {} down)",
-                c.contract.probes.join(", "),
-                super::data::unavailable_when_text(&c.contract)
-            )),
+            t("Downtime", "Disservizio"),
+            esc(&text::downtime_in(ev, lang)),
         ),
         (
-            "Evidence",
+            t("Measured time", "Tempo misurato"),
+            format!("{} min", text::minutes_q_in(&ev.measured_ms, lang)),
+        ),
+        (t("No data", "Senza dati"), esc(&text::no_data_in(c, lang))),
+        (
+            t("SLA breached", "SLA violato"),
+            if ev.breach {
+                format!("**{}**", t("yes", "sì"))
+            } else {
+                t("no", "no").to_owned()
+            },
+        ),
+        (
+            t("Compensation", "Indennizzo"),
+            esc(&text::compensation_in(c, lang)),
+        ),
+        (t("Claim", "Richiesta"), esc(&text::deadline_in(c, lang))),
+        (t("Deadline", "Termine"), super::deadline::md(c, lang)),
+        (
+            t("Probes", "Sonde"),
+            esc(&format!("{probes} ({})", text::unavailable_in(c, lang))),
+        ),
+        (
+            t("Evidence", "Prove"),
             format!(
-                "SHA-256 `{}` over {} checks ({} runs, {} failed checks){}",
+                "SHA-256 `{}` {}{}",
                 c.evidence.sha256,
-                c.evidence.checks,
-                c.evidence.runs,
-                c.evidence.failures,
+                match lang {
+                    Lang::En =>
+                        format!("over {checks} checks ({runs} runs, {failures} failed checks)"),
+                    Lang::It => format!(
+                        "su {checks} controlli ({runs} serie, {failures} controlli falliti)"
+                    ),
+                },
                 chain.map_or(String::new(), |(seal, head)| format!(
-                    "; hash chain head at seal {seal}: `{head}`"
+                    "; {} {seal}: `{head}`",
+                    t(
+                        "hash chain head at seal",
+                        "testa della catena di hash al sigillo"
+                    )
                 ))
             ),
         ),
@@ -101,25 +134,48 @@ fn contract(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>) {
         let _ = writeln!(s, "- **{k}:** {v}");
     }
     if c.incidents.is_empty() {
-        s.push_str("\nNo outage in this period.\n");
+        let _ = writeln!(
+            s,
+            "\n{}",
+            t(
+                "No outage in this period.",
+                "Nessun disservizio nel periodo."
+            )
+        );
     } else {
-        s.push_str("\n### Incidents\n\n");
+        let _ = write!(s, "\n### {}\n\n", t("Incidents", "Interruzioni"));
         row(
             s,
-            &[
-                "#",
-                "Start",
-                "End",
-                "Duration",
-                "Proven",
-                "Uncertainty (start / end)",
-                "Counted",
-                "Classes",
-                "Probes",
-                "Vantage",
-                "Source",
-                "Details",
-            ]
+            &match lang {
+                Lang::En => [
+                    "#",
+                    "Start",
+                    "End",
+                    "Duration",
+                    "Proven",
+                    "Uncertainty (start / end)",
+                    "Counted",
+                    "Classes",
+                    "Probes",
+                    "Vantage",
+                    "Source",
+                    "Details",
+                ],
+                Lang::It => [
+                    "#",
+                    "Inizio",
+                    "Fine",
+                    "Durata",
+                    "Provato",
+                    "Incertezza (inizio / fine)",
+                    "Conteggio",
+                    "Classi",
+                    "Sonde",
+                    "Punto di rilevazione",
+                    "Fonte",
+                    "Dettagli",
+                ],
+            }
             .map(String::from),
         );
         row(
@@ -131,20 +187,24 @@ fn contract(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>) {
                 s,
                 &[
                     (i + 1).to_string(),
-                    esc(&text::local(r.start.0, tz)),
+                    local(r.start.0),
                     format!(
                         "{}{}",
-                        esc(&text::local(r.end.0, tz)),
-                        if r.open { " (still open)" } else { "" }
+                        local(r.end.0),
+                        if r.open {
+                            t(" (still open)", " (ancora in corso)")
+                        } else {
+                            ""
+                        }
                     ),
-                    format!("{} min", text::minutes(r.duration_ms())),
-                    format!("{} min", text::minutes(r.proven_ms)),
-                    text::uncertainty(r),
-                    esc(&text::fate(r)),
-                    esc(&text::classes(r)),
+                    format!("{} min", text::minutes_in(r.duration_ms(), lang)),
+                    format!("{} min", text::minutes_in(r.proven_ms, lang)),
+                    text::uncertainty_in(r, lang),
+                    esc(&text::fate_in(r, lang)),
+                    esc(&text::classes_in(r, lang)),
                     esc(&r.probes.join(", ")),
                     esc(&r.vantages.join(", ")),
-                    esc(&r.sources.join(", ")),
+                    esc(&text::sources_in(r, lang)),
                     r.details
                         .iter()
                         .map(|d| esc(d))
@@ -154,18 +214,19 @@ fn contract(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>) {
             );
         }
     }
-    s.push_str(&super::records::md(c, super::Lang::En));
+    s.push_str(&super::records::md(c, lang));
     if !c.maintenance.is_empty() {
-        s.push_str("\n### Maintenance\n\n");
+        let _ = write!(s, "\n### {}\n\n", t("Maintenance", "Manutenzione"));
         for m in &c.maintenance {
             let _ = writeln!(
                 s,
-                "- {} to {} (announced {}){}",
-                esc(&text::local(m.start.0, tz)),
-                esc(&text::local(m.end.0, tz)),
-                esc(&m
-                    .announced_at
-                    .map_or_else(|| "unknown".to_owned(), |a| text::local(a.0, tz))),
+                "- {} {} {} ({} {}){}",
+                local(m.start.0),
+                t("to", "–"),
+                local(m.end.0),
+                t("announced", "annunciata"),
+                m.announced_at
+                    .map_or_else(|| t("unknown", "non nota").to_owned(), |a| local(a.0)),
                 m.note
                     .as_deref()
                     .map(|n| format!(": {}", esc(n)))
@@ -174,20 +235,28 @@ fn contract(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>) {
         }
     }
     if !c.gaps.is_empty() {
-        s.push_str("\n### No data\n\n");
+        let _ = write!(s, "\n### {}\n\n", t("No data", "Senza dati"));
         for (a, b) in &c.gaps {
             let _ = writeln!(
                 s,
-                "- {} to {} ({} min)",
-                esc(&text::local(a.0, tz)),
-                esc(&text::local(b.0, tz)),
-                text::minutes(b.0 - a.0)
+                "- {} {} {} ({} min)",
+                local(a.0),
+                t("to", "–"),
+                local(b.0),
+                text::minutes_in(b.0 - a.0, lang)
             );
         }
     }
     // The working goes in a fenced block, so nothing in it needs escaping; a fence
     // inside a line (never written by the engine) is broken up.
-    s.push_str("\n### How the figures were computed\n\n```text\n");
+    let _ = write!(
+        s,
+        "\n### {}\n\n```text\n",
+        t(
+            "How the figures were computed",
+            "Come sono state calcolate le cifre (passaggi del motore di calcolo, in inglese)"
+        )
+    );
     for (i, line) in ev.trace.iter().enumerate() {
         let _ = writeln!(s, "{:>2}. {}", i + 1, line.replace("```", "'''"));
     }
@@ -195,30 +264,66 @@ fn contract(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>) {
 }
 
 /// The whole report.
-pub(super) fn render(r: &Report) -> String {
+pub(super) fn render(r: &Report, lang: Lang) -> String {
+    let t = |en: &'static str, it: &'static str| text::t(lang, en, it);
     let mut s = String::new();
-    let _ = writeln!(s, "# SLA report — {}\n", esc(&r.period));
     let _ = writeln!(
         s,
-        "Made by slawatch at vantage **{}** on {} (UTC). Instants are in each plan's time zone; intervals are \\[start, end).",
-        esc(&r.vantage),
-        esc(&text::utc(r.generated_at.0))
+        "# {} — {}\n",
+        super::words::ui("report", lang),
+        esc(&r.period)
     );
-    if r.provisional {
-        s.push_str("\n> **Provisional:** made before the period was over and sealed; the figures are so far.\n");
+    match lang {
+        Lang::En => {
+            let _ = writeln!(
+                s,
+                "Made by slawatch at vantage **{}** on {} (UTC). Instants are in each plan's time zone; intervals are \\[start, end).",
+                esc(&r.vantage),
+                esc(&text::utc(r.generated_at.0))
+            );
+        }
+        Lang::It => {
+            let _ = writeln!(
+                s,
+                "Prodotto da slawatch dal punto di rilevazione **{}** il {} (UTC). Gli orari sono nel fuso orario di ciascun piano; gli intervalli includono l'inizio ed escludono la fine.",
+                esc(&r.vantage),
+                esc(&super::words::datetime(
+                    r.generated_at.0,
+                    &jiff::tz::TimeZone::UTC,
+                    lang
+                ))
+            );
+        }
     }
-    s.push_str("\n## Summary\n\n");
+    if r.provisional {
+        s.push_str(t(
+            "\n> **Provisional:** made before the period was over and sealed; the figures are so far.\n",
+            "\n> **Provvisorio:** prodotto prima che il periodo fosse concluso e sigillato; le cifre sono parziali.\n",
+        ));
+    }
+    let _ = write!(s, "\n## {}\n\n", t("Summary", "Riepilogo"));
     row(
         &mut s,
-        &[
-            "Contract",
-            "Customer",
-            "Availability",
-            "Target",
-            "Breach",
-            "Owed",
-            "Claim",
-        ]
+        &match lang {
+            Lang::En => [
+                "Contract",
+                "Customer",
+                "Availability",
+                "Target",
+                "Breach",
+                "Owed",
+                "Claim",
+            ],
+            Lang::It => [
+                "Contratto",
+                "Cliente",
+                "Disponibilità",
+                "Garantita",
+                "Violazione",
+                "Dovuto",
+                "Richiesta",
+            ],
+        }
         .map(String::from),
     );
     row(
@@ -231,40 +336,68 @@ pub(super) fn render(r: &Report) -> String {
             &[
                 esc(&c.contract.id),
                 esc(&text::customer(c)),
-                esc(&text::availability(c)),
-                format!("{} %", c.plan.objective.target),
-                if c.evaluation.breach { "**yes**" } else { "no" }.to_owned(),
-                esc(&text::compensation(c)),
-                esc(&text::deadline(c)),
+                esc(&text::availability_in(c, lang)),
+                text::target_in(c, lang),
+                if c.evaluation.breach {
+                    format!("**{}**", t("yes", "sì"))
+                } else {
+                    t("no", "no").to_owned()
+                },
+                esc(&text::compensation_in(c, lang)),
+                esc(&text::deadline_in(c, lang)),
             ],
         );
     }
     let (owed, days) = r.owed();
+    let owed_text = if owed.is_empty() {
+        t("nothing", "nulla").to_owned()
+    } else {
+        owed.iter()
+            .map(|(c, a)| match lang {
+                Lang::En => format!("{a} {}", esc(c)),
+                Lang::It => esc(&super::words::money(a, c, lang)),
+            })
+            .collect::<Vec<_>>()
+            .join(" + ")
+    };
+    let n = r.contracts.len();
     let _ = writeln!(
         s,
-        "\n{} contract{}, {} breached; owed: {}{}.",
-        r.contracts.len(),
-        if r.contracts.len() == 1 { "" } else { "s" },
-        r.breached(),
-        if owed.is_empty() {
-            "nothing".to_owned()
-        } else {
-            owed.iter()
-                .map(|(c, a)| format!("{a} {}", esc(c)))
-                .collect::<Vec<_>>()
-                .join(" + ")
-        },
-        if days > 0 {
-            format!(", and {days} days of service")
-        } else {
-            String::new()
+        "\n{}",
+        match lang {
+            Lang::En => format!(
+                "{n} contract{}, {} breached; owed: {owed_text}{}.",
+                if n == 1 { "" } else { "s" },
+                r.breached(),
+                if days > 0 {
+                    format!(", and {days} days of service")
+                } else {
+                    String::new()
+                }
+            ),
+            Lang::It => format!(
+                "{n} contratt{}, {} con lo SLA violato; dovuto: {owed_text}{}.",
+                if n == 1 { "o" } else { "i" },
+                r.breached(),
+                if days > 0 {
+                    format!(" e {days} giorni di servizio")
+                } else {
+                    String::new()
+                }
+            ),
         }
     );
     for (id, why) in &r.skipped {
-        let _ = writeln!(s, "\nNot evaluated: **{}**: {}", esc(id), esc(why));
+        let _ = writeln!(
+            s,
+            "\n{}: **{}**: {}",
+            t("Not evaluated", "Non valutato"),
+            esc(id),
+            esc(why)
+        );
     }
     for c in &r.contracts {
-        contract(&mut s, c, r.chain.as_ref());
+        contract(&mut s, c, r.chain.as_ref(), lang);
     }
     s
 }

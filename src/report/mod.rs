@@ -14,6 +14,7 @@ pub mod basis;
 pub mod compare;
 mod csv;
 mod data;
+pub mod deadline;
 pub(crate) use data::allowance_ms;
 mod html;
 mod json;
@@ -21,13 +22,42 @@ pub mod letter;
 mod md;
 mod records;
 pub mod summary;
+pub mod terms;
 mod text;
+pub(crate) mod words;
 
 pub use data::{
     ContractReport, IncidentRow, Report, ReportError, SEAL_AFTER_MS, SEARCH_MARGIN_MS, at_least,
     build, overrides, unavailable_when_text,
 };
-pub use letter::Lang;
+
+/// The language of a letter, and of the reports written with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    /// Italian.
+    It,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// Parses `it` or `en`.
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "it" => Some(Lang::It),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// `it`, `en`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::It => "it",
+            Lang::En => "en",
+        }
+    }
+}
 
 /// An output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,10 +109,11 @@ pub fn file_stem(period: &str, contract: Option<&str>) -> String {
 
 /// The files of one format: (file name, content). CSV is three files
 /// (`STEM-contracts.csv`, `STEM-incidents.csv`, `STEM-records.csv`), the others one.
-pub fn render(report: &Report, format: Format, stem: &str) -> Vec<(String, String)> {
+/// HTML and Markdown are written in `lang`; CSV and JSON are data and keep English names.
+pub fn render(report: &Report, format: Format, stem: &str, lang: Lang) -> Vec<(String, String)> {
     match format {
-        Format::Html => vec![(format!("{stem}.html"), html::render(report))],
-        Format::Md => vec![(format!("{stem}.md"), md::render(report))],
+        Format::Html => vec![(format!("{stem}.html"), html::render(report, lang))],
+        Format::Md => vec![(format!("{stem}.md"), md::render(report, lang))],
         Format::Json => vec![(format!("{stem}.json"), json::render(report))],
         Format::Csv => vec![
             (format!("{stem}-contracts.csv"), csv::contracts(report)),

@@ -2,6 +2,7 @@
 //! minutes, money, the remedy's form. No escaping here; each format escapes.
 
 use super::data::{ContractReport, IncidentRow};
+use super::{Lang, words};
 use crate::model::UtcMillis;
 use crate::sla::num::{self, Q};
 use crate::sla::plan::CreditForm;
@@ -165,11 +166,6 @@ pub(super) fn customer(c: &ContractReport) -> String {
         .unwrap_or_else(|| c.contract.id.clone())
 }
 
-/// The provider as the plan names it, or a generic phrase.
-pub(super) fn provider(c: &ContractReport) -> Option<String> {
-    c.plan.provider.clone()
-}
-
 /// The measured no-data time and what the plan does with it:
 /// "120 min (policy exclude: removed from the measured time)".
 pub(super) fn no_data(c: &ContractReport) -> String {
@@ -210,4 +206,252 @@ pub(super) fn downtime(e: &crate::sla::Evaluation) -> String {
     } else {
         format!("{} min", minutes_q(&e.downtime_ms))
     }
+}
+
+// ---- the same figures in the report's language (English: the functions above) ----
+
+/// `en` or `it`.
+pub(super) fn t(lang: Lang, en: &'static str, it: &'static str) -> &'static str {
+    match lang {
+        Lang::En => en,
+        Lang::It => it,
+    }
+}
+
+/// An instant in the plan's zone: [`local`] in English, "29 aprile 2011, ore
+/// 04:30" in Italian.
+pub(super) fn local_in(ms: i64, tz: &TimeZone, lang: Lang) -> String {
+    match lang {
+        Lang::En => local(ms, tz),
+        Lang::It => words::datetime(ms, tz, lang),
+    }
+}
+
+/// Exact minutes of a duration in ms, with the language's separators.
+pub(super) fn minutes_in(ms: i64, lang: Lang) -> String {
+    match lang {
+        Lang::En => minutes(ms),
+        Lang::It => words::minutes(&num::int(ms), lang),
+    }
+}
+
+/// Exact minutes of a rational, with the language's separators.
+pub(super) fn minutes_q_in(ms: &Q, lang: Lang) -> String {
+    match lang {
+        Lang::En => minutes_q(ms),
+        Lang::It => words::minutes(ms, lang),
+    }
+}
+
+/// [`availability`] in the language.
+pub(super) fn availability_in(c: &ContractReport, lang: Lang) -> String {
+    match lang {
+        Lang::En => availability(c),
+        Lang::It => c.evaluation.availability_pct().map_or_else(
+            || "n/d (nulla è stato misurato)".to_owned(),
+            |a| words::pct(&a, lang),
+        ),
+    }
+}
+
+/// The target: "99.9 %" / "99,9 %".
+pub(super) fn target_in(c: &ContractReport, lang: Lang) -> String {
+    words::pct(&c.plan.objective.target.to_string(), lang)
+}
+
+fn form_it(f: Option<CreditForm>) -> &'static str {
+    match f {
+        Some(CreditForm::FutureInvoiceCredit) => "accredito su una fattura futura",
+        Some(CreditForm::Refund) => "rimborso",
+        Some(CreditForm::TermExtension) => "giorni di servizio gratuiti",
+        Some(CreditForm::ExtensionOrMonetary) => "giorni di servizio o il loro controvalore",
+        Some(CreditForm::ServiceUpgrade) => "miglioramento del servizio",
+        None => "forma non indicata dal piano",
+    }
+}
+
+/// [`compensation`] in the language.
+pub(super) fn compensation_in(c: &ContractReport, lang: Lang) -> String {
+    if lang == Lang::En {
+        return compensation(c);
+    }
+    if c.evaluation.credit.is_some() && !c.owes() {
+        return "nulla di dovuto".to_owned();
+    }
+    let what = super::letter::owed(c, lang)
+        .unwrap_or_else(|| "non calcolabile dai termini del piano".to_owned());
+    format!("{what} ({})", form_it(c.evaluation.form))
+}
+
+/// [`deadline`] in the language: "entro il 2 marzo 2023 compreso".
+pub(super) fn deadline_in(c: &ContractReport, lang: Lang) -> String {
+    if lang == Lang::En {
+        return deadline(c);
+    }
+    let tz = &c.plan.window.timezone;
+    match c.evaluation.claim_deadline {
+        None => "nessun termine nel piano".to_owned(),
+        Some(d) => match last_day(d, tz) {
+            Some(day) => format!(
+                "entro {} compreso",
+                words::it_prep("", &words::date(day, lang))
+            ),
+            None => format!("prima del {}", words::datetime(d, tz, lang)),
+        },
+    }
+}
+
+/// [`no_data`] in the language.
+pub(super) fn no_data_in(c: &ContractReport, lang: Lang) -> String {
+    if lang == Lang::En {
+        return no_data(c);
+    }
+    let e = &c.evaluation;
+    let what = match e.missing_data {
+        crate::sla::plan::MissingData::Exclude => "tolto dal tempo misurato",
+        crate::sla::plan::MissingData::AsUp => "contato come servizio disponibile",
+        crate::sla::plan::MissingData::AsDown => "contato come disservizio",
+    };
+    format!(
+        "{} min (criterio «{}»: {what})",
+        minutes_in(e.no_data_ms, lang),
+        e.missing_data.as_str()
+    )
+}
+
+/// [`period`] in the language.
+pub(super) fn period_in(c: &ContractReport, lang: Lang) -> String {
+    if lang == Lang::En {
+        return period(c);
+    }
+    let tz = &c.plan.window.timezone;
+    let p = &c.evaluation.period;
+    format!(
+        "{} ({}): {} {}",
+        p.label,
+        c.plan.window.timezone_name,
+        words::it_prep("da", &words::datetime(p.start, tz, lang)),
+        words::it_prep("a", &words::datetime(p.end, tz, lang))
+    )
+}
+
+/// [`downtime`] in the language: "240 min (4 ore)".
+pub(super) fn downtime_in(e: &crate::sla::Evaluation, lang: Lang) -> String {
+    if lang == Lang::En {
+        return downtime(e);
+    }
+    if e.downtime_ms >= num::int(num::HOUR_MS) {
+        format!(
+            "{} min ({})",
+            minutes_q_in(&e.downtime_ms, lang),
+            words::span(&e.downtime_ms, lang)
+        )
+    } else {
+        format!("{} min", minutes_q_in(&e.downtime_ms, lang))
+    }
+}
+
+/// The engine's reason an incident does not count, in Italian when known.
+fn why_it(why: &str) -> String {
+    match why {
+        "outside the period" => "fuori dal periodo".to_owned(),
+        "nothing left after maintenance, minimum length and clipping" => {
+            "nulla resta dopo manutenzione, durata minima e taglio al periodo".to_owned()
+        }
+        w => match w
+            .strip_prefix("cause '")
+            .and_then(|r| r.strip_suffix("' excluded by the plan"))
+        {
+            Some(cause) => format!("causa '{cause}' esclusa dal piano"),
+            None => w.to_owned(),
+        },
+    }
+}
+
+/// [`fate`] in the language.
+pub(super) fn fate_in(r: &IncidentRow, lang: Lang) -> String {
+    if lang == Lang::En {
+        return fate(r);
+    }
+    let m = minutes_in(r.maintenance_ms, lang);
+    match &r.excluded {
+        Some(_) if r.maintenance_ms > 0 && r.maintenance_ms >= r.duration_ms() => {
+            format!("escluso: in manutenzione annunciata ({m} min)")
+        }
+        Some(why) if r.maintenance_ms > 0 => format!(
+            "escluso: {} ({m} min in manutenzione annunciata)",
+            why_it(why)
+        ),
+        Some(why) => format!("escluso: {}", why_it(why)),
+        None if r.maintenance_ms > 0 => format!(
+            "contato: {} min ({m} min in manutenzione annunciata)",
+            minutes_q_in(&r.counted_ms, lang)
+        ),
+        None => format!("contato: {} min", minutes_q_in(&r.counted_ms, lang)),
+    }
+}
+
+/// [`uncertainty`] in the language.
+pub(super) fn uncertainty_in(r: &IncidentRow, lang: Lang) -> String {
+    if lang == Lang::En {
+        return uncertainty(r);
+    }
+    let start = r.uncertainty_ms.map_or_else(
+        || "ignota".to_owned(),
+        |u| format!("{} min", minutes_in(u, lang)),
+    );
+    let end = match r.end_uncertainty_ms {
+        Some(u) => format!("{} min", minutes_in(u, lang)),
+        None if r.open => "in corso".to_owned(),
+        None => "ignota".to_owned(),
+    };
+    format!("{start} / {end}")
+}
+
+/// "(unavailable when any down)" / "(non disponibile quando almeno una sonda è giù)".
+pub(super) fn unavailable_in(c: &ContractReport, lang: Lang) -> String {
+    use crate::config::Unavailability;
+    match (lang, c.contract.unavailable_when) {
+        (Lang::En, _) => format!(
+            "unavailable when {} down",
+            super::data::unavailable_when_text(&c.contract)
+        ),
+        (Lang::It, Unavailability::Any) => {
+            "non disponibile quando almeno una sonda è giù".to_owned()
+        }
+        (Lang::It, Unavailability::All) => {
+            "non disponibile quando tutte le sonde sono giù".to_owned()
+        }
+        (Lang::It, Unavailability::AtLeast(k)) => format!(
+            "non disponibile quando almeno {k} sonde su {} sono giù",
+            c.contract.probes.len()
+        ),
+    }
+}
+
+/// [`classes`] in the language.
+pub(super) fn classes_in(r: &IncidentRow, lang: Lang) -> String {
+    if lang == Lang::En {
+        return classes(r);
+    }
+    r.classes
+        .iter()
+        .map(|(c, n)| format!("{} ({n})", super::letter::class_words(c, lang)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The sources of an incident in the language: `measured`, `manual`, `status-page`
+/// / "misurato", "manuale", "pagina di stato".
+pub(super) fn sources_in(r: &IncidentRow, lang: Lang) -> String {
+    r.sources
+        .iter()
+        .map(|s| match (lang, s.as_str()) {
+            (Lang::It, "measured") => "misurato",
+            (Lang::It, "manual") => "manuale",
+            (Lang::It, "status-page") => "pagina di stato",
+            (_, s) => s,
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

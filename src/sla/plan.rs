@@ -50,6 +50,9 @@ pub struct Plan {
     pub claim: Claim,
     /// Non-contractual remedies recorded for history.
     pub goodwill: Vec<Goodwill>,
+    /// The contract clause a letter cites as its legal basis
+    /// ("art. 6.1 delle Condizioni generali").
+    pub clause: Option<String>,
 }
 
 /// `verified`: how firm the encoded terms are.

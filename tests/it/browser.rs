@@ -86,6 +86,29 @@ window.addEventListener('load', function () {
         'rect,path,line,polyline,polygon,circle,ellipse,text').length
     });
   }
+  // The contracts' summary boxes, and whether each incident's details are shown
+  // whole: not cut inside the cell, and not scrolled out of its container.
+  var verdicts = [];
+  var vs = document.querySelectorAll('.verdict');
+  for (var k = 0; k < vs.length; k++) {
+    var b = vs[k].getBoundingClientRect();
+    verdicts.push({top: Math.round(b.top), bottom: Math.round(b.bottom),
+                   right: Math.round(b.right), scroll_width: vs[k].scrollWidth,
+                   client_width: vs[k].clientWidth});
+  }
+  var details = [];
+  var ds = document.querySelectorAll('td.details');
+  for (var m = 0; m < ds.length; m++) {
+    var cell = ds[m], cb = cell.getBoundingClientRect(), inside = true;
+    for (var q = cell.parentElement; q && q !== de; q = q.parentElement) {
+      if (getComputedStyle(q).overflowX !== 'visible') {
+        var qb = q.getBoundingClientRect();
+        if (cb.right > qb.right + 0.5 || cb.left < qb.left - 0.5) inside = false;
+      }
+    }
+    details.push({scroll_width: cell.scrollWidth, client_width: cell.clientWidth,
+                  inside: inside && cb.right <= vw + 0.5});
+  }
   // Measured inside the frame the harness sized; reported in the page around it,
   // which is what --dump-dom prints.
   var host = window.parent.document;
@@ -97,6 +120,8 @@ window.addEventListener('load', function () {
     overflowing: over,
     overflow_count: count,
     svgs: svgs,
+    verdicts: verdicts,
+    details: details,
     text_length: document.body.innerText.length
   });
   host.body.appendChild(pre);
@@ -126,6 +151,12 @@ pub(crate) struct Layout {
     pub(crate) svgs: Vec<Svg>,
     /// Characters of visible text.
     pub(crate) text_length: u64,
+    /// Each `.verdict` box (a contract's summary): top, bottom and right edge in
+    /// CSS px from the top left of the first screen, scroll and client width.
+    pub(crate) verdicts: Vec<[i64; 5]>,
+    /// Each incident details cell: scroll width, client width, and whether it is
+    /// inside every scrolling ancestor's visible box and the window.
+    pub(crate) details: Vec<(i64, i64, bool)>,
     /// The script's JSON, for messages.
     pub(crate) json: String,
 }
@@ -389,6 +420,31 @@ fn layout_from_dom(dom: &str) -> Result<Layout, String> {
             })
             .collect::<Result<_, String>>()?,
         text_length: int(&v, "text_length")?,
+        verdicts: v["verdicts"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|b| {
+                        ["top", "bottom", "right", "scroll_width", "client_width"]
+                            .map(|k| b[k].as_i64().unwrap_or(i64::MAX))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        details: v["details"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|d| {
+                        (
+                            d["scroll_width"].as_i64().unwrap_or(i64::MAX),
+                            d["client_width"].as_i64().unwrap_or(0),
+                            d["inside"].as_bool().unwrap_or(false),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
         json,
     })
 }
@@ -643,4 +699,34 @@ fn html_report_renders_on_a_phone_and_a_desktop() {
     // The report draws a timeline per contract: more than one SVG, each drawn in.
     let r = render(&html, 375);
     assert!(r.layout.svgs.len() >= 2, "{}", r.layout.json);
+}
+
+#[test]
+fn the_contract_summary_is_on_a_phones_first_screen_and_details_wrap_on_a_desktop() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = crate::report::fixture_html_report(dir.path());
+    let phone = render(&html, 375);
+    let l = &phone.layout;
+    assert!(!l.overflows(), "sideways scroll at 375 px: {}", l.json);
+    let [top, bottom, right, scroll, client] = *l
+        .verdicts
+        .first()
+        .unwrap_or_else(|| panic!("no summary box: {}", l.json));
+    assert!(
+        top >= 0 && bottom <= i64::from(HEIGHT),
+        "the first contract's summary box is not on the first screen: {}",
+        l.json
+    );
+    assert!(right <= 375 && scroll <= client, "{}", l.json);
+    let desktop = render(&html, 1280);
+    let l = &desktop.layout;
+    assert!(!l.overflows(), "{}", l.json);
+    assert!(!l.details.is_empty(), "no details cell: {}", l.json);
+    for (scroll, client, inside) in &l.details {
+        assert!(
+            scroll <= client && *inside,
+            "an incident's details are cut or scrolled out of view at 1280 px: {}",
+            l.json
+        );
+    }
 }

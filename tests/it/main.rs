@@ -11,6 +11,7 @@ mod config;
 mod daemon;
 mod examples;
 mod incident;
+mod letters;
 mod peers;
 mod probe_dns;
 mod probe_http;

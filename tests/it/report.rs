@@ -42,7 +42,7 @@ fn at(s: &str) -> i64 {
 }
 
 /// When the report is made: the day after the period was sealed.
-fn generated_at() -> UtcMillis {
+pub(crate) fn generated_at() -> UtcMillis {
     UtcMillis(at("2023-02-02T08:00:00Z"))
 }
 
@@ -215,7 +215,7 @@ fn fixture_report() -> Report {
 }
 
 fn rendered(format: Format) -> Vec<(String, String)> {
-    report::render(&fixture_report(), format, "slawatch-2023-01")
+    report::render(&fixture_report(), format, "slawatch-2023-01", Lang::En)
 }
 
 /// Writes the HTML report of the fixture into `dir` and returns its path (for the
@@ -237,7 +237,7 @@ fn letter(lang: Lang) -> String {
     report::letter::render(
         c,
         lang,
-        "slawatch-2023-01.html",
+        &format!("slawatch-2023-01-rossi-shop-{}.html", lang.as_str()),
         &r.vantage,
         jiff::civil::date(2023, 2, 2),
     )
@@ -383,12 +383,12 @@ fn the_outage_inside_announced_maintenance_is_excluded_and_says_so() {
     assert_eq!(third.start, UtcMillis(at("2023-01-15T01:10:00Z")));
     assert_eq!(third.maintenance_ms, 40 * MIN);
     assert!(third.excluded.is_some(), "{third:?}");
-    let md = report::render(&r, Format::Md, "x").remove(0).1;
+    let md = report::render(&r, Format::Md, "x", Lang::En).remove(0).1;
     assert!(
         md.contains("excluded: within announced maintenance (40 min)"),
         "{md}"
     );
-    let html = report::render(&r, Format::Html, "x").remove(0).1;
+    let html = report::render(&r, Format::Html, "x", Lang::En).remove(0).1;
     assert!(html.contains("excluded: within announced maintenance (40 min)"));
     assert!(html.contains("Storage firmware upgrade"));
 }
@@ -422,10 +422,10 @@ fn the_no_data_gap_shows_with_its_policy_in_every_format() {
     assert_eq!(shop["evaluation"]["missing_data"], "exclude");
     let phrase = "180 min (policy exclude: removed from the measured time)";
     for f in [Format::Html, Format::Md] {
-        let text = report::render(&r, f, "x").remove(0).1;
+        let text = report::render(&r, f, "x", Lang::En).remove(0).1;
         assert!(text.contains(phrase), "{f:?}");
     }
-    let csv = report::render(&r, Format::Csv, "x").remove(0).1;
+    let csv = report::render(&r, Format::Csv, "x", Lang::En).remove(0).1;
     assert!(csv.contains(",180,exclude,"), "{csv}");
 }
 
@@ -447,12 +447,12 @@ fn a_contract_that_starts_mid_period_is_measured_from_its_start() {
 #[test]
 fn a_detail_full_of_markup_and_separators_is_escaped_in_every_format() {
     let r = fixture_report();
-    let html = report::render(&r, Format::Html, "x").remove(0).1;
+    let html = report::render(&r, Format::Html, "x", Lang::En).remove(0).1;
     assert!(!html.contains("<script>"), "raw <script> in the HTML");
     assert!(html.contains(
         "connection refused &lt;script&gt;alert(1)&lt;/script&gt; | a,b &quot;quoted&quot;"
     ));
-    let md = report::render(&r, Format::Md, "x").remove(0).1;
+    let md = report::render(&r, Format::Md, "x", Lang::En).remove(0).1;
     assert!(md.contains("connection refused \\<script\\>alert(1)\\</script\\> \\| a,b \"quoted\""));
     assert!(!md.contains("<script>"));
     // Every incident row of the Markdown table has exactly the header's cells.
@@ -465,7 +465,7 @@ fn a_detail_full_of_markup_and_separators_is_escaped_in_every_format() {
         let cells = row.replace("\\|", "").matches('|').count();
         assert_eq!(cells, 13, "{row}");
     }
-    let csv = report::render(&r, Format::Csv, "x").remove(1).1;
+    let csv = report::render(&r, Format::Csv, "x", Lang::En).remove(1).1;
     assert!(
         csv.contains(
             "\"shop-site: connection refused <script>alert(1)</script> | a,b \"\"quoted\"\"\nshop-mail: no TLS handshake within 10 s\""
@@ -609,6 +609,7 @@ fn the_command_writes_every_format_and_the_letters_it_owes() {
             "slawatch-2023-01-contracts.csv",
             "slawatch-2023-01-incidents.csv",
             "slawatch-2023-01-records.csv",
+            "slawatch-2023-01-rossi-shop-it.html",
             "slawatch-2023-01.html",
             "slawatch-2023-01.json",
             "slawatch-2023-01.md",
@@ -740,7 +741,7 @@ fn a_contract_not_in_force_during_the_period_is_listed_as_not_evaluated() {
         "{:?}",
         r.skipped
     );
-    let md = report::render(&r, Format::Md, "x").remove(0).1;
+    let md = report::render(&r, Format::Md, "x", Lang::En).remove(0).1;
     assert!(md.contains("Not evaluated: **bianchi-blog**"), "{md}");
     // December's share of the outage crossing into January: 30 min.
     assert_eq!(
@@ -952,7 +953,7 @@ fn a_period_of_only_unknown_checks_is_no_data_not_100_percent() {
     assert_eq!(blog["evaluation"]["measured_minutes"], "0");
     // March in Rome: 31 days less the hour DST takes.
     assert_eq!(blog["evaluation"]["no_data_minutes"], "44580");
-    let md = report::render(&r, Format::Md, "x").remove(0).1;
+    let md = report::render(&r, Format::Md, "x", Lang::En).remove(0).1;
     assert!(md.contains("n/a (nothing measured)"), "{md}");
     assert!(!md.contains("100.0000 %"), "{md}");
 }
