@@ -502,9 +502,10 @@ pub struct MailflowSpec {
 }
 
 /// Which of a contract's probes must be down for the service to be unavailable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Unavailability {
     /// Any one of them.
+    #[default]
     Any,
     /// All of them.
     All,
@@ -513,7 +514,7 @@ pub enum Unavailability {
 }
 
 /// `[[contract]]`: a customer's probes bound to a plan.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Contract {
     /// Unique id.
     pub id: String,

@@ -715,17 +715,7 @@ mod tests {
         let contract = Contract {
             id: "shop".into(),
             plan: "p".into(),
-            customer: None,
-            customer_type: None,
-            fee: None,
-            currency: None,
-            fee_period: None,
-            probes: vec![],
-            unavailable_when: crate::config::Unavailability::Any,
-            start: None,
-            end: None,
-            compare_with: vec![],
-            unmonitored: Default::default(),
+            ..Contract::default()
         };
         let g = Goodwill {
             event: "fire".into(),

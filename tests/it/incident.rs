@@ -641,7 +641,7 @@ fn incident_report_lists_amended_and_withdrawn_records_and_counts_only_what_stan
     assert_eq!(first, 1);
     let ids: Vec<i64> = c.records.iter().map(|i| i.id).collect();
     assert_eq!(ids, [1, 2, 3, 4, 5, 6]);
-    let files = report::render(&r, report::Format::Html, "x");
+    let files = report::render(&r, report::Format::Html, "x", slawatch::report::Lang::En);
     let html = &files[0].1;
     assert!(
         html.contains("Evidence recorded by hand"),
@@ -655,7 +655,7 @@ fn incident_report_lists_amended_and_withdrawn_records_and_counts_only_what_stan
         html.contains("withdrawn: it was another customer"),
         "{html}"
     );
-    let md = &report::render(&r, report::Format::Md, "x")[0].1;
+    let md = &report::render(&r, report::Format::Md, "x", slawatch::report::Lang::En)[0].1;
     assert!(
         md.contains(&format!(
             "withdrawal of \\#{}: it was another customer",
@@ -668,7 +668,7 @@ fn incident_report_lists_amended_and_withdrawn_records_and_counts_only_what_stan
     let a = recs.iter().find(|x| x["id"] == first + 1).unwrap();
     assert_eq!(a["superseded_by"], first + 2);
     assert_eq!(a["counts"], false);
-    let csv = report::render(&r, report::Format::Csv, "x");
+    let csv = report::render(&r, report::Format::Csv, "x", slawatch::report::Lang::En);
     assert_eq!(csv[2].0, "x-records.csv");
     assert!(csv[2].1.contains("it was another customer"), "{}", csv[2].1);
 }

@@ -1136,7 +1136,7 @@ fn evidence_a_recorded_outage_without_any_check_is_a_breach_not_no_data() {
         UtcMillis(at("2011-05-03T00:00:00Z")),
     )
     .unwrap();
-    let files = report::render(&r, Format::Csv, "x");
+    let files = report::render(&r, Format::Csv, "x", slawatch::report::Lang::En);
     let csv = &files
         .iter()
         .find(|(n, _)| n.contains("contracts"))
