@@ -88,6 +88,10 @@ pub struct Remedy {
     pub why_nothing: Option<String>,
     /// The engine's evaluation (contract and compared plans).
     pub evaluation: Option<Evaluation>,
+    /// How a letter cites it: the plan's `clause`, else its `provider` (a
+    /// regulation's name: "delibera AGCOM 347/18/CONS, Allegato A, art. 6"); none
+    /// for a goodwill, or a plan that names neither.
+    pub reference: Option<String>,
 }
 
 /// Every remedy of one contract over the period.
@@ -202,6 +206,7 @@ fn contract_remedy(plan: &Plan, e: &Evaluation, currency: &str) -> Remedy {
         other: None,
         why_nothing,
         evaluation: Some(e.clone()),
+        reference: plan.clause.clone().or_else(|| plan.provider.clone()),
     }
 }
 
@@ -229,6 +234,7 @@ fn compared_remedy(
         other: None,
         why_nothing: None,
         evaluation: None,
+        reference: other.clause.clone().or_else(|| other.provider.clone()),
     };
     match sla::evaluate(other, &ov, spec, None, timeline) {
         Err(e) => r.why_nothing = Some(format!("cannot be evaluated over this period: {e}")),
@@ -288,6 +294,7 @@ pub(crate) fn build(config: &Config, c: &ContractReport, spec: PeriodSpec) -> Co
             other: g.upgrade.clone(),
             why_nothing: None,
             evaluation: None,
+            reference: None,
         });
     }
     for id in &c.contract.compare_with {
@@ -303,6 +310,7 @@ pub(crate) fn build(config: &Config, c: &ContractReport, spec: PeriodSpec) -> Co
                 other: None,
                 why_nothing: Some(format!("no plan '{id}' in the configuration")),
                 evaluation: None,
+                reference: None,
             }),
         }
     }
@@ -643,6 +651,7 @@ mod tests {
             other: None,
             why_nothing: None,
             evaluation: None,
+            reference: None,
         }
     }
 

@@ -6,7 +6,8 @@
 //! The kind is chosen from the report model ([`kind`]), in this order:
 //! 1. [`Kind::Regulator`]: a `compare_with` plan (a regulator's indemnity) gives more
 //!    money than the contract: a complaint that asks for that amount by analogy and
-//!    announces conciliation (CORECOM / ConciliaWeb for AGCOM plans);
+//!    announces conciliation before an ADR body (never CORECOM by name: a
+//!    regulation compared by analogy does not open its own body to the case);
 //! 2. [`Kind::Credit`]: the contract owes an amount or days: a claim for them;
 //! 3. [`Kind::Goodwill`]: the provider announced a goodwill remedy that applies: a
 //!    request for it;
@@ -265,11 +266,15 @@ impl Writer<'_> {
             .or_else(|| self.c.plan.provider.clone())
     }
 
-    /// "n. 12345" or the contract id.
+    /// "n. 12345"; a free account without a number is named by the customer's
+    /// address on it ("relativo all'account x@y"); the contract id only as a last
+    /// resort (the configuration's name, not the provider's).
     fn contract_ref(&self) -> String {
-        match &self.c.contract.contract_number {
-            Some(n) => format!("{} {n}", self.t("n.", "no.")),
-            None => self.c.contract.id.clone(),
+        let c = &self.c.contract;
+        match (&c.contract_number, &c.customer_email) {
+            (Some(n), _) => format!("{} {n}", self.t("n.", "no.")),
+            (None, Some(e)) => format!("{} {e}", self.t("relativo all'account", "for the account")),
+            (None, None) => c.id.clone(),
         }
     }
 
@@ -605,8 +610,10 @@ impl Writer<'_> {
             };
         }
         let (from, to) = (self.dt(r.start.0), self.dt(r.end.0));
+        // "dal 22 gennaio 2023, ore 23:00, al 28 gennaio 2023, ore 12:00": the clock
+        // time is set off by commas on both sides, or it reads as part of the range.
         if self.it() {
-            format!("{} {}", it_prep("da", &from), it_prep("a", &to))
+            format!("{}, {}", it_prep("da", &from), it_prep("a", &to))
         } else {
             format!("from {from} to {to}")
         }
@@ -615,16 +622,21 @@ impl Writer<'_> {
     /// "; recorded by my monitoring (errors: connection refused)", "; published on
     /// your status page", "; seen by me".
     fn source_note(&self, r: &IncidentRow) -> String {
-        let mut parts = Vec::new();
+        let mut parts: Vec<&str> = Vec::new();
         for src in &r.sources {
-            parts.push(match (self.it(), src.as_str()) {
+            let part = match (self.it(), src.as_str()) {
                 (true, "measured") => "rilevata dal monitoraggio",
                 (true, "status-page") => "pubblicata sulla Vostra pagina di stato",
+                (true, "provider") => "comunicata da Voi",
                 (true, _) => "constatata direttamente",
                 (false, "measured") => "recorded by my monitoring",
                 (false, "status-page") => "published on your status page",
+                (false, "provider") => "stated by you",
                 (false, _) => "seen by me",
-            });
+            };
+            if !parts.contains(&part) {
+                parts.push(part);
+            }
         }
         let mut out = String::new();
         if !parts.is_empty() {
@@ -677,10 +689,20 @@ impl Writer<'_> {
         );
         if ev.no_data_ms > 0 {
             let mins = words::minutes(&crate::sla::num::int(ev.no_data_ms), self.lang);
+            let chosen = self.c.contract.unmonitored != crate::config::Unmonitored::Plan;
             let _ = writeln!(
                 s,
                 "{}",
                 match (self.it(), ev.missing_data) {
+                    // The customer's own choice (`unmonitored`), not the contract's terms.
+                    (true, MissingData::AsUp) if chosen => format!(
+                        "Per {mins} minuti il servizio non è stato misurato né risulta un'interruzione registrata: \
+                         questo tempo è considerato, a Vostro favore, come servizio disponibile."
+                    ),
+                    (false, MissingData::AsUp) if chosen => format!(
+                        "For {mins} minutes the service was neither measured nor recorded as interrupted: this \
+                         time is counted, in your favour, as available."
+                    ),
                     (true, m) => format!(
                         "Per {mins} minuti non è stato possibile misurare; secondo il contratto questo tempo è {}.",
                         match m {
@@ -896,36 +918,50 @@ impl Writer<'_> {
             Some(o) => format!("For this breach the contract provides {o}. "),
             None => format!("{} ", self.why_nothing()),
         };
-        let agcom = r
-            .plan_id
-            .as_deref()
-            .unwrap_or(&r.label)
-            .to_ascii_lowercase()
-            .contains("agcom");
+        // What the provider offered, when it gives less: said, so the letter does not
+        // read as if nothing had been offered.
+        let offered = self
+            .c
+            .comparison
+            .remedies
+            .iter()
+            .find(|g| g.kind == RemedyKind::Goodwill)
+            .map(|g| {
+                let offer = self.offer(g);
+                if self.it() {
+                    format!(
+                        "Quanto da Voi annunciato in relazione all'evento «{}» ({offer}) non compensa il \
+                         disservizio in misura comparabile. ",
+                        g.label
+                    )
+                } else {
+                    format!(
+                        "What you announced in connection with the event \"{}\" ({offer}) does not compensate \
+                         the outage to a comparable extent. ",
+                        g.label
+                    )
+                }
+            })
+            .unwrap_or_default();
+        let cited = r.reference.as_deref().unwrap_or(&r.label);
+        // Regulations compared by analogy do not bind the provider, and their own
+        // conciliation bodies (CORECOM for AGCOM) take only the services they
+        // regulate: the letter announces conciliation in general, never a body
+        // that may refuse the case.
         if self.it() {
             format!(
-                "{own}Per un disservizio analogo, le condizioni di riferimento «{}» riconoscono un indennizzo pari \
-                 a {amount}, che Vi chiedo di riconoscermi per analogia, dandomene conferma per iscritto. In \
-                 mancanza di una risposta soddisfacente entro 30 giorni dal ricevimento della presente, mi \
-                 rivolgerò {} per il tentativo di conciliazione.",
-                r.label,
-                if agcom {
-                    "al CORECOM competente tramite la piattaforma ConciliaWeb dell'AGCOM"
-                } else {
-                    "all'organismo di conciliazione competente"
-                }
+                "{own}{offered}Per un disservizio analogo, la disciplina di riferimento ({cited}) riconosce \
+                 un indennizzo pari a {amount}, che Vi chiedo di riconoscermi per analogia, dandomene conferma \
+                 per iscritto. In mancanza di una risposta soddisfacente entro 30 giorni dal ricevimento della \
+                 presente, mi riservo di promuovere un tentativo di conciliazione presso un organismo di \
+                 risoluzione alternativa delle controversie."
             )
         } else {
             format!(
-                "{own}For a comparable outage, the reference terms \"{}\" grant compensation of {amount}, which I ask \
-                 you to grant me by analogy and to confirm in writing. Without a satisfactory answer within 30 \
-                 days of receiving this letter, I will refer the matter {} for conciliation.",
-                r.label,
-                if agcom {
-                    "to the competent CORECOM through AGCOM's ConciliaWeb platform"
-                } else {
-                    "to the competent conciliation body"
-                }
+                "{own}{offered}For a comparable outage, the reference rules ({cited}) grant compensation of \
+                 {amount}, which I ask you to grant me by analogy and to confirm in writing. Without a \
+                 satisfactory answer within 30 days of receiving this letter, I reserve the right to seek \
+                 conciliation before an alternative dispute resolution body."
             )
         }
     }

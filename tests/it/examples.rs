@@ -146,7 +146,7 @@ fn the_aruba_fire_breaches_every_contract_and_the_regulation_gives_most() {
         Expected {
             id: "bianchi-basic",
             availability: "98.3333",
-            contract_money: None,
+            contract_money: Some("0.00"),
             goodwill_days: None,
             goodwill_money: None,
             goodwill_other: Some("Business Mail gratuita"),
@@ -157,7 +157,7 @@ fn the_aruba_fire_breaches_every_contract_and_the_regulation_gives_most() {
         Expected {
             id: "bianchi-shop",
             availability: "97.5694",
-            contract_money: None,
+            contract_money: Some("0.00"),
             goodwill_days: None,
             goodwill_money: None,
             goodwill_other: Some("Business Mail gratuita"),
@@ -168,7 +168,7 @@ fn the_aruba_fire_breaches_every_contract_and_the_regulation_gives_most() {
         Expected {
             id: "bianchi-vps",
             availability: "97.9630",
-            contract_money: None,
+            contract_money: Some("0.00"),
             goodwill_days: Some(15),
             goodwill_money: Some("4.95"),
             goodwill_other: None,
@@ -202,7 +202,7 @@ fn the_libero_outage_offers_days_and_space_and_the_regulation_gives_most() {
         Expected {
             id: "rossi-libero",
             availability: "84.4086",
-            contract_money: None,
+            contract_money: Some("0.00"),
             goodwill_days: None,
             goodwill_money: None,
             goodwill_other: Some("+20 % di spazio nella casella, per sempre"),
@@ -214,7 +214,7 @@ fn the_libero_outage_offers_days_and_space_and_the_regulation_gives_most() {
         Expected {
             id: "rossi-mailplus",
             availability: "82.1237",
-            contract_money: None,
+            contract_money: Some("0.00"),
             goodwill_days: Some(183),
             goodwill_money: Some("9.83"),
             goodwill_other: None,

@@ -71,6 +71,7 @@ fn remedy(kind: RemedyKind, label: &str, money: Option<&str>, days: Option<u32>)
         other: None,
         why_nothing: None,
         evaluation: None,
+        reference: None,
     }
 }
 
@@ -199,7 +200,7 @@ fn the_letter_names_addressee_customer_and_clause_but_no_internal_id() {
         "pari al 99,9 %",
         "pari a 2,99 EUR",
         "gennaio 2023",
-        "dal 31 dicembre 2022, ore 23:30 al 1º gennaio 2023, ore 01:10",
+        "dal 31 dicembre 2022, ore 23:30, al 1º gennaio 2023, ore 01:10",
         "il 10 gennaio 2023, dalle ore 08:00 alle ore 10:30",
         "slawatch-2023-01-rossi-shop-it",
     ] {
