@@ -320,55 +320,14 @@ pub(crate) fn build(config: &Config, c: &ContractReport, spec: PeriodSpec) -> Co
 
 // ---- text, shared by every format ----
 
-const MONTHS_IT: [&str; 12] = [
-    "gennaio",
-    "febbraio",
-    "marzo",
-    "aprile",
-    "maggio",
-    "giugno",
-    "luglio",
-    "agosto",
-    "settembre",
-    "ottobre",
-    "novembre",
-    "dicembre",
-];
-const MONTHS_EN: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
-/// "29 aprile 2011", "29 April 2011".
-pub(crate) fn long_date(d: jiff::civil::Date, lang: Lang) -> String {
-    let m = usize::try_from(d.month() - 1).unwrap_or(0);
-    match lang {
-        Lang::It => format!("{} {} {}", d.day(), MONTHS_IT[m], d.year()),
-        Lang::En => format!("{} {} {}", d.day(), MONTHS_EN[m], d.year()),
-    }
-}
-
-/// A decimal in the language: "14.47", "14,47".
+/// A decimal in the language: "14.47", "14,47", "1.234,50" (`words::number`).
 pub(crate) fn number(s: &str, lang: Lang) -> String {
-    match lang {
-        Lang::En => s.to_owned(),
-        Lang::It => s.replace('.', ","),
-    }
+    super::words::number(s, lang)
 }
 
 /// "14.47 EUR" / "14,47 EUR".
 fn money_text(m: Decimal, currency: &str, lang: Lang) -> String {
-    number(&format!("{m} {currency}"), lang)
+    format!("{} {currency}", number(&m.to_string(), lang))
 }
 
 /// "15 days" / "15 giorni".

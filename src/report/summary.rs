@@ -14,23 +14,10 @@ fn clean(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).collect()
 }
 
+/// The claim deadline as every report states it: the last day and the days left,
+/// flagged when it is within 7 days or has passed (`deadline::phrase`).
 fn deadline(c: &ContractReport, lang: Lang) -> String {
-    let Some(d) = c.evaluation.claim_deadline else {
-        return match lang {
-            Lang::En => "no deadline in the plan".to_owned(),
-            Lang::It => "nessun termine nel piano".to_owned(),
-        };
-    };
-    let tz = &c.plan.window.timezone;
-    let day = super::text::last_day(d, tz).unwrap_or_else(|| {
-        jiff::Timestamp::from_millisecond(d)
-            .map(|t| t.to_zoned_datetime(tz.clone()).date())
-            .unwrap_or_default()
-    });
-    match lang {
-        Lang::En => format!("{} (last day)", compare::long_date(day, lang)),
-        Lang::It => format!("{} (ultimo giorno)", compare::long_date(day, lang)),
-    }
+    super::deadline::phrase(c, lang).0
 }
 
 /// One contract's lines.

@@ -160,7 +160,7 @@ fn compare_the_terminal_summary_says_it_in_english_and_italian() {
          nothing: cannot be evaluated over this period: a calendar_year plan is evaluated per \
          year: write --period YYYY, not '2023-01'",
         "  largest           agcom-like (by analogy): 15.00 EUR",
-        "  claim by          2 March 2023 (last day)",
+        "  claim by          PASSED: the last day was 2 March 2023",
     ] {
         assert!(en.lines().any(|l| l == line), "no line {line:?} in:\n{en}");
     }
@@ -186,7 +186,7 @@ fn compare_the_terminal_summary_says_it_in_english_and_italian() {
          analogia): nulla: non valutabile su questo periodo (a calendar_year plan is evaluated \
          per year: write --period YYYY, not '2023-01')",
         "  il più alto            agcom-like (per analogia): 15,00 EUR",
-        "  reclamo entro          2 marzo 2023 (ultimo giorno)",
+        "  reclamo entro          SCADUTO: l'ultimo giorno era il 2 marzo 2023",
     ] {
         assert!(it.lines().any(|l| l == line), "no line {line:?} in:\n{it}");
     }
