@@ -772,7 +772,7 @@ mod tests {
             "14,47 EUR (15 giorni di servizio); Business Mail (non valutato)"
         );
         assert_eq!(
-            long_date(jiff::civil::date(2011, 4, 29), Lang::It),
+            super::super::words::date(jiff::civil::date(2011, 4, 29), Lang::It),
             "29 aprile 2011"
         );
     }

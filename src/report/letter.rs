@@ -930,14 +930,14 @@ impl Writer<'_> {
                 let offer = self.offer(g);
                 if self.it() {
                     format!(
-                        "Quanto da Voi annunciato in relazione all'evento «{}» ({offer}) non compensa il \
+                        "Quanto da Voi annunciato in relazione all'evento «{}», cioè {offer}, non compensa il \
                          disservizio in misura comparabile. ",
                         g.label
                     )
                 } else {
                     format!(
-                        "What you announced in connection with the event \"{}\" ({offer}) does not compensate \
-                         the outage to a comparable extent. ",
+                        "What you announced in connection with the event \"{}\", namely {offer}, does not \
+                         compensate the outage to a comparable extent. ",
                         g.label
                     )
                 }

@@ -228,3 +228,96 @@ fn the_libero_outage_offers_days_and_space_and_the_regulation_gives_most() {
     assert!(letter.contains("Italiaonline S.p.A."), "{letter}");
     assert!(letter.contains("art. 6.1"), "{letter}");
 }
+
+/// The English words of the plans' own descriptions (`slawatch plans`), less those
+/// the two languages share and the names the configuration gives (provider, service,
+/// customer, goodwill), which stay as written.
+fn english_of_plans(config: &Path) -> Vec<String> {
+    let out = slawatch()
+        .arg("plans")
+        .arg("--plans")
+        .arg(config)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let words = |s: &str| -> Vec<String> {
+        s.split(|ch: char| !ch.is_alphabetic())
+            .filter(|w| w.chars().count() > 2)
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let shared = ["per", "sla", "eur", "europe", "rome", "min", "none"];
+    let names = words(
+        &std::fs::read_to_string(config)
+            .unwrap()
+            .lines()
+            .filter(|l| {
+                [
+                    "provider", "service", "customer", "event", "upgrade", "clause",
+                ]
+                .iter()
+                .any(|k| l.starts_with(&format!("{k} =")) || l.starts_with(&format!("{k}_")))
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    words(&text)
+        .into_iter()
+        .filter(|w| !shared.contains(&w.as_str()) && !names.contains(w))
+        .collect()
+}
+
+#[test]
+fn the_examples_letters_are_fully_italian_and_fully_english_and_snapshotted() {
+    let iso = regex::Regex::new(r"\d{4}-\d{2}-\d{2}").unwrap();
+    for (name, period, date, contracts) in [
+        (
+            "aruba-2011",
+            "2011-04",
+            "2011-05-10",
+            &["bianchi-basic", "bianchi-shop", "bianchi-vps"][..],
+        ),
+        (
+            "libero-2023",
+            "2023-01",
+            "2023-02-15",
+            &["rossi-libero", "rossi-mailplus"][..],
+        ),
+    ] {
+        let (_dir, config) = imported(name);
+        let english = english_of_plans(&config);
+        assert!(english.contains(&"calendar".to_owned()), "{english:?}");
+        for lang in ["it", "en"] {
+            let (_, out) = report(&config, period, lang, date);
+            for id in contracts {
+                let letter =
+                    std::fs::read_to_string(out.join(format!("claim-{id}-{period}-{lang}.txt")))
+                        .unwrap_or_else(|e| panic!("{name}: no {lang} letter for {id}: {e}"));
+                // Only this contract's report is attached, in the letter's language.
+                assert!(
+                    letter.contains(&format!("slawatch-{period}-{id}-{lang}.html")),
+                    "{letter}"
+                );
+                assert!(
+                    out.join(format!("slawatch-{period}-{id}-{lang}.html"))
+                        .exists()
+                );
+                assert!(!iso.is_match(&letter), "ISO date in:\n{letter}");
+                assert!(
+                    !letter.contains("0,00") && !letter.contains("0.00 "),
+                    "{letter}"
+                );
+                if lang == "it" {
+                    for w in letter
+                        .split(|ch: char| !ch.is_alphabetic())
+                        .map(str::to_lowercase)
+                    {
+                        assert!(!english.contains(&w), "English word {w:?} in:\n{letter}");
+                    }
+                }
+                insta::assert_snapshot!(format!("example_{id}_{lang}"), letter);
+            }
+        }
+    }
+}
