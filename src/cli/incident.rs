@@ -743,6 +743,23 @@ fn store(database: &Path, records: &[Checked]) -> Result<Vec<i64>, String> {
     crate::store::add_incidents(database, &new).map_err(|e| e.to_string())
 }
 
+/// The same evidence: what it concerns, when, from whom, why, what it says, and
+/// the files kept with it (ids, entry times and zones aside).
+fn same_record(a: &Incident, b: &Incident) -> bool {
+    a.probe == b.probe
+        && a.contract == b.contract
+        && a.start == b.start
+        && a.open == b.open
+        && (a.open || a.end == b.end)
+        && a.source == b.source
+        && a.cause == b.cause
+        && a.note == b.note
+        && a.attachments
+            .iter()
+            .map(|x| &x.1)
+            .eq(b.attachments.iter().map(|x| &x.1))
+}
+
 /// "incident 4 recorded: 29 Apr 2011 04:30 to 2 May 2011 18:00 Europe/Rome (+02:00),
 /// status-page, 1 attachment sha256 ab12..."
 fn confirmation(id: i64, verb: &str, r: &Checked) -> String {
@@ -1227,6 +1244,8 @@ fn import(a: &ImportArgs) -> ExitCode {
     }
     let base = a.file.parent().map(Path::to_path_buf);
     let mut checked: Vec<Checked> = Vec::new();
+    // The line of each checked row, for what is said about it.
+    let mut rows: Vec<u64> = Vec::new();
     for rec in rdr.records() {
         let rec = match rec {
             Ok(r) => r,
@@ -1300,6 +1319,7 @@ fn import(a: &ImportArgs) -> ExitCode {
                     eprintln!("{}: {}", at("cause"), super::db::terminal_safe(w));
                 }
                 checked.push(c);
+                rows.push(line);
             }
             Err(es) => {
                 for e in es {
@@ -1324,6 +1344,31 @@ fn import(a: &ImportArgs) -> ExitCode {
             "{file} has no rows under its header: nothing to import"
         ));
     }
+    // Importing the same file again records nothing twice: a row identical to a
+    // record that still counts is skipped, and the record named.
+    let standing = if ctx.database.exists() {
+        match Reader::open(&ctx.database).and_then(|r| r.incidents()) {
+            Ok(all) => crate::store::effective_incidents(&all),
+            Err(e) => return fail(&e.to_string()),
+        }
+    } else {
+        Vec::new()
+    };
+    let mut fresh: Vec<Checked> = Vec::new();
+    for (c, line) in checked.into_iter().zip(&rows) {
+        match standing.iter().find(|s| same_record(s, &c.incident)) {
+            Some(s) => println!(
+                "{file}:{line}: already recorded as incident {}; skipped",
+                s.id
+            ),
+            None => fresh.push(c),
+        }
+    }
+    if fresh.is_empty() {
+        println!("nothing new in {file}: every row is already recorded");
+        return ExitCode::SUCCESS;
+    }
+    let checked = fresh;
     match store(&ctx.database, &checked) {
         Ok(ids) => {
             for (id, c) in ids.iter().zip(&checked) {

@@ -321,3 +321,29 @@ fn the_examples_letters_are_fully_italian_and_fully_english_and_snapshotted() {
         }
     }
 }
+
+#[test]
+fn importing_an_example_twice_records_nothing_twice() {
+    let (dir, config) = imported("libero-2023");
+    let again = slawatch()
+        .args(["incident", "import"])
+        .arg(dir.path().join("incidents.csv"))
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&again.stdout);
+    assert!(again.status.success(), "{out}");
+    assert!(
+        out.contains("incidents.csv:2: already recorded as incident 1; skipped"),
+        "{out}"
+    );
+    assert!(out.contains("nothing new in"), "{out}");
+    let list = slawatch()
+        .args(["incident", "list", "--all", "--json", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(v.as_array().map(Vec::len), Some(2), "{v}");
+}
