@@ -795,7 +795,11 @@ impl Report {
             }
             days += c.evaluation.extension_days.unwrap_or(0);
         }
-        (money.into_iter().collect(), days)
+        // A currency owed nothing is not listed: "owed: nothing", never "0.00 EUR".
+        (
+            money.into_iter().filter(|(_, a)| !a.is_zero()).collect(),
+            days,
+        )
     }
 }
 

@@ -69,7 +69,7 @@ dl.facts dd{margin:0}
 .verdict.is-breach{border-left-color:var(--down)}
 .verdict p{margin:.15rem 0}
 .ok{color:var(--up);font-weight:700}
-table.compare{margin:.4rem 0}table.compare td,table.compare th{overflow-wrap:anywhere}table.compare caption{text-align:left;font-weight:600;padding:.2rem 0}table.compare tr.largest td{font-weight:700;background:#f1f8e9}p.method{font-size:.8rem;color:var(--muted);margin:.2rem 0 .6rem}
+table.compare{margin:.4rem 0}table.compare td{overflow-wrap:anywhere}table.compare th{overflow-wrap:normal}table.compare caption{text-align:left;font-weight:600;padding:.2rem 0}table.compare tr.largest td{font-weight:700;background:#f1f8e9}p.method{font-size:.8rem;color:var(--muted);margin:.2rem 0 .6rem}
 svg{display:block;width:100%;max-width:100%}
 svg.timeline{height:2.6rem;border:1px solid #bbb}
 svg.bar{height:1.4rem;border:1px solid #bbb}
@@ -349,7 +349,7 @@ fn verdict(c: &ContractReport, lang: Lang) -> String {
     let owed = super::letter::owed(c, lang);
     format!(
         "<div class=\"verdict {}\"><p><b>{}:</b> <span class=\"{}\">{}</span></p>\
-         <p><b>{}:</b> {}</p><p><b>{}:</b> {}</p></div>",
+         <p><b>{}:</b> {}</p><p><b>{}:</b> {}</p>{}</div>",
         if breach { "is-breach" } else { "is-ok" },
         ui("breached", lang),
         if breach { "breach" } else { "ok" },
@@ -357,8 +357,25 @@ fn verdict(c: &ContractReport, lang: Lang) -> String {
         ui("owed", lang),
         esc(&owed.unwrap_or_else(|| ui("nothing owed", lang).to_owned())),
         ui("deadline", lang),
-        super::deadline::html(c, lang)
+        super::deadline::html(c, lang),
+        largest_line(c, lang)
     )
+}
+
+/// When the provider's offer or a compared plan gives more than the contract, the
+/// verdict box says so too, so the claim is on a phone's first screen.
+fn largest_line(c: &ContractReport, lang: Lang) -> String {
+    match c.comparison.largest {
+        Some(i) if i > 0 => format!(
+            "<p><b>{}:</b> {}</p>",
+            match lang {
+                Lang::En => "Largest remedy",
+                Lang::It => "Rimedio più alto",
+            },
+            esc(&super::compare::largest_text(c, lang))
+        ),
+        _ => String::new(),
+    }
 }
 
 fn contract_section(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>, lang: Lang) {
