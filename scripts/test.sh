@@ -19,6 +19,8 @@ PACKAGES=(
   openssl                              # test CA and certificates
   systemd                              # systemd-analyze verify of the unit
   procps psmisc                        # pgrep/fuser for process checks in tests
+  iproute2                             # `ip link set lo up` in the network namespace the
+                                       # installed unit's start runs in (tests/it/systemd.rs)
   libfaketime                          # a wall clock stepped 2 h back under the daemon
                                        # (tests/it/daemon.rs; its monotonic clock is real)
   chromium                             # headless render of the HTML report (tests/it/browser.rs),
