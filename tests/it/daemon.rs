@@ -479,8 +479,8 @@ fn sighup_reloads_a_good_configuration_and_keeps_the_old_one_on_a_bad_one() {
     daemon.wait().unwrap();
 }
 
-/// The README's first command: examples/first-run.toml runs with nothing set up and
-/// its one probe (the daemon's own /metrics) is recorded up.
+/// The README's alternative to the demo, the daemon on its own: examples/first-run.toml
+/// runs with nothing set up and its one probe (the daemon's own /metrics) is recorded up.
 #[test]
 fn the_first_run_example_records_its_probe_up() {
     let dir = tempfile::tempdir().unwrap();
