@@ -20,6 +20,7 @@ mod probe_mailflow;
 mod probe_pop3;
 mod probe_smtp;
 mod probe_tcp;
+mod readme;
 mod report;
 mod sla;
 mod store;
