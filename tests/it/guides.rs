@@ -211,10 +211,15 @@ fn normalise_head(s: &str) -> String {
 /// Runs one guide in a temporary folder and checks every marked block.
 fn run_guide(name: &str) {
     let text = std::fs::read_to_string(repo_file(&format!("docs/guide-{name}.md"))).unwrap();
-    let guide = parse(name, &text);
+    run_guide_text(name, &text, &repo_file("docs/guides"));
+}
+
+/// Runs the guide `text` with its files from `files` (`NAME.toml`, `NAME-*`).
+fn run_guide_text(name: &str, text: &str, files: &std::path::Path) {
+    let guide = parse(name, text);
     let dir = tempfile::tempdir().unwrap();
     let mut copied = 0;
-    for e in std::fs::read_dir(repo_file("docs/guides")).unwrap() {
+    for e in std::fs::read_dir(files).unwrap() {
         let e = e.unwrap();
         let f = e.file_name().to_string_lossy().into_owned();
         if f == format!("{name}.toml") || f.starts_with(&format!("{name}-")) {
@@ -304,7 +309,7 @@ fn run_guide(name: &str) {
     }
     if bless {
         let path = repo_file(&format!("docs/guide-{name}.md"));
-        std::fs::write(&path, rewrite(&text, &blessed)).unwrap();
+        std::fs::write(&path, rewrite(text, &blessed)).unwrap();
         panic!("docs/guide-{name}.md blessed: unset GUIDES_BLESS and run again");
     }
 }
@@ -403,7 +408,7 @@ fn guides_provider_output_is_what_slawatch_prints() {
 }
 
 #[test]
-fn guides_normalising_keeps_the_last_day_and_a_drift_is_caught() {
+fn guides_normalising_keeps_the_last_day_and_a_drift_or_an_unshown_command_is_caught() {
     let soon = "  claim by          SOON: last day 30 November 2026 (4 days left)\n";
     let open = "  claim by          last day 30 November 2026 (25 days left)\n";
     let passed = "  claim by          PASSED: the last day was 30 November 2026\n";
@@ -421,4 +426,34 @@ fn guides_normalising_keeps_the_last_day_and_a_drift_is_caught() {
     assert_eq!(g.shown, ["slawatch plans --plans a.toml"]);
     assert!(matches!(&g.steps[0], Step::Output { args, expected, .. }
         if args == &["plans", "--plans", "a.toml"] && expected == "something else\n"));
+    let files = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo_file("docs/guides/provider.toml"),
+        files.path().join("drift.toml"),
+    )
+    .unwrap();
+    let out = slawatch()
+        .args(["plans", "--plans"])
+        .arg(files.path().join("drift.toml"))
+        .output()
+        .unwrap();
+    let right = String::from_utf8(out.stdout).unwrap();
+    assert!(right.contains("hosting-pro"), "{right}");
+    let guide = |quoted: &str| {
+        format!(
+            "<!-- folder: ~/x -->\n```sh\nslawatch plans --plans drift.toml\n```\n\
+             <!-- output: slawatch plans --plans drift.toml -->\n```text\n{quoted}```\n\
+             <!-- output: slawatch check-config --config drift.toml -->\n```text\nx\n```\n"
+        )
+    };
+    // The right output passes as far as the next (unshown) command, which is refused.
+    let first = std::panic::catch_unwind(|| run_guide_text("drift", &guide(&right), files.path()));
+    let why = *first.unwrap_err().downcast::<String>().unwrap();
+    assert!(why.contains("is not in any sh block"), "{why}");
+    // One changed figure is a drift.
+    let wrong = right.replace("99.9", "99.8");
+    assert_ne!(wrong, right);
+    let second = std::panic::catch_unwind(|| run_guide_text("drift", &guide(&wrong), files.path()));
+    let why = *second.unwrap_err().downcast::<String>().unwrap();
+    assert!(why.contains("drifted"), "{why}");
 }
