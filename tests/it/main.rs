@@ -10,6 +10,7 @@ mod compare;
 mod config;
 mod daemon;
 mod examples;
+mod guides;
 mod incident;
 mod letters;
 mod peers;
