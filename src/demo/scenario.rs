@@ -43,18 +43,23 @@ pub(crate) struct Pace {
     pub(crate) warmup: Duration,
     /// The length of each failure phase.
     pub(crate) phase: Duration,
+    /// Every service up between the site's recovery and the mailbox's first failure:
+    /// long enough for the site's end to be seen before the mailbox fails, so the
+    /// contract (down when any service is) shows two incidents, not one merged.
+    pub(crate) between: Duration,
     /// The longest wait, after the last phase, for the daemon to see every service up.
     pub(crate) settle: Duration,
 }
 
 impl Pace {
-    /// `--fast`: the whole story in about 13 s.
+    /// `--fast`: the whole story in about 14 s.
     pub(crate) const FAST: Pace = Pace {
         interval: Duration::from_secs(1),
         timeout: Duration::from_millis(800),
         retry: Duration::from_millis(500),
         warmup: Duration::from_millis(1500),
         phase: Duration::from_millis(2500),
+        between: Duration::from_secs(2),
         settle: Duration::from_secs(4),
     };
     /// The default: about 80 s, slow enough to watch each outage being confirmed.
@@ -64,12 +69,13 @@ impl Pace {
         retry: Duration::from_secs(1),
         warmup: Duration::from_secs(6),
         phase: Duration::from_secs(17),
+        between: Duration::from_secs(6),
         settle: Duration::from_secs(8),
     };
 
     /// The scheduled length of the story, from the first check to the last recovery.
     pub(crate) fn story(&self) -> Duration {
-        self.warmup + self.phase * 4
+        self.warmup + self.phase * 4 + self.between
     }
 }
 
@@ -138,11 +144,17 @@ pub(crate) const STORY: [Step; 6] = [
     },
 ];
 
-/// When each step of [`STORY`] starts, from the start of the story. The site's
-/// recovery and the mailbox's first failure start together.
+/// When each step of [`STORY`] starts, from the start of the story.
 pub(crate) fn offsets(pace: &Pace) -> [Duration; 6] {
-    let (w, p) = (pace.warmup, pace.phase);
-    [w, w + p, w + p * 2, w + p * 2, w + p * 3, w + p * 4]
+    let (w, p, b) = (pace.warmup, pace.phase, pace.between);
+    [
+        w,
+        w + p,
+        w + p * 2,
+        w + p * 2 + b,
+        w + p * 3 + b,
+        w + p * 4 + b,
+    ]
 }
 
 /// A step as it happened.
