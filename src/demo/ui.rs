@@ -20,7 +20,6 @@ struct Probe {
 pub(crate) struct Ui {
     bar: Option<ProgressBar>,
     started: Instant,
-    phase: String,
     probes: BTreeMap<String, Probe>,
 }
 
@@ -33,7 +32,7 @@ impl Ui {
                 Some(u64::try_from(story.as_millis()).unwrap_or(u64::MAX)),
                 ProgressDrawTarget::stderr(),
             );
-            let style = ProgressStyle::with_template("{prefix:>5} [{bar:30.cyan/blue}] {wide_msg}")
+            let style = ProgressStyle::with_template("{prefix:>5} [{bar:24.cyan/blue}] {wide_msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> ");
             bar.set_style(style);
@@ -42,7 +41,6 @@ impl Ui {
         Ui {
             bar,
             started: Instant::now(),
-            phase: "every service up".to_owned(),
             probes: probes
                 .iter()
                 .map(|(name, down, up)| {
@@ -74,8 +72,7 @@ impl Ui {
     }
 
     /// The scenario moved on.
-    pub(crate) fn phase(&mut self, label: &str) {
-        label.clone_into(&mut self.phase);
+    pub(crate) fn phase(&self, label: &str) {
         self.line(&format!("scenario: {label}"));
         self.redraw();
     }
@@ -132,9 +129,11 @@ impl Ui {
             let states: Vec<String> = self
                 .probes
                 .iter()
-                .map(|(n, p)| format!("{n} {}", p.state))
+                .map(|(n, p)| format!("{} {}", n.trim_start_matches("demo-"), p.state))
                 .collect();
-            bar.set_message(format!("{} | {}", self.phase, states.join(", ")));
+            // The phase is on the line above; the bar keeps to the probes' states,
+            // so it fits in 80 columns.
+            bar.set_message(states.join(" · "));
         }
     }
 

@@ -32,8 +32,9 @@ fn ms(v: &Value) -> i64 {
         .as_millisecond()
 }
 
-fn run_demo(dir: &Path) -> Output {
+fn run_demo(dir: &Path, cwd: &Path) -> Output {
     slawatch()
+        .current_dir(cwd)
         .args(["demo", "--fast", "--dir"])
         .arg(dir)
         .env_remove("SLAWATCH_CONFIG")
@@ -51,7 +52,9 @@ fn json(path: &Path) -> Value {
 fn demo_fast_report_shows_exactly_the_injected_outages_and_what_they_owe() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("demo");
-    let out = run_demo(&dir);
+    let cwd = tmp.path().join("cwd");
+    std::fs::create_dir(&cwd).unwrap();
+    let out = run_demo(&dir, &cwd);
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -68,6 +71,26 @@ fn demo_fast_report_shows_exactly_the_injected_outages_and_what_they_owe() {
     let retry = scenario["retry_interval_ms"].as_i64().unwrap();
     let expected = scenario["expected_outages"].as_array().unwrap();
     assert_eq!(expected.len(), 2, "{scenario}");
+    // Nothing written outside DIR, and nothing in DIR that scenario.json does not
+    // list (so a rerun can remove it all).
+    assert_eq!(std::fs::read_dir(&cwd).unwrap().count(), 0);
+    let listed: Vec<&str> = scenario["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    for sub in ["", "reports"] {
+        for entry in std::fs::read_dir(dir.join(sub)).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                continue;
+            }
+            let name = Path::new(sub).join(entry.file_name());
+            let name = name.to_str().unwrap();
+            assert!(listed.contains(&name), "{name} not in {listed:?}");
+        }
+    }
 
     let report_path = dir.join(format!(
         "reports/slawatch-{}.json",
@@ -228,7 +251,7 @@ fn json_period(reports: &Path) -> String {
 fn demo_refuses_a_directory_holding_another_database() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("slawatch.db"), "mine").unwrap();
-    let out = run_demo(tmp.path());
+    let out = run_demo(tmp.path(), tmp.path());
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
