@@ -198,6 +198,10 @@ pub async fn run(opts: &Options) -> Result<Outcome, DemoError> {
         shown_dir.display()
     );
     scenario::prepare(dir)?;
+    // Installed now, before anything is written: from here Ctrl-C stops the demo
+    // cleanly instead of killing it between two writes.
+    let mut ctrl_c = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(failed("the Ctrl-C handler"))?;
     let mut files = scenario::own_files();
 
     // The provider: ephemeral ports on loopback only.
@@ -294,8 +298,6 @@ pub async fn run(opts: &Options) -> Result<Outcome, DemoError> {
     let offsets = scenario::offsets(&pace);
     let mut done: Vec<Done> = Vec::new();
     let mut tick = tokio::time::interval(Duration::from_millis(200));
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
     let mut interrupted = false;
     let mut daemon_ended = None;
     let mut daemon = daemon;
@@ -318,7 +320,7 @@ pub async fn run(opts: &Options) -> Result<Outcome, DemoError> {
             }
             Some(c) = checks.recv() => ui.check(&c),
             _ = tick.tick() => ui.redraw(),
-            _ = &mut ctrl_c => {
+            _ = ctrl_c.recv() => {
                 interrupted = true;
                 ui.line("interrupted: stopping the daemon (it finishes its checks and commits them)");
                 break;
