@@ -7,6 +7,7 @@
 mod check_config;
 mod completions;
 mod db;
+mod demo;
 mod incident;
 mod init;
 mod man;
@@ -57,6 +58,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Demo(demo::Args),
     Init(init::Args),
     CheckConfig(check_config::Args),
     Run(run::Args),
@@ -90,6 +92,7 @@ pub struct ConfigArg {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Demo(a) => demo::run(a),
         Command::Init(a) => init::run(a),
         Command::CheckConfig(a) => check_config::run(a),
         Command::Run(a) => run::run(a),

@@ -9,6 +9,7 @@ mod cli_probe;
 mod compare;
 mod config;
 mod daemon;
+mod demo;
 mod examples;
 mod guides;
 mod incident;
