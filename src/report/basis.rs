@@ -94,9 +94,21 @@ fn tenths(num: i64, den: i64, lang: Lang) -> String {
     format!("{}{sep}{}", t / 10, t % 10)
 }
 
-/// Hours with one decimal: "446.4 h".
+/// Hours with one decimal: "446.4 h"; under an hour in minutes ("12.5 min"), under a
+/// minute in seconds ("13.2 s"), so a short measurement never reads as "0.0 h".
 fn hours(ms: i64, lang: Lang) -> String {
-    format!("{} h", tenths(ms, 3_600_000, lang))
+    if ms > 0 && ms < 60_000 {
+        format!("{} s", tenths(ms, 1_000, lang))
+    } else if ms > 0 && ms < 3_600_000 {
+        format!("{} min", tenths(ms, 60_000, lang))
+    } else {
+        format!("{} h", tenths(ms, 3_600_000, lang))
+    }
+}
+
+/// True when some time was measured but less than a rounded tenth of a percent.
+fn tiny(ms: i64, of: i64) -> bool {
+    ms > 0 && tenths(ms.saturating_mul(100), of, Lang::En) == "0.0"
 }
 
 /// Percent of the period with one decimal: "62.0 %".
@@ -155,18 +167,26 @@ fn rests_on(c: &ContractReport, lang: Lang) -> String {
                 } else {
                     "vantages"
                 },
-                share(b.monitored_ms, b.period_ms, lang),
+                if tiny(b.monitored_ms, b.period_ms) {
+                    "less than 0.1 %".to_owned()
+                } else {
+                    share(b.monitored_ms, b.period_ms, lang)
+                },
                 hours(b.monitored_ms, lang),
                 hours(b.period_ms, lang)
             ),
             Lang::It => format!(
-                "sul monitoraggio {} {v} per il {} del periodo ({} su {})",
+                "sul monitoraggio {} {v} per {} del periodo ({} su {})",
                 if b.vantages.len() == 1 {
                     "dal punto di osservazione"
                 } else {
                     "dai punti di osservazione"
                 },
-                share(b.monitored_ms, b.period_ms, lang),
+                if tiny(b.monitored_ms, b.period_ms) {
+                    "meno dello 0,1 %".to_owned()
+                } else {
+                    crate::report::words::it_prep("", &share(b.monitored_ms, b.period_ms, lang))
+                },
                 hours(b.monitored_ms, lang),
                 hours(b.period_ms, lang)
             ),
@@ -375,6 +395,9 @@ mod tests {
         assert_eq!(share(2, 3, Lang::En), "66.7 %");
         assert_eq!(share(0, 0, Lang::It), "0,0 %");
         assert_eq!(hours(2_678_400_000, Lang::En), "744.0 h");
+        assert_eq!(hours(13_240, Lang::En), "13.2 s");
+        assert_eq!(hours(750_000, Lang::It), "12,5 min");
+        assert!(tiny(13_240, 2_592_000_000) && !tiny(0, 2_592_000_000));
     }
 
     #[test]
