@@ -32,6 +32,8 @@ pub const EXIT_BAD_INPUT: u8 = 2;
     about = "Watch hosting sites and mail services, keep the evidence of every outage, \
              and compute what each SLA owes.",
     after_help = "Start with:\n  \
+                  See the whole thing in 20 seconds: a provider failing, the outages, a report:\n    \
+                  slawatch demo --fast\n  \
                   Write a starter configuration for your site and mailbox:\n    \
                   slawatch init --site https://shop.example.test/ --imap mail.example.test\n  \
                   Validate the configuration:\n    \
