@@ -6,7 +6,7 @@
 //! between keys (a scheme and the keys it needs) are checked after, at the key that
 //! decides.
 
-use super::validate::Ctx;
+use super::diag::Ctx;
 use crate::sla::num::{DAY_MS, HOUR_MS, MINUTE_MS};
 use crate::sla::plan::{self as p, Plan};
 use crate::sla::timeline::DecimalText;

@@ -7,9 +7,9 @@
 //! Nothing is rounded before that last step.
 
 use super::SlaError;
-use super::engine::{Group, hours, ts};
+use super::group::Group;
 use super::intervals::Intervals;
-use super::num::{self, DAY_MS, Q, dec, int};
+use super::num::{self, DAY_MS, Q, dec, hours, int, ts};
 use super::period::{self, Period};
 use super::plan::{
     Aggregate, BandValue, CountFrom, CustomerType, DayCount, DayValueBasis, Deadline, DurationBand,

@@ -2,8 +2,9 @@
 //! Credits and claim deadlines (steps 12 and 13) are in `credit.rs`.
 
 use super::credit::{self, CreditInput};
+use super::group::Group;
 use super::intervals::Intervals;
-use super::num::{self, HOUR_MS, MINUTE_MS, Q, dec, int};
+use super::num::{self, MINUTE_MS, Q, dec, int, ts};
 use super::period::{self, Period, PeriodSpec};
 use super::plan::{
     BreachIf, CustomerType, EndAt, FeePeriod, FragmentRounding, Method, MissingData, Plan,
@@ -14,25 +15,6 @@ use super::{Evaluation, IncidentOutcome, Overrides, SlaError};
 use jiff::civil::Date;
 use num_traits::{One, Signed, Zero};
 use std::collections::BTreeMap;
-
-/// An incident after step 3 (several timeline incidents when merged).
-#[derive(Clone, Debug)]
-pub(super) struct Group {
-    /// Indices into the timeline's incidents.
-    pub(super) members: Vec<usize>,
-    pub(super) start: i64,
-    pub(super) end: i64,
-    /// Error rate (1 when not given).
-    pub(super) error_rate: Q,
-    /// Share of users affected (1 when not given).
-    pub(super) impact: Q,
-    /// Counted downtime of this incident inside the domain, ms (after every step).
-    pub(super) counted: Intervals,
-}
-
-pub(super) fn ts(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| format!("{ms} ms"), |t| t.to_string())
-}
 
 /// What took away all of an incident's time in the period (steps 4 to 8).
 struct NothingLeft<'a> {
@@ -963,14 +945,10 @@ impl Slices {
     }
 }
 
-/// Milliseconds as exact hours, for traces and pro-rata credits.
-pub(super) fn hours(ms: &Q) -> Q {
-    ms / int(HOUR_MS)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sla::num::HOUR_MS;
 
     const H: i64 = HOUR_MS;
 
