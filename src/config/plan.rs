@@ -663,17 +663,7 @@ pub(super) fn build(cx: &mut Ctx<'_>, r: &RawPlan) -> Option<Plan> {
 
     // Credit.
     let credit = match &r.credit {
-        None => p::Credit {
-            scheme: p::Scheme::Unspecified,
-            cap_pct_of_fee: None,
-            cap_days: None,
-            cap_per_incident_pct_of_fee: None,
-            cap_amount: None,
-            cap_value_pct_of_fee: None,
-            min_credit: None,
-            day_value_basis: p::DayValueBasis::DaysInPeriod,
-            form: None,
-        },
+        None => p::Credit::of(p::Scheme::Unspecified),
         Some(c) => {
             let span = c.scheme.span();
             let name = *c.scheme.get_ref();

@@ -55,6 +55,13 @@ enum Raw {
     Money(Q),
 }
 
+impl Raw {
+    /// Days of service when `days`, else a percentage of the fee.
+    fn days_or_pct(days: bool, v: Q) -> Raw {
+        if days { Raw::Days(v) } else { Raw::Pct(v) }
+    }
+}
+
 fn units(x: &Q, unit_ms: i64, r: UnitRounding) -> BigInt {
     let q = x / int(unit_ms);
     match r {
@@ -369,11 +376,7 @@ fn incident_tiers(
         num::exact(&total),
         if days { " days" } else { " %" }
     ));
-    if days {
-        Raw::Days(total)
-    } else {
-        Raw::Pct(total)
-    }
+    Raw::days_or_pct(days, total)
 }
 
 /// Schemes `per_unit_percent` (`pct_scheme`) and `per_unit_days`: so much per unit
@@ -455,11 +458,7 @@ fn per_unit(
         num::exact(&total),
         if pct_scheme { " %" } else { " days" }
     ));
-    if pct_scheme {
-        Raw::Pct(total)
-    } else {
-        Raw::Days(total)
-    }
+    Raw::days_or_pct(!pct_scheme, total)
 }
 
 /// The terms of scheme `prorata_multiplier`.
@@ -853,8 +852,7 @@ mod tests {
     use super::*;
     use crate::sla::num::{HOUR_MS, MINUTE_MS, ratio};
     use crate::sla::plan::{
-        BreachIf, Claim, CreditForm, EndAt, FragmentRounding, Measurement, Method, MissingData,
-        Objective, PartialPeriod, StartFrom, Window,
+        BreachIf, Claim, CreditForm, Measurement, Objective, PartialPeriod, Window,
     };
 
     const H: i64 = HOUR_MS;
@@ -865,17 +863,7 @@ mod tests {
     }
 
     fn credit(scheme: Scheme) -> Credit {
-        Credit {
-            scheme,
-            cap_pct_of_fee: None,
-            cap_days: None,
-            cap_per_incident_pct_of_fee: None,
-            cap_amount: None,
-            cap_value_pct_of_fee: None,
-            min_credit: None,
-            day_value_basis: DayValueBasis::DaysInPeriod,
-            form: None,
-        }
+        Credit::of(scheme)
     }
 
     /// A monthly plan in UTC at 30.00 EUR a month (a day of April is worth 1.00).
@@ -904,17 +892,7 @@ mod tests {
                 target: d("99.9"),
                 breach_if: BreachIf::AvailabilityLtTarget,
             },
-            measurement: Measurement {
-                method: Method::Time,
-                down_if_error_rate_gt: None,
-                min_requests_per_slice: None,
-                min_incident: None,
-                merge_gap_ms: None,
-                fragment_rounding: FragmentRounding::None,
-                start_from: StartFrom::Detected,
-                end_at: EndAt::Restored,
-                missing_data: MissingData::Exclude,
-            },
+            measurement: Measurement::plain_time(),
             exclusions: Default::default(),
             credit: credit(scheme),
             claim: Claim {
@@ -1094,22 +1072,9 @@ mod tests {
         let b = basis(&f.input());
         assert_eq!(b.allowance, ratio(432 * MINUTE_MS, 10));
         let mut tr = Vec::new();
-        let floor = per_unit(
-            &f.input(),
-            &unit(UnitRounding::Floor),
-            true,
-            &b.allowance,
-            &mut tr,
-        );
-        assert_eq!(floor, Raw::Pct(int(5)));
-        let ceil = per_unit(
-            &f.input(),
-            &unit(UnitRounding::Ceil),
-            false,
-            &b.allowance,
-            &mut tr,
-        );
-        assert_eq!(ceil, Raw::Days(int(10)));
+        let mut run = |r, pct| per_unit(&f.input(), &unit(r), pct, &b.allowance, &mut tr);
+        assert_eq!(run(UnitRounding::Floor, true), Raw::Pct(int(5)));
+        assert_eq!(run(UnitRounding::Ceil, false), Raw::Days(int(10)));
     }
 
     #[test]
@@ -1174,11 +1139,15 @@ mod tests {
         assert_eq!(raw, Raw::Money(int(1)));
     }
 
+    /// April's basis (30.00 EUR, a day worth 1.00) and a credit without caps.
+    fn april_basis() -> (Basis, Credit) {
+        let f = Fixture::new(Scheme::None, vec![]);
+        (basis(&f.input()), credit(Scheme::None))
+    }
+
     #[test]
     fn percent_of_fee_caps_the_percentage_before_pricing_it() {
-        let f = Fixture::new(Scheme::None, vec![]);
-        let b = basis(&f.input());
-        let mut c = credit(Scheme::None);
+        let (b, mut c) = april_basis();
         let mut tr = Vec::new();
         assert_eq!(
             percent_of_fee(int(60), &c, &b, "EUR", &mut tr),
@@ -1193,9 +1162,7 @@ mod tests {
 
     #[test]
     fn days_of_service_cap_the_days_then_their_value() {
-        let f = Fixture::new(Scheme::None, vec![]);
-        let b = basis(&f.input());
-        let mut c = credit(Scheme::None);
+        let (b, mut c) = april_basis();
         let mut tr = Vec::new();
         let v = days_of_service(ratio(3, 2), &c, &b, "EUR", &mut tr);
         assert_eq!(
@@ -1212,9 +1179,7 @@ mod tests {
 
     #[test]
     fn money_capped_amount_capped_and_the_minimum() {
-        let f = Fixture::new(Scheme::None, vec![]);
-        let b = basis(&f.input());
-        let mut c = credit(Scheme::None);
+        let (b, mut c) = april_basis();
         let mut tr = Vec::new();
         assert_eq!(money_capped(int(20), &c, &b, &mut tr), int(20));
         c.cap_pct_of_fee = Some(d("50"));

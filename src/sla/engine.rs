@@ -1369,17 +1369,7 @@ mod tests {
     }
 
     fn time_method() -> Measurement {
-        Measurement {
-            method: Method::Time,
-            down_if_error_rate_gt: None,
-            min_requests_per_slice: None,
-            min_incident: None,
-            merge_gap_ms: None,
-            fragment_rounding: FragmentRounding::None,
-            start_from: StartFrom::Detected,
-            end_at: EndAt::Restored,
-            missing_data: MissingData::Exclude,
-        }
+        Measurement::plain_time()
     }
 
     fn at(ms: i64) -> crate::model::UtcMillis {
