@@ -6,6 +6,7 @@
 //! names, references between sections, readable secrets) run after, over everything
 //! that did parse. Nothing is returned unless the whole file is valid.
 
+mod diag;
 mod duration;
 mod plan;
 mod raw;
@@ -13,9 +14,9 @@ mod secret;
 mod validate;
 
 pub use crate::sla::{CustomerType, FeePeriod, Plan};
+pub(crate) use diag::did_you_mean;
 pub use duration::{ConfigDuration, format as format_duration, parse as parse_duration};
 pub use secret::{Secret, url_origin};
-pub(crate) use validate::did_you_mean;
 
 use crate::model::UtcMillis;
 use std::fmt;

@@ -6,7 +6,7 @@
 //! between keys (a scheme and the keys it needs) are checked after, at the key that
 //! decides.
 
-use super::validate::Ctx;
+use super::diag::Ctx;
 use crate::sla::num::{DAY_MS, HOUR_MS, MINUTE_MS};
 use crate::sla::plan::{self as p, Plan};
 use crate::sla::timeline::DecimalText;
@@ -663,17 +663,7 @@ pub(super) fn build(cx: &mut Ctx<'_>, r: &RawPlan) -> Option<Plan> {
 
     // Credit.
     let credit = match &r.credit {
-        None => p::Credit {
-            scheme: p::Scheme::Unspecified,
-            cap_pct_of_fee: None,
-            cap_days: None,
-            cap_per_incident_pct_of_fee: None,
-            cap_amount: None,
-            cap_value_pct_of_fee: None,
-            min_credit: None,
-            day_value_basis: p::DayValueBasis::DaysInPeriod,
-            form: None,
-        },
+        None => p::Credit::of(p::Scheme::Unspecified),
         Some(c) => {
             let span = c.scheme.span();
             let name = *c.scheme.get_ref();

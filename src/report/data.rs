@@ -515,23 +515,11 @@ fn contract_report(
             no_data,
         });
     }
-    let k = needed(c);
     let contract_manual: Vec<&crate::store::Incident> = manual
         .iter()
         .filter(|i| i.contract.as_deref() == Some(c.id.as_str()))
         .filter(|i| overlaps((i.start.0, i.end.0), (from, to)))
         .collect();
-    let down = at_least(&probes.iter().map(ProbeDown::down).collect::<Vec<_>>(), k).union(
-        &Intervals::of(contract_manual.iter().map(|i| (i.start.0, i.end.0))),
-    );
-    let proven = at_least(&probes.iter().map(ProbeDown::proven).collect::<Vec<_>>(), k);
-    let possible = at_least(
-        &probes.iter().map(ProbeDown::possible).collect::<Vec<_>>(),
-        k,
-    )
-    .union(&Intervals::of(
-        contract_manual.iter().map(|i| (i.start.0, i.end.0)),
-    ));
 
     // Maintenance that applies to the contract.
     let applies: Vec<&crate::config::Maintenance> = config
@@ -540,16 +528,10 @@ fn contract_report(
         .filter(|m| m.contracts.contains(&c.id) || m.probes.iter().any(|p| c.probes.contains(p)))
         .filter(|m| m.start.0 < pe)
         .collect();
-    let maint_set = Intervals::of(applies.iter().map(|m| (m.start.0, m.end.0)));
 
-    // Coverage and no data.
     let coverage: Vec<Coverage> = reader.coverage(UtcMillis(from), UtcMillis(to))?;
-    let covered = Intervals::of(coverage.iter().map(|s| (s.start.0, s.end.0)));
-    let life = Intervals::single(
-        ps.max(service_start.unwrap_or(i64::MIN)),
-        pe.min(service_end.unwrap_or(i64::MAX)),
-    );
-    if life.is_empty() {
+    let service = (service_start, service_end);
+    if life_of((ps, pe), service).is_empty() {
         return Ok(Err(format!(
             "the contract is not in force during {} (it runs from {} to {})",
             period.label,
@@ -558,168 +540,24 @@ fn contract_report(
             c.end.map_or_else(|| "no end".to_owned(), |d| d.to_string())
         )));
     }
-    let unknown = no_data_of(
-        &probes
-            .iter()
-            .map(ProbeDown::down_or_no_data)
-            .collect::<Vec<_>>(),
-        k,
-        &down,
-    );
-    // A recorded incident is data: where it makes the contract down, that time is
-    // downtime, never no data (also when no check ran at all).
-    let gaps = life
-        .subtract(&covered)
-        .union(&unknown.intersect(&life))
-        .subtract(&down);
-    // What the checks alone measured, records aside: the basis's monitored time.
-    let checks_down = at_least(
-        &probes
-            .iter()
-            .map(ProbeDown::measured_down)
-            .collect::<Vec<_>>(),
-        k,
-    );
-    let monitored = life.intersect(&covered).subtract(&no_data_of(
-        &probes
-            .iter()
-            .map(|p| p.measured_down().union(&p.no_data))
-            .collect::<Vec<_>>(),
-        k,
-        &checks_down,
-    ));
-
-    let mut timeline = Timeline {
-        service_start: service_start.map(UtcMillis),
-        service_end: service_end.map(UtcMillis),
-        gaps: gaps
-            .iter()
-            .map(|(s, e)| Gap {
-                start: UtcMillis(s),
-                end: UtcMillis(e),
-            })
-            .collect(),
-        maintenance: applies
-            .iter()
-            .map(|m| MaintenanceWindow {
-                start: m.start,
-                end: m.end,
-                announced_at: m.announced_at,
-            })
-            .collect(),
-        incidents: Vec::new(),
+    let evidence_in = Evidence {
+        contract_id: &c.id,
+        k: needed(c),
+        period: (ps, pe),
+        service,
+        probes,
+        contract_manual,
+        maintenance: &applies,
+        coverage: &coverage,
     };
-
-    let mut rows: Vec<IncidentRow> = Vec::new();
-    for (s, e) in down.iter() {
-        if !overlaps((s, e), (ps, pe)) {
-            continue;
-        }
-        let mut names = BTreeSet::new();
-        let mut sources = BTreeSet::new();
-        let mut details: Vec<String> = Vec::new();
-        let mut classes: std::collections::BTreeMap<String, i64> = Default::default();
-        let mut open = false;
-        let mut any_lsb = false;
-        let mut causes: Vec<Option<String>> = Vec::new();
-        for p in &probes {
-            let mut seen = false;
-            for (o, end) in p.outages.iter().zip(&p.ends) {
-                if overlaps((o.start.0, *end), (s, e)) {
-                    seen = true;
-                    sources.insert("measured".to_owned());
-                    open |= o.end.is_none();
-                    any_lsb |= o.last_success_before.is_some();
-                    classes.entry(o.class.as_str().to_owned()).or_insert(0);
-                    let d = format!("{}: {}", p.name, o.detail);
-                    if !details.contains(&d) {
-                        details.push(d);
-                    }
-                }
-            }
-            for i in &p.manual {
-                if overlaps((i.start.0, i.end.0), (s, e)) {
-                    seen = true;
-                    sources.insert(i.source.as_str().to_owned());
-                    open |= i.open;
-                    causes.push(i.cause.clone());
-                    if !i.note.is_empty() {
-                        details.push(format!("{} ({}): {}", p.name, i.source.as_str(), i.note));
-                    }
-                }
-            }
-            if seen {
-                names.insert(p.name.clone());
-                for (class, n) in reader.failure_classes(&p.name, UtcMillis(s), UtcMillis(e))? {
-                    let slot = classes.entry(class).or_insert(0);
-                    *slot += n;
-                }
-            }
-        }
-        for i in &contract_manual {
-            if overlaps((i.start.0, i.end.0), (s, e)) {
-                sources.insert(i.source.as_str().to_owned());
-                open |= i.open;
-                causes.push(i.cause.clone());
-                if !i.note.is_empty() {
-                    details.push(format!("{} ({}): {}", c.id, i.source.as_str(), i.note));
-                }
-            }
-        }
-        // An outage row's class with no failed check left (pruned) still shows, once.
-        let classes: Vec<(String, i64)> = classes.into_iter().map(|(k, n)| (k, n.max(1))).collect();
-        let uncertainty_ms = if any_lsb {
-            possible
-                .iter()
-                .find(|&(a, b)| a <= s && s < b)
-                .map(|(a, _)| s - a)
-        } else {
-            None
-        };
-        let proven_here = proven.clip(s, e);
-        let end_uncertainty_ms = if open || !sources.contains("measured") {
-            None
-        } else {
-            proven_here.hull().map(|(_, b)| e - b)
-        };
-        let vantages: BTreeSet<String> = coverage
-            .iter()
-            .filter(|v| overlaps((v.start.0, v.end.0.max(v.start.0 + 1)), (s, e)))
-            .map(|v| v.vantage.clone())
-            .collect();
-        let note = format!(
-            "{} ({})",
-            names.iter().cloned().collect::<Vec<_>>().join(", "),
-            sources.iter().cloned().collect::<Vec<_>>().join(", ")
-        );
-        timeline.incidents.push(Incident {
-            start: UtcMillis(s),
-            end: UtcMillis(e),
-            note: Some(if names.is_empty() {
-                c.id.clone() + &note
-            } else {
-                note
-            }),
-            cause: super::records::common_cause(&causes),
-            ..Incident::default()
-        });
-        rows.push(IncidentRow {
-            start: UtcMillis(s),
-            end: UtcMillis(e),
-            open,
-            proven_ms: proven_here.measure(),
-            uncertainty_ms,
-            end_uncertainty_ms,
-            classes,
-            probes: sorted(names),
-            vantages: sorted(vantages),
-            sources: sorted(sources),
-            details,
-            maintenance_ms: maint_set.clip(s, e).measure(),
-            counted_ms: num::int(0),
-            excluded: None,
-        });
-    }
+    let Assembled {
+        timeline,
+        mut rows,
+        gaps,
+        monitored,
+    } = timeline_of(&evidence_in, |probe, s, e| {
+        reader.failure_classes(probe, UtcMillis(s), UtcMillis(e))
+    })?;
 
     let ov = overrides(c);
     let evaluation = match sla::evaluate(plan, &ov, spec, None, &timeline) {
@@ -733,10 +571,11 @@ fn contract_report(
         }
     }
     let evidence = reader.evidence_digest(&c.probes, UtcMillis(ps), UtcMillis(pe))?;
-    let recorded: Vec<&crate::store::Incident> = probes
+    let recorded: Vec<&crate::store::Incident> = evidence_in
+        .probes
         .iter()
         .flat_map(|p| p.manual.iter())
-        .chain(contract_manual.iter().copied())
+        .chain(evidence_in.contract_manual.iter().copied())
         .filter(|i| overlaps((i.start.0, i.end.0), (ps, pe)))
         .collect();
     let basis = super::basis::build(&super::basis::Inputs {
@@ -774,6 +613,255 @@ fn contract_report(
     };
     cr.comparison = super::compare::build(config, &cr, spec);
     Ok(Ok(cr))
+}
+
+/// The contract's life inside the period: the period cut to its start and end.
+fn life_of(period: (i64, i64), service: (Option<i64>, Option<i64>)) -> Intervals {
+    Intervals::single(
+        period.0.max(service.0.unwrap_or(i64::MIN)),
+        period.1.min(service.1.unwrap_or(i64::MAX)),
+    )
+}
+
+/// What the store and the configuration say about one contract around one period,
+/// read before the assembly: the input of [`timeline_of`], which reads nothing.
+struct Evidence<'a> {
+    /// The contract's id (named in the notes of its own records).
+    contract_id: &'a str,
+    /// How many of its probes must be down at once (`unavailable_when`).
+    k: usize,
+    /// The period, ms.
+    period: (i64, i64),
+    /// The contract's start and end (local midnights), ms.
+    service: (Option<i64>, Option<i64>),
+    /// Each probe's outages, records and unmeasured time, over the period widened
+    /// by [`SEARCH_MARGIN_MS`].
+    probes: Vec<ProbeDown>,
+    /// The records for the contract as a whole.
+    contract_manual: Vec<&'a crate::store::Incident>,
+    /// The maintenance windows that apply to the contract and start before the
+    /// period's end.
+    maintenance: &'a [&'a crate::config::Maintenance],
+    /// The coverage segments (heartbeats of any vantage).
+    coverage: &'a [Coverage],
+}
+
+/// The timeline the engine evaluates, with what the report shows beside it.
+#[derive(Debug)]
+struct Assembled {
+    timeline: Timeline,
+    /// One per timeline incident, in the same order; `counted_ms` and `excluded` are
+    /// the engine's to fill.
+    rows: Vec<IncidentRow>,
+    /// No data inside the period and the contract's life.
+    gaps: Intervals,
+    /// What the checks alone measured, records aside: the basis's monitored time.
+    monitored: Intervals,
+}
+
+/// The evidence-to-timeline assembly (the module's documentation says how and why):
+/// the probes combined by `unavailable_when` with the contract's records into
+/// incidents, the unmeasured time into gaps, the maintenance windows, and one
+/// evidence row per incident. `failure_classes(probe, start, end)` counts a probe's
+/// failed checks by class over an incident: the only thing asked of the store.
+fn timeline_of<E>(
+    ev: &Evidence<'_>,
+    mut failure_classes: impl FnMut(&str, i64, i64) -> Result<Vec<(String, i64)>, E>,
+) -> Result<Assembled, E> {
+    let (ps, pe) = ev.period;
+    let (probes, k, coverage) = (&ev.probes, ev.k, ev.coverage);
+    let contract_manual = &ev.contract_manual;
+    let down = at_least(&probes.iter().map(ProbeDown::down).collect::<Vec<_>>(), k).union(
+        &Intervals::of(contract_manual.iter().map(|i| (i.start.0, i.end.0))),
+    );
+    let proven = at_least(&probes.iter().map(ProbeDown::proven).collect::<Vec<_>>(), k);
+    let possible = at_least(
+        &probes.iter().map(ProbeDown::possible).collect::<Vec<_>>(),
+        k,
+    )
+    .union(&Intervals::of(
+        contract_manual.iter().map(|i| (i.start.0, i.end.0)),
+    ));
+    let maint_set = Intervals::of(ev.maintenance.iter().map(|m| (m.start.0, m.end.0)));
+
+    // Coverage and no data.
+    let covered = Intervals::of(coverage.iter().map(|s| (s.start.0, s.end.0)));
+    let life = life_of(ev.period, ev.service);
+    let unknown = no_data_of(
+        &probes
+            .iter()
+            .map(ProbeDown::down_or_no_data)
+            .collect::<Vec<_>>(),
+        k,
+        &down,
+    );
+    // A recorded incident is data: where it makes the contract down, that time is
+    // downtime, never no data (also when no check ran at all).
+    let gaps = life
+        .subtract(&covered)
+        .union(&unknown.intersect(&life))
+        .subtract(&down);
+    // What the checks alone measured, records aside: the basis's monitored time.
+    let checks_down = at_least(
+        &probes
+            .iter()
+            .map(ProbeDown::measured_down)
+            .collect::<Vec<_>>(),
+        k,
+    );
+    let monitored = life.intersect(&covered).subtract(&no_data_of(
+        &probes
+            .iter()
+            .map(|p| p.measured_down().union(&p.no_data))
+            .collect::<Vec<_>>(),
+        k,
+        &checks_down,
+    ));
+
+    let mut timeline = Timeline {
+        service_start: ev.service.0.map(UtcMillis),
+        service_end: ev.service.1.map(UtcMillis),
+        gaps: gaps
+            .iter()
+            .map(|(s, e)| Gap {
+                start: UtcMillis(s),
+                end: UtcMillis(e),
+            })
+            .collect(),
+        maintenance: ev
+            .maintenance
+            .iter()
+            .map(|m| MaintenanceWindow {
+                start: m.start,
+                end: m.end,
+                announced_at: m.announced_at,
+            })
+            .collect(),
+        incidents: Vec::new(),
+    };
+
+    let mut rows: Vec<IncidentRow> = Vec::new();
+    for (s, e) in down.iter() {
+        if !overlaps((s, e), (ps, pe)) {
+            continue;
+        }
+        let mut names = BTreeSet::new();
+        let mut sources = BTreeSet::new();
+        let mut details: Vec<String> = Vec::new();
+        let mut classes: std::collections::BTreeMap<String, i64> = Default::default();
+        let mut open = false;
+        let mut any_lsb = false;
+        let mut causes: Vec<Option<String>> = Vec::new();
+        for p in probes {
+            let mut seen = false;
+            for (o, end) in p.outages.iter().zip(&p.ends) {
+                if overlaps((o.start.0, *end), (s, e)) {
+                    seen = true;
+                    sources.insert("measured".to_owned());
+                    open |= o.end.is_none();
+                    any_lsb |= o.last_success_before.is_some();
+                    classes.entry(o.class.as_str().to_owned()).or_insert(0);
+                    let d = format!("{}: {}", p.name, o.detail);
+                    if !details.contains(&d) {
+                        details.push(d);
+                    }
+                }
+            }
+            for i in &p.manual {
+                if overlaps((i.start.0, i.end.0), (s, e)) {
+                    seen = true;
+                    sources.insert(i.source.as_str().to_owned());
+                    open |= i.open;
+                    causes.push(i.cause.clone());
+                    if !i.note.is_empty() {
+                        details.push(format!("{} ({}): {}", p.name, i.source.as_str(), i.note));
+                    }
+                }
+            }
+            if seen {
+                names.insert(p.name.clone());
+                for (class, n) in failure_classes(&p.name, s, e)? {
+                    let slot = classes.entry(class).or_insert(0);
+                    *slot += n;
+                }
+            }
+        }
+        for i in contract_manual {
+            if overlaps((i.start.0, i.end.0), (s, e)) {
+                sources.insert(i.source.as_str().to_owned());
+                open |= i.open;
+                causes.push(i.cause.clone());
+                if !i.note.is_empty() {
+                    details.push(format!(
+                        "{} ({}): {}",
+                        ev.contract_id,
+                        i.source.as_str(),
+                        i.note
+                    ));
+                }
+            }
+        }
+        // An outage row's class with no failed check left (pruned) still shows, once.
+        let classes: Vec<(String, i64)> = classes.into_iter().map(|(k, n)| (k, n.max(1))).collect();
+        let uncertainty_ms = if any_lsb {
+            possible
+                .iter()
+                .find(|&(a, b)| a <= s && s < b)
+                .map(|(a, _)| s - a)
+        } else {
+            None
+        };
+        let proven_here = proven.clip(s, e);
+        let end_uncertainty_ms = if open || !sources.contains("measured") {
+            None
+        } else {
+            proven_here.hull().map(|(_, b)| e - b)
+        };
+        let vantages: BTreeSet<String> = coverage
+            .iter()
+            .filter(|v| overlaps((v.start.0, v.end.0.max(v.start.0 + 1)), (s, e)))
+            .map(|v| v.vantage.clone())
+            .collect();
+        let note = format!(
+            "{} ({})",
+            names.iter().cloned().collect::<Vec<_>>().join(", "),
+            sources.iter().cloned().collect::<Vec<_>>().join(", ")
+        );
+        timeline.incidents.push(Incident {
+            start: UtcMillis(s),
+            end: UtcMillis(e),
+            note: Some(if names.is_empty() {
+                ev.contract_id.to_owned() + &note
+            } else {
+                note
+            }),
+            cause: super::records::common_cause(&causes),
+            ..Incident::default()
+        });
+        rows.push(IncidentRow {
+            start: UtcMillis(s),
+            end: UtcMillis(e),
+            open,
+            proven_ms: proven_here.measure(),
+            uncertainty_ms,
+            end_uncertainty_ms,
+            classes,
+            probes: sorted(names),
+            vantages: sorted(vantages),
+            sources: sorted(sources),
+            details,
+            maintenance_ms: maint_set.clip(s, e).measure(),
+            counted_ms: num::int(0),
+            excluded: None,
+        });
+    }
+
+    Ok(Assembled {
+        timeline,
+        rows,
+        gaps,
+        monitored,
+    })
 }
 
 impl Report {
@@ -903,5 +991,144 @@ mod tests {
             no_data_of(&maybe, 2, &d2).iter().collect::<Vec<_>>(),
             vec![(50, 100)]
         );
+    }
+
+    // The evidence-to-timeline assembly, from in-memory evidence (no database).
+
+    use crate::model::ErrorClass;
+    use std::convert::Infallible;
+
+    fn probe(name: &str, outages: Vec<Outage>, no_data: &[(i64, i64)]) -> ProbeDown {
+        ProbeDown {
+            name: name.into(),
+            ends: outages
+                .iter()
+                .map(|o| o.end.map_or(10_000, |e| e.0))
+                .collect(),
+            outages,
+            manual: Vec::new(),
+            no_data: set(no_data),
+        }
+    }
+
+    fn outage(start: i64, end: i64, last_failure: i64, lsb: Option<i64>) -> Outage {
+        Outage {
+            probe: "web".into(),
+            start: UtcMillis(start),
+            end: Some(UtcMillis(end)),
+            last_failure: UtcMillis(last_failure),
+            last_success_before: lsb.map(UtcMillis),
+            class: ErrorClass::Refused,
+            detail: "connection refused".into(),
+            failed_checks: 3,
+        }
+    }
+
+    fn covered(v: &[(i64, i64)]) -> Vec<Coverage> {
+        v.iter()
+            .map(|&(s, e)| Coverage {
+                vantage: "home".into(),
+                start: UtcMillis(s),
+                end: UtcMillis(e),
+            })
+            .collect()
+    }
+
+    fn evidence<'a>(probes: Vec<ProbeDown>, k: usize, coverage: &'a [Coverage]) -> Evidence<'a> {
+        Evidence {
+            contract_id: "acme",
+            k,
+            period: (0, 10_000),
+            service: (None, None),
+            probes,
+            contract_manual: Vec::new(),
+            maintenance: &[],
+            coverage,
+        }
+    }
+
+    #[test]
+    fn timeline_of_makes_an_outage_an_incident_with_its_evidence() {
+        let coverage = covered(&[(0, 10_000)]);
+        let ev = evidence(
+            vec![probe("web", vec![outage(1000, 2000, 1800, Some(900))], &[])],
+            1,
+            &coverage,
+        );
+        let mut asked = Vec::new();
+        let a = timeline_of(&ev, |p, s, e| {
+            asked.push((p.to_owned(), s, e));
+            Ok::<_, Infallible>(vec![(ErrorClass::Refused.as_str().to_owned(), 3)])
+        })
+        .unwrap();
+        assert_eq!(asked, vec![("web".to_owned(), 1000, 2000)]);
+        assert_eq!(a.timeline.incidents.len(), 1);
+        let inc = &a.timeline.incidents[0];
+        assert_eq!((inc.start.0, inc.end.0), (1000, 2000));
+        assert_eq!(inc.note.as_deref(), Some("web (measured)"));
+        let r = &a.rows[0];
+        assert_eq!(r.proven_ms, 800);
+        assert_eq!(r.uncertainty_ms, Some(100));
+        assert_eq!(r.end_uncertainty_ms, Some(200));
+        assert_eq!(
+            r.classes,
+            vec![(ErrorClass::Refused.as_str().to_owned(), 3)]
+        );
+        assert_eq!(r.vantages, vec!["home".to_owned()]);
+        assert_eq!(r.details, vec!["web: connection refused".to_owned()]);
+        assert!(a.gaps.is_empty());
+        assert_eq!(a.monitored, set(&[(0, 10_000)]));
+    }
+
+    #[test]
+    fn timeline_of_lets_a_contract_record_fill_a_hole_and_leaves_the_rest_no_data() {
+        let coverage = covered(&[(0, 4000), (6000, 10_000)]);
+        let record = crate::store::Incident {
+            contract: Some("acme".into()),
+            start: UtcMillis(4500),
+            end: UtcMillis(5000),
+            note: "power cut".into(),
+            cause: Some("power".into()),
+            ..Default::default()
+        };
+        let mut ev = evidence(vec![probe("web", vec![], &[])], 1, &coverage);
+        ev.contract_manual = vec![&record];
+        ev.service = (None, Some(8000));
+        let a = timeline_of(&ev, |_, _, _| Ok::<_, Infallible>(vec![])).unwrap();
+        assert_eq!(
+            a.gaps,
+            set(&[(4000, 4500), (5000, 6000)]),
+            "the record is data"
+        );
+        assert_eq!(a.timeline.service_end, Some(UtcMillis(8000)));
+        let inc = &a.timeline.incidents[0];
+        assert_eq!((inc.start.0, inc.end.0), (4500, 5000));
+        assert_eq!(inc.cause.as_deref(), Some("power"));
+        assert_eq!(inc.note.as_deref(), Some("acme (manual)"));
+        let r = &a.rows[0];
+        assert_eq!(r.sources, vec!["manual".to_owned()]);
+        assert_eq!(
+            (r.proven_ms, r.uncertainty_ms, r.end_uncertainty_ms),
+            (0, None, None)
+        );
+        assert_eq!(r.details, vec!["acme (manual): power cut".to_owned()]);
+        assert_eq!(a.monitored, set(&[(0, 4000), (6000, 8000)]));
+    }
+
+    #[test]
+    fn timeline_of_with_all_probes_needed_makes_one_down_probe_beside_an_unmeasured_one_no_data() {
+        let coverage = covered(&[(0, 10_000)]);
+        let ev = evidence(
+            vec![
+                probe("web", vec![outage(1000, 3000, 2900, None)], &[]),
+                probe("mail", vec![], &[(2000, 4000)]),
+            ],
+            2,
+            &coverage,
+        );
+        let a = timeline_of(&ev, |_, _, _| Ok::<_, Infallible>(vec![])).unwrap();
+        assert!(a.timeline.incidents.is_empty(), "2 of 2 were never down");
+        assert_eq!(a.gaps, set(&[(2000, 3000)]));
+        assert_eq!(a.monitored, set(&[(0, 2000), (3000, 10_000)]));
     }
 }

@@ -2,37 +2,22 @@
 //! Credits and claim deadlines (steps 12 and 13) are in `credit.rs`.
 
 use super::credit::{self, CreditInput};
+use super::group::Group;
 use super::intervals::Intervals;
-use super::num::{self, HOUR_MS, MINUTE_MS, Q, dec, int};
+use super::num::{self, MINUTE_MS, Q, dec, int, ts};
 use super::period::{self, Period, PeriodSpec};
 use super::plan::{
-    BreachIf, CustomerType, EndAt, FeePeriod, FragmentRounding, Method, MissingData, Plan,
-    SliceBadIf, StartFrom,
+    BreachIf, CustomerType, EndAt, FeePeriod, FragmentRounding, MaintenanceRule, Measurement,
+    Method, MinIncident, MissingData, Objective, PartialPeriod, Plan, SliceBadIf, StartFrom,
+    Window,
 };
+use super::timeline::MaintenanceWindow;
 use super::timeline::Timeline;
 use super::{Evaluation, IncidentOutcome, Overrides, SlaError};
 use jiff::civil::Date;
+use jiff::tz::TimeZone;
 use num_traits::{One, Signed, Zero};
 use std::collections::BTreeMap;
-
-/// An incident after step 3 (several timeline incidents when merged).
-#[derive(Clone, Debug)]
-pub(super) struct Group {
-    /// Indices into the timeline's incidents.
-    pub(super) members: Vec<usize>,
-    pub(super) start: i64,
-    pub(super) end: i64,
-    /// Error rate (1 when not given).
-    pub(super) error_rate: Q,
-    /// Share of users affected (1 when not given).
-    pub(super) impact: Q,
-    /// Counted downtime of this incident inside the domain, ms (after every step).
-    pub(super) counted: Intervals,
-}
-
-pub(super) fn ts(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| format!("{ms} ms"), |t| t.to_string())
-}
 
 /// What took away all of an incident's time in the period (steps 4 to 8).
 struct NothingLeft<'a> {
@@ -104,7 +89,7 @@ fn human(ms: i64) -> String {
     num::human_ms(&int(ms))
 }
 
-/// Evaluates one plan over one period.
+/// Evaluates one plan over one period: SLA-MODEL.md section 3, one call per step.
 pub fn evaluate(
     plan: &Plan,
     overrides: &Overrides,
@@ -121,7 +106,6 @@ pub fn evaluate(
         .unwrap_or_else(|| plan.currency.clone());
     let fee_period: FeePeriod = overrides.fee_period.unwrap_or(plan.fee_period);
     let customer_type: CustomerType = overrides.customer_type.unwrap_or(plan.customer_type);
-    let tz = &plan.window.timezone;
     let missing_data = overrides.missing_data.unwrap_or(m.missing_data);
 
     // Values only the plan can judge (affected_users against measurement.users).
@@ -129,18 +113,116 @@ pub fn evaluate(
         return Err(SlaError::Input(e.to_string()));
     }
 
-    // 1. Period.
-    let period: Period = period::resolve(&plan.window, spec, claim_date)?;
+    let (period, domain) = resolve_period(&plan.window, spec, claim_date, tl, &mut tr)?;
+    let mut domain = measured_domain(&plan.window, &period, domain, &mut tr)?;
+    let mut outcomes = fresh_outcomes(tl);
+    let groups = select_incidents(m, &plan.exclusions.causes, tl, &mut outcomes, &mut tr);
+    let mut groups = merge_close_incidents(groups, m, &mut tr);
+    let carve = qualifying_maintenance(
+        &plan.exclusions.maintenance,
+        &plan.window.timezone,
+        &tl.maintenance,
+        &period,
+        &mut tr,
+    )?;
+    let frags = cut_maintenance(&groups, &carve);
+    let mut too_short = vec![false; groups.len()];
+    let mut rounded = vec![false; groups.len()];
+    let frags = drop_short_fragments(
+        frags,
+        m.min_incident,
+        &period,
+        &groups,
+        &mut too_short,
+        &mut tr,
+    );
+    let frags = round_fragments(frags, m.fragment_rounding, &period, &mut rounded, &mut tr);
+    clip_to_domain(&frags, &domain, &mut groups);
+    let clipped_domain = domain.clone();
+    let no_data = apply_missing_data(missing_data, tl, &mut domain, &mut groups, &mut tr);
+    record_outcomes(
+        &groups,
+        tl,
+        &Fates {
+            period: &period,
+            carve: &carve,
+            too_short: &too_short,
+            rounded: &rounded,
+            min_ms: m.min_incident.map(|x| x.ms),
+            domain: &clipped_domain,
+            business_hours: plan.window.business_hours.is_some(),
+            gaps: &no_data.gaps,
+            missing_data,
+        },
+        &mut outcomes,
+        &mut tr,
+    );
+    let (d, t) = measure(m, &period, &domain, &groups, &no_data.gap_pieces, &mut tr)?;
+    let availability = availability(&d, &t, &mut tr);
+    let breach = breach(&plan.objective, availability.as_ref(), &d, &t, &mut tr);
+
+    // 12 and 13.
+    let c = credit::compute(
+        &CreditInput {
+            plan,
+            fee,
+            fee_period,
+            currency: &currency,
+            customer_type,
+            period: &period,
+            domain: &domain,
+            groups: &groups,
+            gap_pieces: &no_data.gap_pieces,
+            availability: availability.as_ref(),
+            downtime: &d,
+            measured: &t,
+            breach,
+        },
+        &mut tr,
+    )?;
+    let claim_deadline = credit::deadline(plan, &period, &groups, &mut tr)?;
+
+    Ok(Evaluation {
+        plan: plan.id.clone(),
+        period,
+        timezone: plan.window.timezone_name.clone(),
+        downtime_ms: d,
+        measured_ms: t,
+        availability,
+        breach,
+        credit: c.money,
+        credit_pct_of_fee: c.pct,
+        extension_days: c.extension_days,
+        extension_hours: c.extension_hours,
+        form: plan.credit.form,
+        claim_deadline,
+        missing_data,
+        no_data_ms: no_data.no_data_ms,
+        incidents: outcomes,
+        trace: tr,
+    })
+}
+
+/// Step 1: the period in `window.timezone`, and the domain it starts as: the whole
+/// period, shortened to the service's life with `partial_period = "prorate"`.
+fn resolve_period(
+    window: &Window,
+    spec: PeriodSpec,
+    claim_date: Option<Date>,
+    tl: &Timeline,
+    tr: &mut Vec<String>,
+) -> Result<(Period, Intervals), SlaError> {
+    let period: Period = period::resolve(window, spec, claim_date)?;
     tr.push(format!(
         "Period = {} in {} = {} -> {} = {}.",
         period.label,
-        plan.window.timezone_name,
+        window.timezone_name,
         ts(period.start),
         ts(period.end),
         human(period.end - period.start)
     ));
     let mut domain = Intervals::single(period.start, period.end);
-    if plan.window.partial_period == super::plan::PartialPeriod::Prorate
+    if window.partial_period == PartialPeriod::Prorate
         && (tl.service_start.is_some() || tl.service_end.is_some())
     {
         let s = tl.service_start.map_or(i64::MIN, |t| t.0);
@@ -151,49 +233,66 @@ pub fn evaluate(
             human(domain.measure())
         ));
     }
+    Ok((period, domain))
+}
 
-    // 2. Domain.
-    if let Some(bh) = &plan.window.business_hours {
-        let hours = period::weekly(bh, period.start, period.end)?;
-        domain = domain.intersect(&hours);
-        tr.push(format!(
-            "Business hours {}-{} {} ({}) -> domain = {}.",
-            bh.start,
-            if bh.end_of_day {
-                "24:00".to_owned()
-            } else {
-                bh.end.to_string()
-            },
-            bh.days
-                .iter()
-                .map(|d| format!("{d:?}")[..3].to_owned())
-                .collect::<Vec<_>>()
-                .join(","),
-            bh.timezone_name,
-            human(domain.measure())
-        ));
-    }
+/// Step 2: the measured domain, inside business hours if the plan sets them.
+fn measured_domain(
+    window: &Window,
+    period: &Period,
+    domain: Intervals,
+    tr: &mut Vec<String>,
+) -> Result<Intervals, SlaError> {
+    let Some(bh) = &window.business_hours else {
+        return Ok(domain);
+    };
+    let hours = period::weekly(bh, period.start, period.end)?;
+    let domain = domain.intersect(&hours);
+    tr.push(format!(
+        "Business hours {}-{} {} ({}) -> domain = {}.",
+        bh.start,
+        if bh.end_of_day {
+            "24:00".to_owned()
+        } else {
+            bh.end.to_string()
+        },
+        bh.days
+            .iter()
+            .map(|d| format!("{d:?}")[..3].to_owned())
+            .collect::<Vec<_>>()
+            .join(","),
+        bh.timezone_name,
+        human(domain.measure())
+    ));
+    Ok(domain)
+}
 
-    // 3. Incidents.
-    let mut outcomes: Vec<IncidentOutcome> = tl
-        .incidents
-        .iter()
-        .enumerate()
-        .map(|(index, _)| IncidentOutcome {
+/// One outcome per timeline incident, counting nothing until a step says otherwise.
+fn fresh_outcomes(tl: &Timeline) -> Vec<IncidentOutcome> {
+    (0..tl.incidents.len())
+        .map(|index| IncidentOutcome {
             index,
             counted_ms: int(0),
             excluded: None,
         })
-        .collect();
-    let weighted = matches!(
-        m.method,
-        Method::ErrorRateSlices { .. } | Method::UserWeighted { .. }
-    );
+        .collect()
+}
+
+/// Step 3, first half: excluded causes and low error rates dropped, starts moved to the
+/// report and ends to the confirmed restore as the plan says; each dropped incident's
+/// outcome says why. The survivors, one group each, sorted by start.
+fn select_incidents(
+    m: &Measurement,
+    excluded_causes: &[String],
+    tl: &Timeline,
+    outcomes: &mut [IncidentOutcome],
+    tr: &mut Vec<String>,
+) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     for (i, inc) in tl.incidents.iter().enumerate() {
         let why = |o: &mut IncidentOutcome, r: String| o.excluded = Some(r);
         if let Some(c) = &inc.cause
-            && plan.exclusions.causes.iter().any(|x| x == c)
+            && excluded_causes.iter().any(|x| x == c)
         {
             tr.push(format!(
                 "Incident {} ({} -> {}): cause '{c}' is excluded.",
@@ -287,13 +386,22 @@ pub fn evaluate(
         });
     }
     groups.sort_by_key(|g| (g.start, g.end));
+    groups
+}
+
+/// Step 3, second half: overlapping or touching incidents are one outage for the time
+/// methods; the weighted methods keep them apart (their rates add up) unless
+/// `merge_gap` says; incidents closer than `merge_gap` are joined with the gap.
+fn merge_close_incidents(groups: Vec<Group>, m: &Measurement, tr: &mut Vec<String>) -> Vec<Group> {
+    let weighted = matches!(
+        m.method,
+        Method::ErrorRateSlices { .. } | Method::UserWeighted { .. }
+    );
     let gap_ms = m.merge_gap_ms.unwrap_or(0);
     let mut merged: Vec<Group> = Vec::new();
     for g in groups {
         if let Some(last) = merged.last_mut() {
             let gap = g.start - last.end;
-            // Overlapping or touching incidents are one outage for the time methods; the
-            // weighted methods keep them apart (their rates add up) unless merge_gap says.
             let join = (m.merge_gap_ms.is_some() && gap < gap_ms) || (!weighted && gap <= 0);
             if join {
                 if gap > 0 {
@@ -318,175 +426,235 @@ pub fn evaluate(
         }
         merged.push(g);
     }
-    let mut groups = merged;
+    merged
+}
 
-    // 4. Maintenance.
-    let rule = &plan.exclusions.maintenance;
+/// Step 4, first half: the announced maintenance the plan excludes (enough notice,
+/// inside the recurring slots, within the yearly budget), as one set of intervals.
+fn qualifying_maintenance(
+    rule: &MaintenanceRule,
+    tz: &TimeZone,
+    maintenance: &[MaintenanceWindow],
+    period: &Period,
+    tr: &mut Vec<String>,
+) -> Result<Intervals, SlaError> {
     let mut carve = Intervals::empty();
-    if rule.excluded && !tl.maintenance.is_empty() {
-        let mut windows: Vec<_> = tl.maintenance.iter().collect();
-        windows.sort_by_key(|w| (w.start, w.end));
-        let mut used: BTreeMap<i16, i64> = BTreeMap::new();
-        for w in windows {
-            let (s, e) = (w.start.0, w.end.0);
-            if s >= period.end {
-                continue;
-            }
-            let notice = w.announced_at.map(|a| s - a.0);
-            let ok = match notice {
-                Some(n) => n >= rule.min_notice_ms,
-                None => rule.min_notice_ms == 0,
-            };
-            if !ok {
-                tr.push(format!(
-                    "Maintenance {} -> {}: notice {} < {} -> not excluded.",
-                    ts(s),
-                    ts(e),
-                    notice.map_or("unknown".into(), human),
-                    human(rule.min_notice_ms)
-                ));
-                continue;
-            }
-            let mut part = Intervals::single(s, e);
-            if !rule.recurring.is_empty() {
-                let mut slots = Intervals::empty();
-                for r in &rule.recurring {
-                    slots = slots.union(&period::weekly(r, s, e)?);
-                }
-                let inside = part.intersect(&slots);
-                if inside.measure() < part.measure() {
-                    tr.push(format!(
-                        "Maintenance {} -> {}: only {} falls inside the recurring slots.",
-                        ts(s),
-                        ts(e),
-                        human(inside.measure())
-                    ));
-                }
-                part = inside;
-            }
-            if let Some(budget) = rule.max_per_year_ms {
-                let year = period::local_date(s, tz).year();
-                let spent = used.entry(year).or_insert(0);
-                let left = (budget - *spent).max(0);
-                if part.measure() > left {
-                    tr.push(format!(
-                        "Maintenance {} -> {}: the yearly budget of {} has {} left -> only that is excluded.",
-                        ts(s),
-                        ts(e),
-                        human(budget),
-                        human(left)
-                    ));
-                    part = part.prefix(left);
-                }
-                *spent += part.measure();
-            }
-            if part.is_empty() {
-                continue;
-            }
-            if e > period.start {
-                tr.push(format!(
-                    "Maintenance {} -> {} (notice {}): {} excluded.",
-                    ts(s),
-                    ts(e),
-                    notice.map_or("not needed".into(), human),
-                    human(part.measure())
-                ));
-            }
-            carve = carve.union(&part);
-        }
-        if let Some(b) = rule.max_per_year_ms {
-            for (y, spent) in &used {
-                tr.push(format!(
-                    "Scheduled downtime excluded in {y}: {} of {}.",
-                    human(*spent),
-                    human(b)
-                ));
-            }
-        }
-    } else if !tl.maintenance.is_empty() {
-        tr.push("Maintenance is not excluded by this plan: announced windows still count.".into());
+    if maintenance.is_empty() {
+        return Ok(carve);
     }
+    if !rule.excluded {
+        tr.push("Maintenance is not excluded by this plan: announced windows still count.".into());
+        return Ok(carve);
+    }
+    let mut windows: Vec<_> = maintenance.iter().collect();
+    windows.sort_by_key(|w| (w.start, w.end));
+    let mut used: BTreeMap<i16, i64> = BTreeMap::new();
+    for w in windows {
+        let (s, e) = (w.start.0, w.end.0);
+        if s >= period.end {
+            continue;
+        }
+        let notice = w.announced_at.map(|a| s - a.0);
+        let ok = match notice {
+            Some(n) => n >= rule.min_notice_ms,
+            None => rule.min_notice_ms == 0,
+        };
+        if !ok {
+            tr.push(format!(
+                "Maintenance {} -> {}: notice {} < {} -> not excluded.",
+                ts(s),
+                ts(e),
+                notice.map_or("unknown".into(), human),
+                human(rule.min_notice_ms)
+            ));
+            continue;
+        }
+        let mut part = Intervals::single(s, e);
+        if !rule.recurring.is_empty() {
+            let mut slots = Intervals::empty();
+            for r in &rule.recurring {
+                slots = slots.union(&period::weekly(r, s, e)?);
+            }
+            let inside = part.intersect(&slots);
+            if inside.measure() < part.measure() {
+                tr.push(format!(
+                    "Maintenance {} -> {}: only {} falls inside the recurring slots.",
+                    ts(s),
+                    ts(e),
+                    human(inside.measure())
+                ));
+            }
+            part = inside;
+        }
+        if let Some(budget) = rule.max_per_year_ms {
+            let year = period::local_date(s, tz).year();
+            let spent = used.entry(year).or_insert(0);
+            let left = (budget - *spent).max(0);
+            if part.measure() > left {
+                tr.push(format!(
+                    "Maintenance {} -> {}: the yearly budget of {} has {} left -> only that is excluded.",
+                    ts(s),
+                    ts(e),
+                    human(budget),
+                    human(left)
+                ));
+                part = part.prefix(left);
+            }
+            *spent += part.measure();
+        }
+        if part.is_empty() {
+            continue;
+        }
+        if e > period.start {
+            tr.push(format!(
+                "Maintenance {} -> {} (notice {}): {} excluded.",
+                ts(s),
+                ts(e),
+                notice.map_or("not needed".into(), human),
+                human(part.measure())
+            ));
+        }
+        carve = carve.union(&part);
+    }
+    if let Some(b) = rule.max_per_year_ms {
+        for (y, spent) in &used {
+            tr.push(format!(
+                "Scheduled downtime excluded in {y}: {} of {}.",
+                human(*spent),
+                human(b)
+            ));
+        }
+    }
+    Ok(carve)
+}
 
-    // Fragments: (group, start, end).
-    let mut frags: Vec<(usize, i64, i64)> = Vec::new();
+/// A piece of an incident: (index of its group, start, end).
+type Fragment = (usize, i64, i64);
+
+/// Step 4, second half: the qualifying maintenance cut out of every incident, which
+/// leaves fragments.
+fn cut_maintenance(groups: &[Group], carve: &Intervals) -> Vec<Fragment> {
+    let mut frags: Vec<Fragment> = Vec::new();
     for (gi, g) in groups.iter().enumerate() {
-        for (s, e) in Intervals::single(g.start, g.end).subtract(&carve).iter() {
+        for (s, e) in Intervals::single(g.start, g.end).subtract(carve).iter() {
             frags.push((gi, s, e));
         }
     }
+    frags
+}
 
-    // Groups that lost a fragment in steps 5 and 6, so a reason says so.
-    let mut too_short = vec![false; groups.len()];
-    let mut rounded = vec![false; groups.len()];
+/// Step 5: fragments shorter than `min_incident` dropped, judged whole before clipping
+/// (so an outage across the period's edge is not lost); marks the groups that lost one
+/// inside the period in `too_short`.
+fn drop_short_fragments(
+    mut frags: Vec<Fragment>,
+    min: Option<MinIncident>,
+    period: &Period,
+    groups: &[Group],
+    too_short: &mut [bool],
+    tr: &mut Vec<String>,
+) -> Vec<Fragment> {
+    let Some(min) = min else {
+        return frags;
+    };
+    frags.retain(|&(gi, s, e)| {
+        let len = e - s;
+        let short = if min.exclusive {
+            len <= min.ms
+        } else {
+            len < min.ms
+        };
+        if short && e > period.start && s < period.end {
+            tr.push(format!(
+                "Fragment {} -> {} of incident {} lasts {} {} {} -> dropped.",
+                ts(s),
+                ts(e),
+                groups[gi].members[0] + 1,
+                human(len),
+                if min.exclusive { "<=" } else { "<" },
+                human(min.ms)
+            ));
+            too_short[gi] = true;
+        }
+        !short
+    });
+    frags
+}
 
-    // 5. Minimum length, judged on whole fragments before clipping.
-    if let Some(min) = m.min_incident {
-        frags.retain(|&(gi, s, e)| {
-            let len = e - s;
-            let short = if min.exclusive {
-                len <= min.ms
-            } else {
-                len < min.ms
-            };
-            if short && e > period.start && s < period.end {
-                tr.push(format!(
-                    "Fragment {} -> {} of incident {} lasts {} {} {} -> dropped.",
-                    ts(s),
-                    ts(e),
-                    groups[gi].members[0] + 1,
-                    human(len),
-                    if min.exclusive { "<=" } else { "<" },
-                    human(min.ms)
-                ));
-                too_short[gi] = true;
+/// Step 6: each fragment rounded to whole clock minutes (start up, end down) when the
+/// plan says so; marks the groups that lost one inside the period in `rounded`.
+fn round_fragments(
+    frags: Vec<Fragment>,
+    rounding: FragmentRounding,
+    period: &Period,
+    rounded: &mut [bool],
+    tr: &mut Vec<String>,
+) -> Vec<Fragment> {
+    if rounding != FragmentRounding::WholeClockMinutes {
+        return frags;
+    }
+    let frags = frags
+        .into_iter()
+        .filter_map(|(gi, s, e)| {
+            let s2 = s.div_euclid(MINUTE_MS) * MINUTE_MS
+                + if s.rem_euclid(MINUTE_MS) == 0 {
+                    0
+                } else {
+                    MINUTE_MS
+                };
+            let e2 = e.div_euclid(MINUTE_MS) * MINUTE_MS;
+            if s2 >= e2 && e > period.start && s < period.end {
+                rounded[gi] = true;
             }
-            !short
-        });
-    }
+            (s2 < e2).then_some((gi, s2, e2))
+        })
+        .collect();
+    tr.push("Fragments rounded to whole clock minutes (start up, end down).".into());
+    frags
+}
 
-    // 6. Rounding.
-    if m.fragment_rounding == FragmentRounding::WholeClockMinutes {
-        frags = frags
-            .into_iter()
-            .filter_map(|(gi, s, e)| {
-                let s2 = s.div_euclid(MINUTE_MS) * MINUTE_MS
-                    + if s.rem_euclid(MINUTE_MS) == 0 {
-                        0
-                    } else {
-                        MINUTE_MS
-                    };
-                let e2 = e.div_euclid(MINUTE_MS) * MINUTE_MS;
-                if s2 >= e2 && e > period.start && s < period.end {
-                    rounded[gi] = true;
-                }
-                (s2 < e2).then_some((gi, s2, e2))
-            })
-            .collect();
-        tr.push("Fragments rounded to whole clock minutes (start up, end down).".into());
-    }
-
-    // 7. Clip to the domain.
-    for (gi, s, e) in &frags {
-        let piece = Intervals::single(*s, *e).intersect(&domain);
+/// Step 7: every fragment clipped to the domain, into its group's counted time: an
+/// incident across two periods counts in each for its own part.
+fn clip_to_domain(frags: &[Fragment], domain: &Intervals, groups: &mut [Group]) {
+    for (gi, s, e) in frags {
+        let piece = Intervals::single(*s, *e).intersect(domain);
         groups[*gi].counted = groups[*gi].counted.union(&piece);
     }
+}
 
-    // 8. Missing data.
-    let clipped_domain = domain.clone();
-    let gaps = Intervals::of(tl.gaps.iter().map(|g| (g.start.0, g.end.0))).intersect(&domain);
+/// What step 8 found: the no-data time inside the domain, and what of it counts as down.
+struct NoData {
+    /// No-data time inside the domain (before the policy applies).
+    gaps: Intervals,
+    /// The no-data time counted as down (policy `as_down`), else empty.
+    gap_pieces: Intervals,
+    /// `gaps`' length, ms.
+    no_data_ms: i64,
+}
+
+/// Step 8: time without data per `missing_data`: `exclude` takes it out of the
+/// domain and of downtime, `as_up` out of downtime, `as_down` counts it as down.
+fn apply_missing_data(
+    policy: MissingData,
+    tl: &Timeline,
+    domain: &mut Intervals,
+    groups: &mut [Group],
+    tr: &mut Vec<String>,
+) -> NoData {
+    let gaps = Intervals::of(tl.gaps.iter().map(|g| (g.start.0, g.end.0))).intersect(domain);
     let no_data_ms = gaps.measure();
     let mut gap_pieces = Intervals::empty();
     if !gaps.is_empty() {
-        match missing_data {
+        match policy {
             MissingData::Exclude => {
-                domain = domain.subtract(&gaps);
-                for g in &mut groups {
+                *domain = domain.subtract(&gaps);
+                for g in groups.iter_mut() {
                     g.counted = g.counted.subtract(&gaps);
                 }
                 tr.push(format!("No data for {} (policy exclude): removed from the measured time and from downtime.", human(no_data_ms)));
             }
             MissingData::AsUp => {
-                for g in &mut groups {
+                for g in groups.iter_mut() {
                     g.counted = g.counted.subtract(&gaps);
                 }
                 tr.push(format!(
@@ -503,6 +671,36 @@ pub fn evaluate(
             }
         }
     }
+    NoData {
+        gaps,
+        gap_pieces,
+        no_data_ms,
+    }
+}
+
+/// What `record_outcomes` needs to say why an incident counts for nothing.
+struct Fates<'a> {
+    period: &'a Period,
+    carve: &'a Intervals,
+    too_short: &'a [bool],
+    rounded: &'a [bool],
+    min_ms: Option<i64>,
+    /// The domain after step 7, before missing data.
+    domain: &'a Intervals,
+    business_hours: bool,
+    gaps: &'a Intervals,
+    missing_data: MissingData,
+}
+
+/// After step 8: each timeline incident's counted time (merged incidents share their
+/// group's), and for those left with nothing, why.
+fn record_outcomes(
+    groups: &[Group],
+    tl: &Timeline,
+    f: &Fates<'_>,
+    outcomes: &mut [IncidentOutcome],
+    tr: &mut Vec<String>,
+) {
     for (gi, g) in groups.iter().enumerate() {
         let ms = int(g.counted.measure());
         for &i in &g.members {
@@ -511,7 +709,7 @@ pub fn evaluate(
         let first = g.members[0];
         let o = &tl.incidents[first];
         if g.counted.is_empty() {
-            if o.end.0 <= period.start || o.start.0 >= period.end {
+            if o.end.0 <= f.period.start || o.start.0 >= f.period.end {
                 for &i in &g.members {
                     outcomes[i]
                         .excluded
@@ -519,15 +717,15 @@ pub fn evaluate(
                 }
             } else {
                 let why = nothing_left_reason(&NothingLeft {
-                    whole: Intervals::single(g.start, g.end).clip(period.start, period.end),
-                    carve: &carve,
-                    too_short: too_short[gi],
-                    min_ms: m.min_incident.map(|x| x.ms),
-                    rounded: rounded[gi],
-                    domain: &clipped_domain,
-                    business_hours: plan.window.business_hours.is_some(),
-                    gaps: &gaps,
-                    missing_data,
+                    whole: Intervals::single(g.start, g.end).clip(f.period.start, f.period.end),
+                    carve: f.carve,
+                    too_short: f.too_short[gi],
+                    min_ms: f.min_ms,
+                    rounded: f.rounded[gi],
+                    domain: f.domain,
+                    business_hours: f.business_hours,
+                    gaps: f.gaps,
+                    missing_data: f.missing_data,
                 });
                 for &i in &g.members {
                     outcomes[i].excluded.get_or_insert_with(|| why.clone());
@@ -547,40 +745,48 @@ pub fn evaluate(
             ));
         }
     }
+}
 
-    // 9. Measure.
-    let (d, t) = measure(plan, &period, &domain, &groups, &gap_pieces, &mut tr)?;
-
-    // 10. Availability.
-    let availability = (!t.is_zero()).then(|| Q::one() - &d / &t);
+/// Step 10: availability = 1 - D/T, exact; none when nothing was measured.
+fn availability(d: &Q, t: &Q, tr: &mut Vec<String>) -> Option<Q> {
+    let availability = (!t.is_zero()).then(|| Q::one() - d / t);
     match &availability {
         Some(a) => tr.push(format!(
             "A = 1 - {}/{} min = {} -> {} %.",
-            num::minutes(&d),
-            num::minutes(&t),
+            num::minutes(d),
+            num::minutes(t),
             num::fixed(a, 10),
             num::fixed(&(a * int(100)), 4)
         )),
         None => tr.push("Nothing was measured in this period: no availability, no breach.".into()),
     }
+    availability
+}
 
-    // 11. Breach.
+/// Step 11: the breach per `breach_if`; never without an availability.
+fn breach(
+    objective: &Objective,
+    availability: Option<&Q>,
+    d: &Q,
+    t: &Q,
+    tr: &mut Vec<String>,
+) -> bool {
     let hundred = int(100);
-    let breach = match (&availability, &plan.objective.breach_if) {
+    match (availability, &objective.breach_if) {
         (None, _) => false,
         (Some(a), BreachIf::AvailabilityLtTarget) => {
-            let b = a * &hundred < dec(plan.objective.target);
+            let b = a * &hundred < dec(objective.target);
             tr.push(format!(
                 "{} % {} {} % target -> {}.",
                 num::fixed(&(a * &hundred), 4),
                 if b { "<" } else { ">=" },
-                plan.objective.target,
+                objective.target,
                 if b { "breach" } else { "no breach" }
             ));
             b
         }
         (Some(_), BreachIf::DowntimeGtPct(p)) => {
-            let share = &d / &t * &hundred;
+            let share = d / t * &hundred;
             let b = share > dec(*p);
             tr.push(format!(
                 "Downtime = {} % of the measured time {} {p} % -> {}.",
@@ -594,65 +800,23 @@ pub fn evaluate(
             let b = d.is_positive();
             tr.push(format!(
                 "Any downtime is a breach: {} -> {}.",
-                num::minutes(&d) + " min",
+                num::minutes(d) + " min",
                 if b { "breach" } else { "no breach" }
             ));
             b
         }
-    };
-
-    // 12 and 13.
-    let c = credit::compute(
-        &CreditInput {
-            plan,
-            fee,
-            fee_period,
-            currency: &currency,
-            customer_type,
-            period: &period,
-            domain: &domain,
-            groups: &groups,
-            gap_pieces: &gap_pieces,
-            availability: availability.as_ref(),
-            downtime: &d,
-            measured: &t,
-            breach,
-        },
-        &mut tr,
-    )?;
-    let claim_deadline = credit::deadline(plan, &period, &groups, &mut tr)?;
-
-    Ok(Evaluation {
-        plan: plan.id.clone(),
-        period,
-        timezone: plan.window.timezone_name.clone(),
-        downtime_ms: d,
-        measured_ms: t,
-        availability,
-        breach,
-        credit: c.money,
-        credit_pct_of_fee: c.pct,
-        extension_days: c.extension_days,
-        extension_hours: c.extension_hours,
-        form: plan.credit.form,
-        claim_deadline,
-        missing_data,
-        no_data_ms,
-        incidents: outcomes,
-        trace: tr,
-    })
+    }
 }
 
 /// Step 9: D and T in milliseconds (D weighted for the weighted methods).
 fn measure(
-    plan: &Plan,
+    m: &Measurement,
     period: &Period,
     domain: &Intervals,
     groups: &[Group],
     gap_pieces: &Intervals,
     tr: &mut Vec<String>,
 ) -> Result<(Q, Q), SlaError> {
-    let m = &plan.measurement;
     let down = groups
         .iter()
         .fold(Intervals::empty(), |acc, g| acc.union(&g.counted))
@@ -963,14 +1127,10 @@ impl Slices {
     }
 }
 
-/// Milliseconds as exact hours, for traces and pro-rata credits.
-pub(super) fn hours(ms: &Q) -> Q {
-    ms / int(HOUR_MS)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sla::num::HOUR_MS;
 
     const H: i64 = HOUR_MS;
 
@@ -1192,5 +1352,405 @@ mod tests {
             "{e}"
         );
         assert!(Slices::new(&april(), &Intervals::empty(), 999).is_err());
+    }
+
+    // One test per step of `evaluate`, each from in-memory inputs.
+
+    const A0: i64 = 1_711_929_600_000; // 2024-04-01T00:00Z, a Monday
+
+    fn utc_month() -> Window {
+        Window {
+            kind: super::super::plan::WindowKind::CalendarMonth,
+            timezone_name: "UTC".into(),
+            timezone: TimeZone::UTC,
+            partial_period: PartialPeriod::Prorate,
+            business_hours: None,
+        }
+    }
+
+    fn time_method() -> Measurement {
+        Measurement::plain_time()
+    }
+
+    fn at(ms: i64) -> crate::model::UtcMillis {
+        crate::model::UtcMillis(ms)
+    }
+
+    /// An incident from hour `s` to hour `e` of April.
+    fn inc(s: i64, e: i64) -> super::super::timeline::Incident {
+        super::super::timeline::Incident {
+            start: at(A0 + s * H),
+            end: at(A0 + e * H),
+            ..Default::default()
+        }
+    }
+
+    fn group(members: &[usize], s: i64, e: i64) -> Group {
+        Group {
+            members: members.to_vec(),
+            start: A0 + s * H,
+            end: A0 + e * H,
+            error_rate: Q::one(),
+            impact: Q::one(),
+            counted: Intervals::empty(),
+        }
+    }
+
+    fn apr_spec() -> PeriodSpec {
+        PeriodSpec::Month {
+            year: 2024,
+            month: 4,
+        }
+    }
+
+    #[test]
+    fn step1_resolve_period_shortens_the_domain_to_the_service_s_life_only_when_prorated() {
+        let tl = Timeline {
+            service_start: Some(at(A0 + 10 * 24 * H)),
+            ..Default::default()
+        };
+        let mut tr = Vec::new();
+        let (p, d) = resolve_period(&utc_month(), apr_spec(), None, &tl, &mut tr).unwrap();
+        assert_eq!((p.start, p.end), (A0, A0 + 30 * 24 * H));
+        assert_eq!(d.measure(), 20 * 24 * H);
+        assert_eq!(tr.len(), 2, "{tr:?}");
+        let full = Window {
+            partial_period: PartialPeriod::Full,
+            ..utc_month()
+        };
+        let (_, d) = resolve_period(&full, apr_spec(), None, &tl, &mut tr).unwrap();
+        assert_eq!(d.measure(), 30 * 24 * H);
+    }
+
+    #[test]
+    fn step2_measured_domain_keeps_only_business_hours() {
+        let mut tr = Vec::new();
+        let period = april();
+        let whole = Intervals::single(period.start, period.end);
+        let same = measured_domain(&utc_month(), &period, whole.clone(), &mut tr).unwrap();
+        assert_eq!(same, whole);
+        assert!(tr.is_empty(), "no business hours, no line: {tr:?}");
+        use jiff::civil::{Weekday, time};
+        let office = Window {
+            business_hours: Some(super::super::plan::WeeklyHours {
+                timezone_name: "UTC".into(),
+                timezone: TimeZone::UTC,
+                days: vec![
+                    Weekday::Monday,
+                    Weekday::Tuesday,
+                    Weekday::Wednesday,
+                    Weekday::Thursday,
+                    Weekday::Friday,
+                ],
+                start: time(9, 0, 0, 0),
+                end: time(17, 0, 0, 0),
+                end_of_day: false,
+                holidays: vec![],
+            }),
+            ..utc_month()
+        };
+        let d = measured_domain(&office, &period, whole, &mut tr).unwrap();
+        // April 2024 has 22 weekdays of 8 hours.
+        assert_eq!(d.measure(), 22 * 8 * H);
+        assert_eq!(tr.len(), 1);
+    }
+
+    #[test]
+    fn step3_select_incidents_drops_excluded_causes_low_rates_and_unreported_ones() {
+        let mut m = time_method();
+        m.down_if_error_rate_gt = Some(rust_decimal::Decimal::new(5, 1));
+        let mut ddos = inc(1, 2);
+        ddos.cause = Some("ddos".into());
+        let mut low = inc(3, 4);
+        low.error_rate = Some(rust_decimal::Decimal::new(2, 1));
+        let tl = Timeline {
+            incidents: vec![inc(20, 21), ddos, low, inc(5, 6)],
+            ..Default::default()
+        };
+        let mut outcomes = fresh_outcomes(&tl);
+        let mut tr = Vec::new();
+        let groups = select_incidents(&m, &["ddos".into()], &tl, &mut outcomes, &mut tr);
+        let kept: Vec<_> = groups.iter().map(|g| g.members.clone()).collect();
+        assert_eq!(kept, vec![vec![3], vec![0]], "sorted by start");
+        assert_eq!(
+            outcomes[1].excluded.as_deref(),
+            Some("cause 'ddos' excluded by the plan")
+        );
+        assert_eq!(
+            outcomes[2].excluded.as_deref(),
+            Some("error rate 0.2 at or below 0.5")
+        );
+        m.start_from = StartFrom::Reported;
+        let mut outcomes = fresh_outcomes(&tl);
+        let groups = select_incidents(&m, &[], &tl, &mut outcomes, &mut tr);
+        assert!(groups.is_empty());
+        assert_eq!(
+            outcomes[0].excluded.as_deref(),
+            Some("never reported, and the plan counts from the report")
+        );
+    }
+
+    #[test]
+    fn step3_merge_close_incidents_joins_overlaps_for_time_and_gaps_under_merge_gap() {
+        let mut tr = Vec::new();
+        let groups = || vec![group(&[0], 0, 2), group(&[1], 1, 3), group(&[2], 4, 5)];
+        let m = time_method();
+        let merged = merge_close_incidents(groups(), &m, &mut tr);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[0].members, vec![0, 1]);
+        assert_eq!(merged[0].end, A0 + 3 * H);
+        let weighted = Measurement {
+            method: Method::UserWeighted { users: Some(10) },
+            ..time_method()
+        };
+        assert_eq!(merge_close_incidents(groups(), &weighted, &mut tr).len(), 3);
+        let gap = Measurement {
+            merge_gap_ms: Some(2 * H),
+            ..time_method()
+        };
+        let one = merge_close_incidents(groups(), &gap, &mut tr);
+        assert_eq!(one.len(), 1, "1 h apart < 2 h merge gap");
+        assert_eq!((one[0].start, one[0].end), (A0, A0 + 5 * H));
+    }
+
+    #[test]
+    fn step4_qualifying_maintenance_needs_notice_and_fits_the_yearly_budget() {
+        let period = april();
+        let w = |s: i64, e: i64, notice_h: i64| MaintenanceWindow {
+            start: at(A0 + s * H),
+            end: at(A0 + e * H),
+            announced_at: Some(at(A0 + s * H - notice_h * H)),
+        };
+        let windows = [w(10, 12, 48), w(20, 22, 1), w(30, 33, 48)];
+        let mut tr = Vec::new();
+        let off = MaintenanceRule::default();
+        let none = qualifying_maintenance(&off, &TimeZone::UTC, &windows, &period, &mut tr);
+        assert!(none.unwrap().is_empty());
+        assert!(tr[0].contains("not excluded by this plan"), "{tr:?}");
+        let rule = MaintenanceRule {
+            excluded: true,
+            min_notice_ms: 24 * H,
+            max_per_year_ms: Some(3 * H),
+            recurring: vec![],
+        };
+        let carve =
+            qualifying_maintenance(&rule, &TimeZone::UTC, &windows, &period, &mut tr).unwrap();
+        // The second lacks notice; the third gets only the budget's last hour.
+        assert_eq!(
+            carve,
+            Intervals::of([(A0 + 10 * H, A0 + 12 * H), (A0 + 30 * H, A0 + 31 * H)])
+        );
+    }
+
+    #[test]
+    fn step4_cut_maintenance_splits_an_incident_around_a_window() {
+        let groups = [group(&[0], 0, 10), group(&[1], 20, 21)];
+        let carve = Intervals::single(A0 + 2 * H, A0 + 3 * H);
+        assert_eq!(
+            cut_maintenance(&groups, &carve),
+            vec![
+                (0, A0, A0 + 2 * H),
+                (0, A0 + 3 * H, A0 + 10 * H),
+                (1, A0 + 20 * H, A0 + 21 * H)
+            ]
+        );
+    }
+
+    #[test]
+    fn step5_drop_short_fragments_honours_an_exclusive_minimum() {
+        let groups = [group(&[0], 0, 1), group(&[1], 2, 3)];
+        let frags = vec![(0, A0, A0 + 5 * MINUTE_MS), (1, A0 + 2 * H, A0 + 3 * H)];
+        let mut tr = Vec::new();
+        let mut short = vec![false; 2];
+        let min = |exclusive| {
+            Some(MinIncident {
+                ms: 5 * MINUTE_MS,
+                exclusive,
+            })
+        };
+        let inclusive = drop_short_fragments(
+            frags.clone(),
+            min(false),
+            &april(),
+            &groups,
+            &mut short,
+            &mut tr,
+        );
+        assert_eq!(inclusive, frags, "5 min is not shorter than 5 min");
+        assert_eq!(short, vec![false, false]);
+        let kept = drop_short_fragments(frags, min(true), &april(), &groups, &mut short, &mut tr);
+        assert_eq!(kept, vec![(1, A0 + 2 * H, A0 + 3 * H)]);
+        assert_eq!(short, vec![true, false]);
+    }
+
+    #[test]
+    fn step6_round_fragments_moves_starts_up_and_ends_down() {
+        let mut tr = Vec::new();
+        let mut rounded = vec![false; 2];
+        let frags = vec![
+            (0, A0 + 30_000, A0 + 3 * MINUTE_MS + 30_000),
+            (1, A0 + H + 10_000, A0 + H + 50_000),
+        ];
+        let same = round_fragments(
+            frags.clone(),
+            FragmentRounding::None,
+            &april(),
+            &mut rounded,
+            &mut tr,
+        );
+        assert_eq!(same, frags);
+        let r = round_fragments(
+            frags,
+            FragmentRounding::WholeClockMinutes,
+            &april(),
+            &mut rounded,
+            &mut tr,
+        );
+        assert_eq!(r, vec![(0, A0 + MINUTE_MS, A0 + 3 * MINUTE_MS)]);
+        assert_eq!(rounded, vec![false, true]);
+    }
+
+    #[test]
+    fn step7_clip_to_domain_counts_only_the_domain_s_part() {
+        let mut groups = [group(&[0], 0, 10)];
+        let domain = Intervals::of([(A0 + 2 * H, A0 + 4 * H), (A0 + 8 * H, A0 + 20 * H)]);
+        clip_to_domain(&[(0, A0, A0 + 10 * H)], &domain, &mut groups);
+        assert_eq!(groups[0].counted.measure(), 4 * H);
+    }
+
+    #[test]
+    fn step8_apply_missing_data_per_policy() {
+        let tl = Timeline {
+            gaps: vec![super::super::timeline::Gap {
+                start: at(A0 + H),
+                end: at(A0 + 3 * H),
+            }],
+            ..Default::default()
+        };
+        let run = |policy| {
+            let mut domain = Intervals::single(A0, A0 + 10 * H);
+            let mut groups = [group(&[0], 0, 2)];
+            groups[0].counted = Intervals::single(A0, A0 + 2 * H);
+            let nd = apply_missing_data(policy, &tl, &mut domain, &mut groups, &mut Vec::new());
+            (
+                domain.measure() / H,
+                groups[0].counted.measure() / H,
+                nd.gap_pieces.measure() / H,
+                nd.no_data_ms / H,
+            )
+        };
+        assert_eq!(run(MissingData::Exclude), (8, 1, 0, 2));
+        assert_eq!(run(MissingData::AsUp), (10, 1, 0, 2));
+        assert_eq!(run(MissingData::AsDown), (10, 2, 2, 2));
+    }
+
+    #[test]
+    fn record_outcomes_shares_a_group_s_time_and_says_why_nothing_counts() {
+        let tl = Timeline {
+            incidents: vec![inc(0, 2), inc(1, 3), inc(-5, -4)],
+            ..Default::default()
+        };
+        let mut joined = group(&[0, 1], 0, 3);
+        joined.counted = Intervals::single(A0, A0 + 3 * H);
+        let before = group(&[2], -5, -4);
+        let mut outcomes = fresh_outcomes(&tl);
+        let period = april();
+        let empty = Intervals::empty();
+        record_outcomes(
+            &[joined, before],
+            &tl,
+            &Fates {
+                period: &period,
+                carve: &empty,
+                too_short: &[false, false],
+                rounded: &[false, false],
+                min_ms: None,
+                domain: &Intervals::single(period.start, period.end),
+                business_hours: false,
+                gaps: &empty,
+                missing_data: MissingData::Exclude,
+            },
+            &mut outcomes,
+            &mut Vec::new(),
+        );
+        assert_eq!(outcomes[0].counted_ms, int(3 * H));
+        assert_eq!(outcomes[1].counted_ms, int(3 * H));
+        assert_eq!(outcomes[2].excluded.as_deref(), Some("outside the period"));
+    }
+
+    #[test]
+    fn step10_availability_is_exact_and_absent_when_nothing_was_measured() {
+        let mut tr = Vec::new();
+        assert_eq!(availability(&int(1), &int(0), &mut tr), None);
+        assert_eq!(
+            availability(&int(1), &int(3), &mut tr),
+            Some(num::ratio(2, 3))
+        );
+    }
+
+    #[test]
+    fn step11_breach_per_rule() {
+        let objective = |breach_if| Objective {
+            target: rust_decimal::Decimal::new(999, 1),
+            breach_if,
+        };
+        let mut tr = Vec::new();
+        let a = num::ratio(999, 1000);
+        let lt = objective(BreachIf::AvailabilityLtTarget);
+        assert!(
+            !breach(&lt, Some(&a), &int(1), &int(1000), &mut tr),
+            "99.9 is not < 99.9"
+        );
+        assert!(breach(
+            &lt,
+            Some(&num::ratio(998, 1000)),
+            &int(2),
+            &int(1000),
+            &mut tr
+        ));
+        assert!(
+            !breach(&lt, None, &int(0), &int(0), &mut tr),
+            "nothing measured"
+        );
+        let pct = objective(BreachIf::DowntimeGtPct(rust_decimal::Decimal::new(1, 1)));
+        assert!(!breach(&pct, Some(&a), &int(1), &int(1000), &mut tr));
+        assert!(breach(&pct, Some(&a), &int(2), &int(1000), &mut tr));
+        let any = objective(BreachIf::AnyDowntime);
+        assert!(breach(&any, Some(&a), &int(1), &int(1000), &mut tr));
+        assert!(!breach(&any, Some(&Q::one()), &int(0), &int(1000), &mut tr));
+    }
+
+    #[test]
+    fn step9_measure_counts_gaps_as_down_once_and_weights_by_users() {
+        let domain = Intervals::single(A0, A0 + 10 * H);
+        let mut a = group(&[0], 0, 2);
+        a.counted = Intervals::single(A0, A0 + 2 * H);
+        let gap = Intervals::single(A0 + H, A0 + 3 * H);
+        let mut tr = Vec::new();
+        let (d, t) = measure(
+            &time_method(),
+            &april(),
+            &domain,
+            &[a.clone()],
+            &gap,
+            &mut tr,
+        )
+        .unwrap();
+        assert_eq!((d, t), (int(3 * H), int(10 * H)), "the overlap counts once");
+        let users = Measurement {
+            method: Method::UserWeighted { users: Some(4) },
+            ..time_method()
+        };
+        a.impact = num::ratio(1, 4);
+        let (d, _) = measure(
+            &users,
+            &april(),
+            &domain,
+            &[a],
+            &Intervals::empty(),
+            &mut tr,
+        )
+        .unwrap();
+        assert_eq!(d, num::ratio(2 * H, 4));
     }
 }

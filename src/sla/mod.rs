@@ -8,6 +8,7 @@
 
 mod credit;
 mod engine;
+mod group;
 pub mod intervals;
 pub mod num;
 pub mod period;
@@ -107,7 +108,7 @@ pub struct Evaluation {
 }
 
 fn instant(ms: i64) -> String {
-    engine::ts(ms)
+    num::ts(ms)
 }
 
 impl Evaluation {

@@ -181,6 +181,16 @@ pub fn human_ms(ms: &Q) -> String {
     }
 }
 
+/// An instant for traces: RFC 3339 UTC, or the raw milliseconds when out of range.
+pub(super) fn ts(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| format!("{ms} ms"), |t| t.to_string())
+}
+
+/// Milliseconds as exact hours, for traces and pro-rata credits.
+pub(super) fn hours(ms: &Q) -> Q {
+    ms / int(HOUR_MS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -659,6 +659,41 @@ pub struct Goodwill {
     pub note: Option<String>,
 }
 
+impl Credit {
+    /// A remedy of `scheme` without caps, minimum or form, days valued over the period.
+    pub fn of(scheme: Scheme) -> Credit {
+        Credit {
+            scheme,
+            cap_pct_of_fee: None,
+            cap_days: None,
+            cap_per_incident_pct_of_fee: None,
+            cap_amount: None,
+            cap_value_pct_of_fee: None,
+            min_credit: None,
+            day_value_basis: DayValueBasis::DaysInPeriod,
+            form: None,
+        }
+    }
+}
+
+#[cfg(test)]
+impl Measurement {
+    /// Method `time` with every other key at its default: the unit tests' plain plan.
+    pub(crate) fn plain_time() -> Measurement {
+        Measurement {
+            method: Method::Time,
+            down_if_error_rate_gt: None,
+            min_requests_per_slice: None,
+            min_incident: None,
+            merge_gap_ms: None,
+            fragment_rounding: FragmentRounding::None,
+            start_from: StartFrom::Detected,
+            end_at: EndAt::Restored,
+            missing_data: MissingData::Exclude,
+        }
+    }
+}
+
 impl Plan {
     /// One line a person can read: "99.9 % per calendar month (Europe/Rome);
     /// 10 % / 25 % / 100 % of the fee below 99.9 / 99.0 / 95.0 %; cap 100 %".

@@ -27,5 +27,6 @@ mod report;
 mod sla;
 mod store;
 mod systemd;
+mod tidy;
 mod util;
 mod verify;
