@@ -2,7 +2,6 @@
 //! definition itself, so it never falls behind the commands.
 
 use clap::CommandFactory as _;
-use std::process::ExitCode;
 
 /// Print a completion script for a shell.
 #[derive(Debug, clap::Args)]
@@ -17,8 +16,7 @@ pub(super) struct Args {
     shell: clap_complete::Shell,
 }
 
-pub(super) fn run(a: Args) -> ExitCode {
+pub(super) fn run(a: &Args) {
     let mut cmd = super::Cli::command();
     clap_complete::generate(a.shell, &mut cmd, "slawatch", &mut std::io::stdout());
-    ExitCode::SUCCESS
 }

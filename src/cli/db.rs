@@ -1,7 +1,7 @@
 //! `slawatch status` and `slawatch outages`: read the evidence database, also while
 //! the daemon writes it.
 
-use super::{ConfigArg, EXIT_BAD_INPUT};
+use super::{CliError, ConfigArg};
 use crate::model::UtcMillis;
 use crate::outage::Outage;
 use crate::store::Reader;
@@ -23,18 +23,15 @@ pub(super) struct DbArgs {
 }
 
 impl DbArgs {
-    /// The database's path, or prints why there is none and returns the exit code.
-    pub(super) fn database_path(&self) -> Result<PathBuf, ExitCode> {
+    /// The database's path, or why there is none.
+    pub(super) fn database_path(&self) -> Result<PathBuf, CliError> {
         match &self.database {
             Some(p) => Ok(p.clone()),
             None => match crate::config::load(&self.config.config) {
                 Ok(c) => Ok(c.daemon.database),
-                Err(errors) => {
-                    eprintln!(
-                        "{errors}\nhint: --database FILE reads the database without the configuration"
-                    );
-                    Err(ExitCode::from(EXIT_BAD_INPUT))
-                }
+                Err(errors) => Err(CliError::from(errors).with_line(
+                    "hint: --database FILE reads the database without the configuration",
+                )),
             },
         }
     }
@@ -47,13 +44,10 @@ impl DbArgs {
         }
     }
 
-    /// Opens the database read-only, or prints why not and returns the exit code.
-    pub(super) fn open(&self) -> Result<Reader, ExitCode> {
+    /// Opens the database read-only, or says why not.
+    pub(super) fn open(&self) -> Result<Reader, CliError> {
         let path = self.database_path()?;
-        Reader::open(&path).map_err(|e| {
-            eprintln!("error: {e}");
-            ExitCode::from(EXIT_BAD_INPUT)
-        })
+        Reader::open(&path).map_err(CliError::bad)
     }
 }
 
@@ -193,18 +187,9 @@ fn outage_json(o: &Outage) -> serde_json::Value {
     })
 }
 
-pub(super) fn status(a: StatusArgs) -> ExitCode {
-    let reader = match a.db.open() {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
-    let states = match reader.probe_states() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+pub(super) fn status(a: StatusArgs) -> Result<ExitCode, CliError> {
+    let reader = a.db.open()?;
+    let states = reader.probe_states().map_err(CliError::failure)?;
     let any_down = states.iter().any(|s| s.open_outage.is_some());
     if a.db.json {
         let v: Vec<serde_json::Value> = states
@@ -255,33 +240,26 @@ pub(super) fn status(a: StatusArgs) -> ExitCode {
         }
         print!("{}", table(&rows));
     }
-    if any_down {
+    Ok(if any_down {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    }
+    })
 }
 
-pub(super) fn outages(a: OutagesArgs) -> ExitCode {
-    let reader = match a.db.open() {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
-    let list = match reader.outages(a.since, a.probe.as_deref()) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+pub(super) fn outages(a: OutagesArgs) -> Result<(), CliError> {
+    let reader = a.db.open()?;
+    let list = reader
+        .outages(a.since, a.probe.as_deref())
+        .map_err(CliError::failure)?;
     if a.db.json {
         let v: Vec<serde_json::Value> = list.iter().map(outage_json).collect();
         println!("{}", serde_json::Value::Array(v));
-        return ExitCode::SUCCESS;
+        return Ok(());
     }
     if list.is_empty() {
         println!("no outages");
-        return ExitCode::SUCCESS;
+        return Ok(());
     }
     let mut rows = vec![
         [
@@ -310,7 +288,7 @@ pub(super) fn outages(a: OutagesArgs) -> ExitCode {
         ]);
     }
     print!("{}", table(&rows));
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 #[cfg(test)]

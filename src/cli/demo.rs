@@ -1,6 +1,6 @@
 //! `slawatch demo`: the whole of slawatch in a minute, on this machine only.
 
-use super::EXIT_BAD_INPUT;
+use super::CliError;
 use crate::demo::{self, DemoError, Options};
 use crate::report::Lang;
 use std::path::PathBuf;
@@ -43,18 +43,10 @@ pub(super) struct Args {
     lang: String,
 }
 
-pub(super) fn run(a: Args) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("slawatch-demo")
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+pub(super) fn run(a: Args) -> Result<ExitCode, CliError> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.thread_name("slawatch-demo");
+    let runtime = super::runtime(builder)?;
     let opts = Options {
         dir: a.dir,
         fast: a.fast,
@@ -64,15 +56,9 @@ pub(super) fn run(a: Args) -> ExitCode {
     // Hanging connections of the fake servers are not waited for.
     runtime.shutdown_background();
     match result {
-        Ok(o) if o.interrupted => ExitCode::from(130),
-        Ok(_) => ExitCode::SUCCESS,
-        Err(e @ DemoError::Dir(_)) => {
-            eprintln!("error: {e}");
-            ExitCode::from(EXIT_BAD_INPUT)
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+        Ok(o) if o.interrupted => Ok(ExitCode::from(130)),
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(e @ DemoError::Dir(_)) => Err(CliError::bad(e)),
+        Err(e) => Err(CliError::failure(e)),
     }
 }

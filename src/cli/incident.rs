@@ -11,7 +11,7 @@
 //! Attachments are hashed (SHA-256, sealed with the record) and copied, named by
 //! their hash, into `DATABASE.attachments/` (mode 0700), at most 50 MiB each.
 
-use super::{ConfigArg, EXIT_BAD_INPUT};
+use super::{CliError, ConfigArg};
 use crate::config::Config;
 use crate::model::UtcMillis;
 use crate::store::{Incident, IncidentSource, NewIncident, Reader};
@@ -20,7 +20,6 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 /// An import file larger than this is refused (it is read whole).
 const MAX_IMPORT_BYTES: u64 = 16 * 1024 * 1024;
@@ -213,7 +212,7 @@ fn now() -> UtcMillis {
     UtcMillis::from_timestamp(jiff::Timestamp::now())
 }
 
-pub(super) fn run(a: Args) -> ExitCode {
+pub(super) fn run(a: Args) -> Result<(), CliError> {
     match a.command {
         Sub::Add(a) => add(a),
         Sub::List(a) => list(&a),
@@ -230,7 +229,7 @@ struct Ctx {
 }
 
 impl Where {
-    fn resolve(&self, checks_names: bool) -> Result<Ctx, ExitCode> {
+    fn resolve(&self, checks_names: bool) -> Result<Ctx, CliError> {
         match (crate::config::load(&self.config.config), &self.database) {
             (Ok(c), Some(d)) => Ok(Ctx {
                 config: Some(c),
@@ -254,14 +253,11 @@ impl Where {
                     database: d.clone(),
                 })
             }
-            (Err(e), None) => {
-                eprintln!(
-                    "{e}\nhint: the configuration names the database and the probes and \
-                     contracts an incident may concern; give --config FILE, or --database \
-                     FILE to record without checking names"
-                );
-                Err(ExitCode::from(EXIT_BAD_INPUT))
-            }
+            (Err(e), None) => Err(CliError::from(e).with_line(
+                "hint: the configuration names the database and the probes and \
+                 contracts an incident may concern; give --config FILE, or --database \
+                 FILE to record without checking names",
+            )),
         }
     }
 }
@@ -794,16 +790,34 @@ fn confirmation(id: i64, verb: &str, r: &Checked) -> String {
     s
 }
 
-fn fail(msg: &str) -> ExitCode {
-    eprintln!("error: {}", super::db::terminal_safe(msg));
-    ExitCode::from(EXIT_BAD_INPUT)
+/// Bad input, its text made safe for a terminal.
+fn fail(msg: &str) -> CliError {
+    CliError::bad(super::db::terminal_safe(msg))
 }
 
-fn add(a: AddArgs) -> ExitCode {
-    let ctx = match a.at.resolve(true) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+/// One line `error: MESSAGE` of an error list, its text made safe for a terminal.
+fn error_line(message: &str) -> String {
+    format!("error: {}", super::db::terminal_safe(message))
+}
+
+/// A draft's field errors, each on its line as `error: --FIELD: MESSAGE`.
+fn field_errors<'e>(errors: impl IntoIterator<Item = &'e FieldError>) -> CliError {
+    CliError::Lines(
+        errors
+            .into_iter()
+            .map(|e| {
+                format!(
+                    "error: --{}: {}",
+                    e.field,
+                    super::db::terminal_safe(&e.message)
+                )
+            })
+            .collect(),
+    )
+}
+
+fn add(a: AddArgs) -> Result<(), CliError> {
+    let ctx = a.at.resolve(true)?;
     let draft = Draft {
         probe: a.probe,
         contract: a.contract,
@@ -815,39 +829,21 @@ fn add(a: AddArgs) -> ExitCode {
         note: a.note,
         attach: a.attach,
     };
-    let checked = match check(&draft, ctx.config.as_ref(), None) {
-        Ok(c) => c,
-        Err(errors) => {
-            for e in errors {
-                eprintln!(
-                    "error: --{}: {}",
-                    e.field,
-                    super::db::terminal_safe(&e.message)
-                );
-            }
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
-    };
+    let checked =
+        check(&draft, ctx.config.as_ref(), None).map_err(|errors| field_errors(&errors))?;
     for w in &checked.warnings {
         eprintln!("{}", super::db::terminal_safe(w));
     }
-    match store(&ctx.database, std::slice::from_ref(&checked)) {
-        Ok(ids) => {
-            println!(
-                "{}",
-                confirmation(ids.first().copied().unwrap_or(0), "recorded", &checked)
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    let ids = store(&ctx.database, std::slice::from_ref(&checked)).map_err(CliError::failure)?;
+    println!(
+        "{}",
+        confirmation(ids.first().copied().unwrap_or(0), "recorded", &checked)
+    );
+    Ok(())
 }
 
 /// Every record, and the id of the record that superseded each one.
-fn read_all(ctx: &Ctx) -> Result<(Vec<Incident>, BTreeMap<i64, i64>), ExitCode> {
+fn read_all(ctx: &Ctx) -> Result<(Vec<Incident>, BTreeMap<i64, i64>), CliError> {
     let reader = Reader::open(&ctx.database).map_err(|e| fail(&e.to_string()))?;
     let all = reader.incidents().map_err(|e| fail(&e.to_string()))?;
     let by: BTreeMap<i64, i64> = all
@@ -889,7 +885,7 @@ fn latest(all: &[Incident], by: &BTreeMap<i64, i64>, id: i64) -> Result<Incident
     Ok(i.clone())
 }
 
-fn required_reason(reason: &str) -> Result<String, ExitCode> {
+fn required_reason(reason: &str) -> Result<String, CliError> {
     let r = reason.trim();
     if r.is_empty() {
         return Err(fail(
@@ -899,23 +895,11 @@ fn required_reason(reason: &str) -> Result<String, ExitCode> {
     Ok(r.to_owned())
 }
 
-fn amend(a: AmendArgs) -> ExitCode {
-    let reason = match required_reason(&a.reason) {
-        Ok(r) => r,
-        Err(c) => return c,
-    };
-    let ctx = match a.at.resolve(true) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let (all, by) = match read_all(&ctx) {
-        Ok(x) => x,
-        Err(c) => return c,
-    };
-    let old = match latest(&all, &by, a.id) {
-        Ok(i) => i,
-        Err(e) => return fail(&e),
-    };
+fn amend(a: AmendArgs) -> Result<(), CliError> {
+    let reason = required_reason(&a.reason)?;
+    let ctx = a.at.resolve(true)?;
+    let (all, by) = read_all(&ctx)?;
+    let old = latest(&all, &by, a.id).map_err(|e| fail(&e))?;
     let tz_shown = a.tz.clone().or_else(|| old.tz.clone());
     // What is not amended is passed on as the exact instant stored.
     let show = |ms: UtcMillis| ms.to_string();
@@ -945,28 +929,9 @@ fn amend(a: AmendArgs) -> ExitCode {
                 .filter(|e| !matches!(e.field, "probe" | "contract"))
                 .collect();
             if !fatal.is_empty() {
-                for e in fatal {
-                    eprintln!(
-                        "error: --{}: {}",
-                        e.field,
-                        super::db::terminal_safe(&e.message)
-                    );
-                }
-                return ExitCode::from(EXIT_BAD_INPUT);
+                return Err(field_errors(fatal));
             }
-            match check(&draft, None, None) {
-                Ok(c) => c,
-                Err(errors) => {
-                    for e in errors {
-                        eprintln!(
-                            "error: --{}: {}",
-                            e.field,
-                            super::db::terminal_safe(&e.message)
-                        );
-                    }
-                    return ExitCode::from(EXIT_BAD_INPUT);
-                }
-            }
+            check(&draft, None, None).map_err(|errors| field_errors(&errors))?
         }
     };
     for w in &checked.warnings {
@@ -997,37 +962,21 @@ fn amend(a: AmendArgs) -> ExitCode {
         )
         .map_err(|e| e.to_string())
     })();
-    match result {
-        Ok(ids) => {
-            let id = ids.first().copied().unwrap_or(0);
-            println!(
-                "{} (supersedes incident {})",
-                confirmation(id, "recorded", &checked),
-                old.id
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(&e),
-    }
+    let ids = result.map_err(|e| fail(&e))?;
+    let id = ids.first().copied().unwrap_or(0);
+    println!(
+        "{} (supersedes incident {})",
+        confirmation(id, "recorded", &checked),
+        old.id
+    );
+    Ok(())
 }
 
-fn withdraw(a: &WithdrawArgs) -> ExitCode {
-    let reason = match required_reason(&a.reason) {
-        Ok(r) => r,
-        Err(c) => return c,
-    };
-    let ctx = match a.at.resolve(false) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let (all, by) = match read_all(&ctx) {
-        Ok(x) => x,
-        Err(c) => return c,
-    };
-    let old = match latest(&all, &by, a.id) {
-        Ok(i) => i,
-        Err(e) => return fail(&e),
-    };
+fn withdraw(a: &WithdrawArgs) -> Result<(), CliError> {
+    let reason = required_reason(&a.reason)?;
+    let ctx = a.at.resolve(false)?;
+    let (all, by) = read_all(&ctx)?;
+    let old = latest(&all, &by, a.id).map_err(|e| fail(&e))?;
     let record = Incident {
         id: 0,
         created_at: now(),
@@ -1037,35 +986,26 @@ fn withdraw(a: &WithdrawArgs) -> ExitCode {
         attachments: Vec::new(),
         ..old.clone()
     };
-    match crate::store::add_incidents(
+    let ids = crate::store::add_incidents(
         &ctx.database,
         &[NewIncident {
             incident: record,
             sizes: Vec::new(),
         }],
-    ) {
-        Ok(ids) => {
-            println!(
-                "incident {} recorded: withdraws incident {} (it no longer counts; both stay \
-                 in the database and in reports' evidence lists)",
-                ids.first().copied().unwrap_or(0),
-                old.id
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(&e.to_string()),
-    }
+    )
+    .map_err(|e| fail(&e.to_string()))?;
+    println!(
+        "incident {} recorded: withdraws incident {} (it no longer counts; both stay \
+         in the database and in reports' evidence lists)",
+        ids.first().copied().unwrap_or(0),
+        old.id
+    );
+    Ok(())
 }
 
-fn list(a: &ListArgs) -> ExitCode {
-    let ctx = match a.at.resolve(false) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let (all, by) = match read_all(&ctx) {
-        Ok(x) => x,
-        Err(c) => return c,
-    };
+fn list(a: &ListArgs) -> Result<(), CliError> {
+    let ctx = a.at.resolve(false)?;
+    let (all, by) = read_all(&ctx)?;
     let shown: Vec<Incident> = if a.all {
         all.clone()
     } else {
@@ -1098,11 +1038,11 @@ fn list(a: &ListArgs) -> ExitCode {
             })
             .collect();
         println!("{}", serde_json::Value::Array(v));
-        return ExitCode::SUCCESS;
+        return Ok(());
     }
     if shown.is_empty() {
         println!("no incidents");
-        return ExitCode::SUCCESS;
+        return Ok(());
     }
     for i in &shown {
         let zone = i.tz.as_deref().and_then(|t| parse_zone(t).ok());
@@ -1153,7 +1093,7 @@ fn list(a: &ListArgs) -> ExitCode {
         }
         println!("{line}");
     }
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 /// The CSV columns, in the order the header names them.
@@ -1175,34 +1115,31 @@ fn field_columns(line: &str) -> Vec<usize> {
     cols
 }
 
-fn import(a: &ImportArgs) -> ExitCode {
-    let ctx = match a.at.resolve(true) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+fn import(a: &ImportArgs) -> Result<(), CliError> {
+    let ctx = a.at.resolve(true)?;
     let file = a.file.display().to_string();
     if let Ok(m) = std::fs::metadata(&a.file)
         && m.len() > MAX_IMPORT_BYTES
     {
-        return fail(&format!(
+        return Err(fail(&format!(
             "{file} is {} MiB; an import file is at most 16 MiB: split it into several files",
             m.len().div_ceil(1024 * 1024)
-        ));
+        )));
     }
-    let text = match std::fs::read_to_string(&a.file) {
-        Ok(t) => t,
-        Err(e) => return fail(&format!("cannot read {file}: {e}")),
-    };
+    let text =
+        std::fs::read_to_string(&a.file).map_err(|e| fail(&format!("cannot read {file}: {e}")))?;
     let lines: Vec<&str> = text.lines().collect();
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
         .from_reader(text.as_bytes());
     let mut errors: Vec<String> = Vec::new();
-    let header: Vec<String> = match rdr.headers() {
-        Ok(h) => h.iter().map(|s| s.trim().to_owned()).collect(),
-        Err(e) => return fail(&format!("{file}:1: {e}")),
-    };
+    let header: Vec<String> = rdr
+        .headers()
+        .map_err(|e| fail(&format!("{file}:1: {e}")))?
+        .iter()
+        .map(|s| s.trim().to_owned())
+        .collect();
     let hcols = field_columns(lines.first().copied().unwrap_or_default());
     let mut index: BTreeMap<&str, usize> = BTreeMap::new();
     for (k, h) in header.iter().enumerate() {
@@ -1237,10 +1174,9 @@ fn import(a: &ImportArgs) -> ExitCode {
         ));
     }
     if !errors.is_empty() {
-        for e in errors {
-            eprintln!("error: {}", super::db::terminal_safe(&e));
-        }
-        return ExitCode::from(EXIT_BAD_INPUT);
+        return Err(CliError::Lines(
+            errors.iter().map(|e| error_line(e)).collect(),
+        ));
     }
     let base = a.file.parent().map(Path::to_path_buf);
     let mut checked: Vec<Checked> = Vec::new();
@@ -1329,27 +1265,25 @@ fn import(a: &ImportArgs) -> ExitCode {
         }
     }
     if !errors.is_empty() {
-        for e in &errors {
-            eprintln!("error: {}", super::db::terminal_safe(e));
-        }
-        eprintln!(
+        let mut lines: Vec<String> = errors.iter().map(|e| error_line(e)).collect();
+        lines.push(format!(
             "nothing stored: {} error{} in {file}; correct them and import the file again",
             errors.len(),
             if errors.len() == 1 { "" } else { "s" }
-        );
-        return ExitCode::from(EXIT_BAD_INPUT);
+        ));
+        return Err(CliError::Lines(lines));
     }
     if checked.is_empty() {
-        return fail(&format!(
+        return Err(fail(&format!(
             "{file} has no rows under its header: nothing to import"
-        ));
+        )));
     }
     // Importing the same file again records nothing twice: a row identical to a
     // record that still counts is skipped, and the record named.
     let standing = if ctx.database.exists() {
         match Reader::open(&ctx.database).and_then(|r| r.incidents()) {
             Ok(all) => crate::store::effective_incidents(&all),
-            Err(e) => return fail(&e.to_string()),
+            Err(e) => return Err(fail(&e.to_string())),
         }
     } else {
         Vec::new()
@@ -1366,19 +1300,15 @@ fn import(a: &ImportArgs) -> ExitCode {
     }
     if fresh.is_empty() {
         println!("nothing new in {file}: every row is already recorded");
-        return ExitCode::SUCCESS;
+        return Ok(());
     }
     let checked = fresh;
-    match store(&ctx.database, &checked) {
-        Ok(ids) => {
-            for (id, c) in ids.iter().zip(&checked) {
-                println!("{}", confirmation(*id, "recorded", c));
-            }
-            println!("{} incidents imported from {file}", ids.len());
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(&e),
+    let ids = store(&ctx.database, &checked).map_err(|e| fail(&e))?;
+    for (id, c) in ids.iter().zip(&checked) {
+        println!("{}", confirmation(*id, "recorded", c));
     }
+    println!("{} incidents imported from {file}", ids.len());
+    Ok(())
 }
 
 #[cfg(test)]

@@ -5,11 +5,10 @@
 //! Invariant: no secret is ever written: the mailbox password is named by
 //! `password_env` or `password_file`, never inline.
 
-use super::EXIT_BAD_INPUT;
+use super::CliError;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Write a commented starter probes.toml for a site and a mailbox.
 #[derive(Debug, clap::Args)]
@@ -78,17 +77,11 @@ pub(super) struct Args {
     force: bool,
 }
 
-pub(super) fn run(a: Args) -> ExitCode {
-    let text = match render(&a) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
-    };
+pub(super) fn run(a: Args) -> Result<(), CliError> {
+    let text = render(&a).map_err(CliError::bad)?;
     if a.out.as_os_str() == "-" {
         print!("{text}");
-        return ExitCode::SUCCESS;
+        return Ok(());
     }
     let mut open = std::fs::OpenOptions::new();
     open.write(true);
@@ -109,22 +102,16 @@ pub(super) fn run(a: Args) -> ExitCode {
             }
             println!("next: slawatch check-config --config {out}");
             println!("then: slawatch run --config {out} (under systemd: systemd/slawatch.service)");
-            ExitCode::SUCCESS
+            Ok(())
         }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            eprintln!(
-                "error: {} already exists: add --force to overwrite it, or write elsewhere with --out FILE",
-                a.out.display()
-            );
-            ExitCode::from(EXIT_BAD_INPUT)
-        }
-        Err(e) => {
-            eprintln!(
-                "error: {}: {e}: name a file in an existing directory you can write to with --out FILE",
-                a.out.display()
-            );
-            ExitCode::from(EXIT_BAD_INPUT)
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(CliError::bad(format!(
+            "{} already exists: add --force to overwrite it, or write elsewhere with --out FILE",
+            a.out.display()
+        ))),
+        Err(e) => Err(CliError::bad(format!(
+            "{}: {e}: name a file in an existing directory you can write to with --out FILE",
+            a.out.display()
+        ))),
     }
 }
 

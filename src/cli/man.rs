@@ -1,9 +1,8 @@
 //! `slawatch man`: the manual pages, rendered (roff) from the clap definition itself.
 
-use super::EXIT_BAD_INPUT;
+use super::CliError;
 use clap::CommandFactory as _;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Print the manual page, or write one page per command to a directory.
 #[derive(Debug, clap::Args)]
@@ -19,7 +18,7 @@ pub(super) struct Args {
     out: Option<PathBuf>,
 }
 
-pub(super) fn run(a: Args) -> ExitCode {
+pub(super) fn run(a: Args) -> Result<(), CliError> {
     let cmd = super::Cli::command();
     let done = match &a.out {
         None => clap_mangen::Man::new(cmd).render(&mut std::io::stdout()),
@@ -30,21 +29,16 @@ pub(super) fn run(a: Args) -> ExitCode {
             if let Some(dir) = a.out {
                 println!("wrote the manual pages to {}", dir.display());
             }
-            ExitCode::SUCCESS
+            Ok(())
         }
         // `slawatch man | head`: the reader stopped reading; nothing went wrong.
-        Err(e) if a.out.is_none() && e.kind() == std::io::ErrorKind::BrokenPipe => {
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            match a.out {
-                Some(dir) => eprintln!(
-                    "error: {}: {e}: name an existing directory you can write to",
-                    dir.display()
-                ),
-                None => eprintln!("error: standard output: {e}"),
-            }
-            ExitCode::from(EXIT_BAD_INPUT)
-        }
+        Err(e) if a.out.is_none() && e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError::bad(match a.out {
+            Some(dir) => format!(
+                "{}: {e}: name an existing directory you can write to",
+                dir.display()
+            ),
+            None => format!("standard output: {e}"),
+        })),
     }
 }

@@ -1,8 +1,7 @@
 //! `slawatch plans`: the plans of a file, one readable line each.
 
-use super::EXIT_BAD_INPUT;
+use super::CliError;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// List the plans of a file with a one-line reading of each.
 #[derive(Debug, clap::Args)]
@@ -23,9 +22,10 @@ pub(super) struct Args {
     plans: PathBuf,
 }
 
-pub(super) fn run(a: Args) -> ExitCode {
-    match crate::config::load_plans(&a.plans) {
-        Ok(plans) => {
+pub(super) fn run(a: Args) -> Result<(), CliError> {
+    let plans = crate::config::load_plans(&a.plans)?;
+    {
+        {
             let width = plans.iter().map(|p| p.id.len()).max().unwrap_or(0);
             for p in &plans {
                 println!("{:width$}  {}", p.id, p.describe());
@@ -33,11 +33,7 @@ pub(super) fn run(a: Args) -> ExitCode {
             if plans.is_empty() {
                 println!("{}: no [[plan]] tables", a.plans.display());
             }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            ExitCode::from(EXIT_BAD_INPUT)
+            Ok(())
         }
     }
 }

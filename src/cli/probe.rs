@@ -1,6 +1,6 @@
 //! `slawatch probe NAME`: run one check now and print it with its phases.
 
-use super::{ConfigArg, EXIT_BAD_INPUT};
+use super::{CliError, ConfigArg};
 use crate::model::{Check, Status};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -25,18 +25,12 @@ pub(super) struct Args {
     json: bool,
 }
 
-pub(super) fn run(args: Args) -> ExitCode {
-    let config = match crate::config::load(&args.config.config) {
-        Ok(c) => c,
-        Err(errors) => {
-            eprintln!("{errors}");
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
-    };
+pub(super) fn run(args: Args) -> Result<ExitCode, CliError> {
+    let config = crate::config::load(&args.config.config)?;
     let Some(probe) = config.probe(&args.name) else {
         let names: Vec<&str> = config.probes.iter().map(|p| p.name.as_str()).collect();
-        eprintln!(
-            "error: {} has no probe named '{}'; its probes are: {}",
+        return Err(CliError::bad(format!(
+            "{} has no probe named '{}'; its probes are: {}",
             args.config.config.display(),
             args.name,
             if names.is_empty() {
@@ -44,36 +38,22 @@ pub(super) fn run(args: Args) -> ExitCode {
             } else {
                 names.join(", ")
             }
-        );
-        return ExitCode::from(EXIT_BAD_INPUT);
+        )));
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let runtime = super::runtime(tokio::runtime::Builder::new_current_thread())?;
     let check = runtime.block_on(crate::probe::run(&config, probe));
     if args.json {
-        match serde_json::to_string_pretty(&check) {
-            Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("error: cannot print the check as JSON: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
+        let s = serde_json::to_string_pretty(&check)
+            .map_err(|e| CliError::failure(format!("cannot print the check as JSON: {e}")))?;
+        println!("{s}");
     } else {
         print!("{}", render(&check, probe.spec.kind()));
     }
-    if check.status == Status::Up {
+    Ok(if check.status == Status::Up {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    }
+    })
 }
 
 /// Milliseconds with one decimal, from whole microseconds (no float arithmetic).

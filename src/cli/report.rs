@@ -1,12 +1,11 @@
 //! `slawatch report`: the breach report of a period (HTML, Markdown, CSV, JSON) from
 //! the evidence database and the configuration's contracts, and claim letters.
 
-use super::{ConfigArg, EXIT_BAD_INPUT};
+use super::{CliError, ConfigArg};
 use crate::model::UtcMillis;
 use crate::report::{self, Format, Lang, ReportError};
 use crate::store::Reader;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Write the breach report of a billing period, and claim letters.
 #[derive(Debug, clap::Args)]
@@ -72,60 +71,46 @@ fn now() -> jiff::Timestamp {
     jiff::Timestamp::now()
 }
 
-pub(super) fn run(a: Args) -> ExitCode {
-    let bad = |msg: String| {
-        eprintln!("error: {msg}");
-        ExitCode::from(EXIT_BAD_INPUT)
-    };
-    let config = match crate::config::load(&a.config.config) {
-        Ok(c) => c,
-        Err(errors) => {
-            eprintln!("{errors}");
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
-    };
+pub(super) fn run(a: Args) -> Result<(), CliError> {
+    let config = crate::config::load(&a.config.config)?;
     if config.contracts.is_empty() {
-        return bad(format!(
+        return Err(CliError::bad(format!(
             "{}: has no [[contract]]: a report is per contract; add one that binds probes to a plan",
             config.path.display()
-        ));
+        )));
     }
     let database = a
         .database
         .clone()
         .unwrap_or_else(|| config.daemon.database.clone());
-    let reader = match Reader::open(&database) {
-        Ok(r) => r,
-        Err(e) => return bad(format!("{e}")),
-    };
+    let reader = Reader::open(&database).map_err(CliError::bad)?;
     let stdout = a.out.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let formats: Vec<Format> = match a.format.as_str() {
         "all" => Format::ALL.to_vec(),
         f => Format::parse(f).into_iter().collect(),
     };
     if stdout && (formats.len() != 1 || formats[0] == Format::Csv) {
-        return bad(
-            "--out - prints one file, and this format writes several: give --out DIR".to_owned(),
-        );
+        return Err(CliError::bad(
+            "--out - prints one file, and this format writes several: give --out DIR",
+        ));
     }
     if stdout && a.letter {
-        return bad("--letter writes one file per contract: give --out DIR".to_owned());
+        return Err(CliError::bad(
+            "--letter writes one file per contract: give --out DIR",
+        ));
     }
     let generated = now();
-    let report = match report::build(
+    let report = report::build(
         &config,
         &reader,
         &a.period,
         a.contract.as_deref(),
         UtcMillis::from_timestamp(generated),
-    ) {
-        Ok(r) => r,
-        Err(ReportError::Input(e)) => return bad(e),
-        Err(e @ ReportError::Store(_)) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    )
+    .map_err(|e| match e {
+        ReportError::Input(e) => CliError::bad(e),
+        e @ ReportError::Store(_) => CliError::failure(e),
+    })?;
     for (id, why) in &report.skipped {
         eprintln!(
             "warning: contract '{id}' not evaluated for {}: {why}",
@@ -138,28 +123,21 @@ pub(super) fn run(a: Args) -> ExitCode {
         for (_, content) in report::render(&report, formats[0], &stem, lang) {
             print!("{content}");
         }
-        return ExitCode::SUCCESS;
+        return Ok(());
     }
     let dir = a
         .out
         .clone()
         .unwrap_or_else(|| config.daemon.reports_dir.clone());
-    let write =
-        |name: &str, content: &str| match report::auto::write_atomically(&dir, name, content) {
-            Ok(path) => {
-                println!("wrote {}", path.display());
-                true
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                false
-            }
-        };
+    let write = |name: &str, content: &str| {
+        let path =
+            report::auto::write_atomically(&dir, name, content).map_err(CliError::failure)?;
+        println!("wrote {}", path.display());
+        Ok::<(), CliError>(())
+    };
     for f in &formats {
         for (name, content) in report::render(&report, *f, &stem, lang) {
-            if !write(&name, &content) {
-                return ExitCode::FAILURE;
-            }
+            write(&name, &content)?;
         }
     }
     if a.letter {
@@ -183,9 +161,7 @@ pub(super) fn run(a: Args) -> ExitCode {
             let own_stem = report::letter::report_stem(&c.contract.id, &report.period, lang);
             let mut attached = String::new();
             for (name, content) in report::render(&own, Format::Html, &own_stem, lang) {
-                if !write(&name, &content) {
-                    return ExitCode::FAILURE;
-                }
+                write(&name, &content)?;
                 attached = name;
             }
             let Some(text) = report::letter::render(c, lang, &attached, &report.vantage, date)
@@ -196,12 +172,10 @@ pub(super) fn run(a: Args) -> ExitCode {
                 eprintln!("warning: {}: {w}", config.path.display());
             }
             let name = report::letter::file_name(&c.contract.id, &report.period, lang);
-            if !write(&name, &text) {
-                return ExitCode::FAILURE;
-            }
+            write(&name, &text)?;
         }
     }
     let lang = a.lang.as_deref().and_then(Lang::parse).unwrap_or(Lang::En);
     print!("{}", report::summary::render(&report, lang));
-    ExitCode::SUCCESS
+    Ok(())
 }

@@ -1,8 +1,7 @@
 //! `slawatch run`: the daemon.
 
-use super::{ConfigArg, EXIT_BAD_INPUT};
+use super::{CliError, ConfigArg};
 use crate::daemon::{self, DaemonError};
-use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
 /// Probe every configured service on its schedule and record the evidence.
@@ -26,29 +25,17 @@ pub(super) struct Args {
     config: ConfigArg,
 }
 
-pub(super) fn run(args: Args) -> ExitCode {
+pub(super) fn run(args: Args) -> Result<(), CliError> {
     crate::logging::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("slawatch")
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.thread_name("slawatch");
+    let runtime = super::runtime(builder)?;
     match runtime.block_on(daemon::run(&args.config.config, CancellationToken::new())) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(DaemonError::Config(errors)) => {
-            eprintln!("{errors}");
-            ExitCode::from(EXIT_BAD_INPUT)
-        }
+        Ok(()) => Ok(()),
+        Err(DaemonError::Config(errors)) => Err(errors.into()),
         Err(e) => {
             tracing::error!("{e}");
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
+            Err(CliError::failure(e))
         }
     }
 }

@@ -1,10 +1,9 @@
 //! `slawatch sla`: the what-if calculator. One plan, one period, a timeline file:
 //! the availability, the breach, the credit and the working (SLA-MODEL.md section 4).
 
-use super::EXIT_BAD_INPUT;
+use super::CliError;
 use crate::sla::{self, Overrides, PeriodSpec, Plan, Timeline};
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Evaluate one plan over one period from a timeline file, without probing.
 #[derive(Debug, clap::Args)]
@@ -102,55 +101,36 @@ pub(super) fn pick<'a>(
     }
 }
 
-/// Prints a timeline's errors, each with the file and its line and column or JSON path.
-fn timeline_errors(file: &std::path::Path, errors: &[sla::timeline::TimelineError]) -> ExitCode {
-    for e in errors {
-        eprintln!("error: {}:{e}", file.display());
-    }
-    eprintln!(
+/// A timeline's errors, each with the file and its line and column or JSON path, then
+/// their count.
+fn timeline_errors(file: &std::path::Path, errors: &[sla::timeline::TimelineError]) -> CliError {
+    let mut lines: Vec<String> = errors
+        .iter()
+        .map(|e| format!("error: {}:{e}", file.display()))
+        .collect();
+    lines.push(format!(
         "{} error{} in the timeline; nothing was computed",
         errors.len(),
         if errors.len() == 1 { "" } else { "s" }
-    );
-    ExitCode::from(EXIT_BAD_INPUT)
+    ));
+    CliError::Lines(lines)
 }
 
-pub(super) fn run(a: Args) -> ExitCode {
-    let bad = |msg: String| {
-        eprintln!("error: {msg}");
-        ExitCode::from(EXIT_BAD_INPUT)
-    };
-    let plans = match crate::config::load_plans(&a.plans) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
-    };
-    let plan = match pick(&plans, a.plan.as_deref(), &a.plans) {
-        Ok(p) => p,
-        Err(e) => return bad(e),
-    };
-    let spec = match PeriodSpec::parse(&a.period) {
-        Ok(s) => s,
-        Err(e) => return bad(format!("--period: {e}")),
-    };
-    let text = match std::fs::read_to_string(&a.timeline) {
-        Ok(t) => t,
-        Err(e) => {
-            return bad(format!(
-                "{}: cannot read the timeline: {e}",
-                a.timeline.display()
-            ));
-        }
-    };
-    let timeline = match Timeline::from_json(&text) {
-        Ok(t) => t,
-        Err(errors) => return timeline_errors(&a.timeline, &errors),
-    };
+pub(super) fn run(a: Args) -> Result<(), CliError> {
+    let plans = crate::config::load_plans(&a.plans)?;
+    let plan = pick(&plans, a.plan.as_deref(), &a.plans).map_err(CliError::bad)?;
+    let spec = PeriodSpec::parse(&a.period).map_err(|e| CliError::bad(format!("--period: {e}")))?;
+    let text = std::fs::read_to_string(&a.timeline).map_err(|e| {
+        CliError::bad(format!(
+            "{}: cannot read the timeline: {e}",
+            a.timeline.display()
+        ))
+    })?;
+    let timeline =
+        Timeline::from_json(&text).map_err(|errors| timeline_errors(&a.timeline, &errors))?;
     let errors = timeline.check_against(plan);
     if !errors.is_empty() {
-        return timeline_errors(&a.timeline, &errors);
+        return Err(timeline_errors(&a.timeline, &errors));
     }
     let overrides = Overrides {
         fee: a.fee,
@@ -167,18 +147,15 @@ pub(super) fn run(a: Args) -> ExitCode {
                 .find(|x| x.as_str() == m)
         }),
     };
-    match sla::evaluate(plan, &overrides, spec, a.claim_date, &timeline) {
-        Ok(ev) if a.json => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&ev.to_json()).unwrap_or_default()
-            );
-            ExitCode::SUCCESS
-        }
-        Ok(ev) => {
-            print!("{}", ev.to_text());
-            ExitCode::SUCCESS
-        }
-        Err(e) => bad(format!("{}: {e}", plan.id)),
+    let ev = sla::evaluate(plan, &overrides, spec, a.claim_date, &timeline)
+        .map_err(|e| CliError::bad(format!("{}: {e}", plan.id)))?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&ev.to_json()).unwrap_or_default()
+        );
+    } else {
+        print!("{}", ev.to_text());
     }
+    Ok(())
 }

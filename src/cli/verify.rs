@@ -2,7 +2,7 @@
 //! prune events to the retention, checks a checkpoint file against the chain, and,
 //! given a report, recomputes the evidence digest it states.
 
-use super::EXIT_BAD_INPUT;
+use super::CliError;
 use super::db::DbArgs;
 use crate::model::UtcMillis;
 use crate::store::{ChainReport, Reader, RetentionPolicy};
@@ -392,33 +392,26 @@ fn print_json(
     println!("{v}");
 }
 
-pub(super) fn run(a: Args) -> ExitCode {
-    let claims = match a.report.as_deref().map(read_claims).transpose() {
-        Ok(c) => c.unwrap_or_default(),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
-    };
-    let checkpoint_text = match a
+pub(super) fn run(a: Args) -> Result<ExitCode, CliError> {
+    let claims = a
+        .report
+        .as_deref()
+        .map(read_claims)
+        .transpose()
+        .map_err(CliError::bad)?
+        .unwrap_or_default();
+    let checkpoint_text = a
         .checkpoint
         .as_deref()
         .map(std::fs::read_to_string)
         .transpose()
-    {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!(
-                "error: {}: cannot read the checkpoint file: {e}",
+        .map_err(|e| {
+            CliError::bad(format!(
+                "{}: cannot read the checkpoint file: {e}",
                 a.checkpoint.as_deref().unwrap_or(Path::new("")).display()
-            );
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
-    };
-    let reader = match a.db.open() {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
+            ))
+        })?;
+    let reader = a.db.open()?;
     let policy = RetentionPolicy {
         retention_ms: a
             .db
@@ -426,46 +419,22 @@ pub(super) fn run(a: Args) -> ExitCode {
             .map(|c| i64::try_from(c.daemon.retention.as_millis()).unwrap_or(i64::MAX)),
         now: Some(crate::daemon::now()),
     };
-    match reader.has_chain() {
-        Ok(true) => {}
-        Ok(false) => {
-            eprintln!(
-                "error: {}: has no hash chain yet (written by an older slawatch); \
-                 `slawatch run` adds it and seals the rows it holds when it next opens the file",
-                reader_path(&a.db)
-            );
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
+    if !reader.has_chain().map_err(CliError::failure)? {
+        return Err(CliError::bad(format!(
+            "{}: has no hash chain yet (written by an older slawatch); \
+             `slawatch run` adds it and seals the rows it holds when it next opens the file",
+            reader_path(&a.db)
+        )));
     }
-    let chain = match reader.verify_chain_with(policy) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let checked = match check_claims(&reader, claims) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let checkpoints = match checkpoint_text
+    let chain = reader
+        .verify_chain_with(policy)
+        .map_err(CliError::failure)?;
+    let checked = check_claims(&reader, claims).map_err(CliError::failure)?;
+    let checkpoints = checkpoint_text
         .as_deref()
         .map(|t| check_checkpoints(&reader, t))
         .transpose()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+        .map_err(CliError::failure)?;
     let file = a.checkpoint.as_deref().map(Path::display);
     if a.db.json {
         print_json(&chain, &checked, checkpoints.as_ref());
@@ -482,11 +451,14 @@ pub(super) fn run(a: Args) -> ExitCode {
         }
     }
     let checkpoints_ok = checkpoints.as_ref().is_none_or(Result::is_ok);
-    if chain.intact() && checkpoints_ok && checked.iter().all(|c| c.digest_ok() && c.chain_ok()) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    Ok(
+        if chain.intact() && checkpoints_ok && checked.iter().all(|c| c.digest_ok() && c.chain_ok())
+        {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
 }
 
 fn reader_path(db: &DbArgs) -> String {
