@@ -30,7 +30,7 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 /// it to stderr as its `Display` says and exits with [`CliError::exit_code`]; no
 /// subcommand prints its own error or picks its own failing status.
 #[derive(Debug, thiserror::Error)]
-pub enum CliError {
+pub(crate) enum CliError {
     /// Bad input (exit 2): a configuration, an argument, a period, a file that does
     /// not parse. Printed as `error: MESSAGE`.
     #[error("error: {0}")]
@@ -48,7 +48,7 @@ pub enum CliError {
 
 impl CliError {
     /// The process's exit status for this error: 1 for a failure, 2 for bad input.
-    pub fn exit_code(&self) -> ExitCode {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
             Self::Failure(_) => ExitCode::FAILURE,
             Self::BadInput(_) | Self::Lines(_) => ExitCode::from(EXIT_BAD_INPUT),
