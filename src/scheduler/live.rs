@@ -39,19 +39,11 @@ async fn resolver_works(names: Vec<(String, Duration)>) -> Option<bool> {
     if names.is_empty() {
         return None;
     }
-    let resolver = net::current_resolver();
-    let mut set = tokio::task::JoinSet::new();
-    for (name, timeout) in names {
-        set.spawn(net::with_resolver(resolver, async move {
-            probe::control(&ControlTarget::Resolve(name), timeout).await
-        }));
-    }
-    while let Some(r) = set.join_next().await {
-        if r.unwrap_or(false) {
-            return Some(true);
-        }
-    }
-    Some(false)
+    let targets = names
+        .into_iter()
+        .map(|(name, timeout)| (ControlTarget::Resolve(name), timeout))
+        .collect();
+    Some(any_answers(targets).await)
 }
 
 /// How long an answer to "is this machine on line?" stands. When a provider's outage
@@ -144,11 +136,23 @@ impl Runner for LiveRunner {
 
 /// Whether any of `controls` answers; they are tried together.
 async fn any_control_answers(controls: Vec<crate::config::Control>) -> bool {
+    any_answers(
+        controls
+            .into_iter()
+            .map(|c| (c.target, c.timeout))
+            .collect(),
+    )
+    .await
+}
+
+/// Whether any of `targets` answers within its timeout ([`probe::control`]), through
+/// the running task's resolver; they are tried together and the first yes ends it.
+async fn any_answers(targets: Vec<(ControlTarget, Duration)>) -> bool {
     let resolver = net::current_resolver();
     let mut set = tokio::task::JoinSet::new();
-    for c in controls {
+    for (target, timeout) in targets {
         set.spawn(net::with_resolver(resolver, async move {
-            probe::control(&c.target, c.timeout).await
+            probe::control(&target, timeout).await
         }));
     }
     while let Some(r) = set.join_next().await {
