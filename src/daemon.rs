@@ -99,7 +99,7 @@ pub type RunnerFactory = dyn Fn(Arc<Config>) -> Arc<dyn Runner> + Send + Sync;
 /// A bad configuration at start, a database that cannot be opened or written, or a
 /// signal handler that cannot be installed.
 pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<(), DaemonError> {
-    run_with(config_path, &|c| crate::probe::live_runner(c), stop).await
+    run_with(config_path, &|c| scheduler::live::live_runner(c), stop).await
 }
 
 /// [`run`] with another runner.

@@ -12,7 +12,7 @@
 //! check succeeds again.
 //!
 //! The scheduler does not probe by itself: it calls a [`Runner`], so the daemon plugs
-//! in the real probes and the tests a scripted one.
+//! in the real probes ([`live::live_runner`]) and the tests a scripted one.
 //!
 //! Every check is stamped with the daemon's [`Clock`] when it starts, so check
 //! instants never go backwards within a run, whatever the wall clock does.
@@ -23,6 +23,8 @@
 //! `slawatch_check_panics_total`), and the probe's loop goes on at its next due time
 //! as after any check. Each check runs in its own task, so a panic unwinds only
 //! that task; the task is aborted if the loop is dropped.
+
+pub mod live;
 
 use crate::clock::Clock;
 use crate::config::{Probe, Schedule};

@@ -285,7 +285,7 @@ pub async fn run(opts: &Options) -> Result<Outcome, DemoError> {
         tokio::spawn(async move {
             let factory = move |c: Arc<Config>| -> Arc<dyn Runner> {
                 Arc::new(Shown {
-                    inner: crate::probe::live_runner(c),
+                    inner: crate::scheduler::live::live_runner(c),
                     checks: checks_tx.clone(),
                 })
             };

@@ -14,7 +14,8 @@
 //! (`AUTH PLAIN <base64>`, the `LOGIN` password, its base64, an IMAP quoted string)
 //! has each echo replaced by `***` before any parser, detail or log sees the line.
 
-use super::net::{Failure, io_failure};
+use super::Failure;
+use super::net::io_failure;
 use super::tls::{self, TlsInfo};
 use super::wire::LineSplitter;
 use crate::config::TlsSettings;

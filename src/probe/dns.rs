@@ -9,7 +9,7 @@
 //!    code, port 53), or the server of [`net::Resolver::Server`] when a test set one.
 //!    An unreadable or empty resolv.conf is this machine's fault: `unknown`. Without
 //!    `server` the probe asks this machine's resolver, so the live runner treats its
-//!    `refused` and `timeout` like a failed name lookup (see [`super::live_runner`]).
+//!    `refused` and `timeout` like a failed name lookup (see `scheduler::live::live_runner`).
 //! 2. **Query.** One message: `spec.record` of `spec.query` (made fully qualified),
 //!    class IN, a random id, RD set, and an EDNS(0) OPT record advertising a
 //!    [`UDP_PAYLOAD`]-byte payload. It is sent once: no retries, so a lost datagram
@@ -48,7 +48,8 @@
 //! check's one deadline ([`Run`]).
 
 use super::conn::Usage;
-use super::net::{self, Failure, Outcome, Run, Up};
+use super::net;
+use super::{Failure, Outcome, Run, Up};
 use crate::config::{DnsSpec, DnsTransport, RecordType};
 use crate::model::{Check, ErrorClass, Phases};
 use hickory_resolver::proto::op::{Edns, Message, MessageType, Query, ResponseCode};

@@ -33,7 +33,7 @@
 //!    (from the config), never the body.
 //! 7. Up, but slower overall than `max_response_time`: up with flag `slow`.
 //!
-//! The whole check runs under one deadline ([`super::net::Run`]); each wait (connect,
+//! The whole check runs under one deadline ([`super::Run`]); each wait (connect,
 //! handshake, response head, every body chunk) stops at it, so a stall is `timeout`
 //! with the step in the detail, and the check ends by its deadline.
 //!
@@ -51,8 +51,9 @@
 //! "certificate expires in 5 d").
 
 use super::conn::Usage;
-use super::net::{self, Failure, Outcome, Up};
+use super::net;
 use super::tls;
+use super::{Failure, Outcome, Run, Up};
 use crate::config::{HttpMethod, HttpSpec, StatusMatcher, TlsSettings};
 use crate::model::{Check, ErrorClass, Phases, UtcMillis};
 use http_body_util::{BodyExt, Empty};
@@ -93,7 +94,7 @@ pub async fn check(name: &str, spec: &HttpSpec, timeout: Duration) -> Check {
 /// separately at [`MAX_HEAD`]), `bytes_read` every byte read from the peers, TLS
 /// records included, over all hops.
 pub async fn check_with_usage(name: &str, spec: &HttpSpec, timeout: Duration) -> (Check, Usage) {
-    let mut run = net::Run::begin(timeout);
+    let mut run = Run::begin(timeout);
     let mut usage = Usage::default();
     let mut cx = Ctx {
         spec,

@@ -2,7 +2,7 @@
 //!
 //! [`check`] never fails and never panics: every outcome is a [`Check`], and the
 //! whole conversation runs under one deadline (`timeout` from its start, see
-//! [`Run`]). The steps, and how each failure is classified:
+//! [`Run`](super::Run)). The steps, and how each failure is classified:
 //!
 //! 1. **Connect** ([`super::net::connect`]: `dns`, `refused`, `timeout`), and for
 //!    `tls = "implicit"` the TLS handshake (`tls`, or `certificate` for a chain that
@@ -45,8 +45,8 @@
 
 use super::conn::{LineConn, Usage};
 use super::mail::{self, Progress, quote, wire_failure};
-use super::net::{Failure, Outcome, Up};
 use super::wire::{self, GreetingKind, IMAP_MAX_LINE, ImapCapabilities, ImapResponse, ImapStatus};
+use super::{Failure, Outcome, Up};
 use crate::config::{Credentials, ImapSpec, TlsMode};
 use crate::model::{Check, ErrorClass, Phases, UtcMillis};
 use base64::Engine as _;

@@ -8,9 +8,10 @@
 //! reaches the [`Check`](crate::model::Check) and the tests.
 
 use super::conn::{LineConn, Usage};
-use super::net::{self, Failure};
+use super::net;
 use super::tls;
 use super::wire::{Snippet, WireError};
+use super::{Failure, Outcome, Run};
 use crate::config::{MailEndpoint, TlsMode, TlsSettings};
 use crate::model::{Phases, UtcMillis};
 use std::time::Duration;
@@ -32,9 +33,9 @@ pub(super) async fn check<S>(
     name: &str,
     spec: &S,
     timeout: Duration,
-    steps: impl AsyncFnOnce(&S, Instant, UtcMillis, &mut Phases, &mut Progress) -> net::Outcome,
+    steps: impl AsyncFnOnce(&S, Instant, UtcMillis, &mut Phases, &mut Progress) -> Outcome,
 ) -> (crate::model::Check, Usage) {
-    let mut run = net::Run::begin(timeout);
+    let mut run = Run::begin(timeout);
     let mut progress = Progress::default();
     let outcome = tokio::time::timeout_at(
         run.deadline,

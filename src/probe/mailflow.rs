@@ -57,13 +57,14 @@
 //! included. The detail says "delivered in N ms" too.
 
 use super::conn::{LineConn, Usage};
-use super::net::{self, Failure, Outcome, Run, Up};
+use super::net;
 use super::smtp::{Session, quote};
 use super::tls::{self, TlsInfo};
 use super::wire::{
     GreetingKind, IMAP_MAX_LINE, ImapCapabilities, ImapResponse, ImapStatus, SmtpReply, Snippet,
     parse_imap_greeting, parse_imap_response,
 };
+use super::{Failure, Outcome, Run, Up};
 use crate::config::{ImapSpec, MailflowSpec, SmtpSpec, TlsMode};
 use crate::model::{Check, ErrorClass, Phases, UtcMillis};
 use std::hash::{BuildHasher, Hasher};

@@ -1,16 +1,15 @@
 //! What every network probe shares: the check's clock and deadline, name
-//! resolution, connecting, and turning the outcome into a [`Check`].
+//! resolution, connecting, and turning the outcome into a [`Check`](crate::model::Check).
 //!
-//! A probe builds a [`Run`] when it starts (the one wall-clock read of a check),
-//! runs its steps under `Run::deadline`, and hands the outcome to [`Run::finish`].
+//! A probe builds a [`super::Run`] when it starts (the one wall-clock read of a check),
+//! runs its steps under `Run::deadline`, and hands the outcome to [`super::Run::finish`].
 //! Each step waits at most until that same deadline, so a timeout names the step it
 //! happened in, and the whole check can never outlive its `timeout`.
 
-pub use super::tls::Failure;
-use crate::model::{Check, ErrorClass, Phases, Status, UtcMillis};
+use super::Failure;
+use crate::model::{ErrorClass, Phases, UtcMillis};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
@@ -21,85 +20,6 @@ use tokio::time::Instant;
 )]
 pub fn wall_clock_now() -> UtcMillis {
     UtcMillis::from_timestamp(jiff::Timestamp::now())
-}
-
-/// What an `up` check reports.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Up {
-    /// A short human detail ("HTTP 200", "IMAP ok, INBOX 3 messages").
-    pub detail: String,
-    /// `Some(Slow)` for an up check slower than its limit; otherwise `None`.
-    pub flag: Option<ErrorClass>,
-    /// The earliest `notAfter` of the peer's chain, when TLS was used.
-    pub cert_not_after: Option<UtcMillis>,
-}
-
-impl Up {
-    /// An up outcome with only a detail.
-    pub fn new(detail: impl Into<String>) -> Self {
-        Up {
-            detail: detail.into(),
-            ..Up::default()
-        }
-    }
-}
-
-/// The outcome of a probe's steps.
-pub type Outcome = Result<Up, Failure>;
-
-/// One check in progress: when it started, its deadline, and the phases timed so far.
-#[derive(Debug)]
-pub struct Run {
-    /// Wall-clock start, stored with the check.
-    pub started_at: UtcMillis,
-    /// Monotonic start.
-    pub start: Instant,
-    /// No step waits past this.
-    pub deadline: Instant,
-    /// The whole check's budget.
-    pub timeout: Duration,
-    /// Phase timings, filled in by the steps.
-    pub phases: Phases,
-}
-
-impl Run {
-    /// Starts a check with `timeout` overall.
-    pub fn begin(timeout: Duration) -> Self {
-        let start = Instant::now();
-        Run {
-            started_at: wall_clock_now(),
-            start,
-            deadline: start + timeout,
-            timeout,
-            phases: Phases::default(),
-        }
-    }
-
-    /// The failure of a check that ran out of time without a more precise step.
-    pub fn timed_out(&self) -> Failure {
-        Failure::new(
-            ErrorClass::Timeout,
-            format!("no answer within {} ms", self.timeout.as_millis()),
-        )
-    }
-
-    /// Stamps the total time and builds the [`Check`] for probe `name`.
-    pub fn finish(mut self, name: &str, outcome: Outcome) -> Check {
-        self.phases.total = Some(self.start.elapsed());
-        let (status, class, detail, cert_not_after) = match outcome {
-            Ok(up) => (Status::Up, up.flag, up.detail, up.cert_not_after),
-            Err(f) => (f.class.status(), Some(f.class), f.detail, f.cert_not_after),
-        };
-        Check {
-            probe: name.to_owned(),
-            started_at: self.started_at,
-            status,
-            class,
-            detail,
-            phases: self.phases,
-            cert_not_after,
-        }
-    }
 }
 
 /// `host` without the brackets of an IPv6 literal (`[::1]` is `::1`).
@@ -355,23 +275,5 @@ mod tests {
         let addrs = resolve("[::1]", 25, &mut phases).await.unwrap();
         assert_eq!(addrs, vec!["[::1]:25".parse::<SocketAddr>().unwrap()]);
         assert_eq!(phases.resolve, None);
-    }
-
-    #[test]
-    fn finish_maps_failures_to_their_status() {
-        let run = Run::begin(Duration::from_secs(1));
-        let c = run.finish("p", Err(Failure::new(ErrorClass::Unknown, "no route")));
-        assert_eq!(c.status, Status::Unknown);
-        let run = Run::begin(Duration::from_secs(1));
-        let c = run.finish("p", Err(Failure::new(ErrorClass::Auth, "login refused")));
-        assert_eq!((c.status, c.class), (Status::Down, Some(ErrorClass::Auth)));
-        let run = Run::begin(Duration::from_secs(1));
-        let up = Up {
-            flag: Some(ErrorClass::Slow),
-            ..Up::new("HTTP 200")
-        };
-        let c = run.finish("p", Ok(up));
-        assert_eq!((c.status, c.class), (Status::Up, Some(ErrorClass::Slow)));
-        assert!(c.phases.total.is_some());
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! [`check`] never fails and never panics: every outcome is a [`Check`]. The whole
 //! dialogue runs under one deadline (`timeout` from the start, see
-//! [`super::net::Run`]), every read is bounded by [`LineConn`] and every reply by
+//! [`super::Run`]), every read is bounded by [`LineConn`] and every reply by
 //! [`SmtpReplyParser`].
 //!
 //! # Steps and classes
@@ -44,9 +44,10 @@
 //! total is not a pure measure of the server's speed.
 
 use super::conn::{LineConn, Usage};
-use super::net::{self, Failure, Outcome, Run, Up};
+use super::net;
 use super::tls::{self, TlsInfo};
 use super::wire::{MAX_LINE, SmtpReply, SmtpReplyParser, Snippet, ehlo_keywords};
+use super::{Failure, Outcome, Run, Up};
 use crate::config::{Credentials, SmtpSpec, TlsMode};
 use crate::model::{Check, ErrorClass, Phases, UtcMillis};
 use base64::Engine as _;

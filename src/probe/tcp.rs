@@ -2,15 +2,16 @@
 //!
 //! [`check`] never fails and never panics: every outcome is a [`Check`]. Connect
 //! errors are classified by [`super::net::connect`]; the whole check runs under one
-//! deadline (`timeout` from its start), see [`super::net::Run`].
+//! deadline (`timeout` from its start), see [`super::Run`].
 //!
 //! With TLS, the handshake is [`super::tls::handshake`]; the chain's earliest
 //! `notAfter` goes into `cert_not_after`. An `up` check whose certificate expires
 //! within `cert_expiry_warn` keeps `class = None` and says so in its detail
 //! (see [`super::tls::expiry_warning`]).
 
-use super::net::{self, Outcome, Run, Up};
+use super::net;
 use super::tls;
+use super::{Outcome, Run, Up};
 use crate::config::TcpSpec;
 use crate::model::{Check, UtcMillis};
 use std::time::Duration;

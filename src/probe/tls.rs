@@ -27,6 +27,7 @@
 //! detail says "certificate expires in 5 d". It is a pure function of the chain's
 //! earliest `notAfter`, `now` and `cert_expiry_warn`.
 
+use super::Failure;
 use crate::config::TlsSettings;
 use crate::model::{ErrorClass, UtcMillis};
 use sha2::{Digest, Sha256};
@@ -47,29 +48,6 @@ use tokio_rustls::rustls::crypto::CryptoProvider;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio_rustls::rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
-
-/// A failed step: the class and a short detail, ready to go into a `Check`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Failure {
-    /// How it failed.
-    pub class: ErrorClass,
-    /// A short human-readable detail.
-    pub detail: String,
-    /// The earliest `notAfter` of the peer's chain, when the peer sent one before failing
-    /// (a rejected certificate is still evidence of when it expired).
-    pub cert_not_after: Option<UtcMillis>,
-}
-
-impl Failure {
-    /// A failure of `class` with `detail`.
-    pub fn new(class: ErrorClass, detail: impl Into<String>) -> Self {
-        Failure {
-            class,
-            detail: detail.into(),
-            cert_not_after: None,
-        }
-    }
-}
 
 /// What the certificate verifier concluded about the peer's chain.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -703,10 +703,11 @@ async fn a_dead_resolver_is_unknown_not_the_providers_dns() {
         )
     };
     let config = load(&with_control);
-    let runner = slawatch::probe::live_runner_with(config.clone(), Resolver::Server(unbound.addr));
+    let runner =
+        slawatch::scheduler::live::live_runner_with(config.clone(), Resolver::Server(unbound.addr));
     let bare = load(&probes);
     let bare_runner =
-        slawatch::probe::live_runner_with(bare.clone(), Resolver::Server(unbound.addr));
+        slawatch::scheduler::live::live_runner_with(bare.clone(), Resolver::Server(unbound.addr));
     let check =
         |runner: &Arc<dyn slawatch::scheduler::Runner>,
          c: &slawatch::config::Config,
@@ -722,7 +723,7 @@ async fn a_dead_resolver_is_unknown_not_the_providers_dns() {
 
     unbound.daemon.kill();
     // Past the freshness of the last answer about the resolver.
-    tokio::time::sleep(slawatch::probe::ONLINE_FRESH + Duration::from_millis(200)).await;
+    tokio::time::sleep(slawatch::scheduler::live::ONLINE_FRESH + Duration::from_millis(200)).await;
     for name in ["web", "gone", "asks-ours"] {
         let c = check(&runner, &config, name).await;
         assert_eq!(

@@ -131,12 +131,7 @@ const RULES: &[Rule] = &[
 
 /// Violations present today, each with the issue item that removes it: (file,
 /// forbidden import or text, why it is still here).
-const KNOWN: &[(&str, &str, &str)] = &[(
-    "src/probe/mod.rs",
-    "crate::scheduler",
-    "issue 16, 'probe does not import the scheduler': `probe::live_runner` implements \
-     the scheduler's `Runner`; moving it out is a later item of the issue",
-)];
+const KNOWN: &[(&str, &str, &str)] = &[];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -282,6 +277,38 @@ fn the_rules_see_grouped_imports_and_ignore_comments_and_unit_tests() {
         imports.into_iter().collect::<Vec<_>>(),
         vec!["model".to_owned(), "store".to_owned()]
     );
+}
+
+/// The types every probe shares, and the one file of `src/probe/` that defines them
+/// (ARCHITECTURE.md, the paragraph of `src/probe/mod.rs`).
+const PROBE_ROOT_TYPES: &[&str] = &["struct Failure", "struct Up", "type Outcome", "struct Run"];
+
+#[test]
+fn the_types_every_probe_shares_live_in_the_probe_module_root() {
+    let mut files = Vec::new();
+    rs_files(&root().join("src/probe"), &mut files);
+    let mut problems = Vec::new();
+    for item in PROBE_ROOT_TYPES {
+        let defines = |text: &str| {
+            code(text).lines().any(|l| {
+                let l = l.trim_start().trim_start_matches("pub ");
+                l.strip_prefix(item).is_some_and(|r| {
+                    !r.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                })
+            })
+        };
+        let at: Vec<String> = files
+            .iter()
+            .filter(|f| defines(&fs::read_to_string(f).unwrap()))
+            .map(|f| rel(f))
+            .collect();
+        if at != ["src/probe/mod.rs"] {
+            problems.push(format!(
+                "`{item}` is defined in {at:?}, not in src/probe/mod.rs alone"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 /// Directories whose files import each other one way only (ARCHITECTURE.md, the
