@@ -320,14 +320,9 @@ pub(crate) fn build(config: &Config, c: &ContractReport, spec: PeriodSpec) -> Co
 
 // ---- text, shared by every format ----
 
-/// A decimal in the language: "14.47", "14,47", "1.234,50" (`words::number`).
-pub(crate) fn number(s: &str, lang: Lang) -> String {
-    super::words::number(s, lang)
-}
-
 /// "14.47 EUR" / "14,47 EUR".
 fn money_text(m: Decimal, currency: &str, lang: Lang) -> String {
-    format!("{} {currency}", number(&m.to_string(), lang))
+    format!("{} {currency}", super::words::number(&m.to_string(), lang))
 }
 
 /// "15 days" / "15 giorni".

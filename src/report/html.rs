@@ -737,19 +737,9 @@ pub(super) fn render(r: &Report, lang: Lang) -> String {
         "<section id=\"summary\"><h2>{}</h2>",
         t("Summary", "Riepilogo")
     );
-    let (owed, days) = r.owed();
-    let owed_text = if owed.is_empty() {
-        t("nothing", "nulla").to_owned()
-    } else {
-        esc(&owed
-            .iter()
-            .map(|(c, a)| match lang {
-                Lang::En => format!("{a} {c}"),
-                Lang::It => super::words::money(a, c, lang),
-            })
-            .collect::<Vec<_>>()
-            .join(" + "))
-    };
+    let (owed_text, days) = text::owed_total(r, lang);
+    let owed_text = esc(&owed_text);
+    let more = text::days_of_service(days, lang);
     let n = r.contracts.len();
     let _ = write!(
         s,
@@ -759,21 +749,13 @@ pub(super) fn render(r: &Report, lang: Lang) -> String {
                 "{n} contract{}, {} with the SLA breached. Owed: {owed_text}{}.",
                 if n == 1 { "" } else { "s" },
                 r.breached(),
-                if days > 0 {
-                    format!(", and {days} days of service")
-                } else {
-                    String::new()
-                }
+                more
             ),
             Lang::It => format!(
                 "{n} contratt{}, {} con lo SLA violato. Dovuto: {owed_text}{}.",
                 if n == 1 { "o" } else { "i" },
                 r.breached(),
-                if days > 0 {
-                    format!(" e {days} giorni di servizio")
-                } else {
-                    String::new()
-                }
+                more
             ),
         }
     );

@@ -14,12 +14,6 @@ fn clean(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).collect()
 }
 
-/// The claim deadline as every report states it: the last day and the days left,
-/// flagged when it is within 7 days or has passed (`deadline::phrase`).
-fn deadline(c: &ContractReport, lang: Lang) -> String {
-    super::deadline::phrase(c, lang).0
-}
-
 /// One contract's lines.
 pub fn contract(c: &ContractReport, lang: Lang) -> String {
     let e = &c.evaluation;
@@ -27,9 +21,7 @@ pub fn contract(c: &ContractReport, lang: Lang) -> String {
         Some(who) => format!("{} ({})", clean(&c.contract.id), clean(who)),
         None => clean(&c.contract.id),
     };
-    let availability = e
-        .availability_pct()
-        .map(|a| compare::number(&a, lang) + " %");
+    let availability = e.availability_pct().map(|a| super::words::pct(&a, lang));
     let breach = match (lang, e.breach) {
         (Lang::En, true) => "yes",
         (Lang::En, false) => "no",
@@ -67,7 +59,7 @@ pub fn contract(c: &ContractReport, lang: Lang) -> String {
         compare::of_kind(c, RemedyKind::Goodwill, lang),
         compare::of_kind(c, RemedyKind::Compared, lang),
         compare::largest_text(c, lang),
-        deadline(c, lang),
+        super::deadline::phrase(c, lang).0,
     ];
     let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
     let mut s = format!("{name}, {}:\n", e.period.label);

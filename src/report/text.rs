@@ -455,3 +455,30 @@ pub(super) fn sources_in(r: &IncidentRow, lang: Lang) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// What the report owes in total, unescaped: "nothing", "15.00 EUR + 3.00 USD" (the
+/// Italian way "15,00 EUR"), for the summary sentence of HTML and Markdown.
+pub(super) fn owed_total(r: &super::data::Report, lang: Lang) -> (String, u32) {
+    let (owed, days) = r.owed();
+    let text = if owed.is_empty() {
+        t(lang, "nothing", "nulla").to_owned()
+    } else {
+        owed.iter()
+            .map(|(c, a)| match lang {
+                Lang::En => format!("{a} {c}"),
+                Lang::It => words::money(a, c, lang),
+            })
+            .collect::<Vec<_>>()
+            .join(" + ")
+    };
+    (text, days)
+}
+
+/// ", and 3 days of service" / " e 3 giorni di servizio", or nothing.
+pub(super) fn days_of_service(days: u32, lang: Lang) -> String {
+    match (lang, days) {
+        (_, 0) => String::new(),
+        (Lang::En, d) => format!(", and {d} days of service"),
+        (Lang::It, d) => format!(" e {d} giorni di servizio"),
+    }
+}
