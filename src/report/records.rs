@@ -88,21 +88,6 @@ pub(super) fn common_cause(causes: &[Option<String>]) -> Option<String> {
         .then_some(first)
 }
 
-const MONTHS_IT: [&str; 12] = [
-    "gennaio",
-    "febbraio",
-    "marzo",
-    "aprile",
-    "maggio",
-    "giugno",
-    "luglio",
-    "agosto",
-    "settembre",
-    "ottobre",
-    "novembre",
-    "dicembre",
-];
-
 /// The zone a record was entered in, else the plan's.
 fn zone_of(i: &Incident, plan: &TimeZone) -> TimeZone {
     i.tz.as_deref()
@@ -129,10 +114,7 @@ fn when(ms: UtcMillis, tz: &TimeZone, lang: Lang) -> String {
         Lang::It => format!(
             "{} {} {}",
             z.day(),
-            MONTHS_IT
-                .get(usize::try_from(z.month() - 1).unwrap_or(0))
-                .copied()
-                .unwrap_or(""),
+            super::words::month(z.date(), lang),
             z.year()
         ),
     };

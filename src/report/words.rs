@@ -165,7 +165,8 @@ fn day(d: Date, lang: Lang) -> String {
     }
 }
 
-fn month(d: Date, lang: Lang) -> &'static str {
+/// "aprile" / "April".
+pub(crate) fn month(d: Date, lang: Lang) -> &'static str {
     let m = usize::try_from(d.month() - 1).unwrap_or(0);
     match lang {
         Lang::It => MONTHS_IT[m],
