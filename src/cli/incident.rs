@@ -14,7 +14,7 @@
 use super::{CliError, ConfigArg};
 use crate::config::Config;
 use crate::model::UtcMillis;
-use crate::store::{Incident, IncidentSource, NewIncident, Reader};
+use crate::store::{Incident, IncidentSource, NewIncident, Reader, parse_zone};
 use jiff::tz::TimeZone;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -301,31 +301,6 @@ struct FieldError {
 
 fn err(field: &'static str, message: String) -> FieldError {
     FieldError { field, message }
-}
-
-/// A zone as written: an IANA name or a fixed offset (`+02:00`, `-0500`).
-fn parse_zone(s: &str) -> Result<(String, TimeZone), String> {
-    let s = s.trim();
-    if let Some(rest) = s.strip_prefix(['+', '-']) {
-        let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
-        let shape_ok = rest.chars().all(|c| c.is_ascii_digit() || c == ':')
-            && (digits.len() == 2 || digits.len() == 4);
-        let h: i32 = digits.get(..2).and_then(|d| d.parse().ok()).unwrap_or(99);
-        let m: i32 = digits.get(2..).and_then(|d| d.parse().ok()).unwrap_or(0);
-        if !shape_ok || h > 23 || m > 59 {
-            return Err(format!(
-                "'{s}' is not an offset: write it like +02:00 or -05:00 (at most ±23:59)"
-            ));
-        }
-        let sign = if s.starts_with('-') { -1 } else { 1 };
-        let off = jiff::tz::Offset::from_seconds(sign * (h * 3600 + m * 60))
-            .map_err(|e| format!("'{s}': {e}"))?;
-        let name = format!("{}{h:02}:{m:02}", if sign < 0 { '-' } else { '+' });
-        return Ok((name, TimeZone::fixed(off)));
-    }
-    TimeZone::get(s).map(|tz| (s.to_owned(), tz)).map_err(|_| {
-        format!("unknown zone '{s}': write an IANA name such as Europe/Rome, or an offset such as +02:00")
-    })
 }
 
 /// A time as written: with its own offset or `Z`, or local in `zone`.

@@ -91,19 +91,8 @@ pub(super) fn common_cause(causes: &[Option<String>]) -> Option<String> {
 /// The zone a record was entered in, else the plan's.
 fn zone_of(i: &Incident, plan: &TimeZone) -> TimeZone {
     i.tz.as_deref()
-        .and_then(|t| {
-            TimeZone::get(t).ok().or_else(|| {
-                let text = format!("2000-01-01T00:00{t}");
-                let p = jiff::fmt::temporal::Pieces::parse(&text).ok()?;
-                match p.offset()? {
-                    jiff::fmt::temporal::PiecesOffset::Numeric(n) => {
-                        Some(TimeZone::fixed(n.offset()))
-                    }
-                    _ => None,
-                }
-            })
-        })
-        .unwrap_or_else(|| plan.clone())
+        .and_then(|t| crate::store::parse_zone(t).ok())
+        .map_or_else(|| plan.clone(), |(_, tz)| tz)
 }
 
 /// "29 Apr 2011 04:30 (+02:00)", "29 aprile 2011 04:30 (+02:00)".

@@ -294,6 +294,31 @@ pub fn add_incidents(path: &Path, records: &[NewIncident]) -> Result<Vec<i64>, S
     Ok(ids)
 }
 
+/// A zone as written: an IANA name or a fixed offset (`+02:00`, `-0500`).
+pub fn parse_zone(s: &str) -> Result<(String, jiff::tz::TimeZone), String> {
+    let s = s.trim();
+    if let Some(rest) = s.strip_prefix(['+', '-']) {
+        let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
+        let shape_ok = rest.chars().all(|c| c.is_ascii_digit() || c == ':')
+            && (digits.len() == 2 || digits.len() == 4);
+        let h: i32 = digits.get(..2).and_then(|d| d.parse().ok()).unwrap_or(99);
+        let m: i32 = digits.get(2..).and_then(|d| d.parse().ok()).unwrap_or(0);
+        if !shape_ok || h > 23 || m > 59 {
+            return Err(format!(
+                "'{s}' is not an offset: write it like +02:00 or -05:00 (at most ±23:59)"
+            ));
+        }
+        let sign = if s.starts_with('-') { -1 } else { 1 };
+        let off = jiff::tz::Offset::from_seconds(sign * (h * 3600 + m * 60))
+            .map_err(|e| format!("'{s}': {e}"))?;
+        let name = format!("{}{h:02}:{m:02}", if sign < 0 { '-' } else { '+' });
+        return Ok((name, jiff::tz::TimeZone::fixed(off)));
+    }
+    jiff::tz::TimeZone::get(s).map(|tz| (s.to_owned(), tz)).map_err(|_| {
+        format!("unknown zone '{s}': write an IANA name such as Europe/Rome, or an offset such as +02:00")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

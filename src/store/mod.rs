@@ -50,7 +50,7 @@ mod seal;
 #[doc(hidden)]
 pub use digest::fuzz_canonical_line;
 pub use digest::{EvidenceDigest, split_line};
-pub use incident::{NewIncident, add_incidents, effective_incidents};
+pub use incident::{NewIncident, add_incidents, effective_incidents, parse_zone};
 pub use lock::{DbLock, LockError, lock_path};
 pub use query::{AnnouncedWindow, CheckSpan, set_meta};
 pub use seal::{
