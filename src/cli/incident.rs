@@ -714,21 +714,31 @@ fn store(database: &Path, records: &[Checked]) -> Result<Vec<i64>, String> {
     crate::store::add_incidents(database, &new).map_err(|e| e.to_string())
 }
 
-/// The same evidence: what it concerns, when, from whom, why, what it says, and
-/// the files kept with it (ids, entry times and zones aside).
-fn same_record(a: &Incident, b: &Incident) -> bool {
-    a.probe == b.probe
-        && a.contract == b.contract
-        && a.start == b.start
-        && a.open == b.open
-        && (a.open || a.end == b.end)
-        && a.source == b.source
-        && a.cause == b.cause
-        && a.note == b.note
-        && a.attachments
-            .iter()
-            .map(|x| &x.1)
-            .eq(b.attachments.iter().map(|x| &x.1))
+/// What makes two records the same evidence: what it concerns, when, from whom,
+/// why, what it says, and the files kept with it (ids, entry times and zones aside;
+/// an open record's `end` is only a placeholder).
+type RecordKey<'a> = (
+    &'a Option<String>,
+    &'a Option<String>,
+    i64,
+    Option<i64>,
+    &'static str,
+    &'a Option<String>,
+    &'a str,
+    Vec<&'a str>,
+);
+
+fn record_key(i: &Incident) -> RecordKey<'_> {
+    (
+        &i.probe,
+        &i.contract,
+        i.start.0,
+        (!i.open).then_some(i.end.0),
+        i.source.as_str(),
+        &i.cause,
+        &i.note,
+        i.attachments.iter().map(|x| x.1.as_str()).collect(),
+    )
 }
 
 /// "incident 4 recorded: 29 Apr 2011 04:30 to 2 May 2011 18:00 Europe/Rome (+02:00),
@@ -1263,13 +1273,19 @@ fn import(a: &ImportArgs) -> Result<(), CliError> {
     } else {
         Vec::new()
     };
+    // One lookup per row, not a scan of every record: an association imports many.
+    let mut known: std::collections::HashMap<RecordKey<'_>, i64> = Default::default();
+    for s in &standing {
+        known.entry(record_key(s)).or_insert(s.id);
+    }
+    let dup: Vec<Option<i64>> = checked
+        .iter()
+        .map(|c| known.get(&record_key(&c.incident)).copied())
+        .collect();
     let mut fresh: Vec<Checked> = Vec::new();
-    for (c, line) in checked.into_iter().zip(&rows) {
-        match standing.iter().find(|s| same_record(s, &c.incident)) {
-            Some(s) => println!(
-                "{file}:{line}: already recorded as incident {}; skipped",
-                s.id
-            ),
+    for ((c, line), dup) in checked.into_iter().zip(&rows).zip(dup) {
+        match dup {
+            Some(id) => println!("{file}:{line}: already recorded as incident {id}; skipped"),
             None => fresh.push(c),
         }
     }
