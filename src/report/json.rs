@@ -2,7 +2,9 @@
 //! percentages and minutes are decimal strings, instants RFC 3339 in UTC.
 
 use super::data::{ContractReport, Report};
+use super::evidence::{ChainHead, Evidence};
 use super::text;
+use crate::model::UtcMillis;
 use crate::sla::num;
 use serde_json::{Value, json};
 
@@ -69,22 +71,27 @@ fn contract(c: &ContractReport, chain: Option<&(i64, String)>) -> Value {
             "end": text::utc(b.0),
             "minutes": text::minutes(b.0 - a.0),
         })).collect::<Vec<_>>(),
-        "evidence": {
-            "sha256": c.evidence.sha256,
-            "checks": c.evidence.checks,
-            "runs": c.evidence.runs,
-            "failed_checks": c.evidence.failures,
-            "probes": c.contract.probes,
-            "from": text::utc(c.evaluation.period.start),
-            "to": text::utc(c.evaluation.period.end),
-            "chain": chain.map(|(seal, head)| json!({"seal": seal, "head": head})),
-        },
+        "evidence": evidence(c, chain),
         "timeline": c.timeline.to_json(),
         "basis": super::basis::json(c),
         "comparison": super::compare::json(c),
         "records": super::records::json(c),
         "deadline": super::deadline::json(c),
     })
+}
+
+/// The contract's `evidence` object, through the type `slawatch verify` reads it with.
+fn evidence(c: &ContractReport, chain: Option<&(i64, String)>) -> Evidence {
+    Evidence {
+        sha256: c.evidence.sha256.clone(),
+        checks: c.evidence.checks,
+        runs: c.evidence.runs,
+        failed_checks: c.evidence.failures,
+        probes: c.contract.probes.clone(),
+        from: UtcMillis(c.evaluation.period.start),
+        to: UtcMillis(c.evaluation.period.end),
+        chain: chain.map(ChainHead::of),
+    }
 }
 
 /// The report as a JSON value.

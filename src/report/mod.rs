@@ -15,6 +15,7 @@ pub mod compare;
 mod csv;
 mod data;
 pub mod deadline;
+pub(crate) mod evidence;
 pub(crate) use data::allowance_ms;
 mod html;
 mod json;
@@ -24,6 +25,7 @@ mod records;
 pub mod summary;
 pub mod terms;
 mod text;
+pub(crate) mod verify;
 pub(crate) mod words;
 
 pub use data::{

@@ -572,11 +572,14 @@ fn report_json(db: &Path, dir: &Path) -> PathBuf {
     let d = r.evidence_digest(&probes, from, to).unwrap();
     let (seal, head) = r.chain_head().unwrap().unwrap();
     let v = serde_json::json!({
+        "format": "slawatch-report/1",
         "contracts": [{
             "id": "shop",
             "evidence": {
                 "sha256": d.sha256,
                 "checks": d.checks,
+                "runs": d.runs,
+                "failed_checks": d.failures,
                 "probes": probes,
                 "from": from.to_string(),
                 "to": to.to_string(),
@@ -635,16 +638,49 @@ fn the_reports_chain_head_catches_a_cut_the_chain_alone_cannot() {
 }
 
 #[test]
+fn verify_json_names_the_chain_head_as_the_report_does() {
+    let (dir, db) = database();
+    let report = report_json(&db, dir.path());
+    let stated: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let out: serde_json::Value = serde_json::from_str(&verify(
+        &db,
+        &["--json", "--report", report.to_str().unwrap()],
+        0,
+    ))
+    .unwrap();
+    // One shape of a chain head, `{seal, head}`, in the report and in verify's output.
+    assert_eq!(out["head"], stated["contracts"][0]["evidence"]["chain"]);
+    assert_eq!(out["reports"][0]["chain_matches"], true);
+    // A field slawatch never writes is a forged shape: refused, not ignored.
+    let forged = dir.path().join("forged.json");
+    let text = std::fs::read_to_string(&report)
+        .unwrap()
+        .replace("\"runs\":", "\"verified\":true,\"runs\":");
+    std::fs::write(&forged, text).unwrap();
+    let out = verify(&db, &["--report", forged.to_str().unwrap()], 2);
+    assert!(out.contains("unknown field `verified`"), "{out}");
+}
+
+#[test]
 fn verify_without_a_database_or_with_a_bad_report_is_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let out = verify(&dir.path().join("missing.db"), &[], 2);
     assert!(out.contains("error:"), "{out}");
     let (dir, db) = database();
     let bad = dir.path().join("bad.json");
-    std::fs::write(&bad, r#"{"evidence": {"sha256": "00", "probes": ["web"], "from": "yesterday", "to": "2024-04-01T00:00:00Z"}}"#).unwrap();
+    std::fs::write(
+        &bad,
+        r#"{"format": "slawatch-report/1", "contracts": [{"evidence": {"sha256": "00", "checks": 0, "runs": 0, "failed_checks": 0,
+"probes": ["web"], "from": "yesterday", "to": "2024-04-01T00:00:00Z", "chain": null}}]}"#,
+    )
+    .unwrap();
     let out = verify(&db, &["--report", bad.to_str().unwrap()], 2);
     assert!(
-        out.contains("$.evidence.from: 'yesterday' is not an RFC 3339 instant"),
+        out.contains(&format!(
+            "{}:2:38: 'yesterday' is not an RFC 3339 instant",
+            bad.display()
+        )),
         "{out}"
     );
     std::fs::write(&bad, "{}").unwrap();
