@@ -23,9 +23,14 @@
 //! | `duration_ms` | `end - start` in milliseconds; `null` while open |
 //! | `proven_ms` | first to last failed check (the proven minimum) |
 //! | `uncertainty_ms` | last success before to the first failure; `null` without one |
+//! | `last_success_before` | that last success, RFC 3339 UTC; `null` without one |
+//! | `failed_checks` | failed checks in the outage so far |
 //! | `class` | the error class of the first failed check (`timeout`, `refused`...) |
 //! | `detail` | its detail |
 //! | `vantage` | `[daemon] vantage`: where the check ran from |
+//!
+//! Apart from `event` and `vantage`, these are the fields of `slawatch outages
+//! --json`: both are the one serialisation of an `Outage` (`src/outage.rs`).
 //!
 //! Any 2xx answer is a success.
 //!
@@ -215,23 +220,26 @@ fn webhook_target(i: usize, url: &str) -> String {
     format!("webhook {} ({})", i + 1, url_origin(url))
 }
 
+/// The webhook's JSON: the outage as `Outage` serialises it everywhere (`slawatch
+/// outages --json` too), with the event and the vantage (see the module documentation).
+#[derive(serde::Serialize)]
+struct Body<'a> {
+    event: &'static str,
+    #[serde(flatten)]
+    outage: &'a Outage,
+    vantage: &'a str,
+}
+
 /// The webhook's JSON (see the module documentation).
 pub fn payload(event: &Event, vantage: &str) -> serde_json::Value {
-    let (name, o): (&str, &Outage) = match event {
+    let (event, outage): (&str, &Outage) = match event {
         Event::Opened(o) => ("outage_opened", o),
         Event::Closed(o) => ("outage_closed", o),
     };
-    serde_json::json!({
-        "event": name,
-        "probe": o.probe,
-        "start": o.start.to_string(),
-        "end": o.end.map(|e| e.to_string()),
-        "duration_ms": o.end.map(|e| e.0 - o.start.0),
-        "proven_ms": o.proven_ms(),
-        "uncertainty_ms": o.uncertainty_ms(),
-        "class": o.class.as_str(),
-        "detail": o.detail,
-        "vantage": vantage,
+    serde_json::json!(Body {
+        event,
+        outage,
+        vantage
     })
 }
 
@@ -399,6 +407,18 @@ mod tests {
     }
 
     #[test]
+    fn the_webhook_is_the_outage_as_outages_json_writes_it_plus_event_and_vantage() {
+        let o = outage(Some(1_712_139_420_000));
+        let mut body = payload(&Event::Closed(o.clone()), "fra-1");
+        let map = body.as_object_mut().unwrap();
+        assert_eq!(map.remove("event").unwrap(), "outage_closed");
+        assert_eq!(map.remove("vantage").unwrap(), "fra-1");
+        assert_eq!(body, serde_json::to_value(&o).unwrap());
+        assert_eq!(body["failed_checks"], 3);
+        assert_eq!(body["duration_ms"], 90_000);
+    }
+
+    #[test]
     fn a_webhook_is_named_by_number_and_origin_only() {
         assert_eq!(
             webhook_target(0, "https://hooks.example.test/services/T0/B0/SECRET?x=1"),
@@ -421,6 +441,8 @@ mod tests {
             "duration_ms: -\n",
             "proven_ms: 60000\n",
             "uncertainty_ms: 30000\n",
+            "last_success_before: 2024-04-03T10:15:00.000Z\n",
+            "failed_checks: 3\n",
             "class: timeout\n",
             "detail: no answer in 10s\n",
             "vantage: fra-1\n",

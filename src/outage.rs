@@ -58,6 +58,32 @@ impl Outage {
     }
 }
 
+/// The one JSON shape of an outage, for `slawatch outages --json` and the webhook
+/// (which adds `event` and `vantage`): `probe`, `start`, `end` (`null` while open),
+/// `duration_ms` (`null` while open), `proven_ms`, `uncertainty_ms` (`null` without
+/// an earlier success), `last_success_before` (`null` likewise), `failed_checks`,
+/// `class` and `detail`. Instants are RFC 3339 UTC with milliseconds.
+impl serde::Serialize for Outage {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut o = s.serialize_struct("Outage", 10)?;
+        o.serialize_field("probe", &self.probe)?;
+        o.serialize_field("start", &self.start.to_string())?;
+        o.serialize_field("end", &self.end.map(|e| e.to_string()))?;
+        o.serialize_field("duration_ms", &self.end.map(|e| e.0 - self.start.0))?;
+        o.serialize_field("proven_ms", &self.proven_ms())?;
+        o.serialize_field("uncertainty_ms", &self.uncertainty_ms())?;
+        o.serialize_field(
+            "last_success_before",
+            &self.last_success_before.map(|s| s.to_string()),
+        )?;
+        o.serialize_field("failed_checks", &self.failed_checks)?;
+        o.serialize_field("class", self.class.as_str())?;
+        o.serialize_field("detail", &self.detail)?;
+        o.end()
+    }
+}
+
 /// When a check got its answer: its start plus its measured total, rounded up to
 /// the millisecond so it is never before the answer (its start when the total is
 /// not known).
@@ -246,6 +272,42 @@ mod tests {
             phases: Phases::default(),
             cert_not_after: None,
         }
+    }
+
+    #[test]
+    fn an_outage_has_one_json_shape_open_and_closed() {
+        let mut o = Outage {
+            probe: "web".to_owned(),
+            start: UtcMillis(1_712_139_330_000),
+            end: None,
+            last_failure: UtcMillis(1_712_139_390_000),
+            last_success_before: Some(UtcMillis(1_712_139_300_000)),
+            class: ErrorClass::Timeout,
+            detail: "no answer in 10s".to_owned(),
+            failed_checks: 3,
+        };
+        assert_eq!(
+            serde_json::to_value(&o).unwrap(),
+            serde_json::json!({
+                "probe": "web",
+                "start": "2024-04-03T10:15:30.000Z",
+                "end": null,
+                "duration_ms": null,
+                "proven_ms": 60_000,
+                "uncertainty_ms": 30_000,
+                "last_success_before": "2024-04-03T10:15:00.000Z",
+                "failed_checks": 3,
+                "class": "timeout",
+                "detail": "no answer in 10s",
+            })
+        );
+        o.end = Some(UtcMillis(1_712_139_420_500));
+        o.last_success_before = None;
+        let v = serde_json::to_value(&o).unwrap();
+        assert_eq!(v["end"], "2024-04-03T10:17:00.500Z");
+        assert_eq!(v["duration_ms"], 90_500);
+        assert_eq!(v["uncertainty_ms"], serde_json::Value::Null);
+        assert_eq!(v["last_success_before"], serde_json::Value::Null);
     }
 
     /// Runs a script like "U D D U" (one check per second) and returns the events.

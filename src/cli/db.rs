@@ -3,7 +3,6 @@
 
 use super::{CliError, ConfigArg};
 use crate::model::UtcMillis;
-use crate::outage::Outage;
 use crate::store::Reader;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -172,21 +171,6 @@ fn table(rows: &[Vec<String>]) -> String {
     out
 }
 
-fn outage_json(o: &Outage) -> serde_json::Value {
-    serde_json::json!({
-        "probe": o.probe,
-        "start": o.start.to_string(),
-        "end": o.end.map(|e| e.to_string()),
-        "duration_ms": o.end.map(|e| e.0 - o.start.0),
-        "proven_ms": o.proven_ms(),
-        "uncertainty_ms": o.uncertainty_ms(),
-        "last_success_before": o.last_success_before.map(|s| s.to_string()),
-        "failed_checks": o.failed_checks,
-        "class": o.class.as_str(),
-        "detail": o.detail,
-    })
-}
-
 pub(super) fn status(a: StatusArgs) -> Result<ExitCode, CliError> {
     let reader = a.db.open()?;
     let states = reader.probe_states().map_err(CliError::failure)?;
@@ -253,8 +237,7 @@ pub(super) fn outages(a: OutagesArgs) -> Result<(), CliError> {
         .outages(a.since, a.probe.as_deref())
         .map_err(CliError::failure)?;
     if a.db.json {
-        let v: Vec<serde_json::Value> = list.iter().map(outage_json).collect();
-        println!("{}", serde_json::Value::Array(v));
+        println!("{}", serde_json::json!(list));
         return Ok(());
     }
     if list.is_empty() {
