@@ -34,9 +34,11 @@ use std::process::ExitCode;
     --checkpoint, every line of the daemon's checkpoint file ([daemon] \
     checkpoint_file) must follow the one before and name a seal whose chain value the \
     database still holds; the first line that disagrees is named. With --report, the report's \
-    evidence digest (evidence.sha256 over evidence.probes from evidence.from to \
-    evidence.to) is recomputed from the database, and its chain head \
-    (evidence.chain.seal, evidence.chain.head), when stated, is looked up.\n\n\
+    evidence digest and counts (evidence.sha256, checks, runs and failed_checks over \
+    evidence.probes from evidence.from to evidence.to) are recomputed from the \
+    database, and its chain head (evidence.chain.seal, evidence.chain.head), when \
+    stated, is looked up; a report of another format, or whose evidence has a field \
+    missing or one slawatch never writes, is refused (docs/report-json.md).\n\n\
     Exit status: 0 the chain is intact (and the report matches), 1 something was \
     altered or does not match, 2 no database, a database without a chain, or a \
     report or checkpoint file that cannot be read.")]
