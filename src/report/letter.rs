@@ -217,14 +217,17 @@ pub fn render(
     Some(letter)
 }
 
-/// The letter in Italian: `templates/letter-it.txt` words the [`Facts`].
+/// The letter in Italian: `templates/letter-it.txt` words the [`Facts`]. Every
+/// character of a template's text reaches the letter, whatever a crate-wide
+/// `askama.toml` makes the default (`whitespace = "preserve"`): the templates trim
+/// only where a tag says so (`{%-`, `-%}`).
 #[derive(Template)]
-#[template(path = "letter-it.txt", escape = "none")]
+#[template(path = "letter-it.txt", escape = "none", whitespace = "preserve")]
 struct ItalianLetter<'f, 'a>(&'f Facts<'a>);
 
 /// The letter in English: `templates/letter-en.txt` words the [`Facts`].
 #[derive(Template)]
-#[template(path = "letter-en.txt", escape = "none")]
+#[template(path = "letter-en.txt", escape = "none", whitespace = "preserve")]
 struct EnglishLetter<'f, 'a>(&'f Facts<'a>);
 
 impl<'a> std::ops::Deref for ItalianLetter<'_, 'a> {
