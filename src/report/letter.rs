@@ -31,7 +31,7 @@
 //! template only chooses its sentences and fills them in.
 //!
 //! Invariant: no string literal of this module reads as a letter's sentence (only
-//! the words the report shares, [`owed`] and `class_words`, and the terminal lines
+//! the words the report shares, `owed` and `class_words`, and the terminal lines
 //! [`nothing_to_claim`] and [`missing_addressee`]); both templates word every kind
 //! (tested).
 
