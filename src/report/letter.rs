@@ -23,6 +23,17 @@
 //! and rests on good faith and the regulator, never on the contractual term.
 //! Dates, times and numbers are written as [`super::words`] writes them; no ISO
 //! timestamp, no store id, no probe name.
+//!
+//! The sentences live in one askama template per language, `templates/letter-it.txt`
+//! and `templates/letter-en.txt` (plain text, no escaping, compiled in). This module
+//! computes the facts once for both (`Facts`: names, dates, amounts and minutes in
+//! words, the kind asked, the deadline's state, the outages, the remedies); each
+//! template only chooses its sentences and fills them in.
+//!
+//! Invariant: no string literal of this module reads as a letter's sentence (only
+//! the words the report shares, `owed` and `class_words`, and the terminal lines
+//! [`nothing_to_claim`] and [`missing_addressee`]); both templates word every kind
+//! (tested).
 
 use super::Lang;
 use super::compare::{Remedy, RemedyKind};
@@ -32,9 +43,9 @@ use super::words::{self, it_prep};
 use super::{terms, text};
 use crate::model::UtcMillis;
 use crate::sla::plan::{CreditForm, MissingData, Scheme};
+use askama::Template;
 use jiff::civil::Date;
 use rust_decimal::Decimal;
-use std::fmt::Write as _;
 
 /// The letter's file name: `claim-CONTRACT-PERIOD-LANG.txt` (characters other than
 /// letters, digits, `.`, `_` and `-` in the contract id become `_`).
@@ -193,29 +204,395 @@ pub fn render(
     vantage: &str,
     date: Date,
 ) -> Option<String> {
-    let kind = kind(c)?;
-    let w = Writer {
-        c,
-        lang,
-        kind,
-        file: report_file,
-        vantage,
-        date,
-    };
-    Some(w.letter())
+    let facts = Facts::of(c, kind(c)?, report_file, vantage, date, lang);
+    // Rendering fails only when a value's `Display` fails; every value here is a
+    // string or an integer, whose `Display` never does.
+    let mut letter = match lang {
+        Lang::It => ItalianLetter(&facts).render(),
+        Lang::En => EnglishLetter(&facts).render(),
+    }
+    .ok()?;
+    // askama drops the template file's final line break; a text file ends with one.
+    letter.push('\n');
+    Some(letter)
 }
 
-struct Writer<'a> {
-    c: &'a ContractReport,
-    lang: Lang,
-    kind: Kind,
-    file: &'a str,
+/// The letter in Italian: `templates/letter-it.txt` words the [`Facts`]. Every
+/// character of a template's text reaches the letter, whatever a crate-wide
+/// `askama.toml` makes the default (`whitespace = "preserve"`): the templates trim
+/// only where a tag says so (`{%-`, `-%}`).
+#[derive(Template)]
+#[template(path = "letter-it.txt", escape = "none", whitespace = "preserve")]
+struct ItalianLetter<'f, 'a>(&'f Facts<'a>);
+
+/// The letter in English: `templates/letter-en.txt` words the [`Facts`].
+#[derive(Template)]
+#[template(path = "letter-en.txt", escape = "none", whitespace = "preserve")]
+struct EnglishLetter<'f, 'a>(&'f Facts<'a>);
+
+impl<'a> std::ops::Deref for ItalianLetter<'_, 'a> {
+    type Target = Facts<'a>;
+    fn deref(&self) -> &Facts<'a> {
+        self.0
+    }
+}
+
+impl<'a> std::ops::Deref for EnglishLetter<'_, 'a> {
+    type Target = Facts<'a>;
+    fn deref(&self) -> &Facts<'a> {
+        self.0
+    }
+}
+
+/// Everything a letter says, computed once for both languages: names as
+/// configured, dates, times, numbers and amounts already in the letter's language
+/// ([`super::words`]), and which sentence applies as a choice (an enum or a flag).
+/// The templates hold every sentence and only choose and fill them.
+struct Facts<'a> {
+    ask: Ask<'a>,
+    customer: String,
+    customer_address: Option<&'a str>,
+    customer_code: Option<&'a str>,
+    customer_email: Option<&'a str>,
+    /// The provider's name (contract over plan); none: "the provider".
+    provider: Option<String>,
+    provider_address: Option<&'a str>,
+    provider_pec: Option<&'a str>,
+    provider_email: Option<&'a str>,
+    /// The letter's date.
+    date: String,
+    contract: ContractRef<'a>,
+    period: PeriodWords,
+    service: Option<&'a str>,
+    clause: Option<&'a str>,
+    /// The plan's terms in words ([`terms::describe`]).
+    terms: String,
     vantage: &'a str,
-    date: Date,
+    /// Checks were made in the period (the figures rest on monitoring).
+    measured: bool,
+    /// Some interruption comes from a record other than monitoring.
+    recorded: bool,
+    zone: &'a str,
+    /// The interruptions counted under the contract.
+    outages: Vec<Outage>,
+    /// How many interruptions inside the period the contract's terms exclude.
+    excluded: usize,
+    availability: Option<String>,
+    target: String,
+    downtime: String,
+    measured_minutes: String,
+    no_data: Option<NoData>,
+    breach: bool,
+    /// What the contract owes in words ([`owed`]); none when nothing above zero.
+    owed: Option<String>,
+    form: Option<CreditForm>,
+    /// The claim deadline has passed at the letter's date.
+    late: bool,
+    /// The contract excludes compensation (a liability clause), rather than
+    /// stating none that can be computed.
+    liability: bool,
+    deadline: Term,
+    /// The attached report's file name.
+    file: &'a str,
+    /// How many checks the digest covers; none when nothing was measured.
+    checks: Option<String>,
+    digest: &'a str,
+}
+
+/// What the letter asks for ([`Kind`] with what it needs).
+enum Ask<'a> {
+    Credit,
+    BreachNotice,
+    /// The announced goodwill remedy.
+    Goodwill(Offer<'a>),
+    /// A compared plan's indemnity, asked by analogy.
+    Regulator(Compared<'a>),
+}
+
+/// How the letter names the contract: by its number, by the customer's account
+/// on a free service, or (last resort) by the configuration's id.
+enum ContractRef<'a> {
+    Number(&'a str),
+    Account(&'a str),
+    Id(&'a str),
+}
+
+/// The period: a calendar month or year by name, else its first and last day.
+enum PeriodWords {
+    Named(String),
+    Dates(String, String),
+}
+
+/// One counted interruption.
+struct Outage {
+    /// The local day when it starts and ends on the same day; `from` and `to` are
+    /// then clock times, else dates with times.
+    day: Option<String>,
+    from: String,
+    to: String,
+    open: bool,
+    /// Minutes counted in the period.
+    counted: String,
+    /// Where it was seen, each once, in the order of the row's sources.
+    sources: Vec<Source>,
+    /// Its error classes in words ([`class_words`]).
+    results: Vec<&'static str>,
+}
+
+/// Where an interruption was seen.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Measured,
+    StatusPage,
+    Provider,
+    Seen,
+}
+
+/// Time neither measured nor recorded as interrupted.
+struct NoData {
+    minutes: String,
+    counted: Unmeasured,
+}
+
+/// How unmeasured time counts.
+enum Unmeasured {
+    /// As available, by the customer's own choice (`unmonitored`).
+    ChosenAsUp,
+    /// As the contract's terms say.
+    Contract(MissingData),
+}
+
+/// The claim deadline at the letter's date.
+enum Term {
+    /// The contract sets none.
+    None,
+    /// Passed; its last day.
+    Passed(String),
+    /// Open; its last day and the days left in words.
+    Within(String, String),
+}
+
+/// A remedy the provider announced, in words.
+struct Offer<'a> {
+    label: &'a str,
+    /// Free days of service (above zero).
+    days: Option<u32>,
+    /// Their money value, with `days`.
+    worth: Option<String>,
+    /// An amount, without `days`.
+    money: Option<String>,
+    other: Option<&'a str>,
+}
+
+/// A compared plan's indemnity.
+struct Compared<'a> {
+    /// The rules cited: their reference, else the plan's label.
+    cited: &'a str,
+    amount: String,
+    /// The goodwill the provider announced, said so the letter does not read as
+    /// if nothing had been offered.
+    offered: Option<Offer<'a>>,
+}
+
+impl<'a> Facts<'a> {
+    fn of(
+        c: &'a ContractReport,
+        kind: Kind,
+        file: &'a str,
+        vantage: &'a str,
+        date: Date,
+        lang: Lang,
+    ) -> Self {
+        let k = &c.contract;
+        let ev = &c.evaluation;
+        let tz = &c.plan.window.timezone;
+        let money = |d: &Decimal| words::money(d, &c.currency, lang);
+        let offer = |r: &'a Remedy| {
+            let days = r.days.filter(|d| *d > 0);
+            let amount = positive(r.money).map(|m| money(&m));
+            Offer {
+                label: &r.label,
+                days,
+                worth: days.and(amount.clone()),
+                money: if days.is_some() { None } else { amount },
+                other: r.other.as_deref(),
+            }
+        };
+        let remedies = &c.comparison.remedies;
+        let ask = match kind {
+            Kind::Credit => Ask::Credit,
+            Kind::BreachNotice => Ask::BreachNotice,
+            Kind::Goodwill(i) => Ask::Goodwill(offer(&remedies[i])),
+            Kind::Regulator(i) => Ask::Regulator(Compared {
+                cited: remedies[i]
+                    .reference
+                    .as_deref()
+                    .unwrap_or(&remedies[i].label),
+                amount: positive(remedies[i].money)
+                    .map(|m| money(&m))
+                    .unwrap_or_default(),
+                offered: remedies
+                    .iter()
+                    .find(|g| g.kind == RemedyKind::Goodwill)
+                    .map(offer),
+            }),
+        };
+        let status = crate::sla::period::midnight(date, tz)
+            .ok()
+            .and_then(|at| deadline::of(c, UtcMillis(at)));
+        let deadline = match &status {
+            None => Term::None,
+            Some(d) if d.state == DeadlineState::Passed => {
+                Term::Passed(deadline::last_day_words(d, tz, lang))
+            }
+            Some(d) => Term::Within(
+                deadline::last_day_words(d, tz, lang),
+                deadline::days_left(d.days, lang),
+            ),
+        };
+        let no_data = (ev.no_data_ms > 0).then(|| NoData {
+            minutes: words::minutes(&crate::sla::num::int(ev.no_data_ms), lang),
+            counted: match ev.missing_data {
+                MissingData::AsUp if k.unmonitored != crate::config::Unmonitored::Plan => {
+                    Unmeasured::ChosenAsUp
+                }
+                m => Unmeasured::Contract(m),
+            },
+        });
+        Facts {
+            ask,
+            customer: text::customer(c),
+            customer_address: k.customer_address.as_deref().map(str::trim_end),
+            customer_code: k.customer_code.as_deref(),
+            customer_email: k.customer_email.as_deref(),
+            provider: k.provider_name.clone().or_else(|| c.plan.provider.clone()),
+            provider_address: k.provider_address.as_deref().map(str::trim_end),
+            provider_pec: k.provider_pec.as_deref(),
+            provider_email: k.provider_email.as_deref(),
+            date: words::date(date, lang),
+            contract: match (&k.contract_number, &k.customer_email) {
+                (Some(n), _) => ContractRef::Number(n),
+                (None, Some(e)) => ContractRef::Account(e),
+                (None, None) => ContractRef::Id(&k.id),
+            },
+            period: period_words(c, lang),
+            service: c.plan.service.as_deref(),
+            clause: c.plan.clause.as_deref(),
+            terms: terms::describe(&c.plan, lang),
+            vantage,
+            measured: c.evidence.checks > 0,
+            recorded: c
+                .incidents
+                .iter()
+                .any(|r| r.sources.iter().any(|x| x != "measured")),
+            zone: &c.plan.window.timezone_name,
+            outages: c
+                .incidents
+                .iter()
+                .filter(|r| r.excluded.is_none())
+                .map(|r| outage(c, r, lang))
+                .collect(),
+            excluded: c
+                .incidents
+                .iter()
+                .filter(|r| {
+                    r.excluded
+                        .as_deref()
+                        .is_some_and(|w| w != "outside the period")
+                })
+                .count(),
+            availability: ev.availability_pct().map(|a| words::pct(&a, lang)),
+            target: words::pct(&c.plan.objective.target.to_string(), lang),
+            downtime: words::minutes(&ev.downtime_ms, lang),
+            measured_minutes: words::minutes(&ev.measured_ms, lang),
+            no_data,
+            breach: ev.breach,
+            owed: owed(c, lang),
+            form: ev.form,
+            late: matches!(deadline, Term::Passed(_)),
+            liability: matches!(c.plan.credit.scheme, Scheme::None),
+            deadline,
+            file,
+            checks: (c.evidence.checks > 0)
+                .then(|| words::number(&c.evidence.checks.to_string(), lang)),
+            digest: &c.evidence.sha256,
+        }
+    }
+
+    /// What the contract owes in words, empty when nothing (a credit letter is
+    /// written only when something is owed).
+    fn owed_words(&self) -> &str {
+        self.owed.as_deref().unwrap_or_default()
+    }
+}
+
+/// "gennaio 2023" for a calendar month, "2023" for a year, else the first and
+/// last day.
+fn period_words(c: &ContractReport, lang: Lang) -> PeriodWords {
+    let p = &c.evaluation.period;
+    let last = p.end_day.yesterday().unwrap_or(p.end_day);
+    if p.first_day.day() == 1 && p.months == Some(1) && last.month() == p.first_day.month() {
+        PeriodWords::Named(words::month_year(p.first_day, lang))
+    } else if p.first_day.day() == 1 && p.first_day.month() == 1 && p.months == Some(12) {
+        PeriodWords::Named(p.first_day.year().to_string())
+    } else {
+        PeriodWords::Dates(words::date(p.first_day, lang), words::date(last, lang))
+    }
+}
+
+/// One counted interruption: within one local day its day and clock times, else
+/// its start and end with dates; its sources and error classes.
+fn outage(c: &ContractReport, r: &IncidentRow, lang: Lang) -> Outage {
+    let tz = &c.plan.window.timezone;
+    // The local day and clock time of an instant.
+    let local = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms).ok().map(|t| {
+            let z = t.to_zoned_datetime(tz.clone());
+            let clock = if z.second() == 0 && z.subsec_nanosecond() == 0 {
+                z.strftime("%H:%M").to_string()
+            } else {
+                z.strftime("%H:%M:%S").to_string()
+            };
+            (z.date(), clock)
+        })
+    };
+    let (day, from, to) = match (local(r.start.0), local(r.end.0)) {
+        (Some((a, from)), Some((b, to))) if a == b => (Some(words::date(a, lang)), from, to),
+        _ => (
+            None,
+            words::datetime(r.start.0, tz, lang),
+            words::datetime(r.end.0, tz, lang),
+        ),
+    };
+    let mut sources = Vec::new();
+    for src in &r.sources {
+        let s = match src.as_str() {
+            "measured" => Source::Measured,
+            "status-page" => Source::StatusPage,
+            "provider" => Source::Provider,
+            _ => Source::Seen,
+        };
+        if !sources.contains(&s) {
+            sources.push(s);
+        }
+    }
+    Outage {
+        day,
+        from,
+        to,
+        open: r.open,
+        counted: words::minutes(&r.counted_ms, lang),
+        sources,
+        results: r
+            .classes
+            .iter()
+            .map(|(c, _)| class_words(c, lang))
+            .collect(),
+    }
 }
 
 /// The error class in words.
-pub(crate) fn class_words(class: &str, lang: Lang) -> &str {
+pub(crate) fn class_words(class: &str, lang: Lang) -> &'static str {
     match (lang, class) {
         (Lang::It, "dns") => "nome a dominio non risolto",
         (Lang::It, "refused") => "connessione rifiutata",
@@ -244,769 +621,6 @@ pub(crate) fn class_words(class: &str, lang: Lang) -> &str {
     }
 }
 
-impl Writer<'_> {
-    fn it(&self) -> bool {
-        self.lang == Lang::It
-    }
-
-    /// `it` or `en` text.
-    fn t<'s>(&self, it: &'s str, en: &'s str) -> &'s str {
-        if self.it() { it } else { en }
-    }
-
-    fn customer(&self) -> String {
-        text::customer(self.c)
-    }
-
-    fn provider(&self) -> Option<String> {
-        self.c
-            .contract
-            .provider_name
-            .clone()
-            .or_else(|| self.c.plan.provider.clone())
-    }
-
-    /// "n. 12345"; a free account without a number is named by the customer's
-    /// address on it ("relativo all'account x@y"); the contract id only as a last
-    /// resort (the configuration's name, not the provider's).
-    fn contract_ref(&self) -> String {
-        let c = &self.c.contract;
-        match (&c.contract_number, &c.customer_email) {
-            (Some(n), _) => format!("{} {n}", self.t("n.", "no.")),
-            (None, Some(e)) => format!("{} {e}", self.t("relativo all'account", "for the account")),
-            (None, None) => c.id.clone(),
-        }
-    }
-
-    fn dt(&self, ms: i64) -> String {
-        words::datetime(ms, &self.c.plan.window.timezone, self.lang)
-    }
-
-    fn money(&self, d: &Decimal) -> String {
-        words::money(d, &self.c.currency, self.lang)
-    }
-
-    /// "gennaio 2023" for a calendar month, "2023" for a year, else the dates.
-    fn period(&self) -> String {
-        let p = &self.c.evaluation.period;
-        let last = p.end_day.yesterday().unwrap_or(p.end_day);
-        if p.first_day.day() == 1 && p.months == Some(1) && last.month() == p.first_day.month() {
-            words::month_year(p.first_day, self.lang)
-        } else if p.first_day.day() == 1 && p.first_day.month() == 1 && p.months == Some(12) {
-            p.first_day.year().to_string()
-        } else if self.it() {
-            format!(
-                "{} {}",
-                it_prep("da", &words::date(p.first_day, self.lang)),
-                it_prep("a", &words::date(last, self.lang))
-            )
-        } else {
-            format!(
-                "{} to {}",
-                words::date(p.first_day, self.lang),
-                words::date(last, self.lang)
-            )
-        }
-    }
-
-    fn letter(&self) -> String {
-        let mut s = String::new();
-        self.header(&mut s);
-        self.opening(&mut s);
-        self.incidents(&mut s);
-        self.figures(&mut s);
-        self.request(&mut s);
-        self.deadline(&mut s);
-        let checks = words::number(&self.c.evidence.checks.to_string(), self.lang);
-        let digest = &self.c.evidence.sha256;
-        let attached = match (self.it(), self.c.evidence.checks > 0) {
-            (true, true) => format!(
-                "Allego il rapporto {}, che elenca ogni interruzione e il metodo di calcolo e riporta \
-                 l'impronta SHA-256 {digest} dei {checks} controlli su cui si basa.",
-                self.file
-            ),
-            (true, false) => format!(
-                "Allego il rapporto {}, che elenca ogni interruzione registrata, con la sua fonte, e il \
-                 metodo di calcolo.",
-                self.file
-            ),
-            (false, true) => format!(
-                "Attached: the report {}, which lists every interruption and the method of calculation, \
-                 and states the SHA-256 digest {digest} of the {checks} checks it rests on.",
-                self.file
-            ),
-            (false, false) => format!(
-                "Attached: the report {}, which lists every recorded interruption, with its source, and \
-                 the method of calculation.",
-                self.file
-            ),
-        };
-        let _ = writeln!(s, "\n{attached}");
-        let _ = write!(
-            s,
-            "\n{}\n\n{}\n",
-            self.t("Distinti saluti,", "Yours faithfully,"),
-            self.customer()
-        );
-        s
-    }
-
-    fn header(&self, s: &mut String) {
-        let k = &self.c.contract;
-        let _ = writeln!(s, "{}", self.customer());
-        if let Some(a) = &k.customer_address {
-            let _ = writeln!(s, "{}", a.trim_end());
-        }
-        if let Some(code) = &k.customer_code {
-            let _ = writeln!(s, "{} {code}", self.t("Codice cliente:", "Customer code:"));
-        }
-        if let Some(e) = &k.customer_email {
-            let _ = writeln!(s, "{} {e}", self.t("E-mail:", "E-mail:"));
-        }
-        let _ = writeln!(s);
-        let provider = self.provider();
-        match (&provider, self.it()) {
-            (Some(p), true) => {
-                let _ = writeln!(s, "Spett.le {p}");
-            }
-            (Some(p), false) => {
-                let _ = writeln!(s, "To: {p}");
-            }
-            (None, true) => s.push_str("Spett.le Fornitore\n"),
-            (None, false) => s.push_str("To: the provider\n"),
-        }
-        if let Some(a) = &k.provider_address {
-            let _ = writeln!(s, "{}", a.trim_end());
-        }
-        if let Some(p) = &k.provider_pec {
-            let _ = writeln!(s, "{} {p}", self.t("PEC:", "Certified e-mail (PEC):"));
-        }
-        if let Some(e) = &k.provider_email {
-            let _ = writeln!(s, "{} {e}", self.t("E-mail:", "E-mail:"));
-        }
-        let _ = writeln!(s, "\n{}\n", words::date(self.date, self.lang));
-        let subject = match (self.kind, self.it()) {
-            (Kind::Credit, true) => {
-                "Richiesta di indennizzo per mancato rispetto del livello di servizio"
-            }
-            (Kind::Credit, false) => "Claim for compensation under the service level agreement",
-            (Kind::BreachNotice, true) => "Contestazione di disservizio e riserva di ogni diritto",
-            (Kind::BreachNotice, false) => {
-                "Notice of breach of the service level and reservation of rights"
-            }
-            (Kind::Goodwill(_), true) => "Richiesta dell'indennizzo da Voi annunciato",
-            (Kind::Goodwill(_), false) => "Request for the compensation you announced",
-            (Kind::Regulator(_), true) => {
-                "Reclamo e richiesta di indennizzo, preliminare alla conciliazione"
-            }
-            (Kind::Regulator(_), false) => {
-                "Complaint and claim for compensation, prior to conciliation"
-            }
-        };
-        let _ = writeln!(
-            s,
-            "{} {subject}, {} {}, {}\n",
-            self.t("Oggetto:", "Subject:"),
-            self.t("contratto", "contract"),
-            self.contract_ref(),
-            self.period()
-        );
-        let _ = writeln!(
-            s,
-            "{}\n",
-            self.t("Spettabile Società,", "Dear Sir or Madam,")
-        );
-    }
-
-    fn opening(&self, s: &mut String) {
-        let service = self.c.plan.service.as_deref();
-        let terms = terms::describe(&self.c.plan, self.lang);
-        let clause = self.c.plan.clause.as_deref();
-        if self.it() {
-            let _ = writeln!(
-                s,
-                "scrivo in qualità di Vostro cliente, titolare del contratto {}{}. {}: {}.\n",
-                self.contract_ref(),
-                service
-                    .map(|x| format!(" per il servizio «{x}»"))
-                    .unwrap_or_default(),
-                match clause {
-                    Some(c) => format!(
-                        "Il livello di servizio è garantito dal contratto ({c}), che prevede"
-                    ),
-                    None => "Il livello di servizio garantito dal contratto prevede".to_owned(),
-                },
-                terms
-            );
-        } else {
-            let _ = writeln!(
-                s,
-                "I write as your customer, holder of contract {}{}. {}: {}.\n",
-                self.contract_ref(),
-                service
-                    .map(|x| format!(" for the service \"{x}\""))
-                    .unwrap_or_default(),
-                match clause {
-                    Some(c) => format!(
-                        "The service level is guaranteed by the contract ({c}), which provides"
-                    ),
-                    None => "The service level agreement of the contract provides".to_owned(),
-                },
-                terms
-            );
-        }
-    }
-
-    /// The interruptions counted, with their sources; the basis of the figures.
-    fn incidents(&self, s: &mut String) {
-        let list: Vec<&IncidentRow> = self
-            .c
-            .incidents
-            .iter()
-            .filter(|r| r.excluded.is_none())
-            .collect();
-        let measured = self.c.evidence.checks > 0;
-        let recorded = self
-            .c
-            .incidents
-            .iter()
-            .filter(|r| r.sources.iter().any(|x| x != "measured"))
-            .count();
-        let zone = &self.c.plan.window.timezone_name;
-        let basis = match (self.it(), measured, recorded > 0) {
-            (true, true, true) => format!(
-                "I dati si basano sul monitoraggio che svolgo in proprio con slawatch (punto di rilevazione «{}») \
-                 e su interruzioni registrate da altre fonti, indicate per ciascuna.",
-                self.vantage
-            ),
-            (true, true, false) => format!(
-                "I dati si basano sul monitoraggio che svolgo in proprio con slawatch (punto di rilevazione «{}»).",
-                self.vantage
-            ),
-            (true, false, _) => "I dati si basano sulle interruzioni registrate, con la fonte indicata per ciascuna: \
-                 nel periodo il servizio non era sottoposto al mio monitoraggio automatico."
-                .to_owned(),
-            (false, true, true) => format!(
-                "The figures rest on my own monitoring with slawatch (vantage \"{}\") and on interruptions \
-                 recorded from other sources, named for each.",
-                self.vantage
-            ),
-            (false, true, false) => format!(
-                "The figures rest on my own monitoring with slawatch (vantage \"{}\").",
-                self.vantage
-            ),
-            (false, false, _) => "The figures rest on the recorded interruptions, each with its source: my \
-                 automatic monitoring was not running during the period."
-                .to_owned(),
-        };
-        let _ = writeln!(s, "{basis}\n");
-        let n = list.len();
-        if self.it() {
-            let _ = writeln!(
-                s,
-                "Nel periodo di riferimento ({}; orari nel fuso orario {zone}) {}:\n",
-                self.period(),
-                match n {
-                    0 => "non risultano interruzioni conteggiate ai sensi del contratto".to_owned(),
-                    1 => "risulta la seguente interruzione del servizio, conteggiata ai sensi del contratto".to_owned(),
-                    n => format!(
-                        "risultano le seguenti {n} interruzioni del servizio, conteggiate ai sensi del contratto"
-                    ),
-                }
-            );
-        } else {
-            let _ = writeln!(
-                s,
-                "During the period ({}; times in the {zone} time zone) {}:\n",
-                self.period(),
-                match n {
-                    0 => "no interruption counted under the contract was recorded".to_owned(),
-                    1 => "the following interruption of the service was counted under the contract"
-                        .to_owned(),
-                    n => format!(
-                        "the following {n} interruptions of the service were counted under the contract"
-                    ),
-                }
-            );
-        }
-        for (i, r) in list.iter().enumerate() {
-            let counted = words::minutes(&r.counted_ms, self.lang);
-            let line = if self.it() {
-                format!(
-                    "{}{}: {counted} minuti conteggiati nel periodo{}",
-                    self.span_words(r),
-                    if r.open { " (ancora in corso)" } else { "" },
-                    self.source_note(r)
-                )
-            } else {
-                format!(
-                    "{}{}: {counted} minutes counted in the period{}",
-                    self.span_words(r),
-                    if r.open { " (still open)" } else { "" },
-                    self.source_note(r)
-                )
-            };
-            let _ = writeln!(s, "  {}. {line}", i + 1);
-        }
-        let excluded = self
-            .c
-            .incidents
-            .iter()
-            .filter(|r| {
-                r.excluded
-                    .as_deref()
-                    .is_some_and(|w| w != "outside the period")
-            })
-            .count();
-        if excluded > 0 {
-            let _ = writeln!(
-                s,
-                "\n{}",
-                match (self.it(), excluded) {
-                    (true, 1) => "Un'ulteriore interruzione, esclusa dai termini del contratto (ad esempio perché \
-                         durante una manutenzione annunciata o troppo breve), non è oggetto della presente."
-                        .to_owned(),
-                    (true, n) => format!(
-                        "Altre {n} interruzioni, escluse dai termini del contratto (ad esempio perché durante \
-                         una manutenzione annunciata o troppo brevi), non sono oggetto della presente."
-                    ),
-                    (false, 1) => "One further interruption is excluded by the contract's terms (such as \
-                         announced maintenance or a minimum length) and is not part of this letter."
-                        .to_owned(),
-                    (false, n) => format!(
-                        "{n} further interruptions are excluded by the contract's terms (such as announced \
-                         maintenance or a minimum length) and are not part of this letter."
-                    ),
-                }
-            );
-        }
-    }
-
-    /// "dal 31 dicembre 2022, ore 23:30 al 1º gennaio 2023, ore 01:10", or within
-    /// one local day "il 10 gennaio 2023, dalle ore 08:00 alle ore 10:30"; in
-    /// English "from ... to ...", "on 10 January 2023, from 08:00 to 10:30".
-    fn span_words(&self, r: &IncidentRow) -> String {
-        let tz = &self.c.plan.window.timezone;
-        // The local day and clock time of an instant.
-        let local = |ms: i64| {
-            jiff::Timestamp::from_millisecond(ms).ok().map(|t| {
-                let z = t.to_zoned_datetime(tz.clone());
-                let clock = if z.second() == 0 && z.subsec_nanosecond() == 0 {
-                    z.strftime("%H:%M").to_string()
-                } else {
-                    z.strftime("%H:%M:%S").to_string()
-                };
-                (z.date(), clock)
-            })
-        };
-        if let (Some((a, from)), Some((b, to))) = (local(r.start.0), local(r.end.0))
-            && a == b
-        {
-            let day = words::date(a, self.lang);
-            return if self.it() {
-                format!("{}, dalle ore {from} alle ore {to}", it_prep("", &day))
-            } else {
-                format!("on {day}, from {from} to {to}")
-            };
-        }
-        let (from, to) = (self.dt(r.start.0), self.dt(r.end.0));
-        // "dal 22 gennaio 2023, ore 23:00, al 28 gennaio 2023, ore 12:00": the clock
-        // time is set off by commas on both sides, or it reads as part of the range.
-        if self.it() {
-            format!("{}, {}", it_prep("da", &from), it_prep("a", &to))
-        } else {
-            format!("from {from} to {to}")
-        }
-    }
-
-    /// "; recorded by my monitoring (errors: connection refused)", "; published on
-    /// your status page", "; seen by me".
-    fn source_note(&self, r: &IncidentRow) -> String {
-        let mut parts: Vec<&str> = Vec::new();
-        for src in &r.sources {
-            let part = match (self.it(), src.as_str()) {
-                (true, "measured") => "rilevata dal monitoraggio",
-                (true, "status-page") => "pubblicata sulla Vostra pagina di stato",
-                (true, "provider") => "comunicata da Voi",
-                (true, _) => "constatata direttamente",
-                (false, "measured") => "recorded by my monitoring",
-                (false, "status-page") => "published on your status page",
-                (false, "provider") => "stated by you",
-                (false, _) => "seen by me",
-            };
-            if !parts.contains(&part) {
-                parts.push(part);
-            }
-        }
-        let mut out = String::new();
-        if !parts.is_empty() {
-            out = format!("; {}", parts.join(self.t(" e ", " and ")));
-        }
-        if !r.classes.is_empty() {
-            let names: Vec<&str> = r
-                .classes
-                .iter()
-                .map(|(c, _)| class_words(c, self.lang))
-                .collect();
-            let _ = write!(
-                out,
-                " ({}: {})",
-                self.t("esito", "result"),
-                names.join(", ")
-            );
-        }
-        out
-    }
-
-    fn figures(&self, s: &mut String) {
-        let ev = &self.c.evaluation;
-        let target = words::pct(&self.c.plan.objective.target.to_string(), self.lang);
-        let down = words::minutes(&ev.downtime_ms, self.lang);
-        let measured = words::minutes(&ev.measured_ms, self.lang);
-        let avail = ev.availability_pct().map(|a| words::pct(&a, self.lang));
-        let _ = writeln!(
-            s,
-            "\n{}",
-            match (self.it(), avail) {
-                (true, Some(a)) => format!(
-                    "La disponibilità misurata nel periodo è pari {}, a fronte di un livello garantito pari {}: \
-                     {down} minuti di disservizio su {measured} minuti misurati.",
-                    it_prep("a", &a),
-                    it_prep("a", &target)
-                ),
-                (true, None) => format!(
-                    "Nel periodo non è stato possibile misurare la disponibilità (livello garantito pari {}).",
-                    it_prep("a", &target)
-                ),
-                (false, Some(a)) => format!(
-                    "The availability in the period was {a}, against the committed {target}: {down} minutes \
-                     of downtime out of {measured} minutes measured."
-                ),
-                (false, None) => format!(
-                    "No availability could be measured in the period (committed: {target})."
-                ),
-            }
-        );
-        if ev.no_data_ms > 0 {
-            let mins = words::minutes(&crate::sla::num::int(ev.no_data_ms), self.lang);
-            let chosen = self.c.contract.unmonitored != crate::config::Unmonitored::Plan;
-            let _ = writeln!(
-                s,
-                "{}",
-                match (self.it(), ev.missing_data) {
-                    // The customer's own choice (`unmonitored`), not the contract's terms.
-                    (true, MissingData::AsUp) if chosen => format!(
-                        "Per {mins} minuti il servizio non è stato misurato né risulta un'interruzione registrata: \
-                         questo tempo è considerato, a Vostro favore, come servizio disponibile."
-                    ),
-                    (false, MissingData::AsUp) if chosen => format!(
-                        "For {mins} minutes the service was neither measured nor recorded as interrupted: this \
-                         time is counted, in your favour, as available."
-                    ),
-                    (true, m) => format!(
-                        "Per {mins} minuti non è stato possibile misurare; secondo il contratto questo tempo è {}.",
-                        match m {
-                            MissingData::Exclude => "escluso dal calcolo",
-                            MissingData::AsUp => "considerato come servizio disponibile",
-                            MissingData::AsDown => "considerato come disservizio",
-                        }
-                    ),
-                    (false, m) => format!(
-                        "For {mins} minutes no measurement was possible; under the contract's terms this time is {}.",
-                        match m {
-                            MissingData::Exclude => "left out of the calculation",
-                            MissingData::AsUp => "counted as available",
-                            MissingData::AsDown => "counted as unavailable",
-                        }
-                    ),
-                }
-            );
-        }
-        if ev.breach {
-            let _ = writeln!(
-                s,
-                "{}",
-                self.t(
-                    "Il livello di servizio garantito non è stato quindi rispettato.",
-                    "The agreed service level was therefore not met."
-                )
-            );
-        }
-    }
-
-    fn owed(&self) -> Option<String> {
-        owed(self.c, self.lang)
-    }
-
-    fn days(&self, d: u32) -> String {
-        match (self.it(), d) {
-            (true, 1) => "1 giorno".to_owned(),
-            (true, n) => format!("{n} giorni"),
-            (false, 1) => "1 day".to_owned(),
-            (false, n) => format!("{n} days"),
-        }
-    }
-
-    fn form(&self) -> &'static str {
-        let f = self.c.evaluation.form;
-        if self.it() {
-            match f {
-                Some(CreditForm::FutureInvoiceCredit) => "come accredito sulla prossima fattura",
-                Some(CreditForm::Refund) => "come rimborso",
-                Some(CreditForm::TermExtension) => "come proroga gratuita del servizio",
-                Some(CreditForm::ExtensionOrMonetary) => {
-                    "come proroga del servizio o nel suo controvalore in denaro"
-                }
-                Some(CreditForm::ServiceUpgrade) => "come miglioramento del servizio",
-                None => "nella forma prevista dal contratto",
-            }
-        } else {
-            match f {
-                Some(CreditForm::FutureInvoiceCredit) => "as a credit on my next invoice",
-                Some(CreditForm::Refund) => "as a refund",
-                Some(CreditForm::TermExtension) => "as free days of service",
-                Some(CreditForm::ExtensionOrMonetary) => {
-                    "as days of service or their money value, as the contract allows"
-                }
-                Some(CreditForm::ServiceUpgrade) => "as a service upgrade",
-                None => "in the form the contract provides",
-            }
-        }
-    }
-
-    fn passed(&self) -> bool {
-        self.deadline_status()
-            .is_some_and(|d| d.state == DeadlineState::Passed)
-    }
-
-    fn deadline_status(&self) -> Option<deadline::DeadlineStatus> {
-        let tz = &self.c.plan.window.timezone;
-        let at = crate::sla::period::midnight(self.date, tz).ok()?;
-        deadline::of(self.c, UtcMillis(at))
-    }
-
-    fn why_nothing(&self) -> String {
-        match (&self.c.plan.credit.scheme, self.it()) {
-            (Scheme::None, true) => {
-                "Il contratto esclude, con una clausola di limitazione della responsabilità, un indennizzo \
-                 per questo disservizio."
-            }
-            (Scheme::None, false) => {
-                "The contract's liability clause excludes any compensation for this breach."
-            }
-            (_, true) => "Il contratto non indica un indennizzo calcolabile per questo disservizio.",
-            (_, false) => "The contract states no compensation that can be computed for this breach.",
-        }
-        .to_owned()
-    }
-
-    fn request(&self, s: &mut String) {
-        let remedies = &self.c.comparison.remedies;
-        let late = self.passed();
-        let text = match self.kind {
-            Kind::Credit => {
-                let owed = self.owed().unwrap_or_default();
-                match (self.it(), late) {
-                    (true, false) => format!(
-                        "Ai sensi del contratto mi spetta pertanto un indennizzo pari a {owed}. Vi chiedo di \
-                         riconoscerlo, {}, e di darmene conferma per iscritto.",
-                        self.form()
-                    ),
-                    (true, true) => format!(
-                        "Per questo disservizio il contratto prevede un indennizzo pari a {owed}. Vi chiedo di \
-                         riconoscerlo, {}, e di darmene conferma per iscritto.",
-                        self.form()
-                    ),
-                    (false, false) => format!(
-                        "Under the terms of the contract I am therefore owed {owed}. I ask you to grant it {} and \
-                         to confirm this to me in writing.",
-                        self.form()
-                    ),
-                    (false, true) => format!(
-                        "For this breach the contract provides compensation of {owed}. I ask you to grant it {} \
-                         and to confirm this to me in writing.",
-                        self.form()
-                    ),
-                }
-            }
-            Kind::BreachNotice => {
-                if self.it() {
-                    format!(
-                        "{} Con la presente contesto formalmente il disservizio, documentato nel rapporto allegato, \
-                         e mi riservo ogni diritto e azione a tutela dei miei interessi, compreso il risarcimento \
-                         del danno subito. Vi chiedo di comunicarmi per iscritto le cause del disservizio e le \
-                         misure adottate perché non si ripeta.",
-                        self.why_nothing()
-                    )
-                } else {
-                    format!(
-                        "{} By this letter I formally notify you of the breach, documented in the attached \
-                         report, and reserve all my rights and remedies, including compensation for the damage \
-                         suffered. I ask you to tell me in writing the causes of the outage and what you have \
-                         done so that it does not happen again.",
-                        self.why_nothing()
-                    )
-                }
-            }
-            Kind::Goodwill(i) => self.goodwill(&remedies[i]),
-            Kind::Regulator(i) => self.regulator(&remedies[i]),
-        };
-        let _ = writeln!(s, "\n{text}");
-    }
-
-    /// "15 giorni di servizio gratuiti", "un importo di 10,00 EUR", "«Business Mail»".
-    fn offer(&self, r: &Remedy) -> String {
-        let mut parts = Vec::new();
-        if let Some(d) = r.days.filter(|d| *d > 0) {
-            let value = positive(r.money)
-                .map(|m| format!(" ({} {})", self.t("controvalore", "worth"), self.money(&m)))
-                .unwrap_or_default();
-            parts.push(if self.it() {
-                format!("{} di servizio gratuiti{value}", self.days(d))
-            } else {
-                format!("{} of free service{value}", self.days(d))
-            });
-        } else if let Some(m) = positive(r.money) {
-            parts.push(format!(
-                "{} {}",
-                self.t("un importo di", "an amount of"),
-                self.money(&m)
-            ));
-        }
-        if let Some(o) = &r.other {
-            parts.push(if self.it() {
-                format!("«{o}»")
-            } else {
-                format!("\"{o}\"")
-            });
-        }
-        parts.join(self.t(" e ", " and "))
-    }
-
-    fn goodwill(&self, r: &Remedy) -> String {
-        let offer = self.offer(r);
-        let before = if self.c.evaluation.breach {
-            format!("{} ", self.why_nothing())
-        } else {
-            String::new()
-        };
-        if self.it() {
-            format!(
-                "{before}In relazione all'evento «{}» avete annunciato ai clienti colpiti {offer}. Vi chiedo di \
-                 riconoscere quanto annunciato per il contratto {} e di darmene conferma per iscritto, fermo \
-                 restando ogni mio altro diritto.",
-                r.label,
-                self.contract_ref()
-            )
-        } else {
-            format!(
-                "{before}In connection with the event \"{}\" you announced to the customers affected {offer}. I ask \
-                 you to grant what you announced for contract {} and to confirm this to me in writing, without prejudice to any \
-                 other right of mine.",
-                r.label,
-                self.contract_ref()
-            )
-        }
-    }
-
-    fn regulator(&self, r: &Remedy) -> String {
-        let amount = positive(r.money)
-            .map(|m| self.money(&m))
-            .unwrap_or_default();
-        let own = match self.owed() {
-            Some(o) if self.it() => format!("Il contratto prevede per questo disservizio {o}. "),
-            Some(o) => format!("For this breach the contract provides {o}. "),
-            None => format!("{} ", self.why_nothing()),
-        };
-        // What the provider offered, when it gives less: said, so the letter does not
-        // read as if nothing had been offered.
-        let offered = self
-            .c
-            .comparison
-            .remedies
-            .iter()
-            .find(|g| g.kind == RemedyKind::Goodwill)
-            .map(|g| {
-                let offer = self.offer(g);
-                if self.it() {
-                    format!(
-                        "Quanto da Voi annunciato in relazione all'evento «{}», cioè {offer}, non compensa il \
-                         disservizio in misura comparabile. ",
-                        g.label
-                    )
-                } else {
-                    format!(
-                        "What you announced in connection with the event \"{}\", namely {offer}, does not \
-                         compensate the outage to a comparable extent. ",
-                        g.label
-                    )
-                }
-            })
-            .unwrap_or_default();
-        let cited = r.reference.as_deref().unwrap_or(&r.label);
-        // Regulations compared by analogy do not bind the provider, and their own
-        // conciliation bodies (CORECOM for AGCOM) take only the services they
-        // regulate: the letter announces conciliation in general, never a body
-        // that may refuse the case.
-        if self.it() {
-            format!(
-                "{own}{offered}Per un disservizio analogo, la disciplina di riferimento ({cited}) riconosce \
-                 un indennizzo pari a {amount}, che Vi chiedo di riconoscermi per analogia, dandomene conferma \
-                 per iscritto. In mancanza di una risposta soddisfacente entro 30 giorni dal ricevimento della \
-                 presente, mi riservo di promuovere un tentativo di conciliazione presso un organismo di \
-                 risoluzione alternativa delle controversie."
-            )
-        } else {
-            format!(
-                "{own}{offered}For a comparable outage, the reference rules ({cited}) grant compensation of \
-                 {amount}, which I ask you to grant me by analogy and to confirm in writing. Without a \
-                 satisfactory answer within 30 days of receiving this letter, I reserve the right to seek \
-                 conciliation before an alternative dispute resolution body."
-            )
-        }
-    }
-
-    fn deadline(&self, s: &mut String) {
-        let tz = &self.c.plan.window.timezone;
-        let Some(d) = self.deadline_status() else {
-            let _ = writeln!(
-                s,
-                "\n{}",
-                self.t(
-                    "Il contratto non fissa un termine per la richiesta.",
-                    "The contract sets no deadline for this claim."
-                )
-            );
-            return;
-        };
-        let day = deadline::last_day_words(&d, tz, self.lang);
-        let text = match (d.state, self.it()) {
-            (DeadlineState::Passed, true) => format!(
-                "Il termine previsto dal contratto per la richiesta è scaduto: l'ultimo giorno utile era {}. \
-                 Vi scrivo comunque confidando nella Vostra correttezza e buona fede (artt. 1175 e 1375 del \
-                 Codice civile), fermo restando il mio diritto di rivolgermi all'autorità o all'organismo di \
-                 conciliazione competente.",
-                it_prep("", &day)
-            ),
-            (DeadlineState::Passed, false) => format!(
-                "The contractual deadline for this claim has passed: the last day was {day}. I nonetheless \
-                 write in reliance on your good faith and fair dealing, and reserve the right to refer the \
-                 matter to the competent authority or conciliation body."
-            ),
-            (_, true) => format!(
-                "La presente è inviata entro il termine previsto dal contratto: l'ultimo giorno utile è {} ({}).",
-                it_prep("", &day),
-                deadline::days_left(d.days, self.lang)
-            ),
-            (_, false) => format!(
-                "This letter is sent within the contractual deadline: the last day to claim is {day} ({}).",
-                deadline::days_left(d.days, self.lang)
-            ),
-        };
-        let _ = writeln!(s, "\n{text}");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1017,5 +631,205 @@ mod tests {
             file_name("../rossi shop", "2023-01", Lang::It),
             "claim-.._rossi_shop-2023-01-it.txt"
         );
+    }
+
+    /// Facts with every optional part present, asking `ask`.
+    fn facts(ask: Ask<'static>) -> Facts<'static> {
+        let offer = || Offer {
+            label: "Fire",
+            days: Some(10),
+            worth: Some("9,97 EUR".to_owned()),
+            money: None,
+            other: Some("Business Mail"),
+        };
+        let ask = match ask {
+            Ask::Goodwill(_) => Ask::Goodwill(offer()),
+            Ask::Regulator(_) => Ask::Regulator(Compared {
+                cited: "agcom",
+                amount: "12,50 EUR".to_owned(),
+                offered: Some(offer()),
+            }),
+            other => other,
+        };
+        Facts {
+            ask,
+            customer: "Rossi S.r.l.".to_owned(),
+            customer_address: Some("Via Roma 1"),
+            customer_code: Some("C-1"),
+            customer_email: Some("a@rossi.test"),
+            provider: Some("Hosting S.p.A.".to_owned()),
+            provider_address: Some("Via dei Server 10"),
+            provider_pec: Some("pec@hosting.test"),
+            provider_email: Some("info@hosting.test"),
+            date: "2 febbraio 2023".to_owned(),
+            contract: ContractRef::Number("HP-1"),
+            period: PeriodWords::Named("gennaio 2023".to_owned()),
+            service: Some("Hosting"),
+            clause: Some("art. 6"),
+            terms: "99,9 %".to_owned(),
+            vantage: "milano-1",
+            measured: true,
+            recorded: true,
+            zone: "Europe/Rome",
+            outages: vec![Outage {
+                day: Some("10 gennaio 2023".to_owned()),
+                from: "08:00".to_owned(),
+                to: "10:30".to_owned(),
+                open: true,
+                counted: "150".to_owned(),
+                sources: vec![Source::Measured, Source::StatusPage],
+                results: vec!["x"],
+            }],
+            excluded: 2,
+            availability: Some("99,4 %".to_owned()),
+            target: "99,9 %".to_owned(),
+            downtime: "240".to_owned(),
+            measured_minutes: "44.460".to_owned(),
+            no_data: Some(NoData {
+                minutes: "180".to_owned(),
+                counted: Unmeasured::Contract(MissingData::Exclude),
+            }),
+            breach: true,
+            owed: Some("2,99 EUR".to_owned()),
+            form: Some(CreditForm::Refund),
+            late: false,
+            liability: true,
+            deadline: Term::Within("2 marzo 2023".to_owned(), "mancano 28 giorni".to_owned()),
+            file: "r.html",
+            checks: Some("17.796".to_owned()),
+            digest: "7e17",
+        }
+    }
+
+    fn asks() -> [Ask<'static>; 4] {
+        let offer = Offer {
+            label: "",
+            days: None,
+            worth: None,
+            money: None,
+            other: None,
+        };
+        [
+            Ask::Credit,
+            Ask::BreachNotice,
+            Ask::Goodwill(offer),
+            Ask::Regulator(Compared {
+                cited: "",
+                amount: String::new(),
+                offered: None,
+            }),
+        ]
+    }
+
+    fn subject(letter: &str) -> &str {
+        letter
+            .lines()
+            .find(|l| l.starts_with("Oggetto:") || l.starts_with("Subject:"))
+            .unwrap_or_default()
+    }
+
+    /// Each template words every kind of letter: four different subjects and
+    /// requests, and nothing of the other language.
+    #[test]
+    fn both_templates_word_every_kind() {
+        for (lang, foreign) in [
+            (Lang::It, ["the contract", "I ask", "Subject"]),
+            (Lang::En, ["contratto", "Vi chiedo", "Oggetto"]),
+        ] {
+            let mut subjects = Vec::new();
+            for ask in asks() {
+                let f = facts(ask);
+                let letter = match lang {
+                    Lang::It => ItalianLetter(&f).render(),
+                    Lang::En => EnglishLetter(&f).render(),
+                }
+                .unwrap();
+                assert!(!letter.contains("{{") && !letter.contains("{%"), "{letter}");
+                for word in foreign {
+                    assert!(!letter.contains(word), "{word:?} in:\n{letter}");
+                }
+                assert!(letter.contains("Rossi S.r.l."), "{letter}");
+                let s = subject(&letter).to_owned();
+                assert!(!s.is_empty() && !subjects.contains(&s), "{s:?}\n{letter}");
+                subjects.push(s);
+            }
+            assert_eq!(subjects.len(), 4);
+        }
+    }
+
+    /// `letter.rs` computes facts; the templates hold the letter's sentences. No
+    /// string literal here may read as a sentence of a letter, outside the shared
+    /// words the report uses too (`owed`, `class_words`) and the terminal lines
+    /// (`nothing_to_claim`, `missing_addressee`).
+    #[test]
+    fn the_templates_are_the_only_place_of_the_letters_sentences() {
+        let full = include_str!("letter.rs");
+        let mut code: String = full[..full.find("#[cfg(test)]").unwrap_or(full.len())]
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        for shared in [
+            "fn owed(",
+            "fn class_words(",
+            "fn nothing_to_claim(",
+            "fn missing_addressee(",
+        ] {
+            let start = code.find(shared).unwrap();
+            let end = start + code[start..].find("\n}\n").unwrap();
+            code.replace_range(start..end, "");
+        }
+        let mut literals = Vec::new();
+        let mut rest = code.as_str();
+        while let Some(open) = rest.find('"') {
+            let body = &rest[open + 1..];
+            let mut end = 0;
+            let mut escaped = false;
+            for (i, ch) in body.char_indices() {
+                match ch {
+                    '\\' if !escaped => escaped = true,
+                    '"' if !escaped => {
+                        end = i;
+                        break;
+                    }
+                    _ => escaped = false,
+                }
+            }
+            literals.push(&body[..end]);
+            rest = &body[end + 1..];
+        }
+        assert!(literals.contains(&"letter-it.txt"), "{literals:?}");
+        let markers = [
+            // Italian
+            "Vi ",
+            "Vostr",
+            "contratto",
+            "indennizzo",
+            "interruzion",
+            "servizio",
+            "chiedo",
+            "giorn",
+            "minuti",
+            "Spett",
+            "presente",
+            "periodo", // English
+            "I ",
+            "you",
+            "contract",
+            "compensation",
+            "interruption",
+            "minutes",
+            "days",
+            "service",
+            "letter ",
+        ];
+        for literal in literals {
+            for m in markers {
+                assert!(
+                    !literal.contains(m),
+                    "{literal:?} reads as a letter's sentence: it belongs in templates/letter-*.txt"
+                );
+            }
+        }
     }
 }
