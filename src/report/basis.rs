@@ -9,7 +9,7 @@
 //! The text carries no instant, so no ISO timestamp reaches Italian prose.
 
 use super::data::ContractReport;
-use super::{html, md};
+use super::md;
 use crate::config::Unmonitored;
 use crate::report::Lang;
 use crate::sla::intervals::Intervals;
@@ -278,38 +278,12 @@ pub fn summary(c: &ContractReport, lang: Lang) -> String {
 }
 
 /// "#12 (the provider's status page): note", one per recorded incident.
-fn record_lines(c: &ContractReport, lang: Lang) -> Vec<(String, String)> {
+pub(crate) fn record_lines(c: &ContractReport, lang: Lang) -> Vec<(String, String)> {
     c.basis
         .recorded
         .iter()
         .map(|(id, src, note)| (format!("#{id} ({})", source(src, lang)), note.clone()))
         .collect()
-}
-
-/// The basis as an HTML block, escaped, for the top of a contract's section.
-pub(crate) fn html(c: &ContractReport, lang: Lang) -> String {
-    let mut s = format!(
-        "<div class=\"basis\" style=\"overflow-wrap:anywhere\"><p><b>{}</b> {}</p>",
-        match lang {
-            Lang::En => "Basis.",
-            Lang::It => "Base dei dati.",
-        },
-        html::esc(&summary(c, lang))
-    );
-    let lines = record_lines(c, lang);
-    if !lines.is_empty() {
-        s.push_str("<ul>");
-        for (head, note) in lines {
-            let _ = write!(s, "<li>{}", html::esc(&head));
-            if !note.is_empty() {
-                let _ = write!(s, ": {}", html::esc(&note));
-            }
-            s.push_str("</li>");
-        }
-        s.push_str("</ul>");
-    }
-    s.push_str("</div>");
-    s
 }
 
 /// The basis as Markdown, escaped, for the top of a contract's section (ends with a

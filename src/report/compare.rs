@@ -489,55 +489,28 @@ pub(crate) fn json(c: &ContractReport) -> Value {
     })
 }
 
-fn headers(lang: Lang) -> [&'static str; 3] {
+/// The table's three column heads (HTML and Markdown).
+pub(crate) fn headers(lang: Lang) -> [&'static str; 3] {
     match lang {
         Lang::En => ["Remedy (★ largest)", "Breach", "Gives"],
         Lang::It => ["Rimedio (★ il più alto)", "Violato", "Cosa dà"],
     }
 }
 
-fn title(lang: Lang) -> &'static str {
+/// The table's caption.
+pub(crate) fn title(lang: Lang) -> &'static str {
     match lang {
         Lang::En => "Contract, goodwill and regulation",
         Lang::It => "Contratto, offerta del fornitore e regolamentazione",
     }
 }
 
-fn method(lang: Lang) -> &'static str {
+/// How the remedies are valued, under the table.
+pub(crate) fn method(lang: Lang) -> &'static str {
     match lang {
         Lang::En => METHOD_EN,
         Lang::It => METHOD_IT,
     }
-}
-
-/// A compact table for the top of the contract's HTML section: three columns that
-/// wrap anywhere, so it fits a 375 px phone.
-pub(crate) fn html(c: &ContractReport, lang: Lang) -> String {
-    use super::html::esc;
-    let h = headers(lang);
-    let mut s = format!(
-        "<table class=\"compare\"><caption>{}</caption>\n<thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>\n",
-        esc(title(lang)),
-        esc(h[0]),
-        esc(h[1]),
-        esc(h[2])
-    );
-    for (i, r) in c.comparison.remedies.iter().enumerate() {
-        let top = c.comparison.largest == Some(i);
-        s.push_str(&format!(
-            "<tr{}><td>{}{}</td><td>{}</td><td>{}</td></tr>\n",
-            if top { " class=\"largest\"" } else { "" },
-            if top { "★ " } else { "" },
-            esc(&label(r, lang)),
-            esc(breach_text(r, lang)),
-            esc(&gives(r, &c.currency, lang))
-        ));
-    }
-    s.push_str(&format!(
-        "</tbody></table>\n<p class=\"method\">{}</p>\n",
-        esc(method(lang))
-    ));
-    s
 }
 
 /// The same table in Markdown.

@@ -172,19 +172,6 @@ pub(crate) fn csv(c: &ContractReport) -> String {
         .unwrap_or_default()
 }
 
-/// The HTML fact: the phrase, escaped, in a `<strong class="flag">` when soon or passed.
-pub(crate) fn html(c: &ContractReport, lang: Lang) -> String {
-    let (text, flag) = phrase(c, lang);
-    if flag {
-        format!(
-            "<strong class=\"flag\">{}</strong>",
-            super::html::esc(&text)
-        )
-    } else {
-        super::html::esc(&text)
-    }
-}
-
 /// The Markdown cell: the phrase, in bold when soon or passed.
 pub(crate) fn md(c: &ContractReport, lang: Lang) -> String {
     let (text, flag) = phrase(c, lang);

@@ -1,29 +1,51 @@
 //! The HTML report: one self-contained file (inline CSS and SVG, no script, no
 //! external asset), printable, readable on a phone (every table scrolls inside its
-//! own box; nothing is wider than the page at 375 px). All text is escaped.
+//! own box; nothing is wider than the page at 375 px).
+//!
+//! The markup is in askama templates (`templates/report.html` and the fragments it
+//! includes), compiled with the crate. Every value reaches the page through a
+//! template expression, which escapes it with [`Html`]; no markup is built in Rust
+//! and nothing is marked `|safe`. [`Page`]'s methods give the templates the text
+//! (unescaped, from `text`, `words` and the other report modules) and the numbers
+//! (the SVG spans, the availability bar). The page's `Content-Security-Policy`
+//! allows inline styles only: no script, image, font, frame, form or base URL.
 
 use super::Lang;
-use super::data::{ContractReport, Report};
-use super::text;
+use super::compare::Remedy;
+use super::data::{ContractReport, IncidentRow, Report};
+use super::{text, words};
 use crate::sla::num;
+use askama::Template;
 use rust_decimal::Decimal;
-use std::fmt::Write as _;
+use std::borrow::Borrow;
+use std::fmt;
 
-/// Escapes text for HTML element content and quoted attribute values.
-pub(super) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{FFFD}'),
-            c => out.push(c),
+/// The escaper of every `.html` template (`templates/askama.toml`): `&`, `<`, `>`,
+/// `"` and `'` as the entities the report has always written, and a control
+/// character other than newline and tab as U+FFFD (askama's own `Html` escaper
+/// writes numeric entities and leaves control characters in the page).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Html;
+
+impl askama::filters::Escaper for Html {
+    fn write_escaped_str<W: fmt::Write>(&self, mut dest: W, s: &str) -> fmt::Result {
+        let mut done = 0;
+        for (i, ch) in s.char_indices() {
+            let with = match ch {
+                '&' => "&amp;",
+                '<' => "&lt;",
+                '>' => "&gt;",
+                '"' => "&quot;",
+                '\'' => "&#39;",
+                c if c.is_control() && c != '\n' && c != '\t' => "\u{FFFD}",
+                _ => continue,
+            };
+            dest.write_str(&s[done..i])?;
+            dest.write_str(with)?;
+            done = i + ch.len_utf8();
         }
+        dest.write_str(&s[done..])
     }
-    out
 }
 
 /// A contract id as an HTML id: letters, digits, `-`, `_`, `.`; others become `_`.
@@ -39,59 +61,6 @@ pub(super) fn id_of(s: &str) -> String {
         .collect()
 }
 
-const CSS: &str = "
-:root{--up:#2e7d32;--down:#c62828;--dropped:#ef9a9a;--maint:#1565c0;--nodata:#9e9e9e;--out:#eeeeee;--ink:#1a1a1a;--muted:#555}
-*{box-sizing:border-box}
-html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
-body{margin:0;font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:var(--ink);background:#fff}
-main{max-width:62rem;margin:0 auto;padding:1rem}
-h1{font-size:1.5rem;margin:.2rem 0 .5rem}
-h2{font-size:1.2rem;margin:1.6rem 0 .4rem;border-bottom:2px solid #ddd;padding-bottom:.2rem}
-h3{font-size:1rem;margin:1rem 0 .3rem}
-p,li,dd,dt{overflow-wrap:anywhere}
-code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em;word-break:break-all}
-.banner{background:#fff3e0;border-left:4px solid #ef6c00;padding:.5rem .8rem}
-.scroll{overflow-x:auto;max-width:100%;-webkit-overflow-scrolling:touch}
-table{border-collapse:collapse;width:100%;font-size:.9rem}
-th,td{border:1px solid #ddd;padding:.3rem .45rem;text-align:left;vertical-align:top;overflow-wrap:break-word}
-.scroll>table{min-width:40rem}
-th{background:#f5f5f5}
-td.num{text-align:right;white-space:nowrap}
-.scroll>table.incidents{min-width:64rem}
-.incidents td{min-width:5rem}
-.incidents td.details{min-width:12rem;overflow-wrap:anywhere;word-break:break-word}
-dl.facts{display:grid;grid-template-columns:minmax(8rem,max-content) 1fr;gap:.2rem .8rem;margin:.5rem 0}
-dl.facts dt{font-weight:600}
-dl.facts dd{margin:0}
-.breach{color:var(--down);font-weight:700}
-.flag{color:var(--down);font-weight:700}
-.verdict{border:1px solid #ccc;border-left:6px solid var(--up);padding:.4rem .8rem;margin:.5rem 0;max-width:100%}
-.verdict.is-breach{border-left-color:var(--down)}
-.verdict p{margin:.15rem 0}
-.ok{color:var(--up);font-weight:700}
-table.compare{margin:.4rem 0}table.compare td{overflow-wrap:anywhere}table.compare th{overflow-wrap:normal}table.compare caption{text-align:left;font-weight:600;padding:.2rem 0}table.compare tr.largest td{font-weight:700;background:#f1f8e9}p.method{font-size:.8rem;color:var(--muted);margin:.2rem 0 .6rem}
-svg{display:block;width:100%;max-width:100%}
-svg.timeline{height:2.6rem;border:1px solid #bbb}
-svg.bar{height:1.4rem;border:1px solid #bbb}
-.axis{display:flex;justify-content:space-between;gap:.5rem;font-size:.75rem;color:var(--muted)}
-.legend{display:flex;flex-wrap:wrap;gap:.3rem 1rem;font-size:.8rem;margin:.3rem 0;padding:0;list-style:none}
-.legend span.sw{display:inline-block;width:.9rem;height:.9rem;vertical-align:-.15rem;margin-right:.3rem;border:1px solid #999}
-ol.trace{font-size:.85rem;padding-left:1.8rem}
-.muted{color:var(--muted)}
-footer{margin-top:2rem;font-size:.8rem;color:var(--muted)}
-@media (min-width:70rem){main{max-width:80rem}.scroll>table.incidents{min-width:0}.incidents td{min-width:3rem}.incidents td.num{white-space:normal}.incidents td.details{min-width:14rem}}
-@media (max-width:40rem){dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:.4rem}main{padding:.6rem}}
-@media print{
-  body{font-size:10.5pt}
-  main{max-width:none;padding:0}
-  .scroll{overflow:visible}
-  section.contract{break-before:page}
-  table,svg,dl.facts,.legend{break-inside:avoid}
-  a{color:inherit;text-decoration:none}
-  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-}
-";
-
 /// The SVG width unit count: spans are placed to 1/10000 of the period.
 const W: i64 = 10_000;
 /// The narrowest span drawn, so a five-minute outage in a month stays visible.
@@ -103,451 +72,209 @@ fn x_of(t: i64, start: i64, end: i64) -> i64 {
     i64::try_from(off * i128::from(W) / len).unwrap_or(W)
 }
 
-fn rect(out: &mut String, class: &str, x0: i64, x1: i64, y: u32, h: u32, title: &str) {
-    let w = (x1 - x0).max(MIN_SPAN);
-    let x = x0.min(W - w).max(0);
-    let _ = write!(
-        out,
-        "<rect class=\"{class}\" x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{h}\"><title>{}</title></rect>",
-        esc(title)
-    );
+/// One `<rect>` of the timeline (`templates/timeline.html`).
+pub(crate) struct Span {
+    pub(crate) class: &'static str,
+    pub(crate) x: i64,
+    pub(crate) y: u32,
+    pub(crate) width: i64,
+    pub(crate) height: u32,
+    pub(crate) title: String,
 }
 
-fn timeline_svg(c: &ContractReport, lang: Lang) -> String {
-    let ev = &c.evaluation;
-    let (ps, pe) = (ev.period.start, ev.period.end);
-    let tz = &c.plan.window.timezone;
-    let span = |s: i64, e: i64| {
-        format!(
-            "{} {} {}",
-            text::local_in(s.max(ps), tz, lang),
-            text::t(lang, "to", "–"),
-            text::local_in(e.min(pe), tz, lang)
-        )
-    };
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "<svg class=\"timeline\" id=\"timeline-{}\" viewBox=\"0 0 {W} 100\" preserveAspectRatio=\"none\" \
-         role=\"img\" aria-label=\"{}\" xmlns=\"http://www.w3.org/2000/svg\">",
-        esc(&id_of(&c.contract.id)),
-        esc(&match lang {
-            Lang::En => format!(
-                "Timeline of {} over {}: up, down, no data and maintenance",
-                c.contract.id, ev.period.label
-            ),
-            Lang::It => format!(
-                "Andamento di {} nel periodo {}: disponibile, disservizio, senza dati e manutenzione",
-                c.contract.id, ev.period.label
-            ),
-        })
-    );
-    let _ = write!(
-        s,
-        "<style>.up{{fill:#2e7d32}}.down{{fill:#c62828}}.dropped{{fill:#ef9a9a}}.maint{{fill:#1565c0}}.nodata{{fill:#9e9e9e}}.out{{fill:#eeeeee}}</style>"
-    );
-    // Outside the contract's life, then up over its life.
-    rect(
-        &mut s,
-        "out",
-        0,
-        W,
-        0,
-        100,
-        text::t(lang, "outside the contract", "fuori dal contratto"),
-    );
-    let life_s = c.timeline.service_start.map_or(ps, |t| t.0.max(ps));
-    let life_e = c.timeline.service_end.map_or(pe, |t| t.0.min(pe));
-    if life_e > life_s {
-        rect(
-            &mut s,
-            "up",
-            x_of(life_s, ps, pe),
-            x_of(life_e, ps, pe),
-            0,
-            100,
-            &format!(
-                "{}: {}",
-                text::t(
-                    lang,
-                    "up (no outage measured)",
-                    "disponibile (nessun disservizio misurato)"
-                ),
-                span(life_s, life_e)
-            ),
-        );
-    }
-    for (a, b) in &c.gaps {
-        rect(
-            &mut s,
-            "nodata",
-            x_of(a.0, ps, pe),
-            x_of(b.0, ps, pe),
-            0,
-            100,
-            &format!(
-                "{}: {}",
-                text::t(lang, "no data", "senza dati"),
-                span(a.0, b.0)
-            ),
-        );
-    }
-    for (i, r) in c.incidents.iter().enumerate() {
-        let counted = r.excluded.is_none();
-        rect(
-            &mut s,
-            if counted { "down" } else { "dropped" },
-            x_of(r.start.0, ps, pe),
-            x_of(r.end.0, ps, pe),
-            0,
-            100,
-            &format!(
-                "{} {}: {} {} ({})",
-                text::t(lang, "incident", "interruzione"),
-                i + 1,
-                text::t(lang, "down", "disservizio"),
-                span(r.start.0, r.end.0),
-                text::fate_in(r, lang)
-            ),
-        );
-    }
-    for m in &c.maintenance {
-        rect(
-            &mut s,
-            "maint",
-            x_of(m.start.0, ps, pe),
-            x_of(m.end.0, ps, pe),
-            0,
-            28,
-            &format!(
-                "{}: {}",
-                text::t(lang, "maintenance", "manutenzione"),
-                span(m.start.0, m.end.0)
-            ),
-        );
-    }
-    s.push_str("</svg>");
-    s
-}
-
-fn legend(c: &ContractReport, lang: Lang) -> String {
-    let mut items = vec![
-        ("#2e7d32", text::t(lang, "up", "disponibile")),
-        (
-            "#c62828",
-            text::t(lang, "down, counted", "disservizio, contato"),
-        ),
-        (
-            "#ef9a9a",
-            text::t(lang, "down, not counted", "disservizio, non contato"),
-        ),
-        (
-            "#1565c0",
-            text::t(
-                lang,
-                "maintenance (top band)",
-                "manutenzione (fascia in alto)",
-            ),
-        ),
-        ("#9e9e9e", text::t(lang, "no data", "senza dati")),
-    ];
-    let ev = &c.evaluation;
-    if c.timeline
-        .service_start
-        .is_some_and(|t| t.0 > ev.period.start)
-        || c.timeline.service_end.is_some_and(|t| t.0 < ev.period.end)
-    {
-        items.push((
-            "#eeeeee",
-            text::t(lang, "outside the contract", "fuori dal contratto"),
-        ));
-    }
-    let mut s = String::from("<ul class=\"legend\">");
-    for (colour, label) in items {
-        let _ = write!(
-            s,
-            "<li><span class=\"sw\" style=\"background:{colour}\"></span>{label}</li>"
-        );
-    }
-    let _ = write!(
-        s,
-        "<li class=\"muted\">{}</li></ul>",
-        text::t(
-            lang,
-            "short spans are widened to stay visible",
-            "i tratti brevi sono allargati per restare visibili"
-        )
-    );
-    s
-}
-
-/// The availability bar, on a scale from `lo` to 100 % that shows the target.
-fn availability_bar(c: &ContractReport, lang: Lang) -> String {
-    let ev = &c.evaluation;
-    let target = c.plan.objective.target;
-    let Some(a) = ev.availability.as_ref() else {
-        return format!(
-            "<p class=\"muted\">{}</p>",
-            text::t(
-                lang,
-                "No availability: nothing was measured.",
-                "Nessuna disponibilità: nulla è stato misurato."
-            )
-        );
-    };
-    let a = num::round_dec(&(a * num::int(100)), 4);
-    let hundred = Decimal::from(100);
-    let deficit = (hundred - a.min(target)).max(Decimal::new(1, 1));
-    let lo = (hundred - deficit * Decimal::from(2))
-        .max(Decimal::ZERO)
-        .floor();
-    let scale = |v: Decimal| -> i64 {
-        let x = ((v.max(lo) - lo) * Decimal::from(1000) / (hundred - lo)).round();
-        i64::try_from(x.mantissa() / 10i128.pow(x.scale())).unwrap_or(0)
-    };
-    let fill = scale(a);
-    let mark = scale(target);
-    let class = if ev.breach { "down" } else { "up" };
-    let (pa, pt, plo) = (
-        super::words::pct(&a.to_string(), lang),
-        super::words::pct(&target.to_string(), lang),
-        super::words::pct(&lo.to_string(), lang),
-    );
-    let (w_target, w_avail, w_mark) = (
-        text::t(lang, "target", "garantita"),
-        text::t(lang, "availability", "disponibilità"),
-        text::t(lang, "black mark", "segno nero"),
-    );
-    format!(
-        "<svg class=\"bar\" viewBox=\"0 0 1000 20\" preserveAspectRatio=\"none\" role=\"img\" \
-         aria-label=\"{label}\" xmlns=\"http://www.w3.org/2000/svg\">\
-         <rect x=\"0\" y=\"0\" width=\"1000\" height=\"20\" fill=\"#eeeeee\"/>\
-         <rect class=\"{class}\" x=\"0\" y=\"0\" width=\"{fill}\" height=\"20\" fill=\"{colour}\"/>\
-         <rect x=\"{mx}\" y=\"0\" width=\"4\" height=\"20\" fill=\"#1a1a1a\"><title>{w_target} {pt}</title></rect>\
-         </svg><div class=\"axis\"><span>{plo}</span><span>{w_avail} {pa} · {w_target} {pt} ({w_mark})</span><span>100 %</span></div>",
-        label = esc(&match lang {
-            Lang::En => format!("Availability {a} % against a target of {target} %"),
-            Lang::It => format!(
-                "Disponibilità {pa} a fronte di un obiettivo pari {}",
-                super::words::it_prep("a", &pt)
-            ),
-        }),
-        colour = if ev.breach { "#c62828" } else { "#2e7d32" },
-        mx = (mark - 2).clamp(0, 996),
-    )
-}
-
-fn fact(s: &mut String, k: &str, v: &str) {
-    let _ = write!(s, "<dt>{}</dt><dd>{v}</dd>", esc(k));
-}
-
-/// The box at the top of a contract, before any table: breach, what is owed and the
-/// claim deadline, readable on a phone without sideways scrolling.
-fn verdict(c: &ContractReport, lang: Lang) -> String {
-    use super::words::ui;
-    let breach = c.evaluation.breach;
-    let owed = super::letter::owed(c, lang);
-    format!(
-        "<div class=\"verdict {}\"><p><b>{}:</b> <span class=\"{}\">{}</span></p>\
-         <p><b>{}:</b> {}</p><p><b>{}:</b> {}</p>{}</div>",
-        if breach { "is-breach" } else { "is-ok" },
-        ui("breached", lang),
-        if breach { "breach" } else { "ok" },
-        ui(if breach { "yes" } else { "no" }, lang),
-        ui("owed", lang),
-        esc(&owed.unwrap_or_else(|| ui("nothing owed", lang).to_owned())),
-        ui("deadline", lang),
-        super::deadline::html(c, lang),
-        largest_line(c, lang)
-    )
-}
-
-/// When the provider's offer or a compared plan gives more than the contract, the
-/// verdict box says so too, so the claim is on a phone's first screen.
-fn largest_line(c: &ContractReport, lang: Lang) -> String {
-    match c.comparison.largest {
-        Some(i) if i > 0 => format!(
-            "<p><b>{}:</b> {}</p>",
-            match lang {
-                Lang::En => "Largest remedy",
-                Lang::It => "Rimedio più alto",
-            },
-            esc(&super::compare::largest_text(c, lang))
-        ),
-        _ => String::new(),
+/// The span from `x0` to `x1`, widened to [`MIN_SPAN`] and kept inside the strip.
+fn span(class: &'static str, x0: i64, x1: i64, y: u32, height: u32, title: String) -> Span {
+    let width = (x1 - x0).max(MIN_SPAN);
+    Span {
+        class,
+        x: x0.min(W - width).max(0),
+        y,
+        width,
+        height,
+        title,
     }
 }
 
-fn contract_section(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>, lang: Lang) {
-    let ev = &c.evaluation;
-    let tz = &c.plan.window.timezone;
-    let id = id_of(&c.contract.id);
-    let t = |en: &'static str, it: &'static str| text::t(lang, en, it);
-    let local = |ms: i64| esc(&text::local_in(ms, tz, lang));
-    let _ = write!(
-        s,
-        "<section class=\"contract\" id=\"contract-{}\"><h2>{} — {}</h2>",
-        esc(&id),
-        esc(&c.contract.id),
-        esc(&text::customer(c))
-    );
-    s.push_str(&verdict(c, lang));
-    s.push_str(&super::basis::html(c, lang));
-    s.push_str(&super::compare::html(c, lang));
-    let _ = write!(
-        s,
-        "<p>{} <b>{}</b>{}: {}.</p>",
-        t("Plan", "Piano"),
-        esc(&c.plan.id),
-        c.plan
-            .provider
-            .as_deref()
-            .map(|p| format!(" {} {}", t("of", "di"), esc(p)))
-            .unwrap_or_default(),
-        esc(&super::terms::describe(&c.plan, lang))
-    );
-    s.push_str("<dl class=\"facts\">");
-    fact(s, t("Period", "Periodo"), &esc(&text::period_in(c, lang)));
-    fact(
-        s,
-        t("Availability", "Disponibilità"),
-        &format!(
-            "{} ({} {})",
-            esc(&text::availability_in(c, lang)),
-            t("target", "garantita"),
-            text::target_in(c, lang)
-        ),
-    );
-    fact(
-        s,
-        t("Downtime", "Disservizio"),
-        &esc(&text::downtime_in(ev, lang)),
-    );
-    fact(
-        s,
-        t("Measured time", "Tempo misurato"),
-        &format!("{} min", text::minutes_q_in(&ev.measured_ms, lang)),
-    );
-    fact(
-        s,
-        t("No data", "Senza dati"),
-        &esc(&text::no_data_in(c, lang)),
-    );
-    fact(
-        s,
-        t("SLA breached", "SLA violato"),
-        &if ev.breach {
-            format!("<span class=\"breach\">{}</span>", t("yes", "sì"))
-        } else {
-            format!("<span class=\"ok\">{}</span>", t("no", "no"))
-        },
-    );
-    fact(
-        s,
-        t("Compensation", "Indennizzo"),
-        &esc(&text::compensation_in(c, lang)),
-    );
-    fact(
-        s,
-        t("Claim", "Richiesta"),
-        &esc(&text::deadline_in(c, lang)),
-    );
-    fact(s, t("Deadline", "Termine"), &super::deadline::html(c, lang));
-    let fee = match lang {
-        Lang::En => format!("{} {}", c.fee, c.currency),
-        Lang::It => super::words::money(&c.fee, &c.currency, lang),
-    };
-    let period = match (lang, c.fee_period) {
-        (Lang::En, crate::sla::FeePeriod::Month) => "month",
-        (Lang::En, crate::sla::FeePeriod::Year) => "year",
-        (Lang::It, crate::sla::FeePeriod::Month) => "mese",
-        (Lang::It, crate::sla::FeePeriod::Year) => "anno",
-    };
-    let probes = c.contract.probes.join(", ");
-    fact(
-        s,
-        t("Contract", "Contratto"),
-        &esc(&match lang {
-            Lang::En => format!(
-                "{} ({}), fee {fee} per {period}, probes {probes} ({})",
-                text::customer(c),
-                c.customer_type.as_str(),
-                text::unavailable_in(c, lang),
-            ),
-            Lang::It => format!(
-                "{} ({}), canone {fee} al {period}, sonde {probes} ({})",
-                text::customer(c),
-                match c.customer_type {
-                    crate::sla::CustomerType::Consumer => "consumatore",
-                    crate::sla::CustomerType::Business => "impresa",
-                },
-                text::unavailable_in(c, lang),
-            ),
-        }),
-    );
-    let (checks, runs, failures) = match lang {
-        Lang::En => (
-            c.evidence.checks.to_string(),
-            c.evidence.runs.to_string(),
-            c.evidence.failures.to_string(),
-        ),
-        Lang::It => (
-            super::words::number(&c.evidence.checks.to_string(), lang),
-            super::words::number(&c.evidence.runs.to_string(), lang),
-            super::words::number(&c.evidence.failures.to_string(), lang),
-        ),
-    };
-    fact(
-        s,
-        t("Evidence", "Prove"),
-        &format!(
-            "SHA-256 <code>{}</code> {}{}",
-            esc(&c.evidence.sha256),
-            match lang {
-                Lang::En => format!("over {checks} checks ({runs} runs, {failures} failed checks)"),
-                Lang::It =>
-                    format!("su {checks} controlli ({runs} serie, {failures} controlli falliti)"),
-            },
-            chain.map_or(String::new(), |(seal, head)| format!(
-                "; {} {seal}: <code>{}</code>",
-                t(
-                    "hash chain head at seal",
-                    "testa della catena di hash al sigillo"
-                ),
-                esc(head)
-            ))
-        ),
-    );
-    s.push_str("</dl>");
-    let _ = write!(s, "<h3>{}</h3>", t("Availability", "Disponibilità"));
-    s.push_str(&availability_bar(c, lang));
-    let _ = write!(s, "<h3>{}</h3>", t("Timeline", "Andamento"));
-    s.push_str(&timeline_svg(c, lang));
-    let _ = write!(
-        s,
-        "<div class=\"axis\"><span>{}</span><span>{}</span></div>",
-        local(ev.period.start),
-        local(ev.period.end)
-    );
-    s.push_str(&legend(c, lang));
+/// The figures of the availability bar (`templates/bar.html`), on a scale from
+/// `lo` to 100 % that shows the target.
+pub(crate) struct Bar {
+    pub(crate) label: String,
+    pub(crate) class: &'static str,
+    pub(crate) colour: &'static str,
+    /// Width of the filled part and x of the target's mark, of 1000.
+    pub(crate) fill: i64,
+    pub(crate) mark: i64,
+    pub(crate) availability: String,
+    pub(crate) target: String,
+    pub(crate) lo: String,
+}
 
-    let _ = write!(
-        s,
-        "<h3>{} ({})</h3>",
-        t("Incidents", "Interruzioni"),
-        c.incidents.len()
-    );
-    if c.incidents.is_empty() {
-        let _ = write!(
-            s,
-            "<p>{}</p>",
-            t(
-                "No outage in this period.",
-                "Nessun disservizio nel periodo."
-            )
-        );
-    } else {
-        let heads = match lang {
+/// The whole report as one template: `templates/report.html`.
+#[derive(Template)]
+#[template(path = "report.html", config = "templates/askama.toml")]
+struct Page<'a> {
+    r: &'a Report,
+    lang: Lang,
+    /// In Italian (the templates' `{% if it %}` holds the Italian sentences).
+    it: bool,
+    /// When the report was made, in words.
+    generated: String,
+    /// The summary's owed total and its days of service (", and 3 days of service").
+    owed: String,
+    more: String,
+}
+
+impl Page<'_> {
+    fn t<'s>(&self, en: &'s str, it: &'s str) -> &'s str {
+        if self.it { it } else { en }
+    }
+
+    fn ui(&self, key: &str) -> &'static str {
+        words::ui(key, self.lang)
+    }
+
+    fn yes_no(&self, c: &ContractReport) -> &'static str {
+        if c.evaluation.breach { "yes" } else { "no" }
+    }
+
+    fn anchor(&self, c: &ContractReport) -> String {
+        id_of(&c.contract.id)
+    }
+
+    fn customer(&self, c: &ContractReport) -> String {
+        text::customer(c)
+    }
+
+    fn availability(&self, c: &ContractReport) -> String {
+        text::availability_in(c, self.lang)
+    }
+
+    fn target(&self, c: &ContractReport) -> String {
+        text::target_in(c, self.lang)
+    }
+
+    fn compensation(&self, c: &ContractReport) -> String {
+        text::compensation_in(c, self.lang)
+    }
+
+    fn claim(&self, c: &ContractReport) -> String {
+        text::deadline_in(c, self.lang)
+    }
+
+    fn period(&self, c: &ContractReport) -> String {
+        text::period_in(c, self.lang)
+    }
+
+    fn downtime(&self, c: &ContractReport) -> String {
+        text::downtime_in(&c.evaluation, self.lang)
+    }
+
+    fn measured(&self, c: &ContractReport) -> String {
+        text::minutes_q_in(&c.evaluation.measured_ms, self.lang)
+    }
+
+    fn no_data(&self, c: &ContractReport) -> String {
+        text::no_data_in(c, self.lang)
+    }
+
+    fn terms(&self, c: &ContractReport) -> String {
+        super::terms::describe(&c.plan, self.lang)
+    }
+
+    /// An instant in the plan's zone.
+    fn local(&self, c: &ContractReport, ms: impl Borrow<i64>) -> String {
+        text::local_in(*ms.borrow(), &c.plan.window.timezone, self.lang)
+    }
+
+    fn minutes(&self, ms: impl Borrow<i64>) -> String {
+        text::minutes_in(*ms.borrow(), self.lang)
+    }
+
+    fn uncertainty(&self, i: &IncidentRow) -> String {
+        text::uncertainty_in(i, self.lang)
+    }
+
+    fn fate(&self, i: &IncidentRow) -> String {
+        text::fate_in(i, self.lang)
+    }
+
+    fn classes(&self, i: &IncidentRow) -> String {
+        text::classes_in(i, self.lang)
+    }
+
+    fn sources(&self, i: &IncidentRow) -> String {
+        text::sources_in(i, self.lang)
+    }
+
+    /// The verdict's "owed", or "nothing owed".
+    fn owed(&self, c: &ContractReport) -> String {
+        super::letter::owed(c, self.lang).unwrap_or_else(|| self.ui("nothing owed").to_owned())
+    }
+
+    /// The largest remedy, when the provider's offer or a compared plan gives more
+    /// than the contract.
+    fn largest(&self, c: &ContractReport) -> Option<String> {
+        match c.comparison.largest {
+            Some(i) if i > 0 => Some(super::compare::largest_text(c, self.lang)),
+            _ => None,
+        }
+    }
+
+    fn deadline_phrase(&self, c: &ContractReport) -> String {
+        super::deadline::phrase(c, self.lang).0
+    }
+
+    /// Whether the deadline needs attention (soon or passed).
+    fn deadline_flag(&self, c: &ContractReport) -> bool {
+        super::deadline::phrase(c, self.lang).1
+    }
+
+    fn basis(&self, c: &ContractReport) -> String {
+        super::basis::summary(c, self.lang)
+    }
+
+    fn basis_lines(&self, c: &ContractReport) -> Vec<(String, String)> {
+        super::basis::record_lines(c, self.lang)
+    }
+
+    fn compare_title(&self) -> &'static str {
+        super::compare::title(self.lang)
+    }
+
+    fn compare_heads(&self) -> [&'static str; 3] {
+        super::compare::headers(self.lang)
+    }
+
+    fn compare_method(&self) -> &'static str {
+        super::compare::method(self.lang)
+    }
+
+    fn is_largest(&self, c: &ContractReport, i: impl Borrow<usize>) -> bool {
+        c.comparison.largest == Some(*i.borrow())
+    }
+
+    fn remedy_label(&self, rm: &Remedy) -> String {
+        super::compare::label(rm, self.lang)
+    }
+
+    fn remedy_breach(&self, rm: &Remedy) -> &'static str {
+        super::compare::breach_text(rm, self.lang)
+    }
+
+    fn remedy_gives(&self, c: &ContractReport, rm: &Remedy) -> String {
+        super::compare::gives(rm, &c.currency, self.lang)
+    }
+
+    fn records_words(&self) -> super::records::Words {
+        super::records::words(self.lang)
+    }
+
+    fn records(&self, c: &ContractReport) -> Vec<super::records::Row> {
+        super::records::rows(&c.records, &c.plan.window.timezone, self.lang)
+    }
+
+    fn incident_heads(&self) -> [&'static str; 12] {
+        match self.lang {
             Lang::En => [
                 "#",
                 "Start",
@@ -576,266 +303,271 @@ fn contract_section(s: &mut String, c: &ContractReport, chain: Option<&(i64, Str
                 "Fonte",
                 "Dettagli",
             ],
+        }
+    }
+
+    /// The contract fact: customer, fee, probes and what counts as unavailable.
+    fn contract_terms(&self, c: &ContractReport) -> String {
+        let lang = self.lang;
+        let fee = match lang {
+            Lang::En => format!("{} {}", c.fee, c.currency),
+            Lang::It => words::money(&c.fee, &c.currency, lang),
         };
-        s.push_str("<div class=\"scroll\"><table class=\"incidents\"><thead><tr>");
-        for h in heads {
-            let _ = write!(s, "<th>{h}</th>");
-        }
-        s.push_str("</tr></thead><tbody>");
-        for (i, r) in c.incidents.iter().enumerate() {
-            let _ = write!(
-                s,
-                "<tr><td class=\"num\">{}</td><td>{}</td><td>{}{}</td><td class=\"num\">{} min</td>\
-                 <td class=\"num\">{} min</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td>\
-                 <td>{}</td><td>{}</td><td class=\"details\">{}</td></tr>",
-                i + 1,
-                local(r.start.0),
-                local(r.end.0),
-                if r.open {
-                    t(" (still open)", " (ancora in corso)")
-                } else {
-                    ""
+        let period = match (lang, c.fee_period) {
+            (Lang::En, crate::sla::FeePeriod::Month) => "month",
+            (Lang::En, crate::sla::FeePeriod::Year) => "year",
+            (Lang::It, crate::sla::FeePeriod::Month) => "mese",
+            (Lang::It, crate::sla::FeePeriod::Year) => "anno",
+        };
+        let probes = c.contract.probes.join(", ");
+        match lang {
+            Lang::En => format!(
+                "{} ({}), fee {fee} per {period}, probes {probes} ({})",
+                text::customer(c),
+                c.customer_type.as_str(),
+                text::unavailable_in(c, lang),
+            ),
+            Lang::It => format!(
+                "{} ({}), canone {fee} al {period}, sonde {probes} ({})",
+                text::customer(c),
+                match c.customer_type {
+                    crate::sla::CustomerType::Consumer => "consumatore",
+                    crate::sla::CustomerType::Business => "impresa",
                 },
-                text::minutes_in(r.duration_ms(), lang),
-                text::minutes_in(r.proven_ms, lang),
-                text::uncertainty_in(r, lang),
-                esc(&text::fate_in(r, lang)),
-                esc(&text::classes_in(r, lang)),
-                esc(&r.probes.join(", ")),
-                esc(&r.vantages.join(", ")),
-                esc(&text::sources_in(r, lang)),
-                r.details
-                    .iter()
-                    .map(|d| esc(d))
-                    .collect::<Vec<_>>()
-                    .join("<br>")
-            );
+                text::unavailable_in(c, lang),
+            ),
         }
-        s.push_str("</tbody></table></div>");
     }
-    s.push_str(&super::records::html(c, lang));
-    if !c.maintenance.is_empty() {
-        let _ = write!(
-            s,
-            "<h3>{}</h3><div class=\"scroll\"><table><thead><tr><th>{}</th><th>{}</th>\
-             <th>{}</th><th>{}</th></tr></thead><tbody>",
-            t("Maintenance", "Manutenzione"),
-            t("Start", "Inizio"),
-            t("End", "Fine"),
-            t("Announced", "Annunciata"),
-            t("Note", "Nota")
-        );
-        for m in &c.maintenance {
-            let _ = write!(
-                s,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                local(m.start.0),
-                local(m.end.0),
-                m.announced_at
-                    .map_or_else(|| t("unknown", "non nota").to_owned(), |a| local(a.0)),
-                esc(m.note.as_deref().unwrap_or(""))
-            );
-        }
-        let _ = write!(
-            s,
-            "</tbody></table></div><p class=\"muted\">{}</p>",
-            match (lang, c.plan.exclusions.maintenance.excluded) {
-                (Lang::En, true) => "This plan excludes qualifying announced maintenance.",
-                (Lang::En, false) => "This plan does not exclude announced maintenance.",
-                (Lang::It, true) => {
-                    "Questo piano esclude la manutenzione annunciata che ne ha i requisiti."
-                }
-                (Lang::It, false) => "Questo piano non esclude la manutenzione annunciata.",
+
+    /// "over 12 checks (3 runs, 1 failed checks)".
+    fn evidence_counts(&self, c: &ContractReport) -> String {
+        let lang = self.lang;
+        let (checks, runs, failures) = match lang {
+            Lang::En => (
+                c.evidence.checks.to_string(),
+                c.evidence.runs.to_string(),
+                c.evidence.failures.to_string(),
+            ),
+            Lang::It => (
+                words::number(&c.evidence.checks.to_string(), lang),
+                words::number(&c.evidence.runs.to_string(), lang),
+                words::number(&c.evidence.failures.to_string(), lang),
+            ),
+        };
+        match lang {
+            Lang::En => format!("over {checks} checks ({runs} runs, {failures} failed checks)"),
+            Lang::It => {
+                format!("su {checks} controlli ({runs} serie, {failures} controlli falliti)")
             }
-        );
-    }
-    if !c.gaps.is_empty() {
-        let _ = write!(
-            s,
-            "<h3>{}</h3><p>{}</p><div class=\"scroll\"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
-            t("No data", "Senza dati"),
-            esc(&text::no_data_in(c, lang)),
-            t("From", "Da"),
-            t("To", "A"),
-            t("Length", "Durata")
-        );
-        for (a, b) in &c.gaps {
-            let _ = write!(
-                s,
-                "<tr><td>{}</td><td>{}</td><td class=\"num\">{} min</td></tr>",
-                local(a.0),
-                local(b.0),
-                text::minutes_in(b.0 - a.0, lang)
-            );
         }
-        s.push_str("</tbody></table></div>");
     }
-    let _ = write!(
-        s,
-        "<h3>{}</h3><ol class=\"trace\">",
-        t(
-            "How the figures were computed",
-            "Come sono state calcolate le cifre (passaggi del motore di calcolo, in inglese)"
-        )
-    );
-    for line in &ev.trace {
-        let _ = write!(s, "<li>{}</li>", esc(line));
+
+    fn timeline_label(&self, c: &ContractReport) -> String {
+        let period = &c.evaluation.period.label;
+        match self.lang {
+            Lang::En => format!(
+                "Timeline of {} over {period}: up, down, no data and maintenance",
+                c.contract.id
+            ),
+            Lang::It => format!(
+                "Andamento di {} nel periodo {period}: disponibile, disservizio, senza dati e manutenzione",
+                c.contract.id
+            ),
+        }
     }
-    s.push_str("</ol></section>");
+
+    /// The timeline's spans, drawn in this order: outside the contract's life, up
+    /// over its life, no data, each incident, maintenance (a band at the top).
+    fn spans(&self, c: &ContractReport) -> Vec<Span> {
+        let lang = self.lang;
+        let ev = &c.evaluation;
+        let (ps, pe) = (ev.period.start, ev.period.end);
+        let tz = &c.plan.window.timezone;
+        let x = |t: i64| x_of(t, ps, pe);
+        let during = |s: i64, e: i64| {
+            format!(
+                "{} {} {}",
+                text::local_in(s.max(ps), tz, lang),
+                text::t(lang, "to", "–"),
+                text::local_in(e.min(pe), tz, lang)
+            )
+        };
+        let mut out = vec![span(
+            "out",
+            0,
+            W,
+            0,
+            100,
+            text::t(lang, "outside the contract", "fuori dal contratto").to_owned(),
+        )];
+        let life_s = c.timeline.service_start.map_or(ps, |t| t.0.max(ps));
+        let life_e = c.timeline.service_end.map_or(pe, |t| t.0.min(pe));
+        if life_e > life_s {
+            out.push(span(
+                "up",
+                x(life_s),
+                x(life_e),
+                0,
+                100,
+                format!(
+                    "{}: {}",
+                    text::t(
+                        lang,
+                        "up (no outage measured)",
+                        "disponibile (nessun disservizio misurato)"
+                    ),
+                    during(life_s, life_e)
+                ),
+            ));
+        }
+        for (a, b) in &c.gaps {
+            out.push(span(
+                "nodata",
+                x(a.0),
+                x(b.0),
+                0,
+                100,
+                format!(
+                    "{}: {}",
+                    text::t(lang, "no data", "senza dati"),
+                    during(a.0, b.0)
+                ),
+            ));
+        }
+        for (i, r) in c.incidents.iter().enumerate() {
+            out.push(span(
+                if r.excluded.is_none() {
+                    "down"
+                } else {
+                    "dropped"
+                },
+                x(r.start.0),
+                x(r.end.0),
+                0,
+                100,
+                format!(
+                    "{} {}: {} {} ({})",
+                    text::t(lang, "incident", "interruzione"),
+                    i + 1,
+                    text::t(lang, "down", "disservizio"),
+                    during(r.start.0, r.end.0),
+                    text::fate_in(r, lang)
+                ),
+            ));
+        }
+        for m in &c.maintenance {
+            out.push(span(
+                "maint",
+                x(m.start.0),
+                x(m.end.0),
+                0,
+                28,
+                format!(
+                    "{}: {}",
+                    text::t(lang, "maintenance", "manutenzione"),
+                    during(m.start.0, m.end.0)
+                ),
+            ));
+        }
+        out
+    }
+
+    /// The timeline's colours and what they mean; "outside the contract" only when
+    /// the contract starts or ends inside the period.
+    fn legend(&self, c: &ContractReport) -> Vec<(&'static str, &'static str)> {
+        let lang = self.lang;
+        let mut items = vec![
+            ("#2e7d32", text::t(lang, "up", "disponibile")),
+            (
+                "#c62828",
+                text::t(lang, "down, counted", "disservizio, contato"),
+            ),
+            (
+                "#ef9a9a",
+                text::t(lang, "down, not counted", "disservizio, non contato"),
+            ),
+            (
+                "#1565c0",
+                text::t(
+                    lang,
+                    "maintenance (top band)",
+                    "manutenzione (fascia in alto)",
+                ),
+            ),
+            ("#9e9e9e", text::t(lang, "no data", "senza dati")),
+        ];
+        let ev = &c.evaluation;
+        if c.timeline
+            .service_start
+            .is_some_and(|t| t.0 > ev.period.start)
+            || c.timeline.service_end.is_some_and(|t| t.0 < ev.period.end)
+        {
+            items.push((
+                "#eeeeee",
+                text::t(lang, "outside the contract", "fuori dal contratto"),
+            ));
+        }
+        items
+    }
+
+    /// The availability bar, or `None` when nothing was measured.
+    fn bar(&self, c: &ContractReport) -> Option<Bar> {
+        let lang = self.lang;
+        let ev = &c.evaluation;
+        let target = c.plan.objective.target;
+        let a = ev.availability.as_ref()?;
+        let a = num::round_dec(&(a * num::int(100)), 4);
+        let hundred = Decimal::from(100);
+        let deficit = (hundred - a.min(target)).max(Decimal::new(1, 1));
+        let lo = (hundred - deficit * Decimal::from(2))
+            .max(Decimal::ZERO)
+            .floor();
+        let scale = |v: Decimal| -> i64 {
+            let x = ((v.max(lo) - lo) * Decimal::from(1000) / (hundred - lo)).round();
+            i64::try_from(x.mantissa() / 10i128.pow(x.scale())).unwrap_or(0)
+        };
+        let (pa, pt) = (
+            words::pct(&a.to_string(), lang),
+            words::pct(&target.to_string(), lang),
+        );
+        Some(Bar {
+            label: match lang {
+                Lang::En => format!("Availability {a} % against a target of {target} %"),
+                Lang::It => format!(
+                    "Disponibilità {pa} a fronte di un obiettivo pari {}",
+                    words::it_prep("a", &pt)
+                ),
+            },
+            class: if ev.breach { "down" } else { "up" },
+            colour: if ev.breach { "#c62828" } else { "#2e7d32" },
+            fill: scale(a),
+            mark: (scale(target) - 2).clamp(0, 996),
+            availability: pa,
+            target: pt,
+            lo: words::pct(&lo.to_string(), lang),
+        })
+    }
 }
 
 /// The whole report.
 pub(super) fn render(r: &Report, lang: Lang) -> String {
-    let t = |en: &'static str, it: &'static str| text::t(lang, en, it);
-    let mut s = String::with_capacity(32 * 1024);
-    let _ = write!(
-        s,
-        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{} {}</title><style>{CSS}</style></head><body><main>",
-        lang.as_str(),
-        super::words::ui("report", lang),
-        esc(&r.period)
-    );
     let utc = jiff::tz::TimeZone::UTC;
-    let _ = write!(
-        s,
-        "<header><h1>{} — {}</h1><p class=\"muted\">{}</p>",
-        super::words::ui("report", lang),
-        esc(&r.period),
-        match lang {
-            Lang::En => format!(
-                "Made by slawatch at vantage <b>{}</b> on {} (UTC). \
-                 Instants are shown in each plan's time zone; intervals are [start, end).",
-                esc(&r.vantage),
-                esc(&text::utc(r.generated_at.0))
-            ),
-            Lang::It => format!(
-                "Prodotto da slawatch dal punto di rilevazione <b>{}</b> il {} (UTC). \
-                 Gli orari sono nel fuso orario di ciascun piano; gli intervalli includono l'inizio ed escludono la fine.",
-                esc(&r.vantage),
-                esc(&super::words::datetime(r.generated_at.0, &utc, lang))
-            ),
-        }
-    );
-    if r.provisional {
-        let _ = write!(
-            s,
-            "<p class=\"banner\">{}</p>",
-            t(
-                "Provisional: made before the period was over and sealed. \
-                 The figures are so far; the rest of the period shows as no data.",
-                "Provvisorio: prodotto prima che il periodo fosse concluso e sigillato. \
-                 Le cifre sono parziali; il resto del periodo risulta senza dati."
-            )
-        );
-    }
-    s.push_str("</header>");
-
-    let _ = write!(
-        s,
-        "<section id=\"summary\"><h2>{}</h2>",
-        t("Summary", "Riepilogo")
-    );
-    let (owed_text, days) = text::owed_total(r, lang);
-    let owed_text = esc(&owed_text);
-    let more = text::days_of_service(days, lang);
-    let n = r.contracts.len();
-    let _ = write!(
-        s,
-        "<p>{}</p>",
-        match lang {
-            Lang::En => format!(
-                "{n} contract{}, {} with the SLA breached. Owed: {owed_text}{}.",
-                if n == 1 { "" } else { "s" },
-                r.breached(),
-                more
-            ),
-            Lang::It => format!(
-                "{n} contratt{}, {} con lo SLA violato. Dovuto: {owed_text}{}.",
-                if n == 1 { "o" } else { "i" },
-                r.breached(),
-                more
-            ),
-        }
-    );
-    s.push_str("<div class=\"scroll\"><table><thead><tr>");
-    for h in match lang {
-        Lang::En => [
-            "Contract",
-            "Customer",
-            "Availability",
-            "Target",
-            "Breach",
-            "Owed",
-            "Claim",
-        ],
-        Lang::It => [
-            "Contratto",
-            "Cliente",
-            "Disponibilità",
-            "Garantita",
-            "Violazione",
-            "Dovuto",
-            "Richiesta",
-        ],
-    } {
-        let _ = write!(s, "<th>{h}</th>");
-    }
-    s.push_str("</tr></thead><tbody>");
-    for c in &r.contracts {
-        let _ = write!(
-            s,
-            "<tr><td><a href=\"#contract-{}\">{}</a></td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&id_of(&c.contract.id)),
-            esc(&c.contract.id),
-            esc(&text::customer(c)),
-            esc(&text::availability_in(c, lang)),
-            text::target_in(c, lang),
-            if c.evaluation.breach {
-                format!("<span class=\"breach\">{}</span>", t("yes", "sì"))
-            } else {
-                format!("<span class=\"ok\">{}</span>", t("no", "no"))
-            },
-            esc(&text::compensation_in(c, lang)),
-            esc(&text::deadline_in(c, lang))
-        );
-    }
-    s.push_str("</tbody></table></div>");
-    if !r.skipped.is_empty() {
-        let _ = write!(s, "<h3>{}</h3><ul>", t("Not evaluated", "Non valutati"));
-        for (id, why) in &r.skipped {
-            let _ = write!(s, "<li><b>{}</b>: {}</li>", esc(id), esc(why));
-        }
-        s.push_str("</ul>");
-    }
-    s.push_str("</section>");
-
-    for c in &r.contracts {
-        contract_section(&mut s, c, r.chain.as_ref(), lang);
-    }
-    let _ = write!(
-        s,
-        "<footer><p>{}</p></footer>",
-        t(
-            "An outage runs from the first failed check of a confirmed streak to the answer of \
-             the first successful check after it. The proven minimum is the time from the first to the last \
-             failed check; the uncertainty is how much earlier it may have begun (back to the last success) \
-             and, at its end, the time from the last failed check to that answer. No data is time when \
-             slawatch was not probing, or a probe could not judge (unknown checks) or did not check: never \
-             counted as uptime, nor as the provider's downtime unless the plan says so. The evidence digest can be recomputed from the database.",
-            "Un disservizio va dal primo controllo fallito di una serie confermata alla risposta del primo \
-             controllo riuscito dopo di essa. Il minimo provato è il tempo dal primo all'ultimo controllo \
-             fallito; l'incertezza è quanto prima può essere iniziato (fino all'ultimo controllo riuscito) e, \
-             alla fine, il tempo dall'ultimo controllo fallito a quella risposta. Senza dati è il tempo in cui \
-             slawatch non controllava, o una sonda non poteva giudicare (controlli dall'esito ignoto) o non ha \
-             controllato: mai contato come servizio disponibile, né come disservizio del fornitore se il piano \
-             non lo prevede. L'impronta delle prove si può ricalcolare dal database."
-        )
-    );
-    s.push_str("</main></body></html>\n");
-    s
+    let (owed, days) = text::owed_total(r, lang);
+    let page = Page {
+        r,
+        lang,
+        it: lang == Lang::It,
+        generated: match lang {
+            Lang::En => text::utc(r.generated_at.0),
+            Lang::It => words::datetime(r.generated_at.0, &utc, lang),
+        },
+        owed,
+        more: text::days_of_service(days, lang),
+    };
+    // Rendering writes into a String with an escaper and methods that cannot fail;
+    // an error would be a bug in a template: said in the file, never a panic.
+    page.render()
+        .unwrap_or_else(|e| format!("slawatch: the HTML report template failed: {e}\n"))
 }
 
 #[cfg(test)]
@@ -844,9 +576,11 @@ mod tests {
 
     #[test]
     fn escapes_markup_quotes_and_controls() {
+        let escaped = askama::filters::escape("<script>alert(\"x\" & 'y')</script>\u{7}", Html)
+            .map(|e| e.to_string());
         assert_eq!(
-            esc("<script>alert(\"x\" & 'y')</script>\u{7}"),
-            "&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt;\u{FFFD}"
+            escaped.as_deref(),
+            Ok("&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt;\u{FFFD}")
         );
         assert_eq!(id_of("rossi shop/<x>"), "rossi_shop__x_");
     }
@@ -857,14 +591,7 @@ mod tests {
         assert_eq!(x_of(500, 0, 1000), 5000);
         assert_eq!(x_of(-5, 0, 1000), 0);
         assert_eq!(x_of(5000, 0, 1000), W);
-        let mut s = String::new();
-        rect(&mut s, "down", W - 1, W, 0, 100, "t");
-        assert!(
-            s.contains(&format!(
-                "x=\"{}\" y=\"0\" width=\"{MIN_SPAN}\"",
-                W - MIN_SPAN
-            )),
-            "{s}"
-        );
+        let s = span("down", W - 1, W, 0, 100, "t".to_owned());
+        assert_eq!((s.x, s.width), (W - MIN_SPAN, MIN_SPAN));
     }
 }

@@ -121,21 +121,23 @@ fn source(s: IncidentSource, lang: Lang) -> &'static str {
     }
 }
 
-/// One record's fields as text, escaped by `esc`.
-struct Row {
-    id: String,
-    concerns: String,
-    source: String,
-    cause: String,
-    entered: String,
-    start: String,
-    end: String,
-    note: String,
-    attachments: Vec<String>,
-    status: String,
+/// One record's fields as text, unescaped: the Markdown escapes them with `md::esc`,
+/// the HTML template (`templates/records.html`) by default.
+pub(crate) struct Row {
+    pub(crate) id: String,
+    pub(crate) concerns: String,
+    pub(crate) source: String,
+    pub(crate) cause: String,
+    pub(crate) entered: String,
+    pub(crate) start: String,
+    pub(crate) end: String,
+    pub(crate) note: String,
+    pub(crate) attachments: Vec<String>,
+    pub(crate) status: String,
 }
 
-fn rows(records: &[Incident], plan_tz: &TimeZone, lang: Lang) -> Vec<Row> {
+/// The rows of `records`, each instant in its own zone (the plan's when it has none).
+pub(crate) fn rows(records: &[Incident], plan_tz: &TimeZone, lang: Lang) -> Vec<Row> {
     let by: BTreeMap<i64, &Incident> = records
         .iter()
         .filter_map(|i| i.supersedes.map(|s| (s, i)))
@@ -196,13 +198,14 @@ fn rows(records: &[Incident], plan_tz: &TimeZone, lang: Lang) -> Vec<Row> {
         .collect()
 }
 
-struct Words {
-    title: &'static str,
-    intro: &'static str,
-    head: [&'static str; 10],
+/// The section's title, introduction and column heads in one language.
+pub(crate) struct Words {
+    pub(crate) title: &'static str,
+    pub(crate) intro: &'static str,
+    pub(crate) head: [&'static str; 10],
 }
 
-fn words(lang: Lang) -> Words {
+pub(crate) fn words(lang: Lang) -> Words {
     match lang {
         Lang::En => Words {
             title: "Evidence recorded by hand",
@@ -233,48 +236,6 @@ fn words(lang: Lang) -> Words {
             ],
         },
     }
-}
-
-/// The list as an HTML section (empty when the contract has no record).
-pub(crate) fn html(c: &ContractReport, lang: Lang) -> String {
-    if c.records.is_empty() {
-        return String::new();
-    }
-    let esc = super::html::esc;
-    let w = words(lang);
-    let mut s = format!(
-        "<h3>{} ({})</h3><p class=\"muted\">{}</p><div class=\"scroll\"><table class=\"records\"><thead><tr>",
-        esc(w.title),
-        c.records.len(),
-        esc(w.intro)
-    );
-    for h in w.head {
-        let _ = write!(s, "<th>{}</th>", esc(h));
-    }
-    s.push_str("</tr></thead><tbody>");
-    for r in rows(&c.records, &c.plan.window.timezone, lang) {
-        let _ = write!(
-            s,
-            "<tr><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td class=\"details\">{}</td><td class=\"details\">{}</td><td>{}</td></tr>",
-            esc(&r.id),
-            esc(&r.concerns),
-            esc(&r.source),
-            esc(&r.cause),
-            esc(&r.entered),
-            esc(&r.start),
-            esc(&r.end),
-            esc(&r.note),
-            r.attachments
-                .iter()
-                .map(|a| esc(a))
-                .collect::<Vec<_>>()
-                .join("<br>"),
-            esc(&r.status)
-        );
-    }
-    s.push_str("</tbody></table></div>");
-    s
 }
 
 /// The list as a Markdown section (empty when the contract has no record).

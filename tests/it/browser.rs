@@ -11,9 +11,11 @@
 //! has its own profile in a temporary folder and a clean environment.
 //!
 //! Two runs per width: one takes the screenshot of the page as it is; the other
-//! loads a copy with a script appended to the body, in a frame of exactly the
-//! width (see [`with_measure`]), that measures the layout after `load` and writes
-//! it as JSON into `<pre id="layout-report">`, which `--dump-dom` prints. The PNG is checked without a decoder (none is in the
+//! loads a copy in a frame of exactly the width (see [`with_measure`]), and a
+//! script in the page around the frame measures the layout after `load` and writes
+//! it as JSON into `<pre id="layout-report">`, which `--dump-dom` prints. The copy
+//! carries a probe script of its own, which runs only when the page's
+//! Content-Security-Policy lets it. The PNG is checked without a decoder (none is in the
 //! tree): signature, every chunk's CRC, IHDR size, and more compressed image data
 //! than a blank page of the same size gives.
 
@@ -37,9 +39,13 @@ const DEADLINE: Duration = Duration::from_secs(120);
 /// Virtual time the page gets before the DOM is dumped (so `load` has fired).
 const VIRTUAL_TIME_MS: u32 = 5000;
 
-/// Measures the layout once the page has loaded; see the module docs.
+/// Measures the layout once the page and its frame have loaded; see the module
+/// docs. It runs in the page around the frame, not in the report: the report's
+/// Content-Security-Policy allows no script, so a script inside it would not run.
 const MEASURE: &str = r#"<script>
 window.addEventListener('load', function () {
+  var frame = document.getElementById('measured');
+  (function (window, document, getComputedStyle) {
   var vw = window.innerWidth;
   var de = document.documentElement;
   function name(el) {
@@ -122,11 +128,32 @@ window.addEventListener('load', function () {
     svgs: svgs,
     verdicts: verdicts,
     details: details,
-    text_length: document.body.innerText.length
+    text_length: document.body.innerText.length,
+    // The policy the report states, whether the probe script in it ran, and what
+    // its styles made of the first verdict box and of an "up" span of an SVG.
+    csp: (function () {
+      var m = document.querySelector('meta[http-equiv="Content-Security-Policy"]');
+      return m ? m.getAttribute('content') : null;
+    })(),
+    script_ran: de.getAttribute('data-probe-script') === 'ran',
+    verdict_border: vs.length ? (getComputedStyle(vs[0]).borderLeftWidth + ' ' +
+      getComputedStyle(vs[0]).borderLeftStyle + ' ' +
+      getComputedStyle(vs[0]).borderLeftColor) : null,
+    up_fill: (function () {
+      var u = document.querySelector('svg rect.up');
+      return u ? getComputedStyle(u).fill : null;
+    })()
   });
   host.body.appendChild(pre);
+  })(frame.contentWindow, frame.contentDocument,
+     frame.contentWindow.getComputedStyle.bind(frame.contentWindow));
 });
 </script>"#;
+
+/// A script put into the measured copy of the page: it marks the document when it
+/// runs, so the measure tells whether the page's policy lets an inline script run.
+const PROBE: &str =
+    "<script>document.documentElement.setAttribute('data-probe-script', 'ran')</script>";
 
 /// One `<svg>` as laid out: its box in CSS pixels and the shapes inside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +184,14 @@ pub(crate) struct Layout {
     /// Each incident details cell: scroll width, client width, and whether it is
     /// inside every scrolling ancestor's visible box and the window.
     pub(crate) details: Vec<(i64, i64, bool)>,
+    /// The `content` of the page's `<meta http-equiv="Content-Security-Policy">`.
+    pub(crate) csp: Option<String>,
+    /// Whether [`PROBE`], an inline script put into the page, ran.
+    pub(crate) script_ran: bool,
+    /// The first `.verdict` box's left border as computed: `6px solid rgb(…)`.
+    pub(crate) verdict_border: Option<String>,
+    /// The computed fill of the first `rect.up` inside an SVG.
+    pub(crate) up_fill: Option<String>,
     /// The script's JSON, for messages.
     pub(crate) json: String,
 }
@@ -445,25 +480,29 @@ fn layout_from_dom(dom: &str) -> Result<Layout, String> {
                     .collect()
             })
             .unwrap_or_default(),
+        csp: v["csp"].as_str().map(str::to_owned),
+        script_ran: v["script_ran"].as_bool().unwrap_or(false),
+        verdict_border: v["verdict_border"].as_str().map(str::to_owned),
+        up_fill: v["up_fill"].as_str().map(str::to_owned),
         json,
     })
 }
 
-/// A page holding `html`, with the measuring script appended to its body, in a
-/// frame of exactly `width` × [`HEIGHT`]. Chromium's windows are at least 500 px
+/// A page holding `html` (with [`PROBE`] appended to its body) in a frame of
+/// exactly `width` × [`HEIGHT`], and the measuring script after the frame. Chromium's windows are at least 500 px
 /// wide when it dumps the DOM (only `--screenshot` emulates a smaller one), so the
 /// page is measured in a frame it cannot widen; `srcdoc` keeps the frame in the
 /// page's origin, so the script can write its report outside the frame.
 fn with_measure(html: &str, width: u32) -> String {
     let inner = match html.to_ascii_lowercase().rfind("</body>") {
-        Some(i) => format!("{}{MEASURE}{}", &html[..i], &html[i..]),
-        None => format!("{html}{MEASURE}"),
+        Some(i) => format!("{}{PROBE}{}", &html[..i], &html[i..]),
+        None => format!("{html}{PROBE}"),
     };
     let escaped = inner.replace('&', "&amp;").replace('"', "&quot;");
     format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head>\
-         <body style=\"margin:0\"><iframe style=\"border:0;display:block;\
-         width:{width}px;height:{HEIGHT}px\" srcdoc=\"{escaped}\"></iframe></body></html>"
+         <body style=\"margin:0\"><iframe id=\"measured\" style=\"border:0;display:block;\
+         width:{width}px;height:{HEIGHT}px\" srcdoc=\"{escaped}\"></iframe>{MEASURE}</body></html>"
     )
 }
 
@@ -586,6 +625,10 @@ fn a_responsive_page_with_an_svg_renders_on_a_phone_and_a_desktop() {
     let page = crate::util::fixture("report/layout-ok.html");
     assert_report_renders(&page);
     let r = render(&page, 375);
+    // No policy in this page: the probe script runs (so when the report's does not,
+    // its policy stopped it).
+    assert_eq!(r.layout.csp, None);
+    assert!(r.layout.script_ran, "{}", r.layout.json);
     // The fixture's one SVG: three rects, a line and a path, scaled to the width
     // (375 - 2 × 16 px of padding) at the viewBox's 1000:60 ratio.
     assert_eq!(
@@ -729,4 +772,34 @@ fn the_contract_summary_is_on_a_phones_first_screen_and_details_wrap_on_a_deskto
             l.json
         );
     }
+}
+
+#[test]
+fn the_report_states_a_strict_content_security_policy_and_keeps_its_styles_under_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = crate::report::fixture_html_report(dir.path());
+    let r = render(&html, 375);
+    let l = &r.layout;
+    assert_eq!(
+        l.csp.as_deref(),
+        Some("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"),
+        "{}",
+        l.json
+    );
+    // The policy is in force: an inline script in the page did not run.
+    assert!(
+        !l.script_ran,
+        "a script ran under the report's policy: {}",
+        l.json
+    );
+    // Its styles did apply: the first contract (breached) has its red verdict
+    // border, and the timeline's <style> in the SVG coloured the up span green.
+    assert_eq!(
+        l.verdict_border.as_deref(),
+        Some("6px solid rgb(198, 40, 40)"),
+        "{}",
+        l.json
+    );
+    assert_eq!(l.up_fill.as_deref(), Some("rgb(46, 125, 50)"), "{}", l.json);
+    assert!(problems(&r).is_empty(), "{:?}", problems(&r));
 }

@@ -542,3 +542,65 @@ fn a_cited_name_is_found_only_where_it_is_defined() {
     assert!(!defined("row", &texts), "a prefix is not the name");
     assert!(!defined("x", &texts), "a parameter is not an item");
 }
+
+/// Hand-made HTML in one report source file: an `esc` function, a call of `esc(`
+/// outside a `fn md` (the Markdown parts of a module escape with `md::esc`), or a
+/// tag in the code. Each finding is `file: line`.
+fn hand_made_html(name: &str, text: &str) -> Vec<String> {
+    let tag = regex::Regex::new(
+        r"</?(html|head|body|main|header|footer|section|style|meta|title|h[1-6]|p|div|span|b|a|br|code|strong|ul|ol|li|dl|dt|dd|table|caption|thead|tbody|tr|th|td|svg|rect)\b",
+    )
+    .unwrap();
+    let fn_name = regex::Regex::new(r"\bfn\s+(\w+)").unwrap();
+    let mut in_md = false;
+    let mut found = Vec::new();
+    for line in code(text).lines() {
+        if let Some(m) = fn_name.captures(line) {
+            in_md = &m[1] == "md";
+        }
+        if line.contains("fn esc")
+            || line.contains("html::esc")
+            || (line.contains("esc(") && !in_md)
+            || tag.is_match(line)
+        {
+            found.push(format!("{name}: {}", line.trim()));
+        }
+    }
+    found
+}
+
+#[test]
+fn the_report_html_is_escaped_by_its_templates_not_by_hand() {
+    // Markdown escapes its own way (md.rs and each module's `fn md`); every HTML
+    // value goes through a template in templates/, escaped by default.
+    let mut files = Vec::new();
+    rs_files(&root().join("src/report"), &mut files);
+    let found: Vec<String> = files
+        .iter()
+        .filter(|f| rel(f) != "src/report/md.rs")
+        .flat_map(|f| hand_made_html(&rel(f), &fs::read_to_string(f).unwrap()))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "HTML made or escaped by hand in src/report (write it in a template in templates/, \
+         where askama escapes every value):\n  {}",
+        found.join("\n  ")
+    );
+    assert!(
+        root().join("templates/report.html").is_file(),
+        "the report's template is gone"
+    );
+}
+
+#[test]
+fn hand_made_html_is_found_and_markdown_escaping_and_generics_are_not() {
+    let text = "fn esc(s: &str) -> String { s.into() }\n\
+                fn html(c: &C) -> String { format!(\"<td>{}</td>\", esc(&c.id)) }\n\
+                fn md(c: &C) -> String { esc(&c.id) }\n\
+                fn rows(v: Vec<(String, String)>) -> Option<Box<u8>> { None }\n\
+                // <p> in a comment\n";
+    let found = hand_made_html("x.rs", text);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found[0].starts_with("x.rs: fn esc("), "{found:?}");
+    assert!(found[1].contains("<td>"), "{found:?}");
+}
