@@ -1039,13 +1039,6 @@ mod tests {
         (r, Ctx::new(Path::new("probes.toml"), text))
     }
 
-    fn messages(cx: &Ctx<'_>) -> Vec<String> {
-        cx.errors
-            .iter()
-            .map(|(_, e)| format!("{}:{} {}", e.line, e.column, e.message))
-            .collect()
-    }
-
     #[test]
     fn the_window_section_checks_the_anchor_day_and_a_rolling_length() {
         let text = "id = \"p\"\nwindow = { kind = \"billing_cycle\", anchor_day = 32 }\n";
@@ -1054,19 +1047,19 @@ mod tests {
         let w = window(&mut cx, &r, &tz);
         assert_eq!(w.kind, p::WindowKind::BillingCycle { anchor_day: 31 });
         assert_eq!(
-            messages(&cx),
+            cx.messages(),
             ["2:49 plan 'p': window.anchor_day 32 must be a day of the month, 1 to 31"]
         );
         let (r, mut cx) = plan("id = \"p\"\nwindow.kind = \"rolling\"\n");
         assert_eq!(window(&mut cx, &r, &tz).kind, p::WindowKind::CalendarMonth);
-        assert!(messages(&cx)[0].contains("a rolling window needs window.length"));
+        assert!(cx.messages()[0].contains("a rolling window needs window.length"));
     }
 
     #[test]
     fn the_objective_section_needs_a_target_in_range() {
         let (r, mut cx) = plan("id = \"p\"\n");
         assert_eq!(objective(&mut cx, &r).target, Decimal::ONE_HUNDRED);
-        assert!(messages(&cx)[0].starts_with("1:6 plan 'p': needs objective.target"));
+        assert!(cx.messages()[0].starts_with("1:6 plan 'p': needs objective.target"));
         let (r, mut cx) =
             plan("id = \"p\"\nobjective = { target = \"99\", breach_if = \"downtime_gt_pct\" }\n");
         let o = objective(&mut cx, &r);
@@ -1074,7 +1067,7 @@ mod tests {
         assert!(cx.errors.is_empty());
         let (r, mut cx) = plan("id = \"p\"\nobjective.target = \"100.5\"\n");
         objective(&mut cx, &r);
-        assert!(messages(&cx)[0].contains("must be a percentage above 0 and at most 100"));
+        assert!(cx.messages()[0].contains("must be a percentage above 0 and at most 100"));
     }
 
     #[test]
@@ -1089,7 +1082,7 @@ mod tests {
                 ..
             }
         ));
-        let m = messages(&cx);
+        let m = cx.messages();
         assert_eq!(m.len(), 2, "{m:?}");
         assert!(
             m[0].contains("measurement.method 'time_slices' needs measurement.slice"),
@@ -1113,7 +1106,7 @@ mod tests {
             claim(&mut cx, &r).deadline,
             p::Deadline::DaysAfterPeriodEnd(0)
         );
-        assert!(messages(&cx)[0].contains("this claim.deadline needs 'days'"));
+        assert!(cx.messages()[0].contains("this claim.deadline needs 'days'"));
         let text = "id = \"p\"\nclaim.deadline = { kind = \"cycles_after_period\", n = 1 }\n";
         let (r, mut cx) = plan(text);
         assert_eq!(
@@ -1132,7 +1125,7 @@ mod tests {
         );
         let (r, mut cx) = plan("id = \"p\"\nfee = \"-1\"\ncurrency = \"eur\"\n");
         fee_and_currency(&mut cx, &r);
-        let m = messages(&cx);
+        let m = cx.messages();
         assert!(
             m[0].starts_with("2:7 plan 'p': fee -1 is negative"),
             "{m:?}"

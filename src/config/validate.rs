@@ -1930,14 +1930,6 @@ fn check_retention(
 mod tests {
     use super::*;
 
-    /// The messages `cx` collected, each with its line and column.
-    fn messages(cx: &Ctx<'_>) -> Vec<String> {
-        cx.errors
-            .iter()
-            .map(|(_, e)| format!("{}:{} {}", e.line, e.column, e.message))
-            .collect()
-    }
-
     fn here(p: &str) -> PathBuf {
         Path::new("/etc/slawatch").join(p)
     }
@@ -1952,7 +1944,7 @@ mod tests {
         assert_eq!(daemon.metrics_listen, None);
         assert_eq!(daemon.database, here("x.db"));
         assert_eq!(daemon.reports_dir, here("reports"));
-        let m = messages(&cx);
+        let m = cx.messages();
         assert_eq!(m.len(), 2, "{m:?}");
         assert!(
             m[1].starts_with("1:15 concurrency must be at least 1"),
@@ -1982,7 +1974,7 @@ mod tests {
         assert!(!names.claim(&mut cx, &n.b, "probe"));
         assert!(!names.claim(&mut cx, &n.c, "probe"));
         assert!(names.contains("web") && !names.contains("Web site"));
-        let m = messages(&cx);
+        let m = cx.messages();
         assert!(
             m[0].starts_with("2:5 duplicate name 'web': already used at line 1, column 5"),
             "{m:?}"
@@ -2007,7 +1999,7 @@ mod tests {
         assert_eq!(controls.len(), 1);
         assert_eq!(controls[0].name, "dns");
         assert_eq!(controls[0].timeout, Duration::from_secs(2));
-        let m = messages(&cx);
+        let m = cx.messages();
         assert_eq!(m.len(), 1, "{m:?}");
         assert!(
             m[0].starts_with("2:8 control 'gw' needs exactly one of"),
@@ -2034,7 +2026,7 @@ mod tests {
         assert_eq!(windows.len(), 1);
         assert_eq!(windows[0].probes, ["web"]);
         assert_eq!(windows[0].end.0 - windows[0].start.0, 3_600_000);
-        let m = messages(&cx);
+        let m = cx.messages();
         assert_eq!(m.len(), 2, "{m:?}");
         assert!(
             m[0].starts_with("2:22 maintenance names contract 'shopp'"),
