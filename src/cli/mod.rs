@@ -4,6 +4,12 @@
 //!
 //! Exit status: 0 success (a probe is up), 1 runtime failure (a probe is down),
 //! 2 bad input (configuration, arguments, timeline).
+#![allow(
+    rustdoc::broken_intra_doc_links,
+    reason = "clap prints the doc comments of the Args structs as --help, where [daemon] \
+              and [[plan]] are sections of probes.toml, not links; escaping them would show \
+              the backslashes"
+)]
 
 mod check_config;
 mod completions;

@@ -151,16 +151,8 @@ pub(super) fn run(a: Args) -> Result<(), CliError> {
                 println!("{}", report::letter::nothing_to_claim(c, lang));
                 continue;
             }
-            // The letter attaches the report of its contract alone, in its language:
-            // never the other customers' figures.
-            let own = report::Report {
-                contracts: vec![c.clone()],
-                skipped: Vec::new(),
-                ..report.clone()
-            };
-            let own_stem = report::letter::report_stem(&c.contract.id, &report.period, lang);
             let mut attached = String::new();
-            for (name, content) in report::render(&own, Format::Html, &own_stem, lang) {
+            for (name, content) in report::letter_attachment(&report, c, lang) {
                 write(&name, &content)?;
                 attached = name;
             }

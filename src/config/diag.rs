@@ -59,6 +59,17 @@ impl<'a> Ctx<'a> {
     }
 }
 
+#[cfg(test)]
+impl Ctx<'_> {
+    /// The errors so far as "LINE:COLUMN MESSAGE", in the order they were recorded.
+    pub(super) fn messages(&self) -> Vec<String> {
+        self.errors
+            .iter()
+            .map(|(_, e)| format!("{}:{} {}", e.line, e.column, e.message))
+            .collect()
+    }
+}
+
 /// serde's messages quote with backticks; ours quote values in 'single quotes'.
 pub(super) fn tidy_serde_message(m: &str) -> String {
     m.replace('`', "'").trim_end().to_owned()

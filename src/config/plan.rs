@@ -1,5 +1,5 @@
 //! `[[plan]]` tables: the serde mirror of SLA-MODEL.md section 2 and its conversion
-//! to the engine's typed [`sla::Plan`], every mistake reported with its position.
+//! to the engine's typed [`crate::sla::Plan`], every mistake reported with its position.
 //!
 //! Values are checked while they are deserialized (decimals, ISO 8601 durations, time
 //! zones, enum names), so toml attaches the exact span to each error; the rules
@@ -15,6 +15,7 @@ use jiff::tz::TimeZone;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use std::fmt;
+use std::ops::Range;
 use toml::Spanned;
 
 /// An ISO 8601 duration (`PT1M`, `P5D`, `PT1H1S`, `PT0.5S`) in milliseconds. Days are
@@ -465,18 +466,55 @@ fn weekly(w: &RawWeekly, default_tz: &Tz) -> p::WeeklyHours {
     }
 }
 
-/// Checks one plan and builds its typed terms. Every problem is recorded in `cx`.
+/// Checks one plan and builds its typed terms: one function per section of the
+/// table, each recording its problems in `cx`. The plan is returned only when none
+/// of them found one.
 pub(super) fn build(cx: &mut Ctx<'_>, r: &RawPlan) -> Option<Plan> {
-    let id = r.id.get_ref().clone();
     let before = cx.errors.len();
-    let err = |cx: &mut Ctx<'_>, span: std::ops::Range<usize>, msg: String| {
-        cx.err(span, format!("plan '{id}': {msg}"));
-    };
-    let id_span = r.id.span();
+    let tz = r
+        .window
+        .timezone
+        .clone()
+        .unwrap_or_else(|| Tz("UTC".into(), TimeZone::UTC));
+    let window = window(cx, r, &tz);
+    let objective = objective(cx, r);
+    let measurement = measurement(cx, r, &window.kind);
+    let exclusions = exclusions(&r.exclusions, &tz);
+    let credit = credit(cx, r);
+    let claim = claim(cx, r);
+    let (fee, currency) = fee_and_currency(cx, r);
+    (cx.errors.len() == before).then(|| Plan {
+        id: r.id.get_ref().clone(),
+        provider: r.provider.clone(),
+        service: r.service.clone(),
+        source: r.source.clone(),
+        verified: r.verified,
+        group: r.group.clone(),
+        group_rule: r.group_rule.unwrap_or_default(),
+        probe: r.probe.clone(),
+        customer_type: r.customer_type.unwrap_or_default(),
+        currency,
+        fee,
+        fee_period: r.fee_period.unwrap_or_default(),
+        window,
+        objective,
+        measurement,
+        exclusions,
+        credit,
+        claim,
+        goodwill: goodwill(&r.goodwill),
+        clause: r.clause.clone(),
+    })
+}
 
-    // Window.
-    let utc = Tz("UTC".into(), TimeZone::UTC);
-    let tz = r.window.timezone.clone().unwrap_or(utc);
+/// Records a problem of plan `r` at `span`, prefixed with the plan's id.
+fn err(cx: &mut Ctx<'_>, r: &RawPlan, span: Range<usize>, msg: impl fmt::Display) {
+    cx.err(span, format!("plan '{}': {msg}", r.id.get_ref()));
+}
+
+/// `window`: its kind (a billing cycle's anchor day, a rolling window's length), zone,
+/// partial periods and business hours.
+fn window(cx: &mut Ctx<'_>, r: &RawPlan, tz: &Tz) -> p::Window {
     let kind = match r.window.kind.as_ref().map(|k| (*k.get_ref(), k.span())) {
         None | Some((KindName::CalendarMonth, _)) => p::WindowKind::CalendarMonth,
         Some((KindName::CalendarYear, _)) => p::WindowKind::CalendarYear,
@@ -487,9 +525,10 @@ pub(super) fn build(cx: &mut Ctx<'_>, r: &RawPlan) -> Option<Plan> {
                     .window
                     .anchor_day
                     .as_ref()
-                    .map_or(id_span.clone(), Spanned::span);
+                    .map_or(r.id.span(), Spanned::span);
                 err(
                     cx,
+                    r,
                     span,
                     format!("window.anchor_day {day} must be a day of the month, 1 to 31"),
                 );
@@ -498,117 +537,143 @@ pub(super) fn build(cx: &mut Ctx<'_>, r: &RawPlan) -> Option<Plan> {
                 anchor_day: i8::try_from(day.clamp(1, 31)).unwrap_or(1),
             }
         }
-        Some((KindName::Rolling, span)) => {
-            match r.window.length {
-                Some(IsoDuration(ms)) if ms > 0 => p::WindowKind::Rolling {
-                    length_ms: ms,
-                    anchor: r.window.anchor.unwrap_or_default(),
-                },
-                _ => {
-                    err(cx, span, "a rolling window needs window.length, a positive duration such as \"P365D\"".into());
-                    p::WindowKind::CalendarMonth
-                }
+        Some((KindName::Rolling, span)) => match r.window.length {
+            Some(IsoDuration(ms)) if ms > 0 => p::WindowKind::Rolling {
+                length_ms: ms,
+                anchor: r.window.anchor.unwrap_or_default(),
+            },
+            _ => {
+                err(
+                    cx,
+                    r,
+                    span,
+                    "a rolling window needs window.length, a positive duration such as \"P365D\"",
+                );
+                p::WindowKind::CalendarMonth
             }
-        }
+        },
     };
-    let window = p::Window {
+    p::Window {
         kind,
         timezone_name: tz.0.clone(),
         timezone: tz.1.clone(),
         partial_period: r.window.partial_period.unwrap_or_default(),
-        business_hours: r.window.business_hours.as_ref().map(|w| weekly(w, &tz)),
-    };
+        business_hours: r.window.business_hours.as_ref().map(|w| weekly(w, tz)),
+    }
+}
 
-    // Objective.
-    let objective = match &r.objective {
-        None => {
-            err(cx, id_span.clone(), "needs objective.target, the availability promised in percent, such as objective.target = \"99.9\"".into());
-            p::Objective {
-                target: Decimal::ONE_HUNDRED,
-                breach_if: p::BreachIf::AvailabilityLtTarget,
-            }
-        }
-        Some(o) => {
-            let target = o.target.get_ref().0;
-            if target <= Decimal::ZERO || target > Decimal::ONE_HUNDRED {
-                err(
-                    cx,
-                    o.target.span(),
-                    format!(
-                        "objective.target {target} must be a percentage above 0 and at most 100"
-                    ),
-                );
-            }
-            let breach_if = match o.breach_if.as_ref().map(|b| *b.get_ref()) {
-                None | Some(BreachName::AvailabilityLtTarget) => p::BreachIf::AvailabilityLtTarget,
-                Some(BreachName::AnyDowntime) => p::BreachIf::AnyDowntime,
-                Some(BreachName::DowntimeGtPct) => p::BreachIf::DowntimeGtPct(
-                    o.downtime_gt_pct
-                        .as_ref()
-                        .map_or(Decimal::ONE_HUNDRED - target, |d| d.get_ref().0),
-                ),
-            };
-            p::Objective { target, breach_if }
-        }
+/// `objective`: the target (a percentage above 0, at most 100) and when it is broken.
+fn objective(cx: &mut Ctx<'_>, r: &RawPlan) -> p::Objective {
+    let Some(o) = &r.objective else {
+        err(
+            cx,
+            r,
+            r.id.span(),
+            "needs objective.target, the availability promised in percent, such as objective.target = \"99.9\"",
+        );
+        return p::Objective {
+            target: Decimal::ONE_HUNDRED,
+            breach_if: p::BreachIf::AvailabilityLtTarget,
+        };
     };
+    let target = o.target.get_ref().0;
+    if target <= Decimal::ZERO || target > Decimal::ONE_HUNDRED {
+        err(
+            cx,
+            r,
+            o.target.span(),
+            format!("objective.target {target} must be a percentage above 0 and at most 100"),
+        );
+    }
+    let breach_if = match o.breach_if.as_ref().map(|b| *b.get_ref()) {
+        None | Some(BreachName::AvailabilityLtTarget) => p::BreachIf::AvailabilityLtTarget,
+        Some(BreachName::AnyDowntime) => p::BreachIf::AnyDowntime,
+        Some(BreachName::DowntimeGtPct) => p::BreachIf::DowntimeGtPct(
+            o.downtime_gt_pct
+                .as_ref()
+                .map_or(Decimal::ONE_HUNDRED - target, |d| d.get_ref().0),
+        ),
+    };
+    p::Objective { target, breach_if }
+}
 
-    // Measurement.
-    let m = &r.measurement;
-    let slice = |cx: &mut Ctx<'_>, span: std::ops::Range<usize>, what: &str| -> i64 {
-        match &m.slice {
-            Some(s) if s.get_ref().0 >= crate::sla::MIN_SLICE_MS => {
-                let len = s.get_ref().0;
-                // The engine checks the exact period; a year is judged here at 366 days.
-                let longest = match window.kind {
-                    p::WindowKind::CalendarYear => {
-                        Some((366 * DAY_MS, "a calendar year of 366 days".to_owned()))
-                    }
-                    p::WindowKind::Rolling { length_ms, .. } => Some((
-                        length_ms,
-                        format!(
-                            "the rolling window of {}",
-                            crate::sla::num::human_ms(&crate::sla::num::int(length_ms))
-                        ),
-                    )),
-                    p::WindowKind::CalendarMonth | p::WindowKind::BillingCycle { .. } => None,
-                };
-                if let Some((span_ms, what)) = longest
-                    && let Err(e) = crate::sla::check_slices(span_ms, len, &what)
-                {
-                    cx.err(s.span(), format!("plan '{}': {e}", r.id.get_ref()));
+/// `measurement.slice` of a slice method: at least 1 s, and few enough slices for
+/// the longest period of `kind` (the engine checks the exact period; a year is judged
+/// here at 366 days).
+fn slice(
+    cx: &mut Ctx<'_>,
+    r: &RawPlan,
+    kind: &p::WindowKind,
+    method_span: Range<usize>,
+    method: &str,
+) -> i64 {
+    match &r.measurement.slice {
+        Some(s) if s.get_ref().0 >= crate::sla::MIN_SLICE_MS => {
+            let len = s.get_ref().0;
+            let longest = match *kind {
+                p::WindowKind::CalendarYear => {
+                    Some((366 * DAY_MS, "a calendar year of 366 days".to_owned()))
                 }
-                len
-            }
-            Some(s) => {
-                cx.err(
-                    s.span(),
+                p::WindowKind::Rolling { length_ms, .. } => Some((
+                    length_ms,
                     format!(
-                        "plan '{}': measurement.slice is shorter than the limit of 1 s: write \"PT1S\" or longer, such as \"PT1M\"",
-                        r.id.get_ref()
+                        "the rolling window of {}",
+                        crate::sla::num::human_ms(&crate::sla::num::int(length_ms))
                     ),
-                );
-                MINUTE_MS
+                )),
+                p::WindowKind::CalendarMonth | p::WindowKind::BillingCycle { .. } => None,
+            };
+            if let Some((span_ms, what)) = longest
+                && let Err(e) = crate::sla::check_slices(span_ms, len, &what)
+            {
+                err(cx, r, s.span(), e);
             }
-            None => {
-                cx.err(span, format!("plan '{}': measurement.method '{what}' needs measurement.slice, such as \"PT1M\"", r.id.get_ref()));
-                MINUTE_MS
-            }
+            len
         }
-    };
+        Some(s) => {
+            err(
+                cx,
+                r,
+                s.span(),
+                "measurement.slice is shorter than the limit of 1 s: write \"PT1S\" or longer, such as \"PT1M\"",
+            );
+            MINUTE_MS
+        }
+        None => {
+            err(
+                cx,
+                r,
+                method_span,
+                format!("measurement.method '{method}' needs measurement.slice, such as \"PT1M\""),
+            );
+            MINUTE_MS
+        }
+    }
+}
+
+/// `measurement`: the method (and its slice), users, the error-rate threshold and
+/// how incidents are cut, merged and rounded.
+fn measurement(cx: &mut Ctx<'_>, r: &RawPlan, kind: &p::WindowKind) -> p::Measurement {
+    let m = &r.measurement;
     let method = match m.method.as_ref().map(|x| (*x.get_ref(), x.span())) {
         None | Some((MethodName::Time, _)) => p::Method::Time,
         Some((MethodName::TimeSlices, span)) => {
             let bad_if = m.slice_bad_if.unwrap_or_default();
             if bad_if == p::SliceBadIf::ErrorRateGt && m.down_if_error_rate_gt.is_none() {
-                err(cx, span.clone(), "slice_bad_if = \"error_rate_gt\" needs measurement.down_if_error_rate_gt, such as \"0.10\"".into());
+                err(
+                    cx,
+                    r,
+                    span.clone(),
+                    "slice_bad_if = \"error_rate_gt\" needs measurement.down_if_error_rate_gt, such as \"0.10\"",
+                );
             }
             p::Method::TimeSlices {
-                slice_ms: slice(cx, span, "time_slices"),
+                slice_ms: slice(cx, r, kind, span, "time_slices"),
                 bad_if,
             }
         }
         Some((MethodName::ErrorRateSlices, span)) => p::Method::ErrorRateSlices {
-            slice_ms: slice(cx, span, "error_rate_slices"),
+            slice_ms: slice(cx, r, kind, span, "error_rate_slices"),
         },
         Some((MethodName::UserWeighted, _)) => p::Method::UserWeighted {
             users: m.users.as_ref().map(|u| *u.get_ref()),
@@ -618,13 +683,19 @@ pub(super) fn build(cx: &mut Ctx<'_>, r: &RawPlan) -> Option<Plan> {
     if let Some(u) = &m.users
         && *u.get_ref() == 0
     {
-        err(cx, u.span(), "measurement.users = 0: write the total number of users the service has, 1 or more, such as measurement.users = 200".into());
+        err(
+            cx,
+            r,
+            u.span(),
+            "measurement.users = 0: write the total number of users the service has, 1 or more, such as measurement.users = 200",
+        );
     }
     if let Some(t) = &m.down_if_error_rate_gt {
         let v = t.get_ref().0;
         if v < Decimal::ZERO || v > Decimal::ONE {
             err(
                 cx,
+                r,
                 t.span(),
                 format!(
                     "measurement.down_if_error_rate_gt {v} must be a fraction between 0 and 1 (5 % is \"0.05\")"
@@ -632,7 +703,7 @@ pub(super) fn build(cx: &mut Ctx<'_>, r: &RawPlan) -> Option<Plan> {
             );
         }
     }
-    let measurement = p::Measurement {
+    p::Measurement {
         method,
         down_if_error_rate_gt: m.down_if_error_rate_gt.as_ref().map(|d| d.get_ref().0),
         min_requests_per_slice: m.min_requests_per_slice,
@@ -645,54 +716,59 @@ pub(super) fn build(cx: &mut Ctx<'_>, r: &RawPlan) -> Option<Plan> {
         start_from: m.start_from.unwrap_or_default(),
         end_at: m.end_at.unwrap_or_default(),
         missing_data: m.missing_data.unwrap_or_default(),
-    };
+    }
+}
 
-    // Exclusions.
-    let mt = r.exclusions.maintenance.as_ref();
-    let exclusions = p::Exclusions {
-        causes: r.exclusions.causes.clone(),
+/// `exclusions`: the excluded causes and the maintenance rule (its recurring
+/// windows in the plan's zone unless they name their own). Nothing here can be wrong
+/// once deserialized.
+fn exclusions(e: &RawExclusions, tz: &Tz) -> p::Exclusions {
+    let mt = e.maintenance.as_ref();
+    p::Exclusions {
+        causes: e.causes.clone(),
         maintenance: p::MaintenanceRule {
             excluded: mt.and_then(|x| x.excluded).unwrap_or(false),
             min_notice_ms: mt.and_then(|x| x.min_notice).map_or(0, |d| d.0),
             max_per_year_ms: mt.and_then(|x| x.max_per_year).map(|d| d.0),
             recurring: mt
-                .map(|x| x.recurring.iter().map(|w| weekly(w, &tz)).collect())
+                .map(|x| x.recurring.iter().map(|w| weekly(w, tz)).collect())
                 .unwrap_or_default(),
         },
-    };
+    }
+}
 
-    // Credit.
-    let credit = match &r.credit {
-        None => p::Credit::of(p::Scheme::Unspecified),
-        Some(c) => {
-            let span = c.scheme.span();
-            let name = *c.scheme.get_ref();
-            let scheme = scheme(cx, &id, c, name, span);
-            let d = |x: &Option<DecimalText>| x.map(|v| v.0);
-            p::Credit {
-                scheme,
-                cap_pct_of_fee: d(&c.cap_pct_of_fee),
-                cap_days: d(&c.cap_days),
-                cap_per_incident_pct_of_fee: d(&c.cap_per_incident_pct_of_fee),
-                cap_amount: d(&c.cap_amount),
-                cap_value_pct_of_fee: d(&c.cap_value_pct_of_fee),
-                min_credit: d(&c.min_credit),
-                day_value_basis: c
-                    .day_value_basis
-                    .map_or(p::DayValueBasis::DaysInPeriod, |b| b.0),
-                form: c.form,
-            }
-        }
+/// `credit`: the scheme (checked by [`scheme`]) and its caps; none written is
+/// `unspecified`.
+fn credit(cx: &mut Ctx<'_>, r: &RawPlan) -> p::Credit {
+    let Some(c) = &r.credit else {
+        return p::Credit::of(p::Scheme::Unspecified);
     };
+    let scheme = scheme(cx, r.id.get_ref(), c, *c.scheme.get_ref(), c.scheme.span());
+    let d = |x: &Option<DecimalText>| x.map(|v| v.0);
+    p::Credit {
+        scheme,
+        cap_pct_of_fee: d(&c.cap_pct_of_fee),
+        cap_days: d(&c.cap_days),
+        cap_per_incident_pct_of_fee: d(&c.cap_per_incident_pct_of_fee),
+        cap_amount: d(&c.cap_amount),
+        cap_value_pct_of_fee: d(&c.cap_value_pct_of_fee),
+        min_credit: d(&c.min_credit),
+        day_value_basis: c
+            .day_value_basis
+            .map_or(p::DayValueBasis::DaysInPeriod, |b| b.0),
+        form: c.form,
+    }
+}
 
-    // Claim.
+/// `claim`: the deadline (each kind with the count it needs) and how a claim is made.
+fn claim(cx: &mut Ctx<'_>, r: &RawPlan) -> p::Claim {
     let deadline = match &r.claim.deadline {
         None => p::Deadline::None,
         Some(dl) => {
             let v = dl.get_ref();
             let need = |cx: &mut Ctx<'_>, key: &str, val: Option<u32>| -> u32 {
                 val.unwrap_or_else(|| {
-                    cx.err(dl.span(), format!("plan '{}': this claim.deadline needs '{key}', such as {{ kind = \"days_after_period_end\", days = 30 }}", r.id.get_ref()));
+                    err(cx, r, dl.span(), format!("this claim.deadline needs '{key}', such as {{ kind = \"days_after_period_end\", days = 30 }}"));
                     0
                 })
             };
@@ -713,15 +789,22 @@ pub(super) fn build(cx: &mut Ctx<'_>, r: &RawPlan) -> Option<Plan> {
             }
         }
     };
+    p::Claim {
+        deadline,
+        automatic: r.claim.automatic,
+        method: r.claim.method.clone(),
+        evidence: r.claim.evidence.clone(),
+    }
+}
 
+/// `fee` (not negative; 0 when left out) and `currency` (an ISO 4217 code; EUR when
+/// left out).
+fn fee_and_currency(cx: &mut Ctx<'_>, r: &RawPlan) -> (Decimal, String) {
     let fee = r.fee.as_ref().map_or(Decimal::ZERO, |f| f.get_ref().0);
     if let Some(f) = &r.fee
         && fee.is_sign_negative()
     {
-        cx.err(
-            f.span(),
-            format!("plan '{}': fee {fee} is negative", r.id.get_ref()),
-        );
+        err(cx, r, f.span(), format!("fee {fee} is negative"));
     }
     let currency = r
         .currency
@@ -730,53 +813,30 @@ pub(super) fn build(cx: &mut Ctx<'_>, r: &RawPlan) -> Option<Plan> {
     if let Some(c) = &r.currency
         && !(c.get_ref().len() == 3 && c.get_ref().bytes().all(|b| b.is_ascii_uppercase()))
     {
-        cx.err(
+        err(
+            cx,
+            r,
             c.span(),
             format!(
-                "plan '{}': currency '{}' must be an ISO 4217 code such as \"EUR\"",
-                r.id.get_ref(),
+                "currency '{}' must be an ISO 4217 code such as \"EUR\"",
                 c.get_ref()
             ),
         );
     }
+    (fee, currency)
+}
 
-    (cx.errors.len() == before).then(|| Plan {
-        id: r.id.get_ref().clone(),
-        provider: r.provider.clone(),
-        service: r.service.clone(),
-        source: r.source.clone(),
-        verified: r.verified,
-        group: r.group.clone(),
-        group_rule: r.group_rule.unwrap_or_default(),
-        probe: r.probe.clone(),
-        customer_type: r.customer_type.unwrap_or_default(),
-        currency,
-        fee,
-        fee_period: r.fee_period.unwrap_or_default(),
-        window,
-        objective,
-        measurement,
-        exclusions,
-        credit,
-        claim: p::Claim {
-            deadline,
-            automatic: r.claim.automatic,
-            method: r.claim.method.clone(),
-            evidence: r.claim.evidence.clone(),
-        },
-        goodwill: r
-            .goodwill
-            .iter()
-            .map(|g| p::Goodwill {
-                event: g.event.clone(),
-                remedy: g.remedy.clone(),
-                extension_days: g.extension_days,
-                applies_to: g.applies_to.clone(),
-                note: g.note.clone(),
-            })
-            .collect(),
-        clause: r.clause.clone(),
-    })
+/// `[[plan.goodwill]]`: the provider's published gestures, copied as written.
+fn goodwill(raw: &[RawGoodwill]) -> Vec<p::Goodwill> {
+    raw.iter()
+        .map(|g| p::Goodwill {
+            event: g.event.clone(),
+            remedy: g.remedy.clone(),
+            extension_days: g.extension_days,
+            applies_to: g.applies_to.clone(),
+            note: g.note.clone(),
+        })
+        .collect()
 }
 
 fn scheme(
@@ -971,6 +1031,110 @@ fn scheme_str(n: SchemeName) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
+    /// `text` as a plan, and a collector over it.
+    fn plan(text: &str) -> (RawPlan, Ctx<'_>) {
+        let r = toml::from_str(text).unwrap();
+        (r, Ctx::new(Path::new("probes.toml"), text))
+    }
+
+    #[test]
+    fn the_window_section_checks_the_anchor_day_and_a_rolling_length() {
+        let text = "id = \"p\"\nwindow = { kind = \"billing_cycle\", anchor_day = 32 }\n";
+        let (r, mut cx) = plan(text);
+        let tz = Tz("UTC".into(), TimeZone::UTC);
+        let w = window(&mut cx, &r, &tz);
+        assert_eq!(w.kind, p::WindowKind::BillingCycle { anchor_day: 31 });
+        assert_eq!(
+            cx.messages(),
+            ["2:49 plan 'p': window.anchor_day 32 must be a day of the month, 1 to 31"]
+        );
+        let (r, mut cx) = plan("id = \"p\"\nwindow.kind = \"rolling\"\n");
+        assert_eq!(window(&mut cx, &r, &tz).kind, p::WindowKind::CalendarMonth);
+        assert!(cx.messages()[0].contains("a rolling window needs window.length"));
+    }
+
+    #[test]
+    fn the_objective_section_needs_a_target_in_range() {
+        let (r, mut cx) = plan("id = \"p\"\n");
+        assert_eq!(objective(&mut cx, &r).target, Decimal::ONE_HUNDRED);
+        assert!(cx.messages()[0].starts_with("1:6 plan 'p': needs objective.target"));
+        let (r, mut cx) =
+            plan("id = \"p\"\nobjective = { target = \"99\", breach_if = \"downtime_gt_pct\" }\n");
+        let o = objective(&mut cx, &r);
+        assert_eq!(o.breach_if, p::BreachIf::DowntimeGtPct(Decimal::ONE));
+        assert!(cx.errors.is_empty());
+        let (r, mut cx) = plan("id = \"p\"\nobjective.target = \"100.5\"\n");
+        objective(&mut cx, &r);
+        assert!(cx.messages()[0].contains("must be a percentage above 0 and at most 100"));
+    }
+
+    #[test]
+    fn the_measurement_section_bounds_slices_and_users() {
+        let text = "id = \"p\"\nmeasurement = { method = \"time_slices\", users = 0 }\n";
+        let (r, mut cx) = plan(text);
+        let m = measurement(&mut cx, &r, &p::WindowKind::CalendarMonth);
+        assert!(matches!(
+            m.method,
+            p::Method::TimeSlices {
+                slice_ms: MINUTE_MS,
+                ..
+            }
+        ));
+        let m = cx.messages();
+        assert_eq!(m.len(), 2, "{m:?}");
+        assert!(
+            m[0].contains("measurement.method 'time_slices' needs measurement.slice"),
+            "{m:?}"
+        );
+        assert!(m[1].contains("measurement.users = 0"), "{m:?}");
+        let text = "id = \"p\"\nmeasurement = { method = \"time_slices\", slice = \"PT1S\" }\n";
+        let (r, mut cx) = plan(text);
+        measurement(&mut cx, &r, &p::WindowKind::CalendarMonth);
+        assert!(cx.errors.is_empty());
+        // A calendar year is judged at 366 days: one-second slices are too many.
+        measurement(&mut cx, &r, &p::WindowKind::CalendarYear);
+        assert_eq!(cx.errors.len(), 1);
+    }
+
+    #[test]
+    fn the_claim_section_needs_the_count_of_its_deadline() {
+        let text = "id = \"p\"\nclaim.deadline = { kind = \"days_after_period_end\" }\n";
+        let (r, mut cx) = plan(text);
+        assert_eq!(
+            claim(&mut cx, &r).deadline,
+            p::Deadline::DaysAfterPeriodEnd(0)
+        );
+        assert!(cx.messages()[0].contains("this claim.deadline needs 'days'"));
+        let text = "id = \"p\"\nclaim.deadline = { kind = \"cycles_after_period\", n = 1 }\n";
+        let (r, mut cx) = plan(text);
+        assert_eq!(
+            claim(&mut cx, &r).deadline,
+            p::Deadline::CyclesAfterPeriod(1)
+        );
+        assert!(cx.errors.is_empty());
+    }
+
+    #[test]
+    fn fee_and_currency_are_checked_and_default_to_zero_euros() {
+        let (r, mut cx) = plan("id = \"p\"\n");
+        assert_eq!(
+            fee_and_currency(&mut cx, &r),
+            (Decimal::ZERO, "EUR".to_owned())
+        );
+        let (r, mut cx) = plan("id = \"p\"\nfee = \"-1\"\ncurrency = \"eur\"\n");
+        fee_and_currency(&mut cx, &r);
+        let m = cx.messages();
+        assert!(
+            m[0].starts_with("2:7 plan 'p': fee -1 is negative"),
+            "{m:?}"
+        );
+        assert!(
+            m[1].starts_with("3:12 plan 'p': currency 'eur' must be an ISO 4217"),
+            "{m:?}"
+        );
+    }
 
     #[test]
     fn iso_durations() {

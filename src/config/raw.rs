@@ -28,6 +28,12 @@ pub(super) struct Daemon {
     pub(super) checkpoint_file: Option<String>,
 }
 
+/// What every probe table has: its name and the schedule overrides written in it.
+pub(super) trait ProbeTable {
+    fn name(&self) -> &Spanned<String>;
+    fn schedule(&self) -> Schedule<'_>;
+}
+
 /// Declares a probe table: its own fields, then the schedule keys every probe may
 /// override, and (with `mail`) the keys IMAP, POP3 and SMTP share. Written as a macro
 /// because serde's `flatten` cannot be combined with `deny_unknown_fields`.
@@ -46,9 +52,12 @@ macro_rules! probe_table {
             pub(super) confirm_up: Option<Spanned<u32>>,
         }
 
-        impl $name {
-            /// The schedule overrides written in this table.
-            pub(super) fn schedule(&self) -> Schedule<'_> {
+        impl ProbeTable for $name {
+            fn name(&self) -> &Spanned<String> {
+                &self.name
+            }
+
+            fn schedule(&self) -> Schedule<'_> {
                 Schedule {
                     interval: self.interval.as_ref(),
                     timeout: self.timeout.as_ref(),

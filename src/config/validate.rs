@@ -1,7 +1,7 @@
 //! Raw tables -> typed [`Config`], collecting every error with its position.
 
 use super::diag::{Ctx, did_you_mean, line_col, tidy_serde_message};
-use super::raw;
+use super::raw::{self, ProbeTable};
 use super::*;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -219,7 +219,11 @@ fn valid_contract_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
-fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> Option<Config> {
+/// The typed configuration: one function per section, in the order the sections
+/// depend on each other (names before the contracts that cite them, plans before the
+/// contracts, contracts before maintenance and goodwill), all writing their errors
+/// into `cx`.
+fn build(cx: &mut Ctx<'_>, mut raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> Option<Config> {
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let resolve = |p: &str| -> PathBuf {
         let p = Path::new(p);
@@ -229,9 +233,41 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
             base.join(p)
         }
     };
+    let d = raw.daemon.take().unwrap_or_default();
+    let mut daemon = daemon(cx, &d, env, &resolve);
+    let mut names = Names::default();
+    let controls = controls(cx, &raw.controls, &mut names, &daemon.schedule);
+    let probes = probes(cx, &raw, &mut names, &daemon.schedule, env, &resolve);
+    mailflow_references(cx, &raw.mailflow, &probes, &names);
+    let (plans, plan_ids) = check_plans(cx, &raw.plans);
+    daemon.retention = retention(cx, d.retention.as_ref(), &plans, daemon.retention);
+    let (contracts, contract_ids) = contracts(cx, &raw.contracts, &plan_ids, &names, &probes);
+    let maintenance = maintenance(cx, &raw.maintenance, &contract_ids, &names);
+    let goodwill = goodwill(cx, &raw.goodwill, &contract_ids, &plan_ids);
+    let alerts = alerts(cx, raw.alerts, env, &resolve);
+    Some(Config {
+        path: path.to_path_buf(),
+        daemon,
+        controls,
+        probes,
+        plans,
+        contracts,
+        maintenance,
+        alerts,
+        goodwill,
+    })
+}
 
-    // ---- [daemon]
-    let d = raw.daemon.unwrap_or_default();
+/// `[daemon]`: the default schedule, where the database and reports go (the
+/// configuration's folder, or `$STATE_DIRECTORY` under systemd), limits and the
+/// metrics address. `retention` is the written one or 400 days; [`retention`] raises
+/// the default to what the plans need.
+fn daemon(
+    cx: &mut Ctx<'_>,
+    d: &raw::Daemon,
+    env: EnvLookup<'_>,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> DaemonSettings {
     let defaults = schedule(
         cx,
         &DEFAULT_SCHEDULE,
@@ -276,7 +312,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
         "per_host_concurrency",
         4,
     );
-    let mut daemon = DaemonSettings {
+    DaemonSettings {
         database,
         vantage: d.vantage.clone().unwrap_or_else(|| "default".to_owned()),
         schedule: defaults,
@@ -289,11 +325,17 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
             .as_ref()
             .map_or(Duration::from_secs(400 * 86_400), |r| r.get_ref().get()),
         checkpoint_file: d.checkpoint_file.as_deref().map(resolve),
-    };
+    }
+}
 
-    // ---- names, unique across probes and control targets
-    let mut names: HashMap<String, Range<usize>> = HashMap::new();
-    let mut claim = |cx: &mut Ctx<'_>, name: &Spanned<String>, kind: &str| -> bool {
+/// The names of probes and control targets, unique across both, and where each was
+/// written.
+#[derive(Default)]
+struct Names(HashMap<String, Range<usize>>);
+
+impl Names {
+    /// Records `name`, or reports it as not allowed or as a duplicate.
+    fn claim(&mut self, cx: &mut Ctx<'_>, name: &Spanned<String>, kind: &str) -> bool {
         let n = name.get_ref();
         if !valid_name(n) {
             cx.err(
@@ -302,19 +344,31 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
             );
             return false;
         }
-        if let Some(first) = names.get(n) {
+        if let Some(first) = self.0.get(n) {
             let (line, col) = line_col(cx.src, first.start);
             cx.err(name.span(), format!("duplicate name '{n}': already used at line {line}, column {col}; names are unique across all probes and control targets"));
             return false;
         }
-        names.insert(n.clone(), name.span());
+        self.0.insert(n.clone(), name.span());
         true
-    };
+    }
 
-    // ---- [[control]]
+    fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+}
+
+/// `[[control]]`: targets of the local-fault check, each exactly one of tcp, http or
+/// resolve.
+fn controls(
+    cx: &mut Ctx<'_>,
+    raw: &[raw::Control],
+    names: &mut Names,
+    defaults: &Schedule,
+) -> Vec<Control> {
     let mut controls = Vec::new();
-    for c in &raw.controls {
-        claim(cx, &c.name, "control");
+    for c in raw {
+        names.claim(cx, &c.name, "control");
         let target = match (&c.tcp, &c.http, &c.resolve) {
             (Some(t), None, None) => {
                 host_port(cx, t, None).map(|(host, port)| ControlTarget::Tcp { host, port })
@@ -346,94 +400,149 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
             });
         }
     }
+    controls
+}
 
-    // ---- probes
-    let mut probes = Vec::new();
-    let mut push = |name: &Spanned<String>, sched: Schedule, spec: Option<ProbeSpec>| {
-        if let Some(spec) = spec {
-            probes.push(Probe {
-                name: name.get_ref().clone(),
-                schedule: sched,
-                spec,
-            });
-        }
+/// Every probe section (`[[http]]`, `[[dns]]`, `[[tcp]]`, `[[imap]]`, `[[pop3]]`,
+/// `[[smtp]]`, `[[mailflow]]`), in that order.
+fn probes(
+    cx: &mut Ctx<'_>,
+    raw: &RawConfig,
+    names: &mut Names,
+    defaults: &Schedule,
+    env: EnvLookup<'_>,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Vec<Probe> {
+    let mut out = Vec::new();
+    let mut section = ProbeSection {
+        names,
+        defaults,
+        out: &mut out,
     };
-    for h in &raw.http {
-        claim(cx, &h.name, "probe");
-        let s = schedule(cx, &defaults, h.schedule());
-        let spec = http_spec(cx, h, env, &resolve).map(ProbeSpec::Http);
-        push(&h.name, s, spec);
+    section.add(cx, &raw.http, |cx, h| {
+        http_spec(cx, h, env, resolve).map(ProbeSpec::Http)
+    });
+    section.add(cx, &raw.dns, |cx, d| dns_spec(cx, d).map(ProbeSpec::Dns));
+    section.add(cx, &raw.tcp, |cx, t| {
+        tcp_spec(cx, t, resolve).map(ProbeSpec::Tcp)
+    });
+    section.add(cx, &raw.imap, |cx, i| {
+        imap_spec(cx, i, env, resolve).map(ProbeSpec::Imap)
+    });
+    section.add(cx, &raw.pop3, |cx, p| {
+        pop3_spec(cx, p, env, resolve).map(ProbeSpec::Pop3)
+    });
+    section.add(cx, &raw.smtp, |cx, m| {
+        smtp_spec(cx, m, env, resolve).map(ProbeSpec::Smtp)
+    });
+    section.add(cx, &raw.mailflow, |_, f| {
+        Some(ProbeSpec::Mailflow(mailflow_spec(f)))
+    });
+    out
+}
+
+/// What the probe sections share: the names claimed so far, the `[daemon]` schedule
+/// and the probes built so far.
+struct ProbeSection<'s> {
+    names: &'s mut Names,
+    defaults: &'s Schedule,
+    out: &'s mut Vec<Probe>,
+}
+
+impl ProbeSection<'_> {
+    /// One section: each table's name claimed, its schedule checked, its spec built
+    /// by `spec` (a probe whose spec has an error is left out).
+    fn add<T: ProbeTable>(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        tables: &[T],
+        mut spec: impl FnMut(&mut Ctx<'_>, &T) -> Option<ProbeSpec>,
+    ) {
+        for t in tables {
+            self.names.claim(cx, t.name(), "probe");
+            let schedule = schedule(cx, self.defaults, t.schedule());
+            if let Some(spec) = spec(cx, t) {
+                self.out.push(Probe {
+                    name: t.name().get_ref().clone(),
+                    schedule,
+                    spec,
+                });
+            }
+        }
     }
-    for dn in &raw.dns {
-        claim(cx, &dn.name, "probe");
-        let s = schedule(cx, &defaults, dn.schedule());
-        let spec = dns_spec(cx, dn).map(ProbeSpec::Dns);
-        push(&dn.name, s, spec);
-    }
-    for t in &raw.tcp {
-        claim(cx, &t.name, "probe");
-        let s = schedule(cx, &defaults, t.schedule());
-        let spec = host_port(cx, &t.target, None).map(|(host, port)| {
-            let tls = t.tls.unwrap_or(false).then(|| TlsSettings {
-                verify: t.tls_verify.unwrap_or(true),
-                ca_file: t
-                    .ca_file
-                    .as_ref()
-                    .and_then(|f| readable_file(cx, f, "ca_file", &resolve)),
-                server_name: t.server_name.clone(),
-                cert_expiry_warn: t
-                    .cert_expiry_warn
-                    .map_or(DEFAULT_CERT_WARN, ConfigDuration::get),
-            });
-            ProbeSpec::Tcp(TcpSpec { host, port, tls })
+}
+
+/// `[[tcp]]`: a target, and TLS when asked for.
+fn tcp_spec(cx: &mut Ctx<'_>, t: &raw::Tcp, resolve: &dyn Fn(&str) -> PathBuf) -> Option<TcpSpec> {
+    host_port(cx, &t.target, None).map(|(host, port)| {
+        let tls = t.tls.unwrap_or(false).then(|| TlsSettings {
+            verify: t.tls_verify.unwrap_or(true),
+            ca_file: t
+                .ca_file
+                .as_ref()
+                .and_then(|f| readable_file(cx, f, "ca_file", resolve)),
+            server_name: t.server_name.clone(),
+            cert_expiry_warn: t
+                .cert_expiry_warn
+                .map_or(DEFAULT_CERT_WARN, ConfigDuration::get),
         });
-        push(&t.name, s, spec);
+        TcpSpec { host, port, tls }
+    })
+}
+
+/// `[[imap]]`: the mail endpoint (993, or 143 with STARTTLS) and the mailbox.
+fn imap_spec(
+    cx: &mut Ctx<'_>,
+    i: &raw::Imap,
+    env: EnvLookup<'_>,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Option<ImapSpec> {
+    mail_endpoint(cx, i.mail(), [993, 143], env, resolve).map(|endpoint| ImapSpec {
+        endpoint,
+        mailbox: i.mailbox.clone().unwrap_or_else(|| "INBOX".into()),
+    })
+}
+
+/// `[[pop3]]`: the mail endpoint (995, or 110 with STARTTLS).
+fn pop3_spec(
+    cx: &mut Ctx<'_>,
+    p: &raw::Pop3,
+    env: EnvLookup<'_>,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Option<Pop3Spec> {
+    mail_endpoint(cx, p.mail(), [995, 110], env, resolve).map(|endpoint| Pop3Spec { endpoint })
+}
+
+/// `[[smtp]]`: the mail endpoint (465, or 587 with STARTTLS) and the HELO name.
+fn smtp_spec(
+    cx: &mut Ctx<'_>,
+    m: &raw::Smtp,
+    env: EnvLookup<'_>,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Option<SmtpSpec> {
+    mail_endpoint(cx, m.mail(), [465, 587], env, resolve).map(|endpoint| SmtpSpec {
+        endpoint,
+        helo: m.helo.clone().unwrap_or_else(|| "slawatch.invalid".into()),
+    })
+}
+
+/// `[[mailflow]]`: copied as written; its references are checked by
+/// [`mailflow_references`] once every probe is built.
+fn mailflow_spec(f: &raw::Mailflow) -> MailflowSpec {
+    MailflowSpec {
+        smtp: f.smtp.get_ref().clone(),
+        imap: f.imap.get_ref().clone(),
+        from: f.from.clone(),
+        to: f.to.clone(),
+        max_delivery: f
+            .max_delivery
+            .map_or(Duration::from_secs(300), ConfigDuration::get),
     }
-    for i in &raw.imap {
-        claim(cx, &i.name, "probe");
-        let s = schedule(cx, &defaults, i.schedule());
-        let spec = mail_endpoint(cx, i.mail(), [993, 143], env, &resolve).map(|endpoint| {
-            ProbeSpec::Imap(ImapSpec {
-                endpoint,
-                mailbox: i.mailbox.clone().unwrap_or_else(|| "INBOX".into()),
-            })
-        });
-        push(&i.name, s, spec);
-    }
-    for p in &raw.pop3 {
-        claim(cx, &p.name, "probe");
-        let s = schedule(cx, &defaults, p.schedule());
-        let spec = mail_endpoint(cx, p.mail(), [995, 110], env, &resolve)
-            .map(|endpoint| ProbeSpec::Pop3(Pop3Spec { endpoint }));
-        push(&p.name, s, spec);
-    }
-    for m in &raw.smtp {
-        claim(cx, &m.name, "probe");
-        let s = schedule(cx, &defaults, m.schedule());
-        let spec = mail_endpoint(cx, m.mail(), [465, 587], env, &resolve).map(|endpoint| {
-            ProbeSpec::Smtp(SmtpSpec {
-                endpoint,
-                helo: m.helo.clone().unwrap_or_else(|| "slawatch.invalid".into()),
-            })
-        });
-        push(&m.name, s, spec);
-    }
-    for f in &raw.mailflow {
-        claim(cx, &f.name, "probe");
-        let s = schedule(cx, &defaults, f.schedule());
-        let spec = Some(ProbeSpec::Mailflow(MailflowSpec {
-            smtp: f.smtp.get_ref().clone(),
-            imap: f.imap.get_ref().clone(),
-            from: f.from.clone(),
-            to: f.to.clone(),
-            max_delivery: f
-                .max_delivery
-                .map_or(Duration::from_secs(300), ConfigDuration::get),
-        }));
-        push(&f.name, s, spec);
-    }
-    // Mail round trips name an SMTP and an IMAP probe with credentials.
-    for f in &raw.mailflow {
+}
+
+/// Mail round trips name an SMTP and an IMAP probe with credentials.
+fn mailflow_references(cx: &mut Ctx<'_>, raw: &[raw::Mailflow], probes: &[Probe], names: &Names) {
+    for f in raw {
         for (reference, kind) in [(&f.smtp, "smtp"), (&f.imap, "imap")] {
             let target = probes.iter().find(|p| &p.name == reference.get_ref());
             let (ok_kind, has_login) = match target.map(|p| &p.spec) {
@@ -446,7 +555,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
                 _ => (false, false),
             };
             if target.is_none() {
-                if !names.contains_key(reference.get_ref()) {
+                if !names.contains(reference.get_ref()) {
                     cx.err(
                         reference.span(),
                         format!(
@@ -470,22 +579,38 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
             }
         }
     }
+}
 
-    // ---- [[plan]]
-    let (plans, plan_ids) = check_plans(cx, &raw.plans);
-    check_retention(cx, d.retention.as_ref(), &plans);
-    if d.retention.is_none() {
-        // The default keeps what the plans' claims need, too.
-        let floor = u64::try_from(retention_floor_days(&plans)).unwrap_or(400);
-        daemon.retention = daemon.retention.max(Duration::from_secs(floor * 86_400));
+/// `retention`: a written one is checked against the plans' needs
+/// ([`check_retention`]); left out, `default` is raised to what they need.
+fn retention(
+    cx: &mut Ctx<'_>,
+    written: Option<&Spanned<ConfigDuration>>,
+    plans: &[crate::sla::Plan],
+    default: Duration,
+) -> Duration {
+    check_retention(cx, written, plans);
+    if written.is_some() {
+        return default;
     }
+    let floor = u64::try_from(retention_floor_days(plans)).unwrap_or(400);
+    default.max(Duration::from_secs(floor * 86_400))
+}
 
-    // ---- [[contract]]
+/// `[[contract]]`: unique ids that can name a file, then each contract's terms.
+/// Returns the valid contracts and where each id was written.
+fn contracts(
+    cx: &mut Ctx<'_>,
+    raw: &[raw::Contract],
+    plan_ids: &HashMap<String, Range<usize>>,
+    names: &Names,
+    probes: &[Probe],
+) -> (Vec<Contract>, HashMap<String, Range<usize>>) {
     let mut contracts = Vec::new();
-    let mut contract_ids: HashMap<String, Range<usize>> = HashMap::new();
-    for c in &raw.contracts {
+    let mut ids: HashMap<String, Range<usize>> = HashMap::new();
+    for c in raw {
         // A duplicate is reported, and its contract is still checked.
-        first_use(cx, &mut contract_ids, &c.id, "contract");
+        first_use(cx, &mut ids, &c.id, "contract");
         if !valid_contract_id(c.id.get_ref()) {
             cx.err(
                 c.id.span(),
@@ -496,14 +621,23 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
                 ),
             );
         }
-        if let Some(contract) = contract(cx, c, &plan_ids, &names, &probes) {
+        if let Some(contract) = contract(cx, c, plan_ids, &names.0, probes) {
             contracts.push(contract);
         }
     }
+    (contracts, ids)
+}
 
-    // ---- [[maintenance]]
+/// `[[maintenance]]`: the contracts and probes it names exist, and it ends after it
+/// starts.
+fn maintenance(
+    cx: &mut Ctx<'_>,
+    raw: &[raw::Maintenance],
+    contract_ids: &HashMap<String, Range<usize>>,
+    names: &Names,
+) -> Vec<Maintenance> {
     let mut maintenance = Vec::new();
-    for m in &raw.maintenance {
+    for m in raw {
         for c in &m.contracts {
             if !contract_ids.contains_key(c.get_ref()) {
                 cx.err(
@@ -516,7 +650,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
             }
         }
         for p in &m.probes {
-            if !names.contains_key(p.get_ref()) {
+            if !names.contains(p.get_ref()) {
                 cx.err(
                     p.span(),
                     format!(
@@ -560,64 +694,59 @@ fn build(cx: &mut Ctx<'_>, raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> O
             }
         }
     }
+    maintenance
+}
 
-    let goodwill = goodwill(cx, &raw.goodwill, &contract_ids, &plan_ids);
-
-    // ---- [alerts]
+/// `[alerts]`: the e-mail channel (an smtp(s):// URL, a secret, recipients) and the
+/// webhooks.
+fn alerts(
+    cx: &mut Ctx<'_>,
+    raw: Option<raw::Alerts>,
+    env: EnvLookup<'_>,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Alerts {
     let mut alerts = Alerts::default();
-    if let Some(a) = raw.alerts {
-        if let Some(e) = a.email {
-            let url = e.smtp_url.get_ref();
-            if !(url.starts_with("smtps://") || url.starts_with("smtp://")) {
-                // Only the origin: the URL's userinfo may hold a password.
-                cx.err(e.smtp_url.span(), format!("smtp_url '{}' must start with smtps:// (TLS, port 465) or smtp:// (STARTTLS, port 587)", url_origin(url)));
-            }
-            let password = secret(
-                cx,
-                e.password.as_ref(),
-                e.password_env.as_ref(),
-                e.password_file.as_ref(),
-                env,
-                &resolve,
-            );
-            if e.to.is_empty() {
-                cx.err(
-                    e.smtp_url.span(),
-                    "[alerts.email] has no recipient: add to = [\"ops@example.test\"]",
-                );
-            }
-            alerts.email = Some(EmailAlerts {
-                smtp_url: url.clone(),
-                username: e.username,
-                password,
-                from: e.from,
-                to: e.to,
-                ca_file: e
-                    .ca_file
-                    .as_ref()
-                    .and_then(|f| readable_file(cx, f, "ca_file", &resolve)),
-            });
+    let Some(a) = raw else { return alerts };
+    if let Some(e) = a.email {
+        let url = e.smtp_url.get_ref();
+        if !(url.starts_with("smtps://") || url.starts_with("smtp://")) {
+            // Only the origin: the URL's userinfo may hold a password.
+            cx.err(e.smtp_url.span(), format!("smtp_url '{}' must start with smtps:// (TLS, port 465) or smtp:// (STARTTLS, port 587)", url_origin(url)));
         }
-        for w in a.webhook {
-            let span = w.span();
-            let w = w.into_inner();
-            if let Some(hook) = webhook(cx, w, span, env, &resolve) {
-                alerts.webhooks.push(hook);
-            }
+        let password = secret(
+            cx,
+            e.password.as_ref(),
+            e.password_env.as_ref(),
+            e.password_file.as_ref(),
+            env,
+            resolve,
+        );
+        if e.to.is_empty() {
+            cx.err(
+                e.smtp_url.span(),
+                "[alerts.email] has no recipient: add to = [\"ops@example.test\"]",
+            );
+        }
+        alerts.email = Some(EmailAlerts {
+            smtp_url: url.clone(),
+            username: e.username,
+            password,
+            from: e.from,
+            to: e.to,
+            ca_file: e
+                .ca_file
+                .as_ref()
+                .and_then(|f| readable_file(cx, f, "ca_file", resolve)),
+        });
+    }
+    for w in a.webhook {
+        let span = w.span();
+        let w = w.into_inner();
+        if let Some(hook) = webhook(cx, w, span, env, resolve) {
+            alerts.webhooks.push(hook);
         }
     }
-
-    Some(Config {
-        path: path.to_path_buf(),
-        daemon,
-        controls,
-        probes,
-        plans,
-        contracts,
-        maintenance,
-        alerts,
-        goodwill,
-    })
+    alerts
 }
 
 const DEFAULT_CERT_WARN: Duration = Duration::from_secs(14 * 86_400);
@@ -1800,6 +1929,124 @@ fn check_retention(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn here(p: &str) -> PathBuf {
+        Path::new("/etc/slawatch").join(p)
+    }
+
+    #[test]
+    fn the_daemon_section_reports_each_bad_key_and_keeps_the_defaults() {
+        let text = "concurrency = 0\nmetrics_listen = \"localhost\"\ndatabase = \"x.db\"\n";
+        let d: raw::Daemon = toml::from_str(text).unwrap();
+        let mut cx = Ctx::new(Path::new("probes.toml"), text);
+        let daemon = daemon(&mut cx, &d, &|_| None, &here);
+        assert_eq!(daemon.concurrency, 256);
+        assert_eq!(daemon.metrics_listen, None);
+        assert_eq!(daemon.database, here("x.db"));
+        assert_eq!(daemon.reports_dir, here("reports"));
+        let m = cx.messages();
+        assert_eq!(m.len(), 2, "{m:?}");
+        assert!(
+            m[1].starts_with("1:15 concurrency must be at least 1"),
+            "{m:?}"
+        );
+        assert!(m[0].starts_with("2:18 metrics_listen 'localhost'"), "{m:?}");
+        // Under systemd, what is not written goes to the state directory.
+        let state = |k: &str| (k == "STATE_DIRECTORY").then(|| "/var/lib/s".to_owned());
+        let d: raw::Daemon = toml::from_str("").unwrap();
+        let under_systemd = super::daemon(&mut Ctx::new(Path::new("p"), ""), &d, &state, &here);
+        assert_eq!(under_systemd.database, Path::new("/var/lib/s/slawatch.db"));
+    }
+
+    #[test]
+    fn names_are_unique_across_probes_and_controls() {
+        let text = "a = \"web\"\nb = \"web\"\nc = \"Web site\"\n";
+        #[derive(Deserialize)]
+        struct Three {
+            a: Spanned<String>,
+            b: Spanned<String>,
+            c: Spanned<String>,
+        }
+        let n: Three = toml::from_str(text).unwrap();
+        let mut cx = Ctx::new(Path::new("probes.toml"), text);
+        let mut names = Names::default();
+        assert!(names.claim(&mut cx, &n.a, "control"));
+        assert!(!names.claim(&mut cx, &n.b, "probe"));
+        assert!(!names.claim(&mut cx, &n.c, "probe"));
+        assert!(names.contains("web") && !names.contains("Web site"));
+        let m = cx.messages();
+        assert!(
+            m[0].starts_with("2:5 duplicate name 'web': already used at line 1, column 5"),
+            "{m:?}"
+        );
+        assert!(
+            m[1].starts_with("3:5 probe name 'Web site' is not allowed"),
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn a_control_needs_exactly_one_target() {
+        let text = "[[c]]\nname = \"gw\"\ntcp = \"127.0.0.1:53\"\nhttp = \"http://127.0.0.1/\"\n\
+                    [[c]]\nname = \"dns\"\nresolve = \"example.test\"\ntimeout = \"2s\"\n";
+        #[derive(Deserialize)]
+        struct File {
+            c: Vec<raw::Control>,
+        }
+        let f: File = toml::from_str(text).unwrap();
+        let mut cx = Ctx::new(Path::new("probes.toml"), text);
+        let controls = controls(&mut cx, &f.c, &mut Names::default(), &DEFAULT_SCHEDULE);
+        assert_eq!(controls.len(), 1);
+        assert_eq!(controls[0].name, "dns");
+        assert_eq!(controls[0].timeout, Duration::from_secs(2));
+        let m = cx.messages();
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(
+            m[0].starts_with("2:8 control 'gw' needs exactly one of"),
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn maintenance_names_what_exists_and_ends_after_it_starts() {
+        let text = "[[m]]\ncontracts = [\"shop\", \"shopp\"]\n\
+                    start = \"2026-01-02T00:00:00Z\"\nend = \"2026-01-01T00:00:00Z\"\n\
+                    [[m]]\nprobes = [\"web\"]\n\
+                    start = \"2026-01-01T00:00:00Z\"\nend = \"2026-01-01T01:00:00Z\"\n";
+        #[derive(Deserialize)]
+        struct File {
+            m: Vec<raw::Maintenance>,
+        }
+        let f: File = toml::from_str(text).unwrap();
+        let mut cx = Ctx::new(Path::new("probes.toml"), text);
+        let contracts = HashMap::from([("shop".to_owned(), 0..0)]);
+        let mut names = Names::default();
+        names.0.insert("web".to_owned(), 0..0);
+        let windows = maintenance(&mut cx, &f.m, &contracts, &names);
+        assert_eq!(windows.len(), 1);
+        assert_eq!(windows[0].probes, ["web"]);
+        assert_eq!(windows[0].end.0 - windows[0].start.0, 3_600_000);
+        let m = cx.messages();
+        assert_eq!(m.len(), 2, "{m:?}");
+        assert!(
+            m[0].starts_with("2:22 maintenance names contract 'shopp'"),
+            "{m:?}"
+        );
+        assert!(
+            m[1].starts_with("4:7 maintenance end 2026-01-01T00:00:00Z is not after"),
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn a_retention_left_out_is_what_the_plans_need() {
+        let mut cx = Ctx::new(Path::new("probes.toml"), "");
+        let default = Duration::from_secs(400 * 86_400);
+        assert_eq!(retention(&mut cx, None, &[], default), default);
+        let longer = Duration::from_secs(900 * 86_400);
+        assert_eq!(retention(&mut cx, None, &[], longer), longer);
+        assert!(cx.errors.is_empty());
+    }
 
     #[test]
     fn the_default_retention_keeps_what_the_longest_claim_needs() {

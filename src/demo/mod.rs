@@ -3,7 +3,7 @@
 //! and the breach report and claim letter it yields.
 //!
 //! - `http.rs`, `imap.rs`, `smtp.rs`: the provider's fake servers, each switched
-//!   between behaviours ([`Mode`]) by a `watch` channel, on cue from the scenario;
+//!   between behaviours (`Mode`) by a `watch` channel, on cue from the scenario;
 //! - `scenario.rs`: the pace, the story, the configuration written to
 //!   `DIR/probes.toml`, `DIR/scenario.json` (what was injected, when) and DIR's
 //!   preparation (a rerun removes only what the previous demo wrote);
@@ -421,14 +421,8 @@ fn reports(
             lines.push(format!("  {}", report::letter::nothing_to_claim(c, lang)));
             continue;
         }
-        let own = report::Report {
-            contracts: vec![c.clone()],
-            skipped: Vec::new(),
-            ..report.clone()
-        };
-        let own_stem = report::letter::report_stem(&c.contract.id, &report.period, lang);
         let mut attached = String::new();
-        for (name, content) in report::render(&own, Format::Html, &own_stem, lang) {
+        for (name, content) in report::letter_attachment(&report, c, lang) {
             put(&name, &content)?;
             attached = name;
         }

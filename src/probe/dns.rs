@@ -85,12 +85,10 @@ pub async fn check(name: &str, spec: &DnsSpec, timeout: Duration) -> Check {
 pub async fn check_with_usage(name: &str, spec: &DnsSpec, timeout: Duration) -> (Check, Usage) {
     let mut run = Run::begin(timeout);
     let mut usage = Usage::default();
-    let outcome = tokio::time::timeout_at(
-        run.deadline,
-        steps(spec, run.deadline, &mut run.phases, &mut usage),
-    )
-    .await
-    .unwrap_or_else(|_| Err(run.timed_out()));
+    let deadline = run.deadline;
+    let outcome = run
+        .within(async |phases| steps(spec, deadline, phases, &mut usage).await)
+        .await;
     (run.finish(name, outcome), usage)
 }
 

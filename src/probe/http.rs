@@ -96,17 +96,20 @@ pub async fn check(name: &str, spec: &HttpSpec, timeout: Duration) -> Check {
 pub async fn check_with_usage(name: &str, spec: &HttpSpec, timeout: Duration) -> (Check, Usage) {
     let mut run = Run::begin(timeout);
     let mut usage = Usage::default();
-    let mut cx = Ctx {
-        spec,
-        deadline: run.deadline,
-        start: run.start,
-        started_at: run.started_at,
-        phases: &mut run.phases,
-        usage: &mut usage,
-    };
-    let outcome = timeout_at(run.deadline, steps(&mut cx))
-        .await
-        .unwrap_or_else(|_| Err(run.timed_out()));
+    let (deadline, start, started_at) = (run.deadline, run.start, run.started_at);
+    let outcome = run
+        .within(async |phases| {
+            let mut cx = Ctx {
+                spec,
+                deadline,
+                start,
+                started_at,
+                phases,
+                usage: &mut usage,
+            };
+            steps(&mut cx).await
+        })
+        .await;
     (run.finish(name, outcome), usage)
 }
 
@@ -724,12 +727,12 @@ mod tests {
         );
     }
 
-    #[test]
-    fn requests_carry_host_agent_headers_and_close() {
-        let spec = HttpSpec {
+    /// A spec for building requests: `method` and plain `headers`, the rest unset.
+    fn spec(method: HttpMethod, headers: &[(&str, &str)]) -> HttpSpec {
+        HttpSpec {
             url: String::new(),
             host: String::new(),
-            method: HttpMethod::Head,
+            method,
             expect_status: StatusMatcher::Default,
             expect_body: None,
             expect_body_regex: None,
@@ -738,12 +741,20 @@ mod tests {
             tls_verify: true,
             ca_file: None,
             cert_expiry_warn: Duration::ZERO,
-            headers: vec![
-                ("x-api-key".to_owned(), "s3cret".to_owned()),
-                ("Connection".to_owned(), "keep-alive".to_owned()),
-            ],
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             secret_headers: Vec::new(),
-        };
+        }
+    }
+
+    #[test]
+    fn requests_carry_host_agent_headers_and_close() {
+        let spec = spec(
+            HttpMethod::Head,
+            &[("x-api-key", "s3cret"), ("Connection", "keep-alive")],
+        );
         let url = Url::parse("http://[::1]:8080/p?x=1#frag").unwrap();
         let req = request(&spec, &url, true).unwrap();
         assert_eq!(req.method(), Method::HEAD);
@@ -767,27 +778,11 @@ mod tests {
 
     #[test]
     fn secret_headers_stay_off_other_origins() {
-        let mut spec = HttpSpec {
-            url: String::new(),
-            host: String::new(),
-            method: HttpMethod::Get,
-            expect_status: StatusMatcher::Default,
-            expect_body: None,
-            expect_body_regex: None,
-            max_response_time: None,
-            follow_redirects: 0,
-            tls_verify: true,
-            ca_file: None,
-            cert_expiry_warn: Duration::ZERO,
-            headers: vec![
-                ("Cookie".to_owned(), "sid=1".to_owned()),
-                ("X-Plain".to_owned(), "p".to_owned()),
-            ],
-            secret_headers: vec![(
-                "X-Api-Key".to_owned(),
-                crate::config::Secret::new("k".into()),
-            )],
-        };
+        let mut spec = spec(HttpMethod::Get, &[("Cookie", "sid=1"), ("X-Plain", "p")]);
+        spec.secret_headers = vec![(
+            "X-Api-Key".to_owned(),
+            crate::config::Secret::new("k".into()),
+        )];
         let url = Url::parse("http://127.0.0.1:1/").unwrap();
         let with = request(&spec, &url, true).unwrap();
         assert_eq!(with.headers()["cookie"], "sid=1");

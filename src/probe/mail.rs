@@ -23,9 +23,6 @@ const FAREWELL_WAIT: Duration = Duration::from_secs(2);
 /// not answer it cannot turn a finished check into a timeout.
 const FAREWELL_MARGIN: Duration = Duration::from_millis(100);
 
-/// Until when the answer to a farewell (LOGOUT, QUIT) is awaited: at most
-/// [`FAREWELL_WAIT`] and not into the last [`FAREWELL_MARGIN`] before `deadline`. Its
-/// outcome never changes the check's.
 /// Runs a mailbox probe's `steps` as one check named `name`: under the check's
 /// deadline, a timeout keeping what the steps had learnt (memory use, the
 /// certificate's expiry), and the `Check` built with the phases they timed.
@@ -37,23 +34,18 @@ pub(super) async fn check<S>(
 ) -> (crate::model::Check, Usage) {
     let mut run = Run::begin(timeout);
     let mut progress = Progress::default();
-    let outcome = tokio::time::timeout_at(
-        run.deadline,
-        steps(
-            spec,
-            run.deadline,
-            run.started_at,
-            &mut run.phases,
-            &mut progress,
-        ),
-    )
-    .await
-    .unwrap_or_else(|_| Err(run.timed_out()))
-    .map_err(|f| progress.fail(f));
+    let (deadline, started_at) = (run.deadline, run.started_at);
+    let outcome = run
+        .within(async |phases| steps(spec, deadline, started_at, phases, &mut progress).await)
+        .await
+        .map_err(|f| progress.fail(f));
     let usage = progress.usage;
     (run.finish(name, outcome), usage)
 }
 
+/// Until when the answer to a farewell (LOGOUT, QUIT) is awaited: at most
+/// [`FAREWELL_WAIT`] and not into the last [`FAREWELL_MARGIN`] before `deadline`. Its
+/// outcome never changes the check's.
 pub(super) fn farewell_until(deadline: Instant) -> Instant {
     let margin = deadline.checked_sub(FAREWELL_MARGIN).unwrap_or(deadline);
     (Instant::now() + FAREWELL_WAIT).min(margin)

@@ -115,6 +115,17 @@ impl Run {
         }
     }
 
+    /// Runs `steps` (given the phases to time) until the deadline; running out of
+    /// time is the failure [`Run::timed_out`] describes.
+    pub(crate) async fn within(
+        &mut self,
+        steps: impl AsyncFnOnce(&mut Phases) -> Outcome,
+    ) -> Outcome {
+        tokio::time::timeout_at(self.deadline, steps(&mut self.phases))
+            .await
+            .unwrap_or_else(|_| Err(self.timed_out()))
+    }
+
     /// The failure of a check that ran out of time without a more precise step.
     pub fn timed_out(&self) -> Failure {
         Failure::new(

@@ -68,18 +68,10 @@ pub async fn check(name: &str, spec: &SmtpSpec, timeout: Duration) -> Check {
 pub async fn check_with_usage(name: &str, spec: &SmtpSpec, timeout: Duration) -> (Check, Usage) {
     let mut run = Run::begin(timeout);
     let mut usage = Usage::default();
-    let outcome = tokio::time::timeout_at(
-        run.deadline,
-        steps(
-            spec,
-            run.deadline,
-            run.started_at,
-            &mut run.phases,
-            &mut usage,
-        ),
-    )
-    .await
-    .unwrap_or_else(|_| Err(run.timed_out()));
+    let (deadline, started_at) = (run.deadline, run.started_at);
+    let outcome = run
+        .within(async |phases| steps(spec, deadline, started_at, phases, &mut usage).await)
+        .await;
     (run.finish(name, outcome), usage)
 }
 

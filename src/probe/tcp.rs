@@ -20,12 +20,10 @@ use tokio::time::Instant;
 /// Checks one `[[tcp]]` probe named `name`, within `timeout` overall.
 pub async fn check(name: &str, spec: &TcpSpec, timeout: Duration) -> Check {
     let mut run = Run::begin(timeout);
-    let outcome = tokio::time::timeout_at(
-        run.deadline,
-        steps(spec, run.deadline, run.started_at, &mut run.phases),
-    )
-    .await
-    .unwrap_or_else(|_| Err(run.timed_out()));
+    let (deadline, started_at) = (run.deadline, run.started_at);
+    let outcome = run
+        .within(async |phases| steps(spec, deadline, started_at, phases).await)
+        .await;
     run.finish(name, outcome)
 }
 

@@ -125,6 +125,23 @@ pub fn render(report: &Report, format: Format, stem: &str, lang: Lang) -> Vec<(S
     }
 }
 
+/// The files of the report a claim letter for `c` attaches: its contract alone, never
+/// the other customers' figures, in HTML and in the letter's language. The letter
+/// cites the last file's name.
+pub(crate) fn letter_attachment(
+    report: &Report,
+    c: &ContractReport,
+    lang: Lang,
+) -> Vec<(String, String)> {
+    let own = Report {
+        contracts: vec![c.clone()],
+        skipped: Vec::new(),
+        ..report.clone()
+    };
+    let stem = letter::report_stem(&c.contract.id, &report.period, lang);
+    render(&own, Format::Html, &stem, lang)
+}
+
 /// The report as JSON (the `json` format), as a value.
 pub fn to_json(report: &Report) -> serde_json::Value {
     json::value(report)

@@ -459,10 +459,10 @@ pub(super) fn join_line(kind: &str, fields: &[&str]) -> String {
     line
 }
 
-/// Splits a canonical line (see [`join_line`]) into its kind and fields, unescaped.
+/// Splits a canonical line (see `join_line`) into its kind and fields, unescaped.
 ///
 /// # Errors
-/// If `line` is not one [`join_line`] can give: no final newline, a newline
+/// If `line` is not one `join_line` can give: no final newline, a newline
 /// inside, or a `\` not followed by `\`, `|` or `n`. The message names the byte
 /// offset.
 pub fn split_line(line: &str) -> Result<Vec<String>, String> {
