@@ -21,7 +21,7 @@
 //! The deadline is judged at the letter's date ([`super::deadline::status`]): within
 //! it (and how many days are left), or passed on a date, and then the letter says so
 //! and rests on good faith and the regulator, never on the contractual term.
-//! Dates, times and numbers are written as [`super::words`] writes them; no ISO
+//! Dates, times and numbers are written as `super::words` writes them; no ISO
 //! timestamp, no store id, no probe name.
 //!
 //! The sentences live in one askama template per language, `templates/letter-it.txt`
