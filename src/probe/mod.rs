@@ -32,7 +32,7 @@ pub mod net;
 pub mod pop3;
 pub mod smtp;
 pub mod tcp;
-pub mod tls;
+pub(crate) mod tls;
 pub mod wire;
 
 use crate::config::{Config, ControlTarget, Probe, ProbeSpec};

@@ -9,9 +9,9 @@
 mod credit;
 mod engine;
 mod group;
-pub mod intervals;
+pub(crate) mod intervals;
 pub mod num;
-pub mod period;
+pub(crate) mod period;
 pub mod plan;
 pub mod timeline;
 
