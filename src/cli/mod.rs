@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Exit status for bad input: a configuration, an argument or a file that does not parse.
-pub const EXIT_BAD_INPUT: u8 = 2;
+pub(crate) const EXIT_BAD_INPUT: u8 = 2;
 
 /// Why a subcommand stopped: the one error type of every subcommand. `main` prints
 /// it to stderr as its `Display` says and exits with [`CliError::exit_code`]; no
@@ -149,7 +149,7 @@ enum Command {
 
 /// `--config FILE`, shared by every subcommand that reads probes.toml.
 #[derive(Debug, Clone, Args)]
-pub struct ConfigArg {
+pub(crate) struct ConfigArg {
     /// The configuration file.
     #[arg(
         long,
