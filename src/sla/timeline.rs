@@ -425,6 +425,10 @@ pub const FUZZ_MAX_TIMELINE: usize = 64 * 1024;
 ///
 /// [`evaluate`]: super::evaluate
 #[doc(hidden)]
+#[expect(
+    clippy::expect_used,
+    reason = "a fuzz entry point: a panic is the finding the fuzzer reports"
+)]
 pub fn fuzz_timeline(data: &[u8], plans: &[super::Plan]) -> usize {
     use num_traits::{One, Zero};
     if data.len() > FUZZ_MAX_TIMELINE {
