@@ -56,7 +56,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// The longest wait for the server's answer to `QUIT`.
-pub const QUIT_WAIT: Duration = Duration::from_secs(1);
+pub(crate) const QUIT_WAIT: Duration = Duration::from_secs(1);
 
 /// Checks one `[[smtp]]` probe named `name`, within `timeout` overall.
 pub async fn check(name: &str, spec: &SmtpSpec, timeout: Duration) -> Check {
@@ -117,7 +117,7 @@ pub(crate) struct Opened {
 
 impl Opened {
     /// "SMTP ok (STARTTLS, AUTH PLAIN)".
-    pub(crate) fn summary(&self) -> String {
+    pub fn summary(&self) -> String {
         let parts: Vec<String> = self
             .tls_how
             .map(str::to_owned)
@@ -142,7 +142,7 @@ pub(crate) struct Session {
 impl Session {
     /// Connects and runs steps 1-5 of the module docs, recording the phases.
     /// `usage` is kept up to date even when a step fails.
-    pub(crate) async fn open(
+    pub async fn open(
         spec: &SmtpSpec,
         deadline: Instant,
         phases: &mut Phases,

@@ -51,7 +51,7 @@ use tokio_rustls::rustls::{CertificateError, DigitallySignedStruct, SignatureSch
 
 /// What the certificate verifier concluded about the peer's chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Trusted, valid now, and for the server name.
     Ok,
     /// A certificate of the chain is past its `notAfter` (when known).
@@ -111,7 +111,7 @@ fn unix_to_millis(t: UnixTime) -> UtcMillis {
 
 /// What a completed handshake established (the stream itself is returned beside it).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TlsInfo {
+pub(crate) struct TlsInfo {
     /// How long the handshake took.
     pub duration: Duration,
     /// The earliest `notAfter` of every certificate the peer sent (`None` if none parsed).
@@ -423,7 +423,7 @@ impl TlsInfo {
     /// What an `up` check over TLS adds to its detail: the verdict when the chain
     /// was not verified (`verify = false`), and the flag of [`expiry_warning`].
     /// Empty when there is nothing to say.
-    pub fn notes(&self, now: UtcMillis, settings: &TlsSettings) -> Vec<String> {
+    pub(crate) fn notes(&self, now: UtcMillis, settings: &TlsSettings) -> Vec<String> {
         let mut notes = Vec::new();
         if self.verdict != Verdict::Ok {
             notes.push(format!("not verified: {}", self.verdict));

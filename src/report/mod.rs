@@ -74,7 +74,7 @@ pub enum Format {
 
 impl Format {
     /// Every format, in the order files are written.
-    pub const ALL: [Format; 4] = [Format::Html, Format::Md, Format::Csv, Format::Json];
+    pub(crate) const ALL: [Format; 4] = [Format::Html, Format::Md, Format::Csv, Format::Json];
 
     /// Parses `html`, `md`, `csv`, `json`.
     pub fn parse(s: &str) -> Option<Format> {
@@ -100,7 +100,7 @@ impl Format {
 
 /// The base of a report's file names: `slawatch-2023-01`, or
 /// `slawatch-2023-01-CONTRACT` for one contract.
-pub fn file_stem(period: &str, contract: Option<&str>) -> String {
+pub(crate) fn file_stem(period: &str, contract: Option<&str>) -> String {
     match contract {
         Some(c) => format!("slawatch-{period}-{c}"),
         None => format!("slawatch-{period}"),

@@ -87,7 +87,7 @@ pub struct Period {
 
 impl Period {
     /// Local calendar days in the period (rolling windows: length / 24 h).
-    pub fn days(&self, length_ms: Option<i64>) -> Q {
+    pub(crate) fn days(&self, length_ms: Option<i64>) -> Q {
         match length_ms {
             Some(ms) => ratio(ms, DAY_MS),
             None => int(i64::from(

@@ -65,7 +65,7 @@ impl DbLock {
     /// # Errors
     /// [`LockError::Held`] naming the holder when another process has it;
     /// [`LockError::Io`] when the file cannot be opened or written.
-    pub fn acquire(database: &Path, holder: &str) -> Result<DbLock, LockError> {
+    pub(crate) fn acquire(database: &Path, holder: &str) -> Result<DbLock, LockError> {
         let path = lock_path(database);
         let io = |source| LockError::Io {
             lock: path.clone(),
@@ -110,7 +110,7 @@ impl DbLock {
     }
 
     /// The lock file.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 }
