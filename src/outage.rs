@@ -53,6 +53,7 @@ impl Outage {
 
     /// The uncertainty at the end in milliseconds: from the last failed check to the
     /// answer that ended the outage; `None` while open.
+    #[cfg(test)]
     pub(crate) fn end_uncertainty_ms(&self) -> Option<i64> {
         self.end.map(|e| e.0 - self.last_failure.0)
     }
@@ -139,6 +140,7 @@ impl Confirmation {
     }
 
     /// The confirmed state.
+    #[cfg(test)]
     pub(crate) fn state(&self) -> State {
         self.state
     }

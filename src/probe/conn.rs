@@ -160,11 +160,6 @@ impl LineConn {
         }
     }
 
-    /// Whether the connection is encrypted.
-    pub(crate) fn is_tls(&self) -> bool {
-        matches!(self.stream, Stream::Tls(_))
-    }
-
     /// What was held and read so far.
     pub(crate) fn usage(&self) -> Usage {
         self.usage

@@ -86,7 +86,8 @@ impl Snippet {
     }
 
     /// The quotation, quotes included.
-    pub fn as_str(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }

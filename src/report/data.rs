@@ -899,11 +899,6 @@ impl ContractReport {
             || e.extension_days.is_some_and(|d| d > 0)
             || e.extension_hours.as_ref().is_some_and(|h| *h > num::int(0))
     }
-
-    /// No-data time inside the period, ms.
-    pub(crate) fn no_data_ms(&self) -> i64 {
-        self.gaps.iter().map(|(s, e)| e.0 - s.0).sum()
-    }
 }
 
 #[cfg(test)]

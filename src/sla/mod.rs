@@ -211,6 +211,7 @@ impl Evaluation {
 
 /// Combines the credits of plans sharing a `group` (all in one currency):
 /// `sum` adds them, `best_for_customer` keeps the largest.
+#[cfg(test)]
 pub(crate) fn combine_group(rule: plan::GroupRule, credits: &[Decimal]) -> Decimal {
     match rule {
         plan::GroupRule::Sum => credits.iter().copied().sum(),

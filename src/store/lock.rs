@@ -55,6 +55,7 @@ pub enum LockError {
 #[derive(Debug)]
 pub struct DbLock {
     _file: File,
+    #[cfg(test)]
     path: PathBuf,
 }
 
@@ -106,10 +107,15 @@ impl DbLock {
         file.write_all(format!("{holder}\n").as_bytes())
             .map_err(io)?;
         file.sync_all().map_err(io)?;
-        Ok(DbLock { _file: file, path })
+        Ok(DbLock {
+            _file: file,
+            #[cfg(test)]
+            path,
+        })
     }
 
     /// The lock file.
+    #[cfg(test)]
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
