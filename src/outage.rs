@@ -110,7 +110,7 @@ pub(crate) struct Confirmation {
 
 impl Confirmation {
     /// A probe with no history. Thresholds below 1 count as 1.
-    pub fn new(probe: &str, confirm_down: u32, confirm_up: u32) -> Self {
+    pub(crate) fn new(probe: &str, confirm_down: u32, confirm_up: u32) -> Self {
         Confirmation {
             probe: probe.to_owned(),
             confirm_down: confirm_down.max(1),

@@ -54,7 +54,7 @@ pub(crate) struct Failure {
 
 impl Failure {
     /// A failure of `class` with `detail`.
-    pub fn new(class: ErrorClass, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(class: ErrorClass, detail: impl Into<String>) -> Self {
         Failure {
             class,
             detail: detail.into(),
@@ -76,7 +76,7 @@ pub(crate) struct Up {
 
 impl Up {
     /// An up outcome with only a detail.
-    pub fn new(detail: impl Into<String>) -> Self {
+    pub(crate) fn new(detail: impl Into<String>) -> Self {
         Up {
             detail: detail.into(),
             ..Up::default()

@@ -117,7 +117,7 @@ pub(crate) struct Opened {
 
 impl Opened {
     /// "SMTP ok (STARTTLS, AUTH PLAIN)".
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let parts: Vec<String> = self
             .tls_how
             .map(str::to_owned)
@@ -142,7 +142,7 @@ pub(crate) struct Session {
 impl Session {
     /// Connects and runs steps 1-5 of the module docs, recording the phases.
     /// `usage` is kept up to date even when a step fails.
-    pub async fn open(
+    pub(crate) async fn open(
         spec: &SmtpSpec,
         deadline: Instant,
         phases: &mut Phases,

@@ -322,7 +322,7 @@ fn server_name(name: &str) -> Result<ServerName<'static>, Failure> {
 }
 
 /// The earliest `notAfter` of `certs` (certificates that do not parse are skipped).
-pub fn earliest_not_after(certs: &[CertificateDer<'_>]) -> Option<UtcMillis> {
+pub(crate) fn earliest_not_after(certs: &[CertificateDer<'_>]) -> Option<UtcMillis> {
     certs
         .iter()
         .filter_map(|der| x509_parser::parse_x509_certificate(der).ok())
@@ -336,7 +336,7 @@ pub fn earliest_not_after(certs: &[CertificateDer<'_>]) -> Option<UtcMillis> {
 /// `Timeout` past the deadline; `Certificate` when `verify = true` and the chain is
 /// bad (the detail says why); `Tls` for any other handshake failure (alert, garbage,
 /// closed connection); `Unknown` when the `ca_file` cannot be read.
-pub async fn handshake(
+pub(crate) async fn handshake(
     stream: TcpStream,
     server_name_str: &str,
     settings: &TlsSettings,
@@ -403,7 +403,11 @@ const HOUR_MS: i64 = 60 * 60 * 1000;
 /// `Some("certificate expires in 5 d")` (hours below a day) when `not_after` is less
 /// than `warn` after `now`; `Some("certificate expired at ...")` when it is already
 /// past. The check stays `up` with `class = None`; only the detail carries the flag.
-pub fn expiry_warning(not_after: UtcMillis, now: UtcMillis, warn: Duration) -> Option<String> {
+pub(crate) fn expiry_warning(
+    not_after: UtcMillis,
+    now: UtcMillis,
+    warn: Duration,
+) -> Option<String> {
     let left = not_after.0.saturating_sub(now.0);
     if left <= 0 {
         return Some(format!("certificate expired at {not_after}"));

@@ -230,7 +230,7 @@ pub(crate) struct LineSplitter {
 impl LineSplitter {
     /// A splitter for lines of at most `max_line` bytes (at least 1), e.g.
     /// [`MAX_LINE`] or [`IMAP_MAX_LINE`].
-    pub fn new(max_line: usize) -> Self {
+    pub(crate) fn new(max_line: usize) -> Self {
         LineSplitter {
             buf: Vec::new(),
             pos: 0,
@@ -371,7 +371,7 @@ pub(crate) struct SmtpReplyParser {
 
 impl SmtpReplyParser {
     /// A parser waiting for the first line of a reply.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
@@ -827,7 +827,7 @@ pub(crate) struct Pop3MultiLine {
 
 impl Pop3MultiLine {
     /// A collector for at most `max_lines` lines, e.g. [`POP3_MAX_LINES`] for CAPA.
-    pub fn new(max_lines: usize) -> Self {
+    pub(crate) fn new(max_lines: usize) -> Self {
         Pop3MultiLine {
             lines: Vec::new(),
             max_lines,
