@@ -291,7 +291,8 @@ fn the_types_every_probe_shares_live_in_the_probe_module_root() {
     for item in PROBE_ROOT_TYPES {
         let defines = |text: &str| {
             code(text).lines().any(|l| {
-                let l = l.trim_start().trim_start_matches("pub ");
+                let l = l.trim_start().trim_start_matches("pub(crate) ");
+                let l = l.trim_start_matches("pub ");
                 l.strip_prefix(item).is_some_and(|r| {
                     !r.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
                 })
