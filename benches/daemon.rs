@@ -20,6 +20,12 @@
 //!
 //! Nothing leaves the machine: every address is 127.0.0.x.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark harness run by hand: a failed set-up step should stop it loudly"
+)]
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{Read, Write};

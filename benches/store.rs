@@ -19,6 +19,12 @@
 //! every commit, what the store uses), 200 commits each, on the same disk as the
 //! benchmark's database (`SLAWATCH_BENCH_COMMITS` changes the count).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark harness run by hand: a failed set-up step should stop it loudly"
+)]
+
 use slawatch::model::{Check, ErrorClass, Phases, Status, UtcMillis};
 use slawatch::outage::{Event, Outage};
 use slawatch::store::{Reader, Store};

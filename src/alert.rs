@@ -57,7 +57,7 @@ use tokio::sync::Semaphore;
 /// Sends in flight at most; more are dropped (and logged).
 pub const MAX_IN_FLIGHT: u32 = 8;
 /// The wait before the one retry of a failed send.
-pub const RETRY_AFTER: Duration = Duration::from_secs(1);
+pub(crate) const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Per attempt, for a webhook and for an SMTP command.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -231,7 +231,7 @@ struct Body<'a> {
 }
 
 /// The webhook's JSON (see the module documentation).
-pub fn payload(event: &Event, vantage: &str) -> serde_json::Value {
+pub(crate) fn payload(event: &Event, vantage: &str) -> serde_json::Value {
     let (event, outage): (&str, &Outage) = match event {
         Event::Opened(o) => ("outage_opened", o),
         Event::Closed(o) => ("outage_closed", o),
@@ -244,7 +244,7 @@ pub fn payload(event: &Event, vantage: &str) -> serde_json::Value {
 }
 
 /// `[slawatch] DOWN shop-site (timeout)` / `[slawatch] UP shop-site after 12m 30s`.
-pub fn subject(event: &Event) -> String {
+pub(crate) fn subject(event: &Event) -> String {
     match event {
         Event::Opened(o) => format!("[slawatch] DOWN {} ({})", o.probe, o.class),
         Event::Closed(o) => {

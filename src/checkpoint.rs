@@ -27,7 +27,7 @@ const ZERO: &str = "000000000000000000000000000000000000000000000000000000000000
 
 /// One checkpoint line, parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Line {
+pub(crate) struct Line {
     /// When it was written, as written (RFC 3339).
     pub at: String,
     /// `start`, `daily` or `stop`.
@@ -79,7 +79,7 @@ fn decode(s: &str) -> Option<String> {
 
 /// The line for `head` (seal and chain hex), after a file whose last line is
 /// `last` (without its newline), newline included.
-pub fn format_line(
+pub(crate) fn format_line(
     last: Option<&str>,
     at: UtcMillis,
     event: &str,
@@ -98,7 +98,7 @@ pub fn format_line(
 ///
 /// # Errors
 /// When the line is not a checkpoint line.
-pub fn parse_line(line: &str) -> Result<Line, String> {
+pub(crate) fn parse_line(line: &str) -> Result<Line, String> {
     let rest = line
         .strip_prefix(MAGIC)
         .and_then(|r| r.strip_prefix(' '))
@@ -138,7 +138,7 @@ pub fn parse_line(line: &str) -> Result<Line, String> {
 
 /// What is wrong with a checkpoint file's lines taken alone: the first line that
 /// does not parse or does not follow the one before, 1-based, and why.
-pub fn check_links(text: &str) -> Result<Vec<Line>, (usize, String)> {
+pub(crate) fn check_links(text: &str) -> Result<Vec<Line>, (usize, String)> {
     let mut out = Vec::new();
     let mut last: Option<&str> = None;
     for (i, raw) in text.split_inclusive('\n').enumerate() {

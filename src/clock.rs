@@ -33,7 +33,7 @@ use tokio::time::Instant;
 /// A difference between the wall clock and the mapped instant above this is a step.
 /// NTP slews (adjusts the rate of) both clocks alike, so slow drift never adds up
 /// to it; suspending the machine or setting the clock does.
-pub const STEP_TOLERANCE_MS: i64 = 1_000;
+pub(crate) const STEP_TOLERANCE_MS: i64 = 1_000;
 
 /// Steps kept until [`Clock::take_steps`]; more are dropped (a clock that steps
 /// more than this between two heartbeats is broken, and the first are logged).
@@ -41,7 +41,7 @@ const MAX_PENDING_STEPS: usize = 64;
 
 /// A step of the wall clock, as detected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Step {
+pub(crate) struct Step {
     /// The instant the clock would have handed out had the wall clock not stepped.
     pub at: UtcMillis,
     /// What the wall clock said then.
@@ -54,7 +54,7 @@ pub struct Step {
 
 impl Step {
     /// "forward" or "back".
-    pub fn direction(&self) -> &'static str {
+    pub(crate) fn direction(&self) -> &'static str {
         if self.by_ms >= 0 { "forward" } else { "back" }
     }
 }
@@ -71,7 +71,7 @@ struct State {
 }
 
 /// Wall time from the monotonic clock, re-anchored on steps (see the module doc).
-pub struct Clock {
+pub(crate) struct Clock {
     wall: Box<dyn Fn() -> UtcMillis + Send + Sync>,
     state: Mutex<State>,
 }
@@ -87,18 +87,18 @@ impl std::fmt::Debug for Clock {
     clippy::disallowed_methods,
     reason = "the daemon's clock is the one place that reads the wall clock for checks"
 )]
-pub fn system_wall() -> UtcMillis {
+pub(crate) fn system_wall() -> UtcMillis {
     UtcMillis::from_timestamp(jiff::Timestamp::now())
 }
 
 impl Clock {
     /// A clock on the system's wall clock.
-    pub fn system() -> Clock {
+    pub(crate) fn system() -> Clock {
         Clock::with_wall(system_wall)
     }
 
     /// A clock reading the wall time from `wall` (tests step it).
-    pub fn with_wall(wall: impl Fn() -> UtcMillis + Send + Sync + 'static) -> Clock {
+    pub(crate) fn with_wall(wall: impl Fn() -> UtcMillis + Send + Sync + 'static) -> Clock {
         let now = wall().0;
         Clock {
             wall: Box::new(wall),
@@ -114,7 +114,7 @@ impl Clock {
 
     /// Now: never before an instant this clock handed out before, and as far after
     /// it as the monotonic clock moved (unless the wall clock stepped forward).
-    pub fn now(&self) -> UtcMillis {
+    pub(crate) fn now(&self) -> UtcMillis {
         let mono = Instant::now();
         let wall = (self.wall)().0;
         let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
@@ -147,7 +147,7 @@ impl Clock {
     }
 
     /// The steps detected since the last call, oldest first.
-    pub fn take_steps(&self) -> Vec<Step> {
+    pub(crate) fn take_steps(&self) -> Vec<Step> {
         let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         std::mem::take(&mut s.steps)
     }

@@ -45,7 +45,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// How often the daemon records that it is alive and probing.
-pub const HEARTBEAT: Duration = Duration::from_secs(1);
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// How long a stop waits for alerts still being sent (the evidence is already stored).
 const ALERT_DRAIN: Duration = Duration::from_secs(5);
@@ -54,7 +54,7 @@ const ALERT_DRAIN: Duration = Duration::from_secs(5);
 /// their timeout, well within it; a mail round trip can run for `max_delivery`, and
 /// is abandoned (not recorded) rather than hold up a reload or outlast systemd's
 /// `TimeoutStopSec`.
-pub const DRAIN_LIMIT: Duration = Duration::from_secs(30);
+pub(crate) const DRAIN_LIMIT: Duration = Duration::from_secs(30);
 
 /// How often checks older than `retention` are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -91,14 +91,14 @@ pub fn now() -> UtcMillis {
 
 /// Makes the runner for a configuration: the real probes in production, scripted
 /// ones in tests.
-pub type RunnerFactory = dyn Fn(Arc<Config>) -> Arc<dyn Runner> + Send + Sync;
+pub(crate) type RunnerFactory = dyn Fn(Arc<Config>) -> Arc<dyn Runner> + Send + Sync;
 
 /// Runs the daemon with the real probes until SIGTERM/SIGINT or `stop`.
 ///
 /// # Errors
 /// A bad configuration at start, a database that cannot be opened or written, or a
 /// signal handler that cannot be installed.
-pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<(), DaemonError> {
+pub(crate) async fn run(config_path: &Path, stop: CancellationToken) -> Result<(), DaemonError> {
     run_with(config_path, &|c| scheduler::live::live_runner(c), stop).await
 }
 

@@ -6,12 +6,12 @@
 pub mod alert;
 pub mod checkpoint;
 pub mod cli;
-pub mod clock;
+pub(crate) mod clock;
 pub mod config;
 pub mod daemon;
-pub mod demo;
-pub mod logging;
-pub mod metrics;
+pub(crate) mod demo;
+pub(crate) mod logging;
+pub(crate) mod metrics;
 pub mod model;
 pub mod outage;
 pub mod probe;

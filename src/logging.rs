@@ -7,7 +7,7 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// Where logs go, as decided by [`init`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sink {
+pub(crate) enum Sink {
     /// systemd's journal (`$JOURNAL_STREAM` was set and the socket answered).
     Journal,
     /// Standard error.
@@ -16,7 +16,7 @@ pub enum Sink {
 
 /// Installs the global subscriber once. Safe to call more than once: later calls
 /// keep the first subscriber.
-pub fn init() -> Sink {
+pub(crate) fn init() -> Sink {
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     if std::env::var_os("JOURNAL_STREAM").is_some()
         && let Ok(journal) = tracing_journald::layer()

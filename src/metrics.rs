@@ -17,17 +17,17 @@ use tokio_util::sync::CancellationToken;
 /// evidence store has succeeded for this long (the daemon writes a heartbeat every
 /// second, so a healthy writer commits every second; SQLite waits up to 5 s for a
 /// lock and a failing batch is retried for about 2 s before it is set aside).
-pub const COMMIT_STALL: Duration = Duration::from_secs(30);
+pub(crate) const COMMIT_STALL: Duration = Duration::from_secs(30);
 
 /// `/healthz` reports evidence set aside for this long after it happened.
-pub const SET_ASIDE_SHOWN: Duration = Duration::from_secs(600);
+pub(crate) const SET_ASIDE_SHOWN: Duration = Duration::from_secs(600);
 
 /// What `/healthz` and the systemd watchdog judge: real progress (checks arriving
 /// from the scheduler, commits of the store succeeding), not a timer. The daemon
 /// reports progress as it happens; the verdict is computed when asked, so a daemon
 /// whose loop is stuck stops reporting and is found stale.
 #[derive(Debug, Default)]
-pub struct Health {
+pub(crate) struct Health {
     state: Mutex<HealthState>,
 }
 
@@ -47,7 +47,7 @@ struct HealthState {
 /// The verdict: why the daemon is stalled (the watchdog stops, `/healthz` 503), and
 /// what else is wrong (`/healthz` 503, the watchdog goes on: a restart would not help).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     /// No progress: no check arriving, no commit succeeding, not started.
     pub stalled: Vec<String>,
     /// Evidence set aside recently.
@@ -64,7 +64,7 @@ impl Health {
     /// The daemon starts probing (again, after a reload) at `now`: checks are due at
     /// least every `check_bound` (`None`: no probe, none due); records that could not
     /// be committed go to `set_aside_file`.
-    pub fn start(&self, now: Instant, check_bound: Option<Duration>, set_aside_file: &str) {
+    pub(crate) fn start(&self, now: Instant, check_bound: Option<Duration>, set_aside_file: &str) {
         let mut s = self.lock();
         s.started.get_or_insert(now);
         // A reload restarts the scheduler: its first checks are due from now on.
@@ -74,12 +74,12 @@ impl Health {
     }
 
     /// A check arrived from the scheduler.
-    pub fn check_arrived(&self, now: Instant) {
+    pub(crate) fn check_arrived(&self, now: Instant) {
         self.lock().last_check = Some(now);
     }
 
     /// The store's counters as of `now`: commits made and batches set aside so far.
-    pub fn writer(&self, now: Instant, commits: u64, set_aside: u64) {
+    pub(crate) fn writer(&self, now: Instant, commits: u64, set_aside: u64) {
         let mut s = self.lock();
         if commits > s.commits || s.last_commit.is_none() && commits > 0 {
             s.commits = commits;
@@ -92,7 +92,7 @@ impl Health {
     }
 
     /// The verdict at `now`.
-    pub fn verdict(&self, now: Instant) -> Verdict {
+    pub(crate) fn verdict(&self, now: Instant) -> Verdict {
         let s = self.lock();
         let mut v = Verdict::default();
         let Some(started) = s.started else {
@@ -154,7 +154,7 @@ struct ProbeMetrics {
 
 /// Live figures of the daemon, shared between the check consumer and the HTTP server.
 #[derive(Debug, Default)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     probes: Mutex<BTreeMap<String, ProbeMetrics>>,
     /// Scheduling lag of the last check, in microseconds.
     pub last_lag_us: AtomicU64,
@@ -185,7 +185,7 @@ pub struct Metrics {
 }
 
 /// Upper bounds of the schedule-lag histogram, in microseconds (1 ms to 5 s).
-pub const LAG_BUCKETS_US: [u64; 12] = [
+pub(crate) const LAG_BUCKETS_US: [u64; 12] = [
     1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000, 2_000_000,
     5_000_000,
 ];
@@ -203,19 +203,19 @@ fn seconds(us: u64) -> String {
 
 impl Metrics {
     /// Registers a probe so it shows before its first check.
-    pub fn register(&self, name: &str, kind: &str) {
+    pub(crate) fn register(&self, name: &str, kind: &str) {
         let mut p = self.probes.lock().unwrap_or_else(PoisonError::into_inner);
         p.entry(name.to_owned()).or_default().kind = kind.to_owned();
     }
 
     /// Drops probes that are no longer configured (after a reload).
-    pub fn retain(&self, names: &[String]) {
+    pub(crate) fn retain(&self, names: &[String]) {
         let mut p = self.probes.lock().unwrap_or_else(PoisonError::into_inner);
         p.retain(|k, _| names.contains(k));
     }
 
     /// Records one check.
-    pub fn observe(&self, check: &Check, lag: Duration) {
+    pub(crate) fn observe(&self, check: &Check, lag: Duration) {
         let lag_us = u64::try_from(lag.as_micros()).unwrap_or(u64::MAX);
         self.last_lag_us.store(lag_us, Ordering::Relaxed);
         self.max_lag_us.fetch_max(lag_us, Ordering::Relaxed);
@@ -242,13 +242,13 @@ impl Metrics {
     }
 
     /// Marks a probe's outage as open or closed.
-    pub fn set_outage(&self, probe: &str, open: bool) {
+    pub(crate) fn set_outage(&self, probe: &str, open: bool) {
         let mut p = self.probes.lock().unwrap_or_else(PoisonError::into_inner);
         p.entry(probe.to_owned()).or_default().outage_open = open;
     }
 
     /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let probes = self
             .probes
             .lock()
@@ -410,7 +410,7 @@ fn escape(v: &str) -> String {
 /// `/healthz` answers 200 while the daemon makes progress ([`Health::verdict`]: checks
 /// arriving, commits succeeding, nothing set aside lately), 503 with the reasons
 /// otherwise.
-pub async fn serve(
+pub(crate) async fn serve(
     addr: SocketAddr,
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
@@ -452,14 +452,14 @@ pub async fn serve(
 /// The most `/metrics` and `/healthz` connections open at once; one more is closed
 /// as soon as it is accepted. A scraper needs one; the cap keeps clients that connect
 /// and wait from taking the descriptors the probes need.
-pub const MAX_CONNECTIONS: usize = 64;
+pub(crate) const MAX_CONNECTIONS: usize = 64;
 
 /// How long a client has to send a request's whole head.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The longest a connection stays open, idle or not: a response is a few kilobytes
 /// rendered in microseconds, so only a client that waits or does not read reaches it.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The limits of the accept loop (the constants above; tests use shorter ones).
 #[derive(Debug, Clone, Copy)]

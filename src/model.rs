@@ -18,7 +18,7 @@ pub struct UtcMillis(pub i64);
 
 impl UtcMillis {
     /// Converts from a `jiff::Timestamp`, truncating below the millisecond.
-    pub fn from_timestamp(ts: jiff::Timestamp) -> Self {
+    pub(crate) fn from_timestamp(ts: jiff::Timestamp) -> Self {
         UtcMillis(ts.as_millisecond())
     }
 
@@ -26,7 +26,7 @@ impl UtcMillis {
     ///
     /// # Panics
     /// Never for instants between years -9999 and 9999, which is every instant slawatch stores.
-    pub fn to_timestamp(self) -> jiff::Timestamp {
+    pub(crate) fn to_timestamp(self) -> jiff::Timestamp {
         jiff::Timestamp::from_millisecond(self.0).unwrap_or(jiff::Timestamp::MIN)
     }
 }
@@ -110,7 +110,7 @@ pub enum ErrorClass {
 
 impl ErrorClass {
     /// Every class, in a stable order.
-    pub const ALL: [ErrorClass; 12] = [
+    pub(crate) const ALL: [ErrorClass; 12] = [
         ErrorClass::Dns,
         ErrorClass::Refused,
         ErrorClass::Timeout,

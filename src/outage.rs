@@ -41,19 +41,20 @@ pub struct Outage {
 
 impl Outage {
     /// The proven minimum in milliseconds: first to last failed check.
-    pub fn proven_ms(&self) -> i64 {
+    pub(crate) fn proven_ms(&self) -> i64 {
         self.last_failure.0 - self.start.0
     }
 
     /// The uncertainty before the start in milliseconds (last success to first
     /// failure); `None` without an earlier success.
-    pub fn uncertainty_ms(&self) -> Option<i64> {
+    pub(crate) fn uncertainty_ms(&self) -> Option<i64> {
         self.last_success_before.map(|s| self.start.0 - s.0)
     }
 
     /// The uncertainty at the end in milliseconds: from the last failed check to the
     /// answer that ended the outage; `None` while open.
-    pub fn end_uncertainty_ms(&self) -> Option<i64> {
+    #[cfg(test)]
+    pub(crate) fn end_uncertainty_ms(&self) -> Option<i64> {
         self.end.map(|e| e.0 - self.last_failure.0)
     }
 }
@@ -87,7 +88,7 @@ impl serde::Serialize for Outage {
 /// When a check got its answer: its start plus its measured total, rounded up to
 /// the millisecond so it is never before the answer (its start when the total is
 /// not known).
-pub fn answered_at(check: &Check) -> UtcMillis {
+pub(crate) fn answered_at(check: &Check) -> UtcMillis {
     let total = check.phases.total.map_or(0, |d| {
         i64::try_from(d.as_micros().div_ceil(1000)).unwrap_or(i64::MAX)
     });
@@ -105,7 +106,7 @@ pub enum Event {
 
 /// The confirmed state of one probe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum State {
+pub(crate) enum State {
     /// No judged check yet.
     Unknown,
     /// Up (possibly with a failure streak not yet confirmed).
@@ -116,7 +117,7 @@ pub enum State {
 
 /// The confirmation state machine of one probe.
 #[derive(Clone, Debug)]
-pub struct Confirmation {
+pub(crate) struct Confirmation {
     probe: String,
     confirm_down: u32,
     confirm_up: u32,
@@ -135,7 +136,7 @@ pub struct Confirmation {
 
 impl Confirmation {
     /// A probe with no history. Thresholds below 1 count as 1.
-    pub fn new(probe: &str, confirm_down: u32, confirm_up: u32) -> Self {
+    pub(crate) fn new(probe: &str, confirm_down: u32, confirm_up: u32) -> Self {
         Confirmation {
             probe: probe.to_owned(),
             confirm_down: confirm_down.max(1),
@@ -150,7 +151,7 @@ impl Confirmation {
     }
 
     /// A probe whose outage was still open when the daemon stopped: it resumes DOWN.
-    pub fn resume(open: Outage, confirm_down: u32, confirm_up: u32) -> Self {
+    pub(crate) fn resume(open: Outage, confirm_down: u32, confirm_up: u32) -> Self {
         let mut c = Confirmation::new(&open.probe, confirm_down, confirm_up);
         c.state = State::Down;
         c.latest = Some(open.last_failure.max(open.start));
@@ -159,18 +160,19 @@ impl Confirmation {
     }
 
     /// Keeps the state, takes new thresholds (a reloaded configuration).
-    pub fn set_thresholds(&mut self, confirm_down: u32, confirm_up: u32) {
+    pub(crate) fn set_thresholds(&mut self, confirm_down: u32, confirm_up: u32) {
         self.confirm_down = confirm_down.max(1);
         self.confirm_up = confirm_up.max(1);
     }
 
     /// The confirmed state.
-    pub fn state(&self) -> State {
+    #[cfg(test)]
+    pub(crate) fn state(&self) -> State {
         self.state
     }
 
     /// The open outage, if DOWN.
-    pub fn open_outage(&self) -> Option<&Outage> {
+    pub(crate) fn open_outage(&self) -> Option<&Outage> {
         self.open.as_ref()
     }
 
@@ -178,7 +180,7 @@ impl Confirmation {
     ///
     /// A check stamped before the latest instant already seen (the wall clock was
     /// stepped back between two runs) counts as happening at that instant.
-    pub fn observe(&mut self, check: &Check) -> Option<Event> {
+    pub(crate) fn observe(&mut self, check: &Check) -> Option<Event> {
         let at = self
             .latest
             .map_or(check.started_at, |l| l.max(check.started_at));

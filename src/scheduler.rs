@@ -55,7 +55,7 @@ pub trait Runner: Send + Sync + 'static {
 
 /// A check as the scheduler hands it on.
 #[derive(Debug, Clone)]
-pub struct Scheduled {
+pub(crate) struct Scheduled {
     /// The check; `Unknown` when it failed while the machine was off line.
     pub check: Check,
     /// How late the check started relative to when it was due.
@@ -66,7 +66,7 @@ pub struct Scheduled {
 
 /// Counters the daemon exports as metrics.
 #[derive(Debug, Default)]
-pub struct Stats {
+pub(crate) struct Stats {
     /// Checks running now.
     pub in_flight: AtomicUsize,
     /// Checks finished since start.
@@ -81,7 +81,7 @@ pub struct Stats {
 ///
 /// FNV-1a of the name, mixed, modulo the interval in milliseconds: stable across restarts
 /// and machines, so the same probe is always checked at the same second.
-pub fn offset(name: &str, interval: Duration) -> Duration {
+pub(crate) fn offset(name: &str, interval: Duration) -> Duration {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in name.bytes() {
         h ^= u64::from(b);
@@ -99,7 +99,12 @@ pub fn offset(name: &str, interval: Duration) -> Duration {
 }
 
 /// The first grid point `base + offset + k × interval` that is not before `now`.
-pub fn next_on_grid(base: Instant, offset: Duration, interval: Duration, now: Instant) -> Instant {
+pub(crate) fn next_on_grid(
+    base: Instant,
+    offset: Duration,
+    interval: Duration,
+    now: Instant,
+) -> Instant {
     let first = base + offset;
     if now <= first {
         return first;
@@ -140,7 +145,7 @@ impl Limits {
     clippy::too_many_arguments,
     reason = "the daemon's wiring: each argument is a separate piece it owns"
 )]
-pub async fn run(
+pub(crate) async fn run(
     probes: Vec<Probe>,
     runner: Arc<dyn Runner>,
     clock: Arc<Clock>,

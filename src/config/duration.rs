@@ -13,7 +13,7 @@ pub struct ConfigDuration(pub Duration);
 
 impl ConfigDuration {
     /// The wrapped duration.
-    pub fn get(self) -> Duration {
+    pub(crate) fn get(self) -> Duration {
         self.0
     }
 }

@@ -284,7 +284,7 @@ pub enum StatusMatcher {
 
 impl StatusMatcher {
     /// Whether `code` counts as up.
-    pub fn matches(&self, code: u16) -> bool {
+    pub(crate) fn matches(&self, code: u16) -> bool {
         match self {
             StatusMatcher::Default => (200..400).contains(&code),
             StatusMatcher::Codes(c) => c.contains(&code),
@@ -580,7 +580,7 @@ pub enum Unmonitored {
 
 impl Unmonitored {
     /// Every value, in the order the configuration documents them.
-    pub const ALL: [Unmonitored; 4] = [
+    pub(crate) const ALL: [Unmonitored; 4] = [
         Unmonitored::Plan,
         Unmonitored::AsUp,
         Unmonitored::AsDown,
@@ -603,7 +603,7 @@ impl Unmonitored {
     }
 
     /// The engine's policy this choice stands for: none keeps the plan's.
-    pub fn missing_data(self) -> Option<crate::sla::plan::MissingData> {
+    pub(crate) fn missing_data(self) -> Option<crate::sla::plan::MissingData> {
         use crate::sla::plan::MissingData;
         match self {
             Unmonitored::Plan => None,
@@ -642,7 +642,7 @@ pub struct Goodwill {
 
 impl Goodwill {
     /// Whether it names `contract` or the contract's plan.
-    pub fn names(&self, contract: &Contract) -> bool {
+    pub(crate) fn names(&self, contract: &Contract) -> bool {
         self.contracts.contains(&contract.id) || self.plans.contains(&contract.plan)
     }
 }
@@ -718,7 +718,7 @@ pub struct Webhook {
 }
 
 /// Where the process gets environment variables; tests inject their own.
-pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+pub(crate) type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// Reads and validates a configuration file, with the process environment for
 /// `password_env` and `$STATE_DIRECTORY`.

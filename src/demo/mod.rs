@@ -18,7 +18,7 @@ mod scenario;
 mod smtp;
 mod ui;
 
-pub use scenario::DirError;
+pub(crate) use scenario::DirError;
 
 use crate::config::Config;
 use crate::model::Check;
@@ -147,7 +147,7 @@ impl Runner for Shown {
 
 /// What the user asked for.
 #[derive(Clone, Debug)]
-pub struct Options {
+pub(crate) struct Options {
     /// Where everything goes.
     pub dir: PathBuf,
     /// The short story.
@@ -158,7 +158,7 @@ pub struct Options {
 
 /// Why the demo failed.
 #[derive(Debug, thiserror::Error)]
-pub enum DemoError {
+pub(crate) enum DemoError {
     /// DIR is not the demo's (exit status 2).
     #[error(transparent)]
     Dir(#[from] DirError),
@@ -169,7 +169,7 @@ pub enum DemoError {
 
 /// How the demo ended.
 #[derive(Debug)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// Ctrl-C stopped it before the end of the story (no report written).
     pub interrupted: bool,
 }
@@ -189,7 +189,7 @@ fn write(dir: &Path, name: &str, content: &str) -> Result<(), DemoError> {
 /// # Errors
 /// DIR holds another database ([`DemoError::Dir`]), or a file, a socket, the daemon
 /// or the report failed.
-pub async fn run(opts: &Options) -> Result<Outcome, DemoError> {
+pub(crate) async fn run(opts: &Options) -> Result<Outcome, DemoError> {
     let pace = if opts.fast { Pace::FAST } else { Pace::NORMAL };
     let dir = &opts.dir;
     let shown_dir = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());

@@ -362,7 +362,7 @@ pub(crate) fn json(
 
 /// Why DIR cannot be used.
 #[derive(Debug, thiserror::Error)]
-pub enum DirError {
+pub(crate) enum DirError {
     /// DIR holds a configuration or database the demo did not write.
     #[error(
         "{0} was not written by `slawatch demo` (no demo's {SCENARIO} beside it), and the demo \

@@ -54,7 +54,7 @@ pub struct Usage {
 /// which authentication sends the password. Shorter forms than 3 bytes are not
 /// matched (they would blank out ordinary text).
 #[derive(Clone, Default)]
-pub struct Redactor {
+pub(crate) struct Redactor {
     /// Longest first, so a form inside another is not replaced first.
     forms: Vec<Vec<u8>>,
 }
@@ -71,7 +71,7 @@ impl Redactor {
     /// `PASS` and `AUTH PLAIN`: the password itself, its IMAP-quoted form, and the
     /// base64 of the password and of both PLAIN messages (without and with the user
     /// as authorisation id), padded and unpadded.
-    pub fn for_credentials(username: &str, password: &str) -> Redactor {
+    pub(crate) fn for_credentials(username: &str, password: &str) -> Redactor {
         let (u, p) = (username.as_bytes(), password.as_bytes());
         let plain = [&b"\0"[..], u, b"\0", p].concat();
         let plain_authz = [u, b"\0", u, b"\0", p].concat();
@@ -88,7 +88,7 @@ impl Redactor {
     }
 
     /// `bytes` with every registered form replaced by `***`.
-    pub fn bytes(&self, bytes: Vec<u8>) -> Vec<u8> {
+    pub(crate) fn bytes(&self, bytes: Vec<u8>) -> Vec<u8> {
         let mut out = bytes;
         for form in &self.forms {
             if !out.windows(form.len()).any(|w| w == form.as_slice()) {
@@ -111,7 +111,7 @@ impl Redactor {
     }
 
     /// `text` with every registered form replaced by `***`.
-    pub fn text(&self, text: String) -> String {
+    pub(crate) fn text(&self, text: String) -> String {
         if self.forms.is_empty() {
             return text;
         }
@@ -129,7 +129,7 @@ impl Redactor {
 
 /// A plain or TLS connection read line by line, under one deadline.
 #[derive(Debug)]
-pub struct LineConn {
+pub(crate) struct LineConn {
     stream: Stream,
     lines: LineSplitter,
     deadline: Instant,
@@ -139,7 +139,7 @@ pub struct LineConn {
 
 impl LineConn {
     /// Wraps a connected plain stream; lines longer than `max_line` are refused.
-    pub fn plain(stream: TcpStream, max_line: usize, deadline: Instant) -> Self {
+    pub(crate) fn plain(stream: TcpStream, max_line: usize, deadline: Instant) -> Self {
         LineConn {
             stream: Stream::Plain(stream),
             lines: LineSplitter::new(max_line),
@@ -150,7 +150,7 @@ impl LineConn {
     }
 
     /// Wraps a completed TLS stream (implicit TLS).
-    pub fn tls(stream: TlsStream<TcpStream>, max_line: usize, deadline: Instant) -> Self {
+    pub(crate) fn tls(stream: TlsStream<TcpStream>, max_line: usize, deadline: Instant) -> Self {
         LineConn {
             stream: Stream::Tls(Box::new(stream)),
             lines: LineSplitter::new(max_line),
@@ -160,20 +160,15 @@ impl LineConn {
         }
     }
 
-    /// Whether the connection is encrypted.
-    pub fn is_tls(&self) -> bool {
-        matches!(self.stream, Stream::Tls(_))
-    }
-
     /// What was held and read so far.
-    pub fn usage(&self) -> Usage {
+    pub(crate) fn usage(&self) -> Usage {
         self.usage
     }
 
     /// From now on (and after a STARTTLS upgrade), every echo of what logging in
     /// as `username` with `password` sends is replaced by `***` in lines read and
     /// in failure details. Called before authentication.
-    pub fn redact_credentials(&mut self, username: &str, password: &str) {
+    pub(crate) fn redact_credentials(&mut self, username: &str, password: &str) {
         self.redactor = Redactor::for_credentials(username, password);
     }
 
@@ -184,7 +179,7 @@ impl LineConn {
     /// `timeout` at the deadline; `refused` when the server closes or resets;
     /// `protocol` for an overlong line or more than [`MAX_READ`] bytes in all;
     /// details sanitised too.
-    pub async fn read_line(&mut self, what: &str) -> Result<Vec<u8>, Failure> {
+    pub(crate) async fn read_line(&mut self, what: &str) -> Result<Vec<u8>, Failure> {
         match self.read_line_raw(what).await {
             Ok(line) => Ok(self.redactor.bytes(line)),
             Err(f) => Err(self.redactor.failure(f)),
@@ -237,7 +232,7 @@ impl LineConn {
 
     /// Drops the next `n` bytes of the stream (the body of an IMAP literal); they
     /// still count against [`MAX_READ`] when they are read.
-    pub fn skip(&mut self, n: u64) {
+    pub(crate) fn skip(&mut self, n: u64) {
         self.lines.skip(n);
     }
 
@@ -245,7 +240,7 @@ impl LineConn {
     ///
     /// # Errors
     /// `timeout` at the deadline; `refused` when the server has gone.
-    pub async fn send(&mut self, bytes: &[u8], what: &str) -> Result<(), Failure> {
+    pub(crate) async fn send(&mut self, bytes: &[u8], what: &str) -> Result<(), Failure> {
         let write = async {
             match &mut self.stream {
                 Stream::Plain(s) => {
@@ -277,7 +272,7 @@ impl LineConn {
     /// # Errors
     /// Those of [`tls::handshake`]; `protocol` for pipelined bytes or a connection
     /// that is already TLS.
-    pub async fn start_tls(
+    pub(crate) async fn start_tls(
         self,
         server_name: &str,
         settings: &TlsSettings,

@@ -188,7 +188,7 @@ async fn system_server() -> Result<SocketAddr, Failure> {
 
 /// The first nameserver of resolv.conf text, on port 53, as hickory-resolver's
 /// system-config code reads it (`None` when there is none).
-pub fn first_nameserver(resolv_conf: &[u8]) -> Option<SocketAddr> {
+pub(crate) fn first_nameserver(resolv_conf: &[u8]) -> Option<SocketAddr> {
     let (config, _opts) = hickory_resolver::system_conf::parse_resolv_conf(resolv_conf).ok()?;
     let ip: IpAddr = config.name_servers().first()?.ip;
     Some(SocketAddr::new(ip, 53))
@@ -481,7 +481,7 @@ fn check_match(query: &Message, response: &Message) -> Result<(), Failure> {
 }
 
 /// The mnemonic of an rcode as `expect_rcode` spells it (`NOERROR`, `NXDOMAIN`, ...).
-pub fn rcode_name(code: ResponseCode) -> String {
+pub(crate) fn rcode_name(code: ResponseCode) -> String {
     let name = match u16::from(code) {
         0 => "NOERROR",
         1 => "FORMERR",
@@ -503,7 +503,7 @@ pub fn rcode_name(code: ResponseCode) -> String {
 /// The text form of a record's data (`192.0.2.10`, `10 mail.example.test.`, the
 /// joined strings of a TXT record). hickory's `Display` of some record data (OPT)
 /// returns an error instead of text: that becomes `<unprintable>`, never a panic.
-pub fn record_text(data: &RData) -> String {
+pub(crate) fn record_text(data: &RData) -> String {
     let mut s = String::new();
     if write!(s, "{data}").is_err() {
         return "<unprintable>".to_owned();
@@ -525,7 +525,7 @@ pub fn record_text(data: &RData) -> String {
 /// TXT data is compared exactly (after joining a record's strings without a
 /// separator): it carries case-sensitive tokens such as DKIM keys and site
 /// verification codes.
-pub fn answer_matches(expected: &str, record_type: WireType, text: &str) -> bool {
+pub(crate) fn answer_matches(expected: &str, record_type: WireType, text: &str) -> bool {
     if record_type == WireType::TXT {
         return expected == text;
     }

@@ -73,18 +73,18 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// The header that tags a probe message.
-pub const PROBE_HEADER: &str = "X-Slawatch-Probe";
+pub(crate) const PROBE_HEADER: &str = "X-Slawatch-Probe";
 
 /// The first wait between two searches; it doubles up to [`POLL_MAX`].
-pub const POLL_MIN: Duration = Duration::from_millis(250);
+pub(crate) const POLL_MIN: Duration = Duration::from_millis(250);
 /// The longest wait between two searches.
-pub const POLL_MAX: Duration = Duration::from_secs(1);
+pub(crate) const POLL_MAX: Duration = Duration::from_secs(1);
 
 /// Most UIDs kept from one `SEARCH` answer (only one message carries the token).
 const MAX_UIDS: usize = 16;
 
 /// The whole check's budget: `max_delivery + 2 × timeout` (see the module docs).
-pub fn budget(spec: &MailflowSpec, timeout: Duration) -> Duration {
+pub(crate) fn budget(spec: &MailflowSpec, timeout: Duration) -> Duration {
     spec.max_delivery
         .saturating_add(timeout)
         .saturating_add(timeout)
@@ -258,7 +258,7 @@ async fn send(
 /// A fresh token: 32 hex digits from the std hasher's random keys, the start time
 /// and a process-wide counter. Unguessable enough that no other mail carries it,
 /// and unique across the checks of one process.
-pub fn new_token(started_at: UtcMillis) -> String {
+pub(crate) fn new_token(started_at: UtcMillis) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut halves = [0u64; 2];
@@ -275,7 +275,7 @@ pub fn new_token(started_at: UtcMillis) -> String {
 
 /// The message for `token`, CRLF line ends, dot-stuffed and terminated by
 /// `CRLF.CRLF`, ready to follow `DATA`.
-pub fn compose(spec: &MailflowSpec, token: &str, at: UtcMillis) -> Vec<u8> {
+pub(crate) fn compose(spec: &MailflowSpec, token: &str, at: UtcMillis) -> Vec<u8> {
     let date = jiff::fmt::rfc2822::to_string(
         &at.to_timestamp().to_zoned_datetime(jiff::tz::TimeZone::UTC),
     )
@@ -306,7 +306,7 @@ pub fn compose(spec: &MailflowSpec, token: &str, at: UtcMillis) -> Vec<u8> {
 
 /// `text` with CRLF line ends and a dot doubled at the start of every line
 /// (RFC 5321 §4.5.2), ending with CRLF.
-pub fn dot_stuff(text: &str) -> Vec<u8> {
+pub(crate) fn dot_stuff(text: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len() + 16);
     for line in text.lines() {
         if line.starts_with('.') {

@@ -32,7 +32,7 @@ pub mod net;
 pub mod pop3;
 pub mod smtp;
 pub mod tcp;
-pub mod tls;
+pub(crate) mod tls;
 pub mod wire;
 
 use crate::config::{Config, ControlTarget, Probe, ProbeSpec};
@@ -42,7 +42,7 @@ use tokio::time::Instant;
 
 /// A failed step: the class and a short detail, ready to go into a `Check`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Failure {
+pub(crate) struct Failure {
     /// How it failed.
     pub class: ErrorClass,
     /// A short human-readable detail.
@@ -54,7 +54,7 @@ pub struct Failure {
 
 impl Failure {
     /// A failure of `class` with `detail`.
-    pub fn new(class: ErrorClass, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(class: ErrorClass, detail: impl Into<String>) -> Self {
         Failure {
             class,
             detail: detail.into(),
@@ -65,7 +65,7 @@ impl Failure {
 
 /// What an `up` check reports.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Up {
+pub(crate) struct Up {
     /// A short human detail ("HTTP 200", "IMAP ok, INBOX 3 messages").
     pub detail: String,
     /// `Some(Slow)` for an up check slower than its limit; otherwise `None`.
@@ -76,7 +76,7 @@ pub struct Up {
 
 impl Up {
     /// An up outcome with only a detail.
-    pub fn new(detail: impl Into<String>) -> Self {
+    pub(crate) fn new(detail: impl Into<String>) -> Self {
         Up {
             detail: detail.into(),
             ..Up::default()
@@ -85,11 +85,11 @@ impl Up {
 }
 
 /// The outcome of a probe's steps.
-pub type Outcome = Result<Up, Failure>;
+pub(crate) type Outcome = Result<Up, Failure>;
 
 /// One check in progress: when it started, its deadline, and the phases timed so far.
 #[derive(Debug)]
-pub struct Run {
+pub(crate) struct Run {
     /// Wall-clock start, stored with the check.
     pub started_at: UtcMillis,
     /// Monotonic start.
@@ -104,7 +104,7 @@ pub struct Run {
 
 impl Run {
     /// Starts a check with `timeout` overall.
-    pub fn begin(timeout: Duration) -> Self {
+    pub(crate) fn begin(timeout: Duration) -> Self {
         let start = Instant::now();
         Run {
             started_at: net::wall_clock_now(),
@@ -127,7 +127,7 @@ impl Run {
     }
 
     /// The failure of a check that ran out of time without a more precise step.
-    pub fn timed_out(&self) -> Failure {
+    pub(crate) fn timed_out(&self) -> Failure {
         Failure::new(
             ErrorClass::Timeout,
             format!("no answer within {} ms", self.timeout.as_millis()),
@@ -135,7 +135,7 @@ impl Run {
     }
 
     /// Stamps the total time and builds the [`Check`] for probe `name`.
-    pub fn finish(mut self, name: &str, outcome: Outcome) -> Check {
+    pub(crate) fn finish(mut self, name: &str, outcome: Outcome) -> Check {
         self.phases.total = Some(self.start.elapsed());
         let (status, class, detail, cert_not_after) = match outcome {
             Ok(up) => (Status::Up, up.flag, up.detail, up.cert_not_after),
@@ -156,7 +156,7 @@ impl Run {
 /// Runs one check of `probe` now, with its own timeout. A `[[mailflow]]` probe
 /// looks up the `[[smtp]]` and `[[imap]]` probes it names in `config`, and may run
 /// up to [`mailflow::budget`] (`max_delivery` plus twice the timeout).
-pub async fn run(config: &Config, probe: &Probe) -> Check {
+pub(crate) async fn run(config: &Config, probe: &Probe) -> Check {
     let name = probe.name.as_str();
     let timeout = probe.schedule.timeout;
     match &probe.spec {
@@ -196,7 +196,7 @@ pub async fn run(config: &Config, probe: &Probe) -> Check {
 /// Whether a `[[control]]` target answers: a TCP connect, any HTTP response, or (for
 /// `resolve`) the name resolving to at least one address. (An `http` target goes
 /// through reqwest, which always looks its host up with the system's resolver.)
-pub async fn control(target: &ControlTarget, timeout: Duration) -> bool {
+pub(crate) async fn control(target: &ControlTarget, timeout: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + timeout;
     let mut phases = crate::model::Phases::default();
     match target {

@@ -23,7 +23,7 @@ pub fn wall_clock_now() -> UtcMillis {
 }
 
 /// `host` without the brackets of an IPv6 literal (`[::1]` is `::1`).
-pub fn bare_host(host: &str) -> &str {
+pub(crate) fn bare_host(host: &str) -> &str {
     host.strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(host)
@@ -47,12 +47,12 @@ tokio::task_local! {
 
 /// Runs `f` with every name it looks up (its probes' hosts, `[[control]]` names)
 /// going to `resolver`. Outside such a scope names go to the system's resolver.
-pub async fn with_resolver<F: std::future::Future>(resolver: Resolver, f: F) -> F::Output {
+pub(crate) async fn with_resolver<F: std::future::Future>(resolver: Resolver, f: F) -> F::Output {
     RESOLVER.scope(resolver, f).await
 }
 
 /// The resolver of the running task ([`with_resolver`]), else the system's.
-pub fn current_resolver() -> Resolver {
+pub(crate) fn current_resolver() -> Resolver {
     RESOLVER.try_with(|r| *r).unwrap_or_default()
 }
 
@@ -63,7 +63,7 @@ pub fn current_resolver() -> Resolver {
 ///
 /// # Errors
 /// `Dns` when the name does not resolve or has no address.
-pub async fn resolve(
+pub(crate) async fn resolve(
     host: &str,
     port: u16,
     phases: &mut Phases,
@@ -110,7 +110,7 @@ pub async fn resolve(
 /// `Unknown` for "network unreachable" (this machine has no route: not the
 /// provider's fault) and every fault of this machine (see [`local_cause`]: out of
 /// descriptors or memory, no local port, a local firewall).
-pub async fn connect(
+pub(crate) async fn connect(
     host: &str,
     port: u16,
     deadline: Instant,
@@ -147,7 +147,7 @@ async fn connect_any(addrs: &[SocketAddr], deadline: Instant) -> Result<TcpStrea
 /// descriptors or memory, no local port, or a connect forbidden here (a local
 /// firewall, a sandbox). Such a failure is `unknown`: it says nothing about the
 /// service, so it must never be counted as the provider's downtime.
-pub fn local_cause(e: &io::Error) -> Option<&'static str> {
+pub(crate) fn local_cause(e: &io::Error) -> Option<&'static str> {
     match e.raw_os_error()? {
         libc::EMFILE => Some("this process is out of file descriptors (LimitNOFILE)"),
         libc::ENFILE => Some("this machine is out of file descriptors (system-wide limit)"),
@@ -163,7 +163,7 @@ pub fn local_cause(e: &io::Error) -> Option<&'static str> {
 
 /// The `unknown` failure for a fault of this machine met while doing `what`, if `e`
 /// is one (see [`local_cause`]).
-pub fn local_failure(what: &str, e: &io::Error) -> Option<Failure> {
+pub(crate) fn local_failure(what: &str, e: &io::Error) -> Option<Failure> {
     local_cause(e).map(|cause| {
         Failure::new(
             ErrorClass::Unknown,
@@ -197,7 +197,7 @@ fn connect_failure(addr: SocketAddr, e: &io::Error) -> Failure {
 /// Classifies an I/O error on an established connection: a reset or an early close
 /// is `refused` (the service went away), a timeout is `timeout`, anything else
 /// `protocol`. A fault of this machine (see [`local_cause`]) is `unknown`.
-pub fn io_failure(what: &str, e: &io::Error) -> Failure {
+pub(crate) fn io_failure(what: &str, e: &io::Error) -> Failure {
     if let Some(f) = local_failure(what, e) {
         return f;
     }

@@ -56,7 +56,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// The longest wait for the server's answer to `QUIT`.
-pub const QUIT_WAIT: Duration = Duration::from_secs(1);
+pub(crate) const QUIT_WAIT: Duration = Duration::from_secs(1);
 
 /// Checks one `[[smtp]]` probe named `name`, within `timeout` overall.
 pub async fn check(name: &str, spec: &SmtpSpec, timeout: Duration) -> Check {

@@ -51,7 +51,7 @@ use tokio_rustls::rustls::{CertificateError, DigitallySignedStruct, SignatureSch
 
 /// What the certificate verifier concluded about the peer's chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Trusted, valid now, and for the server name.
     Ok,
     /// A certificate of the chain is past its `notAfter` (when known).
@@ -111,7 +111,7 @@ fn unix_to_millis(t: UnixTime) -> UtcMillis {
 
 /// What a completed handshake established (the stream itself is returned beside it).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TlsInfo {
+pub(crate) struct TlsInfo {
     /// How long the handshake took.
     pub duration: Duration,
     /// The earliest `notAfter` of every certificate the peer sent (`None` if none parsed).
@@ -322,7 +322,7 @@ fn server_name(name: &str) -> Result<ServerName<'static>, Failure> {
 }
 
 /// The earliest `notAfter` of `certs` (certificates that do not parse are skipped).
-pub fn earliest_not_after(certs: &[CertificateDer<'_>]) -> Option<UtcMillis> {
+pub(crate) fn earliest_not_after(certs: &[CertificateDer<'_>]) -> Option<UtcMillis> {
     certs
         .iter()
         .filter_map(|der| x509_parser::parse_x509_certificate(der).ok())
@@ -336,7 +336,7 @@ pub fn earliest_not_after(certs: &[CertificateDer<'_>]) -> Option<UtcMillis> {
 /// `Timeout` past the deadline; `Certificate` when `verify = true` and the chain is
 /// bad (the detail says why); `Tls` for any other handshake failure (alert, garbage,
 /// closed connection); `Unknown` when the `ca_file` cannot be read.
-pub async fn handshake(
+pub(crate) async fn handshake(
     stream: TcpStream,
     server_name_str: &str,
     settings: &TlsSettings,
@@ -403,7 +403,11 @@ const HOUR_MS: i64 = 60 * 60 * 1000;
 /// `Some("certificate expires in 5 d")` (hours below a day) when `not_after` is less
 /// than `warn` after `now`; `Some("certificate expired at ...")` when it is already
 /// past. The check stays `up` with `class = None`; only the detail carries the flag.
-pub fn expiry_warning(not_after: UtcMillis, now: UtcMillis, warn: Duration) -> Option<String> {
+pub(crate) fn expiry_warning(
+    not_after: UtcMillis,
+    now: UtcMillis,
+    warn: Duration,
+) -> Option<String> {
     let left = not_after.0.saturating_sub(now.0);
     if left <= 0 {
         return Some(format!("certificate expired at {not_after}"));
@@ -423,7 +427,7 @@ impl TlsInfo {
     /// What an `up` check over TLS adds to its detail: the verdict when the chain
     /// was not verified (`verify = false`), and the flag of [`expiry_warning`].
     /// Empty when there is nothing to say.
-    pub fn notes(&self, now: UtcMillis, settings: &TlsSettings) -> Vec<String> {
+    pub(crate) fn notes(&self, now: UtcMillis, settings: &TlsSettings) -> Vec<String> {
         let mut notes = Vec::new();
         if self.verdict != Verdict::Ok {
             notes.push(format!("not verified: {}", self.verdict));

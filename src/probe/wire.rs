@@ -47,23 +47,23 @@ pub const IMAP_MAX_LINE: usize = 64 * 1024;
 /// A [`LineSplitter`] holds at most this many lines' worth of unread bytes.
 pub const BUFFERED_LINES: usize = 4;
 /// Cap on the lines of one SMTP reply.
-pub const SMTP_MAX_REPLY_LINES: usize = 256;
+pub(crate) const SMTP_MAX_REPLY_LINES: usize = 256;
 /// Cap on the lines of one POP3 multi-line response (CAPA).
-pub const POP3_MAX_LINES: usize = 256;
+pub(crate) const POP3_MAX_LINES: usize = 256;
 /// Cap on the size an IMAP literal may announce.
-pub const IMAP_MAX_LITERAL: u64 = 1024 * 1024;
+pub(crate) const IMAP_MAX_LITERAL: u64 = 1024 * 1024;
 /// Error messages quote at most this many bytes of the offending input.
-pub const SNIPPET_BYTES: usize = 60;
+pub(crate) const SNIPPET_BYTES: usize = 60;
 
 /// A short, sanitised quotation of the input an error is about: at most
 /// [`SNIPPET_BYTES`] bytes in single quotes, followed by `...` when cut, with every
 /// byte outside printable ASCII (and `\`, `'`) escaped as `\xNN`, `\\`, `\'`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Snippet(String);
+pub(crate) struct Snippet(String);
 
 impl Snippet {
     /// Quotes the start of `bytes`.
-    pub fn of(bytes: &[u8]) -> Self {
+    pub(crate) fn of(bytes: &[u8]) -> Self {
         use fmt::Write as _;
         let mut s = String::from("'");
         for &b in bytes.iter().take(SNIPPET_BYTES) {
@@ -86,7 +86,8 @@ impl Snippet {
     }
 
     /// The quotation, quotes included.
-    pub fn as_str(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -100,7 +101,7 @@ impl fmt::Display for Snippet {
 /// What a server sent that is not the protocol. Messages quote the input only
 /// through a [`Snippet`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum WireError {
+pub(crate) enum WireError {
     /// A line, terminator excluded, is longer than the splitter's cap; `start` quotes
     /// its beginning.
     #[error("line longer than {limit} bytes: {start}")]
@@ -183,7 +184,7 @@ pub enum WireError {
 impl WireError {
     /// The class a check that failed this way is recorded with: always
     /// [`ErrorClass::Protocol`] (the peer spoke, but not the protocol).
-    pub fn class(&self) -> ErrorClass {
+    pub(crate) fn class(&self) -> ErrorClass {
         match self {
             WireError::LineTooLong { .. }
             | WireError::BufferFull { .. }
@@ -211,7 +212,7 @@ impl WireError {
 /// Errors are sticky: the lines before the failure still come out, then
 /// `next_line` returns the same error forever and `feed` discards its input.
 #[derive(Debug)]
-pub struct LineSplitter {
+pub(crate) struct LineSplitter {
     /// Received bytes; `buf[pos..]` are unread.
     buf: Vec<u8>,
     /// Start of the unread bytes.
@@ -229,7 +230,7 @@ pub struct LineSplitter {
 impl LineSplitter {
     /// A splitter for lines of at most `max_line` bytes (at least 1), e.g.
     /// [`MAX_LINE`] or [`IMAP_MAX_LINE`].
-    pub fn new(max_line: usize) -> Self {
+    pub(crate) fn new(max_line: usize) -> Self {
         LineSplitter {
             buf: Vec::new(),
             pos: 0,
@@ -242,17 +243,17 @@ impl LineSplitter {
     }
 
     /// The cap on one line, terminator excluded.
-    pub fn max_line(&self) -> usize {
+    pub(crate) fn max_line(&self) -> usize {
         self.max_line
     }
 
     /// The cap on unread bytes: [`BUFFERED_LINES`] times [`Self::max_line`].
-    pub fn max_buffered(&self) -> usize {
+    pub(crate) fn max_buffered(&self) -> usize {
         self.max_line.saturating_mul(BUFFERED_LINES)
     }
 
     /// How many unread bytes are held now; never more than [`Self::max_buffered`].
-    pub fn buffered(&self) -> usize {
+    pub(crate) fn buffered(&self) -> usize {
         self.buf.len() - self.pos
     }
 
@@ -260,7 +261,7 @@ impl LineSplitter {
     /// [`Self::max_buffered`] is dropped, and once the lines already held are read,
     /// [`next_line`](Self::next_line) reports [`WireError::LineTooLong`] or
     /// [`WireError::BufferFull`].
-    pub fn feed(&mut self, mut data: &[u8]) {
+    pub(crate) fn feed(&mut self, mut data: &[u8]) {
         if self.error.is_some() || self.overflowed {
             return;
         }
@@ -283,7 +284,7 @@ impl LineSplitter {
 
     /// The next complete line, without its terminator; `None` until more bytes are
     /// fed; an error once the stream broke a cap.
-    pub fn next_line(&mut self) -> Option<Result<Vec<u8>, WireError>> {
+    pub(crate) fn next_line(&mut self) -> Option<Result<Vec<u8>, WireError>> {
         if let Some(e) = &self.error {
             return Some(Err(e.clone()));
         }
@@ -318,7 +319,7 @@ impl LineSplitter {
     /// Drops the next `n` bytes of the stream unread: the body of an IMAP literal
     /// whose size [`ImapResponse::Untagged`] announced. The line after it is the
     /// rest of the same response.
-    pub fn skip(&mut self, n: u64) {
+    pub(crate) fn skip(&mut self, n: u64) {
         let now = usize::try_from(n).map_or(self.buffered(), |n| n.min(self.buffered()));
         self.pos += now;
         self.scanned = self.scanned.max(self.pos);
@@ -345,7 +346,7 @@ impl LineSplitter {
 
 /// One complete SMTP reply (RFC 5321 §4.2): its code and the text of each line.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SmtpReply {
+pub(crate) struct SmtpReply {
     /// The three-digit code, 200-599.
     pub code: u16,
     /// The text after the code and separator, one entry per line (`""` for a bare
@@ -355,7 +356,7 @@ pub struct SmtpReply {
 
 impl SmtpReply {
     /// Whether the reply is positive: 2xx (completion) or 3xx (intermediate).
-    pub fn is_positive(&self) -> bool {
+    pub(crate) fn is_positive(&self) -> bool {
         (200..400).contains(&self.code)
     }
 }
@@ -363,20 +364,20 @@ impl SmtpReply {
 /// Assembles SMTP reply lines (`250-first`, `250-...`, `250 last`) into
 /// [`SmtpReply`]s. After a reply or an error it starts afresh.
 #[derive(Debug, Default)]
-pub struct SmtpReplyParser {
+pub(crate) struct SmtpReplyParser {
     code: Option<u16>,
     lines: Vec<String>,
 }
 
 impl SmtpReplyParser {
     /// A parser waiting for the first line of a reply.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Takes one line (without terminator); returns the reply once its last line
     /// arrived.
-    pub fn push(&mut self, line: &[u8]) -> Result<Option<SmtpReply>, WireError> {
+    pub(crate) fn push(&mut self, line: &[u8]) -> Result<Option<SmtpReply>, WireError> {
         let result = self.push_line(line);
         if result.is_err() {
             *self = Self::default();
@@ -442,7 +443,7 @@ fn smtp_code(line: &[u8]) -> Option<u16> {
 /// `(KEYWORD, parameters)`: the keyword upper-cased, the parameters as sent.
 /// `AUTH PLAIN LOGIN` gives `("AUTH", ["PLAIN", "LOGIN"])`, and so does the old
 /// form `AUTH=PLAIN LOGIN` (Postfix may send both).
-pub fn ehlo_keywords(reply: &SmtpReply) -> Vec<(String, Vec<String>)> {
+pub(crate) fn ehlo_keywords(reply: &SmtpReply) -> Vec<(String, Vec<String>)> {
     reply
         .lines
         .iter()
@@ -465,7 +466,7 @@ fn keyword_line(line: &str) -> Option<(String, Vec<String>)> {
 
 /// The status of a tagged IMAP response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ImapStatus {
+pub(crate) enum ImapStatus {
     /// `OK`: the command succeeded.
     Ok,
     /// `NO`: the command failed (e.g. a refused login).
@@ -476,7 +477,7 @@ pub enum ImapStatus {
 
 /// One IMAP response line (RFC 9051 §7, RFC 3501 §7), classified.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ImapResponse {
+pub(crate) enum ImapResponse {
     /// `* ...`: status (`* OK`, `* NO`, `* BAD`, `* BYE`, `* PREAUTH`) or data
     /// (`* CAPABILITY ...`, `* 3 EXISTS`, `* SEARCH 2 5`, ...).
     Untagged {
@@ -515,7 +516,7 @@ pub enum ImapResponse {
 const IMAP_STATUS_KINDS: [&str; 5] = ["OK", "NO", "BAD", "BYE", "PREAUTH"];
 
 /// Classifies one IMAP response line (without terminator).
-pub fn parse_imap_response(line: &[u8]) -> Result<ImapResponse, WireError> {
+pub(crate) fn parse_imap_response(line: &[u8]) -> Result<ImapResponse, WireError> {
     match line {
         [b'+'] => Ok(ImapResponse::Continuation {
             text: String::new(),
@@ -597,7 +598,7 @@ fn imap_syntax(line: &[u8], reason: &'static str) -> WireError {
 impl ImapResponse {
     /// The capabilities this response lists: those of `* CAPABILITY ...`, or of a
     /// `[CAPABILITY ...]` code in a greeting or a tagged OK.
-    pub fn capabilities(&self) -> Option<ImapCapabilities> {
+    pub(crate) fn capabilities(&self) -> Option<ImapCapabilities> {
         let list = match self {
             ImapResponse::Untagged {
                 number: None,
@@ -630,31 +631,31 @@ impl ImapResponse {
 /// An IMAP server's capabilities, upper-cased (`IMAP4REV1`, `STARTTLS`,
 /// `AUTH=PLAIN`...).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ImapCapabilities(Vec<String>);
+pub(crate) struct ImapCapabilities(Vec<String>);
 
 impl ImapCapabilities {
     /// Every capability, upper-cased, in the server's order.
-    pub fn atoms(&self) -> &[String] {
+    pub(crate) fn atoms(&self) -> &[String] {
         &self.0
     }
 
     /// Whether `atom` is listed (compared without regard to case).
-    pub fn has(&self, atom: &str) -> bool {
+    pub(crate) fn has(&self, atom: &str) -> bool {
         self.0.iter().any(|a| a.eq_ignore_ascii_case(atom))
     }
 
     /// Whether the server offers STARTTLS.
-    pub fn starttls(&self) -> bool {
+    pub(crate) fn starttls(&self) -> bool {
         self.has("STARTTLS")
     }
 
     /// Whether LOGIN is refused on this connection (RFC 9051: until TLS is on).
-    pub fn login_disabled(&self) -> bool {
+    pub(crate) fn login_disabled(&self) -> bool {
         self.has("LOGINDISABLED")
     }
 
     /// Whether SASL mechanism `mech` is offered (`AUTH=<mech>`).
-    pub fn auth(&self, mech: &str) -> bool {
+    pub(crate) fn auth(&self, mech: &str) -> bool {
         self.0.iter().any(|a| {
             a.strip_prefix("AUTH=")
                 .is_some_and(|m| m.eq_ignore_ascii_case(mech))
@@ -664,7 +665,7 @@ impl ImapCapabilities {
 
 /// How an IMAP server greets (RFC 9051 §7.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GreetingKind {
+pub(crate) enum GreetingKind {
     /// `* OK`: ready for login.
     Ok,
     /// `* PREAUTH`: already authenticated.
@@ -675,7 +676,7 @@ pub enum GreetingKind {
 
 /// The first line from an IMAP server.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImapGreeting {
+pub(crate) struct ImapGreeting {
     /// OK, PREAUTH or BYE.
     pub kind: GreetingKind,
     /// Capabilities, when the greeting carries a `[CAPABILITY ...]` code.
@@ -686,7 +687,7 @@ pub struct ImapGreeting {
 
 /// Parses the greeting line of an IMAP server; anything but an untagged OK,
 /// PREAUTH or BYE is a [`WireError::ImapGreeting`].
-pub fn parse_imap_greeting(line: &[u8]) -> Result<ImapGreeting, WireError> {
+pub(crate) fn parse_imap_greeting(line: &[u8]) -> Result<ImapGreeting, WireError> {
     let not_greeting = || WireError::ImapGreeting {
         line: Snippet::of(line),
     };
@@ -748,7 +749,7 @@ fn resp_text(line: &[u8], rest: &[u8]) -> Result<(Option<String>, String), WireE
 ///
 /// # Errors
 /// [`WireError::ImapLiteralTooLarge`] over [`IMAP_MAX_LITERAL`].
-pub fn imap_continued_literal(line: &[u8]) -> Result<Option<u64>, WireError> {
+pub(crate) fn imap_continued_literal(line: &[u8]) -> Result<Option<u64>, WireError> {
     trailing_literal(line)
 }
 
@@ -779,7 +780,7 @@ fn trailing_literal(rest: &[u8]) -> Result<Option<u64>, WireError> {
 
 /// A POP3 status line (RFC 1939 §3): `+OK text` or `-ERR text`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Pop3Status {
+pub(crate) struct Pop3Status {
     /// `+OK` (true) or `-ERR` (false).
     pub ok: bool,
     /// The text after the status, `""` if none.
@@ -789,7 +790,7 @@ pub struct Pop3Status {
 /// Parses a POP3 status line. The status is matched without regard to case and
 /// must be followed by a space or the end of the line; anything else (an IMAP or
 /// SMTP greeting, garbage) is a [`WireError::Pop3Status`].
-pub fn parse_pop3_status(line: &[u8]) -> Result<Pop3Status, WireError> {
+pub(crate) fn parse_pop3_status(line: &[u8]) -> Result<Pop3Status, WireError> {
     let status = |prefix: &[u8]| {
         let (head, rest) = line.split_at_checked(prefix.len())?;
         if !head.eq_ignore_ascii_case(prefix) {
@@ -819,14 +820,14 @@ pub fn parse_pop3_status(line: &[u8]) -> Result<Pop3Status, WireError> {
 /// Collects the body of a POP3 multi-line response (the lines after its `+OK`) up
 /// to the terminating `.` line, removing the byte-stuffed leading dots.
 #[derive(Debug)]
-pub struct Pop3MultiLine {
+pub(crate) struct Pop3MultiLine {
     lines: Vec<String>,
     max_lines: usize,
 }
 
 impl Pop3MultiLine {
     /// A collector for at most `max_lines` lines, e.g. [`POP3_MAX_LINES`] for CAPA.
-    pub fn new(max_lines: usize) -> Self {
+    pub(crate) fn new(max_lines: usize) -> Self {
         Pop3MultiLine {
             lines: Vec::new(),
             max_lines,
@@ -835,7 +836,7 @@ impl Pop3MultiLine {
 
     /// Takes one line (without terminator); returns the body once the `.` line
     /// arrived, and starts afresh after it or after an error.
-    pub fn push(&mut self, line: &[u8]) -> Result<Option<Vec<String>>, WireError> {
+    pub(crate) fn push(&mut self, line: &[u8]) -> Result<Option<Vec<String>>, WireError> {
         if line == b"." {
             return Ok(Some(mem::take(&mut self.lines)));
         }
@@ -853,7 +854,7 @@ impl Pop3MultiLine {
 
 /// The capabilities of a POP3 CAPA response body (RFC 2449), as
 /// `(KEYWORD, arguments)`: `SASL PLAIN LOGIN` gives `("SASL", ["PLAIN", "LOGIN"])`.
-pub fn pop3_capa_keywords(lines: &[String]) -> Vec<(String, Vec<String>)> {
+pub(crate) fn pop3_capa_keywords(lines: &[String]) -> Vec<(String, Vec<String>)> {
     lines.iter().filter_map(|l| keyword_line(l)).collect()
 }
 

@@ -25,13 +25,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How many past months are candidates.
-pub const BACKFILL_MONTHS: i32 = 12;
+pub(crate) const BACKFILL_MONTHS: i32 = 12;
 
 /// How often the daemon looks for due periods.
-pub const CHECK_EVERY_MS: i64 = 3_600_000;
+pub(crate) const CHECK_EVERY_MS: i64 = 3_600_000;
 
 /// The `meta` key that marks a period's reports as written.
-pub fn marker(period: &str) -> String {
+pub(crate) fn marker(period: &str) -> String {
     format!("report_written:{period}")
 }
 
@@ -48,7 +48,7 @@ fn fits(window: &Window, spec: PeriodSpec) -> bool {
 /// The periods whose reports are due, oldest first (see the module docs).
 /// `windows` are the windows of the plans contracts use; `written` the periods
 /// already written (`2023-01`, `2023`).
-pub fn due(
+pub(crate) fn due(
     now: UtcMillis,
     windows: &[&Window],
     monitoring_since: Option<UtcMillis>,
@@ -143,7 +143,7 @@ pub fn write_due(config: &Config, now: UtcMillis) -> Result<Vec<PathBuf>, String
 /// Whether `name` is a plain file name: one path component, no separator, not
 /// `.`/`..` nor hidden, no NUL. Report names hold a period and a contract id, which
 /// must never steer a file out of its folder.
-pub fn safe_file_name(name: &str) -> bool {
+pub(crate) fn safe_file_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with('.')
         && !name.contains(['/', '\\', '\0'])
@@ -200,7 +200,7 @@ pub fn write_atomically(dir: &Path, name: &str, content: &str) -> Result<PathBuf
 
 /// The daemon's state for its own reports.
 #[derive(Debug, Default)]
-pub struct AutoReports {
+pub(crate) struct AutoReports {
     last_try: Option<UtcMillis>,
     busy: Arc<AtomicBool>,
 }
@@ -208,7 +208,7 @@ pub struct AutoReports {
 impl AutoReports {
     /// Called from the daemon's heartbeat (inside the tokio runtime): at most once
     /// every [`CHECK_EVERY_MS`], writes the due reports on a blocking thread.
-    pub fn tick(&mut self, config: &Arc<Config>, now: UtcMillis) {
+    pub(crate) fn tick(&mut self, config: &Arc<Config>, now: UtcMillis) {
         if self.last_try.is_some_and(|l| now.0 - l.0 < CHECK_EVERY_MS)
             || self.busy.swap(true, Ordering::AcqRel)
         {

@@ -105,12 +105,12 @@ pub struct Comparison {
 }
 
 /// The method line every format shows with the comparison.
-pub const METHOD_EN: &str = "Days are valued at the contract's fee for the period divided by \
+pub(crate) const METHOD_EN: &str = "Days are valued at the contract's fee for the period divided by \
     the period's calendar days (the engine's days_in_period rule), exactly, then rounded half-up \
     to the cent; compared plans are evaluated on the same evidence, with the contract's customer \
     type, by analogy: the contract does not grant them.";
 /// [`METHOD_EN`] in Italian.
-pub const METHOD_IT: &str = "I giorni sono valutati al canone del contratto per il periodo \
+pub(crate) const METHOD_IT: &str = "I giorni sono valutati al canone del contratto per il periodo \
     diviso per i giorni di calendario del periodo (la stessa regola con cui il calcolo valuta i \
     giorni dovuti dal contratto), con calcolo esatto e un solo arrotondamento commerciale al \
     centesimo; i piani di confronto sono valutati sulle stesse prove, con il tipo di cliente del \
@@ -118,7 +118,7 @@ pub const METHOD_IT: &str = "I giorni sono valutati al canone del contratto per 
 
 /// The value of one day of service: `fee` (per `fee_period`) scaled to `period` as
 /// the engine scales it, over the period's local days. Exact.
-pub fn day_value(fee: Decimal, fee_period: FeePeriod, plan: &Plan, period: &Period) -> Q {
+pub(crate) fn day_value(fee: Decimal, fee_period: FeePeriod, plan: &Plan, period: &Period) -> Q {
     let (factor, _) = sla::period::fee_factor(&plan.window, period, fee_period);
     let length = match plan.window.kind {
         WindowKind::Rolling { length_ms, .. } => Some(length_ms),
@@ -132,14 +132,14 @@ pub fn day_value(fee: Decimal, fee_period: FeePeriod, plan: &Plan, period: &Peri
 }
 
 /// `days` at `day_value` plus `amount`, rounded half-up to the cent.
-pub fn value(days: Option<u32>, day_value: &Q, amount: Option<Decimal>) -> Decimal {
+pub(crate) fn value(days: Option<u32>, day_value: &Q, amount: Option<Decimal>) -> Decimal {
     let q = int(i64::from(days.unwrap_or(0))) * day_value + dec(amount.unwrap_or_default());
     num::round_dec(&q, 2)
 }
 
 /// The index of the remedy of greatest money value (ties: the earliest); none when
 /// none is worth more than zero.
-pub fn largest(remedies: &[Remedy]) -> Option<usize> {
+pub(crate) fn largest(remedies: &[Remedy]) -> Option<usize> {
     let mut best: Option<(usize, Decimal)> = None;
     for (i, r) in remedies.iter().enumerate() {
         if let Some(m) = r.money
@@ -153,7 +153,7 @@ pub fn largest(remedies: &[Remedy]) -> Option<usize> {
 }
 
 /// Whether goodwill `g` applies to the contract's report of `period` (module docs).
-pub fn applies(
+pub(crate) fn applies(
     g: &Goodwill,
     c: &Contract,
     plan: &Plan,
@@ -275,7 +275,7 @@ fn compared_remedy(
 /// The comparison of one contract, from its report (every field but `comparison`
 /// filled in): the contract, then each goodwill that applies, then each compared
 /// plan, in configuration order.
-pub(crate) fn build(config: &Config, c: &ContractReport, spec: PeriodSpec) -> Comparison {
+pub fn build(config: &Config, c: &ContractReport, spec: PeriodSpec) -> Comparison {
     let e = &c.evaluation;
     let mut remedies = vec![contract_remedy(&c.plan, e, &c.currency)];
     let dv = day_value(c.fee, c.fee_period, &c.plan, &e.period);

@@ -243,7 +243,7 @@ pub struct IncidentRow {
 
 impl IncidentRow {
     /// Whole duration, ms.
-    pub fn duration_ms(&self) -> i64 {
+    pub(crate) fn duration_ms(&self) -> i64 {
         self.end.0 - self.start.0
     }
 }
@@ -866,7 +866,7 @@ fn timeline_of<E>(
 
 impl Report {
     /// Contracts whose SLA was breached.
-    pub fn breached(&self) -> usize {
+    pub(crate) fn breached(&self) -> usize {
         self.contracts
             .iter()
             .filter(|c| c.evaluation.breach)
@@ -874,7 +874,7 @@ impl Report {
     }
 
     /// What is owed in total, per currency (sorted by currency), and the days.
-    pub fn owed(&self) -> (Vec<(String, Decimal)>, u32) {
+    pub(crate) fn owed(&self) -> (Vec<(String, Decimal)>, u32) {
         let mut money: std::collections::BTreeMap<String, Decimal> = Default::default();
         let mut days = 0u32;
         for c in &self.contracts {
@@ -893,16 +893,11 @@ impl Report {
 
 impl ContractReport {
     /// Something is owed: money above zero or days of service.
-    pub fn owes(&self) -> bool {
+    pub(crate) fn owes(&self) -> bool {
         let e = &self.evaluation;
         e.credit.as_ref().is_some_and(|m| m.amount > Decimal::ZERO)
             || e.extension_days.is_some_and(|d| d > 0)
             || e.extension_hours.as_ref().is_some_and(|h| *h > num::int(0))
-    }
-
-    /// No-data time inside the period, ms.
-    pub fn no_data_ms(&self) -> i64 {
-        self.gaps.iter().map(|(s, e)| e.0 - s.0).sum()
     }
 }
 

@@ -14,7 +14,7 @@ use crate::model::UtcMillis;
 use jiff::tz::TimeZone;
 
 /// Within this many days of the last day, a deadline is [`DeadlineState::Soon`].
-pub const SOON_DAYS: i64 = 7;
+pub(crate) const SOON_DAYS: i64 = 7;
 
 /// Where a claim deadline stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,7 +52,7 @@ pub struct DeadlineStatus {
 }
 
 /// The deadline's state at `at`, in the zone `tz`.
-pub fn status(deadline: UtcMillis, at: UtcMillis, tz: &TimeZone) -> DeadlineStatus {
+pub(crate) fn status(deadline: UtcMillis, at: UtcMillis, tz: &TimeZone) -> DeadlineStatus {
     let local = |ms: i64| {
         jiff::Timestamp::from_millisecond(ms)
             .map(|t| t.to_zoned_datetime(tz.clone()).date())

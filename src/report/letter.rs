@@ -49,7 +49,7 @@ use rust_decimal::Decimal;
 
 /// The letter's file name: `claim-CONTRACT-PERIOD-LANG.txt` (characters other than
 /// letters, digits, `.`, `_` and `-` in the contract id become `_`).
-pub fn file_name(contract: &str, period: &str, lang: Lang) -> String {
+pub(crate) fn file_name(contract: &str, period: &str, lang: Lang) -> String {
     format!(
         "claim-{}-{period}-{}.txt",
         super::html::id_of(contract),
@@ -152,12 +152,12 @@ pub fn kind(c: &ContractReport) -> Option<Kind> {
 }
 
 /// Whether there is a letter to write.
-pub fn claimable(c: &ContractReport) -> bool {
+pub(crate) fn claimable(c: &ContractReport) -> bool {
     kind(c).is_some()
 }
 
 /// One line saying there is nothing to claim, and why (for the terminal).
-pub fn nothing_to_claim(c: &ContractReport, lang: Lang) -> String {
+pub(crate) fn nothing_to_claim(c: &ContractReport, lang: Lang) -> String {
     let ev = &c.evaluation;
     let a = ev.availability_pct();
     match lang {
@@ -182,7 +182,7 @@ pub fn nothing_to_claim(c: &ContractReport, lang: Lang) -> String {
 }
 
 /// The warning to print when the letter has no addressee address: which key to add.
-pub fn missing_addressee(c: &ContractReport) -> Option<String> {
+pub(crate) fn missing_addressee(c: &ContractReport) -> Option<String> {
     let k = &c.contract;
     (k.provider_address.is_none() && k.provider_pec.is_none()).then(|| {
         format!(

@@ -14,7 +14,7 @@ pub mod basis;
 pub mod compare;
 mod csv;
 mod data;
-pub mod deadline;
+pub(crate) mod deadline;
 pub(crate) mod evidence;
 pub(crate) use data::allowance_ms;
 mod html;
@@ -22,7 +22,7 @@ mod json;
 pub mod letter;
 mod md;
 mod records;
-pub mod summary;
+pub(crate) mod summary;
 pub mod terms;
 mod text;
 pub(crate) mod verify;
@@ -76,7 +76,7 @@ pub enum Format {
 
 impl Format {
     /// Every format, in the order files are written.
-    pub const ALL: [Format; 4] = [Format::Html, Format::Md, Format::Csv, Format::Json];
+    pub(crate) const ALL: [Format; 4] = [Format::Html, Format::Md, Format::Csv, Format::Json];
 
     /// Parses `html`, `md`, `csv`, `json`.
     pub fn parse(s: &str) -> Option<Format> {
@@ -102,7 +102,7 @@ impl Format {
 
 /// The base of a report's file names: `slawatch-2023-01`, or
 /// `slawatch-2023-01-CONTRACT` for one contract.
-pub fn file_stem(period: &str, contract: Option<&str>) -> String {
+pub(crate) fn file_stem(period: &str, contract: Option<&str>) -> String {
     match contract {
         Some(c) => format!("slawatch-{period}-{c}"),
         None => format!("slawatch-{period}"),

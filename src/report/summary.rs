@@ -15,7 +15,7 @@ fn clean(s: &str) -> String {
 }
 
 /// One contract's lines.
-pub fn contract(c: &ContractReport, lang: Lang) -> String {
+pub(crate) fn contract(c: &ContractReport, lang: Lang) -> String {
     let e = &c.evaluation;
     let name = match &c.contract.customer {
         Some(who) => format!("{} ({})", clean(&c.contract.id), clean(who)),
@@ -73,7 +73,7 @@ pub fn contract(c: &ContractReport, lang: Lang) -> String {
 }
 
 /// The summary of a report: one block per contract, then the contracts skipped.
-pub fn render(r: &Report, lang: Lang) -> String {
+pub(crate) fn render(r: &Report, lang: Lang) -> String {
     let mut s = String::new();
     for c in &r.contracts {
         s.push('\n');

@@ -172,7 +172,7 @@ async fn any_answers(targets: Vec<(ControlTarget, Duration)>) -> bool {
 /// provider's DNS. With no control name to try there is no way to tell, and the check
 /// stays as it was: counting every lookup failure as ours would hide real DNS outages
 /// of the provider; a `resolve` control is what decides.
-pub fn live_runner(config: Arc<Config>) -> Arc<dyn Runner> {
+pub(crate) fn live_runner(config: Arc<Config>) -> Arc<dyn Runner> {
     live_runner_with(config, net::Resolver::System)
 }
 

@@ -10,17 +10,17 @@ pub struct Intervals(Vec<(i64, i64)>);
 
 impl Intervals {
     /// The empty set.
-    pub fn empty() -> Self {
+    pub(crate) fn empty() -> Self {
         Intervals(Vec::new())
     }
 
     /// One interval (empty if `end <= start`).
-    pub fn single(start: i64, end: i64) -> Self {
+    pub(crate) fn single(start: i64, end: i64) -> Self {
         Self::of([(start, end)])
     }
 
     /// The canonical form of any list of intervals (empty ones are dropped).
-    pub fn of(items: impl IntoIterator<Item = (i64, i64)>) -> Self {
+    pub(crate) fn of(items: impl IntoIterator<Item = (i64, i64)>) -> Self {
         let mut v: Vec<(i64, i64)> = items.into_iter().filter(|(s, e)| s < e).collect();
         v.sort_unstable();
         let mut out: Vec<(i64, i64)> = Vec::with_capacity(v.len());
@@ -34,27 +34,27 @@ impl Intervals {
     }
 
     /// The intervals, sorted.
-    pub fn iter(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
         self.0.iter().copied()
     }
 
     /// No instant at all.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
     /// Total length in milliseconds.
-    pub fn measure(&self) -> i64 {
+    pub(crate) fn measure(&self) -> i64 {
         self.0.iter().map(|(s, e)| e - s).sum()
     }
 
     /// The first instant and the end of the last interval.
-    pub fn hull(&self) -> Option<(i64, i64)> {
+    pub(crate) fn hull(&self) -> Option<(i64, i64)> {
         Some((self.0.first()?.0, self.0.last()?.1))
     }
 
     /// Instants in both.
-    pub fn intersect(&self, other: &Intervals) -> Intervals {
+    pub(crate) fn intersect(&self, other: &Intervals) -> Intervals {
         let (a, b) = (&self.0, &other.0);
         let (mut i, mut j) = (0, 0);
         let mut out = Vec::new();
@@ -74,7 +74,7 @@ impl Intervals {
     }
 
     /// Instants in `self` but not in `other`.
-    pub fn subtract(&self, other: &Intervals) -> Intervals {
+    pub(crate) fn subtract(&self, other: &Intervals) -> Intervals {
         let mut out = Vec::new();
         let mut j = 0;
         for &(s, e) in &self.0 {
@@ -102,17 +102,17 @@ impl Intervals {
     }
 
     /// Instants in either.
-    pub fn union(&self, other: &Intervals) -> Intervals {
+    pub(crate) fn union(&self, other: &Intervals) -> Intervals {
         Self::of(self.0.iter().chain(other.0.iter()).copied())
     }
 
     /// `self ∩ [start, end)`.
-    pub fn clip(&self, start: i64, end: i64) -> Intervals {
+    pub(crate) fn clip(&self, start: i64, end: i64) -> Intervals {
         self.intersect(&Intervals::single(start, end))
     }
 
     /// The first `len` milliseconds of the set.
-    pub fn prefix(&self, len: i64) -> Intervals {
+    pub(crate) fn prefix(&self, len: i64) -> Intervals {
         let mut left = len;
         let mut out = Vec::new();
         for &(s, e) in &self.0 {

@@ -9,9 +9,9 @@
 mod credit;
 mod engine;
 mod group;
-pub mod intervals;
+pub(crate) mod intervals;
 pub mod num;
-pub mod period;
+pub(crate) mod period;
 pub mod plan;
 pub mod timeline;
 
@@ -156,7 +156,7 @@ impl Evaluation {
     }
 
     /// A short summary for people, followed by the trace.
-    pub fn to_text(&self) -> String {
+    pub(crate) fn to_text(&self) -> String {
         let mut s = String::new();
         s.push_str(&format!("plan          {}\n", self.plan));
         s.push_str(&format!(
@@ -211,7 +211,8 @@ impl Evaluation {
 
 /// Combines the credits of plans sharing a `group` (all in one currency):
 /// `sum` adds them, `best_for_customer` keeps the largest.
-pub fn combine_group(rule: plan::GroupRule, credits: &[Decimal]) -> Decimal {
+#[cfg(test)]
+pub(crate) fn combine_group(rule: plan::GroupRule, credits: &[Decimal]) -> Decimal {
     match rule {
         plan::GroupRule::Sum => credits.iter().copied().sum(),
         plan::GroupRule::BestForCustomer => credits.iter().copied().max().unwrap_or(Decimal::ZERO),

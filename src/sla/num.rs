@@ -11,14 +11,14 @@ use num_traits::{One, Signed, ToPrimitive, Zero};
 use rust_decimal::Decimal;
 
 /// An exact rational number.
-pub type Q = BigRational;
+pub(crate) type Q = BigRational;
 
 /// Milliseconds in a minute, an hour, a day.
-pub const MINUTE_MS: i64 = 60_000;
+pub(crate) const MINUTE_MS: i64 = 60_000;
 /// Milliseconds in an hour.
-pub const HOUR_MS: i64 = 3_600_000;
+pub(crate) const HOUR_MS: i64 = 3_600_000;
 /// Milliseconds in a day of 24 hours.
-pub const DAY_MS: i64 = 86_400_000;
+pub(crate) const DAY_MS: i64 = 86_400_000;
 
 /// An integer as a rational.
 pub fn int(i: i64) -> Q {
@@ -26,12 +26,12 @@ pub fn int(i: i64) -> Q {
 }
 
 /// `n / d` exactly. `d` must not be zero.
-pub fn ratio(n: i64, d: i64) -> Q {
+pub(crate) fn ratio(n: i64, d: i64) -> Q {
     Q::new(BigInt::from(n), BigInt::from(d))
 }
 
 /// A decimal as the rational it denotes, exactly.
-pub fn dec(d: Decimal) -> Q {
+pub(crate) fn dec(d: Decimal) -> Q {
     Q::new(
         BigInt::from(d.mantissa()),
         BigInt::from(10u32).pow(d.scale()),
@@ -53,13 +53,13 @@ fn scaled_half_up(q: &Q, places: u32) -> BigInt {
 
 /// `q` rounded half-up to `places` decimals, as a decimal. Saturates at the decimal
 /// range (about 7.9e28), which no money or percentage figure comes near.
-pub fn round_dec(q: &Q, places: u32) -> Decimal {
+pub(crate) fn round_dec(q: &Q, places: u32) -> Decimal {
     let n = scaled_half_up(q, places).to_i128().unwrap_or(i128::MAX);
     Decimal::try_from_i128_with_scale(n, places).unwrap_or(Decimal::MAX)
 }
 
 /// `q` rounded half-up to exactly `places` decimals, as text ("99.9005", "20.00").
-pub fn fixed(q: &Q, places: u32) -> String {
+pub(crate) fn fixed(q: &Q, places: u32) -> String {
     let n = scaled_half_up(q, places);
     let neg = n.is_negative();
     let digits = n.abs().to_string();
@@ -75,12 +75,12 @@ pub fn fixed(q: &Q, places: u32) -> String {
 }
 
 /// The most decimals [`exact`] prints when a value has no finite decimal form.
-pub const EXACT_MAX_PLACES: u32 = 6;
+pub(crate) const EXACT_MAX_PLACES: u32 = 6;
 
 /// `q` as the shortest exact decimal ("43", "209.5"). A value with no finite decimal
 /// expansion (a third of a millisecond in minutes) is rounded half-up to
 /// [`EXACT_MAX_PLACES`] decimals; trailing zeros are dropped either way.
-pub fn exact(q: &Q) -> String {
+pub(crate) fn exact(q: &Q) -> String {
     let mut den = q.denom().clone();
     let (two, five) = (BigInt::from(2u32), BigInt::from(5u32));
     let (mut twos, mut fives) = (0u32, 0u32);
@@ -106,38 +106,38 @@ pub fn exact(q: &Q) -> String {
 }
 
 /// Smallest integer >= q.
-pub fn ceil(q: &Q) -> BigInt {
+pub(crate) fn ceil(q: &Q) -> BigInt {
     q.ceil().to_integer()
 }
 
 /// Largest integer <= q.
-pub fn floor(q: &Q) -> BigInt {
+pub(crate) fn floor(q: &Q) -> BigInt {
     q.floor().to_integer()
 }
 
 /// Nearest integer, halves up.
-pub fn nearest(q: &Q) -> BigInt {
+pub(crate) fn nearest(q: &Q) -> BigInt {
     scaled_half_up(q, 0)
 }
 
 /// The smaller of two rationals.
-pub fn min(a: Q, b: Q) -> Q {
+pub(crate) fn min(a: Q, b: Q) -> Q {
     if a <= b { a } else { b }
 }
 
 /// The larger of two rationals.
-pub fn max(a: Q, b: Q) -> Q {
+pub(crate) fn max(a: Q, b: Q) -> Q {
     if a >= b { a } else { b }
 }
 
 /// A duration in milliseconds as minutes, exactly ("43", "209.5").
-pub fn minutes(ms: &Q) -> String {
+pub(crate) fn minutes(ms: &Q) -> String {
     exact(&(ms / int(MINUTE_MS)))
 }
 
 /// A duration in milliseconds in words for traces: "2 h 05 min", "3 d 4 h",
 /// "1 h 0 min 1 s", "9.5 min". Sub-second remainders print as exact minutes.
-pub fn human_ms(ms: &Q) -> String {
+pub(crate) fn human_ms(ms: &Q) -> String {
     if !ms.is_integer()
         || ms.is_negative()
         || ms.to_integer() % BigInt::from(1000) != BigInt::zero()

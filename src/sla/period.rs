@@ -87,7 +87,7 @@ pub struct Period {
 
 impl Period {
     /// Local calendar days in the period (rolling windows: length / 24 h).
-    pub fn days(&self, length_ms: Option<i64>) -> Q {
+    pub(crate) fn days(&self, length_ms: Option<i64>) -> Q {
         match length_ms {
             Some(ms) => ratio(ms, DAY_MS),
             None => int(i64::from(
@@ -104,12 +104,12 @@ fn date(y: i16, m: i8, d: i8) -> Result<Date, SlaError> {
 }
 
 /// Local midnight of `d` in `tz`, in UTC ms.
-pub fn midnight(d: Date, tz: &TimeZone) -> Result<i64, SlaError> {
+pub(crate) fn midnight(d: Date, tz: &TimeZone) -> Result<i64, SlaError> {
     local(d, Time::midnight(), tz)
 }
 
 /// A local wall-clock instant in UTC ms (gaps resolve forward, folds to the earlier).
-pub fn local(d: Date, t: Time, tz: &TimeZone) -> Result<i64, SlaError> {
+pub(crate) fn local(d: Date, t: Time, tz: &TimeZone) -> Result<i64, SlaError> {
     d.to_datetime(t)
         .to_zoned_datetime(tz.clone())
         .map(|z| z.timestamp().as_millisecond())
@@ -117,7 +117,7 @@ pub fn local(d: Date, t: Time, tz: &TimeZone) -> Result<i64, SlaError> {
 }
 
 /// The local date of an instant.
-pub fn local_date(ms: i64, tz: &TimeZone) -> Date {
+pub(crate) fn local_date(ms: i64, tz: &TimeZone) -> Date {
     jiff::Timestamp::from_millisecond(ms)
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
         .to_zoned_datetime(tz.clone())
@@ -142,7 +142,7 @@ fn cycle_start(y: i16, m: i8, anchor: i8) -> Result<Date, SlaError> {
 
 /// Resolves the window for a period spec. `claim_date` anchors rolling windows that
 /// end at the claim (default: the end of `spec`).
-pub fn resolve(
+pub(crate) fn resolve(
     window: &Window,
     spec: PeriodSpec,
     claim_date: Option<Date>,
@@ -218,7 +218,7 @@ pub fn resolve(
 
 /// The fee for the period: `fee` scaled from `fee_period` to the period's length.
 /// Returns the factor and a sentence for the trace.
-pub fn fee_factor(window: &Window, period: &Period, fee_period: FeePeriod) -> (Q, String) {
+pub(crate) fn fee_factor(window: &Window, period: &Period, fee_period: FeePeriod) -> (Q, String) {
     match (period.months, fee_period, window.kind) {
         (Some(1), FeePeriod::Month, _) => (int(1), "the monthly fee".into()),
         (Some(m), FeePeriod::Month, _) => {
@@ -243,7 +243,7 @@ pub fn fee_factor(window: &Window, period: &Period, fee_period: FeePeriod) -> (Q
 }
 
 /// The instants covered by weekly hours within `[start, end)`.
-pub fn weekly(hours: &WeeklyHours, start: i64, end: i64) -> Result<Intervals, SlaError> {
+pub(crate) fn weekly(hours: &WeeklyHours, start: i64, end: i64) -> Result<Intervals, SlaError> {
     let tz = &hours.timezone;
     let mut day = add_days(local_date(start, tz), -1)?;
     let last = local_date(end, tz);
@@ -269,7 +269,11 @@ pub fn weekly(hours: &WeeklyHours, start: i64, end: i64) -> Result<Intervals, Sl
 }
 
 /// The local calendar days of `[start, end)` in `tz`, each as its UTC bounds.
-pub fn local_days(start: i64, end: i64, tz: &TimeZone) -> Result<Vec<(Date, i64, i64)>, SlaError> {
+pub(crate) fn local_days(
+    start: i64,
+    end: i64,
+    tz: &TimeZone,
+) -> Result<Vec<(Date, i64, i64)>, SlaError> {
     let mut out = Vec::new();
     let mut day = local_date(start, tz);
     loop {
@@ -291,7 +295,11 @@ pub fn local_days(start: i64, end: i64, tz: &TimeZone) -> Result<Vec<(Date, i64,
 /// Invariant: a billing cycle's dates are computed from the anchor day, never from a
 /// clamped date (SLA-MODEL.md section 5): with day 31, the cycle after 31 Jan -> 29 Feb
 /// ends on 31 Mar, not on 29 Mar.
-pub fn end_of_periods_after(window: &Window, period: &Period, n: u32) -> Result<Date, SlaError> {
+pub(crate) fn end_of_periods_after(
+    window: &Window,
+    period: &Period,
+    n: u32,
+) -> Result<Date, SlaError> {
     let months = period.months.unwrap_or(1);
     let total = n.saturating_mul(months);
     match window.kind {
@@ -307,12 +315,12 @@ pub fn end_of_periods_after(window: &Window, period: &Period, n: u32) -> Result<
 }
 
 /// The local date `n` months after `d`.
-pub fn months_after(d: Date, n: u32) -> Result<Date, SlaError> {
+pub(crate) fn months_after(d: Date, n: u32) -> Result<Date, SlaError> {
     add_months(d, i32::try_from(n).unwrap_or(i32::MAX))
 }
 
 /// The local date `n` days after `d`.
-pub fn days_after(d: Date, n: u32) -> Result<Date, SlaError> {
+pub(crate) fn days_after(d: Date, n: u32) -> Result<Date, SlaError> {
     add_days(d, i32::try_from(n).unwrap_or(i32::MAX))
 }
 

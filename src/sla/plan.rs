@@ -661,7 +661,7 @@ pub struct Goodwill {
 
 impl Credit {
     /// A remedy of `scheme` without caps, minimum or form, days valued over the period.
-    pub fn of(scheme: Scheme) -> Credit {
+    pub(crate) fn of(scheme: Scheme) -> Credit {
         Credit {
             scheme,
             cap_pct_of_fee: None,

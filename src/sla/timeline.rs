@@ -85,7 +85,7 @@ impl fmt::Display for TimelineError {
 /// A decimal written as a JSON or TOML string or integer. Floats are refused: a
 /// binary float cannot hold 0.1 exactly, and money must be exact.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DecimalText(pub Decimal);
+pub(crate) struct DecimalText(pub Decimal);
 
 impl<'de> Deserialize<'de> for DecimalText {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -176,7 +176,7 @@ const MAX_OFFSET_SECONDS: i32 = 23 * 3600 + 59 * 60;
 ///
 /// Invariant: an offset outside -23:59..=+23:59 is refused (jiff alone accepts up to
 /// 25:59:59, so `+24:00` would silently move the instant by a day).
-pub fn parse_instant(s: &str) -> Result<UtcMillis, String> {
+pub(crate) fn parse_instant(s: &str) -> Result<UtcMillis, String> {
     let bad = || {
         format!(
             "'{s}' is not an RFC 3339 instant: write it like \"2024-04-03T10:15:30Z\" or with an offset, \"2024-04-03T12:15:30+02:00\""
@@ -248,7 +248,7 @@ impl Timeline {
     /// The values that only the plan can judge: `affected_users` is a share of the
     /// plan's `measurement.users`, so it needs them and may not exceed them
     /// (SLA-MODEL.md section 5). Each error carries the JSON path of the bad value.
-    pub fn check_against(&self, plan: &super::Plan) -> Vec<TimelineError> {
+    pub(crate) fn check_against(&self, plan: &super::Plan) -> Vec<TimelineError> {
         let users = match plan.measurement.method {
             super::plan::Method::UserWeighted { users } => users.filter(|&u| u > 0),
             _ => None,
@@ -409,7 +409,7 @@ impl Timeline {
 
 /// The largest timeline file [`fuzz_timeline`] reads: 64 KiB holds a few hundred
 /// incidents, far more than a period has; larger inputs only slow the fuzzer.
-pub const FUZZ_MAX_TIMELINE: usize = 64 * 1024;
+pub(crate) const FUZZ_MAX_TIMELINE: usize = 64 * 1024;
 
 /// Fuzz entry point of `fuzz/fuzz_targets/timeline.rs`: `data` is a timeline file
 /// (at most [`FUZZ_MAX_TIMELINE`] bytes; longer inputs are skipped). If
@@ -425,6 +425,10 @@ pub const FUZZ_MAX_TIMELINE: usize = 64 * 1024;
 ///
 /// [`evaluate`]: super::evaluate
 #[doc(hidden)]
+#[expect(
+    clippy::expect_used,
+    reason = "a fuzz entry point: a panic is the finding the fuzzer reports"
+)]
 pub fn fuzz_timeline(data: &[u8], plans: &[super::Plan]) -> usize {
     use num_traits::{One, Zero};
     if data.len() > FUZZ_MAX_TIMELINE {

@@ -55,6 +55,7 @@ pub enum LockError {
 #[derive(Debug)]
 pub struct DbLock {
     _file: File,
+    #[cfg(test)]
     path: PathBuf,
 }
 
@@ -65,7 +66,7 @@ impl DbLock {
     /// # Errors
     /// [`LockError::Held`] naming the holder when another process has it;
     /// [`LockError::Io`] when the file cannot be opened or written.
-    pub fn acquire(database: &Path, holder: &str) -> Result<DbLock, LockError> {
+    pub(crate) fn acquire(database: &Path, holder: &str) -> Result<DbLock, LockError> {
         let path = lock_path(database);
         let io = |source| LockError::Io {
             lock: path.clone(),
@@ -106,11 +107,16 @@ impl DbLock {
         file.write_all(format!("{holder}\n").as_bytes())
             .map_err(io)?;
         file.sync_all().map_err(io)?;
-        Ok(DbLock { _file: file, path })
+        Ok(DbLock {
+            _file: file,
+            #[cfg(test)]
+            path,
+        })
     }
 
     /// The lock file.
-    pub fn path(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 }

@@ -69,7 +69,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The writer commits at least this often while it has something to write.
-pub const COMMIT_EVERY: Duration = Duration::from_secs(1);
+pub(crate) const COMMIT_EVERY: Duration = Duration::from_secs(1);
 
 /// A heartbeat more than this after the last one starts a new coverage segment:
 /// the time between is a no-data gap.
@@ -99,7 +99,7 @@ pub const QUEUE_CAPACITY: usize = 65_536;
 
 /// How long a record of the daemon waits for room in a full queue before it is
 /// dropped (once per episode of a full queue; see [`Store::with_queue_patience`]).
-pub const QUEUE_PATIENCE: Duration = Duration::from_secs(1);
+pub(crate) const QUEUE_PATIENCE: Duration = Duration::from_secs(1);
 
 /// A batch is committed at the latest when it holds this many messages.
 const MAX_BATCH: usize = 10_000;
@@ -107,7 +107,7 @@ const MAX_BATCH: usize = 10_000;
 /// Tries of a batch whose commit fails for a reason other than its content (busy,
 /// read-only, disk full, I/O): the first, then after 250 ms, 500 ms, 1 s. After that
 /// it is set aside.
-pub const COMMIT_TRIES: u32 = 4;
+pub(crate) const COMMIT_TRIES: u32 = 4;
 
 /// The wait before the second try; doubled before each further one.
 const RETRY_BACKOFF: Duration = Duration::from_millis(250);
@@ -366,11 +366,6 @@ impl Store {
     pub fn with_queue_patience(mut self, patience: Duration) -> Store {
         self.patience = Some(patience);
         self
-    }
-
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Queues a record without waiting. A full queue drops it: counted, logged, and

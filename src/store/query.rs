@@ -70,7 +70,7 @@ impl Reader {
     ///
     /// # Errors
     /// On a database error.
-    pub fn outages_overlapping(
+    pub(crate) fn outages_overlapping(
         &self,
         probe: &str,
         from: UtcMillis,
@@ -111,7 +111,7 @@ impl Reader {
     ///
     /// # Errors
     /// On a database error.
-    pub fn failure_classes(
+    pub(crate) fn failure_classes(
         &self,
         probe: &str,
         from: UtcMillis,
@@ -137,7 +137,7 @@ impl Reader {
     ///
     /// # Errors
     /// On a database error.
-    pub fn monitoring_since(&self) -> Result<Option<UtcMillis>, StoreError> {
+    pub(crate) fn monitoring_since(&self) -> Result<Option<UtcMillis>, StoreError> {
         self.conn
             .query_row("SELECT min(start) FROM coverage", [], |r| {
                 r.get::<_, Option<i64>>(0)

@@ -679,7 +679,7 @@ impl Reader {
     ///
     /// # Errors
     /// On a database error.
-    pub fn has_chain(&self) -> Result<bool, StoreError> {
+    pub(crate) fn has_chain(&self) -> Result<bool, StoreError> {
         let version: i64 = self
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
@@ -733,7 +733,10 @@ impl Reader {
     ///
     /// # Errors
     /// On a database error (a database older than migration 2 has no chain).
-    pub fn verify_chain_with(&self, policy: RetentionPolicy) -> Result<ChainReport, StoreError> {
+    pub(crate) fn verify_chain_with(
+        &self,
+        policy: RetentionPolicy,
+    ) -> Result<ChainReport, StoreError> {
         let e = sql(&self.path);
         let checkpoint = checkpoint(&self.conn).map_err(&e)?;
         let mut report = ChainReport {

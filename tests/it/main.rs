@@ -1,5 +1,12 @@
 //! The one integration-test binary (one link step, shared helpers).
 
+// clippy.toml allows them in `#[test]` functions; the shared helpers are test code too.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed set-up step should stop the test loudly"
+)]
+
 mod alerts;
 mod browser;
 mod certs;

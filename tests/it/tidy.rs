@@ -291,7 +291,8 @@ fn the_types_every_probe_shares_live_in_the_probe_module_root() {
     for item in PROBE_ROOT_TYPES {
         let defines = |text: &str| {
             code(text).lines().any(|l| {
-                let l = l.trim_start().trim_start_matches("pub ");
+                let l = l.trim_start().trim_start_matches("pub(crate) ");
+                let l = l.trim_start_matches("pub ");
                 l.strip_prefix(item).is_some_and(|r| {
                     !r.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
                 })
@@ -603,4 +604,79 @@ fn hand_made_html_is_found_and_markdown_escaping_and_generics_are_not() {
     assert_eq!(found.len(), 2, "{found:?}");
     assert!(found[0].starts_with("x.rs: fn esc("), "{found:?}");
     assert!(found[1].contains("<td>"), "{found:?}");
+}
+
+/// The `pub mod` declarations of a text (not `pub(crate)`), in order.
+fn pub_mods(text: &str) -> Vec<String> {
+    code(text)
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("pub mod "))
+        .map(|r| r.trim_end_matches(';').trim().to_owned())
+        .collect()
+}
+
+/// True when `path` (`a::b`) appears in `text` as a whole path segment pair.
+fn uses_path(text: &str, path: &str) -> bool {
+    text.match_indices(path).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + path.len()..].chars().next();
+        let ident = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        !ident(before) && !ident(after)
+    })
+}
+
+#[test]
+fn every_public_module_is_used_outside_the_library() {
+    // The library's surface (ARCHITECTURE.md, "Cross-cutting rules"): what the
+    // binary, the integration tests, the benches and the fuzz targets use.
+    let mut outside = Vec::new();
+    for d in ["src/main.rs", "tests", "benches", "fuzz/fuzz_targets"] {
+        let p = root().join(d);
+        if p.exists() {
+            rs_files(&p, &mut outside);
+        }
+    }
+    let outside: Vec<String> = outside
+        .iter()
+        .map(|f| fs::read_to_string(f).unwrap())
+        .collect();
+    let used = |path: &str| outside.iter().any(|t| uses_path(t, path));
+    let lib = fs::read_to_string(root().join("src/lib.rs")).unwrap();
+    let mut unused = Vec::new();
+    for m in pub_mods(&lib) {
+        if !used(&format!("slawatch::{m}")) {
+            unused.push(format!("src/lib.rs: pub mod {m}"));
+        }
+        for parent in [format!("src/{m}/mod.rs"), format!("src/{m}.rs")] {
+            let Ok(text) = fs::read_to_string(root().join(&parent)) else {
+                continue;
+            };
+            for sub in pub_mods(&text) {
+                if !used(&format!("{m}::{sub}")) {
+                    unused.push(format!("{parent}: pub mod {sub}"));
+                }
+            }
+        }
+    }
+    assert!(
+        unused.is_empty(),
+        "public, but nothing outside the library uses them (make them `pub(crate) mod`, \
+         then run `cargo fix --lib --allow-dirty`):\n{}",
+        unused.join("\n")
+    );
+}
+
+#[test]
+fn a_module_path_is_found_whole() {
+    assert!(uses_path(
+        "use slawatch::probe::{conn, pop3};",
+        "slawatch::probe"
+    ));
+    assert!(!uses_path("use slawatch::probes;", "slawatch::probe"));
+    assert!(uses_path("slawatch::probe::pop3::check", "probe::pop3"));
+    assert!(!uses_path("slawatch::probe::pop3x", "probe::pop3"));
+    assert_eq!(
+        pub_mods("pub mod a;\npub(crate) mod b;\n// pub mod c;\nmod d;\npub mod e;\n"),
+        ["a", "e"]
+    );
 }
