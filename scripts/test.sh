@@ -45,6 +45,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ $own_policy = 1 ] && rm -f "$policy"
 fi
 
+# cargo-deny (deny.toml): one TLS crypto provider, no OpenSSL, no known-unmaintained
+# crate, licenses from the allow-list, crates.io only. Not `advisories`: its database
+# is on GitHub, which CI cannot reach. Built in the dev profile (--debug): the release
+# profile's fat LTO took 27 min here against 9 min, and the check runs in seconds either
+# way. A clean machine builds it in the background from here on (the tests mostly
+# wait on the real servers): niced, so it takes only the CPU the build and the
+# tests leave idle.
+DENY_VERSION=0.20.2
+deny_install=
+if ! cargo deny --version 2>/dev/null | grep -qx "cargo-deny $DENY_VERSION"; then
+  echo "test.sh: installing cargo-deny $DENY_VERSION in the background (log: target/cargo-deny-install.log)"
+  mkdir -p target
+  nice -n 19 cargo install --locked --debug "cargo-deny@$DENY_VERSION" \
+    >target/cargo-deny-install.log 2>&1 &
+  deny_install=$!
+fi
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 # Intra-doc links that no longer resolve (a renamed item, a private one linked from
@@ -52,21 +68,6 @@ cargo clippy --all-targets --locked -- -D warnings
 # engine are read through them. ~20 s after clippy's build (3 min from cold).
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --document-private-items --locked
 
-# cargo-deny (deny.toml): one TLS crypto provider, no OpenSSL, no known-unmaintained
-# crate, licenses from the allow-list, crates.io only. Not `advisories`: its database
-# is on GitHub, which CI cannot reach. Built in the dev profile (--debug): the release
-# profile's fat LTO took 27 min here against 9 min, and the check runs in seconds either
-# way. A clean machine builds it while the tests run (they mostly wait on the real
-# servers): niced, one job, so it only takes CPU the tests leave idle.
-DENY_VERSION=0.20.2
-cargo test --locked --no-run
-deny_install=
-if ! cargo deny --version 2>/dev/null | grep -qx "cargo-deny $DENY_VERSION"; then
-  echo "test.sh: installing cargo-deny $DENY_VERSION in the background (log: target/cargo-deny-install.log)"
-  nice -n 19 cargo install --locked --debug --jobs 1 "cargo-deny@$DENY_VERSION" \
-    >target/cargo-deny-install.log 2>&1 &
-  deny_install=$!
-fi
 cargo test --locked
 if [ -n "$deny_install" ] && ! wait "$deny_install"; then
   tail -n 30 target/cargo-deny-install.log
