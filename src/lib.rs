@@ -11,6 +11,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod logging;
+pub mod members;
 pub mod metrics;
 pub mod model;
 pub mod outage;
