@@ -190,6 +190,91 @@ pub(super) fn effective_of(
     Ok(out)
 }
 
+impl super::Reader {
+    /// Every record on contract id `contract` (superseded and withdrawn ones too),
+    /// oldest start first, each with the row hash of its seal (none before the
+    /// chain), through the index on `incidents.contract`: what one member's report
+    /// and the class summary read, never the whole table.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn contract_records(
+        &self,
+        contract: &str,
+    ) -> Result<Vec<(Incident, Option<String>)>, super::StoreError> {
+        let v: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(super::sql(&self.path))?;
+        let records: Vec<Incident> = if v < super::member::MEMBERS_MIGRATION {
+            read_all(&self.conn)
+                .map_err(super::sql(&self.path))?
+                .into_iter()
+                .filter(|i| i.contract.as_deref() == Some(contract))
+                .collect()
+        } else {
+            self.records_where("contract = ?1", [contract])?
+        };
+        let chain = self.has_chain()?;
+        records
+            .into_iter()
+            .map(|i| {
+                let seal = if chain {
+                    self.conn
+                        .prepare_cached(
+                            "SELECT row_hash FROM seals WHERE tbl = 'incidents' AND row_id = ?1",
+                        )
+                        .and_then(|mut st| st.query_row([i.id], |r| r.get(0)).optional())
+                        .map_err(super::sql(&self.path))?
+                } else {
+                    None
+                };
+                Ok((i, seal))
+            })
+            .collect()
+    }
+
+    /// Every record that names no contract (a probe's): evidence about a service
+    /// that every contract of that probe shares.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn probe_records(&self) -> Result<Vec<Incident>, super::StoreError> {
+        if !has_corrections(&self.conn).map_err(super::sql(&self.path))? {
+            return Ok(read_all(&self.conn)
+                .map_err(super::sql(&self.path))?
+                .into_iter()
+                .filter(|i| i.contract.is_none())
+                .collect());
+        }
+        self.records_where("contract IS NULL", [])
+    }
+
+    fn records_where(
+        &self,
+        filter: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<Incident>, super::StoreError> {
+        let conn = &self.conn;
+        let run = || -> rusqlite::Result<Vec<Incident>> {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {V4_COLUMNS} FROM incidents WHERE {filter} ORDER BY start, id"
+            ))?;
+            let mut out: Vec<Incident> = stmt
+                .query_map(params, from_row)?
+                .collect::<Result<_, _>>()?;
+            for i in &mut out {
+                i.attachments = attachments_of(conn, i.id)?
+                    .into_iter()
+                    .map(|(n, s, _)| (n, s))
+                    .collect();
+            }
+            Ok(out)
+        };
+        run().map_err(super::sql(&self.path))
+    }
+}
+
 /// What counts: the latest record of each chain, withdrawn ones dropped, in the
 /// order given.
 pub fn effective_incidents(all: &[Incident]) -> Vec<Incident> {
