@@ -509,7 +509,7 @@ impl fmt::Display for ChainProblem {
         let who = match self.table {
             "coverage" => "vantage",
             "maintenance" | "goodwill" => "scope",
-            "incidents" => "for",
+            "incidents" | "members" => "for",
             _ => "probe",
         };
         match (&self.probe, self.at) {

@@ -14,6 +14,7 @@ mod examples;
 mod guides;
 mod incident;
 mod letters;
+mod members;
 mod peers;
 mod probe_dns;
 mod probe_http;

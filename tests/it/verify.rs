@@ -1238,8 +1238,10 @@ fn a_database_pruned_before_migration_3_upgrades_and_verifies() {
 // ---- incidents amended, withdrawn, with attachments (migration 4) ----
 
 /// What migration 4 added, taken out again (incidents and their ids kept), for a
-/// test that makes a database look older.
+/// test that makes a database look older; with migration 6's members table (its
+/// index on incidents goes with the incidents table).
 const UNDO_MIGRATION_4: &str = "
+    DROP TABLE members;
     DROP TABLE incident_attachments;
     DROP INDEX incidents_superseded_once;
     CREATE TABLE incidents_v3 (
