@@ -27,7 +27,8 @@ const MAX_PRINTED_ERRORS: usize = 200;
     slawatch members import members.csv --dry-run\n  \
     slawatch members import members.csv\n  \
     slawatch members list\n  \
-    slawatch members list --json\n\n\
+    slawatch members list --json\n  \
+    slawatch members summary --period 2023-01\n\n\
     One row per member and service; the columns are in docs/members.md. Records are \
     never changed or deleted: a changed row is a new sealed record that supersedes the \
     previous one, and `slawatch verify` checks them all.")]
@@ -40,6 +41,7 @@ pub(super) struct Args {
 enum Sub {
     Import(ImportArgs),
     List(ListArgs),
+    Summary(super::class_summary::Args),
 }
 
 /// Where the configuration and the database are.
@@ -110,6 +112,7 @@ pub(super) fn run(a: Args) -> Result<(), CliError> {
     match a.command {
         Sub::Import(a) => import(&a),
         Sub::List(a) => list(&a),
+        Sub::Summary(a) => super::class_summary::run(a),
     }
 }
 

@@ -6,6 +6,7 @@
 //! 2 bad input (configuration, arguments, timeline).
 
 mod check_config;
+mod class_summary;
 mod completions;
 mod db;
 mod demo;

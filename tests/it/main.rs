@@ -3,6 +3,7 @@
 mod alerts;
 mod browser;
 mod certs;
+mod class;
 mod cli_db;
 mod cli_init;
 mod cli_probe;
