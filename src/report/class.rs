@@ -1079,6 +1079,95 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_html_escapes_what_members_wrote() {
+        let mut r = row("a", "EUR", "1", 60_000, None);
+        r.name = "<script>alert(1)</script> & \"x\"".to_owned();
+        let html = HtmlRow::of(&r, true, 1, &["agcom".to_owned()])
+            .render()
+            .unwrap_or_default();
+        assert!(html.contains("&#60;script&#62;"), "{html}");
+        assert!(!html.contains("<script>"), "{html}");
+    }
+
+    #[test]
+    fn a_members_configuration_keeps_only_its_goodwill_and_maintenance_naming_it() {
+        let text = r#"
+[[tcp]]
+name = "shared"
+target = "mail.example.test:993"
+
+[[plan]]
+id = "p"
+currency = "EUR"
+fee = "1.00"
+window.kind = "calendar_month"
+window.timezone = "Europe/Rome"
+objective.target = "99"
+measurement.method = "time"
+credit.scheme = "none"
+
+"#;
+        let mut cfg = match crate::config::parse_str(text, Path::new("probes.toml"), &|_| None) {
+            Ok(c) => c,
+            Err(e) => panic!("{e:?}"),
+        };
+        let goodwill = |event: &str, contracts: &[&str]| crate::config::Goodwill {
+            event: event.to_owned(),
+            date: jiff::civil::date(2023, 1, 22),
+            announced: None,
+            contracts: contracts.iter().map(|c| (*c).to_owned()).collect(),
+            plans: Vec::new(),
+            extension_days: Some(3),
+            amount: None,
+            upgrade: None,
+            source: None,
+            note: None,
+        };
+        let maintenance = |contracts: &[&str]| crate::config::Maintenance {
+            contracts: contracts.iter().map(|c| (*c).to_owned()).collect(),
+            probes: Vec::new(),
+            start: UtcMillis(0),
+            end: UtcMillis(1),
+            announced_at: None,
+            note: None,
+        };
+        cfg.goodwill = vec![
+            goodwill("for two members", &["A1.mail", "B2.mail"]),
+            goodwill("for the other only", &["B2.mail"]),
+        ];
+        cfg.maintenance = vec![
+            maintenance(&["A1.mail", "B2.mail"]),
+            maintenance(&["B2.mail"]),
+        ];
+        let whole = Whole::take(&mut cfg);
+        let member = |id: &str| crate::members::Member {
+            member: id.to_owned(),
+            service: "mail".to_owned(),
+            name: id.to_owned(),
+            email: None,
+            address: None,
+            provider: None,
+            plan: "p".to_owned(),
+            fee: None,
+            fee_period: None,
+            customer_type: None,
+            service_start: None,
+            lang: None,
+            customer_code: None,
+            contract_number: None,
+            seq: 1,
+            digest: String::new(),
+        };
+        let a = member("A1").contract(&cfg);
+        member_config(&whole, vec![a], &mut cfg);
+        assert_eq!(cfg.contracts.len(), 1);
+        assert_eq!(cfg.goodwill.len(), 1);
+        assert_eq!(cfg.goodwill[0].contracts, vec!["A1.mail".to_owned()]);
+        assert_eq!(cfg.maintenance.len(), 1);
+        assert_eq!(cfg.maintenance[0].contracts, vec!["A1.mail".to_owned()]);
+    }
+
+    #[test]
     fn buckets_split_at_their_bounds() {
         assert_eq!(bucket(0), 0);
         assert_eq!(bucket(3_599_999), 0);
