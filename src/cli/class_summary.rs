@@ -6,7 +6,8 @@ use crate::model::UtcMillis;
 use crate::report::class::{self, ClassFormat};
 use crate::report::{Lang, ReportError};
 use crate::store::Reader;
-use std::path::PathBuf;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
 
 /// Sum up every member over a period: who was affected, how long, what is owed.
 #[derive(Debug, clap::Args)]
@@ -86,7 +87,7 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
         &reader,
         &a.period,
         &formats,
-        &dir,
+        Folder(dir),
         generated,
         lang,
     )
@@ -100,4 +101,92 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
     }
     print!("{}", class::terminal(&sum));
     Ok(())
+}
+
+/// A file written in pieces and renamed into place when finished (like
+/// [`crate::report::auto::write_atomically`]: a plain name inside `dir`, a new temporary file
+/// created exclusively, synced, renamed), so a reader never sees half a summary.
+struct Streamed {
+    tmp: PathBuf,
+    path: PathBuf,
+    w: BufWriter<std::fs::File>,
+}
+
+impl Streamed {
+    fn create(dir: &Path, name: &str) -> Result<Streamed, String> {
+        use std::os::unix::fs::OpenOptionsExt;
+        if !crate::report::auto::safe_file_name(name) {
+            return Err(format!(
+                "refusing to write '{}': a file name must stay inside {}",
+                name.escape_debug(),
+                dir.display()
+            ));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&tmp)
+            .map_err(|e| format!("{}: {e}", tmp.display()))?;
+        Ok(Streamed {
+            tmp,
+            path: dir.join(name),
+            w: BufWriter::new(f),
+        })
+    }
+
+    fn finish(mut self) -> Result<PathBuf, String> {
+        let tmp = self.tmp.clone();
+        self.w
+            .flush()
+            .map_err(|e| format!("{}: {e}", tmp.display()))?;
+        self.w
+            .get_ref()
+            .sync_all()
+            .map_err(|e| format!("{}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, &self.path).map_err(|e| format!("{}: {e}", self.path.display()))?;
+        Ok(self.path.clone())
+    }
+}
+
+impl Write for Streamed {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.w.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+}
+
+impl Drop for Streamed {
+    fn drop(&mut self) {
+        // Finished files were renamed: this removes only an abandoned one.
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+/// The summary's files in one folder.
+struct Folder(PathBuf);
+
+impl class::Files for Folder {
+    type W = Streamed;
+
+    fn create(&mut self, name: &str) -> Result<Streamed, String> {
+        Streamed::create(&self.0, name)
+    }
+
+    fn finish(&mut self, w: Streamed) -> Result<PathBuf, String> {
+        w.finish()
+    }
+
+    fn append(&mut self, out: &mut Streamed, spool: Streamed) -> Result<(), String> {
+        let path = spool.finish()?;
+        let err = |e: io::Error| format!("{}: {e}", path.display());
+        let mut part = std::fs::File::open(&path).map_err(err)?;
+        io::copy(&mut part, out).map_err(err)?;
+        drop(part);
+        std::fs::remove_file(&path).map_err(err)
+    }
 }

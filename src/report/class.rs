@@ -24,8 +24,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
+use std::path::PathBuf;
 
 /// The outage-length buckets, upper bounds exclusive, in ms: < 1 h, 1-6 h, 6-24 h,
 /// 1-3 d, 3-7 d, and > 7 d (the rest).
@@ -483,24 +483,24 @@ pub(crate) fn rows_of(one: OneMember) -> (Vec<ServiceRow>, u64) {
 }
 
 /// The class summary of `period`: every member of the database, one at a time,
-/// through [`MemberReports`] into the accumulators and the streamed files of
-/// `formats` in `dir`. Returns the summary and the files written.
+/// through [`MemberReports`] into the accumulators and the files of `formats`,
+/// streamed through `files`. Returns the summary and the files written.
 ///
 /// # Errors
 /// Bad input ([`ReportError::Input`]) as a report gives it; a database or file error.
-pub fn summarise(
+pub fn summarise<F: Files>(
     config: &mut Config,
     reader: &Reader,
     period: &str,
     formats: &[ClassFormat],
-    dir: &Path,
+    files: F,
     generated_at: UtcMillis,
     lang: Lang,
 ) -> anyhow::Result<(Summary, Vec<PathBuf>)> {
     let compared = compared_ids(config);
     let mut reports = MemberReports::new(config, reader, period, generated_at)?;
     let label = reports.spec.to_string();
-    let mut writers = Writers::create(dir, &label, formats, compared, generated_at, lang)
+    let mut writers = Writers::create(files, &label, formats, compared, generated_at, lang)
         .map_err(anyhow::Error::msg)?;
     let mut sum = Summary {
         period: label,
@@ -582,68 +582,27 @@ pub fn terminal(sum: &Summary) -> String {
 
 // ---- streamed writers ----
 
-/// A file written in pieces and renamed into place when finished (like
-/// [`super::auto::write_atomically`]: a plain name inside `dir`, a new temporary file
-/// created exclusively, synced, renamed), so a reader never sees half a summary.
-pub(crate) struct Streamed {
-    tmp: PathBuf,
-    path: PathBuf,
-    w: BufWriter<std::fs::File>,
-}
-
-impl Streamed {
-    pub(crate) fn create(dir: &Path, name: &str) -> Result<Streamed, String> {
-        use std::os::unix::fs::OpenOptionsExt;
-        if !super::auto::safe_file_name(name) {
-            return Err(format!(
-                "refusing to write '{}': a file name must stay inside {}",
-                name.escape_debug(),
-                dir.display()
-            ));
-        }
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&tmp)
-            .map_err(|e| format!("{}: {e}", tmp.display()))?;
-        Ok(Streamed {
-            tmp,
-            path: dir.join(name),
-            w: BufWriter::new(f),
-        })
-    }
-
-    pub(crate) fn finish(mut self) -> Result<PathBuf, String> {
-        let tmp = self.tmp.clone();
-        self.w
-            .flush()
-            .map_err(|e| format!("{}: {e}", tmp.display()))?;
-        self.w
-            .get_ref()
-            .sync_all()
-            .map_err(|e| format!("{}: {e}", tmp.display()))?;
-        std::fs::rename(&tmp, &self.path).map_err(|e| format!("{}: {e}", self.path.display()))?;
-        Ok(self.path.clone())
-    }
-}
-
-impl Write for Streamed {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.w.write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.w.flush()
-    }
-}
-
-impl Drop for Streamed {
-    fn drop(&mut self) {
-        // Finished files were renamed: this removes only an abandoned one.
-        let _ = std::fs::remove_file(&self.tmp);
-    }
+/// Where the summary's files go. Rendering does no I/O: the CLI opens the files
+/// (`cli::class_summary::Streamed`: a new temporary file renamed into place when
+/// whole).
+pub trait Files {
+    /// One file being written.
+    type W: Write;
+    /// Starts the file `name`.
+    ///
+    /// # Errors
+    /// When it cannot be created.
+    fn create(&mut self, name: &str) -> Result<Self::W, String>;
+    /// `w` is whole: puts it in place and says where.
+    ///
+    /// # Errors
+    /// When it cannot be written.
+    fn finish(&mut self, w: Self::W) -> Result<PathBuf, String>;
+    /// Appends what was written to `spool` to `out`, then discards `spool`.
+    ///
+    /// # Errors
+    /// When either cannot be read or written.
+    fn append(&mut self, out: &mut Self::W, spool: Self::W) -> Result<(), String>;
 }
 
 /// The CSV columns (`docs/class-summary.md`); then one `compared:PLAN` column per
@@ -677,13 +636,14 @@ fn csv_line(w: &mut impl Write, cells: &[String]) -> io::Result<()> {
 }
 
 /// What the summary writes, in which formats; fed member by member.
-pub struct Writers {
+pub struct Writers<F: Files> {
+    files: F,
     compared: Vec<String>,
-    csv: Option<Streamed>,
-    json: Option<Streamed>,
+    csv: Option<F::W>,
+    json: Option<F::W>,
     json_first: bool,
-    html_rows: Option<Streamed>,
-    html: Option<(PathBuf, String)>,
+    html_rows: Option<F::W>,
+    html: Option<String>,
     lang: super::Lang,
 }
 
@@ -715,54 +675,58 @@ pub fn file_name(period: &str, ext: &str) -> String {
     format!("class-summary-{period}.{ext}")
 }
 
-fn io_err(path: &Path) -> impl Fn(io::Error) -> String + '_ {
-    move |e| format!("{}: {e}", path.display())
+fn io_err(name: &str) -> impl Fn(io::Error) -> String + '_ {
+    move |e| format!("{name}: {e}")
 }
 
-impl Writers {
-    /// Opens the files of `formats` in `dir`; `compared` are the compared plans'
-    /// ids, one CSV column each.
+impl<F: Files> Writers<F> {
+    /// Opens the files of `formats` through `files`; `compared` are the compared
+    /// plans' ids, one CSV column each.
     pub fn create(
-        dir: &Path,
+        mut files: F,
         period: &str,
         formats: &[ClassFormat],
         compared: Vec<String>,
         generated_at: UtcMillis,
         lang: super::Lang,
-    ) -> Result<Writers, String> {
-        let mut w = Writers {
-            compared,
-            csv: None,
-            json: None,
-            json_first: true,
-            html_rows: None,
-            html: None,
-            lang,
-        };
+    ) -> Result<Writers<F>, String> {
+        let csv_name = file_name(period, "csv");
+        let json_name = file_name(period, "json");
+        let mut csv = None;
         if formats.contains(&ClassFormat::Csv) {
-            let mut s = Streamed::create(dir, &file_name(period, "csv"))?;
+            let mut s = files.create(&csv_name)?;
             let mut header: Vec<String> = CSV_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
-            header.extend(w.compared.iter().map(|c| format!("compared:{c}")));
-            csv_line(&mut s, &header).map_err(io_err(dir))?;
-            w.csv = Some(s);
+            header.extend(compared.iter().map(|c| format!("compared:{c}")));
+            csv_line(&mut s, &header).map_err(io_err(&csv_name))?;
+            csv = Some(s);
         }
+        let mut json = None;
         if formats.contains(&ClassFormat::Json) {
-            let mut s = Streamed::create(dir, &file_name(period, "json"))?;
+            let mut s = files.create(&json_name)?;
             write!(
                 s,
                 "{{\"format\":\"slawatch-class-summary\",\"version\":1,\"period\":{},\"generated_at\":{},\"members\":[",
                 json!(period),
                 json!(generated_at.to_timestamp().to_string())
             )
-            .map_err(io_err(dir))?;
-            w.json = Some(s);
+            .map_err(io_err(&json_name))?;
+            json = Some(s);
         }
+        let (mut html_rows, mut html) = (None, None);
         if formats.contains(&ClassFormat::Html) {
-            let rows_name = format!("class-summary-{period}.rows.part");
-            w.html_rows = Some(Streamed::create(dir, &rows_name)?);
-            w.html = Some((dir.to_owned(), file_name(period, "html")));
+            html_rows = Some(files.create(&format!("class-summary-{period}.rows.part"))?);
+            html = Some(file_name(period, "html"));
         }
-        Ok(w)
+        Ok(Writers {
+            files,
+            compared,
+            csv,
+            json,
+            json_first: true,
+            html_rows,
+            html,
+            lang,
+        })
     }
 
     /// Writes one member's rows (all of one member, in service order).
@@ -833,9 +797,9 @@ impl Writers {
     }
 
     /// Writes the totals, closes every file, and returns the paths written.
-    pub fn finish(self, sum: &Summary) -> Result<Vec<PathBuf>, String> {
+    pub fn finish(mut self, sum: &Summary) -> Result<Vec<PathBuf>, String> {
         let mut written = Vec::new();
-        if let Some(mut s) = self.csv {
+        if let Some(mut s) = self.csv.take() {
             for (cur, t) in &sum.totals {
                 let mut cells = vec![
                     "total".to_owned(),
@@ -863,9 +827,9 @@ impl Writers {
                 }
                 csv_line(&mut s, &cells).map_err(|e| e.to_string())?;
             }
-            written.push(s.finish()?);
+            written.push(self.files.finish(s)?);
         }
-        if let Some(mut s) = self.json {
+        if let Some(mut s) = self.json.take() {
             let tail = json!({
                 "chain": sum.chain.as_ref().map(|(seal, head)| json!({"seal": seal, "head": head})),
                 "distribution": BUCKETS.iter().zip(sum.distribution).map(|(b, n)| json!({"bucket": b, "services": n})).collect::<Vec<_>>(),
@@ -879,18 +843,14 @@ impl Writers {
                 write!(s, ",{}:{}", json!(k), v).map_err(|e| e.to_string())?;
             }
             s.write_all(b"}\n").map_err(|e| e.to_string())?;
-            written.push(s.finish()?);
+            written.push(self.files.finish(s)?);
         }
-        if let (Some(rows), Some((dir, name))) = (self.html_rows, self.html) {
-            let rows_path = rows.finish()?;
-            let mut out = Streamed::create(&dir, &name)?;
+        if let (Some(rows), Some(name)) = (self.html_rows.take(), self.html.take()) {
+            let mut out = self.files.create(&name)?;
             let head = HtmlHead::of(sum, &self.compared, self.lang);
             out.write_all(head.render().map_err(|e| e.to_string())?.as_bytes())
-                .map_err(io_err(&dir))?;
-            let mut part = std::fs::File::open(&rows_path).map_err(io_err(&rows_path))?;
-            io::copy(&mut part, &mut out).map_err(io_err(&rows_path))?;
-            drop(part);
-            std::fs::remove_file(&rows_path).map_err(io_err(&rows_path))?;
+                .map_err(io_err(&name))?;
+            self.files.append(&mut out, rows)?;
             let foot = HtmlFoot {
                 chain: sum
                     .chain
@@ -900,8 +860,8 @@ impl Writers {
                 en: self.lang == super::Lang::En,
             };
             out.write_all(foot.render().map_err(|e| e.to_string())?.as_bytes())
-                .map_err(io_err(&dir))?;
-            written.push(out.finish()?);
+                .map_err(io_err(&name))?;
+            written.push(self.files.finish(out)?);
         }
         Ok(written)
     }
@@ -1107,10 +1067,11 @@ measurement.method = "time"
 credit.scheme = "none"
 
 "#;
-        let mut cfg = match crate::config::parse_str(text, Path::new("probes.toml"), &|_| None) {
-            Ok(c) => c,
-            Err(e) => panic!("{e:?}"),
-        };
+        let mut cfg =
+            match crate::config::parse_str(text, std::path::Path::new("probes.toml"), &|_| None) {
+                Ok(c) => c,
+                Err(e) => panic!("{e:?}"),
+            };
         let goodwill = |event: &str, contracts: &[&str]| crate::config::Goodwill {
             event: event.to_owned(),
             date: jiff::civil::date(2023, 1, 22),
