@@ -436,6 +436,18 @@ fn import(a: &ImportArgs) -> Result<(), CliError> {
 
 fn list(a: &ListArgs) -> Result<(), CliError> {
     let (_, database) = a.at.resolve()?;
+    if !database.exists() {
+        if a.json {
+            println!("[]");
+        } else {
+            println!(
+                "no members: there is no database at {} yet; import them with \
+                 `slawatch members import FILE.csv`",
+                database.display()
+            );
+        }
+        return Ok(());
+    }
     let reader = Reader::open(&database).map_err(CliError::failure)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
