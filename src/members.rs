@@ -445,3 +445,117 @@ pub fn check_row<'a>(
         contract_number: text("contract_number"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const CONFIG: &str = r#"
+[[plan]]
+id = "libero-mail-plus"
+provider = "Italiaonline S.p.A."
+currency = "EUR"
+fee = "19.99"
+fee_period = "year"
+window.kind = "calendar_month"
+window.timezone = "Europe/Rome"
+objective.target = "100"
+objective.breach_if = "any_downtime"
+measurement.method = "time"
+credit.scheme = "none"
+
+[members]
+lang = "it"
+"#;
+
+    fn config() -> Config {
+        crate::config::parse_str(CONFIG, std::path::Path::new("p.toml"), &|_| None).unwrap()
+    }
+
+    fn row(pairs: &[(&'static str, &'static str)]) -> Result<MemberRecord, Vec<RowError>> {
+        let map: HashMap<&str, &str> = pairs.iter().copied().collect();
+        check_row(|c| map.get(c).copied().filter(|v| !v.is_empty()), &config())
+    }
+
+    #[test]
+    fn a_good_row_is_normalised_and_a_bad_one_names_every_column_at_once() {
+        let r = row(&[
+            ("member", "m-0117"),
+            ("service", "mail"),
+            ("name", "Anna Rossi"),
+            ("plan", "libero-mail-plus"),
+            ("fee", "19.990"),
+            ("service_start", "2019-03-01"),
+        ])
+        .unwrap();
+        assert_eq!(r.fee.as_deref(), Some("19.990"));
+        assert_eq!(r.lang, None);
+        let bad = row(&[
+            ("member", "../m"),
+            ("service", "Mail"),
+            ("name", ""),
+            ("plan", "libero-mail-pluss"),
+            ("fee", "19,99"),
+            ("fee_period", "yaer"),
+            ("customer_type", "privato"),
+            ("service_start", "2019-3-1"),
+            ("lang", "de"),
+            ("email", "anna at example"),
+        ])
+        .unwrap_err();
+        let columns: Vec<&str> = bad.iter().map(|e| e.column).collect();
+        assert_eq!(
+            columns,
+            [
+                "member",
+                "service",
+                "name",
+                "email",
+                "plan",
+                "fee",
+                "fee_period",
+                "customer_type",
+                "service_start",
+                "lang"
+            ]
+        );
+        let text: Vec<&str> = bad.iter().map(|e| e.message.as_str()).collect();
+        assert!(
+            text[4].contains("did you mean 'libero-mail-plus'?"),
+            "{text:?}"
+        );
+        assert!(text[5].contains("not a comma: 19.99"), "{text:?}");
+        assert!(text[6].contains("did you mean 'year'?"), "{text:?}");
+    }
+
+    #[test]
+    fn a_member_takes_its_language_then_the_section_then_english() {
+        let cfg = config();
+        let m = Member::from_stored(StoredMember {
+            record: row(&[
+                ("member", "m-1"),
+                ("service", "mail"),
+                ("name", "Anna"),
+                ("plan", "libero-mail-plus"),
+            ])
+            .unwrap(),
+            id: 1,
+            seal: 7,
+            digest: "ab".to_owned(),
+        });
+        assert_eq!(m.lang(&cfg), Lang::It);
+        assert_eq!(m.contract_id(), "m-1.mail");
+        let c = m.contract(&cfg);
+        assert_eq!(c.customer.as_deref(), Some("Anna"));
+        assert!(c.probes.is_empty());
+        assert_eq!(c.fee, None, "the plan's fee applies");
+        let en = Member {
+            lang: Some(Lang::En),
+            ..m
+        };
+        assert_eq!(en.lang(&cfg), Lang::En);
+        assert!(valid_service_id("pec-2") && !valid_service_id("-pec"));
+        assert!(valid_member_id("A.b_c-1") && !valid_member_id(".a"));
+    }
+}

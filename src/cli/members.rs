@@ -73,16 +73,17 @@ impl Where {
 /// Import members from a CSV file: every row checked first, nothing stored unless
 /// all are valid.
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "The file, with a header naming its columns (any order):\n  \
+#[command(after_help = "Examples:\n  \
+    slawatch members import members.csv --dry-run --config probes.toml\n  \
+    slawatch members import members.csv --config probes.toml\n\n\
+    The file, with a header naming its columns (any order):\n  \
     member,service,name,email,plan,fee,fee_period,customer_type,service_start,lang\n  \
     m-0117,mail,Anna Rossi,anna@example.test,libero-mail-plus,19.99,year,consumer,2019-03-01,it\n\n\
     Required: member, service, name, plan (a [[plan]] id of the configuration). Empty \
     fee, fee_period and customer_type take the plan's; empty lang takes [members] lang. \
     Every error is named FILE:LINE:COLUMN. Importing the same file again stores nothing; \
     a changed row is a new record that supersedes the old one. Exit status: 0 imported \
-    (or nothing new), 2 the file has errors (nothing stored)."
-)]
+    (or nothing new), 2 the file has errors (nothing stored).")]
 struct ImportArgs {
     #[command(flatten)]
     at: Where,
@@ -438,6 +439,18 @@ fn import(a: &ImportArgs) -> Result<(), CliError> {
 
 fn list(a: &ListArgs) -> Result<(), CliError> {
     let (_, database) = a.at.resolve()?;
+    if !database.exists() {
+        if a.json {
+            println!("[]");
+        } else {
+            println!(
+                "no members: there is no database at {} yet; import them with \
+                 `slawatch members import FILE.csv`",
+                database.display()
+            );
+        }
+        return Ok(());
+    }
     let reader = Reader::open(&database).map_err(CliError::failure)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
