@@ -19,7 +19,11 @@ use std::path::PathBuf;
     slawatch report --period 2023-01 --letter --lang it\n      \
     also writes, for each contract with a breach or something owed, the letter\n      \
     claim-CONTRACT-2023-01-it.txt and the report of that contract alone,\n      \
-    slawatch-2023-01-CONTRACT-it.html, which the letter attaches\n\n\
+    slawatch-2023-01-CONTRACT-it.html, which the letter attaches\n  \
+    slawatch report --period 2023-01 --per-member --date 2023-02-20\n      \
+    for each member of the database (slawatch members import), writes into\n      \
+    reports/members/MEMBER/ the report of that member's services alone and\n      \
+    their letters, in the member's language\n\n\
     Each contract is evaluated by its plan over the period, in the plan's time zone: \
     its probes' outages combined by unavailable_when, manual incidents (slawatch incident add), \
     the configuration's maintenance windows, and the time slawatch was not probing (no data). \

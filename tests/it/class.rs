@@ -436,3 +436,52 @@ fn class_summary_totals_equal_the_sum_over_members_in_csv_and_json() {
     let html = std::fs::read_to_string(c.root.join("summary/class-summary-2023-01.html")).unwrap();
     assert!(html.contains("Socio Q0520") && html.trim_end().ends_with("</html>"));
 }
+
+#[test]
+fn class_bad_options_are_refused_with_what_to_write() {
+    let c = case();
+    let out = slawatch()
+        .current_dir(&c.root)
+        .args([
+            "members", "summary", "--period", "2023-01", "--format", "csv,pdf",
+        ])
+        .args(["--config", "probes.toml"])
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8_lossy(&out);
+    assert!(
+        err.contains("unknown format 'pdf'") && err.contains("html,csv,json"),
+        "{err}"
+    );
+    let out = slawatch()
+        .current_dir(&c.root)
+        .args([
+            "report",
+            "--per-member",
+            "--period",
+            "2023-01",
+            "--out",
+            "-",
+        ])
+        .args(["--config", "probes.toml"])
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8_lossy(&out);
+    assert!(err.contains("give --out DIR"), "{err}");
+    let out = slawatch()
+        .current_dir(&c.root)
+        .args(["members", "summary", "--period", "2023-13"])
+        .args(["--config", "probes.toml"])
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    assert!(!out.is_empty());
+}
