@@ -11,6 +11,7 @@ pub mod config;
 pub mod daemon;
 pub(crate) mod demo;
 pub(crate) mod logging;
+pub mod members;
 pub(crate) mod metrics;
 pub mod model;
 pub mod outage;

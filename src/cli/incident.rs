@@ -192,7 +192,11 @@ struct WithdrawArgs {
     mailbox,,2023-01-22T08:00,,,,manual,still down,\n\n\
     One of probe or contract per row; end empty = open; tz, cause, note and attach may \
     be empty; source is manual, status-page or provider (empty = manual); attach lists \
-    files separated by ';', relative to the CSV file.")]
+    files separated by ';', relative to the CSV file.\n\n\
+    An association's members: columns member and service instead of probe or contract \
+    name a member's service imported with `slawatch members import` (its contract is \
+    member.service; times are local in its plan's zone); sha256, next to attach, is each \
+    file's expected SHA-256 (';'-separated), checked before anything is stored.")]
 struct ImportArgs {
     #[command(flatten)]
     at: Where,
@@ -274,6 +278,12 @@ struct Draft {
     source: IncidentSource,
     note: String,
     attach: Vec<PathBuf>,
+    /// The expected SHA-256 of each attachment (import's `sha256`), when given.
+    sha256: Vec<String>,
+    /// For a member's service (import's `member` + `service`): the plan of its
+    /// stored record. The contract is then the member's, known to the database
+    /// rather than to the configuration.
+    member_plan: Option<String>,
 }
 
 /// A checked attachment: where it is, its name, hash and size.
@@ -354,11 +364,30 @@ fn plans_for<'c>(
         .collect()
 }
 
+/// The plans that concern a record: its member's plan, else [`plans_for`].
+fn plans_of<'c>(
+    config: &'c Config,
+    probe: Option<&str>,
+    contract: Option<&'c str>,
+    member_plan: Option<&str>,
+) -> Vec<(&'c str, &'c crate::sla::Plan)> {
+    match member_plan {
+        Some(id) => config
+            .plans
+            .iter()
+            .filter(|p| p.id == id)
+            .map(|p| (contract.unwrap_or_default(), p))
+            .collect(),
+        None => plans_for(config, probe, contract),
+    }
+}
+
 /// The zone local times are read in: `--tz`, else the record's own, else the plan's.
 fn zone_for(
     config: Option<&Config>,
     probe: Option<&str>,
     contract: Option<&str>,
+    member_plan: Option<&str>,
     tz: Option<&str>,
 ) -> Result<Option<(String, TimeZone)>, String> {
     if let Some(tz) = tz.filter(|t| !t.trim().is_empty()) {
@@ -369,7 +398,7 @@ fn zone_for(
     };
     let mut zones: BTreeMap<&str, (&str, &TimeZone)> = BTreeMap::new();
     let mut which: Vec<String> = Vec::new();
-    for (cid, p) in plans_for(config, probe, contract) {
+    for (cid, p) in plans_of(config, probe, contract, member_plan) {
         zones.insert(&p.window.timezone_name, (cid, &p.window.timezone));
         which.push(format!("{cid}: {}", p.window.timezone_name));
     }
@@ -447,10 +476,11 @@ fn cause_warning(
     config: Option<&Config>,
     probe: Option<&str>,
     contract: Option<&str>,
+    member_plan: Option<&str>,
     cause: &str,
 ) -> Option<String> {
     let config = config?;
-    let mut causes: Vec<&str> = plans_for(config, probe, contract)
+    let mut causes: Vec<&str> = plans_of(config, probe, contract, member_plan)
         .into_iter()
         .flat_map(|(_, p)| p.exclusions.causes.iter().map(String::as_str))
         .collect();
@@ -606,7 +636,9 @@ fn check(
     {
         errors.push(e);
     }
+    let member_plan = d.member_plan.as_deref();
     if let Some(c) = contract
+        && member_plan.is_none()
         && let Some(e) = check_name(config, "contract", "contract", c, |c| {
             c.contracts.iter().map(|c| c.id.clone()).collect()
         })
@@ -614,7 +646,7 @@ fn check(
         errors.push(e);
     }
     let names_bad = !errors.is_empty();
-    let zone = match zone_for(config, probe, contract, d.tz.as_deref()) {
+    let zone = match zone_for(config, probe, contract, member_plan, d.tz.as_deref()) {
         Ok(z) => z,
         Err(e) => {
             errors.push(err("tz", e));
@@ -648,7 +680,7 @@ fn check(
     }
     let cause = d.cause.as_deref().map(str::trim).filter(|s| !s.is_empty());
     if let Some(c) = cause
-        && let Some(w) = cause_warning(config, probe, contract, c)
+        && let Some(w) = cause_warning(config, probe, contract, member_plan, c)
     {
         warnings.push(w);
     }
@@ -661,6 +693,35 @@ fn check(
         match hash_file(&path) {
             Ok(a) => attachments.push(a),
             Err(e) => errors.push(err("attach", e)),
+        }
+    }
+    if !d.sha256.is_empty() {
+        if d.sha256.len() != d.attach.len() {
+            errors.push(err(
+                "sha256",
+                format!(
+                    "{} SHA-256 value{} for {} attachment{}: give one per file of attach, in \
+                     the same order, separated by ';'",
+                    d.sha256.len(),
+                    if d.sha256.len() == 1 { "" } else { "s" },
+                    d.attach.len(),
+                    if d.attach.len() == 1 { "" } else { "s" }
+                ),
+            ));
+        } else if attachments.len() == d.attach.len() {
+            for (a, want) in attachments.iter().zip(&d.sha256) {
+                if !a.sha256.eq_ignore_ascii_case(want) {
+                    errors.push(err(
+                        "sha256",
+                        format!(
+                            "{} has SHA-256 {}, not {want}: attach the file that was hashed, or \
+                             correct sha256",
+                            a.path.display(),
+                            a.sha256
+                        ),
+                    ));
+                }
+            }
         }
     }
     let (Ok(start), Ok(end)) = (start, end) else {
@@ -813,6 +874,7 @@ fn add(a: AddArgs) -> Result<(), CliError> {
         source: a.source,
         note: a.note,
         attach: a.attach,
+        ..Draft::default()
     };
     let checked =
         check(&draft, ctx.config.as_ref(), None).map_err(|errors| field_errors(&errors))?;
@@ -903,6 +965,7 @@ fn amend(a: AmendArgs) -> Result<(), CliError> {
         source: old.source,
         note: a.note.clone().unwrap_or_else(|| old.note.clone()),
         attach: a.attach.clone(),
+        ..Draft::default()
     };
     // The record's names were checked when it was stored; a configuration changed
     // since must not block its correction.
@@ -1082,12 +1145,16 @@ fn list(a: &ListArgs) -> Result<(), CliError> {
 }
 
 /// The CSV columns, in the order the header names them.
-const COLUMNS: [&str; 9] = [
-    "probe", "contract", "start", "end", "tz", "cause", "source", "note", "attach",
+const COLUMNS: [&str; 12] = [
+    "probe", "contract", "member", "service", "start", "end", "tz", "cause", "source", "note",
+    "attach", "sha256",
 ];
 
+/// Above this many rows an import prints its counts, not a line per row.
+const MAX_ROWS_SHOWN: usize = 100;
+
 /// The 1-based character column where each field of a one-line CSV record starts.
-fn field_columns(line: &str) -> Vec<usize> {
+pub(super) fn field_columns(line: &str) -> Vec<usize> {
     let mut cols = vec![1];
     let mut quoted = false;
     for (k, c) in line.chars().enumerate() {
@@ -1152,11 +1219,21 @@ fn import(a: &ImportArgs) -> Result<(), CliError> {
             ));
         }
     }
-    if !index.contains_key("probe") && !index.contains_key("contract") {
+    let has_member = index.contains_key("member") && index.contains_key("service");
+    if !index.contains_key("probe") && !index.contains_key("contract") && !has_member {
         errors.push(format!(
-            "{file}:1: no 'probe' or 'contract' column: the header is {}",
+            "{file}:1: no 'probe', 'contract' or 'member' and 'service' columns: the header \
+             is {}",
             COLUMNS.join(",")
         ));
+    }
+    for (one, other) in [("member", "service"), ("service", "member")] {
+        if index.contains_key(one) && !index.contains_key(other) {
+            errors.push(format!(
+                "{file}:1: a '{one}' column without a '{other}' column: a member's service \
+                 is named by both"
+            ));
+        }
     }
     if !errors.is_empty() {
         return Err(CliError::Lines(
@@ -1164,6 +1241,12 @@ fn import(a: &ImportArgs) -> Result<(), CliError> {
         ));
     }
     let base = a.file.parent().map(Path::to_path_buf);
+    // Members' services are known to the database, not to the configuration.
+    let members = if has_member && ctx.database.exists() {
+        Some(Reader::open(&ctx.database).map_err(|e| fail(&e.to_string()))?)
+    } else {
+        None
+    };
     let mut checked: Vec<Checked> = Vec::new();
     // The line of each checked row, for what is said about it.
     let mut rows: Vec<u64> = Vec::new();
@@ -1215,9 +1298,62 @@ fn import(a: &ImportArgs) -> Result<(), CliError> {
                 }
             },
         };
+        let mut contract = get("contract");
+        let mut member_plan = None;
+        match (get("member"), get("service")) {
+            (None, None) => {}
+            (Some(m), Some(sv)) => {
+                if get("probe").is_some() || contract.is_some() {
+                    errors.push(format!(
+                        "{}: member: give probe, contract, or member and service: one of them",
+                        at("member")
+                    ));
+                    continue;
+                }
+                let plan = match &members {
+                    Some(r) => r.member_plan(&m, &sv).map_err(|e| fail(&e.to_string()))?,
+                    None => None,
+                };
+                let Some(plan) = plan else {
+                    errors.push(format!(
+                        "{}: member: no member '{m}' with service '{sv}' in {}: import the \
+                         members first (`slawatch members import FILE.csv`), or correct the ids",
+                        at("member"),
+                        ctx.database.display()
+                    ));
+                    continue;
+                };
+                contract = Some(crate::members::contract_id(&m, &sv));
+                member_plan = Some(plan);
+            }
+            (Some(_), None) => {
+                errors.push(format!(
+                    "{}: service: a member's row names the service too, such as mail",
+                    at("service")
+                ));
+                continue;
+            }
+            (None, Some(_)) => {
+                errors.push(format!(
+                    "{}: member: a service's row names the member too",
+                    at("member")
+                ));
+                continue;
+            }
+        }
         let draft = Draft {
             probe: get("probe"),
-            contract: get("contract"),
+            contract,
+            member_plan,
+            sha256: get("sha256")
+                .map(|s| {
+                    s.split(';')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
             start: get("start").unwrap_or_default(),
             end: get("end"),
             tz: get("tz"),
@@ -1283,9 +1419,16 @@ fn import(a: &ImportArgs) -> Result<(), CliError> {
         .map(|c| known.get(&record_key(&c.incident)).copied())
         .collect();
     let mut fresh: Vec<Checked> = Vec::new();
+    let many = checked.len() > MAX_ROWS_SHOWN;
+    let mut skipped = 0usize;
     for ((c, line), dup) in checked.into_iter().zip(&rows).zip(dup) {
         match dup {
-            Some(id) => println!("{file}:{line}: already recorded as incident {id}; skipped"),
+            Some(id) => {
+                skipped += 1;
+                if !many {
+                    println!("{file}:{line}: already recorded as incident {id}; skipped");
+                }
+            }
             None => fresh.push(c),
         }
     }
@@ -1295,8 +1438,12 @@ fn import(a: &ImportArgs) -> Result<(), CliError> {
     }
     let checked = fresh;
     let ids = store(&ctx.database, &checked).map_err(|e| fail(&e))?;
-    for (id, c) in ids.iter().zip(&checked) {
-        println!("{}", confirmation(*id, "recorded", c));
+    if !many {
+        for (id, c) in ids.iter().zip(&checked) {
+            println!("{}", confirmation(*id, "recorded", c));
+        }
+    } else if skipped > 0 {
+        println!("{skipped} rows of {file} already recorded; skipped");
     }
     println!("{} incidents imported from {file}", ids.len());
     Ok(())

@@ -12,12 +12,14 @@
 )]
 
 mod check_config;
+mod class_summary;
 mod completions;
 mod db;
 mod demo;
 mod incident;
 mod init;
 mod man;
+mod members;
 mod plans;
 mod probe;
 mod report;
@@ -145,6 +147,7 @@ enum Command {
     Status(db::StatusArgs),
     Outages(db::OutagesArgs),
     Incident(incident::Args),
+    Members(members::Args),
     Plans(plans::Args),
     Sla(sla::Args),
     Report(report::Args),
@@ -190,6 +193,7 @@ fn dispatch(command: Command) -> Result<ExitCode, CliError> {
         Command::Status(a) => db::status(a),
         Command::Outages(a) => db::outages(a).map(success),
         Command::Incident(a) => incident::run(a).map(success),
+        Command::Members(a) => members::run(a).map(success),
         Command::Plans(a) => plans::run(a).map(success),
         Command::Sla(a) => sla::run(a).map(success),
         Command::Report(a) => report::run(a).map(success),
@@ -228,7 +232,7 @@ mod tests {
     }
 
     /// The files of `src/cli/`, as compiled into this test.
-    const FILES: [(&str, &str); 15] = [
+    const FILES: [(&str, &str); 16] = [
         ("check_config.rs", include_str!("check_config.rs")),
         ("completions.rs", include_str!("completions.rs")),
         ("db.rs", include_str!("db.rs")),
@@ -236,6 +240,7 @@ mod tests {
         ("incident.rs", include_str!("incident.rs")),
         ("init.rs", include_str!("init.rs")),
         ("man.rs", include_str!("man.rs")),
+        ("members.rs", include_str!("members.rs")),
         ("mod.rs", include_str!("mod.rs")),
         ("plans.rs", include_str!("plans.rs")),
         ("probe.rs", include_str!("probe.rs")),

@@ -19,7 +19,11 @@ use std::path::PathBuf;
     slawatch report --period 2023-01 --letter --lang it\n      \
     also writes, for each contract with a breach or something owed, the letter\n      \
     claim-CONTRACT-2023-01-it.txt and the report of that contract alone,\n      \
-    slawatch-2023-01-CONTRACT-it.html, which the letter attaches\n\n\
+    slawatch-2023-01-CONTRACT-it.html, which the letter attaches\n  \
+    slawatch report --period 2023-01 --per-member --date 2023-02-20\n      \
+    for each member of the database (slawatch members import), writes into\n      \
+    reports/members/MEMBER/ the report of that member's services alone and\n      \
+    their letters, in the member's language\n\n\
     Each contract is evaluated by its plan over the period, in the plan's time zone: \
     its probes' outages combined by unavailable_when, manual incidents (slawatch incident add), \
     the configuration's maintenance windows, and the time slawatch was not probing (no data). \
@@ -59,8 +63,13 @@ pub(super) struct Args {
     #[arg(long, value_name = "LANG", value_parser = ["it", "en"])]
     lang: Option<String>,
     /// The letters' date, YYYY-MM-DD (default: today).
-    #[arg(long, value_name = "DATE", requires = "letter")]
+    #[arg(long, value_name = "DATE")]
     date: Option<jiff::civil::Date>,
+    /// For each member of the database (`slawatch members import`), write into
+    /// REPORTS_DIR/members/MEMBER/ the report of that member's services alone and,
+    /// where there is something to claim, the letter, in the member's language.
+    #[arg(long, conflicts_with_all = ["contract", "letter", "lang"])]
+    per_member: bool,
 }
 
 #[expect(
@@ -72,6 +81,14 @@ fn now() -> jiff::Timestamp {
 }
 
 pub(super) fn run(a: Args) -> Result<(), CliError> {
+    if a.date.is_some() && !a.letter && !a.per_member {
+        return Err(CliError::bad(
+            "--date dates letters: add --letter (or --per-member), or leave --date out",
+        ));
+    }
+    if a.per_member {
+        return per_member(a);
+    }
     let config = crate::config::load(&a.config.config)?;
     if config.contracts.is_empty() {
         return Err(CliError::bad(format!(
@@ -141,33 +158,138 @@ pub(super) fn run(a: Args) -> Result<(), CliError> {
         }
     }
     if a.letter {
-        for c in &report.contracts {
-            let date = a.date.unwrap_or_else(|| {
-                generated
-                    .to_zoned_datetime(c.plan.window.timezone.clone())
-                    .date()
-            });
-            if !report::letter::claimable(c) {
-                println!("{}", report::letter::nothing_to_claim(c, lang));
-                continue;
-            }
-            let mut attached = String::new();
-            for (name, content) in report::letter_attachment(&report, c, lang) {
-                write(&name, &content)?;
-                attached = name;
-            }
-            let Some(text) = report::letter::render(c, lang, &attached, &report.vantage, date)
-            else {
-                continue;
-            };
-            if let Some(w) = report::letter::missing_addressee(c) {
-                eprintln!("warning: {}: {w}", config.path.display());
-            }
-            let name = report::letter::file_name(&c.contract.id, &report.period, lang);
-            write(&name, &text)?;
-        }
+        letters(&report, &config, lang, a.date, generated, &write)?;
     }
     let lang = a.lang.as_deref().and_then(Lang::parse).unwrap_or(Lang::En);
     print!("{}", report::summary::render(&report, lang));
+    Ok(())
+}
+
+/// Writes, for each contract of `report` with something to claim, its letter in
+/// `lang` and the report of that contract alone, which the letter attaches (never
+/// the other contracts' figures); prints why the others get none.
+fn letters(
+    report: &report::Report,
+    config: &crate::config::Config,
+    lang: Lang,
+    date: Option<jiff::civil::Date>,
+    generated: jiff::Timestamp,
+    write: &dyn Fn(&str, &str) -> Result<(), CliError>,
+) -> Result<u64, CliError> {
+    let mut written = 0;
+    for c in &report.contracts {
+        let date = date.unwrap_or_else(|| {
+            generated
+                .to_zoned_datetime(c.plan.window.timezone.clone())
+                .date()
+        });
+        if !report::letter::claimable(c) {
+            println!("{}", report::letter::nothing_to_claim(c, lang));
+            continue;
+        }
+        let own = report::Report {
+            contracts: vec![c.clone()],
+            skipped: Vec::new(),
+            ..report.clone()
+        };
+        let own_stem = report::letter::report_stem(&c.contract.id, &report.period, lang);
+        let mut attached = String::new();
+        for (name, content) in report::render(&own, Format::Html, &own_stem, lang) {
+            write(&name, &content)?;
+            attached = name;
+        }
+        let Some(text) = report::letter::render(c, lang, &attached, &report.vantage, date) else {
+            continue;
+        };
+        if let Some(w) = report::letter::missing_addressee(c) {
+            eprintln!("warning: {}: {w}", config.path.display());
+        }
+        let name = report::letter::file_name(&c.contract.id, &report.period, lang);
+        write(&name, &text)?;
+        written += 1;
+    }
+    Ok(written)
+}
+
+/// `--per-member`: one folder per member, with the report of that member's services
+/// only and their letters, in the member's language. A member's report is built from
+/// a configuration holding only that member's contracts and from that member's
+/// records (`report::class::MemberReports`): nothing of another member is read.
+fn per_member(a: Args) -> Result<(), CliError> {
+    let mut config = crate::config::load(&a.config.config)?;
+    let database = a
+        .database
+        .clone()
+        .unwrap_or_else(|| config.daemon.database.clone());
+    let reader = Reader::open(&database).map_err(CliError::bad)?;
+    if a.out.as_deref().is_some_and(|p| p.as_os_str() == "-") {
+        return Err(CliError::bad(
+            "--per-member writes one folder per member: give --out DIR",
+        ));
+    }
+    let formats: Vec<Format> = match a.format.as_str() {
+        "all" => Format::ALL.to_vec(),
+        f => Format::parse(f).into_iter().collect(),
+    };
+    let root = a
+        .out
+        .clone()
+        .unwrap_or_else(|| config.daemon.reports_dir.clone())
+        .join("members");
+    let generated = now();
+    let (mut members, mut letters_written) = (0u64, 0u64);
+    let result = (|| -> anyhow::Result<()> {
+        let mut reports = report::class::MemberReports::new(
+            &mut config,
+            &reader,
+            &a.period,
+            UtcMillis::from_timestamp(generated),
+        )?;
+        report::class::each_member(&reader, |rows| {
+            let Some(first) = rows.first() else {
+                return Ok(());
+            };
+            let one = reports.report(rows)?;
+            let dir = root.join(&first.member);
+            let write = |name: &str, content: &str| {
+                let path = report::auto::write_atomically(&dir, name, content)
+                    .map_err(CliError::failure)?;
+                println!("wrote {}", path.display());
+                Ok::<(), CliError>(())
+            };
+            for (id, why) in &one.report.skipped {
+                eprintln!(
+                    "warning: contract '{id}' not evaluated for {}: {why}",
+                    one.report.period
+                );
+            }
+            let stem = report::file_stem(&one.report.period, None);
+            for f in &formats {
+                for (name, content) in report::render(&one.report, *f, &stem, one.lang) {
+                    write(&name, &content).map_err(|e| anyhow::anyhow!("{e}"))?;
+                }
+            }
+            letters_written += letters(
+                &one.report,
+                reports.config(),
+                one.lang,
+                a.date,
+                generated,
+                &write,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            members += 1;
+            Ok(())
+        })
+    })();
+    result.map_err(|e| match e.downcast::<ReportError>() {
+        Ok(ReportError::Input(e)) => CliError::bad(e),
+        Ok(e) => CliError::failure(e),
+        Err(e) => CliError::failure(format!("{e:#}")),
+    })?;
+    println!(
+        "{members} members, {letters_written} letters written under {}",
+        root.display()
+    );
     Ok(())
 }

@@ -91,6 +91,8 @@ pub struct Config {
     pub alerts: Alerts,
     /// `[[goodwill]]`: what providers offered after an event, beyond the contract.
     pub goodwill: Vec<Goodwill>,
+    /// `[members]`: defaults for an association's members (issue 13); empty when absent.
+    pub members: MembersSettings,
 }
 
 impl Config {
@@ -612,6 +614,45 @@ impl Unmonitored {
             Unmonitored::Exclude => Some(MissingData::Exclude),
         }
     }
+}
+
+/// `[members]` (issue 13): what an association's members' contracts take from the
+/// configuration (`crate::members::Member::contract`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MembersSettings {
+    /// The default language of members' letters and reports (`it` or `en`).
+    pub lang: Option<String>,
+    /// What members' time with no record counts as.
+    pub unmonitored: Unmonitored,
+    /// `[[members.provider]]`: the addressees of letters.
+    pub providers: Vec<MembersProvider>,
+    /// `[[members.plan]]`: per plan, comparisons and probes.
+    pub plans: Vec<MembersPlan>,
+}
+
+/// `[[members.provider]]`: the addressee of members' letters, matched on the
+/// member's provider (or the plan's).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MembersProvider {
+    /// The provider's name, as members' rows or the plan write it.
+    pub name: String,
+    /// Postal address (may span lines).
+    pub address: Option<String>,
+    /// E-mail address for claims.
+    pub email: Option<String>,
+    /// Certified e-mail (PEC) address.
+    pub pec: Option<String>,
+}
+
+/// `[[members.plan]]`: what members on a plan compare with, which probes stand for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MembersPlan {
+    /// The `[[plan]]` id.
+    pub plan: String,
+    /// Other plans evaluated on the same timeline (a regulation).
+    pub compare_with: Vec<String>,
+    /// Probes that stand for the service; none: all time is unmonitored.
+    pub probes: Vec<String>,
 }
 
 /// `[[goodwill]]`: a remedy a provider offered after an event, beyond the contract.

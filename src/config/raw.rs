@@ -318,3 +318,36 @@ pub(super) struct Alerts {
     #[serde(default)]
     pub(super) webhook: Vec<Spanned<Webhook>>,
 }
+
+/// `[members]` (issue 13): defaults and addressees for an association's members.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Members {
+    pub(super) lang: Option<Spanned<String>>,
+    pub(super) unmonitored: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) provider: Vec<MembersProvider>,
+    #[serde(default)]
+    pub(super) plan: Vec<MembersPlan>,
+}
+
+/// `[[members.provider]]`: the addressee of letters, matched on a member's provider.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MembersProvider {
+    pub(super) name: Spanned<String>,
+    pub(super) address: Option<String>,
+    pub(super) email: Option<String>,
+    pub(super) pec: Option<String>,
+}
+
+/// `[[members.plan]]`: what members on a plan compare with, which probes stand for it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MembersPlan {
+    pub(super) plan: Spanned<String>,
+    #[serde(default)]
+    pub(super) compare_with: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) probes: Vec<Spanned<String>>,
+}

@@ -10,7 +10,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 /// The top-level sections, in the order `check-config` documents them.
-const SECTIONS: [&str; 13] = [
+const SECTIONS: [&str; 14] = [
     "daemon",
     "control",
     "http",
@@ -24,6 +24,7 @@ const SECTIONS: [&str; 13] = [
     "contract",
     "maintenance",
     "goodwill",
+    "members",
 ];
 
 /// All raw sections, each element deserialized separately.
@@ -43,6 +44,7 @@ struct RawConfig {
     maintenance: Vec<raw::Maintenance>,
     alerts: Option<raw::Alerts>,
     goodwill: Vec<raw::Goodwill>,
+    members: Option<raw::Members>,
 }
 
 /// The span-preserving tree of the file, or every syntax error recorded in `cx`.
@@ -161,6 +163,7 @@ fn split_sections<'i>(cx: &mut Ctx<'_>, root: DeTable<'i>) -> RawConfig {
             "contract" => out.contracts = elements(cx, value, "contract"),
             "maintenance" => out.maintenance = elements(cx, value, "maintenance"),
             "goodwill" => out.goodwill = elements(cx, value, "goodwill"),
+            "members" => out.members = cx.de(value, "[members]"),
             "schema" => {} // catalogue files carry `schema = "sla-plan/1"`
             other => {
                 let mut all: Vec<&str> = SECTIONS.to_vec();
@@ -221,7 +224,7 @@ fn valid_contract_id(s: &str) -> bool {
 
 /// The typed configuration: one function per section, in the order the sections
 /// depend on each other (names before the contracts that cite them, plans before the
-/// contracts, contracts before maintenance and goodwill), all writing their errors
+/// contracts, contracts before maintenance, goodwill and `[members]`), all writing their errors
 /// into `cx`.
 fn build(cx: &mut Ctx<'_>, mut raw: RawConfig, path: &Path, env: EnvLookup<'_>) -> Option<Config> {
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -244,6 +247,11 @@ fn build(cx: &mut Ctx<'_>, mut raw: RawConfig, path: &Path, env: EnvLookup<'_>) 
     let (contracts, contract_ids) = contracts(cx, &raw.contracts, &plan_ids, &names, &probes);
     let maintenance = maintenance(cx, &raw.maintenance, &contract_ids, &names);
     let goodwill = goodwill(cx, &raw.goodwill, &contract_ids, &plan_ids);
+    let members = raw
+        .members
+        .as_ref()
+        .map(|m| members(cx, m, &plan_ids, &names.0))
+        .unwrap_or_default();
     let alerts = alerts(cx, raw.alerts, env, &resolve);
     Some(Config {
         path: path.to_path_buf(),
@@ -255,6 +263,7 @@ fn build(cx: &mut Ctx<'_>, mut raw: RawConfig, path: &Path, env: EnvLookup<'_>) 
         maintenance,
         alerts,
         goodwill,
+        members,
     })
 }
 
@@ -1711,6 +1720,132 @@ fn compare_with(
     }
     out
 }
+
+/// `[members]`: a language, an `unmonitored` choice, providers named once, and plans
+/// whose ids, comparisons and probes exist.
+fn members(
+    cx: &mut Ctx<'_>,
+    m: &raw::Members,
+    plan_ids: &HashMap<String, Range<usize>>,
+    probe_names: &HashMap<String, Range<usize>>,
+) -> MembersSettings {
+    let mut out = MembersSettings::default();
+    if let Some(l) = &m.lang {
+        if MEMBER_LANGS.contains(&l.get_ref().as_str()) {
+            out.lang = Some(l.get_ref().clone());
+        } else {
+            let hint = did_you_mean(l.get_ref(), &MEMBER_LANGS)
+                .map(|s| format!(" (did you mean '{s}'?)"))
+                .unwrap_or_default();
+            cx.err(
+                l.span(),
+                format!(
+                    "[members] lang '{}' is not a language of letters{hint}: write \"it\" or \"en\"",
+                    l.get_ref()
+                ),
+            );
+        }
+    }
+    if let Some(u) = &m.unmonitored {
+        match Unmonitored::parse(u.get_ref()) {
+            Some(v) => out.unmonitored = v,
+            None => {
+                let all: Vec<&str> = Unmonitored::ALL.iter().map(|u| u.as_str()).collect();
+                let hint = did_you_mean(u.get_ref(), &all)
+                    .map(|s| format!(" (did you mean '{s}'?)"))
+                    .unwrap_or_default();
+                cx.err(
+                    u.span(),
+                    format!(
+                        "[members] unmonitored '{}' is not a choice{hint}: write one of \"plan\" (the plan's missing_data), \"as_up\", \"as_down\" or \"exclude\"",
+                        u.get_ref()
+                    ),
+                );
+            }
+        }
+    }
+    let mut providers: HashMap<String, Range<usize>> = HashMap::new();
+    for p in &m.provider {
+        if !first_use(cx, &mut providers, &p.name, "[[members.provider]] name") {
+            continue;
+        }
+        out.providers.push(MembersProvider {
+            name: p.name.get_ref().clone(),
+            address: p.address.clone(),
+            email: p.email.clone(),
+            pec: p.pec.clone(),
+        });
+    }
+    let mut plans: HashMap<String, Range<usize>> = HashMap::new();
+    for p in &m.plan {
+        let id = p.plan.get_ref();
+        let mut ok = first_use(cx, &mut plans, &p.plan, "[[members.plan]] plan");
+        if !plan_ids.contains_key(id) {
+            let hint = id_hint(id, plan_ids);
+            cx.err(
+                p.plan.span(),
+                format!(
+                    "[[members.plan]] names plan '{id}', which does not exist (write the id of \
+                     a [[plan]] table){hint}"
+                ),
+            );
+            ok = false;
+        }
+        let mut compare: Vec<String> = Vec::new();
+        for c in &p.compare_with {
+            let other = c.get_ref();
+            if !plan_ids.contains_key(other) {
+                let hint = id_hint(other, plan_ids);
+                cx.err(
+                    c.span(),
+                    format!(
+                        "[[members.plan]] '{id}' compares with plan '{other}', which does not \
+                         exist (compare_with lists ids of [[plan]] tables){hint}"
+                    ),
+                );
+                ok = false;
+            } else if other == id {
+                cx.err(
+                    c.span(),
+                    format!(
+                        "[[members.plan]] '{id}' compares with its own plan: list other plans \
+                         (a regulation, a competing offer)"
+                    ),
+                );
+                ok = false;
+            } else if !compare.contains(other) {
+                compare.push(other.clone());
+            }
+        }
+        let mut probes: Vec<String> = Vec::new();
+        for q in &p.probes {
+            if !probe_names.contains_key(q.get_ref()) {
+                let hint = id_hint(q.get_ref(), probe_names);
+                cx.err(
+                    q.span(),
+                    format!(
+                        "[[members.plan]] '{id}' names probe '{}', which does not exist{hint}",
+                        q.get_ref()
+                    ),
+                );
+                ok = false;
+            } else if !probes.contains(q.get_ref()) {
+                probes.push(q.get_ref().clone());
+            }
+        }
+        if ok {
+            out.plans.push(MembersPlan {
+                plan: id.clone(),
+                compare_with: compare,
+                probes,
+            });
+        }
+    }
+    out
+}
+
+/// The languages a member's letters can be written in.
+const MEMBER_LANGS: [&str; 2] = ["it", "en"];
 
 /// A non-negative decimal amount written as a string ("10.00") or an integer.
 fn amount(cx: &mut Ctx<'_>, v: &Spanned<toml::Value>, key: &str) -> Option<rust_decimal::Decimal> {

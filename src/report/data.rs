@@ -414,10 +414,31 @@ pub fn build(
         None => config.contracts.iter().collect(),
     };
     let all_records = reader.incidents()?;
-    let manual = super::records::open_until(
-        crate::store::effective_incidents(&all_records),
+    build_from(
+        config,
+        reader,
+        spec,
+        contracts,
+        &all_records,
+        only.is_some(),
         generated_at,
-    );
+    )
+}
+
+/// [`build`] of `contracts` from the incident records given (every record that may
+/// concern them: `slawatch report --per-member` passes one member's, never the whole
+/// store's, so a member's report reads nothing of another member).
+pub(crate) fn build_from(
+    config: &Config,
+    reader: &Reader,
+    spec: PeriodSpec,
+    contracts: Vec<&Contract>,
+    all_records: &[crate::store::Incident],
+    by_name: bool,
+    generated_at: UtcMillis,
+) -> Result<Report, ReportError> {
+    let manual =
+        super::records::open_until(crate::store::effective_incidents(all_records), generated_at);
     let mut report = Report {
         period: spec.to_string(),
         generated_at,
@@ -437,14 +458,14 @@ pub fn build(
         match contract_report(config, reader, &manual, c, plan, spec)? {
             Ok(mut cr) => {
                 let (ps, pe) = (cr.evaluation.period.start, cr.evaluation.period.end);
-                cr.records = super::records::of(&all_records, c, ps, pe);
+                cr.records = super::records::of(all_records, c, ps, pe);
                 cr.deadline = super::deadline::of(&cr, generated_at);
                 if generated_at.0 < cr.evaluation.period.end + SEAL_AFTER_MS {
                     report.provisional = true;
                 }
                 report.contracts.push(cr);
             }
-            Err(reason) if only.is_some() => {
+            Err(reason) if by_name => {
                 return Err(ReportError::Input(format!("contract '{}': {reason}", c.id)));
             }
             Err(reason) => report.skipped.push((c.id.clone(), reason)),

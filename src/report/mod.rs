@@ -11,6 +11,7 @@
 
 pub mod auto;
 pub mod basis;
+pub mod class;
 pub mod compare;
 mod csv;
 mod data;

@@ -26,6 +26,7 @@
 //! incident2|PROBE|...|CREATED_AT|OPEN|CAUSE|SUPERSEDES|WITHDRAWN|REASON|TZ|N|ATTACHMENTS...\n
 //! maintenance|SCOPE|START|END|ANNOUNCED_AT|NOTE\n
 //! goodwill|SCOPE|EVENT|DATE|ANNOUNCED|EXTENSION_DAYS|AMOUNT|UPGRADE|SOURCE|NOTE\n
+//! member|MEMBER|SERVICE|NAME|EMAIL|ADDRESS|PROVIDER|PLAN|FEE|FEE_PERIOD|CUSTOMER_TYPE|SERVICE_START|LANG|CUSTOMER_CODE|CONTRACT_NUMBER|SUPERSEDES|CREATED_AT\n
 //! prune|AT|BEFORE|UP_TO_SEAL|RETENTION_MS|RUNS|FAILURES|CHECKS|DIGEST\n
 //! ```
 //!
@@ -151,6 +152,8 @@ pub(super) enum Table {
     Prunes,
     /// Issue 12: goodwill offers (migration 3 already allows 'goodwill' in `seals.tbl`).
     Goodwill,
+    /// Issue 13: an association's members (migration 6).
+    Members,
 }
 
 impl Table {
@@ -165,6 +168,7 @@ impl Table {
             Table::Maintenance => "maintenance",
             Table::Prunes => "prunes",
             Table::Goodwill => "goodwill",
+            Table::Members => "members",
         }
     }
 
@@ -179,6 +183,7 @@ impl Table {
             Table::Maintenance,
             Table::Prunes,
             Table::Goodwill,
+            Table::Members,
         ]
         .into_iter()
         .find(|t| t.as_str() == s)
@@ -332,6 +337,21 @@ pub(super) fn row_line(
                     ),
                     who: r.get(0)?,
                     at: r.get(9)?,
+                })
+            },
+        ),
+        Table::Members => (
+            format!(
+                "SELECT {} FROM members WHERE id = ?1",
+                super::member::MEMBER_COLUMNS
+            ),
+            |r| {
+                let fields = super::member::line_fields(r)?;
+                let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+                Ok(RowLine {
+                    line: join_line("member", &refs),
+                    who: format!("{}.{}", r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                    at: r.get(super::member::CREATED_AT_COLUMN)?,
                 })
             },
         ),

@@ -105,40 +105,47 @@ fn attachments_of(
     rows.collect()
 }
 
+/// An incident of a row selected with [`V4_COLUMNS`] (or migration 3's
+/// equivalent), attachments not yet read.
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Incident> {
+    let source: String = r.get(5)?;
+    Ok(Incident {
+        id: r.get(0)?,
+        probe: r.get(1)?,
+        contract: r.get(2)?,
+        start: UtcMillis(r.get(3)?),
+        end: UtcMillis(r.get(4)?),
+        source: IncidentSource::parse(&source).unwrap_or(IncidentSource::Manual),
+        note: r.get(6)?,
+        created_at: UtcMillis(r.get(7)?),
+        cause: r.get(8)?,
+        supersedes: r.get(9)?,
+        withdrawn: r.get::<_, i64>(10)? != 0,
+        reason: r.get(11)?,
+        tz: r.get(12)?,
+        attachments: Vec::new(),
+        open: r.get::<_, i64>(13)? != 0,
+    })
+}
+
+/// The columns [`from_row`] reads, from a schema with migration 4.
+const V4_COLUMNS: &str = "id, probe, contract, start, end, source, note, created_at,
+                cause, supersedes, withdrawn, reason, tz, open";
+
 /// Every incident record, oldest start first (ties by id), from a connection of any
 /// schema version.
 pub(super) fn read_all(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<Incident>> {
     let v4 = has_corrections(conn)?;
     let sql = if v4 {
-        "SELECT id, probe, contract, start, end, source, note, created_at,
-                cause, supersedes, withdrawn, reason, tz, open
-         FROM incidents ORDER BY start, id"
+        format!("SELECT {V4_COLUMNS} FROM incidents ORDER BY start, id")
     } else {
         "SELECT id, probe, contract, start, end, source, note, created_at,
                 NULL, NULL, 0, NULL, NULL, 0
          FROM incidents ORDER BY start, id"
+            .to_owned()
     };
-    let mut stmt = conn.prepare(sql)?;
-    let rows = stmt.query_map([], |r| {
-        let source: String = r.get(5)?;
-        Ok(Incident {
-            id: r.get(0)?,
-            probe: r.get(1)?,
-            contract: r.get(2)?,
-            start: UtcMillis(r.get(3)?),
-            end: UtcMillis(r.get(4)?),
-            source: IncidentSource::parse(&source).unwrap_or(IncidentSource::Manual),
-            note: r.get(6)?,
-            created_at: UtcMillis(r.get(7)?),
-            cause: r.get(8)?,
-            supersedes: r.get(9)?,
-            withdrawn: r.get::<_, i64>(10)? != 0,
-            reason: r.get(11)?,
-            tz: r.get(12)?,
-            attachments: Vec::new(),
-            open: r.get::<_, i64>(13)? != 0,
-        })
-    })?;
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([], from_row)?;
     let mut all: Vec<Incident> = rows.collect::<Result<_, _>>()?;
     if v4 {
         for i in &mut all {
@@ -149,6 +156,123 @@ pub(super) fn read_all(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<Inci
         }
     }
     Ok(all)
+}
+
+/// What counts of the records on contract id `contract` (see
+/// [`effective_incidents`]), oldest start first, through the index on
+/// `incidents.contract` (migration 6); by reading every record before it.
+pub(super) fn effective_of(
+    conn: &rusqlite::Connection,
+    contract: &str,
+) -> rusqlite::Result<Vec<Incident>> {
+    let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if v < super::member::MEMBERS_MIGRATION {
+        return Ok(effective_incidents(&read_all(conn)?)
+            .into_iter()
+            .filter(|i| i.contract.as_deref() == Some(contract))
+            .collect());
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {V4_COLUMNS} FROM incidents i
+         WHERE i.contract = ?1 AND i.withdrawn = 0
+           AND NOT EXISTS (SELECT 1 FROM incidents n WHERE n.supersedes = i.id)
+         ORDER BY i.start, i.id"
+    ))?;
+    let mut out: Vec<Incident> = stmt
+        .query_map([contract], from_row)?
+        .collect::<Result<_, _>>()?;
+    for i in &mut out {
+        i.attachments = attachments_of(conn, i.id)?
+            .into_iter()
+            .map(|(n, s, _)| (n, s))
+            .collect();
+    }
+    Ok(out)
+}
+
+impl super::Reader {
+    /// Every record on contract id `contract` (superseded and withdrawn ones too),
+    /// oldest start first, each with the row hash of its seal (none before the
+    /// chain), through the index on `incidents.contract`: what one member's report
+    /// and the class summary read, never the whole table.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn contract_records(
+        &self,
+        contract: &str,
+    ) -> Result<Vec<(Incident, Option<String>)>, super::StoreError> {
+        let v: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(super::sql(&self.path))?;
+        let records: Vec<Incident> = if v < super::member::MEMBERS_MIGRATION {
+            read_all(&self.conn)
+                .map_err(super::sql(&self.path))?
+                .into_iter()
+                .filter(|i| i.contract.as_deref() == Some(contract))
+                .collect()
+        } else {
+            self.records_where("contract = ?1", [contract])?
+        };
+        let chain = self.has_chain()?;
+        records
+            .into_iter()
+            .map(|i| {
+                let seal = if chain {
+                    self.conn
+                        .prepare_cached(
+                            "SELECT row_hash FROM seals WHERE tbl = 'incidents' AND row_id = ?1",
+                        )
+                        .and_then(|mut st| st.query_row([i.id], |r| r.get(0)).optional())
+                        .map_err(super::sql(&self.path))?
+                } else {
+                    None
+                };
+                Ok((i, seal))
+            })
+            .collect()
+    }
+
+    /// Every record that names no contract (a probe's): evidence about a service
+    /// that every contract of that probe shares.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn probe_records(&self) -> Result<Vec<Incident>, super::StoreError> {
+        if !has_corrections(&self.conn).map_err(super::sql(&self.path))? {
+            return Ok(read_all(&self.conn)
+                .map_err(super::sql(&self.path))?
+                .into_iter()
+                .filter(|i| i.contract.is_none())
+                .collect());
+        }
+        self.records_where("contract IS NULL", [])
+    }
+
+    fn records_where(
+        &self,
+        filter: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<Incident>, super::StoreError> {
+        let conn = &self.conn;
+        let run = || -> rusqlite::Result<Vec<Incident>> {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {V4_COLUMNS} FROM incidents WHERE {filter} ORDER BY start, id"
+            ))?;
+            let mut out: Vec<Incident> = stmt
+                .query_map(params, from_row)?
+                .collect::<Result<_, _>>()?;
+            for i in &mut out {
+                i.attachments = attachments_of(conn, i.id)?
+                    .into_iter()
+                    .map(|(n, s, _)| (n, s))
+                    .collect();
+            }
+            Ok(out)
+        };
+        run().map_err(super::sql(&self.path))
+    }
 }
 
 /// What counts: the latest record of each chain, withdrawn ones dropped, in the

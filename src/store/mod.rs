@@ -43,6 +43,7 @@
 mod digest;
 mod incident;
 mod lock;
+mod member;
 mod query;
 mod schema;
 mod seal;
@@ -52,6 +53,7 @@ pub use digest::fuzz_canonical_line;
 pub use digest::{EvidenceDigest, split_line};
 pub use incident::{NewIncident, add_incidents, effective_incidents, parse_zone};
 pub use lock::{DbLock, LockError, lock_path};
+pub use member::{MemberImport, MemberRecord, Put, StoredMember};
 pub use query::{AnnouncedWindow, CheckSpan, set_meta};
 pub use seal::{
     ChainProblem, ChainReport, MAX_PROBLEMS, MIN_RETENTION_MS, ProblemKind, RetentionPolicy,
@@ -366,6 +368,11 @@ impl Store {
     pub fn with_queue_patience(mut self, patience: Duration) -> Store {
         self.patience = Some(patience);
         self
+    }
+
+    /// The database file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Queues a record without waiting. A full queue drops it: counted, logged, and

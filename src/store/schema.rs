@@ -322,6 +322,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // 5 (issue 12, compare): goodwill offers, sealed. Kept in its own constant so a
     // merge that adds another migration only moves this line.
     GOODWILL_MIGRATION,
+    // 6 (issue 13): an association's members, sealed; see `MEMBERS_MIGRATION`.
+    MEMBERS_MIGRATION,
 ];
 
 /// The goodwill offers of the configuration (`[[goodwill]]`), copied once each, one
@@ -351,4 +353,102 @@ pub(super) const GOODWILL_MIGRATION: &str = "
     BEGIN
         SELECT RAISE(ABORT, 'evidence is append-only: a goodwill offer cannot be deleted');
     END;
+    ";
+
+/// Migration 6 (issue 13): the members of an association, one record per (member,
+/// service), sealed as inserted and append-only like incidents: a changed row is a
+/// new record whose `supersedes` names the latest one of its key (at most once: the
+/// unique index). Absent values are NULL, never ''; `fee` is the decimal text,
+/// `service_start` `YYYY-MM-DD`, `created_at` ms. `seals` is rebuilt to allow
+/// `members` in its CHECK (as migration 3 did), so the triggers that read it are
+/// dropped first and created again as they were. Incidents gain an index on
+/// `contract`: a member's incidents are read one contract at a time.
+pub(super) const MEMBERS_MIGRATION: &str = "
+    DROP TRIGGER failures_append_only_delete;
+    DROP TRIGGER runs_append_only_update;
+    DROP TRIGGER runs_append_only_delete;
+    DROP TRIGGER coverage_append_only_update;
+
+    CREATE TABLE seals_v6 (
+        id       INTEGER PRIMARY KEY,
+        tbl      TEXT NOT NULL CHECK (tbl IN ('runs', 'failures', 'outages', 'coverage',
+                                             'incidents', 'maintenance', 'prunes',
+                                             'goodwill', 'members')),
+        row_id   INTEGER NOT NULL,
+        row_hash TEXT NOT NULL,
+        chain    TEXT NOT NULL,
+        probe    TEXT NOT NULL,
+        at       INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO seals_v6 (id, tbl, row_id, row_hash, chain, probe, at)
+        SELECT id, tbl, row_id, row_hash, chain, probe, at FROM seals;
+    DROP TABLE seals;
+    ALTER TABLE seals_v6 RENAME TO seals;
+    CREATE INDEX seals_by_row ON seals(tbl, row_id);
+
+    CREATE TRIGGER seals_append_only_update BEFORE UPDATE ON seals
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a seal cannot be changed');
+    END;
+    CREATE TRIGGER seals_append_only_delete BEFORE DELETE ON seals
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a seal cannot be deleted');
+    END;
+    CREATE TRIGGER failures_append_only_delete BEFORE DELETE ON failures
+    WHEN EXISTS (SELECT 1 FROM seals s WHERE s.tbl = 'failures' AND s.row_id = OLD.id)
+     AND NOT EXISTS (SELECT 1 FROM seals s JOIN prunes p ON s.id <= p.up_to_seal AND s.at < p.before
+                     WHERE s.tbl = 'failures' AND s.row_id = OLD.id)
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a sealed failed check cannot be deleted (retention prunes it)');
+    END;
+    CREATE TRIGGER runs_append_only_update BEFORE UPDATE ON runs
+    WHEN EXISTS (SELECT 1 FROM seals s WHERE s.tbl = 'runs' AND s.row_id = OLD.id)
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a sealed run cannot be changed');
+    END;
+    CREATE TRIGGER runs_append_only_delete BEFORE DELETE ON runs
+    WHEN EXISTS (SELECT 1 FROM seals s WHERE s.tbl = 'runs' AND s.row_id = OLD.id)
+     AND NOT EXISTS (SELECT 1 FROM seals s JOIN prunes p ON s.id <= p.up_to_seal AND s.at < p.before
+                     WHERE s.tbl = 'runs' AND s.row_id = OLD.id)
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a sealed run cannot be deleted (retention prunes it)');
+    END;
+    CREATE TRIGGER coverage_append_only_update BEFORE UPDATE ON coverage
+    WHEN EXISTS (SELECT 1 FROM seals s WHERE s.tbl = 'coverage' AND s.row_id = OLD.id)
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a sealed coverage segment cannot be changed');
+    END;
+
+    CREATE TABLE members (
+        id              INTEGER PRIMARY KEY,
+        member          TEXT NOT NULL,
+        service         TEXT NOT NULL,
+        name            TEXT NOT NULL,
+        email           TEXT,
+        address         TEXT,
+        provider        TEXT,
+        plan            TEXT NOT NULL,
+        fee             TEXT,
+        fee_period      TEXT,
+        customer_type   TEXT,
+        service_start   TEXT,
+        lang            TEXT,
+        customer_code   TEXT,
+        contract_number TEXT,
+        supersedes      INTEGER REFERENCES members(id),
+        created_at      INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX members_by_key ON members(member, service, id);
+    CREATE UNIQUE INDEX members_superseded_once ON members(supersedes)
+        WHERE supersedes IS NOT NULL;
+    CREATE TRIGGER members_append_only_update BEFORE UPDATE ON members
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a member record cannot be changed');
+    END;
+    CREATE TRIGGER members_append_only_delete BEFORE DELETE ON members
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a member record cannot be deleted');
+    END;
+
+    CREATE INDEX IF NOT EXISTS incidents_by_contract ON incidents(contract, start);
     ";

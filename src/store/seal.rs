@@ -509,7 +509,7 @@ impl fmt::Display for ChainProblem {
         let who = match self.table {
             "coverage" => "vantage",
             "maintenance" | "goodwill" => "scope",
-            "incidents" => "for",
+            "incidents" | "members" => "for",
             _ => "probe",
         };
         match (&self.probe, self.at) {
@@ -998,6 +998,10 @@ impl Reader {
             ),
             (Table::Prunes, "SELECT id, NULL, at FROM prunes"),
             (Table::Goodwill, "SELECT id, scope, at FROM goodwill"),
+            (
+                Table::Members,
+                "SELECT id, member || '.' || service, created_at FROM members",
+            ),
         ] {
             // A database not yet migrated (a reader never migrates) has no table of a
             // later schema, and so nothing of it to seal.

@@ -10,6 +10,7 @@
 mod alerts;
 mod browser;
 mod certs;
+mod class;
 mod cli_db;
 mod cli_init;
 mod cli_probe;
@@ -21,6 +22,7 @@ mod examples;
 mod guides;
 mod incident;
 mod letters;
+mod members;
 mod peers;
 mod probe_dns;
 mod probe_http;
