@@ -111,7 +111,7 @@ impl Member {
     /// The member a stored record stands for. The record was checked when it was
     /// imported; a value that no longer reads (an edited row, which `verify`
     /// names) is left out rather than guessed.
-    pub fn from_stored(s: StoredMember) -> Member {
+    pub(crate) fn from_stored(s: StoredMember) -> Member {
         let r = s.record;
         Member {
             fee: r.fee.as_deref().and_then(|f| f.parse().ok()),
@@ -135,7 +135,7 @@ impl Member {
 }
 
 /// `"{member}.{service}"`: the contract id of a member's service.
-pub fn contract_id(member: &str, service: &str) -> String {
+pub(crate) fn contract_id(member: &str, service: &str) -> String {
     format!("{member}.{service}")
 }
 
@@ -204,7 +204,7 @@ impl Store {
 }
 
 /// The columns of `members.csv`, in the order `docs/members.md` documents them.
-pub const COLUMNS: [&str; 14] = [
+pub(crate) const COLUMNS: [&str; 14] = [
     "member",
     "service",
     "name",
@@ -222,15 +222,15 @@ pub const COLUMNS: [&str; 14] = [
 ];
 
 /// The columns every row must fill.
-pub const REQUIRED: [&str; 4] = ["member", "service", "name", "plan"];
+pub(crate) const REQUIRED: [&str; 4] = ["member", "service", "name", "plan"];
 
 /// A problem with one field of a row: its column and what is wrong, what to write.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RowError {
+pub(crate) struct RowError {
     /// The column (one of [`COLUMNS`]).
-    pub column: &'static str,
+    pub(crate) column: &'static str,
     /// What is wrong and what to write instead.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 fn row_err(column: &'static str, message: String) -> RowError {
@@ -239,7 +239,7 @@ fn row_err(column: &'static str, message: String) -> RowError {
 
 /// Whether `s` is a member id: a letter or digit, then letters, digits, '.', '_'
 /// and '-', at most 64 in all.
-pub fn valid_member_id(s: &str) -> bool {
+pub(crate) fn valid_member_id(s: &str) -> bool {
     s.len() <= 64
         && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
         && s.bytes()
@@ -248,7 +248,7 @@ pub fn valid_member_id(s: &str) -> bool {
 
 /// Whether `s` is a service id: a lower-case letter or digit, then lower-case
 /// letters, digits and '-', at most 32 in all.
-pub fn valid_service_id(s: &str) -> bool {
+pub(crate) fn valid_service_id(s: &str) -> bool {
     let ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
     s.len() <= 32 && s.bytes().next().is_some_and(ok) && s.bytes().all(|b| ok(b) || b == b'-')
 }
@@ -260,7 +260,7 @@ pub fn valid_service_id(s: &str) -> bool {
 ///
 /// # Errors
 /// Every field that is wrong, with its column.
-pub fn check_row<'a>(
+pub(crate) fn check_row<'a>(
     get: impl Fn(&str) -> Option<&'a str>,
     cfg: &Config,
 ) -> Result<MemberRecord, Vec<RowError>> {

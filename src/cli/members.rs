@@ -15,7 +15,7 @@ use crate::model::UtcMillis;
 use crate::store::{MemberImport, Put, Reader};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead as _, IsTerminal as _, Read, Seek as _, Write as _};
+use std::io::{BufRead as _, IsTerminal as _, Read, Seek as _};
 use std::path::{Path, PathBuf};
 
 /// At most this many errors are printed; the count says how many there were.
@@ -261,8 +261,15 @@ fn check_pass(path: &Path, file: &str, config: &Config) -> Result<(u64, Vec<u8>)
     let mut errors: Vec<Located> = Vec::new();
     let mut seen: HashMap<(String, String), u64> = HashMap::new();
     let mut rows = 0u64;
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    let bar = progress(size, "checking [{bar:32.cyan/blue}] {bytes}/{total_bytes}");
     let mut rec = csv::StringRecord::new();
     loop {
+        if let Some(b) = &bar
+            && rows.is_multiple_of(1024)
+        {
+            b.set_position(rdr.position().byte());
+        }
         match rdr.read_record(&mut rec) {
             Ok(false) => break,
             Ok(true) => {}
@@ -321,6 +328,9 @@ fn check_pass(path: &Path, file: &str, config: &Config) -> Result<(u64, Vec<u8>)
             }
         }
     }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     if !errors.is_empty() {
         let lines = located_lines(path, file, &errors);
         return Err(fail_lines(&lines, file));
@@ -355,18 +365,17 @@ fn fail_lines(errors: &[String], file: &str) -> CliError {
     CliError::Lines(lines)
 }
 
-/// A progress bar on a terminal (stderr), nothing otherwise.
-fn progress(rows: u64) -> Option<indicatif::ProgressBar> {
+/// A progress bar on a terminal (stderr), nothing otherwise: `len` rows, or bytes
+/// when `template` counts bytes.
+fn progress(len: u64, template: &str) -> Option<indicatif::ProgressBar> {
     std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::with_draw_target(
-            Some(rows),
+            Some(len),
             indicatif::ProgressDrawTarget::stderr(),
         );
-        let style = indicatif::ProgressStyle::with_template(
-            "storing [{bar:32.cyan/blue}] {pos}/{len} rows {per_sec}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> ");
+        let style = indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
         bar.set_style(style);
         bar
     })
@@ -389,7 +398,7 @@ fn import(a: &ImportArgs) -> Result<(), CliError> {
     let mut rdr = open_pass(&a.file, &file)?;
     let (index, _) = header_index(&mut rdr, &file).map_err(|es| fail_lines(&es, &file))?;
     let mut import = MemberImport::begin(&database).map_err(CliError::failure)?;
-    let bar = progress(rows);
+    let bar = progress(rows, "storing  [{bar:32.cyan/blue}] {pos}/{len} rows");
     let created_at = now();
     let (mut new, mut changed, mut unchanged) = (0u64, 0u64, 0u64);
     let mut rec = csv::StringRecord::new();
@@ -454,42 +463,54 @@ fn list(a: &ListArgs) -> Result<(), CliError> {
     let reader = Reader::open(&database).map_err(CliError::failure)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut n = 0u64;
-    let write_err = |e: std::io::Error| anyhow::anyhow!("cannot write the list: {e}");
-    if a.json {
-        write!(out, "[").map_err(|e| CliError::failure(write_err(e)))?;
+    match write_list(&reader, &mut out, a.json, &database) {
+        Ok(()) => Ok(()),
+        Err(e) => match e.downcast_ref::<std::io::Error>() {
+            // `members list | head`: the reader has what it wanted.
+            Some(io) if io.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            Some(io) => Err(CliError::failure(format!("cannot write the list: {io}"))),
+            None => Err(CliError::failure(e)),
+        },
     }
-    reader
-        .for_each_member(|m: Member| {
-            if a.json {
-                let v = json_of(&m);
-                write!(out, "{}\n  {v}", if n == 0 { "" } else { "," }).map_err(write_err)?;
-            } else {
-                writeln!(
-                    out,
-                    "{}  {}  {}",
-                    super::db::terminal_safe(&m.contract_id()),
-                    super::db::terminal_safe(&m.plan),
-                    super::db::terminal_safe(&m.name)
-                )
-                .map_err(write_err)?;
-            }
-            n += 1;
-            Ok(())
-        })
-        .map_err(CliError::failure)?;
-    if a.json {
-        writeln!(out, "{}]", if n == 0 { "" } else { "\n" })
-            .map_err(|e| CliError::failure(write_err(e)))?;
+}
+
+/// Writes every member to `out`, one line each or one JSON array.
+fn write_list(
+    reader: &Reader,
+    out: &mut impl std::io::Write,
+    json: bool,
+    database: &Path,
+) -> anyhow::Result<()> {
+    let mut n = 0u64;
+    if json {
+        write!(out, "[")?;
+    }
+    reader.for_each_member(|m: Member| {
+        if json {
+            let v = json_of(&m);
+            write!(out, "{}\n  {v}", if n == 0 { "" } else { "," })?;
+        } else {
+            writeln!(
+                out,
+                "{}  {}  {}",
+                super::db::terminal_safe(&m.contract_id()),
+                super::db::terminal_safe(&m.plan),
+                super::db::terminal_safe(&m.name)
+            )?;
+        }
+        n += 1;
+        Ok(())
+    })?;
+    if json {
+        writeln!(out, "{}]", if n == 0 { "" } else { "\n" })?;
     } else if n == 0 {
         writeln!(
             out,
             "no members in {}: import them with `slawatch members import FILE.csv`",
             database.display()
-        )
-        .map_err(|e| CliError::failure(write_err(e)))?;
+        )?;
     }
-    out.flush().map_err(|e| CliError::failure(write_err(e)))?;
+    out.flush()?;
     Ok(())
 }
 

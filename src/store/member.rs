@@ -35,35 +35,35 @@ pub(super) const CREATED_AT_COLUMN: usize = 15;
 /// One member's service as stored: the text `crate::members` checked and normalised
 /// (absent values `None`, never empty).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct MemberRecord {
+pub(crate) struct MemberRecord {
     /// The member's id.
-    pub member: String,
+    pub(crate) member: String,
     /// The service's id.
-    pub service: String,
+    pub(crate) service: String,
     /// Who the member is.
-    pub name: String,
+    pub(crate) name: String,
     /// E-mail address.
-    pub email: Option<String>,
+    pub(crate) email: Option<String>,
     /// Postal address.
-    pub address: Option<String>,
+    pub(crate) address: Option<String>,
     /// The provider's name, when given.
-    pub provider: Option<String>,
+    pub(crate) provider: Option<String>,
     /// The `[[plan]]` id.
-    pub plan: String,
+    pub(crate) plan: String,
     /// The fee, decimal text.
-    pub fee: Option<String>,
+    pub(crate) fee: Option<String>,
     /// `month` or `year`.
-    pub fee_period: Option<String>,
+    pub(crate) fee_period: Option<String>,
     /// `consumer` or `business`.
-    pub customer_type: Option<String>,
+    pub(crate) customer_type: Option<String>,
     /// `YYYY-MM-DD`.
-    pub service_start: Option<String>,
+    pub(crate) service_start: Option<String>,
     /// `it` or `en`.
-    pub lang: Option<String>,
+    pub(crate) lang: Option<String>,
     /// The customer code the provider gave.
-    pub customer_code: Option<String>,
+    pub(crate) customer_code: Option<String>,
     /// The contract's number as the provider writes it.
-    pub contract_number: Option<String>,
+    pub(crate) contract_number: Option<String>,
 }
 
 impl MemberRecord {
@@ -90,15 +90,15 @@ impl MemberRecord {
 
 /// A stored member record that counts (the latest of its key), with its seal.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredMember {
+pub(crate) struct StoredMember {
     /// What was stored.
-    pub record: MemberRecord,
+    pub(crate) record: MemberRecord,
     /// Its row id.
-    pub id: i64,
+    pub(crate) id: i64,
     /// Its seal's number in the chain (0 if unsealed, which `verify` names).
-    pub seal: i64,
+    pub(crate) seal: i64,
     /// Its seal's row hash: SHA-256 of its canonical line, lower-case hex.
-    pub digest: String,
+    pub(crate) digest: String,
 }
 
 /// The canonical line's fields of a row selected with [`MEMBER_COLUMNS`].
@@ -138,7 +138,7 @@ fn record_from(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<MemberRecord
 
 /// What [`MemberImport::put`] did with a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Put {
+pub(crate) enum Put {
     /// A key not stored before: a new record.
     New,
     /// A key stored with other values: a new record superseding the latest one.
@@ -151,7 +151,7 @@ pub enum Put {
 /// sealed as inserted. Nothing is stored unless [`MemberImport::commit`] is called;
 /// dropped without it, everything is rolled back.
 #[derive(Debug)]
-pub struct MemberImport {
+pub(crate) struct MemberImport {
     conn: Connection,
     path: PathBuf,
     head: seal::Head,
@@ -164,7 +164,7 @@ impl MemberImport {
     ///
     /// # Errors
     /// When the database cannot be opened or locked.
-    pub fn begin(path: &Path) -> Result<MemberImport, StoreError> {
+    pub(crate) fn begin(path: &Path) -> Result<MemberImport, StoreError> {
         let conn = open_rw(path)?;
         conn.execute_batch("BEGIN IMMEDIATE").map_err(sql(path))?;
         let mut import = MemberImport {
@@ -184,7 +184,11 @@ impl MemberImport {
     ///
     /// # Errors
     /// On a database error.
-    pub fn put(&mut self, rec: &MemberRecord, created_at: UtcMillis) -> Result<Put, StoreError> {
+    pub(crate) fn put(
+        &mut self,
+        rec: &MemberRecord,
+        created_at: UtcMillis,
+    ) -> Result<Put, StoreError> {
         let e = sql(&self.path);
         let latest = self
             .conn
@@ -242,7 +246,7 @@ impl MemberImport {
     ///
     /// # Errors
     /// On a database error (nothing is then stored).
-    pub fn commit(mut self) -> Result<(), StoreError> {
+    pub(crate) fn commit(mut self) -> Result<(), StoreError> {
         self.open = false;
         self.conn.execute_batch("COMMIT").map_err(sql(&self.path))
     }
@@ -251,7 +255,7 @@ impl MemberImport {
     ///
     /// # Errors
     /// On a database error.
-    pub fn rollback(mut self) -> Result<(), StoreError> {
+    pub(crate) fn rollback(mut self) -> Result<(), StoreError> {
         self.open = false;
         self.conn.execute_batch("ROLLBACK").map_err(sql(&self.path))
     }
@@ -280,7 +284,7 @@ impl Reader {
     ///
     /// # Errors
     /// On a database error, or `f`'s.
-    pub fn for_each_member_record<E: From<StoreError>>(
+    pub(crate) fn for_each_member_record<E: From<StoreError>>(
         &self,
         mut f: impl FnMut(StoredMember) -> Result<(), E>,
     ) -> Result<(), E> {
@@ -343,7 +347,11 @@ impl Reader {
     ///
     /// # Errors
     /// On a database error.
-    pub fn member_plan(&self, member: &str, service: &str) -> Result<Option<String>, StoreError> {
+    pub(crate) fn member_plan(
+        &self,
+        member: &str,
+        service: &str,
+    ) -> Result<Option<String>, StoreError> {
         if !self.has_members()? {
             return Ok(None);
         }

@@ -53,7 +53,7 @@ pub use digest::fuzz_canonical_line;
 pub use digest::{EvidenceDigest, split_line};
 pub use incident::{NewIncident, add_incidents, effective_incidents, parse_zone};
 pub use lock::{DbLock, LockError, lock_path};
-pub use member::{MemberImport, MemberRecord, Put, StoredMember};
+pub(crate) use member::{MemberImport, MemberRecord, Put, StoredMember};
 pub use query::{AnnouncedWindow, CheckSpan, set_meta};
 pub use seal::{
     ChainProblem, ChainReport, MAX_PROBLEMS, MIN_RETENTION_MS, ProblemKind, RetentionPolicy,

@@ -414,6 +414,32 @@ fn members_an_unknown_plan_or_column_is_named_with_the_closest() {
             && err.contains("did you mean 'libero-mail-plus'?"),
         "{err}"
     );
+    // And [members] lang and unmonitored, at their line and column.
+    std::fs::write(
+        &broken,
+        CONFIG
+            .replace("lang = \"it\"", "lang = \"itt\"")
+            .replace("unmonitored = \"as_up\"", "unmonitored = \"asup\""),
+    )
+    .unwrap();
+    let line = CONFIG.lines().position(|l| l == "lang = \"it\"").unwrap() + 1;
+    let (code, _, err) = run(&broken, &["check-config"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "broken.toml:{line}:8: [members] lang 'itt' is not a language of letters (did you \
+             mean 'it'?)"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "broken.toml:{}:15: [members] unmonitored 'asup' is not a choice (did you mean \
+             'as_up'?)",
+            line + 1
+        )),
+        "{err}"
+    );
 }
 
 #[test]
