@@ -38,7 +38,7 @@ const BUCKET_BOUNDS_MS: [i64; 5] = [
 ];
 
 /// The buckets' names, as every format writes them.
-pub const BUCKETS: [&str; 6] = ["<1h", "1-6h", "6-24h", "1-3d", "3-7d", ">7d"];
+pub(crate) const BUCKETS: [&str; 6] = ["<1h", "1-6h", "6-24h", "1-3d", "3-7d", ">7d"];
 
 /// The bucket of an outage length: a member-service counts once, by its total
 /// outage time in the period.
@@ -52,7 +52,7 @@ pub(crate) fn bucket(ms: i64) -> usize {
 /// Who a row belongs to, beside its contract report: the member record's fields the
 /// summary shows and the seals it rests on.
 #[derive(Clone, Debug)]
-pub struct Holder {
+pub(crate) struct Holder {
     /// Member id.
     pub member: String,
     /// Service id.
@@ -67,7 +67,7 @@ pub struct Holder {
 
 /// One member-service over the period.
 #[derive(Clone, Debug)]
-pub struct ServiceRow {
+pub(crate) struct ServiceRow {
     /// Member id.
     pub member: String,
     /// Service id.
@@ -108,7 +108,7 @@ pub struct ServiceRow {
 
 impl ServiceRow {
     /// The row of one member's contract report.
-    pub fn of(h: Holder, c: &ContractReport) -> ServiceRow {
+    pub(crate) fn of(h: Holder, c: &ContractReport) -> ServiceRow {
         let (ps, pe) = (c.evaluation.period.start, c.evaluation.period.end);
         let mut spans: Vec<(i64, i64)> = c
             .incidents
@@ -188,14 +188,14 @@ impl ServiceRow {
     }
 
     /// At least one outage or recorded incident in the period.
-    pub fn affected(&self) -> bool {
+    pub(crate) fn affected(&self) -> bool {
         self.incidents > 0
     }
 }
 
 /// The evidence digest of one member-service: SHA-256 of the lines
 /// `member RECORD_SEAL\n` then `incident ID SEAL\n` per incident record, hex.
-pub fn evidence_digest(record_seal: &str, incidents: &[(i64, String)]) -> String {
+pub(crate) fn evidence_digest(record_seal: &str, incidents: &[(i64, String)]) -> String {
     let mut h = Sha256::new();
     h.update(format!("member {record_seal}\n").as_bytes());
     for (id, seal) in incidents {
@@ -211,7 +211,7 @@ pub fn evidence_digest(record_seal: &str, incidents: &[(i64, String)]) -> String
 
 /// The sums of one currency.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Totals {
+pub(crate) struct Totals {
     /// Member-services in this currency.
     pub services: u64,
     /// Of them affected.
@@ -242,7 +242,7 @@ impl Totals {
 /// The accumulators of a class summary: counts, the distribution, sums per
 /// currency. Constant size in the number of members.
 #[derive(Clone, Debug, Default)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// The period's label.
     pub period: String,
     /// When the summary was made.
@@ -267,7 +267,7 @@ pub struct Summary {
 
 impl Summary {
     /// Adds one member's rows.
-    pub fn add_member(&mut self, rows: &[ServiceRow]) {
+    pub(crate) fn add_member(&mut self, rows: &[ServiceRow]) {
         self.members += 1;
         self.members_affected += u64::from(rows.iter().any(ServiceRow::affected));
         for r in rows {
@@ -488,7 +488,7 @@ pub(crate) fn rows_of(one: OneMember) -> (Vec<ServiceRow>, u64) {
 ///
 /// # Errors
 /// Bad input ([`ReportError::Input`]) as a report gives it; a database or file error.
-pub fn summarise<F: Files>(
+pub(crate) fn summarise<F: Files>(
     config: &mut Config,
     reader: &Reader,
     period: &str,
@@ -520,7 +520,7 @@ pub fn summarise<F: Files>(
 
 /// The language of what a summary writes when none is asked: `[members] lang`,
 /// else English.
-pub fn default_lang(config: &Config) -> Lang {
+pub(crate) fn default_lang(config: &Config) -> Lang {
     config
         .members
         .lang
@@ -544,7 +544,7 @@ fn compared_ids(config: &Config) -> Vec<String> {
 }
 
 /// The lines `slawatch members summary` prints after the files it wrote.
-pub fn terminal(sum: &Summary) -> String {
+pub(crate) fn terminal(sum: &Summary) -> String {
     let mut s = format!(
         "class summary {}: {} of {} members affected ({} of {} services)\n",
         sum.period, sum.members_affected, sum.members, sum.services_affected, sum.services
@@ -585,7 +585,7 @@ pub fn terminal(sum: &Summary) -> String {
 /// Where the summary's files go. Rendering does no I/O: the CLI opens the files
 /// (`cli::class_summary::Streamed`: a new temporary file renamed into place when
 /// whole).
-pub trait Files {
+pub(crate) trait Files {
     /// One file being written.
     type W: Write;
     /// Starts the file `name`.
@@ -607,7 +607,7 @@ pub trait Files {
 
 /// The CSV columns (`docs/class-summary.md`); then one `compared:PLAN` column per
 /// compared plan.
-pub const CSV_COLUMNS: [&str; 19] = [
+pub(crate) const CSV_COLUMNS: [&str; 19] = [
     "row",
     "member",
     "service",
@@ -636,7 +636,7 @@ fn csv_line(w: &mut impl Write, cells: &[String]) -> io::Result<()> {
 }
 
 /// What the summary writes, in which formats; fed member by member.
-pub struct Writers<F: Files> {
+pub(crate) struct Writers<F: Files> {
     files: F,
     compared: Vec<String>,
     csv: Option<F::W>,
@@ -649,7 +649,7 @@ pub struct Writers<F: Files> {
 
 /// Formats of the class summary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ClassFormat {
+pub(crate) enum ClassFormat {
     /// `class-summary-PERIOD.html`.
     Html,
     /// `class-summary-PERIOD.csv`.
@@ -660,7 +660,7 @@ pub enum ClassFormat {
 
 impl ClassFormat {
     /// Parses `html`, `csv`, `json`.
-    pub fn parse(s: &str) -> Option<ClassFormat> {
+    pub(crate) fn parse(s: &str) -> Option<ClassFormat> {
         match s {
             "html" => Some(ClassFormat::Html),
             "csv" => Some(ClassFormat::Csv),
@@ -671,7 +671,7 @@ impl ClassFormat {
 }
 
 /// The summary's file name of a format.
-pub fn file_name(period: &str, ext: &str) -> String {
+pub(crate) fn file_name(period: &str, ext: &str) -> String {
     format!("class-summary-{period}.{ext}")
 }
 
@@ -682,7 +682,7 @@ fn io_err(name: &str) -> impl Fn(io::Error) -> String + '_ {
 impl<F: Files> Writers<F> {
     /// Opens the files of `formats` through `files`; `compared` are the compared
     /// plans' ids, one CSV column each.
-    pub fn create(
+    pub(crate) fn create(
         mut files: F,
         period: &str,
         formats: &[ClassFormat],
@@ -730,7 +730,7 @@ impl<F: Files> Writers<F> {
     }
 
     /// Writes one member's rows (all of one member, in service order).
-    pub fn member(&mut self, rows: &[ServiceRow]) -> Result<(), String> {
+    pub(crate) fn member(&mut self, rows: &[ServiceRow]) -> Result<(), String> {
         if let Some(s) = &mut self.csv {
             for r in rows {
                 let mut cells = vec![
@@ -797,7 +797,7 @@ impl<F: Files> Writers<F> {
     }
 
     /// Writes the totals, closes every file, and returns the paths written.
-    pub fn finish(mut self, sum: &Summary) -> Result<Vec<PathBuf>, String> {
+    pub(crate) fn finish(mut self, sum: &Summary) -> Result<Vec<PathBuf>, String> {
         let mut written = Vec::new();
         if let Some(mut s) = self.csv.take() {
             for (cur, t) in &sum.totals {

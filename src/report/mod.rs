@@ -11,7 +11,7 @@
 
 pub mod auto;
 pub mod basis;
-pub mod class;
+pub(crate) mod class;
 pub mod compare;
 mod csv;
 mod data;
