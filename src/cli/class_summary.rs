@@ -1,11 +1,10 @@
 //! `slawatch members summary`: the class summary of an association's members over a
 //! period (`report::class`), as HTML, CSV and JSON.
 
-use super::{CliError, ConfigArg};
+use super::{CliError, PeriodSource};
 use crate::model::UtcMillis;
 use crate::report::class::{self, ClassFormat};
 use crate::report::{Lang, ReportError};
-use crate::store::Reader;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -26,13 +25,7 @@ use std::path::{Path, PathBuf};
     2 bad input (configuration, period, options).")]
 pub(crate) struct Args {
     #[command(flatten)]
-    config: ConfigArg,
-    /// The SQLite database to read (default: [daemon] database of the configuration).
-    #[arg(long, value_name = "FILE", env = "SLAWATCH_DATABASE")]
-    database: Option<PathBuf>,
-    /// The billing period: YYYY-MM for monthly plans, YYYY for yearly ones.
-    #[arg(long, value_name = "PERIOD")]
-    period: String,
+    from: PeriodSource,
     /// Formats, separated by commas: html, csv, json.
     #[arg(long, value_name = "FORMATS", default_value = "html,csv,json")]
     format: String,
@@ -66,12 +59,8 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
             }
         }
     }
-    let mut config = crate::config::load(&a.config.config)?;
-    let database = a
-        .database
-        .clone()
-        .unwrap_or_else(|| config.daemon.database.clone());
-    let reader = Reader::open(&database).map_err(CliError::bad)?;
+    let mut config = crate::config::load(&a.from.config.config)?;
+    let reader = a.from.open(&config)?;
     let dir = a
         .out
         .clone()
@@ -85,7 +74,7 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
     let (sum, written) = class::summarise(
         &mut config,
         &reader,
-        &a.period,
+        &a.from.period,
         &formats,
         Folder(dir),
         generated,

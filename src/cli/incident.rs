@@ -1063,26 +1063,11 @@ fn list(a: &ListArgs) -> Result<(), CliError> {
         let v: Vec<serde_json::Value> = shown
             .iter()
             .map(|i| {
-                serde_json::json!({
-                    "id": i.id,
-                    "probe": i.probe,
-                    "contract": i.contract,
-                    "start": i.start.to_string(),
-                    "end": (!i.open).then(|| i.end.to_string()),
-                    "open": i.open,
-                    "tz": i.tz,
-                    "source": i.source.as_str(),
-                    "cause": i.cause,
-                    "note": i.note,
-                    "created_at": i.created_at.to_string(),
-                    "supersedes": i.supersedes,
-                    "superseded_by": by.get(&i.id),
-                    "withdrawn": i.withdrawn,
-                    "reason": i.reason,
-                    "attachments": i.attachments.iter()
-                        .map(|(n, h)| serde_json::json!({"name": n, "sha256": h}))
-                        .collect::<Vec<_>>(),
-                })
+                let mut v = crate::report::record_json(i, by.get(&i.id));
+                if let serde_json::Value::Object(m) = &mut v {
+                    m.insert("created_at".into(), i.created_at.to_string().into());
+                }
+                v
             })
             .collect();
         println!("{}", serde_json::Value::Array(v));

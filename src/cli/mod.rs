@@ -170,6 +170,31 @@ pub(crate) struct ConfigArg {
     pub config: PathBuf,
 }
 
+/// What a report reads: the configuration, the database and the billing period
+/// (`slawatch report` and `slawatch members summary`).
+#[derive(Debug, clap::Args)]
+pub(crate) struct PeriodSource {
+    #[command(flatten)]
+    pub(crate) config: ConfigArg,
+    /// The SQLite database to read (default: [daemon] database of the configuration).
+    #[arg(long, value_name = "FILE", env = "SLAWATCH_DATABASE")]
+    database: Option<PathBuf>,
+    /// The billing period: YYYY-MM for monthly plans, YYYY for yearly ones.
+    #[arg(long, value_name = "PERIOD")]
+    pub(crate) period: String,
+}
+
+impl PeriodSource {
+    /// Opens the database to read: `--database`, else the `[daemon] database` of `config`.
+    pub(crate) fn open(
+        &self,
+        config: &crate::config::Config,
+    ) -> Result<crate::store::Reader, CliError> {
+        let database = self.database.as_deref().unwrap_or(&config.daemon.database);
+        crate::store::Reader::open(database).map_err(CliError::bad)
+    }
+}
+
 /// Parses the command line and runs the subcommand; its error, if any, is printed
 /// here and mapped to its exit status here, the one place that does.
 pub fn main() -> ExitCode {

@@ -1,10 +1,9 @@
 //! `slawatch report`: the breach report of a period (HTML, Markdown, CSV, JSON) from
 //! the evidence database and the configuration's contracts, and claim letters.
 
-use super::{CliError, ConfigArg};
+use super::{CliError, PeriodSource};
 use crate::model::UtcMillis;
 use crate::report::{self, Format, Lang, ReportError};
-use crate::store::Reader;
 use std::path::PathBuf;
 
 /// Write the breach report of a billing period, and claim letters.
@@ -36,13 +35,7 @@ use std::path::PathBuf;
     2 bad input (configuration, period, contract, options).")]
 pub(super) struct Args {
     #[command(flatten)]
-    config: ConfigArg,
-    /// The SQLite database to read (default: [daemon] database of the configuration).
-    #[arg(long, value_name = "FILE", env = "SLAWATCH_DATABASE")]
-    database: Option<PathBuf>,
-    /// The billing period: YYYY-MM for monthly plans, YYYY for yearly ones.
-    #[arg(long, value_name = "PERIOD")]
-    period: String,
+    from: PeriodSource,
     /// Only this contract (default: every contract of the configuration).
     #[arg(long, value_name = "ID")]
     contract: Option<String>,
@@ -89,18 +82,14 @@ pub(super) fn run(a: Args) -> Result<(), CliError> {
     if a.per_member {
         return per_member(a);
     }
-    let config = crate::config::load(&a.config.config)?;
+    let config = crate::config::load(&a.from.config.config)?;
     if config.contracts.is_empty() {
         return Err(CliError::bad(format!(
             "{}: has no [[contract]]: a report is per contract; add one that binds probes to a plan",
             config.path.display()
         )));
     }
-    let database = a
-        .database
-        .clone()
-        .unwrap_or_else(|| config.daemon.database.clone());
-    let reader = Reader::open(&database).map_err(CliError::bad)?;
+    let reader = a.from.open(&config)?;
     let stdout = a.out.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let formats: Vec<Format> = match a.format.as_str() {
         "all" => Format::ALL.to_vec(),
@@ -120,7 +109,7 @@ pub(super) fn run(a: Args) -> Result<(), CliError> {
     let report = report::build(
         &config,
         &reader,
-        &a.period,
+        &a.from.period,
         a.contract.as_deref(),
         UtcMillis::from_timestamp(generated),
     )
@@ -216,12 +205,8 @@ fn letters(
 /// a configuration holding only that member's contracts and from that member's
 /// records (`report::class::MemberReports`): nothing of another member is read.
 fn per_member(a: Args) -> Result<(), CliError> {
-    let mut config = crate::config::load(&a.config.config)?;
-    let database = a
-        .database
-        .clone()
-        .unwrap_or_else(|| config.daemon.database.clone());
-    let reader = Reader::open(&database).map_err(CliError::bad)?;
+    let mut config = crate::config::load(&a.from.config.config)?;
+    let reader = a.from.open(&config)?;
     if a.out.as_deref().is_some_and(|p| p.as_os_str() == "-") {
         return Err(CliError::bad(
             "--per-member writes one folder per member: give --out DIR",
@@ -242,7 +227,7 @@ fn per_member(a: Args) -> Result<(), CliError> {
         let mut reports = report::class::MemberReports::new(
             &mut config,
             &reader,
-            &a.period,
+            &a.from.period,
             UtcMillis::from_timestamp(generated),
         )?;
         report::class::each_member(&reader, |rows| {

@@ -23,6 +23,7 @@ mod json;
 pub mod letter;
 mod md;
 mod records;
+pub(crate) use records::record_json;
 pub(crate) mod summary;
 pub mod terms;
 mod text;

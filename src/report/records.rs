@@ -288,30 +288,43 @@ pub(crate) fn json(c: &ContractReport) -> serde_json::Value {
         c.records
             .iter()
             .map(|i| {
-                serde_json::json!({
-                    "id": i.id,
-                    "probe": i.probe,
-                    "contract": i.contract,
-                    "source": i.source.as_str(),
-                    "cause": i.cause,
-                    "entered": super::text::utc(i.created_at.0),
-                    "start": super::text::utc(i.start.0),
-                    "end": (!i.open).then(|| super::text::utc(i.end.0)),
-                    "open": i.open,
-                    "tz": i.tz,
-                    "note": i.note,
-                    "attachments": i.attachments.iter()
-                        .map(|(n, h)| serde_json::json!({"name": n, "sha256": h}))
-                        .collect::<Vec<_>>(),
-                    "supersedes": i.supersedes,
-                    "superseded_by": by.get(&i.id),
-                    "withdrawn": i.withdrawn,
-                    "reason": i.reason,
-                    "counts": !i.withdrawn && !by.contains_key(&i.id),
-                })
+                let mut v = record_json(i, by.get(&i.id));
+                if let serde_json::Value::Object(m) = &mut v {
+                    m.insert("entered".into(), super::text::utc(i.created_at.0).into());
+                    m.insert(
+                        "counts".into(),
+                        (!i.withdrawn && !by.contains_key(&i.id)).into(),
+                    );
+                }
+                v
             })
             .collect(),
     )
+}
+
+/// The fields of a record that `records[]` of a report's JSON and `slawatch incident
+/// list --json` share (each adds its own); `superseded_by` is the record that
+/// supersedes it, if any. Times are RFC 3339 UTC.
+pub(crate) fn record_json(i: &Incident, superseded_by: Option<&i64>) -> serde_json::Value {
+    serde_json::json!({
+        "id": i.id,
+        "probe": i.probe,
+        "contract": i.contract,
+        "source": i.source.as_str(),
+        "cause": i.cause,
+        "start": i.start.to_string(),
+        "end": (!i.open).then(|| i.end.to_string()),
+        "open": i.open,
+        "tz": i.tz,
+        "note": i.note,
+        "attachments": i.attachments.iter()
+            .map(|(n, h)| serde_json::json!({"name": n, "sha256": h}))
+            .collect::<Vec<_>>(),
+        "supersedes": i.supersedes,
+        "superseded_by": superseded_by,
+        "withdrawn": i.withdrawn,
+        "reason": i.reason,
+    })
 }
 
 /// `records.csv`: one row per record of every contract (English status words).
@@ -388,6 +401,53 @@ mod tests {
             None
         );
         assert_eq!(common_cause(&[]), None);
+    }
+
+    #[test]
+    fn a_record_reads_as_json_with_the_fields_both_listings_share() {
+        let open = Incident {
+            id: 7,
+            contract: Some("rossi-shop".to_owned()),
+            start: UtcMillis(1_304_044_200_000),
+            end: UtcMillis(1_304_044_200_000),
+            open: true,
+            supersedes: Some(6),
+            attachments: vec![("shot.png".to_owned(), "cd".repeat(32))],
+            ..Incident::default()
+        };
+        let v = record_json(&open, Some(&9));
+        let keys: Vec<&str> = v
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            keys,
+            [
+                "attachments",
+                "cause",
+                "contract",
+                "end",
+                "id",
+                "note",
+                "open",
+                "probe",
+                "reason",
+                "source",
+                "start",
+                "superseded_by",
+                "supersedes",
+                "tz",
+                "withdrawn"
+            ]
+        );
+        assert_eq!(v["start"], "2011-04-29T02:30:00.000Z");
+        assert_eq!(
+            v["end"],
+            serde_json::Value::Null,
+            "an open record has no end"
+        );
+        assert_eq!(v["superseded_by"], 9);
+        assert_eq!(v["attachments"][0]["name"], "shot.png");
     }
 
     #[test]

@@ -148,12 +148,7 @@ pub(super) fn read_all(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<Inci
     let rows = stmt.query_map([], from_row)?;
     let mut all: Vec<Incident> = rows.collect::<Result<_, _>>()?;
     if v4 {
-        for i in &mut all {
-            i.attachments = attachments_of(conn, i.id)?
-                .into_iter()
-                .map(|(n, s, _)| (n, s))
-                .collect();
-        }
+        attach(conn, &mut all)?;
     }
     Ok(all)
 }
@@ -172,22 +167,41 @@ pub(super) fn effective_of(
             .filter(|i| i.contract.as_deref() == Some(contract))
             .collect());
     }
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {V4_COLUMNS} FROM incidents i
+    select_attached(
+        conn,
+        &format!(
+            "SELECT {V4_COLUMNS} FROM incidents i
          WHERE i.contract = ?1 AND i.withdrawn = 0
            AND NOT EXISTS (SELECT 1 FROM incidents n WHERE n.supersedes = i.id)
          ORDER BY i.start, i.id"
-    ))?;
+        ),
+        [contract],
+    )
+}
+
+/// The incidents `sql` selects (with [`V4_COLUMNS`]), each with its attachments.
+fn select_attached(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<Incident>> {
+    let mut stmt = conn.prepare_cached(sql)?;
     let mut out: Vec<Incident> = stmt
-        .query_map([contract], from_row)?
+        .query_map(params, from_row)?
         .collect::<Result<_, _>>()?;
-    for i in &mut out {
+    attach(conn, &mut out)?;
+    Ok(out)
+}
+
+/// Reads each incident's attachments (name and SHA-256) into it.
+fn attach(conn: &rusqlite::Connection, incidents: &mut [Incident]) -> rusqlite::Result<()> {
+    for i in incidents {
         i.attachments = attachments_of(conn, i.id)?
             .into_iter()
             .map(|(n, s, _)| (n, s))
             .collect();
     }
-    Ok(out)
+    Ok(())
 }
 
 impl super::Reader {
@@ -255,23 +269,12 @@ impl super::Reader {
         filter: &str,
         params: impl rusqlite::Params,
     ) -> Result<Vec<Incident>, super::StoreError> {
-        let conn = &self.conn;
-        let run = || -> rusqlite::Result<Vec<Incident>> {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {V4_COLUMNS} FROM incidents WHERE {filter} ORDER BY start, id"
-            ))?;
-            let mut out: Vec<Incident> = stmt
-                .query_map(params, from_row)?
-                .collect::<Result<_, _>>()?;
-            for i in &mut out {
-                i.attachments = attachments_of(conn, i.id)?
-                    .into_iter()
-                    .map(|(n, s, _)| (n, s))
-                    .collect();
-            }
-            Ok(out)
-        };
-        run().map_err(super::sql(&self.path))
+        select_attached(
+            &self.conn,
+            &format!("SELECT {V4_COLUMNS} FROM incidents WHERE {filter} ORDER BY start, id"),
+            params,
+        )
+        .map_err(super::sql(&self.path))
     }
 }
 
