@@ -11,7 +11,7 @@
 //! Attachments are hashed (SHA-256, sealed with the record) and copied, named by
 //! their hash, into `DATABASE.attachments/` (mode 0700), at most 50 MiB each.
 
-use super::{CliError, ConfigArg};
+use super::CliError;
 use crate::config::Config;
 use crate::model::UtcMillis;
 use crate::store::{Incident, IncidentSource, NewIncident, Reader, parse_zone};
@@ -53,15 +53,16 @@ enum Sub {
     Import(ImportArgs),
 }
 
-/// Where the configuration and the database are.
+/// Where the configuration and the database are: [`super::Where`], its `--database`
+/// help telling what giving it changes for an incident.
 #[derive(Debug, Clone, clap::Args)]
-struct Where {
+#[command(mut_arg("database", |a| a.help(
+    "The SQLite database (default: [daemon] database of the configuration). Given \
+     explicitly, an unreadable configuration only disables the name checks"
+)))]
+struct At {
     #[command(flatten)]
-    config: ConfigArg,
-    /// The SQLite database (default: [daemon] database of the configuration). Given
-    /// explicitly, an unreadable configuration only disables the name checks.
-    #[arg(long, value_name = "FILE", env = "SLAWATCH_DATABASE")]
-    database: Option<PathBuf>,
+    at: super::Where,
 }
 
 /// Record an outage seen by hand; reports count it and mark it with its source.
@@ -77,7 +78,7 @@ struct Where {
     report's period end or the report's time. Safe while the daemon runs.")]
 struct AddArgs {
     #[command(flatten)]
-    at: Where,
+    at: At,
     /// The probe the incident concerns (a name of the configuration).
     #[arg(
         long,
@@ -123,7 +124,7 @@ struct AddArgs {
     slawatch incident list --all --database /var/lib/slawatch/slawatch.db --json")]
 struct ListArgs {
     #[command(flatten)]
-    at: Where,
+    at: At,
     /// Every record, superseded and withdrawn ones too.
     #[arg(long)]
     all: bool,
@@ -140,26 +141,30 @@ struct ListArgs {
     Only the latest record of an incident can be amended; `incident list --all` shows it.")]
 struct AmendArgs {
     #[command(flatten)]
-    at: Where,
+    at: At,
     /// The record to supersede.
     id: i64,
-    /// New start.
-    #[arg(long, value_name = "T")]
+    // What the amendment changes: the options of `add`, each optional (none = as it
+    // was), with a help line of its own.
+    #[arg(long, value_name = "T", help = "New start")]
     start: Option<String>,
-    /// New end (closes an open incident).
-    #[arg(long, value_name = "T")]
+    #[arg(long, value_name = "T", help = "New end (closes an open incident)")]
     end: Option<String>,
-    /// The zone of local times (default: the record's, else the plan's).
-    #[arg(long, value_name = "ZONE")]
+    #[arg(
+        long,
+        value_name = "ZONE",
+        help = "The zone of local times (default: the record's, else the plan's)"
+    )]
     tz: Option<String>,
-    /// New cause.
-    #[arg(long, value_name = "CAUSE")]
+    #[arg(long, value_name = "CAUSE", help = "New cause")]
     cause: Option<String>,
-    /// New note.
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", help = "New note")]
     note: Option<String>,
-    /// Another file kept as evidence (the record's own attachments are kept).
-    #[arg(long, value_name = "FILE")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        help = "Another file kept as evidence (the record's own attachments are kept)"
+    )]
     attach: Vec<PathBuf>,
     /// Why (required): it is stored with the record.
     #[arg(long, value_name = "TEXT")]
@@ -173,7 +178,7 @@ struct AmendArgs {
     slawatch incident withdraw 4 --reason \"entered for the wrong contract\"")]
 struct WithdrawArgs {
     #[command(flatten)]
-    at: Where,
+    at: At,
     /// The record to withdraw.
     id: i64,
     /// Why (required): it is stored with the record.
@@ -199,7 +204,7 @@ struct WithdrawArgs {
     file's expected SHA-256 (';'-separated), checked before anything is stored.")]
 struct ImportArgs {
     #[command(flatten)]
-    at: Where,
+    at: At,
     /// The CSV file.
     file: PathBuf,
 }
@@ -232,9 +237,12 @@ struct Ctx {
     database: PathBuf,
 }
 
-impl Where {
+impl At {
     fn resolve(&self, checks_names: bool) -> Result<Ctx, CliError> {
-        match (crate::config::load(&self.config.config), &self.database) {
+        match (
+            crate::config::load(&self.at.config.config),
+            &self.at.database,
+        ) {
             (Ok(c), Some(d)) => Ok(Ctx {
                 config: Some(c),
                 database: d.clone(),
@@ -248,7 +256,7 @@ impl Where {
                     eprintln!(
                         "warning: the configuration {} cannot be read, so probe and contract \
                          names, causes and zones are not checked: {}",
-                        self.config.config.display(),
+                        self.at.config.config.display(),
                         e.to_string().lines().next().unwrap_or_default()
                     );
                 }

@@ -8,7 +8,7 @@
 //! first keeps each key seen, to refuse a key given twice). The file is hashed on
 //! both passes: if it changed in between, nothing is stored.
 
-use super::{CliError, ConfigArg};
+use super::{CliError, Where};
 use crate::config::Config;
 use crate::members::{COLUMNS, Member, REQUIRED, RowError, check_row};
 use crate::model::UtcMillis;
@@ -42,16 +42,6 @@ enum Sub {
     Import(ImportArgs),
     List(ListArgs),
     Summary(super::class_summary::Args),
-}
-
-/// Where the configuration and the database are.
-#[derive(Debug, Clone, clap::Args)]
-struct Where {
-    #[command(flatten)]
-    config: ConfigArg,
-    /// The SQLite database (default: [daemon] database of the configuration).
-    #[arg(long, value_name = "FILE", env = "SLAWATCH_DATABASE")]
-    database: Option<PathBuf>,
 }
 
 impl Where {

@@ -170,6 +170,16 @@ pub(crate) struct ConfigArg {
     pub config: PathBuf,
 }
 
+/// Where the configuration and the database are (`incident`, `members`).
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Where {
+    #[command(flatten)]
+    pub(crate) config: ConfigArg,
+    /// The SQLite database (default: [daemon] database of the configuration).
+    #[arg(long, value_name = "FILE", env = "SLAWATCH_DATABASE")]
+    pub(crate) database: Option<PathBuf>,
+}
+
 /// What a report reads: the configuration, the database and the billing period
 /// (`slawatch report` and `slawatch members summary`).
 #[derive(Debug, clap::Args)]

@@ -104,20 +104,21 @@ async fn steps(
         (None, net::Resolver::System) => system_server().await?,
     };
     let query = build_query(spec)?;
-    let (response, via_tcp) = match spec.transport {
-        DnsTransport::Tcp => (
-            exchange_tcp(server, &query, deadline, phases, usage).await?,
-            false,
-        ),
-        DnsTransport::Udp => {
-            let response = exchange_udp(server, &query, deadline, phases, usage).await?;
-            if response.metadata.truncation {
-                let response = exchange_tcp(server, &query, deadline, phases, usage).await?;
-                (response, true)
-            } else {
-                (response, false)
-            }
-        }
+    let mut io = Io {
+        deadline,
+        phases,
+        usage,
+    };
+    let response = exchange(spec.transport, server, &query, &mut io).await?;
+    // A truncated UDP answer is asked again over TCP.
+    let (response, via_tcp) = if spec.transport == DnsTransport::Udp && response.metadata.truncation
+    {
+        (
+            exchange(DnsTransport::Tcp, server, &query, &mut io).await?,
+            true,
+        )
+    } else {
+        (response, false)
     };
     judge(spec, &response, via_tcp)
 }
@@ -141,14 +142,20 @@ pub(super) async fn lookup(server: SocketAddr, name: &str) -> io::Result<Vec<IpA
         let mut message = Message::query();
         message.metadata.recursion_desired = true;
         message.add_query(query);
-        let deadline = Instant::now() + LOOKUP_TIMEOUT;
-        let response = exchange_udp(
-            server,
-            &message,
-            deadline,
-            &mut Phases::default(),
-            &mut Usage::default(),
-        )
+        let mut io = Io {
+            deadline: Instant::now() + LOOKUP_TIMEOUT,
+            phases: &mut Phases::default(),
+            usage: &mut Usage::default(),
+        };
+        // Straight to UDP: [`exchange`]'s TCP path connects through this resolver.
+        let response = async {
+            let x = Exchange {
+                server,
+                query: &message,
+                bytes: encode(&message)?,
+            };
+            exchange_udp(&x, &mut io).await
+        }
         .await
         .map_err(|f| io::Error::other(format!("the resolver: {}", f.detail)))?;
         match response.metadata.response_code {
@@ -235,16 +242,43 @@ fn encode(query: &Message) -> Result<Vec<u8>, Failure> {
         .map_err(|e| Failure::new(ErrorClass::Unknown, format!("cannot encode the query: {e}")))
 }
 
-/// Sends `query` over UDP and waits for its response, ignoring well-formed
-/// messages with another id.
-async fn exchange_udp(
+/// What every exchange carries: the check's deadline, and where it records its
+/// phases and its use of memory and bandwidth.
+struct Io<'a> {
+    deadline: Instant,
+    phases: &'a mut Phases,
+    usage: &'a mut Usage,
+}
+
+/// Encodes `query` once and exchanges it with `server` over `transport`.
+async fn exchange(
+    transport: DnsTransport,
     server: SocketAddr,
     query: &Message,
-    deadline: Instant,
-    phases: &mut Phases,
-    usage: &mut Usage,
+    io: &mut Io<'_>,
 ) -> Result<Message, Failure> {
-    let bytes = encode(query)?;
+    let x = Exchange {
+        server,
+        query,
+        bytes: encode(query)?,
+    };
+    match transport {
+        DnsTransport::Udp => exchange_udp(&x, io).await,
+        DnsTransport::Tcp => exchange_tcp(&x, io).await,
+    }
+}
+
+/// One query to one server, encoded once whatever carries it.
+struct Exchange<'a> {
+    server: SocketAddr,
+    query: &'a Message,
+    bytes: Vec<u8>,
+}
+
+/// Sends the query over UDP and waits for its response,
+/// ignoring well-formed messages with another id.
+async fn exchange_udp(x: &Exchange<'_>, io: &mut Io<'_>) -> Result<Message, Failure> {
+    let (server, query, bytes, deadline) = (x.server, x.query, &x.bytes[..], io.deadline);
     let local: SocketAddr = if server.is_ipv4() {
         (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
     } else {
@@ -264,7 +298,7 @@ async fn exchange_udp(
         .map_err(|e| udp_failure(server, &e))?;
     let sent = Instant::now();
     socket
-        .send(&bytes)
+        .send(bytes)
         .await
         .map_err(|e| udp_failure(server, &e))?;
     // One byte more than we accept, so an oversized datagram is seen, not truncated.
@@ -282,8 +316,8 @@ async fn exchange_udp(
                 return Err(Failure::new(ErrorClass::Timeout, detail));
             }
         };
-        usage.bytes_read = usage.bytes_read.saturating_add(n as u64);
-        usage.peak_buffered = usage.peak_buffered.max(n);
+        io.usage.bytes_read = io.usage.bytes_read.saturating_add(n as u64);
+        io.usage.peak_buffered = io.usage.peak_buffered.max(n);
         // The id first, before any parsing (as hickory-net's UDP client does): a
         // datagram that is not for our query (too short to carry an id, or another
         // id) is dropped without a verdict, so a spoofed or stray datagram cannot end
@@ -292,7 +326,7 @@ async fn exchange_udp(
             ignored = ignored.saturating_add(1);
             continue;
         }
-        phases.first_byte = Some(sent.elapsed());
+        io.phases.first_byte = Some(sent.elapsed());
         if n > usize::from(UDP_PAYLOAD) {
             return Err(Failure::new(
                 ErrorClass::Protocol,
@@ -322,22 +356,17 @@ fn udp_failure(server: SocketAddr, e: &io::Error) -> Failure {
     }
 }
 
-/// Sends `query` over TCP and reads exactly one length-prefixed response.
-async fn exchange_tcp(
-    server: SocketAddr,
-    query: &Message,
-    deadline: Instant,
-    phases: &mut Phases,
-    usage: &mut Usage,
-) -> Result<Message, Failure> {
-    let bytes = encode(query)?;
+/// Sends the query over TCP and reads exactly one
+/// length-prefixed response.
+async fn exchange_tcp(x: &Exchange<'_>, io: &mut Io<'_>) -> Result<Message, Failure> {
+    let (server, query, bytes, deadline) = (x.server, x.query, &x.bytes[..], io.deadline);
     let len = u16::try_from(bytes.len())
         .map_err(|_| Failure::new(ErrorClass::Unknown, "the query is too long for TCP"))?;
     let mut stream: TcpStream =
-        net::connect(&server.ip().to_string(), server.port(), deadline, phases).await?;
+        net::connect(&server.ip().to_string(), server.port(), deadline, io.phases).await?;
     let mut framed = Vec::with_capacity(bytes.len() + 2);
     framed.extend_from_slice(&len.to_be_bytes());
-    framed.extend_from_slice(&bytes);
+    framed.extend_from_slice(bytes);
     let sent = Instant::now();
     stream
         .write_all(&framed)
@@ -357,11 +386,11 @@ async fn exchange_tcp(
             "connection closed without a response",
         ));
     }
-    phases.first_byte = Some(sent.elapsed());
+    io.phases.first_byte = Some(sent.elapsed());
     if n < 2 {
         read_exact(&mut stream, &mut prefix[n..], deadline).await?;
     }
-    usage.bytes_read = usage.bytes_read.saturating_add(2);
+    io.usage.bytes_read = io.usage.bytes_read.saturating_add(2);
     let want = usize::from(u16::from_be_bytes(prefix));
     if want < 12 {
         return Err(Failure::new(
@@ -390,8 +419,8 @@ async fn exchange_tcp(
             ));
         }
         body.extend_from_slice(&chunk[..got]);
-        usage.bytes_read = usage.bytes_read.saturating_add(got as u64);
-        usage.peak_buffered = usage.peak_buffered.max(body.capacity());
+        io.usage.bytes_read = io.usage.bytes_read.saturating_add(got as u64);
+        io.usage.peak_buffered = io.usage.peak_buffered.max(body.capacity());
     }
     let response = decode(&body)?;
     if response.metadata.id != query.metadata.id {

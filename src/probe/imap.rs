@@ -44,11 +44,11 @@
 //! encoded in modified UTF-7 (RFC 3501 §5.1.3).
 
 use super::conn::{LineConn, Usage};
-use super::mail::{self, Progress, quote, wire_failure};
+use super::mail::{self, Progress, Step, quote, wire_failure};
 use super::wire::{self, GreetingKind, IMAP_MAX_LINE, ImapCapabilities, ImapResponse, ImapStatus};
 use super::{Failure, Outcome, Up};
 use crate::config::{Credentials, ImapSpec, TlsMode};
-use crate::model::{Check, ErrorClass, Phases, UtcMillis};
+use crate::model::{Check, ErrorClass};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use std::time::Duration;
@@ -62,26 +62,17 @@ pub async fn check(name: &str, spec: &ImapSpec, timeout: Duration) -> Check {
 /// [`check`], also returning what the connection held and read (for tests: memory
 /// stays bounded whatever the server sends).
 pub async fn check_with_usage(name: &str, spec: &ImapSpec, timeout: Duration) -> (Check, Usage) {
-    mail::check(name, spec, timeout, steps).await
+    mail::check(name, spec, (&spec.endpoint, IMAP_MAX_LINE), timeout, steps).await
 }
 
-async fn steps(
-    spec: &ImapSpec,
-    deadline: Instant,
-    started_at: UtcMillis,
-    phases: &mut Phases,
-    progress: &mut Progress,
-) -> Outcome {
-    let endpoint = &spec.endpoint;
-    let mut conn = mail::open(
-        endpoint,
-        IMAP_MAX_LINE,
+async fn steps(spec: &ImapSpec, mut conn: LineConn, step: Step<'_>) -> Outcome {
+    let Step {
         deadline,
         started_at,
         phases,
         progress,
-    )
-    .await?;
+    } = step;
+    let endpoint = &spec.endpoint;
     let mut s = Session {
         deadline,
         tags: 0,

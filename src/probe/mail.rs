@@ -24,23 +24,43 @@ const FAREWELL_WAIT: Duration = Duration::from_secs(2);
 const FAREWELL_MARGIN: Duration = Duration::from_millis(100);
 
 /// Runs a mailbox probe's `steps` as one check named `name`: under the check's
-/// deadline, a timeout keeping what the steps had learnt (memory use, the
-/// certificate's expiry), and the `Check` built with the phases they timed.
+/// deadline, the connection to `endpoint` opened for them (lines up to `max_line`),
+/// a timeout keeping what the steps had learnt (memory use, the certificate's
+/// expiry), and the `Check` built with the phases they timed.
 pub(super) async fn check<S>(
     name: &str,
     spec: &S,
+    (endpoint, max_line): (&MailEndpoint, usize),
     timeout: Duration,
-    steps: impl AsyncFnOnce(&S, Instant, UtcMillis, &mut Phases, &mut Progress) -> Outcome,
+    steps: impl AsyncFnOnce(&S, LineConn, Step<'_>) -> Outcome,
 ) -> (crate::model::Check, Usage) {
     let mut run = Run::begin(timeout);
     let mut progress = Progress::default();
     let (deadline, started_at) = (run.deadline, run.started_at);
     let outcome = run
-        .within(async |phases| steps(spec, deadline, started_at, phases, &mut progress).await)
+        .within(async |phases| {
+            let mut step = Step {
+                deadline,
+                started_at,
+                phases,
+                progress: &mut progress,
+            };
+            let conn = open(endpoint, max_line, &mut step).await?;
+            steps(spec, conn, step).await
+        })
         .await
         .map_err(|f| progress.fail(f));
     let usage = progress.usage;
     (run.finish(name, outcome), usage)
+}
+
+/// What every step of a mailbox check carries besides the connection: the
+/// check's deadline and start, and where it records its phases and progress.
+pub(super) struct Step<'a> {
+    pub(super) deadline: Instant,
+    pub(super) started_at: UtcMillis,
+    pub(super) phases: &'a mut Phases,
+    pub(super) progress: &'a mut Progress,
 }
 
 /// Until when the answer to a farewell (LOGOUT, QUIT) is awaited: at most
@@ -90,19 +110,25 @@ fn server_name(endpoint: &MailEndpoint) -> &str {
 /// Connects to `endpoint`, with an immediate TLS handshake when its mode is
 /// implicit. Lines longer than `max_line` will be refused; echoes of the
 /// endpoint's credentials are redacted from every line read.
-pub(super) async fn open(
+async fn open(
     endpoint: &MailEndpoint,
     max_line: usize,
-    deadline: Instant,
-    started_at: UtcMillis,
-    phases: &mut Phases,
-    progress: &mut Progress,
+    step: &mut Step<'_>,
 ) -> Result<LineConn, Failure> {
-    let stream = net::connect(&endpoint.host, endpoint.port, deadline, phases).await?;
+    let deadline = step.deadline;
+    let stream = net::connect(&endpoint.host, endpoint.port, deadline, step.phases).await?;
     let mut conn = if endpoint.tls_mode == TlsMode::Implicit {
         let t = Instant::now();
         let result = tls::handshake(stream, server_name(endpoint), &endpoint.tls, deadline).await;
-        let stream = timed_tls(result, t, started_at, &endpoint.tls, phases, progress)?;
+        let settings = &endpoint.tls;
+        let stream = timed_tls(
+            result,
+            t,
+            step.started_at,
+            settings,
+            step.phases,
+            step.progress,
+        )?;
         LineConn::tls(stream, max_line, deadline)
     } else {
         LineConn::plain(stream, max_line, deadline)

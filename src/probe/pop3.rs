@@ -30,11 +30,11 @@
 //! and a conversation at [`super::conn::MAX_READ`] bytes (`protocol`).
 
 use super::conn::{LineConn, Usage};
-use super::mail::{self, Progress, quote, wire_failure};
+use super::mail::{self, Progress, Step, quote, wire_failure};
 use super::wire::{self, MAX_LINE, POP3_MAX_LINES, Pop3MultiLine, Pop3Status};
 use super::{Failure, Outcome, Up};
 use crate::config::{Credentials, Pop3Spec, TlsMode};
-use crate::model::{Check, ErrorClass, Phases, UtcMillis};
+use crate::model::{Check, ErrorClass};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use std::time::Duration;
@@ -48,7 +48,7 @@ pub async fn check(name: &str, spec: &Pop3Spec, timeout: Duration) -> Check {
 /// [`check`], also returning what the connection held and read (for tests: memory
 /// stays bounded whatever the server sends).
 pub async fn check_with_usage(name: &str, spec: &Pop3Spec, timeout: Duration) -> (Check, Usage) {
-    mail::check(name, spec, timeout, steps).await
+    mail::check(name, spec, (&spec.endpoint, MAX_LINE), timeout, steps).await
 }
 
 /// A CAPA list: `(KEYWORD, arguments)`.
@@ -63,19 +63,12 @@ fn sasl_plain(capa: &Capa) -> bool {
         .any(|(k, args)| k == "SASL" && args.iter().any(|a| a.eq_ignore_ascii_case("PLAIN")))
 }
 
-async fn steps(
-    spec: &Pop3Spec,
-    deadline: Instant,
-    started_at: UtcMillis,
-    phases: &mut Phases,
-    progress: &mut Progress,
-) -> Outcome {
+async fn steps(spec: &Pop3Spec, mut conn: LineConn, step: Step<'_>) -> Outcome {
     let endpoint = &spec.endpoint;
-    let mut conn = mail::open(endpoint, MAX_LINE, deadline, started_at, phases, progress).await?;
 
     let t = Instant::now();
-    let greeting = status(&mut conn, progress, "greeting").await?;
-    phases.first_byte = Some(t.elapsed());
+    let greeting = status(&mut conn, step.progress, "greeting").await?;
+    step.phases.first_byte = Some(t.elapsed());
     if !greeting.ok {
         return Err(Failure::new(
             ErrorClass::Refused,
@@ -83,7 +76,7 @@ async fn steps(
         ));
     }
 
-    let mut capa = read_capa(&mut conn, progress).await?;
+    let mut capa = read_capa(&mut conn, step.progress).await?;
     if endpoint.tls_mode == TlsMode::Starttls {
         if capa.as_ref().is_some_and(|c| !has(c, "STLS")) {
             return Err(Failure::new(
@@ -91,32 +84,32 @@ async fn steps(
                 "STLS required but not offered",
             ));
         }
-        let reply = command(&mut conn, progress, b"STLS\r\n", "STLS").await?;
+        let reply = command(&mut conn, step.progress, b"STLS\r\n", "STLS").await?;
         if !reply.ok {
             return Err(Failure::new(
                 ErrorClass::Tls,
                 format!("STLS refused: {}", quote(&reply.text)),
             ));
         }
-        conn = mail::upgrade(conn, endpoint, started_at, phases, progress).await?;
+        conn = mail::upgrade(conn, endpoint, step.started_at, step.phases, step.progress).await?;
         // The list may change once TLS is on (USER often appears only then).
-        capa = read_capa(&mut conn, progress).await?;
+        capa = read_capa(&mut conn, step.progress).await?;
     }
 
     let Some(credentials) = &endpoint.credentials else {
-        quit(&mut conn, progress, deadline).await;
+        quit(&mut conn, step.progress, step.deadline).await;
         let known = capa.map_or_else(
             || "no CAPA".to_owned(),
             |c| format!("{} capabilities", c.len()),
         );
-        return Ok(up(progress, format!("POP3 ready (no login, {known})")));
+        return Ok(up(step.progress, format!("POP3 ready (no login, {known})")));
     };
 
     let t = Instant::now();
-    login(&mut conn, progress, capa.as_ref(), credentials).await?;
-    phases.login = Some(t.elapsed());
+    login(&mut conn, step.progress, capa.as_ref(), credentials).await?;
+    step.phases.login = Some(t.elapsed());
 
-    let stat = command(&mut conn, progress, b"STAT\r\n", "STAT").await?;
+    let stat = command(&mut conn, step.progress, b"STAT\r\n", "STAT").await?;
     if !stat.ok {
         return Err(Failure::new(
             ErrorClass::Content,
@@ -130,10 +123,10 @@ async fn steps(
             format!("STAT: not '+OK count size': {}", quote(&stat.text)),
         ));
     };
-    quit(&mut conn, progress, deadline).await;
+    quit(&mut conn, step.progress, step.deadline).await;
     let messages = if count == 1 { "message" } else { "messages" };
     Ok(up(
-        progress,
+        step.progress,
         format!("POP3 ok, {count} {messages} ({size} bytes)"),
     ))
 }
