@@ -11,7 +11,7 @@
 
 use crate::config::{Config, Contract, CustomerType, FeePeriod, Unavailability};
 use crate::report::Lang;
-use crate::store::{MemberRecord, Reader, Store, StoredMember};
+use crate::store::{MemberRecord, Reader, StoredMember};
 use rust_decimal::Decimal;
 
 /// One member's service, as it counts (the latest record of its key).
@@ -168,38 +168,6 @@ impl Reader {
         mut f: impl FnMut(Member) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         self.for_each_member_record(|s| f(Member::from_stored(s)))
-    }
-}
-
-impl Store {
-    /// [`Reader::for_each_member`] on this store's database.
-    ///
-    /// # Errors
-    /// On a database error, or `f`'s.
-    pub fn for_each_member(
-        &self,
-        f: impl FnMut(Member) -> anyhow::Result<()>,
-    ) -> anyhow::Result<()> {
-        Reader::open(self.path())?.for_each_member(f)
-    }
-
-    /// [`Reader::member_count`] on this store's database.
-    ///
-    /// # Errors
-    /// On a database error.
-    pub fn member_count(&self) -> anyhow::Result<u64> {
-        Ok(Reader::open(self.path())?.member_count()?)
-    }
-
-    /// [`Reader::effective_incidents_of`] on this store's database.
-    ///
-    /// # Errors
-    /// On a database error.
-    pub fn effective_incidents_of(
-        &self,
-        contract: &str,
-    ) -> anyhow::Result<Vec<crate::store::Incident>> {
-        Ok(Reader::open(self.path())?.effective_incidents_of(contract)?)
     }
 }
 

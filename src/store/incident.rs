@@ -153,32 +153,6 @@ pub(super) fn read_all(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<Inci
     Ok(all)
 }
 
-/// What counts of the records on contract id `contract` (see
-/// [`effective_incidents`]), oldest start first, through the index on
-/// `incidents.contract` (migration 6); by reading every record before it.
-pub(super) fn effective_of(
-    conn: &rusqlite::Connection,
-    contract: &str,
-) -> rusqlite::Result<Vec<Incident>> {
-    let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if v < super::member::MEMBERS_MIGRATION {
-        return Ok(effective_incidents(&read_all(conn)?)
-            .into_iter()
-            .filter(|i| i.contract.as_deref() == Some(contract))
-            .collect());
-    }
-    select_attached(
-        conn,
-        &format!(
-            "SELECT {V4_COLUMNS} FROM incidents i
-         WHERE i.contract = ?1 AND i.withdrawn = 0
-           AND NOT EXISTS (SELECT 1 FROM incidents n WHERE n.supersedes = i.id)
-         ORDER BY i.start, i.id"
-        ),
-        [contract],
-    )
-}
-
 /// The incidents `sql` selects (with [`V4_COLUMNS`]), each with its attachments.
 fn select_attached(
     conn: &rusqlite::Connection,
@@ -216,19 +190,7 @@ impl super::Reader {
         &self,
         contract: &str,
     ) -> Result<Vec<(Incident, Option<String>)>, super::StoreError> {
-        let v: i64 = self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(super::sql(&self.path))?;
-        let records: Vec<Incident> = if v < super::member::MEMBERS_MIGRATION {
-            read_all(&self.conn)
-                .map_err(super::sql(&self.path))?
-                .into_iter()
-                .filter(|i| i.contract.as_deref() == Some(contract))
-                .collect()
-        } else {
-            self.records_where("contract = ?1", [contract])?
-        };
+        let records = self.records_of(contract)?;
         let chain = self.has_chain()?;
         records
             .into_iter()
@@ -246,6 +208,24 @@ impl super::Reader {
                 Ok((i, seal))
             })
             .collect()
+    }
+
+    /// Every record on contract id `contract`, oldest start first: through the index
+    /// on `incidents.contract` (migration 6), or, on an older schema, by reading every
+    /// record. One reader for a member's evidence list and for what counts of it.
+    pub(crate) fn records_of(&self, contract: &str) -> Result<Vec<Incident>, super::StoreError> {
+        let v: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(super::sql(&self.path))?;
+        if v < super::member::MEMBERS_MIGRATION {
+            return Ok(read_all(&self.conn)
+                .map_err(super::sql(&self.path))?
+                .into_iter()
+                .filter(|i| i.contract.as_deref() == Some(contract))
+                .collect());
+        }
+        self.records_where("contract = ?1", [contract])
     }
 
     /// Every record that names no contract (a probe's): evidence about a service

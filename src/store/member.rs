@@ -368,12 +368,14 @@ impl Reader {
 
     /// The incidents that count (the latest record of each chain, withdrawals
     /// dropped) recorded on contract id `contract`, oldest start first; read
-    /// through the index on `incidents.contract`, not by a scan of every record.
+    /// through the index on `incidents.contract`, not by a scan of every record. A
+    /// record and its amendments share their contract (`incident amend` cannot move
+    /// one), so what counts is decided among the contract's own records.
     ///
     /// # Errors
     /// On a database error.
     pub fn effective_incidents_of(&self, contract: &str) -> Result<Vec<Incident>, StoreError> {
-        super::incident::effective_of(&self.conn, contract).map_err(sql(&self.path))
+        Ok(super::effective_incidents(&self.records_of(contract)?))
     }
 }
 

@@ -370,11 +370,6 @@ impl Store {
         self
     }
 
-    /// The database file.
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Queues a record without waiting. A full queue drops it: counted, logged, and
     /// the coverage is cut before the next record that fits (a `Gap`).
     fn send(&self, msg: Msg) -> Result<(), StoreError> {
