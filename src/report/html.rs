@@ -342,18 +342,7 @@ impl Page<'_> {
     /// "over 12 checks (3 runs, 1 failed checks)".
     fn evidence_counts(&self, c: &ContractReport) -> String {
         let lang = self.lang;
-        let (checks, runs, failures) = match lang {
-            Lang::En => (
-                c.evidence.checks.to_string(),
-                c.evidence.runs.to_string(),
-                c.evidence.failures.to_string(),
-            ),
-            Lang::It => (
-                words::number(&c.evidence.checks.to_string(), lang),
-                words::number(&c.evidence.runs.to_string(), lang),
-                words::number(&c.evidence.failures.to_string(), lang),
-            ),
-        };
+        let (checks, runs, failures) = text::evidence_counts_in(c, lang);
         match lang {
             Lang::En => format!("over {checks} checks ({runs} runs, {failures} failed checks)"),
             Lang::It => {

@@ -57,18 +57,7 @@ fn contract(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>, l
             .unwrap_or_default(),
         esc(&super::terms::describe(&c.plan, lang))
     );
-    let (checks, runs, failures) = match lang {
-        Lang::En => (
-            c.evidence.checks.to_string(),
-            c.evidence.runs.to_string(),
-            c.evidence.failures.to_string(),
-        ),
-        Lang::It => (
-            super::words::number(&c.evidence.checks.to_string(), lang),
-            super::words::number(&c.evidence.runs.to_string(), lang),
-            super::words::number(&c.evidence.failures.to_string(), lang),
-        ),
-    };
+    let (checks, runs, failures) = text::evidence_counts_in(c, lang);
     let probes = c.contract.probes.join(", ");
     let facts = [
         (t("Period", "Periodo"), esc(&text::period_in(c, lang))),

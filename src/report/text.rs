@@ -8,6 +8,24 @@ use crate::sla::num::{self, Q};
 use crate::sla::plan::CreditForm;
 use jiff::tz::TimeZone;
 
+/// The evidence's checks, runs and failed checks as numbers are written in `lang`
+/// (digits as they are in English, `words::number` in Italian).
+pub(super) fn evidence_counts_in(c: &ContractReport, lang: Lang) -> (String, String, String) {
+    let e = &c.evidence;
+    match lang {
+        Lang::En => (
+            e.checks.to_string(),
+            e.runs.to_string(),
+            e.failures.to_string(),
+        ),
+        Lang::It => (
+            words::number(&e.checks.to_string(), lang),
+            words::number(&e.runs.to_string(), lang),
+            words::number(&e.failures.to_string(), lang),
+        ),
+    }
+}
+
 /// `2023-01-10 08:00:00 +01:00` (milliseconds only when not zero).
 pub(super) fn local(ms: i64, tz: &TimeZone) -> String {
     let Ok(ts) = jiff::Timestamp::from_millisecond(ms) else {
