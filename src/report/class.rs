@@ -630,9 +630,9 @@ pub(crate) const CSV_COLUMNS: [&str; 19] = [
 ];
 
 fn csv_line(w: &mut impl Write, cells: &[String]) -> io::Result<()> {
-    let line: Vec<String> = cells.iter().map(|c| super::csv::field(c)).collect();
-    w.write_all(line.join(",").as_bytes())?;
-    w.write_all(b"\r\n")
+    let mut line = String::new();
+    super::csv::line(&mut line, cells);
+    w.write_all(line.as_bytes())
 }
 
 /// What the summary writes, in which formats; fed member by member.

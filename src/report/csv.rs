@@ -37,7 +37,8 @@ pub(super) fn field(s: &str) -> String {
     }
 }
 
-fn line(out: &mut String, cells: &[String]) {
+/// One CSV row of `cells` (quoted as [`field`] does) ending in CRLF, appended to `out`.
+pub(super) fn line(out: &mut String, cells: &[String]) {
     let row: Vec<String> = cells.iter().map(|c| field(c)).collect();
     out.push_str(&row.join(","));
     out.push_str("\r\n");

@@ -330,11 +330,7 @@ pub(crate) fn record_json(i: &Incident, superseded_by: Option<&i64>) -> serde_js
 /// `records.csv`: one row per record of every contract (English status words).
 pub(crate) fn csv(r: &Report) -> String {
     let mut out = String::new();
-    let line = |out: &mut String, cells: &[String]| {
-        let v: Vec<String> = cells.iter().map(|c| super::csv::field(c)).collect();
-        out.push_str(&v.join(","));
-        out.push_str("\r\n");
-    };
+    let line = super::csv::line;
     line(
         &mut out,
         &[
