@@ -29,6 +29,7 @@
 //! A store that cannot commit on a reload is logged, not fatal: the daemon goes on.
 
 use crate::alert::Alerter;
+use crate::alert::policy::Policy;
 use crate::clock::Clock;
 use crate::config::{self, Config};
 use crate::metrics::Metrics;
@@ -137,6 +138,7 @@ pub async fn run_with(
     let writer_stats = store.stats();
     let mut stalled = false;
     let mut alerter = Alerter::new(&config.alerts);
+    let mut policy = Policy::new(&config);
     for o in machines.values().filter_map(Confirmation::open_outage) {
         metrics.set_outage(&o.probe, true);
         tracing::warn!(probe = %o.probe, since = %o.start, "resuming an open outage");
@@ -199,7 +201,7 @@ pub async fn run_with(
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let reload = loop {
             tokio::select! {
-                Some(s) = rx.recv() => on_check(&store, &metrics, &alerter, &vantage, &mut machines, s)?,
+                Some(s) = rx.recv() => on_check(&store, &metrics, (&alerter, &mut policy), &vantage, &mut machines, s)?,
                 _ = beat.tick() => {
                     let t = clock.now();
                     record_clock_steps(&database, &clock);
@@ -222,6 +224,9 @@ pub async fn run_with(
                         write_checkpoint(&config, "daily");
                     }
                     reports.tick(&config, t);
+                    for alert in policy.tick(t) {
+                        alerter.send(&alert, &vantage);
+                    }
                 }
                 _ = hup.recv() => {
                     let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading]);
@@ -250,7 +255,14 @@ pub async fn run_with(
         round.cancel();
         let drained = tokio::time::timeout(DRAIN_LIMIT, async {
             while let Some(s) = rx.recv().await {
-                on_check(&store, &metrics, &alerter, &vantage, &mut machines, s)?;
+                on_check(
+                    &store,
+                    &metrics,
+                    (&alerter, &mut policy),
+                    &vantage,
+                    &mut machines,
+                    s,
+                )?;
             }
             Ok::<(), StoreError>(())
         })
@@ -278,6 +290,7 @@ pub async fn run_with(
                 }
                 tracing::info!(path = %config_path.display(), "configuration reloaded");
                 alerter = Alerter::new(&new.alerts);
+                policy = Policy::new(&new);
                 config = new;
             }
             None => {
@@ -464,7 +477,7 @@ fn resume(database: &Path, config: &Config) -> Result<HashMap<String, Confirmati
 fn on_check(
     store: &Store,
     metrics: &Metrics,
-    alerter: &Alerter,
+    (alerter, policy): (&Alerter, &mut Policy),
     vantage: &str,
     machines: &mut HashMap<String, Confirmation>,
     s: Scheduled,
@@ -478,6 +491,10 @@ fn on_check(
         tracing::debug!(probe = %s.check.probe, status = %s.check.status, class = ?s.check.class, detail = %s.check.detail, "check failed");
     }
     store.record_check(&s.check)?;
+    let now = crate::probe::net::wall_clock_now();
+    for alert in policy.on_check(&s.check, now) {
+        alerter.send(&alert, vantage);
+    }
     let Some(machine) = machines.get_mut(&s.check.probe) else {
         return Ok(());
     };
@@ -493,7 +510,9 @@ fn on_check(
             }
         }
         store.record_outage(&event)?;
-        alerter.notify(&event, vantage);
+        for alert in policy.on_event(&event, now) {
+            alerter.send(&alert, vantage);
+        }
     }
     Ok(())
 }

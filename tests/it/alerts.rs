@@ -152,6 +152,7 @@ async fn webhook_posts_the_exact_json_with_the_custom_header() {
         json,
         serde_json::json!({
             "event": "outage_opened",
+            "key": "down:shop-site:1712139330000",
             "probe": "shop-site",
             "start": "2024-04-03T10:15:30.000Z",
             "end": null,
@@ -173,6 +174,7 @@ async fn webhook_posts_the_exact_json_with_the_custom_header() {
         json,
         serde_json::json!({
             "event": "outage_closed",
+            "key": "up:shop-site:1712139330000",
             "probe": "shop-site",
             "start": "2024-04-03T10:15:30.000Z",
             "end": "2024-04-03T10:27:30.000Z",

@@ -43,8 +43,14 @@
 //! 12m 30s` (the duration truncated to the second); a plain-text body with the
 //! webhook's facts, one per line.
 
+mod event;
+pub(crate) mod policy;
+pub(crate) mod render;
+
+pub(crate) use event::{Alert, AlertEvent};
+
 use crate::config::{Alerts, EmailAlerts, Webhook, format_duration, url_origin};
-use crate::outage::{Event, Outage};
+use crate::outage::Event;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
@@ -129,9 +135,19 @@ impl Alerter {
     /// Sends `event` to every target in the background and returns at once. Must be
     /// called inside a tokio runtime.
     pub fn notify(&self, event: &Event, vantage: &str) {
-        let payload = payload(event, vantage);
+        let alert = Alert::of_event(
+            event,
+            crate::probe::net::wall_clock_now(),
+            crate::report::Lang::En,
+        );
+        self.send(&alert, vantage);
+    }
+
+    /// Sends `alert` to every target in the background and returns at once. Must be
+    /// called inside a tokio runtime.
+    pub(crate) fn send(&self, alert: &Alert, vantage: &str) {
         if let Some(http) = &self.inner.http {
-            let body = payload.to_string();
+            let body = render::body(alert, vantage);
             for (i, hook) in self.inner.webhooks.iter().enumerate() {
                 let target = webhook_target(i, hook.url.expose());
                 let Some(permit) = self.permit(&target) else {
@@ -157,7 +173,8 @@ impl Alerter {
             let Some(permit) = self.permit(&email.target) else {
                 return;
             };
-            let (subject, body) = (subject(event), text(&payload));
+            let mail = render::mail(alert, vantage);
+            let (subject, body) = (mail.subject, mail.text);
             let inner = self.inner.clone();
             tokio::spawn(async move {
                 let _permit = permit;
@@ -220,29 +237,6 @@ fn webhook_target(i: usize, url: &str) -> String {
     format!("webhook {} ({})", i + 1, url_origin(url))
 }
 
-/// The webhook's JSON: the outage as `Outage` serialises it everywhere (`slawatch
-/// outages --json` too), with the event and the vantage (see the module documentation).
-#[derive(serde::Serialize)]
-struct Body<'a> {
-    event: &'static str,
-    #[serde(flatten)]
-    outage: &'a Outage,
-    vantage: &'a str,
-}
-
-/// The webhook's JSON (see the module documentation).
-pub(crate) fn payload(event: &Event, vantage: &str) -> serde_json::Value {
-    let (event, outage): (&str, &Outage) = match event {
-        Event::Opened(o) => ("outage_opened", o),
-        Event::Closed(o) => ("outage_closed", o),
-    };
-    serde_json::json!(Body {
-        event,
-        outage,
-        vantage
-    })
-}
-
 /// `[slawatch] DOWN shop-site (timeout)` / `[slawatch] UP shop-site after 12m 30s`.
 pub(crate) fn subject(event: &Event) -> String {
     match event {
@@ -258,22 +252,6 @@ pub(crate) fn subject(event: &Event) -> String {
             )
         }
     }
-}
-
-/// The plain-text body: the payload's fields, one `name: value` per line.
-fn text(payload: &serde_json::Value) -> String {
-    let mut out = String::new();
-    if let Some(map) = payload.as_object() {
-        for (k, v) in map {
-            let v = match v {
-                serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Null => "-".to_owned(),
-                other => other.to_string(),
-            };
-            out.push_str(&format!("{k}: {v}\n"));
-        }
-    }
-    out
 }
 
 async fn post(http: &reqwest::Client, hook: &Webhook, body: &str) -> Result<(), String> {
@@ -381,6 +359,7 @@ fn email(e: &EmailAlerts) -> Result<Email, String> {
 mod tests {
     use super::*;
     use crate::model::{ErrorClass, UtcMillis};
+    use crate::outage::Outage;
 
     fn outage(end: Option<i64>) -> Outage {
         Outage {
@@ -409,8 +388,15 @@ mod tests {
     #[test]
     fn the_webhook_is_the_outage_as_outages_json_writes_it_plus_event_and_vantage() {
         let o = outage(Some(1_712_139_420_000));
-        let mut body = payload(&Event::Closed(o.clone()), "fra-1");
+        let alert = Alert::of_event(
+            &Event::Closed(o.clone()),
+            UtcMillis(0),
+            crate::report::Lang::En,
+        );
+        let mut body: serde_json::Value =
+            serde_json::from_str(&render::body(&alert, "fra-1")).unwrap();
         let map = body.as_object_mut().unwrap();
+        assert_eq!(map.remove("key").unwrap(), "up:shop-site:1712139330000");
         assert_eq!(map.remove("event").unwrap(), "outage_closed");
         assert_eq!(map.remove("vantage").unwrap(), "fra-1");
         assert_eq!(body, serde_json::to_value(&o).unwrap());
@@ -432,7 +418,12 @@ mod tests {
 
     #[test]
     fn the_body_carries_every_field() {
-        let t = text(&payload(&Event::Opened(outage(None)), "fra-1"));
+        let alert = Alert::of_event(
+            &Event::Opened(outage(None)),
+            UtcMillis(0),
+            crate::report::Lang::En,
+        );
+        let t = render::mail(&alert, "fra-1").text;
         for line in [
             "event: outage_opened\n",
             "probe: shop-site\n",
