@@ -97,6 +97,7 @@ impl Member {
             provider_address: addressee.and_then(|a| a.address.clone()),
             provider_email: addressee.and_then(|a| a.email.clone()),
             provider_pec: addressee.and_then(|a| a.pec.clone()),
+            lang: Some(self.lang(cfg).as_str().to_owned()),
         }
     }
 

@@ -44,17 +44,15 @@
 //! webhook's facts, one per line.
 
 mod event;
+pub(crate) mod mail;
 pub(crate) mod policy;
 pub(crate) mod render;
+pub(crate) mod webhook;
 
 pub(crate) use event::{Alert, AlertEvent};
 
-use crate::config::{Alerts, EmailAlerts, Webhook, format_duration, url_origin};
+use crate::config::{Alerts, Webhook, format_duration, url_origin};
 use crate::outage::Event;
-use lettre::message::{Mailbox, header::ContentType};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -65,7 +63,7 @@ pub const MAX_IN_FLIGHT: u32 = 8;
 /// The wait before the one retry of a failed send.
 pub(crate) const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Per attempt, for a webhook and for an SMTP command.
-const TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Sends outage alerts to the configured targets. Cheap to clone.
 #[derive(Clone)]
@@ -76,19 +74,10 @@ pub struct Alerter {
 struct Inner {
     webhooks: Vec<Webhook>,
     http: Option<reqwest::Client>,
-    email: Option<Email>,
+    email: Option<mail::Email>,
     permits: Arc<Semaphore>,
     dropped: AtomicU64,
     failed: AtomicU64,
-}
-
-struct Email {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-    from: Mailbox,
-    to: Vec<Mailbox>,
-    /// `smtp_url`, for logs (it never carries the password: that comes from
-    /// `password_env`/`password_file`).
-    target: String,
 }
 
 impl Alerter {
@@ -111,7 +100,7 @@ impl Alerter {
                 }
             }
         };
-        let email = alerts.email.as_ref().and_then(|e| match email(e) {
+        let email = alerts.email.as_ref().and_then(|e| match mail::channel(e) {
             Ok(m) => Some(m),
             Err(why) => {
                 // Only the origin: the URL's userinfo may hold a password.
@@ -149,7 +138,7 @@ impl Alerter {
         if let Some(http) = &self.inner.http {
             let body = render::body(alert, vantage);
             for (i, hook) in self.inner.webhooks.iter().enumerate() {
-                let target = webhook_target(i, hook.url.expose());
+                let target = webhook::target(i, hook.url.expose());
                 let Some(permit) = self.permit(&target) else {
                     continue;
                 };
@@ -157,10 +146,10 @@ impl Alerter {
                     (http.clone(), hook.clone(), body.clone(), self.inner.clone());
                 tokio::spawn(async move {
                     let _permit = permit;
-                    let mut result = post(&http, &hook, &body).await;
+                    let mut result = webhook::post(&http, &hook, &body).await;
                     if result.is_err() {
                         tokio::time::sleep(RETRY_AFTER).await;
-                        result = post(&http, &hook, &body).await;
+                        result = webhook::post(&http, &hook, &body).await;
                     }
                     if let Err(why) = result {
                         inner.failed.fetch_add(1, Ordering::Relaxed);
@@ -174,15 +163,14 @@ impl Alerter {
                 return;
             };
             let mail = render::mail(alert, vantage);
-            let (subject, body) = (mail.subject, mail.text);
             let inner = self.inner.clone();
             tokio::spawn(async move {
                 let _permit = permit;
                 let Some(email) = &inner.email else { return };
-                let mut result = send_mail(email, &subject, &body).await;
+                let mut result = mail::send(email, &mail).await;
                 if result.is_err() {
                     tokio::time::sleep(RETRY_AFTER).await;
-                    result = send_mail(email, &subject, &body).await;
+                    result = mail::send(email, &mail).await;
                 }
                 if let Err(why) = result {
                     inner.failed.fetch_add(1, Ordering::Relaxed);
@@ -231,12 +219,6 @@ impl Alerter {
     }
 }
 
-/// `webhook 1 (https://hooks.example.test)`: numbered from 1 in the configuration's
-/// order, and only the origin, since a webhook URL's path often is its token.
-fn webhook_target(i: usize, url: &str) -> String {
-    format!("webhook {} ({})", i + 1, url_origin(url))
-}
-
 /// `[slawatch] DOWN shop-site (timeout)` / `[slawatch] UP shop-site after 12m 30s`.
 pub(crate) fn subject(event: &Event) -> String {
     match event {
@@ -252,107 +234,6 @@ pub(crate) fn subject(event: &Event) -> String {
             )
         }
     }
-}
-
-async fn post(http: &reqwest::Client, hook: &Webhook, body: &str) -> Result<(), String> {
-    let mut req = http
-        .post(hook.url.expose())
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body.to_owned());
-    for (k, v) in &hook.headers {
-        req = req.header(k.as_str(), v.as_str());
-    }
-    let resp = req.send().await.map_err(|e| {
-        // reqwest's message names the URL; keep only the cause chain.
-        let e = e.without_url();
-        let mut s = e.to_string();
-        let mut src = std::error::Error::source(&e);
-        while let Some(c) = src {
-            s.push_str(": ");
-            s.push_str(&c.to_string());
-            src = c.source();
-        }
-        s
-    })?;
-    if resp.status().is_success() {
-        Ok(())
-    } else {
-        Err(format!("answered {}", resp.status()))
-    }
-}
-
-async fn send_mail(email: &Email, subject: &str, body: &str) -> Result<(), String> {
-    let mut b = Message::builder()
-        .from(email.from.clone())
-        .subject(subject)
-        .header(ContentType::TEXT_PLAIN);
-    for to in &email.to {
-        b = b.to(to.clone());
-    }
-    let msg = b.body(body.to_owned()).map_err(|e| e.to_string())?;
-    email
-        .transport
-        .send(msg)
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
-
-fn email(e: &EmailAlerts) -> Result<Email, String> {
-    // Errors name the URL by its origin only: its userinfo may hold a password.
-    let url =
-        reqwest::Url::parse(&e.smtp_url).map_err(|err| format!("smtp_url is not a URL: {err}"))?;
-    let implicit = match url.scheme() {
-        "smtps" => true,
-        "smtp" => false,
-        other => {
-            return Err(format!(
-                "smtp_url scheme '{other}': use smtps:// or smtp://"
-            ));
-        }
-    };
-    let host = url
-        .host_str()
-        .ok_or_else(|| {
-            "smtp_url has no host: write smtps://host:465 or smtp://host:587".to_owned()
-        })?
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    let port = url.port().unwrap_or(if implicit { 465 } else { 587 });
-    let mut tls = TlsParameters::builder(host.clone());
-    if let Some(ca) = &e.ca_file {
-        let pem = std::fs::read(ca).map_err(|err| format!("ca_file {}: {err}", ca.display()))?;
-        let cert = Certificate::from_pem(&pem)
-            .map_err(|err| format!("ca_file {}: not a PEM certificate: {err}", ca.display()))?;
-        tls = tls.add_root_certificate(cert);
-    }
-    let tls = tls.build_rustls().map_err(|err| format!("TLS: {err}"))?;
-    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-        .port(port)
-        .timeout(Some(TIMEOUT))
-        .tls(if implicit {
-            Tls::Wrapper(tls)
-        } else {
-            Tls::Required(tls)
-        });
-    if let (Some(user), Some(pass)) = (&e.username, &e.password) {
-        b = b.credentials(Credentials::new(user.clone(), pass.expose().to_owned()));
-    }
-    let from: Mailbox = e
-        .from
-        .parse()
-        .map_err(|err| format!("from '{}': {err}", e.from))?;
-    let to =
-        e.to.iter()
-            .map(|t| t.parse().map_err(|err| format!("to '{t}': {err}")))
-            .collect::<Result<Vec<Mailbox>, String>>()?;
-    Ok(Email {
-        transport: b.build(),
-        from,
-        to,
-        target: format!("{}:{port}", url.host_str().unwrap_or_default()),
-    })
 }
 
 #[cfg(test)]
@@ -407,11 +288,11 @@ mod tests {
     #[test]
     fn a_webhook_is_named_by_number_and_origin_only() {
         assert_eq!(
-            webhook_target(0, "https://hooks.example.test/services/T0/B0/SECRET?x=1"),
+            webhook::target(0, "https://hooks.example.test/services/T0/B0/SECRET?x=1"),
             "webhook 1 (https://hooks.example.test)"
         );
         assert_eq!(
-            webhook_target(2, "http://127.0.0.1:8080/x"),
+            webhook::target(2, "http://127.0.0.1:8080/x"),
             "webhook 3 (http://127.0.0.1:8080)"
         );
     }

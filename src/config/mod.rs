@@ -562,6 +562,8 @@ pub struct Contract {
     pub provider_email: Option<String>,
     /// The provider's certified e-mail (PEC) address.
     pub provider_pec: Option<String>,
+    /// The language of this contract's alerts (`it` or `en`); `None`: `[alerts] lang`.
+    pub lang: Option<String>,
 }
 
 /// `unmonitored` of a `[[contract]]`: what the contract's time with neither checks
@@ -708,6 +710,8 @@ pub struct Maintenance {
 /// `[alerts]`
 #[derive(Debug, Clone, Default)]
 pub struct Alerts {
+    /// The language of alerts whose contracts do not say (`it` or `en`); `None`: English.
+    pub lang: Option<String>,
     /// `[alerts.email]`
     pub email: Option<EmailAlerts>,
     /// `[[alerts.webhook]]`

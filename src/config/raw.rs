@@ -253,6 +253,7 @@ pub(super) struct Contract {
     pub(super) provider_address: Option<Spanned<String>>,
     pub(super) provider_email: Option<Spanned<String>>,
     pub(super) provider_pec: Option<Spanned<String>>,
+    pub(super) lang: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -314,6 +315,7 @@ pub(super) struct Webhook {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct Alerts {
+    pub(super) lang: Option<Spanned<String>>,
     pub(super) email: Option<Email>,
     #[serde(default)]
     pub(super) webhook: Vec<Spanned<Webhook>>,

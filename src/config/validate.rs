@@ -716,6 +716,7 @@ fn alerts(
 ) -> Alerts {
     let mut alerts = Alerts::default();
     let Some(a) = raw else { return alerts };
+    alerts.lang = a.lang.as_ref().and_then(|l| lang(cx, l, "[alerts] lang"));
     if let Some(e) = a.email {
         let url = e.smtp_url.get_ref();
         if !(url.starts_with("smtps://") || url.starts_with("smtp://")) {
@@ -1653,6 +1654,11 @@ fn contract(
     let provider_address = letter_field(cx, c, "provider_address", &c.provider_address, &mut ok);
     let provider_email = letter_field(cx, c, "provider_email", &c.provider_email, &mut ok);
     let provider_pec = letter_field(cx, c, "provider_pec", &c.provider_pec, &mut ok);
+    let lang = c.lang.as_ref().and_then(|l| {
+        let v = lang(cx, l, "lang");
+        ok &= v.is_some();
+        v
+    });
     ok.then(|| Contract {
         id: c.id.get_ref().clone(),
         plan: c.plan.get_ref().clone(),
@@ -1675,6 +1681,7 @@ fn contract(
         provider_address,
         provider_email,
         provider_pec,
+        lang,
     })
 }
 
@@ -1730,22 +1737,7 @@ fn members(
     probe_names: &HashMap<String, Range<usize>>,
 ) -> MembersSettings {
     let mut out = MembersSettings::default();
-    if let Some(l) = &m.lang {
-        if MEMBER_LANGS.contains(&l.get_ref().as_str()) {
-            out.lang = Some(l.get_ref().clone());
-        } else {
-            let hint = did_you_mean(l.get_ref(), &MEMBER_LANGS)
-                .map(|s| format!(" (did you mean '{s}'?)"))
-                .unwrap_or_default();
-            cx.err(
-                l.span(),
-                format!(
-                    "[members] lang '{}' is not a language of letters{hint}: write \"it\" or \"en\"",
-                    l.get_ref()
-                ),
-            );
-        }
-    }
+    out.lang = m.lang.as_ref().and_then(|l| lang(cx, l, "[members] lang"));
     if let Some(u) = &m.unmonitored {
         match Unmonitored::parse(u.get_ref()) {
             Some(v) => out.unmonitored = v,
@@ -1844,8 +1836,26 @@ fn members(
     out
 }
 
-/// The languages a member's letters can be written in.
-const MEMBER_LANGS: [&str; 2] = ["it", "en"];
+/// The languages letters and alerts can be written in.
+const LANGS: [&str; 2] = ["it", "en"];
+
+/// A language of letters and alerts (`it` or `en`); `key` names where it was written.
+fn lang(cx: &mut Ctx<'_>, l: &Spanned<String>, key: &str) -> Option<String> {
+    if LANGS.contains(&l.get_ref().as_str()) {
+        return Some(l.get_ref().clone());
+    }
+    let hint = did_you_mean(l.get_ref(), &LANGS)
+        .map(|s| format!(" (did you mean '{s}'?)"))
+        .unwrap_or_default();
+    cx.err(
+        l.span(),
+        format!(
+            "{key} '{}' is not a language of letters{hint}: write \"it\" or \"en\"",
+            l.get_ref()
+        ),
+    );
+    None
+}
 
 /// A non-negative decimal amount written as a string ("10.00") or an integer.
 fn amount(cx: &mut Ctx<'_>, v: &Spanned<toml::Value>, key: &str) -> Option<rust_decimal::Decimal> {

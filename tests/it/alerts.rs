@@ -29,6 +29,7 @@ fn outage(end: Option<i64>) -> Outage {
 
 fn hooks(url: String) -> Alerts {
     Alerts {
+        lang: None,
         email: None,
         webhooks: vec![Webhook {
             url: Secret::new(url),
@@ -278,6 +279,7 @@ fn wait_for_mail(d: &Dovecot, subject: &str) -> String {
 
 fn email(url: String, p: &Postfix, d: &Dovecot) -> Alerts {
     Alerts {
+        lang: None,
         email: Some(EmailAlerts {
             smtp_url: url,
             username: Some(d.user.clone()),
@@ -479,6 +481,7 @@ async fn an_smtp_url_with_a_password_is_logged_by_its_origin_only() {
     let logs = Logs::default();
     let _guard = logs.capture();
     let alerts = Alerts {
+        lang: None,
         email: Some(EmailAlerts {
             smtp_url: "smtps://alerts:PL4NTED-pw@127.0.0.1:1/PATH-T0K?q=QUERY-T0K".into(),
             username: None,
