@@ -1736,8 +1736,10 @@ fn members(
     plan_ids: &HashMap<String, Range<usize>>,
     probe_names: &HashMap<String, Range<usize>>,
 ) -> MembersSettings {
-    let mut out = MembersSettings::default();
-    out.lang = m.lang.as_ref().and_then(|l| lang(cx, l, "[members] lang"));
+    let mut out = MembersSettings {
+        lang: m.lang.as_ref().and_then(|l| lang(cx, l, "[members] lang")),
+        ..MembersSettings::default()
+    };
     if let Some(u) = &m.unmonitored {
         match Unmonitored::parse(u.get_ref()) {
             Some(v) => out.unmonitored = v,
