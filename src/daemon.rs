@@ -139,6 +139,7 @@ pub async fn run_with(
     let mut stalled = false;
     let mut alerter = Alerter::new(&config.alerts);
     let mut policy = Policy::new(&config);
+    let mut contract_watch = crate::alert::policy::contracts::Watch::default();
     for o in machines.values().filter_map(Confirmation::open_outage) {
         metrics.set_outage(&o.probe, true);
         tracing::warn!(probe = %o.probe, since = %o.start, "resuming an open outage");
@@ -227,6 +228,11 @@ pub async fn run_with(
                     for alert in policy.tick(t) {
                         alerter.send(&alert, &vantage);
                     }
+                    if let Some(facts) = contract_watch.tick(&config, t) {
+                        for alert in policy.on_contracts(&facts, t) {
+                            alerter.send(&alert, &vantage);
+                        }
+                    }
                 }
                 _ = hup.recv() => {
                     let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading]);
@@ -290,11 +296,15 @@ pub async fn run_with(
                 }
                 tracing::info!(path = %config_path.display(), "configuration reloaded");
                 alerter = Alerter::new(&new.alerts);
-                policy = Policy::new(&new);
+                policy.reconfigure(&new);
                 config = new;
             }
             None => {
                 let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+                // Alerts held for a digest go now, not with the process.
+                for alert in policy.flush(clock.now()) {
+                    alerter.send(&alert, &config.daemon.vantage);
+                }
                 store.heartbeat(&config.daemon.vantage, clock.now())?;
                 break Ok(());
             }
@@ -492,7 +502,7 @@ fn on_check(
     }
     store.record_check(&s.check)?;
     let now = crate::probe::net::wall_clock_now();
-    for alert in policy.on_check(&s.check, now) {
+    for alert in policy.on_check(&s.check, s.offline, now) {
         alerter.send(&alert, vantage);
     }
     let Some(machine) = machines.get_mut(&s.check.probe) else {

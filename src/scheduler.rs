@@ -62,6 +62,9 @@ pub(crate) struct Scheduled {
     pub lag: Duration,
     /// The runner panicked: the check is slawatch's `unknown`, not the probe's.
     pub panicked: bool,
+    /// The check failed while every `[[control]]` target failed: this machine is off
+    /// line (the check is `unknown`). The alert policy raises one alert for that.
+    pub offline: bool,
 }
 
 /// Counters the daemon exports as metrics.
@@ -217,6 +220,7 @@ async fn probe_loop(
         let started_at = clock.now();
         let lag = started.saturating_duration_since(due);
         stats.in_flight.fetch_add(1, Ordering::Relaxed);
+        let mut offline = false;
         let (mut check, mut panicked) = match guarded(|| runner.check(probe.clone())).await {
             Ok(check) => (check, false),
             Err(message) => {
@@ -236,6 +240,7 @@ async fn probe_loop(
                 Ok(true) => {}
                 Ok(false) => {
                     // slawatch's own connectivity failed, not the provider: no data.
+                    offline = true;
                     check.status = Status::Unknown;
                     check.class = Some(ErrorClass::Unknown);
                     check.detail = format!(
@@ -271,6 +276,7 @@ async fn probe_loop(
                 check,
                 lag,
                 panicked,
+                offline,
             })
             .await
             .is_err()

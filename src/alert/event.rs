@@ -95,8 +95,10 @@ pub(crate) enum AlertEvent {
         downtime_ms: i64,
         /// The downtime the target allows over the whole period, milliseconds.
         allowed_ms: i64,
-        /// Credit owed so far, a decimal string in the contract's currency ("12.50").
-        credit: String,
+        /// Credit owed so far, a decimal string in the contract's currency ("12.50");
+        /// `null` when the plan's remedy is not computable (a liability clause, a
+        /// goodwill credit).
+        credit: Option<String>,
         /// The currency (ISO 4217).
         currency: String,
     },

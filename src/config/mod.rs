@@ -89,6 +89,8 @@ pub struct Config {
     pub maintenance: Vec<Maintenance>,
     /// `[alerts]`.
     pub alerts: Alerts,
+    /// `[alerts]`' damping keys (kept out of [`Alerts`], which tests build field by field).
+    pub alert_damping: Damping,
     /// `[[goodwill]]`: what providers offered after an event, beyond the contract.
     pub goodwill: Vec<Goodwill>,
     /// `[members]`: defaults for an association's members (issue 13); empty when absent.
@@ -716,6 +718,32 @@ pub struct Alerts {
     pub email: Option<EmailAlerts>,
     /// `[[alerts.webhook]]`
     pub webhooks: Vec<Webhook>,
+}
+
+/// `[alerts]` `flap_changes`, `flap_window`, `digest_window`, `digest_min`: how
+/// alerts are damped (`crate::alert::policy`, docs/alerts.md "When slawatch alerts").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Damping {
+    /// This many state changes of one probe within `flap_window`: it is flapping.
+    pub flap_changes: u32,
+    /// The flap window; also how long a flapping probe must hold its state to be
+    /// stable again, and the least time between two of its summaries.
+    pub flap_window: Duration,
+    /// How long DOWN and UP alerts are held to gather a digest; zero: never held.
+    pub digest_window: Duration,
+    /// At least this many alerts of one group held in a window: one digest.
+    pub digest_min: u32,
+}
+
+impl Default for Damping {
+    fn default() -> Damping {
+        Damping {
+            flap_changes: 3,
+            flap_window: Duration::from_secs(600),
+            digest_window: Duration::from_secs(30),
+            digest_min: 5,
+        }
+    }
 }
 
 /// `[alerts.email]`

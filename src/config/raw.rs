@@ -319,6 +319,11 @@ pub(super) struct Alerts {
     pub(super) email: Option<Email>,
     #[serde(default)]
     pub(super) webhook: Vec<Spanned<Webhook>>,
+    // When to alert (issue 17, alertpolicy): flap damping and digests.
+    pub(super) flap_changes: Option<Spanned<u32>>,
+    pub(super) flap_window: Option<Spanned<ConfigDuration>>,
+    pub(super) digest_window: Option<Spanned<ConfigDuration>>,
+    pub(super) digest_min: Option<Spanned<u32>>,
 }
 
 /// `[members]` (issue 13): defaults and addressees for an association's members.

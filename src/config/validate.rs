@@ -252,6 +252,11 @@ fn build(cx: &mut Ctx<'_>, mut raw: RawConfig, path: &Path, env: EnvLookup<'_>) 
         .as_ref()
         .map(|m| members(cx, m, &plan_ids, &names.0))
         .unwrap_or_default();
+    let alert_damping = raw
+        .alerts
+        .as_ref()
+        .map(|a| damping(cx, a))
+        .unwrap_or_default();
     let alerts = alerts(cx, raw.alerts, env, &resolve);
     Some(Config {
         path: path.to_path_buf(),
@@ -262,6 +267,7 @@ fn build(cx: &mut Ctx<'_>, mut raw: RawConfig, path: &Path, env: EnvLookup<'_>) 
         contracts,
         maintenance,
         alerts,
+        alert_damping,
         goodwill,
         members,
     })
@@ -757,6 +763,39 @@ fn alerts(
         }
     }
     alerts
+}
+
+/// `[alerts]` `flap_changes`, `flap_window`, `digest_window`, `digest_min`.
+fn damping(cx: &mut Ctx<'_>, a: &raw::Alerts) -> crate::config::Damping {
+    let mut d = crate::config::Damping::default();
+    if let Some(v) = &a.flap_changes {
+        if *v.get_ref() < 2 {
+            cx.err(v.span(), format!("flap_changes = {} is too few: a probe changes state at least twice in an outage (DOWN, UP); write 2 or more, such as 3", v.get_ref()));
+        } else {
+            d.flap_changes = *v.get_ref();
+        }
+    }
+    if let Some(v) = &a.flap_window {
+        if v.get_ref().get().is_zero() {
+            cx.err(
+                v.span(),
+                "flap_window must be longer than 0s: write a window such as \"10m\"",
+            );
+        } else {
+            d.flap_window = v.get_ref().get();
+        }
+    }
+    if let Some(v) = &a.digest_window {
+        d.digest_window = v.get_ref().get();
+    }
+    if let Some(v) = &a.digest_min {
+        if *v.get_ref() < 2 {
+            cx.err(v.span(), format!("digest_min = {} is too few: a digest gathers several alerts; write 2 or more, such as 5 (digest_window = \"0s\" turns digests off)", v.get_ref()));
+        } else {
+            d.digest_min = *v.get_ref();
+        }
+    }
+    d
 }
 
 const DEFAULT_CERT_WARN: Duration = Duration::from_secs(14 * 86_400);
