@@ -388,6 +388,10 @@ confirm_down = 2
 name = "victim"
 target = "{victim}"
 
+[alerts]
+# Sent at once, not held for a digest (the default holds it 30 s).
+digest_window = "0s"
+
 [[alerts.webhook]]
 url = "http://{hook_addr}/hook"
 "#
