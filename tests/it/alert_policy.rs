@@ -369,3 +369,85 @@ fn alertpolicy_bad_damping_keys_are_refused_at_their_line_with_what_to_write() {
         "{err}"
     );
 }
+
+#[test]
+fn alertpolicy_a_breached_closed_period_posts_its_claim_deadline_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, rx) = receiver();
+    let site = TcpListener::bind("127.0.0.1:0").unwrap();
+    let site_addr = site.local_addr().unwrap();
+    std::thread::spawn(move || for _ in site.incoming() {});
+    let today = now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    let this_month = today.first_of_month();
+    let last_month = this_month - jiff::Span::new().months(1);
+    // The claim deadline falls 10 days from today: the last day is 9 days away.
+    let days = this_month.until(today).unwrap().get_days() + 10;
+    let cfg = dir.path().join("probes.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[daemon]
+database = "evidence.db"
+interval = "1s"
+retry_interval = "1s"
+timeout = "1s"
+
+[[alerts.webhook]]
+url = "{url}"
+
+[[tcp]]
+name = "site"
+target = "{site_addr}"
+
+[[plan]]
+id = "hosting"
+currency = "EUR"
+fee = "9.99"
+window.kind = "calendar_month"
+window.timezone = "UTC"
+objective.target = "99.9"
+credit.scheme = "tiered_percent"
+credit.tiers = [{{ below = "99.9", pct = "10" }}]
+claim.deadline = {{ kind = "days_after_period_end", days = {days} }}
+
+[[contract]]
+id = "shop"
+plan = "hosting"
+probes = ["site"]
+unmonitored = "as_up"
+"#
+        ),
+    )
+    .unwrap();
+    // Last month: a day down (breached); this month: nothing.
+    let from = last_month + jiff::Span::new().days(2);
+    slawatch()
+        .current_dir(dir.path())
+        .args(["incident", "add", "--contract", "shop", "--start"])
+        .arg(format!("{from}T08:00:00Z"))
+        .arg("--end")
+        .arg(format!("{}T08:00:00Z", from + jiff::Span::new().days(1)))
+        .args(["--config"])
+        .arg(&cfg)
+        .assert()
+        .success();
+    let log = dir.path().join("daemon.log");
+    let daemon = start(&cfg, &log);
+    let post = rx.recv_timeout(Duration::from_secs(60));
+    let more = posts_until_quiet(&rx, Duration::from_secs(3), Duration::from_secs(3));
+    stop(daemon);
+    let post = post.unwrap_or_else(|_| panic!("no post in 60 s; log:\n{}", log_of(&log)));
+    assert_eq!(post["event"], "deadline_near", "{post}");
+    assert_eq!(post["contract"], "shop", "{post}");
+    assert_eq!(post["period_start"], last_month.to_string(), "{post}");
+    assert_eq!(post["days_left"], 9, "{post}");
+    let last_day = this_month + jiff::Span::new().days(days - 1);
+    assert_eq!(post["deadline"], last_day.to_string(), "{post}");
+    assert_eq!(
+        post["key"],
+        format!("deadline:shop:{last_month}:14"),
+        "{post}"
+    );
+    assert!(more.is_empty(), "one alert: {more:?}");
+}
