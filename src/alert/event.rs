@@ -81,6 +81,9 @@ pub(crate) enum AlertEvent {
         down: Vec<Outage>,
         /// Probes that came UP in the window, with their outages.
         up: Vec<Outage>,
+        /// The `Flapping` and `FlapSummary` alerts of the window, each as its own
+        /// body would be (`event`, `probe`, ...).
+        flaps: Vec<AlertEvent>,
     },
     /// A contract's counted downtime crossed its SLA target while the period is
     /// still open.

@@ -13,8 +13,8 @@
 //!   flap; after that its changes raise no alert of their own: at the first change a
 //!   whole window after its last flap alert, one `FlapSummary`; once it has held its
 //!   state for a whole window, a final `FlapSummary` with `stable = true`.
-//! - **Digest**: a DOWN or UP alert is held for `digest_window` from the first one
-//!   held for its group (the provider of its probe's first contract's plan, else
+//! - **Digest**: a DOWN, UP or flap alert is held for `digest_window` from the first
+//!   one held for its group (the provider of its probe's first contract's plan, else
 //!   `all`); when the window ends, `digest_min` or more held alerts become one
 //!   `Digest`, fewer are released as they are. An alert is thus up to
 //!   `digest_window` late.
@@ -218,6 +218,7 @@ impl Policy {
         let Some(st) = self.probes.get_mut(&outage.probe) else {
             return Vec::new();
         };
+        let group = st.group;
         if let Some(flap) = &mut st.flap {
             flap.changes += 1;
             flap.last_change = now.0;
@@ -226,7 +227,7 @@ impl Policy {
                 let alert = summary(&outage.probe, flap, now, lang, false);
                 flap.last_alert = now.0;
                 flap.changes = 0;
-                return vec![alert];
+                return self.hold_or_send(group, alert, now);
             }
             return Vec::new();
         }
@@ -248,7 +249,7 @@ impl Policy {
             for hold in self.held.values_mut() {
                 hold.alerts.retain(|a| probe_of(a) != Some(&outage.probe));
             }
-            return vec![Alert {
+            let alert = Alert {
                 key: format!("flapping:{}:{}", outage.probe, now.0),
                 raised_at: now,
                 lang,
@@ -257,13 +258,20 @@ impl Policy {
                     changes: counted,
                     window_ms: window,
                 },
-            }];
+            };
+            return self.hold_or_send(group, alert, now);
         }
-        let alert = Alert::of_event(event, now, lang);
+        self.hold_or_send(group, Alert::of_event(event, now, lang), now)
+    }
+
+    /// `alert` held for its group's digest, or returned when digests are off.
+    fn hold_or_send(&mut self, group: usize, alert: Alert, now: UtcMillis) -> Vec<Alert> {
         if self.digest_window_ms <= 0 {
             return vec![alert];
         }
-        let group = &self.groups[st.group.min(self.groups.len() - 1)];
+        let Some(group) = self.groups.get(group).or_else(|| self.groups.first()) else {
+            return vec![alert];
+        };
         match self.held.get_mut(group) {
             Some(hold) => hold.alerts.push(alert),
             None => {
@@ -393,8 +401,10 @@ impl Policy {
                 };
                 match st.flap {
                     Some(flap) if now.0 - flap.last_change >= window => {
-                        out.push(summary(&name, &flap, now, lang, true));
                         st.flap = None;
+                        let group = st.group;
+                        let alert = summary(&name, &flap, now, lang, true);
+                        out.extend(self.hold_or_send(group, alert, now));
                     }
                     Some(_) => still.push(name),
                     None => {}
@@ -537,11 +547,12 @@ fn summary(probe: &str, flap: &Flap, now: UtcMillis, lang: Lang, stable: bool) -
 fn digest(group: &str, hold: Hold, now: UtcMillis) -> Alert {
     let lang = hold.alerts.first().map_or(Lang::En, |a| a.lang);
     let (mut down, mut up): (Vec<Outage>, Vec<Outage>) = (Vec::new(), Vec::new());
+    let mut flaps = Vec::new();
     for a in hold.alerts {
         match a.event {
             AlertEvent::Down { outage } => down.push(outage),
             AlertEvent::Up { outage } => up.push(outage),
-            _ => {}
+            other => flaps.push(other),
         }
     }
     Alert {
@@ -552,6 +563,7 @@ fn digest(group: &str, hold: Hold, now: UtcMillis) -> Alert {
             group: group.to_owned(),
             down,
             up,
+            flaps,
         },
     }
 }

@@ -146,7 +146,8 @@ fn with_digest_window_zero_an_alert_is_not_held() {
 
 #[test]
 fn a_probe_flapping_10_times_in_10_minutes_gives_3_alerts_then_one_stable_summary() {
-    let mut s = Sim::new(&probes(1, 1));
+    // Sent at once (the digest hold is tested on its own).
+    let mut s = Sim::new(&format!("digest_window = \"0s\"\n{}", probes(1, 1)));
     // Ten changes, one a minute: DOWN, UP, DOWN, ...
     for k in 0..10 {
         let at = T0 + k * MIN;
@@ -189,7 +190,7 @@ fn a_probe_flapping_10_times_in_10_minutes_gives_3_alerts_then_one_stable_summar
 
 #[test]
 fn a_probe_that_keeps_flapping_gets_at_most_one_summary_per_window() {
-    let mut s = Sim::new(&probes(1, 0));
+    let mut s = Sim::new(&format!("digest_window = \"0s\"\n{}", probes(1, 0)));
     // An hour of a change every 30 s.
     for k in 0..120 {
         let at = T0 + k * 30_000;
@@ -234,8 +235,13 @@ fn two_hundred_probes_changing_within_seconds_make_one_digest_per_provider() {
         .alerts
         .iter()
         .map(|a| match &a.event {
-            AlertEvent::Digest { group, down, up } => {
-                assert!(up.is_empty());
+            AlertEvent::Digest {
+                group,
+                down,
+                up,
+                flaps,
+            } => {
+                assert!(up.is_empty() && flaps.is_empty());
                 (group.clone(), down.len())
             }
             other => panic!("{other:?}"),
@@ -246,6 +252,38 @@ fn two_hundred_probes_changing_within_seconds_make_one_digest_per_provider() {
         sizes,
         [("Example Hosting".to_owned(), 150), ("all".to_owned(), 50)]
     );
+}
+
+#[test]
+fn twenty_probes_flapping_together_give_digests_not_twenty_flap_alerts_each_time() {
+    let mut s = Sim::new(&probes(20, 20));
+    // Ten changes of all twenty probes, one a minute, then quiet.
+    for k in 0..10 {
+        for i in 0..20 {
+            let at = T0 + k * MIN + i * 100;
+            let p = format!("p{i}");
+            let e = if k % 2 == 0 {
+                down(&p, at)
+            } else {
+                up(&p, at - MIN, at)
+            };
+            s.event(at, &e);
+        }
+    }
+    s.until(T0 + 40 * MIN);
+    // DOWN, UP, flapping, stable: one digest each.
+    assert_eq!(s.kinds(), ["digest"; 4]);
+    let flaps: Vec<usize> = s
+        .alerts
+        .iter()
+        .map(|a| match &a.event {
+            AlertEvent::Digest { flaps, .. } => flaps.len(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(flaps, [0, 0, 20, 20]);
+    let body = serde_json::to_value(&s.alerts[2].event).unwrap();
+    assert_eq!(body["flaps"][0]["event"], "flapping", "{body}");
 }
 
 #[test]
