@@ -1049,4 +1049,44 @@ mod tests {
             })
         );
     }
+
+    #[test]
+    fn every_event_s_body_has_exactly_the_fields_docs_webhooks_md_shows() {
+        let doc = include_str!("../../docs/webhooks.md");
+        let examples: Vec<serde_json::Value> = doc
+            .split("```json\n")
+            .skip(1)
+            .filter_map(|b| b.split("\n```").next())
+            .map(|b| serde_json::from_str(b).unwrap())
+            .collect();
+        fn keys(v: &serde_json::Value) -> Vec<String> {
+            let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+            k.sort();
+            k
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (event, _, _) in every_event() {
+            let got: serde_json::Value =
+                serde_json::from_str(&body(&alert(event, Lang::En), "fra-1")).unwrap();
+            let name = got["event"].as_str().unwrap().to_owned();
+            let doc = examples
+                .iter()
+                .find(|e| e["event"] == got["event"])
+                .unwrap_or_else(|| panic!("docs/webhooks.md has no example for {name}"));
+            assert_eq!(keys(&got), keys(doc), "{name}");
+            for list in ["down", "up"] {
+                if let (Some(g), Some(d)) = (got[list].get(0), doc[list].get(0)) {
+                    assert_eq!(keys(g), keys(d), "{name}.{list}");
+                }
+            }
+            seen.insert(name);
+        }
+        assert_eq!(seen.len(), 11, "{seen:?}");
+        // Every documented event is one slawatch sends.
+        for e in &examples[..] {
+            if let Some(n) = e["event"].as_str() {
+                assert!(seen.contains(n), "docs/webhooks.md documents {n}");
+            }
+        }
+    }
 }
