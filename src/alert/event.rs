@@ -66,7 +66,8 @@ pub(crate) enum AlertEvent {
         probe: String,
         /// State changes since the last flap alert.
         changes: u32,
-        /// Since when.
+        /// Since when (RFC 3339 in the body).
+        #[serde(serialize_with = "rfc3339")]
         since: UtcMillis,
         /// Its state now: `up` or `down`.
         state: String,
@@ -122,7 +123,8 @@ pub(crate) enum AlertEvent {
     CertExpiring {
         /// The probe.
         probe: String,
-        /// The certificate's earliest `notAfter`.
+        /// The certificate's earliest `notAfter` (RFC 3339 in the body).
+        #[serde(serialize_with = "rfc3339")]
         not_after: UtcMillis,
         /// Whole days left.
         days_left: i64,
@@ -130,18 +132,27 @@ pub(crate) enum AlertEvent {
     /// This machine is off line (every `[[control]]` target failed): one alert for
     /// that, none per probe.
     Offline {
-        /// The first check that found the machine off line.
+        /// The first check that found the machine off line (RFC 3339 in the body).
+        #[serde(serialize_with = "rfc3339")]
         since: UtcMillis,
     },
     /// This machine is on line again.
     Online {
-        /// When it went off line.
+        /// When it went off line (RFC 3339 in the body).
+        #[serde(serialize_with = "rfc3339")]
         since: UtcMillis,
-        /// When it answered again.
+        /// When it answered again (RFC 3339 in the body).
+        #[serde(serialize_with = "rfc3339")]
         until: UtcMillis,
     },
     /// `slawatch alerts test`.
     Test,
+}
+
+/// An instant in the webhook body: RFC 3339 in UTC with milliseconds, like the
+/// outage's `start` and `end`, never bare milliseconds.
+fn rfc3339<S: serde::Serializer>(t: &UtcMillis, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(t)
 }
 
 impl Alert {

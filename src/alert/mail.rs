@@ -1,9 +1,11 @@
 //! The e-mail channel: the SMTP transport `[alerts.email]` names (lettre over
-//! rustls), and the sending of one rendered [`render::Mail`](super::render::Mail).
+//! rustls), and the sending of one rendered [`render::Mail`](super::render::Mail):
+//! `multipart/alternative` with a `text/plain` and a `text/html` part (both UTF-8),
+//! or plain text alone when the mail has no HTML.
 
 use super::render::Mail;
 use crate::config::EmailAlerts;
-use lettre::message::{Mailbox, header::ContentType};
+use lettre::message::{Mailbox, MultiPart, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -22,12 +24,20 @@ pub(crate) struct Email {
 pub(crate) async fn send(email: &Email, mail: &Mail) -> Result<(), String> {
     let mut b = Message::builder()
         .from(email.from.clone())
-        .subject(mail.subject.as_str())
-        .header(ContentType::TEXT_PLAIN);
+        .subject(mail.subject.as_str());
     for to in &email.to {
         b = b.to(to.clone());
     }
-    let msg = b.body(mail.text.clone()).map_err(|e| e.to_string())?;
+    // multipart/alternative: the plain text first, the HTML last (the one a mail
+    // client prefers when it can show it).
+    let msg = match &mail.html {
+        Some(html) => b.multipart(MultiPart::alternative_plain_html(
+            mail.text.clone(),
+            html.clone(),
+        )),
+        None => b.header(ContentType::TEXT_PLAIN).body(mail.text.clone()),
+    }
+    .map_err(|e| e.to_string())?;
     email
         .transport
         .send(msg)

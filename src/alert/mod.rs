@@ -146,10 +146,11 @@ impl Alerter {
                     (http.clone(), hook.clone(), body.clone(), self.inner.clone());
                 tokio::spawn(async move {
                     let _permit = permit;
-                    let mut result = webhook::post(&http, &hook, &body).await;
+                    let now = crate::probe::net::wall_clock_now;
+                    let mut result = webhook::post(&http, &hook, &body, now()).await;
                     if result.is_err() {
                         tokio::time::sleep(RETRY_AFTER).await;
-                        result = webhook::post(&http, &hook, &body).await;
+                        result = webhook::post(&http, &hook, &body, now()).await;
                     }
                     if let Err(why) = result {
                         inner.failed.fetch_add(1, Ordering::Relaxed);

@@ -788,7 +788,16 @@ pub struct Webhook {
     pub secret: Option<Secret>,
     /// Extra headers.
     pub headers: Vec<(String, String)>,
+    /// `timeout`: one attempt's limit, from connecting to the end of the answer
+    /// (default [`WEBHOOK_TIMEOUT`]).
+    pub timeout: Duration,
 }
+
+/// A webhook's `timeout` when it gives none.
+pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest webhook `timeout` accepted: one slow receiver must not hold a
+/// delivery slot for long.
+pub(crate) const WEBHOOK_TIMEOUT_MAX: Duration = Duration::from_secs(300);
 
 /// Where the process gets environment variables; tests inject their own.
 pub(crate) type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;

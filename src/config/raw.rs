@@ -310,6 +310,8 @@ pub(super) struct Webhook {
     pub(super) secret_file: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) headers: BTreeMap<String, String>,
+    /// Per attempt: connect, send, answer (default 10s).
+    pub(super) timeout: Option<Spanned<ConfigDuration>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1044,10 +1044,28 @@ fn webhook(
         )),
         (None, None) => Some(None),
     };
+    let timeout = match &w.timeout {
+        None => super::WEBHOOK_TIMEOUT,
+        Some(t) => {
+            let d = t.get_ref().get();
+            if d.is_zero() || d > super::WEBHOOK_TIMEOUT_MAX {
+                cx.err(
+                    t.span(),
+                    format!(
+                        "webhook timeout {}: write a duration above 0s and at most {} (e.g. timeout = \"10s\")",
+                        format_duration(d),
+                        format_duration(super::WEBHOOK_TIMEOUT_MAX)
+                    ),
+                );
+            }
+            d
+        }
+    };
     Some(Webhook {
         url: url?,
         secret: secret?,
         headers: w.headers.into_iter().collect(),
+        timeout,
     })
 }
 
@@ -2249,5 +2267,31 @@ mod tests {
         assert_eq!(parse(yearly).as_secs(), (366 + 60 + 30) * 86_400);
         let written = format!("[daemon]\nretention = \"500d\"\n{yearly}");
         assert_eq!(parse(&written).as_secs(), 500 * 86_400);
+    }
+
+    #[test]
+    fn a_webhook_timeout_defaults_to_10s_and_must_be_above_0s_and_at_most_5m() {
+        let text = "url = \"http://127.0.0.1:9/a\"\n[[h]]\nurl = \"http://127.0.0.1:9/b\"\ntimeout = \"2s\"\n[[h]]\nurl = \"http://127.0.0.1:9/c\"\ntimeout = \"0s\"\n[[h]]\nurl = \"http://127.0.0.1:9/d\"\ntimeout = \"6m\"\n";
+        let text = format!("[[h]]\n{text}");
+        #[derive(Deserialize)]
+        struct Hooks {
+            h: Vec<raw::Webhook>,
+        }
+        let hooks: Hooks = toml::from_str(&text).unwrap();
+        let mut cx = Ctx::new(Path::new("probes.toml"), &text);
+        let got: Vec<Duration> = hooks
+            .h
+            .into_iter()
+            .map(|w| webhook(&mut cx, w, 0..1, &|_| None, &here).unwrap().timeout)
+            .collect();
+        assert_eq!(got[0], Duration::from_secs(10));
+        assert_eq!(got[1], Duration::from_secs(2));
+        let m = cx.messages();
+        assert_eq!(m.len(), 2, "{m:?}");
+        assert!(
+            m[0].starts_with("8:11 webhook timeout 0s: write a duration above 0s and at most 5m"),
+            "{m:?}"
+        );
+        assert!(m[1].starts_with("11:11 webhook timeout 6m:"), "{m:?}");
     }
 }

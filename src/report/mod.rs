@@ -18,7 +18,7 @@ mod data;
 pub(crate) mod deadline;
 pub(crate) mod evidence;
 pub(crate) use data::allowance_ms;
-mod html;
+pub(crate) mod html;
 mod json;
 pub mod letter;
 mod md;

@@ -35,6 +35,7 @@ fn hooks(url: String) -> Alerts {
             url: Secret::new(url),
             secret: None,
             headers: vec![("X-Slawatch-Token".into(), "t0ken-value".into())],
+            timeout: Duration::from_secs(10),
         }],
     }
 }

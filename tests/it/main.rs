@@ -7,6 +7,7 @@
     reason = "test code: a failed set-up step should stop the test loudly"
 )]
 
+mod alert_messages;
 mod alert_policy;
 mod alerts;
 mod browser;
