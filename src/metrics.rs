@@ -182,6 +182,12 @@ pub(crate) struct Metrics {
     lag_sum_us: AtomicU64,
     /// Checks that panicked (each stored as an `unknown` check of its probe).
     pub check_panics: AtomicU64,
+    /// Issue 17: alerts queued and not yet delivered nor given up.
+    pub(crate) alerts_pending: AtomicU64,
+    /// Alerts delivered since start.
+    pub(crate) alerts_sent: AtomicU64,
+    /// Alerts given up since start (undelivered for `GIVE_UP_AFTER`).
+    pub(crate) alerts_failed: AtomicU64,
 }
 
 /// Upper bounds of the schedule-lag histogram, in microseconds (1 ms to 5 s).
@@ -393,6 +399,27 @@ impl Metrics {
             "counter",
             "Records dropped because the writer's queue was full (no data).",
             us(&self.store_dropped),
+        );
+        scalar(
+            &mut s,
+            "slawatch_alerts_pending",
+            "gauge",
+            "Alerts queued and not yet delivered nor given up.",
+            us(&self.alerts_pending),
+        );
+        scalar(
+            &mut s,
+            "slawatch_alerts_sent_total",
+            "counter",
+            "Alerts delivered since the daemon started.",
+            us(&self.alerts_sent),
+        );
+        scalar(
+            &mut s,
+            "slawatch_alerts_failed_total",
+            "counter",
+            "Alerts given up since the daemon started (undelivered for 3 days).",
+            us(&self.alerts_failed),
         );
         s
     }
