@@ -575,6 +575,22 @@ mod tests {
     }
 
     #[test]
+    fn the_alert_queue_is_exported() {
+        let m = Metrics::default();
+        m.alerts_pending.store(2, Ordering::Relaxed);
+        m.alerts_sent.store(5, Ordering::Relaxed);
+        m.alerts_failed.store(1, Ordering::Relaxed);
+        let text = m.render();
+        for line in [
+            "# TYPE slawatch_alerts_pending gauge\nslawatch_alerts_pending 2\n",
+            "# TYPE slawatch_alerts_sent_total counter\nslawatch_alerts_sent_total 5\n",
+            "# TYPE slawatch_alerts_failed_total counter\nslawatch_alerts_failed_total 1\n",
+        ] {
+            assert!(text.contains(line), "{line:?} missing from\n{text}");
+        }
+    }
+
+    #[test]
     fn renders_the_exposition_format() {
         let m = Metrics::default();
         m.register("shop", "http");

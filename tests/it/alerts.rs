@@ -915,3 +915,37 @@ url = "http://{dead}/hook"
     assert!(out.contains("alerts row 1 (key down:victim:"), "{out}");
     assert!(out.contains("was altered after it was sealed"), "{out}");
 }
+
+#[test]
+fn alerts_help_teaches_the_queue_and_the_test() {
+    let help = |args: &[&str]| {
+        let out = crate::util::slawatch()
+            .args(args)
+            .arg("--help")
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    let list = help(&["alerts"]);
+    for needle in [
+        "slawatch alerts --pending",
+        "--failed",
+        "--since",
+        "10 s, then 20 s, 40 s ... up to every hour",
+        "3 days",
+        "test",
+    ] {
+        assert!(list.contains(needle), "{needle:?} missing from\n{list}");
+    }
+    let test = help(&["alerts", "test"]);
+    for needle in [
+        "every configured channel",
+        "Exit status 1 if any failed",
+        "nothing is stored",
+    ] {
+        assert!(test.contains(needle), "{needle:?} missing from\n{test}");
+    }
+}
