@@ -289,6 +289,81 @@ impl Task {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicI64;
+
+    const DAY: i64 = 86_400_000;
+
+    fn stored(key: &str, raised_at: i64, attempts: u32, last: Option<i64>) -> StoredAlert {
+        StoredAlert {
+            alert: NewAlert {
+                channel: "webhook 1 (http://gone.test)".into(),
+                key: key.into(),
+                event: "outage_opened".into(),
+                raised_at: UtcMillis(raised_at),
+                subject: None,
+                body: "{}".into(),
+                html: None,
+            },
+            attempts,
+            last_attempt: last.map(UtcMillis),
+            last_error: None,
+            sent_at: None,
+            state: AlertState::Pending,
+        }
+    }
+
+    async fn next(d: &mut Delivery) -> Attempt {
+        tokio::time::timeout(Duration::from_secs(10), d.attempts.recv())
+            .await
+            .ok()
+            .flatten()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn pending_alerts_resume_on_schedule_and_are_given_up_after_3_days() {
+        let t0 = 1_764_000_000_000;
+        let wall = Arc::new(AtomicI64::new(t0));
+        let w = wall.clone();
+        let clock = Arc::new(Clock::with_wall(move || {
+            UtcMillis(w.load(Ordering::Relaxed))
+        }));
+        let metrics = Arc::new(Metrics::default());
+        let stop = CancellationToken::new();
+        // No channel configured: every attempt fails ("no longer configured").
+        let (_queue, mut d) = Queue::start(
+            Alerter::new(&crate::config::Alerts::default()),
+            vec![
+                // Raised 2 days ago, 2 failed attempts, the last one just now: next
+                // in 20 s, not yet.
+                stored("down:a:1", t0 - 2 * DAY, 2, Some(t0)),
+                // Raised 3 days ago, last tried 30 s ago after one failure: due now,
+                // and its failure now is its last.
+                stored("down:b:1", t0 - 3 * DAY, 1, Some(t0 - 30_000)),
+            ],
+            clock,
+            metrics.clone(),
+            stop.clone(),
+        );
+        let b = next(&mut d).await;
+        assert_eq!((b.key.as_str(), b.outcome), ("down:b:1", Outcome::Failed));
+        assert!(
+            b.error
+                .as_deref()
+                .is_some_and(|e| e.contains("no longer configured"))
+        );
+        assert_eq!(metrics.alerts_failed.load(Ordering::Relaxed), 1);
+        // 20 s later (on the wall clock) the other one is tried, and retried later.
+        wall.store(t0 + 20_000, Ordering::Relaxed);
+        let a = next(&mut d).await;
+        assert_eq!((a.key.as_str(), a.outcome), ("down:a:1", Outcome::Error));
+        assert!((t0 + 20_000..t0 + 21_000).contains(&a.at.0), "{a:?}");
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(d.attempts.try_recv().is_err(), "retried before its backoff");
+        assert_eq!(metrics.alerts_pending.load(Ordering::Relaxed), 1);
+        stop.cancel();
+        d.task.await.unwrap();
+    }
 
     #[test]
     fn the_backoff_doubles_from_10_s_up_to_an_hour_without_jitter() {
