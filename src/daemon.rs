@@ -4,7 +4,9 @@
 //! Life cycle:
 //! 1. load and validate the configuration (a bad one: exit status 2, nothing started);
 //! 2. open the store, register the probes, resume the outages still open in the
-//!    database (their probes start DOWN);
+//!    database (their probes start DOWN) and the delivery of the alerts still
+//!    pending (`alert::deliver`: each alert is stored before it is sent, every
+//!    attempt after it);
 //! 3. start the scheduler, the metrics server (if configured) and the heartbeat;
 //!    tell systemd READY;
 //! 4. each check: metrics, store, confirmation state machine, outage rows;

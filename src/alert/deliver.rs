@@ -71,7 +71,7 @@ pub(crate) struct Queue {
 }
 
 /// The delivery task's handle: its attempts to store, and its end.
-pub(crate) struct Delivery {
+pub(crate) struct Running {
     /// Every attempt, to append to the store.
     pub(crate) attempts: mpsc::UnboundedReceiver<Attempt>,
     /// The task; it ends after `stop` once the sends in flight are done.
@@ -88,7 +88,7 @@ impl Queue {
         clock: Arc<Clock>,
         metrics: Arc<Metrics>,
         stop: CancellationToken,
-    ) -> (Queue, Delivery) {
+    ) -> (Queue, Running) {
         let known = stored
             .iter()
             .map(|s| (s.alert.channel.clone(), s.alert.key.clone()))
@@ -125,7 +125,7 @@ impl Queue {
             rx,
             stop,
         ));
-        (Queue { alerter, known, tx }, Delivery { attempts, task })
+        (Queue { alerter, known, tx }, Running { attempts, task })
     }
 
     /// Stores `alert` once per channel and queues its delivery; a key already
@@ -312,7 +312,7 @@ mod tests {
         }
     }
 
-    async fn next(d: &mut Delivery) -> Attempt {
+    async fn next(d: &mut Running) -> Attempt {
         tokio::time::timeout(Duration::from_secs(10), d.attempts.recv())
             .await
             .ok()
