@@ -365,6 +365,67 @@ mod tests {
         d.task.await.unwrap();
     }
 
+    #[tokio::test]
+    async fn a_key_is_stored_and_sent_once_per_channel_also_across_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("q.db");
+        let store = Store::open(&db).unwrap();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let alerts = crate::config::Alerts {
+            webhooks: vec![crate::config::Webhook {
+                url: crate::config::Secret::new(format!("http://{closed}/hook")),
+                secret: None,
+                headers: Vec::new(),
+            }],
+            ..crate::config::Alerts::default()
+        };
+        let channel = format!("webhook 1 (http://{closed})");
+        // What an earlier run stored: `down:a:1` on this channel, delivered.
+        let mut before = stored("down:a:1", 1_000, 1, Some(2_000));
+        before.alert.channel = channel.clone();
+        before.state = AlertState::Sent;
+        let stop = CancellationToken::new();
+        let (mut queue, mut d) = Queue::start(
+            Alerter::new(&alerts),
+            vec![before],
+            Arc::new(Clock::system()),
+            Arc::new(Metrics::default()),
+            stop.clone(),
+        );
+        let alert = |key: &str| Alert {
+            key: key.into(),
+            // Raised now: an alert raised over 3 days ago fails at its first error.
+            raised_at: crate::probe::net::wall_clock_now(),
+            lang: crate::report::Lang::En,
+            event: super::super::AlertEvent::Test,
+        };
+        for key in ["down:a:1", "down:b:1", "down:b:1"] {
+            queue.raise(&store, &alert(key), "fra-1").unwrap();
+        }
+        // One attempt, of the new key only (the port refuses: retried in 10 s).
+        let first = next(&mut d).await;
+        assert_eq!(
+            (first.key.as_str(), first.outcome),
+            ("down:b:1", Outcome::Error)
+        );
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(d.attempts.try_recv().is_err(), "a key was sent twice");
+        stop.cancel();
+        d.task.await.unwrap();
+        store.close().unwrap();
+        let keys: Vec<(String, String)> = crate::store::Reader::open(&db)
+            .unwrap()
+            .alerts(None)
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.alert.channel, s.alert.key))
+            .collect();
+        assert_eq!(keys, [(channel, "down:b:1".to_owned())]);
+    }
+
     #[test]
     fn the_backoff_doubles_from_10_s_up_to_an_hour_without_jitter() {
         let secs: Vec<i64> = (1..=11).map(|n| backoff(n) / 1000).collect();
