@@ -4,7 +4,9 @@
 //! Life cycle:
 //! 1. load and validate the configuration (a bad one: exit status 2, nothing started);
 //! 2. open the store, register the probes, resume the outages still open in the
-//!    database (their probes start DOWN);
+//!    database (their probes start DOWN) and the delivery of the alerts still
+//!    pending (`alert::deliver`: each alert is stored before it is sent, every
+//!    attempt after it);
 //! 3. start the scheduler, the metrics server (if configured) and the heartbeat;
 //!    tell systemd READY;
 //! 4. each check: metrics, store, confirmation state machine, outage rows;
@@ -29,6 +31,7 @@
 //! A store that cannot commit on a reload is logged, not fatal: the daemon goes on.
 
 use crate::alert::Alerter;
+use crate::alert::deliver::Queue;
 use crate::alert::policy::Policy;
 use crate::clock::Clock;
 use crate::config::{self, Config};
@@ -48,7 +51,8 @@ use tokio_util::sync::CancellationToken;
 /// How often the daemon records that it is alive and probing.
 pub(crate) const HEARTBEAT: Duration = Duration::from_secs(1);
 
-/// How long a stop waits for alerts still being sent (the evidence is already stored).
+/// How long a stop waits for alerts still being sent (each is stored; what is not
+/// delivered yet is sent after the next start).
 const ALERT_DRAIN: Duration = Duration::from_secs(5);
 
 /// How long a stop or a reload waits for the checks in flight. Most checks end by
@@ -137,9 +141,16 @@ pub async fn run_with(
         .to_string();
     let writer_stats = store.stats();
     let mut stalled = false;
-    let mut alerter = Alerter::new(&config.alerts);
     let mut policy = Policy::new(&config);
     let mut contract_watch = crate::alert::policy::contracts::Watch::default();
+    let alerts_stop = CancellationToken::new();
+    let (mut alerts, mut delivery) = Queue::start(
+        Alerter::new(&config.alerts),
+        Reader::open(&database)?.alerts(None)?,
+        clock.clone(),
+        metrics.clone(),
+        alerts_stop.clone(),
+    );
     for o in machines.values().filter_map(Confirmation::open_outage) {
         metrics.set_outage(&o.probe, true);
         tracing::warn!(probe = %o.probe, since = %o.start, "resuming an open outage");
@@ -202,7 +213,8 @@ pub async fn run_with(
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let reload = loop {
             tokio::select! {
-                Some(s) = rx.recv() => on_check(&store, &metrics, (&alerter, &mut policy), &vantage, &mut machines, s)?,
+                Some(s) = rx.recv() => on_check(&store, &metrics, (&mut alerts, &mut policy), &vantage, &mut machines, s)?,
+                Some(attempt) = delivery.attempts.recv() => store.record_alert_attempt(&attempt)?,
                 _ = beat.tick() => {
                     let t = clock.now();
                     record_clock_steps(&database, &clock);
@@ -226,11 +238,11 @@ pub async fn run_with(
                     }
                     reports.tick(&config, t);
                     for alert in policy.tick(t) {
-                        alerter.send(&alert, &vantage);
+                        alerts.raise(&store, &alert, &vantage)?;
                     }
                     if let Some(facts) = contract_watch.tick(&config, t) {
                         for alert in policy.on_contracts(&facts, t) {
-                            alerter.send(&alert, &vantage);
+                            alerts.raise(&store, &alert, &vantage)?;
                         }
                     }
                 }
@@ -264,7 +276,7 @@ pub async fn run_with(
                 on_check(
                     &store,
                     &metrics,
-                    (&alerter, &mut policy),
+                    (&mut alerts, &mut policy),
                     &vantage,
                     &mut machines,
                     s,
@@ -295,15 +307,16 @@ pub async fn run_with(
                     tracing::error!(error = %e, "registering the reloaded probes failed; going on");
                 }
                 tracing::info!(path = %config_path.display(), "configuration reloaded");
-                alerter = Alerter::new(&new.alerts);
+                alerts.set_channels(Alerter::new(&new.alerts));
                 policy.reconfigure(&new);
                 config = new;
             }
             None => {
                 let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
-                // Alerts held for a digest go now, not with the process.
+                // Alerts held for a digest are queued now (sent during the drain
+                // below, or after the next start), not lost with the process.
                 for alert in policy.flush(clock.now()) {
-                    alerter.send(&alert, &config.daemon.vantage);
+                    alerts.raise(&store, &alert, &config.daemon.vantage)?;
                 }
                 store.heartbeat(&config.daemon.vantage, clock.now())?;
                 break Ok(());
@@ -311,15 +324,20 @@ pub async fn run_with(
         }
     };
     metrics_stop.cancel();
-    // An UP alert for an outage that closed in the last checks: give it a moment.
-    if tokio::time::timeout(ALERT_DRAIN, alerter.idle())
+    // Alerts being sent: give them a moment and store how they ended. What is not
+    // delivered stays pending in the database and is sent after the next start.
+    alerts_stop.cancel();
+    if tokio::time::timeout(ALERT_DRAIN, &mut delivery.task)
         .await
         .is_err()
     {
-        tracing::warn!(
-            "{} alert(s) still sending after {ALERT_DRAIN:?}; abandoned",
-            alerter.in_flight()
-        );
+        delivery.task.abort();
+        tracing::warn!("alerts still sending after {ALERT_DRAIN:?}; abandoned, they stay pending");
+    }
+    while let Ok(attempt) = delivery.attempts.try_recv() {
+        if let Err(e) = store.record_alert_attempt(&attempt) {
+            tracing::error!(error = %e, "a delivery attempt could not be stored");
+        }
     }
     match store.close() {
         Ok(()) => tracing::info!("stopped; every check is committed"),
@@ -487,7 +505,7 @@ fn resume(database: &Path, config: &Config) -> Result<HashMap<String, Confirmati
 fn on_check(
     store: &Store,
     metrics: &Metrics,
-    (alerter, policy): (&Alerter, &mut Policy),
+    (alerts, policy): (&mut Queue, &mut Policy),
     vantage: &str,
     machines: &mut HashMap<String, Confirmation>,
     s: Scheduled,
@@ -503,7 +521,7 @@ fn on_check(
     store.record_check(&s.check)?;
     let now = crate::probe::net::wall_clock_now();
     for alert in policy.on_check(&s.check, s.offline, now) {
-        alerter.send(&alert, vantage);
+        alerts.raise(store, &alert, vantage)?;
     }
     let Some(machine) = machines.get_mut(&s.check.probe) else {
         return Ok(());
@@ -521,7 +539,7 @@ fn on_check(
         }
         store.record_outage(&event)?;
         for alert in policy.on_event(&event, now) {
-            alerter.send(&alert, vantage);
+            alerts.raise(store, &alert, vantage)?;
         }
     }
     Ok(())

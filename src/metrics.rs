@@ -182,6 +182,12 @@ pub(crate) struct Metrics {
     lag_sum_us: AtomicU64,
     /// Checks that panicked (each stored as an `unknown` check of its probe).
     pub check_panics: AtomicU64,
+    /// Issue 17: alerts queued and not yet delivered nor given up.
+    pub(crate) alerts_pending: AtomicU64,
+    /// Alerts delivered since start.
+    pub(crate) alerts_sent: AtomicU64,
+    /// Alerts given up since start (undelivered for `GIVE_UP_AFTER`).
+    pub(crate) alerts_failed: AtomicU64,
 }
 
 /// Upper bounds of the schedule-lag histogram, in microseconds (1 ms to 5 s).
@@ -394,6 +400,27 @@ impl Metrics {
             "Records dropped because the writer's queue was full (no data).",
             us(&self.store_dropped),
         );
+        scalar(
+            &mut s,
+            "slawatch_alerts_pending",
+            "gauge",
+            "Alerts queued and not yet delivered nor given up.",
+            us(&self.alerts_pending),
+        );
+        scalar(
+            &mut s,
+            "slawatch_alerts_sent_total",
+            "counter",
+            "Alerts delivered since the daemon started.",
+            us(&self.alerts_sent),
+        );
+        scalar(
+            &mut s,
+            "slawatch_alerts_failed_total",
+            "counter",
+            "Alerts given up since the daemon started (undelivered for 3 days).",
+            us(&self.alerts_failed),
+        );
         s
     }
 }
@@ -544,6 +571,22 @@ mod tests {
                 ..Phases::default()
             },
             cert_not_after: None,
+        }
+    }
+
+    #[test]
+    fn the_alert_queue_is_exported() {
+        let m = Metrics::default();
+        m.alerts_pending.store(2, Ordering::Relaxed);
+        m.alerts_sent.store(5, Ordering::Relaxed);
+        m.alerts_failed.store(1, Ordering::Relaxed);
+        let text = m.render();
+        for line in [
+            "# TYPE slawatch_alerts_pending gauge\nslawatch_alerts_pending 2\n",
+            "# TYPE slawatch_alerts_sent_total counter\nslawatch_alerts_sent_total 5\n",
+            "# TYPE slawatch_alerts_failed_total counter\nslawatch_alerts_failed_total 1\n",
+        ] {
+            assert!(text.contains(line), "{line:?} missing from\n{text}");
         }
     }
 

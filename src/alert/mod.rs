@@ -1,13 +1,19 @@
-//! Alerts when an outage opens and closes: e-mail (lettre) and webhooks (reqwest).
+//! Alerts: what is raised (`policy`), how it reads (`render`), the channels that
+//! carry it (`mail`, `webhook`), and the durable queue that delivers it
+//! (`deliver`).
 //!
-//! [`Alerter::notify`] never blocks the daemon's loop: every send (one per webhook,
-//! one for the e-mail) runs on its own tokio task, and at most [`MAX_IN_FLIGHT`]
-//! sends run at once. An alert over that bound is logged and dropped, never queued
-//! without limit: the evidence is in the database either way, an alert is a
-//! courtesy. A failed send is retried once after [`RETRY_AFTER`], then logged with
-//! `tracing::warn!` naming the target, never a secret: a webhook by its number and
-//! origin (`webhook 1 (https://hooks.example.test)`: the path and query of many
-//! webhook URLs are the token), the SMTP server by host and port.
+//! An [`Alert`] raised by the daemon is rendered once per configured channel and
+//! stored in the evidence database (`alerts`, sealed: an alert sent is evidence of
+//! when the customer was told), with what is sent, before any attempt. The delivery
+//! task (`deliver`) sends what is pending, retries with exponential backoff, and
+//! appends every attempt (`alert_attempts`); it survives a restart (pending alerts
+//! are read back at start) and never blocks the probing loop. See docs/alerts.md,
+//! "Delivery and the queue".
+//!
+//! Logs and stored errors name a channel, never a secret: a webhook by its number
+//! and origin (`webhook 1 (https://hooks.example.test)`: the path and query of many
+//! webhook URLs are the token), the SMTP server by host and port
+//! (`email (mail.example.test:465)`).
 //!
 //! # The webhook
 //!
@@ -40,9 +46,9 @@
 //! nothing is sent in clear. AUTH when both `username` and a password are set. The
 //! server's certificate is checked against the system's roots plus `ca_file`.
 //! Subject `[slawatch] DOWN shop-site (timeout)` or `[slawatch] UP shop-site after
-//! 12m 30s` (the duration truncated to the second); a plain-text body with the
-//! webhook's facts, one per line.
+//! 12m 30s` (the duration truncated to the second).
 
+pub(crate) mod deliver;
 mod event;
 pub(crate) mod mail;
 pub(crate) mod policy;
@@ -52,36 +58,42 @@ pub(crate) mod webhook;
 pub(crate) use event::{Alert, AlertEvent};
 
 use crate::config::{Alerts, Webhook, format_duration, url_origin};
+use crate::model::UtcMillis;
 use crate::outage::Event;
+use crate::store::NewAlert;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
-use tokio::sync::Semaphore;
+use std::time::{Duration, Instant};
 
-/// Sends in flight at most; more are dropped (and logged).
-pub const MAX_IN_FLIGHT: u32 = 8;
-/// The wait before the one retry of a failed send.
-pub(crate) const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Per attempt, for a webhook and for an SMTP command.
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Sends outage alerts to the configured targets. Cheap to clone.
+/// The configured channels, ready to send. Cheap to clone.
 #[derive(Clone)]
 pub struct Alerter {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    webhooks: Vec<Webhook>,
+    /// Each webhook with its channel name (`webhook N (ORIGIN)`).
+    webhooks: Vec<(String, Webhook)>,
     http: Option<reqwest::Client>,
-    email: Option<mail::Email>,
-    permits: Arc<Semaphore>,
-    dropped: AtomicU64,
-    failed: AtomicU64,
+    /// The e-mail channel with its name (`email (HOST:PORT)`).
+    email: Option<(String, mail::Email)>,
+}
+
+/// What one channel did with one alert.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// The channel: `email (HOST:PORT)` or `webhook N (ORIGIN)`.
+    pub channel: String,
+    /// How long the attempt took.
+    pub took: Duration,
+    /// `Err` says why it was not delivered (never with a secret).
+    pub result: Result<(), String>,
 }
 
 impl Alerter {
-    /// An alerter for `[alerts]`. A target that cannot be set up (an unreadable
+    /// The channels of `[alerts]`. A channel that cannot be set up (an unreadable
     /// `ca_file`, a bad address) is logged and left out; the others still work.
     pub fn new(alerts: &Alerts) -> Alerter {
         let http = if alerts.webhooks.is_empty() {
@@ -101,7 +113,7 @@ impl Alerter {
             }
         };
         let email = alerts.email.as_ref().and_then(|e| match mail::channel(e) {
-            Ok(m) => Some(m),
+            Ok(m) => Some((format!("email ({})", m.target), m)),
             Err(why) => {
                 // Only the origin: the URL's userinfo may hold a password.
                 let smtp = url_origin(&e.smtp_url);
@@ -109,114 +121,130 @@ impl Alerter {
                 None
             }
         });
+        let webhooks = if http.is_some() {
+            alerts
+                .webhooks
+                .iter()
+                .enumerate()
+                .map(|(i, h)| (webhook::target(i, h.url.expose()), h.clone()))
+                .collect()
+        } else {
+            Vec::new()
+        };
         Alerter {
             inner: Arc::new(Inner {
-                webhooks: alerts.webhooks.clone(),
+                webhooks,
                 http,
                 email,
-                permits: Arc::new(Semaphore::new(MAX_IN_FLIGHT as usize)),
-                dropped: AtomicU64::new(0),
-                failed: AtomicU64::new(0),
             }),
         }
     }
 
-    /// Sends `event` to every target in the background and returns at once. Must be
-    /// called inside a tokio runtime.
-    pub fn notify(&self, event: &Event, vantage: &str) {
-        let alert = Alert::of_event(
-            event,
-            crate::probe::net::wall_clock_now(),
-            crate::report::Lang::En,
-        );
-        self.send(&alert, vantage);
+    /// The channels' names, in order: the e-mail first, then the webhooks.
+    pub fn channels(&self) -> Vec<String> {
+        let email = self.inner.email.iter().map(|(n, _)| n.clone());
+        email
+            .chain(self.inner.webhooks.iter().map(|(n, _)| n.clone()))
+            .collect()
     }
 
-    /// Sends `alert` to every target in the background and returns at once. Must be
-    /// called inside a tokio runtime.
-    pub(crate) fn send(&self, alert: &Alert, vantage: &str) {
-        if let Some(http) = &self.inner.http {
+    /// `alert` rendered for each channel, as the queue stores and sends it.
+    pub(crate) fn render(&self, alert: &Alert, vantage: &str) -> Vec<NewAlert> {
+        let event = serde_json::to_value(&alert.event)
+            .ok()
+            .and_then(|v| v.get("event").and_then(|e| e.as_str().map(str::to_owned)))
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        if let Some((name, _)) = &self.inner.email {
+            let m = render::mail(alert, vantage);
+            out.push(NewAlert {
+                channel: name.clone(),
+                key: alert.key.clone(),
+                event: event.clone(),
+                raised_at: alert.raised_at,
+                subject: Some(m.subject),
+                body: m.text,
+                html: m.html,
+            });
+        }
+        if !self.inner.webhooks.is_empty() {
             let body = render::body(alert, vantage);
-            for (i, hook) in self.inner.webhooks.iter().enumerate() {
-                let target = webhook::target(i, hook.url.expose());
-                let Some(permit) = self.permit(&target) else {
-                    continue;
-                };
-                let (http, hook, body, inner) =
-                    (http.clone(), hook.clone(), body.clone(), self.inner.clone());
-                tokio::spawn(async move {
-                    let _permit = permit;
-                    let now = crate::probe::net::wall_clock_now;
-                    let mut result = webhook::post(&http, &hook, &body, now()).await;
-                    if result.is_err() {
-                        tokio::time::sleep(RETRY_AFTER).await;
-                        result = webhook::post(&http, &hook, &body, now()).await;
-                    }
-                    if let Err(why) = result {
-                        inner.failed.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(webhook = %target, "webhook alert not delivered (tried twice): {why}");
-                    }
+            for (name, _) in &self.inner.webhooks {
+                out.push(NewAlert {
+                    channel: name.clone(),
+                    key: alert.key.clone(),
+                    event: event.clone(),
+                    raised_at: alert.raised_at,
+                    subject: None,
+                    body: body.clone(),
+                    html: None,
                 });
             }
         }
-        if let Some(email) = &self.inner.email {
-            let Some(permit) = self.permit(&email.target) else {
-                return;
+        out
+    }
+
+    /// The longest one attempt on `channel` may take: [`deliver::ATTEMPT_LIMIT`], or a
+    /// webhook's own `timeout` plus 5 s when that is longer.
+    pub(crate) fn attempt_limit(&self, channel: &str) -> Duration {
+        self.inner
+            .webhooks
+            .iter()
+            .find(|(n, _)| n == channel)
+            .map_or(deliver::ATTEMPT_LIMIT, |(_, hook)| {
+                deliver::ATTEMPT_LIMIT.max(hook.timeout + Duration::from_secs(5))
+            })
+    }
+
+    /// One attempt to deliver `a` on its channel, at `now` (the instant a webhook's
+    /// signature is computed for). The one place that calls the channels' send.
+    pub(crate) async fn deliver(&self, a: &NewAlert, now: UtcMillis) -> Result<(), String> {
+        if let Some((name, email)) = &self.inner.email
+            && *name == a.channel
+        {
+            let m = render::Mail {
+                subject: a.subject.clone().unwrap_or_default(),
+                text: a.body.clone(),
+                html: a.html.clone(),
             };
-            let mail = render::mail(alert, vantage);
-            let inner = self.inner.clone();
-            tokio::spawn(async move {
-                let _permit = permit;
-                let Some(email) = &inner.email else { return };
-                let mut result = mail::send(email, &mail).await;
-                if result.is_err() {
-                    tokio::time::sleep(RETRY_AFTER).await;
-                    result = mail::send(email, &mail).await;
-                }
-                if let Err(why) = result {
-                    inner.failed.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(smtp = %email.target, "e-mail alert not delivered (tried twice): {why}");
-                }
+            return mail::send(email, &m).await;
+        }
+        if let Some(http) = &self.inner.http
+            && let Some((_, hook)) = self.inner.webhooks.iter().find(|(n, _)| *n == a.channel)
+        {
+            return webhook::post(http, hook, &a.body, now).await;
+        }
+        Err(format!(
+            "{} is no longer configured: nothing to send it through",
+            a.channel
+        ))
+    }
+
+    /// Sends `alert` through every channel now, one after the other, and says what
+    /// each did. Nothing is stored: `slawatch alerts test` and tests use it; the
+    /// daemon queues its alerts instead (`deliver`).
+    pub async fn send_now(&self, alert_event: &Event, vantage: &str) -> Vec<Delivery> {
+        let now = crate::probe::net::wall_clock_now();
+        let alert = Alert::of_event(alert_event, now, crate::report::Lang::En);
+        self.send_alert_now(&alert, vantage).await
+    }
+
+    /// [`Alerter::send_now`] for any alert.
+    pub(crate) async fn send_alert_now(&self, alert: &Alert, vantage: &str) -> Vec<Delivery> {
+        let mut out = Vec::new();
+        for a in self.render(alert, vantage) {
+            let t0 = Instant::now();
+            let limit = deliver::ATTEMPT_LIMIT;
+            let result = tokio::time::timeout(limit, self.deliver(&a, alert.raised_at))
+                .await
+                .unwrap_or_else(|_| Err(format!("no answer within {limit:?}")));
+            out.push(Delivery {
+                channel: a.channel,
+                took: t0.elapsed(),
+                result,
             });
         }
-    }
-
-    /// Sends running now.
-    pub fn in_flight(&self) -> u32 {
-        let free = u32::try_from(self.inner.permits.available_permits()).unwrap_or(MAX_IN_FLIGHT);
-        MAX_IN_FLIGHT.saturating_sub(free)
-    }
-
-    /// Alerts dropped because [`MAX_IN_FLIGHT`] sends were already running.
-    pub fn dropped(&self) -> u64 {
-        self.inner.dropped.load(Ordering::Relaxed)
-    }
-
-    /// Sends that failed twice.
-    pub fn failed(&self) -> u64 {
-        self.inner.failed.load(Ordering::Relaxed)
-    }
-
-    /// Waits until no send is running (each ends within two timeouts and the retry
-    /// delay).
-    pub async fn idle(&self) {
-        if let Ok(all) = self.inner.permits.acquire_many(MAX_IN_FLIGHT).await {
-            drop(all);
-        }
-    }
-
-    fn permit(&self, target: &str) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        match self.inner.permits.clone().try_acquire_owned() {
-            Ok(p) => Some(p),
-            Err(_) => {
-                self.inner.dropped.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(
-                    target_name = %target,
-                    "alert dropped: {MAX_IN_FLIGHT} alerts are already being sent"
-                );
-                None
-            }
-        }
+        out
     }
 }
 

@@ -84,7 +84,7 @@ pub(super) struct OutagesArgs {
     probe: Option<String>,
 }
 
-fn parse_since(s: &str) -> Result<UtcMillis, String> {
+pub(super) fn parse_since(s: &str) -> Result<UtcMillis, String> {
     if let Ok(ts) = s.parse::<jiff::Timestamp>() {
         return Ok(UtcMillis::from_timestamp(ts));
     }
@@ -142,7 +142,7 @@ pub(super) fn terminal_safe(s: &str) -> String {
 }
 
 /// Aligned columns; every cell through [`terminal_safe`].
-fn table(rows: &[Vec<String>]) -> String {
+pub(super) fn table(rows: &[Vec<String>]) -> String {
     let rows: Vec<Vec<String>> = rows
         .iter()
         .map(|r| r.iter().map(|c| terminal_safe(c)).collect())

@@ -11,6 +11,7 @@
               the backslashes"
 )]
 
+mod alerts;
 mod check_config;
 mod class_summary;
 mod completions;
@@ -146,6 +147,7 @@ enum Command {
     Probe(probe::Args),
     Status(db::StatusArgs),
     Outages(db::OutagesArgs),
+    Alerts(alerts::Args),
     Incident(incident::Args),
     Members(members::Args),
     Plans(plans::Args),
@@ -227,6 +229,7 @@ fn dispatch(command: Command) -> Result<ExitCode, CliError> {
         Command::Probe(a) => probe::run(a),
         Command::Status(a) => db::status(a),
         Command::Outages(a) => db::outages(a).map(success),
+        Command::Alerts(a) => alerts::run(a),
         Command::Incident(a) => incident::run(a).map(success),
         Command::Members(a) => members::run(a).map(success),
         Command::Plans(a) => plans::run(a).map(success),
@@ -267,7 +270,8 @@ mod tests {
     }
 
     /// The files of `src/cli/`, as compiled into this test.
-    const FILES: [(&str, &str); 16] = [
+    const FILES: [(&str, &str); 17] = [
+        ("alerts.rs", include_str!("alerts.rs")),
         ("check_config.rs", include_str!("check_config.rs")),
         ("completions.rs", include_str!("completions.rs")),
         ("db.rs", include_str!("db.rs")),

@@ -27,6 +27,8 @@
 //! maintenance|SCOPE|START|END|ANNOUNCED_AT|NOTE\n
 //! goodwill|SCOPE|EVENT|DATE|ANNOUNCED|EXTENSION_DAYS|AMOUNT|UPGRADE|SOURCE|NOTE\n
 //! member|MEMBER|SERVICE|NAME|EMAIL|ADDRESS|PROVIDER|PLAN|FEE|FEE_PERIOD|CUSTOMER_TYPE|SERVICE_START|LANG|CUSTOMER_CODE|CONTRACT_NUMBER|SUPERSEDES|CREATED_AT\n
+//! alert|CHANNEL|KEY|EVENT|RAISED_AT|SUBJECT|BODY|HTML\n
+//! alert_attempt|CHANNEL|KEY|AT|OUTCOME|ERROR|TOOK_MS\n
 //! prune|AT|BEFORE|UP_TO_SEAL|RETENTION_MS|RUNS|FAILURES|CHECKS|DIGEST\n
 //! ```
 //!
@@ -154,6 +156,10 @@ pub(super) enum Table {
     Goodwill,
     /// Issue 13: an association's members (migration 6).
     Members,
+    /// Issue 17: alerts queued, one row per channel (migration 7).
+    Alerts,
+    /// Issue 17: every delivery attempt of an alert (migration 7).
+    AlertAttempts,
 }
 
 impl Table {
@@ -169,6 +175,8 @@ impl Table {
             Table::Prunes => "prunes",
             Table::Goodwill => "goodwill",
             Table::Members => "members",
+            Table::Alerts => "alerts",
+            Table::AlertAttempts => "alert_attempts",
         }
     }
 
@@ -184,6 +192,8 @@ impl Table {
             Table::Prunes,
             Table::Goodwill,
             Table::Members,
+            Table::Alerts,
+            Table::AlertAttempts,
         ]
         .into_iter()
         .find(|t| t.as_str() == s)
@@ -352,6 +362,46 @@ pub(super) fn row_line(
                     line: join_line("member", &refs),
                     who: format!("{}.{}", r.get::<_, String>(0)?, r.get::<_, String>(1)?),
                     at: r.get(super::member::CREATED_AT_COLUMN)?,
+                })
+            },
+        ),
+        Table::Alerts => (
+            "SELECT channel, key, event, raised_at, subject, body, html FROM alerts WHERE id = ?1"
+                .to_owned(),
+            |r| {
+                Ok(RowLine {
+                    line: format!(
+                        "alert|{}|{}|{}|{}|{}|{}|{}\n",
+                        text(r, 0)?,
+                        text(r, 1)?,
+                        text(r, 2)?,
+                        opt(r.get(3)?),
+                        text(r, 4)?,
+                        text(r, 5)?,
+                        text(r, 6)?
+                    ),
+                    who: r.get(1)?,
+                    at: r.get(3)?,
+                })
+            },
+        ),
+        Table::AlertAttempts => (
+            "SELECT l.channel, l.key, a.at, a.outcome, a.error, a.took_ms
+             FROM alert_attempts a LEFT JOIN alerts l ON l.id = a.alert WHERE a.id = ?1"
+                .to_owned(),
+            |r| {
+                Ok(RowLine {
+                    line: format!(
+                        "alert_attempt|{}|{}|{}|{}|{}|{}\n",
+                        text(r, 0)?,
+                        text(r, 1)?,
+                        opt(r.get(2)?),
+                        text(r, 3)?,
+                        text(r, 4)?,
+                        opt(r.get(5)?)
+                    ),
+                    who: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    at: r.get(2)?,
                 })
             },
         ),

@@ -40,6 +40,7 @@
 //! Invariant: no secret reaches the database: details come from probes, which never
 //! put one in a detail.
 
+mod alert;
 mod digest;
 mod incident;
 mod lock;
@@ -48,6 +49,7 @@ mod query;
 mod schema;
 mod seal;
 
+pub(crate) use alert::{AlertState, Attempt, NewAlert, Outcome, StoredAlert};
 #[doc(hidden)]
 pub use digest::fuzz_canonical_line;
 pub use digest::{EvidenceDigest, split_line};
@@ -265,6 +267,9 @@ enum Msg {
     Goodwill(Vec<crate::config::Goodwill>),
     Check(Box<Check>),
     Outage(Box<Event>),
+    /// Issue 17: an alert queued on one channel, and a delivery attempt of one.
+    Alert(Box<NewAlert>),
+    AlertAttempt(Box<Attempt>),
     Heartbeat(String, UtcMillis),
     Prune {
         now: UtcMillis,
@@ -287,6 +292,8 @@ impl Msg {
             Msg::Goodwill(_) => "goodwill",
             Msg::Check(_) => "check",
             Msg::Outage(_) => "outage",
+            Msg::Alert(_) => "alert",
+            Msg::AlertAttempt(_) => "alert_attempt",
             Msg::Heartbeat(..) => "heartbeat",
             Msg::Prune { .. } => "prune",
             Msg::SealOpen => "seal-open",
@@ -310,6 +317,8 @@ impl Msg {
             Msg::Outage(event) => serde_json::Value::String(format!("{event:?}")),
             Msg::Maintenance(w) => serde_json::Value::String(format!("{w:?}")),
             Msg::Goodwill(g) => serde_json::Value::String(format!("{g:?}")),
+            Msg::Alert(a) => serde_json::Value::String(format!("{a:?}")),
+            Msg::AlertAttempt(a) => serde_json::Value::String(format!("{a:?}")),
             Msg::SealOpen | Msg::Flush(_) | Msg::Gap => serde_json::Value::Null,
         }
     }
@@ -549,6 +558,22 @@ impl Store {
     /// Only when the writer has stopped.
     pub fn record_outage(&self, event: &Event) -> Result<(), StoreError> {
         self.send(Msg::Outage(Box::new(event.clone())))
+    }
+
+    /// Queues an alert on its channel (once per channel and key), with what is sent.
+    ///
+    /// # Errors
+    /// Only when the writer has stopped.
+    pub(crate) fn record_alert(&self, alert: &NewAlert) -> Result<(), StoreError> {
+        self.send(Msg::Alert(Box::new(alert.clone())))
+    }
+
+    /// Appends a delivery attempt to its alert.
+    ///
+    /// # Errors
+    /// Only when the writer has stopped.
+    pub(crate) fn record_alert_attempt(&self, attempt: &Attempt) -> Result<(), StoreError> {
+        self.send(Msg::AlertAttempt(Box::new(attempt.clone())))
     }
 
     /// Records that the daemon at `vantage` was running and probing at `at`.
@@ -1121,6 +1146,8 @@ fn apply(tx: &rusqlite::Transaction<'_>, state: &mut State, msg: &Msg) -> rusqli
                 seal::seal(tx, &mut state.head, seal::Table::Outages, row)?;
             }
         }
+        Msg::Alert(a) => alert::write_alert(tx, &mut state.head, a)?,
+        Msg::AlertAttempt(a) => alert::write_attempt(tx, &mut state.head, a)?,
         Msg::Heartbeat(vantage, at) => {
             sweep(tx, state, *at)?;
             let day = hour_of(*at);

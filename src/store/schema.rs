@@ -324,6 +324,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
     GOODWILL_MIGRATION,
     // 6 (issue 13): an association's members, sealed; see `MEMBERS_MIGRATION`.
     MEMBERS_MIGRATION,
+    // 7 (issue 17): the alert queue, sealed; see `ALERTS_MIGRATION`.
+    ALERTS_MIGRATION,
 ];
 
 /// The goodwill offers of the configuration (`[[goodwill]]`), copied once each, one
@@ -451,4 +453,109 @@ pub(super) const MEMBERS_MIGRATION: &str = "
     END;
 
     CREATE INDEX IF NOT EXISTS incidents_by_contract ON incidents(contract, start);
+    ";
+
+/// Migration 7 (issue 17): the alert queue, sealed. An alert is stored once per
+/// channel (`UNIQUE (channel, key)`: raising it again stores nothing) with what is
+/// sent: the e-mail's subject, text and HTML, or the webhook's JSON body (`subject`
+/// and `html` NULL). Every delivery attempt is a row of `alert_attempts`: its
+/// instant, `outcome` (`sent`, `error`: retried later, `failed`: given up), the
+/// error (never a secret) and how long it took. Both tables are append-only (an
+/// alert's state is read from its attempts) and sealed as inserted. `seals` is
+/// rebuilt to allow them in its CHECK, as migration 6 did.
+pub(super) const ALERTS_MIGRATION: &str = "
+    DROP TRIGGER failures_append_only_delete;
+    DROP TRIGGER runs_append_only_update;
+    DROP TRIGGER runs_append_only_delete;
+    DROP TRIGGER coverage_append_only_update;
+    DROP TRIGGER seals_append_only_update;
+    DROP TRIGGER seals_append_only_delete;
+
+    CREATE TABLE seals_v7 (
+        id       INTEGER PRIMARY KEY,
+        tbl      TEXT NOT NULL CHECK (tbl IN ('runs', 'failures', 'outages', 'coverage',
+                                             'incidents', 'maintenance', 'prunes',
+                                             'goodwill', 'members', 'alerts',
+                                             'alert_attempts')),
+        row_id   INTEGER NOT NULL,
+        row_hash TEXT NOT NULL,
+        chain    TEXT NOT NULL,
+        probe    TEXT NOT NULL,
+        at       INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO seals_v7 (id, tbl, row_id, row_hash, chain, probe, at)
+        SELECT id, tbl, row_id, row_hash, chain, probe, at FROM seals;
+    DROP TABLE seals;
+    ALTER TABLE seals_v7 RENAME TO seals;
+    CREATE INDEX seals_by_row ON seals(tbl, row_id);
+
+    CREATE TRIGGER seals_append_only_update BEFORE UPDATE ON seals
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a seal cannot be changed');
+    END;
+    CREATE TRIGGER seals_append_only_delete BEFORE DELETE ON seals
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a seal cannot be deleted');
+    END;
+    CREATE TRIGGER failures_append_only_delete BEFORE DELETE ON failures
+    WHEN EXISTS (SELECT 1 FROM seals s WHERE s.tbl = 'failures' AND s.row_id = OLD.id)
+     AND NOT EXISTS (SELECT 1 FROM seals s JOIN prunes p ON s.id <= p.up_to_seal AND s.at < p.before
+                     WHERE s.tbl = 'failures' AND s.row_id = OLD.id)
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a sealed failed check cannot be deleted (retention prunes it)');
+    END;
+    CREATE TRIGGER runs_append_only_update BEFORE UPDATE ON runs
+    WHEN EXISTS (SELECT 1 FROM seals s WHERE s.tbl = 'runs' AND s.row_id = OLD.id)
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a sealed run cannot be changed');
+    END;
+    CREATE TRIGGER runs_append_only_delete BEFORE DELETE ON runs
+    WHEN EXISTS (SELECT 1 FROM seals s WHERE s.tbl = 'runs' AND s.row_id = OLD.id)
+     AND NOT EXISTS (SELECT 1 FROM seals s JOIN prunes p ON s.id <= p.up_to_seal AND s.at < p.before
+                     WHERE s.tbl = 'runs' AND s.row_id = OLD.id)
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a sealed run cannot be deleted (retention prunes it)');
+    END;
+    CREATE TRIGGER coverage_append_only_update BEFORE UPDATE ON coverage
+    WHEN EXISTS (SELECT 1 FROM seals s WHERE s.tbl = 'coverage' AND s.row_id = OLD.id)
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a sealed coverage segment cannot be changed');
+    END;
+
+    CREATE TABLE alerts (
+        id        INTEGER PRIMARY KEY,
+        channel   TEXT NOT NULL,
+        key       TEXT NOT NULL,
+        event     TEXT NOT NULL,
+        raised_at INTEGER NOT NULL,
+        subject   TEXT,
+        body      TEXT NOT NULL,
+        html      TEXT,
+        UNIQUE (channel, key)
+    ) STRICT;
+    CREATE TABLE alert_attempts (
+        id      INTEGER PRIMARY KEY,
+        alert   INTEGER NOT NULL REFERENCES alerts(id),
+        at      INTEGER NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('sent', 'error', 'failed')),
+        error   TEXT,
+        took_ms INTEGER
+    ) STRICT;
+    CREATE INDEX alert_attempts_by_alert ON alert_attempts(alert, id);
+    CREATE TRIGGER alerts_append_only_update BEFORE UPDATE ON alerts
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: an alert cannot be changed');
+    END;
+    CREATE TRIGGER alerts_append_only_delete BEFORE DELETE ON alerts
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: an alert cannot be deleted');
+    END;
+    CREATE TRIGGER alert_attempts_append_only_update BEFORE UPDATE ON alert_attempts
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a delivery attempt cannot be changed');
+    END;
+    CREATE TRIGGER alert_attempts_append_only_delete BEFORE DELETE ON alert_attempts
+    BEGIN
+        SELECT RAISE(ABORT, 'evidence is append-only: a delivery attempt cannot be deleted');
+    END;
     ";

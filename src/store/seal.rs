@@ -17,6 +17,8 @@
 //!   start. At most one segment is open: the newest, in the newest day. Heartbeats
 //!   in between update it unsealed (a seal per heartbeat would be 31 M seals a year);
 //! - `incidents`, `maintenance` and `goodwill`: in the transaction that inserts them;
+//! - `alerts` and `alert_attempts` (issue 17): in the transaction that inserts them
+//!   (an alert once per channel and key; its attempts appended, never changed);
 //! - `prunes`: retention is an event in the chain. A prune seals a row saying up to
 //!   which seal and before which instant rows of `runs` and `failures` were deleted,
 //!   the retention applied, the counts, and the SHA-256 over the deleted rows' row
@@ -510,6 +512,7 @@ impl fmt::Display for ChainProblem {
             "coverage" => "vantage",
             "maintenance" | "goodwill" => "scope",
             "incidents" | "members" => "for",
+            "alerts" | "alert_attempts" => "key",
             _ => "probe",
         };
         match (&self.probe, self.at) {
@@ -1001,6 +1004,11 @@ impl Reader {
             (
                 Table::Members,
                 "SELECT id, member || '.' || service, created_at FROM members",
+            ),
+            (Table::Alerts, "SELECT id, key, raised_at FROM alerts"),
+            (
+                Table::AlertAttempts,
+                "SELECT a.id, l.key, a.at FROM alert_attempts a LEFT JOIN alerts l ON l.id = a.alert",
             ),
         ] {
             // A database not yet migrated (a reader never migrates) has no table of a

@@ -169,7 +169,10 @@ async fn alert_messages_a_receiver_verifies_the_signed_webhook_and_gets_the_docu
     let (url, mut rx) = receiver(2).await;
     let alerter = Alerter::new(&hook(url, Some(SECRET)));
     let before = now_s();
-    alerter.notify(&Event::Opened(outage(None)), "fra-1");
+    let sent = alerter
+        .send_now(&Event::Opened(outage(None)), "fra-1")
+        .await;
+    assert!(sent.iter().all(|d| d.result.is_ok()));
     let req = rx.recv().await.unwrap();
     let after = now_s();
 
@@ -198,7 +201,10 @@ async fn alert_messages_a_receiver_verifies_the_signed_webhook_and_gets_the_docu
     assert!(!req.head.contains(SECRET) && !req.body.contains(SECRET));
 
     // The UP has its own signature over its own body, and the documented fields.
-    alerter.notify(&Event::Closed(outage(Some(1_712_140_050_000))), "fra-1");
+    let sent = alerter
+        .send_now(&Event::Closed(outage(Some(1_712_140_050_000))), "fra-1")
+        .await;
+    assert!(sent.iter().all(|d| d.result.is_ok()));
     let up = rx.recv().await.unwrap();
     let (ts2, sig2) = (
         up.header("X-Slawatch-Timestamp").unwrap(),
@@ -208,15 +214,16 @@ async fn alert_messages_a_receiver_verifies_the_signed_webhook_and_gets_the_docu
     let body: serde_json::Value = serde_json::from_str(&up.body).unwrap();
     assert_eq!(keys(&body), keys(&documented_example("outage_closed")));
     assert_eq!(body["duration_ms"], 720_000);
-    alerter.idle().await;
-    assert_eq!(alerter.failed(), 0);
 }
 
 #[tokio::test]
 async fn alert_messages_a_wrong_secret_a_changed_body_and_a_replay_fail_verification() {
     let (url, mut rx) = receiver(1).await;
     let alerter = Alerter::new(&hook(url, Some(SECRET)));
-    alerter.notify(&Event::Opened(outage(None)), "fra-1");
+    let sent = alerter
+        .send_now(&Event::Opened(outage(None)), "fra-1")
+        .await;
+    assert!(sent.iter().all(|d| d.result.is_ok()));
     let req = rx.recv().await.unwrap();
     let ts = req.header("X-Slawatch-Timestamp").unwrap();
     let sig = req.header("X-Slawatch-Signature").unwrap();
@@ -249,7 +256,10 @@ async fn alert_messages_a_wrong_secret_a_changed_body_and_a_replay_fail_verifica
 async fn alert_messages_a_webhook_without_a_secret_gets_a_timestamp_and_no_signature() {
     let (url, mut rx) = receiver(1).await;
     let alerter = Alerter::new(&hook(url, None));
-    alerter.notify(&Event::Opened(outage(None)), "fra-1");
+    let sent = alerter
+        .send_now(&Event::Opened(outage(None)), "fra-1")
+        .await;
+    assert!(sent.iter().all(|d| d.result.is_ok()));
     let req = rx.recv().await.unwrap();
     assert!(req.header("X-Slawatch-Timestamp").is_some(), "{}", req.head);
     assert_eq!(req.header("X-Slawatch-Signature"), None, "{}", req.head);
@@ -271,15 +281,17 @@ async fn alert_messages_a_webhook_slower_than_its_timeout_fails_in_time() {
     alerts.webhooks[0].timeout = Duration::from_secs(1);
     let alerter = Alerter::new(&alerts);
     let start = Instant::now();
-    alerter.notify(&Event::Opened(outage(None)), "fra-1");
-    alerter.idle().await;
-    // Two attempts of 1 s and the retry's pause, far below the 10 s default.
+    let sent = alerter
+        .send_now(&Event::Opened(outage(None)), "fra-1")
+        .await;
+    // One attempt of 1 s, far below the 10 s default (the queue retries later).
     assert!(
-        start.elapsed() < Duration::from_secs(8),
+        start.elapsed() < Duration::from_secs(5),
         "{:?}",
         start.elapsed()
     );
-    assert_eq!(alerter.failed(), 1);
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].result.is_err(), "{:?}", sent[0].result);
 }
 
 /// Waits for a message with `subject` in the test user's Maildir.
@@ -327,11 +339,9 @@ async fn alert_messages_a_real_mail_has_a_text_and_an_html_part() {
     });
     let mut o = outage(Some(1_712_140_070_999));
     o.detail = "<script>alert(1)</script>".into();
-    alerter.notify(&Event::Closed(o), "fra-1");
-    alerter.idle().await;
-    assert_eq!(
-        alerter.failed(),
-        0,
+    let sent = alerter.send_now(&Event::Closed(o), "fra-1").await;
+    assert!(
+        sent.iter().all(|d| d.result.is_ok()),
         "postfix log:\n{}",
         std::fs::read_to_string(&p.log).unwrap_or_default()
     );

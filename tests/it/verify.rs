@@ -1275,8 +1275,10 @@ fn a_database_pruned_before_migration_3_upgrades_and_verifies() {
 
 /// What migration 4 added, taken out again (incidents and their ids kept), for a
 /// test that makes a database look older; with migration 6's members table (its
-/// index on incidents goes with the incidents table).
+/// index on incidents goes with the incidents table) and migration 7's alert queue.
 const UNDO_MIGRATION_4: &str = "
+    DROP TABLE alert_attempts;
+    DROP TABLE alerts;
     DROP TABLE members;
     DROP TABLE incident_attachments;
     DROP INDEX incidents_superseded_once;
@@ -1426,7 +1428,7 @@ fn an_incident_sealed_before_migration_4_still_verifies_after_it() {
     assert!(out.starts_with(&format!("ok: {n} rows sealed")), "{out}");
     // A writer applies migration 4; the old record's line is unchanged.
     Store::open(&db).unwrap().close().unwrap();
-    assert_eq!(one_i64(&db, "PRAGMA user_version"), 6);
+    assert_eq!(one_i64(&db, "PRAGMA user_version"), 7);
     let out = verify(&db, &[], 0);
     assert!(out.starts_with(&format!("ok: {n} rows sealed")), "{out}");
     incident_cli(&db, &["withdraw", "1", "--reason", "duplicate"]);
