@@ -37,5 +37,6 @@ mod sla;
 mod store;
 mod systemd;
 mod tidy;
+mod tls_once;
 mod util;
 mod verify;
