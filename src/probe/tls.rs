@@ -19,7 +19,7 @@
 //! # Set up once
 //!
 //! One `Arc<ClientConfig>` per distinct (`ca_file` content, `verify`), built at the
-//! first check that needs it and shared by every later one ([`client_config`]); the
+//! first check that needs it and shared by every later one (`client_config`); the
 //! verifier over the system roots inside it is shared between the two `verify`
 //! values. The server name is not part of the key: it is given per connection (and
 //! sent as SNI, which rustls leaves out for an IP literal).
