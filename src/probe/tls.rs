@@ -16,9 +16,27 @@
 //! Handshake signatures are always checked with the provider's algorithms, so a
 //! peer that does not hold the certificate's key still fails (as `Tls`).
 //!
-//! A `ClientConfig` is built per handshake: the verdict belongs to one connection,
-//! and rustls gives a verifier no way to tell connections apart. What is costly in
-//! it, the verifier over the system roots, is built once per trust set and shared.
+//! # Set up once
+//!
+//! One `Arc<ClientConfig>` per distinct (`ca_file` content, `verify`), built at the
+//! first check that needs it and shared by every later one (`client_config`); the
+//! verifier over the system roots inside it is shared between the two `verify`
+//! values. The server name is not part of the key: it is given per connection (and
+//! sent as SNI, which rustls leaves out for an IP literal).
+//!
+//! The verdict belongs to one connection, and rustls gives a shared verifier no way
+//! to tell connections apart. So the handshake runs inside a task-local slot
+//! (`SEEN`, like `net`'s resolver scope): rustls verifies synchronously while the
+//! handshake future is polled, so the verifier writes into the slot of the
+//! handshake that called it, and concurrent handshakes never see each other's.
+//!
+//! # No session resumption
+//!
+//! Every check measures a full handshake: a resumed one skips the certificate (no
+//! chain sent, nothing verified, no `notAfter`), costs the server less and would
+//! make the TLS phase of one check incomparable with the next. A shared config
+//! would otherwise resume across checks (rustls' default session store lives in
+//! the config), so resumption is disabled in it.
 //!
 //! # Expiry warnings
 //!
@@ -31,6 +49,7 @@ use super::Failure;
 use crate::config::TlsSettings;
 use crate::model::{ErrorClass, UtcMillis};
 use sha2::{Digest, Sha256};
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
@@ -41,6 +60,7 @@ use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls;
+use tokio_rustls::rustls::client::Resumption;
 use tokio_rustls::rustls::client::danger::{
     HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
 };
@@ -127,14 +147,21 @@ struct Seen {
     not_after: Option<UtcMillis>,
 }
 
+tokio::task_local! {
+    /// The running handshake's slot for what its verifier saw (see the module doc).
+    static SEEN: Cell<Option<Seen>>;
+}
+
 /// Wraps the real verifier and stores its verdict instead of (or before) failing.
+///
+/// Shared by every handshake of one trust set: it keeps no per-connection state
+/// and writes what it saw into the calling handshake's task-local `SEEN` slot.
 #[derive(Debug)]
 struct RecordingVerifier {
     /// `None` when no trust anchor at all could be loaded: every chain is `UnknownIssuer`.
     inner: Option<Arc<dyn ServerCertVerifier>>,
     provider: Arc<CryptoProvider>,
     enforce: bool,
-    seen: Arc<Mutex<Option<Seen>>>,
 }
 
 impl ServerCertVerifier for RecordingVerifier {
@@ -162,8 +189,8 @@ impl ServerCertVerifier for RecordingVerifier {
         chain.push(end_entity.clone());
         chain.extend(intermediates.iter().cloned());
         let not_after = earliest_not_after(&chain);
-        *self.seen.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some(Seen { verdict, not_after });
+        // Outside a handshake's scope (never, in `handshake`) there is no one to tell.
+        let _ = SEEN.try_with(|slot| slot.set(Some(Seen { verdict, not_after })));
         if self.enforce {
             result
         } else {
@@ -206,19 +233,24 @@ impl ServerCertVerifier for RecordingVerifier {
     }
 }
 
-/// Reads a PEM file's bytes and every certificate in it.
-async fn read_ca_file(
-    path: &std::path::Path,
-) -> Result<(Vec<u8>, Vec<CertificateDer<'static>>), Failure> {
-    let bytes = tokio::fs::read(path).await.map_err(|e| {
+/// Reads a `ca_file`'s bytes.
+async fn read_ca_file(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
+    tokio::fs::read(path).await.map_err(|e| {
         Failure::new(
             ErrorClass::Unknown,
             format!("cannot read ca_file '{}': {e}", path.display()),
         )
-    })?;
-    let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(&bytes).collect();
+    })
+}
+
+/// Every certificate in a `ca_file`'s bytes (at least one).
+fn parse_ca_file(
+    path: &std::path::Path,
+    bytes: &[u8],
+) -> Result<Vec<CertificateDer<'static>>, Failure> {
+    let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(bytes).collect();
     match certs {
-        Ok(c) if !c.is_empty() => Ok((bytes, c)),
+        Ok(c) if !c.is_empty() => Ok(c),
         _ => Err(Failure::new(
             ErrorClass::Unknown,
             format!("ca_file '{}' holds no PEM certificate", path.display()),
@@ -238,27 +270,57 @@ fn provider() -> Arc<CryptoProvider> {
 /// trust anchor at all could be loaded.
 type CachedVerifier = Option<Arc<dyn ServerCertVerifier>>;
 
-/// Verifiers by the SHA-256 of their `ca_file`'s bytes (all zeros: no `ca_file`).
-///
-/// Building a verifier parses every system root (about 150 certificates): done once
-/// per distinct trust set, not once per check. The `ca_file` is still read at every
-/// check, so an edited or vanished file takes effect at the next check. Roots added
-/// to the system store take effect when the daemon restarts.
-static VERIFIERS: OnceLock<Mutex<HashMap<[u8; 32], CachedVerifier>>> = OnceLock::new();
+/// A trust set: the SHA-256 of its `ca_file`'s bytes (`None`: no `ca_file`, the
+/// system's roots alone).
+type TrustKey = Option<[u8; 32]>;
 
-/// The shared verifier for `extra` roots (the bytes of `ca_file`, when there is one).
-fn verifier(
-    ca_bytes: Option<&[u8]>,
-    extra: Vec<CertificateDer<'static>>,
-) -> Result<CachedVerifier, Failure> {
-    let key: [u8; 32] = ca_bytes.map_or([0; 32], |b| Sha256::digest(b).into());
-    let cache = VERIFIERS.get_or_init(Mutex::default);
-    if let Some(v) = cache
+/// At most this many entries per cache. A configuration names a handful of trust
+/// sets; only a `ca_file` edited again and again makes new ones, and past the bound
+/// the cache starts again empty (rebuilt on demand) instead of growing forever.
+const MAX_CACHED: usize = 64;
+
+/// Verifiers by trust set. Building one parses every system root (about 150
+/// certificates): done once per distinct trust set, not once per check. Roots
+/// added to the system store take effect when the daemon restarts.
+static VERIFIERS: OnceLock<Mutex<HashMap<TrustKey, CachedVerifier>>> = OnceLock::new();
+
+/// A client configuration's key: its trust set and `verify`.
+type ConfigKey = (TrustKey, bool);
+
+/// Client configurations by trust set and `verify`: see "Set up once".
+static CONFIGS: OnceLock<Mutex<HashMap<ConfigKey, Arc<rustls::ClientConfig>>>> = OnceLock::new();
+
+/// The value cached under `key`: the one already there (a concurrent first check
+/// built it too), else `value`, inserted within [`MAX_CACHED`].
+fn cache_insert<K: std::hash::Hash + Eq, V: Clone>(
+    cache: &Mutex<HashMap<K, V>>,
+    key: K,
+    value: V,
+) -> V {
+    let mut map = cache.lock().unwrap_or_else(PoisonError::into_inner);
+    if map.len() >= MAX_CACHED && !map.contains_key(&key) {
+        map.clear();
+    }
+    map.entry(key).or_insert(value).clone()
+}
+
+/// The value cached under `key`, if any.
+fn cache_get<K: std::hash::Hash + Eq, V: Clone>(
+    cache: &Mutex<HashMap<K, V>>,
+    key: &K,
+) -> Option<V> {
+    cache
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .get(&key)
-    {
-        return Ok(v.clone());
+        .get(key)
+        .cloned()
+}
+
+/// The shared verifier for trust set `key`, whose `ca_file` holds `extra`.
+fn verifier(key: TrustKey, extra: Vec<CertificateDer<'static>>) -> Result<CachedVerifier, Failure> {
+    let cache = VERIFIERS.get_or_init(Mutex::default);
+    if let Some(v) = cache_get(cache, &key) {
+        return Ok(v);
     }
     let has_extra = !extra.is_empty();
     let built = match rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider()) {
@@ -273,39 +335,50 @@ fn verifier(
         // No root at all on this system: nothing is trusted ("unknown issuer").
         Err(_) => None,
     };
-    cache
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(key, built.clone());
-    Ok(built)
+    Ok(cache_insert(cache, key, built))
 }
 
-/// Builds the client configuration for one handshake and the slot its verdict lands in.
-async fn client_config(
-    settings: &TlsSettings,
-) -> Result<(rustls::ClientConfig, Arc<Mutex<Option<Seen>>>), Failure> {
-    let inner = match &settings.ca_file {
-        Some(path) => {
-            let (bytes, certs) = read_ca_file(path).await?;
-            verifier(Some(&bytes), certs)?
-        }
-        None => verifier(None, Vec::new())?,
+/// The shared client configuration for `settings` (see "Set up once").
+///
+/// The `ca_file` is read at every check and the configuration is keyed by its
+/// content, so an edited, replaced or vanished file takes effect at the next check
+/// (a configuration reload needs nothing more); it is parsed only when its content
+/// is new.
+async fn client_config(settings: &TlsSettings) -> Result<Arc<rustls::ClientConfig>, Failure> {
+    let ca = match &settings.ca_file {
+        Some(path) => Some((path, read_ca_file(path).await?)),
+        None => None,
     };
+    let trust: TrustKey = ca.as_ref().map(|(_, bytes)| Sha256::digest(bytes).into());
+    let cache = CONFIGS.get_or_init(Mutex::default);
+    if let Some(config) = cache_get(cache, &(trust, settings.verify)) {
+        return Ok(config);
+    }
+    let extra = match &ca {
+        Some((path, bytes)) => parse_ca_file(path, bytes)?,
+        None => Vec::new(),
+    };
+    let config = Arc::new(build_config(verifier(trust, extra)?, settings.verify)?);
+    Ok(cache_insert(cache, (trust, settings.verify), config))
+}
+
+/// A client configuration over `inner` that fails bad chains when `enforce`, and
+/// never resumes a session (see "No session resumption").
+fn build_config(inner: CachedVerifier, enforce: bool) -> Result<rustls::ClientConfig, Failure> {
     let provider = provider();
-    let seen = Arc::new(Mutex::new(None));
     let verifier = RecordingVerifier {
         inner,
         provider: provider.clone(),
-        enforce: settings.verify,
-        seen: seen.clone(),
+        enforce,
     };
-    let config = rustls::ClientConfig::builder_with_provider(provider)
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| Failure::new(ErrorClass::Unknown, format!("TLS configuration: {e}")))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
-    Ok((config, seen))
+    config.resumption = Resumption::disabled();
+    Ok(config)
 }
 
 /// The name to send as SNI and to verify: an IP literal becomes `ServerName::IpAddress`.
@@ -343,15 +416,15 @@ pub(crate) async fn handshake(
     deadline: Instant,
 ) -> Result<(TlsStream<TcpStream>, TlsInfo), Failure> {
     let name = server_name(server_name_str)?;
-    let (config, seen_slot) = client_config(settings).await?;
-    let connector = TlsConnector::from(Arc::new(config));
+    let connector = TlsConnector::from(client_config(settings).await?);
     let start = Instant::now();
-    let result = tokio::time::timeout_at(deadline, connector.connect(name, stream)).await;
+    let (result, seen) = SEEN
+        .scope(Cell::new(None), async {
+            let result = tokio::time::timeout_at(deadline, connector.connect(name, stream)).await;
+            (result, SEEN.try_with(Cell::take).ok().flatten())
+        })
+        .await;
     let duration = start.elapsed();
-    let seen = seen_slot
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .take();
     let seen_not_after = seen.as_ref().and_then(|s| s.not_after);
     let verdict = seen.map(|s| match s.verdict {
         Verdict::Expired(None) => Verdict::Expired(s.not_after),
@@ -483,6 +556,71 @@ mod tests {
             (Some(a), Some(b)) => assert!(Arc::ptr_eq(&a, &b)),
             (None, None) => {}
             other => panic!("the cache returned different verifiers: {other:?}"),
+        }
+    }
+
+    /// A self-signed CA certificate, PEM, named `cn`.
+    fn ca_pem(cn: &str) -> String {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, cn);
+        params.self_signed(&key).unwrap().pem()
+    }
+
+    fn settings(ca_file: Option<&std::path::Path>, verify: bool) -> TlsSettings {
+        TlsSettings {
+            verify,
+            ca_file: ca_file.map(std::path::Path::to_path_buf),
+            server_name: None,
+            cert_expiry_warn: Duration::ZERO,
+        }
+    }
+
+    async fn config(ca_file: Option<&std::path::Path>, verify: bool) -> Arc<rustls::ClientConfig> {
+        client_config(&settings(ca_file, verify)).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn one_config_per_trust_set_and_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.pem"), dir.path().join("b.pem"));
+        let pem = ca_pem("slawatch test CA one");
+        std::fs::write(&a, &pem).unwrap();
+        std::fs::write(&b, &pem).unwrap();
+        let first = config(Some(&a), true).await;
+        assert!(Arc::ptr_eq(&first, &config(Some(&a), true).await));
+        // The same content under another name is the same trust set.
+        assert!(Arc::ptr_eq(&first, &config(Some(&b), true).await));
+        assert!(!Arc::ptr_eq(&first, &config(Some(&a), false).await));
+        assert!(!Arc::ptr_eq(&first, &config(None, true).await));
+        assert!(Arc::ptr_eq(
+            &config(None, false).await,
+            &config(None, false).await
+        ));
+        // An edited file is a new trust set at the next check, a vanished one an error.
+        std::fs::write(&a, ca_pem("slawatch test CA two")).unwrap();
+        let edited = config(Some(&a), true).await;
+        assert!(!Arc::ptr_eq(&first, &edited));
+        assert!(Arc::ptr_eq(&edited, &config(Some(&a), true).await));
+        std::fs::remove_file(&a).unwrap();
+        let err = client_config(&settings(Some(&a), true)).await.unwrap_err();
+        assert!(err.detail.starts_with("cannot read ca_file"), "{err:?}");
+        std::fs::write(&a, "no certificate here\n").unwrap();
+        let err = client_config(&settings(Some(&a), true)).await.unwrap_err();
+        assert!(err.detail.ends_with("holds no PEM certificate"), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn shared_configs_never_resume_a_session() {
+        for verify in [true, false] {
+            let resumption = format!("{:?}", config(None, verify).await.resumption);
+            assert!(
+                resumption.contains("NoClientSessionStorage") && resumption.contains("Disabled"),
+                "{resumption}"
+            );
         }
     }
 

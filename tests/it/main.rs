@@ -39,5 +39,6 @@ mod sla;
 mod store;
 mod systemd;
 mod tidy;
+mod tls_once;
 mod util;
 mod verify;
