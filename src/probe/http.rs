@@ -199,7 +199,6 @@ async fn follow(cx: &mut Ctx<'_>) -> Outcome {
     Ok(Up {
         detail: notes.join("; "),
         flag,
-        cert_not_after: None,
     })
 }
 

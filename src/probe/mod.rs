@@ -85,9 +85,8 @@ pub(crate) struct Up {
     /// A short human detail ("HTTP 200", "IMAP ok, INBOX 3 messages").
     pub detail: String,
     /// `Some(Slow)` for an up check slower than its limit; otherwise `None`.
+    /// (The certificate's `notAfter` is the context's: [`Run::tls`] keeps it.)
     pub flag: Option<ErrorClass>,
-    /// The earliest `notAfter` of the peer's chain, when TLS was used.
-    pub cert_not_after: Option<UtcMillis>,
 }
 
 impl Up {
@@ -252,7 +251,7 @@ impl Run {
                     detail.push_str("; ");
                     detail.push_str(note);
                 }
-                (Status::Up, up.flag, detail, up.cert_not_after)
+                (Status::Up, up.flag, detail, None)
             }
             Err(f) => (f.class.status(), Some(f.class), f.detail, f.cert_not_after),
         };
@@ -381,5 +380,66 @@ mod tests {
         let c = run.finish("p", Ok(up));
         assert_eq!((c.status, c.class), (Status::Up, Some(ErrorClass::Slow)));
         assert!(c.phases.total.is_some());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_timeout_names_the_step_under_way() {
+        let (c, _) = Run::check("p", Duration::from_millis(300), async |run| {
+            run.at("STARTTLS");
+            std::future::pending::<()>().await;
+            Ok(Up::new("never"))
+        })
+        .await;
+        assert_eq!(
+            (c.status, c.class, c.detail.as_str()),
+            (
+                Status::Down,
+                Some(ErrorClass::Timeout),
+                "no answer within 300 ms during STARTTLS"
+            )
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sub_deadline_times_out_the_step_not_the_check() {
+        let (c, _) = Run::check("p", Duration::from_secs(10), async |run| {
+            let until = run.start + Duration::from_secs(2);
+            run.until(until, async |run| {
+                run.at("greeting");
+                std::future::pending::<()>().await;
+                Ok(())
+            })
+            .await?;
+            Ok(Up::new("never"))
+        })
+        .await;
+        assert_eq!(c.detail, "no answer within 2000 ms during greeting");
+    }
+
+    #[test]
+    fn the_context_certificate_outlives_a_later_failure() {
+        let mut run = Run::begin(Duration::from_secs(1));
+        run.cert_not_after = Some(UtcMillis(2_000));
+        let c = run.finish("p", Err(Failure::new(ErrorClass::Auth, "login refused")));
+        assert_eq!(c.cert_not_after, Some(UtcMillis(2_000)));
+        // A rejected chain's own expiry counts too: the earliest is kept.
+        let mut run = Run::begin(Duration::from_secs(1));
+        run.cert_not_after = Some(UtcMillis(2_000));
+        let f = Failure {
+            cert_not_after: Some(UtcMillis(1_000)),
+            ..Failure::new(ErrorClass::Certificate, "expired")
+        };
+        assert_eq!(
+            run.finish("p", Err(f)).cert_not_after,
+            Some(UtcMillis(1_000))
+        );
+    }
+
+    #[test]
+    fn tls_notes_are_written_once_into_an_up_detail() {
+        let mut run = Run::begin(Duration::from_secs(1));
+        run.tls_notes = vec!["not verified: expired".to_owned()];
+        let c = run.finish("p", Ok(Up::new("TLS ok")));
+        assert_eq!(c.detail, "TLS ok; not verified: expired");
     }
 }
