@@ -4,8 +4,9 @@
 //!
 //! 1. [`net::connect`]: resolve (names only) and connect. Failures keep the classes
 //!    of every other probe: `dns`, `refused`, `timeout`, `unknown` (no route).
-//! 2. For `https://`, [`tls::handshake`] with the spec's `tls_verify` / `ca_file`:
-//!    a bad certificate is `certificate`, any other handshake failure `tls`.
+//! 2. For `https://`, the TLS step ([`super::Run::tls`]) with the spec's
+//!    `tls_verify` / `ca_file`: a bad certificate is `certificate`, any other
+//!    handshake failure `tls`.
 //! 3. hyper's connection-level HTTP/1.1 client (no pool: nothing is reused between
 //!    checks or hops) sends `GET`/`HEAD` with `Host`, `User-Agent:
 //!    slawatch/<version>`, the spec's `headers` (which may replace those two) and
@@ -47,7 +48,7 @@
 //!
 //! `cert_not_after` is the earliest `notAfter` of every chain seen on the way (a
 //! redirect through a host with an expiring certificate still breaks users), and
-//! the up detail carries [`tls::TlsInfo::notes`] ("not verified: ...",
+//! the up detail carries [`super::tls::TlsInfo::notes`] ("not verified: ...",
 //! "certificate expires in 5 d").
 
 use super::conn::Usage;

@@ -8,9 +8,9 @@
 //!
 //! # Steps and classes
 //!
-//! 1. Connect ([`net::connect`]: `dns`, `refused`, `timeout`). With
+//! 1. Connect ([`super::net::connect`]: `dns`, `refused`, `timeout`). With
 //!    `tls = "implicit"` (SMTPS, 465) the TLS handshake follows at once
-//!    ([`tls::handshake`]: `tls`, `certificate`, `timeout`).
+//!    ([`super::Run::tls`]: `tls`, `certificate`, `timeout`).
 //! 2. The banner. `220` is up. A `421` or `554` banner (or any other 4xx/5xx) is
 //!    `refused`: the server is there and says, in the protocol, that it will not
 //!    serve this client now (RFC 5321 §3.1 names 554 for exactly that); for a user

@@ -4,8 +4,8 @@
 //! errors are classified by [`super::net::connect`]; the whole check runs under one
 //! deadline (`timeout` from its start), see [`super::Run`].
 //!
-//! With TLS, the handshake is [`super::tls::handshake`]; the chain's earliest
-//! `notAfter` goes into `cert_not_after`. An `up` check whose certificate expires
+//! With TLS, the handshake is the context's TLS step ([`super::Run::tls`]); the
+//! chain's earliest `notAfter` goes into `cert_not_after`. An `up` check whose certificate expires
 //! within `cert_expiry_warn` keeps `class = None` and says so in its detail
 //! (see [`super::tls::expiry_warning`]).
 
