@@ -1,9 +1,9 @@
 //! A line-oriented connection for the mail protocols (SMTP, IMAP, POP3): plain or
 //! TLS, upgraded in place by STARTTLS, read through a bounded [`LineSplitter`].
 //!
-//! Every read waits at most until the check's deadline and every failure is a
-//! classified [`Failure`]: a reset or a close by the server is `refused`, the
-//! deadline is `timeout`, an overlong line or more than [`MAX_READ`] bytes in one
+//! Reads and writes wait as long as the check's runner lets them (the deadline is
+//! set once, by [`Run::check`](super::Run::check)), and every failure is a
+//! classified [`Failure`]: a reset or a close by the server is `refused`, an overlong line or more than [`MAX_READ`] bytes in one
 //! check is `protocol`. Memory is bounded by the splitter's cap (a few lines) plus
 //! one read buffer, whatever the peer sends; [`LineConn::usage`] reports what was
 //! held, so tests can assert it.
@@ -14,17 +14,15 @@
 //! (`AUTH PLAIN <base64>`, the `LOGIN` password, its base64, an IMAP quoted string)
 //! has each echo replaced by `***` before any parser, detail or log sees the line.
 
-use super::Failure;
 use super::net::io_failure;
-use super::tls::{self, TlsInfo};
 use super::wire::LineSplitter;
+use super::{Failure, Run};
 use crate::config::TlsSettings;
 use crate::model::ErrorClass;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::time::Instant;
 use tokio_rustls::client::TlsStream;
 
 /// Most bytes one check reads from a mail server, all replies together. A probe's
@@ -132,29 +130,26 @@ impl Redactor {
 pub(crate) struct LineConn {
     stream: Stream,
     lines: LineSplitter,
-    deadline: Instant,
     usage: Usage,
     redactor: Redactor,
 }
 
 impl LineConn {
     /// Wraps a connected plain stream; lines longer than `max_line` are refused.
-    pub(crate) fn plain(stream: TcpStream, max_line: usize, deadline: Instant) -> Self {
+    pub(crate) fn plain(stream: TcpStream, max_line: usize) -> Self {
         LineConn {
             stream: Stream::Plain(stream),
             lines: LineSplitter::new(max_line),
-            deadline,
             usage: Usage::default(),
             redactor: Redactor::default(),
         }
     }
 
     /// Wraps a completed TLS stream (implicit TLS).
-    pub(crate) fn tls(stream: TlsStream<TcpStream>, max_line: usize, deadline: Instant) -> Self {
+    pub(crate) fn tls(stream: TlsStream<TcpStream>, max_line: usize) -> Self {
         LineConn {
             stream: Stream::Tls(Box::new(stream)),
             lines: LineSplitter::new(max_line),
-            deadline,
             usage: Usage::default(),
             redactor: Redactor::default(),
         }
@@ -176,9 +171,8 @@ impl LineConn {
     /// [`Redactor`]. `what` names the step in failures ("greeting", "EHLO reply").
     ///
     /// # Errors
-    /// `timeout` at the deadline; `refused` when the server closes or resets;
-    /// `protocol` for an overlong line or more than [`MAX_READ`] bytes in all;
-    /// details sanitised too.
+    /// `refused` when the server closes or resets; `protocol` for an overlong line
+    /// or more than [`MAX_READ`] bytes in all; details sanitised too.
     pub(crate) async fn read_line(&mut self, what: &str) -> Result<Vec<u8>, Failure> {
         match self.read_line_raw(what).await {
             Ok(line) => Ok(self.redactor.bytes(line)),
@@ -190,8 +184,8 @@ impl LineConn {
     /// ("greeting", "EHLO reply").
     ///
     /// # Errors
-    /// `timeout` at the deadline; `refused` when the server closes or resets;
-    /// `protocol` for an overlong line or more than [`MAX_READ`] bytes in all.
+    /// `refused` when the server closes or resets; `protocol` for an overlong line
+    /// or more than [`MAX_READ`] bytes in all.
     async fn read_line_raw(&mut self, what: &str) -> Result<Vec<u8>, Failure> {
         let mut buf = [0u8; READ_CHUNK];
         loop {
@@ -199,24 +193,18 @@ impl LineConn {
                 return line.map_err(|e| Failure::new(e.class(), format!("{what}: {e}")));
             }
             let read = match &mut self.stream {
-                Stream::Plain(s) => tokio::time::timeout_at(self.deadline, s.read(&mut buf)).await,
-                Stream::Tls(s) => tokio::time::timeout_at(self.deadline, s.read(&mut buf)).await,
+                Stream::Plain(s) => s.read(&mut buf).await,
+                Stream::Tls(s) => s.read(&mut buf).await,
             };
             let n = match read {
-                Err(_) => {
-                    return Err(Failure::new(
-                        ErrorClass::Timeout,
-                        format!("{what}: no answer before the deadline"),
-                    ));
-                }
-                Ok(Err(e)) => return Err(io_failure(what, &e)),
-                Ok(Ok(0)) => {
+                Err(e) => return Err(io_failure(what, &e)),
+                Ok(0) => {
                     return Err(Failure::new(
                         ErrorClass::Refused,
                         format!("{what}: the server closed the connection"),
                     ));
                 }
-                Ok(Ok(n)) => n,
+                Ok(n) => n,
             };
             self.usage.bytes_read += n as u64;
             if self.usage.bytes_read > MAX_READ {
@@ -239,28 +227,19 @@ impl LineConn {
     /// Sends `bytes` (a command with its CRLF) and flushes.
     ///
     /// # Errors
-    /// `timeout` at the deadline; `refused` when the server has gone.
+    /// `refused` when the server has gone.
     pub(crate) async fn send(&mut self, bytes: &[u8], what: &str) -> Result<(), Failure> {
-        let write = async {
-            match &mut self.stream {
-                Stream::Plain(s) => {
-                    s.write_all(bytes).await?;
-                    s.flush().await
-                }
-                Stream::Tls(s) => {
-                    s.write_all(bytes).await?;
-                    s.flush().await
-                }
-            }
+        let written = match &mut self.stream {
+            Stream::Plain(s) => match s.write_all(bytes).await {
+                Ok(()) => s.flush().await,
+                Err(e) => Err(e),
+            },
+            Stream::Tls(s) => match s.write_all(bytes).await {
+                Ok(()) => s.flush().await,
+                Err(e) => Err(e),
+            },
         };
-        match tokio::time::timeout_at(self.deadline, write).await {
-            Err(_) => Err(Failure::new(
-                ErrorClass::Timeout,
-                format!("{what}: could not send before the deadline"),
-            )),
-            Ok(Err(e)) => Err(io_failure(what, &e)),
-            Ok(Ok(())) => Ok(()),
-        }
+        written.map_err(|e| self.redactor.failure(io_failure(what, &e)))
     }
 
     /// Upgrades a plain connection to TLS after the server accepted STARTTLS (or STLS).
@@ -269,14 +248,17 @@ impl LineConn {
     /// refused (`protocol`): they would be read as if they came over TLS (the
     /// STARTTLS command-injection attack of CVE-2011-0411).
     ///
+    /// The handshake is the context's TLS step ([`Run::tls`]).
+    ///
     /// # Errors
-    /// Those of [`tls::handshake`]; `protocol` for pipelined bytes or a connection
+    /// Those of [`Run::tls`]; `protocol` for pipelined bytes or a connection
     /// that is already TLS.
     pub(crate) async fn start_tls(
         self,
+        run: &mut Run,
         server_name: &str,
         settings: &TlsSettings,
-    ) -> Result<(LineConn, TlsInfo), Failure> {
+    ) -> Result<LineConn, Failure> {
         let Stream::Plain(stream) = self.stream else {
             return Err(Failure::new(
                 ErrorClass::Protocol,
@@ -289,15 +271,13 @@ impl LineConn {
                 "the server sent data after accepting STARTTLS, before the TLS handshake",
             ));
         }
-        let (stream, info) = tls::handshake(stream, server_name, settings, self.deadline).await?;
-        let conn = LineConn {
+        let stream = run.tls(stream, server_name, settings).await?;
+        Ok(LineConn {
             stream: Stream::Tls(Box::new(stream)),
             lines: LineSplitter::new(self.lines.max_line()),
-            deadline: self.deadline,
             usage: self.usage,
             redactor: self.redactor,
-        };
-        Ok((conn, info))
+        })
     }
 }
 

@@ -83,31 +83,24 @@ pub async fn check(name: &str, spec: &DnsSpec, timeout: Duration) -> Check {
 /// (`peak_buffered` is the buffer's capacity) and how many response bytes were read
 /// (UDP datagrams included).
 pub async fn check_with_usage(name: &str, spec: &DnsSpec, timeout: Duration) -> (Check, Usage) {
-    let mut run = Run::begin(timeout);
-    let mut usage = Usage::default();
-    let deadline = run.deadline;
-    let outcome = run
-        .within(async |phases| steps(spec, deadline, phases, &mut usage).await)
-        .await;
-    (run.finish(name, outcome), usage)
+    Run::check(name, timeout, async |run| steps(spec, run).await).await
 }
 
-async fn steps(
-    spec: &DnsSpec,
-    deadline: Instant,
-    phases: &mut Phases,
-    usage: &mut Usage,
-) -> Outcome {
+async fn steps(spec: &DnsSpec, run: &mut Run) -> Outcome {
     let server = match (spec.server, net::current_resolver()) {
         (Some(s), _) => s,
         (None, net::Resolver::Server(s)) => s,
         (None, net::Resolver::System) => system_server().await?,
     };
     let query = build_query(spec)?;
+    run.at(match spec.transport {
+        DnsTransport::Udp => "DNS query over UDP",
+        DnsTransport::Tcp => "DNS query over TCP",
+    });
     let mut io = Io {
-        deadline,
-        phases,
-        usage,
+        deadline: run.deadline,
+        phases: &mut run.phases,
+        usage: &mut run.usage,
     };
     let response = exchange(spec.transport, server, &query, &mut io).await?;
     // A truncated UDP answer is asked again over TCP.
@@ -305,6 +298,8 @@ async fn exchange_udp(x: &Exchange<'_>, io: &mut Io<'_>) -> Result<Message, Fail
     let mut buf = vec![0u8; usize::from(UDP_PAYLOAD) + 1];
     let mut ignored = 0u32;
     loop {
+        // A deadline here, not only the runner's: [`lookup`] runs outside any check,
+        // and the detail counts the datagrams ignored on the way.
         let n = match tokio::time::timeout_at(deadline, socket.recv(&mut buf)).await {
             Ok(Ok(n)) => n,
             Ok(Err(e)) => return Err(udp_failure(server, &e)),
@@ -373,13 +368,7 @@ async fn exchange_tcp(x: &Exchange<'_>, io: &mut Io<'_>) -> Result<Message, Fail
         .await
         .map_err(|e| net::io_failure("sending the query", &e))?;
     let mut prefix = [0u8; 2];
-    let n = read_some(
-        &mut stream,
-        &mut prefix,
-        deadline,
-        "reading the response length",
-    )
-    .await?;
+    let n = read_some(&mut stream, &mut prefix, "reading the response length").await?;
     if n == 0 {
         return Err(Failure::new(
             ErrorClass::Refused,
@@ -388,7 +377,7 @@ async fn exchange_tcp(x: &Exchange<'_>, io: &mut Io<'_>) -> Result<Message, Fail
     }
     io.phases.first_byte = Some(sent.elapsed());
     if n < 2 {
-        read_exact(&mut stream, &mut prefix[n..], deadline).await?;
+        read_exact(&mut stream, &mut prefix[n..]).await?;
     }
     io.usage.bytes_read = io.usage.bytes_read.saturating_add(2);
     let want = usize::from(u16::from_be_bytes(prefix));
@@ -402,13 +391,7 @@ async fn exchange_tcp(x: &Exchange<'_>, io: &mut Io<'_>) -> Result<Message, Fail
     let mut chunk = [0u8; TCP_CHUNK];
     while body.len() < want {
         let room = (want - body.len()).min(TCP_CHUNK);
-        let got = read_some(
-            &mut stream,
-            &mut chunk[..room],
-            deadline,
-            "reading the response",
-        )
-        .await?;
+        let got = read_some(&mut stream, &mut chunk[..room], "reading the response").await?;
         if got == 0 {
             return Err(Failure::new(
                 ErrorClass::Refused,
@@ -436,36 +419,21 @@ async fn exchange_tcp(x: &Exchange<'_>, io: &mut Io<'_>) -> Result<Message, Fail
     Ok(response)
 }
 
-/// One read of at most `buf.len()` bytes, before `deadline` (0 at end of stream).
-async fn read_some(
-    stream: &mut TcpStream,
-    buf: &mut [u8],
-    deadline: Instant,
-    what: &str,
-) -> Result<usize, Failure> {
-    match tokio::time::timeout_at(deadline, stream.read(buf)).await {
-        Ok(Ok(n)) => Ok(n),
-        Ok(Err(e)) => Err(net::io_failure(what, &e)),
-        Err(_) => Err(Failure::new(
-            ErrorClass::Timeout,
-            format!("{what}: no data before the deadline"),
-        )),
-    }
+/// One read of at most `buf.len()` bytes (0 at end of stream); the check's runner
+/// bounds the wait.
+async fn read_some(stream: &mut TcpStream, buf: &mut [u8], what: &str) -> Result<usize, Failure> {
+    stream
+        .read(buf)
+        .await
+        .map_err(|e| net::io_failure(what, &e))
 }
 
-async fn read_exact(
-    stream: &mut TcpStream,
-    buf: &mut [u8],
-    deadline: Instant,
-) -> Result<(), Failure> {
-    match tokio::time::timeout_at(deadline, stream.read_exact(buf)).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(net::io_failure("reading the response length", &e)),
-        Err(_) => Err(Failure::new(
-            ErrorClass::Timeout,
-            "reading the response length: no data before the deadline",
-        )),
-    }
+async fn read_exact(stream: &mut TcpStream, buf: &mut [u8]) -> Result<(), Failure> {
+    stream
+        .read_exact(buf)
+        .await
+        .map(|_| ())
+        .map_err(|e| net::io_failure("reading the response length", &e))
 }
 
 fn decode(bytes: &[u8]) -> Result<Message, Failure> {

@@ -4,8 +4,9 @@
 //!
 //! 1. [`net::connect`]: resolve (names only) and connect. Failures keep the classes
 //!    of every other probe: `dns`, `refused`, `timeout`, `unknown` (no route).
-//! 2. For `https://`, [`tls::handshake`] with the spec's `tls_verify` / `ca_file`:
-//!    a bad certificate is `certificate`, any other handshake failure `tls`.
+//! 2. For `https://`, the TLS step ([`super::Run::tls`]) with the spec's
+//!    `tls_verify` / `ca_file`: a bad certificate is `certificate`, any other
+//!    handshake failure `tls`.
 //! 3. hyper's connection-level HTTP/1.1 client (no pool: nothing is reused between
 //!    checks or hops) sends `GET`/`HEAD` with `Host`, `User-Agent:
 //!    slawatch/<version>`, the spec's `headers` (which may replace those two) and
@@ -47,15 +48,14 @@
 //!
 //! `cert_not_after` is the earliest `notAfter` of every chain seen on the way (a
 //! redirect through a host with an expiring certificate still breaks users), and
-//! the up detail carries [`tls::TlsInfo::notes`] ("not verified: ...",
+//! the up detail carries [`super::tls::TlsInfo::notes`] ("not verified: ...",
 //! "certificate expires in 5 d").
 
 use super::conn::Usage;
 use super::net;
-use super::tls;
-use super::{Failure, Outcome, Run, Up};
+use super::{Failure, Outcome, Run, Up, quote};
 use crate::config::{HttpMethod, HttpSpec, StatusMatcher, TlsSettings};
-use crate::model::{Check, ErrorClass, Phases, UtcMillis};
+use crate::model::{Check, ErrorClass, Phases};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{CONNECTION, HOST, HeaderName, HeaderValue, LOCATION, USER_AGENT};
@@ -81,9 +81,6 @@ pub const MAX_HEAD: usize = 64 * 1024;
 /// The default `User-Agent`.
 const USER_AGENT_VALUE: &str = concat!("slawatch/", env!("CARGO_PKG_VERSION"));
 
-/// How many bytes of an expectation or a `Location` a detail quotes.
-const QUOTE_MAX: usize = 60;
-
 /// Checks one `[[http]]` probe named `name`, within `timeout` overall.
 pub async fn check(name: &str, spec: &HttpSpec, timeout: Duration) -> Check {
     check_with_usage(name, spec, timeout).await.0
@@ -94,33 +91,16 @@ pub async fn check(name: &str, spec: &HttpSpec, timeout: Duration) -> Check {
 /// separately at [`MAX_HEAD`]), `bytes_read` every byte read from the peers, TLS
 /// records included, over all hops.
 pub async fn check_with_usage(name: &str, spec: &HttpSpec, timeout: Duration) -> (Check, Usage) {
-    let mut run = Run::begin(timeout);
-    let mut usage = Usage::default();
-    let (deadline, start, started_at) = (run.deadline, run.start, run.started_at);
-    let outcome = run
-        .within(async |phases| {
-            let mut cx = Ctx {
-                spec,
-                deadline,
-                start,
-                started_at,
-                phases,
-                usage: &mut usage,
-            };
-            steps(&mut cx).await
-        })
-        .await;
-    (run.finish(name, outcome), usage)
+    Run::check(name, timeout, async |run| {
+        steps(&mut Ctx { spec, run }).await
+    })
+    .await
 }
 
-/// What the steps share.
+/// What the steps share: the spec and the check's context.
 struct Ctx<'a> {
     spec: &'a HttpSpec,
-    deadline: Instant,
-    start: Instant,
-    started_at: UtcMillis,
-    phases: &'a mut Phases,
-    usage: &'a mut Usage,
+    run: &'a mut Run,
 }
 
 /// One response as far as the probe read it.
@@ -133,29 +113,11 @@ struct Answer {
     truncated: bool,
 }
 
-/// A hop's TLS findings.
-#[derive(Default)]
-struct TlsSeen {
-    notes: Vec<String>,
-    not_after: Option<UtcMillis>,
-}
-
 async fn steps(cx: &mut Ctx<'_>) -> Outcome {
-    let mut seen = TlsSeen::default();
-    let result = follow(cx, &mut seen).await;
-    match result {
-        Ok(mut up) => {
-            up.cert_not_after = seen.not_after;
-            Ok(up)
-        }
-        Err(mut f) => {
-            f.cert_not_after = earliest(f.cert_not_after, seen.not_after);
-            Err(f)
-        }
-    }
+    follow(cx).await
 }
 
-async fn follow(cx: &mut Ctx<'_>, seen: &mut TlsSeen) -> Outcome {
+async fn follow(cx: &mut Ctx<'_>) -> Outcome {
     let spec = cx.spec;
     let mut url = Url::parse(&spec.url).map_err(|e| {
         Failure::new(
@@ -168,7 +130,7 @@ async fn follow(cx: &mut Ctx<'_>, seen: &mut TlsSeen) -> Outcome {
     let mut redirects = 0_u32;
     let answer = loop {
         let with_secrets = has_secrets && url.origin() == origin;
-        let answer = hop(cx, &url, with_secrets, seen).await?;
+        let answer = hop(cx, &url, with_secrets).await?;
         let Some(location) = answer
             .location
             .as_ref()
@@ -180,7 +142,7 @@ async fn follow(cx: &mut Ctx<'_>, seen: &mut TlsSeen) -> Outcome {
             return Err(Failure::new(
                 ErrorClass::Status,
                 format!(
-                    "too many redirects (more than {}; last HTTP {} to '{}')",
+                    "too many redirects (more than {}; last HTTP {} to {})",
                     spec.follow_redirects,
                     answer.status.as_u16(),
                     quote(location.as_bytes())
@@ -192,7 +154,7 @@ async fn follow(cx: &mut Ctx<'_>, seen: &mut TlsSeen) -> Outcome {
             return Err(Failure::new(
                 ErrorClass::Status,
                 format!(
-                    "redirect from https to http '{}' refused: the probe's secret headers \
+                    "redirect from https to http {} refused: the probe's secret headers \
                      would travel unencrypted",
                     quote(location.as_bytes())
                 ),
@@ -211,7 +173,7 @@ async fn follow(cx: &mut Ctx<'_>, seen: &mut TlsSeen) -> Outcome {
         let location = answer
             .location
             .as_ref()
-            .map(|l| format!(" to '{}'", quote(l.as_bytes())))
+            .map(|l| format!(" to {}", quote(l.as_bytes())))
             .unwrap_or_default();
         return Err(Failure::new(
             ErrorClass::Status,
@@ -223,8 +185,7 @@ async fn follow(cx: &mut Ctx<'_>, seen: &mut TlsSeen) -> Outcome {
     }
     check_body(spec, &answer)?;
     let mut notes = vec![format!("{status}{via}")];
-    notes.extend(seen.notes.iter().cloned());
-    let elapsed = cx.start.elapsed();
+    let elapsed = cx.run.start.elapsed();
     let flag = match spec.max_response_time {
         Some(max) if elapsed > max => {
             notes.push(format!(
@@ -239,7 +200,6 @@ async fn follow(cx: &mut Ctx<'_>, seen: &mut TlsSeen) -> Outcome {
     Ok(Up {
         detail: notes.join("; "),
         flag,
-        cert_not_after: None,
     })
 }
 
@@ -266,7 +226,7 @@ fn next_url(base: &Url, location: &HeaderValue) -> Result<Url, Failure> {
     let bad = |why: &str| {
         Failure::new(
             ErrorClass::Protocol,
-            format!("redirect Location '{}' {why}", quote(location.as_bytes())),
+            format!("redirect Location {} {why}", quote(location.as_bytes())),
         )
     };
     let text = location.to_str().map_err(|_| bad("is not visible ASCII"))?;
@@ -277,7 +237,7 @@ fn next_url(base: &Url, location: &HeaderValue) -> Result<Url, Failure> {
         return Err(Failure::new(
             ErrorClass::Status,
             format!(
-                "redirect to '{}', which is not an http(s) URL with a host",
+                "redirect to {}, which is not an http(s) URL with a host",
                 quote(text.as_bytes())
             ),
         ));
@@ -301,7 +261,7 @@ fn check_body(spec: &HttpSpec, answer: &Answer) -> Result<(), Failure> {
     {
         return Err(Failure::new(
             ErrorClass::Content,
-            format!("'{}' not found in {scope}", quote(text.as_bytes())),
+            format!("{} not found in {scope}", quote(text.as_bytes())),
         ));
     }
     if let Some(re) = &spec.expect_body_regex
@@ -310,7 +270,7 @@ fn check_body(spec: &HttpSpec, answer: &Answer) -> Result<(), Failure> {
         return Err(Failure::new(
             ErrorClass::Content,
             format!(
-                "regex '{}' does not match {scope}",
+                "regex {} does not match {scope}",
                 quote(re.as_str().as_bytes())
             ),
         ));
@@ -319,19 +279,15 @@ fn check_body(spec: &HttpSpec, answer: &Answer) -> Result<(), Failure> {
 }
 
 /// One request on a new connection to `url`.
-async fn hop(
-    cx: &mut Ctx<'_>,
-    url: &Url,
-    with_secrets: bool,
-    seen: &mut TlsSeen,
-) -> Result<Answer, Failure> {
+async fn hop(cx: &mut Ctx<'_>, url: &Url, with_secrets: bool) -> Result<Answer, Failure> {
     let host = url.host_str().unwrap_or_default();
     let port = url.port_or_known_default().unwrap_or(80);
     let request = request(cx.spec, url, with_secrets)?;
     let mut hop_phases = Phases::default();
-    let connected = net::connect(host, port, cx.deadline, &mut hop_phases).await;
-    add_phase(&mut cx.phases.resolve, hop_phases.resolve);
-    add_phase(&mut cx.phases.connect, hop_phases.connect);
+    cx.run.at("connect");
+    let connected = net::connect(host, port, cx.run.deadline, &mut hop_phases).await;
+    add_phase(&mut cx.run.phases.resolve, hop_phases.resolve);
+    add_phase(&mut cx.run.phases.connect, hop_phases.connect);
     let tcp = connected?;
     let counter = Arc::new(AtomicU64::new(0));
     let result = if url.scheme() == "https" {
@@ -341,23 +297,7 @@ async fn hop(
             server_name: None,
             cert_expiry_warn: cx.spec.cert_expiry_warn,
         };
-        let t = Instant::now();
-        let result = tls::handshake(tcp, host, &settings, cx.deadline).await;
-        add_phase(
-            &mut cx.phases.tls,
-            Some(
-                result
-                    .as_ref()
-                    .map_or_else(|_| t.elapsed(), |(_, i)| i.duration),
-            ),
-        );
-        let (stream, info) = result?;
-        seen.not_after = earliest(seen.not_after, info.cert_not_after);
-        for note in info.notes(cx.started_at, &settings) {
-            if !seen.notes.contains(&note) {
-                seen.notes.push(note);
-            }
-        }
+        let stream = cx.run.tls(tcp, host, &settings).await?;
         let io = Counted {
             inner: stream,
             read: counter.clone(),
@@ -370,7 +310,7 @@ async fn hop(
         };
         exchange(cx, io, request).await
     };
-    cx.usage.bytes_read += counter.load(Ordering::Relaxed);
+    cx.run.usage.bytes_read += counter.load(Ordering::Relaxed);
     result
 }
 
@@ -395,12 +335,7 @@ fn request(
         .method(method)
         .uri(target.as_str())
         .body(Empty::new())
-        .map_err(|e| {
-            bad(format!(
-                "cannot request '{}': {e}",
-                quote(target.as_bytes())
-            ))
-        })?;
+        .map_err(|e| bad(format!("cannot request {}: {e}", quote(target.as_bytes()))))?;
     let host = url.host_str().unwrap_or_default();
     let host = match url.port() {
         Some(p) => format!("{host}:{p}"),
@@ -411,7 +346,7 @@ fn request(
         HOST,
         HeaderValue::from_str(&host).map_err(|_| {
             bad(format!(
-                "host '{}' is not a header value",
+                "host {} is not a header value",
                 quote(host.as_bytes())
             ))
         })?,
@@ -428,7 +363,7 @@ fn request(
         }
         let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
             bad(format!(
-                "'{}' is not a valid header name",
+                "{} is not a valid header name",
                 quote(name.as_bytes())
             ))
         })?;
@@ -455,8 +390,9 @@ async fn exchange<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let deadline = cx.deadline;
+    let deadline = cx.run.deadline;
     let spec = cx.spec;
+    cx.run.at("HTTP request");
     let head = request.method() == Method::HEAD;
     let ready = Instant::now();
     let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
@@ -464,9 +400,11 @@ where
         .handshake::<_, Empty<Bytes>>(TokioIo::new(io))
         .await
         .map_err(|e| hyper_failure("HTTP connection", &e))?;
-    let first_byte = &mut cx.phases.first_byte;
-    let peak = &mut cx.usage.peak_buffered;
+    let first_byte = &mut cx.run.phases.first_byte;
+    let peak = &mut cx.run.usage.peak_buffered;
     let work = async move {
+        // Not a second deadline but the check's own, caught here: hyper drives the
+        // connection beside this future, and the detail says how far the answer got.
         let response = match timeout_at(deadline, sender.send_request(request)).await {
             Err(_) => {
                 return Err(Failure::new(
@@ -513,6 +451,7 @@ async fn read_body(
 ) -> Result<(), Failure> {
     let mut body = response.into_body();
     while answer.body.len() < MAX_BODY {
+        // The check's own deadline, caught here to say how much of the body came.
         let frame = match timeout_at(deadline, body.frame()).await {
             Err(_) => {
                 return Err(Failure::new(
@@ -599,36 +538,9 @@ fn expected(m: &StatusMatcher) -> String {
     }
 }
 
-/// At most [`QUOTE_MAX`] bytes of `bytes`, printable ASCII kept, the rest `?`, with
-/// `...` when cut.
-fn quote(bytes: &[u8]) -> String {
-    let mut s: String = bytes
-        .iter()
-        .take(QUOTE_MAX)
-        .map(|&b| {
-            if b == b' ' || b.is_ascii_graphic() {
-                char::from(b)
-            } else {
-                '?'
-            }
-        })
-        .collect();
-    if bytes.len() > QUOTE_MAX {
-        s.push_str("...");
-    }
-    s
-}
-
 fn add_phase(total: &mut Option<Duration>, part: Option<Duration>) {
     if let Some(p) = part {
         *total = Some(total.unwrap_or_default() + p);
-    }
-}
-
-fn earliest(a: Option<UtcMillis>, b: Option<UtcMillis>) -> Option<UtcMillis> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
     }
 }
 
@@ -697,15 +609,6 @@ mod tests {
             "HTTP 500 Internal Server Error"
         );
         assert_eq!(status_text(StatusCode::from_u16(599).unwrap()), "HTTP 599");
-    }
-
-    #[test]
-    fn quotes_are_short_and_printable() {
-        assert_eq!(quote(b"OK"), "OK");
-        assert_eq!(quote(b"a\r\n\x1b[31mb"), "a???[31mb");
-        let long = quote(&[b'x'; 500]);
-        assert_eq!(long.len(), QUOTE_MAX + 3);
-        assert!(long.ends_with("..."));
     }
 
     #[test]

@@ -42,12 +42,17 @@
 //! Arguments (user, password, mailbox) are sent as quoted strings when they can be,
 //! otherwise as literals (non-synchronising with `LITERAL+`); the mailbox name is
 //! encoded in modified UTF-7 (RFC 3501 §5.1.3).
+//!
+//! The steps are those of [`Client`], the one IMAP client of the crate: the mail
+//! round trip ([`super::mailflow`]) opens its mailbox with the same greeting,
+//! STARTTLS, login and SELECT (read-write, where this probe EXAMINEs), so both
+//! classify a server the same way.
 
 use super::conn::{LineConn, Usage};
-use super::mail::{self, Progress, Step, quote, wire_failure};
+use super::mail::{self, wire_failure};
 use super::wire::{self, GreetingKind, IMAP_MAX_LINE, ImapCapabilities, ImapResponse, ImapStatus};
-use super::{Failure, Outcome, Up};
-use crate::config::{Credentials, ImapSpec, TlsMode};
+use super::{Failure, Outcome, Run, Up, quote};
+use crate::config::{Credentials, ImapSpec, MailEndpoint, TlsMode};
 use crate::model::{Check, ErrorClass};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
@@ -62,59 +67,129 @@ pub async fn check(name: &str, spec: &ImapSpec, timeout: Duration) -> Check {
 /// [`check`], also returning what the connection held and read (for tests: memory
 /// stays bounded whatever the server sends).
 pub async fn check_with_usage(name: &str, spec: &ImapSpec, timeout: Duration) -> (Check, Usage) {
-    mail::check(name, spec, (&spec.endpoint, IMAP_MAX_LINE), timeout, steps).await
+    Run::check(name, timeout, async |run| steps(spec, run).await).await
 }
 
-async fn steps(spec: &ImapSpec, mut conn: LineConn, step: Step<'_>) -> Outcome {
-    let Step {
-        deadline,
-        started_at,
-        phases,
-        progress,
-    } = step;
+async fn steps(spec: &ImapSpec, run: &mut Run) -> Outcome {
     let endpoint = &spec.endpoint;
-    let mut s = Session {
-        deadline,
-        tags: 0,
-        bye: None,
-        progress,
+    let mut client = Client::connect(run, endpoint).await?;
+    let Some(credentials) = &endpoint.credentials else {
+        // No login: the greeting and a command answered are the check.
+        let caps = client.capability(run).await?;
+        client.logout(run).await;
+        let kind = if client.preauth {
+            "preauthenticated"
+        } else {
+            "no login"
+        };
+        return Ok(Up::new(format!(
+            "IMAP ready ({kind}, {} capabilities)",
+            caps.atoms().len()
+        )));
     };
+    client.login(run, credentials).await?;
+    let done = client.open_mailbox(run, &spec.mailbox, true).await?;
+    client.logout(run).await;
+    let count = match done.exists {
+        Some(1) => "1 message".to_owned(),
+        Some(n) => format!("{n} messages"),
+        None => "opened".to_owned(),
+    };
+    Ok(Up::new(format!("IMAP ok, {}: {count}", spec.mailbox)))
+}
 
-    let t = Instant::now();
-    let line = s.read(&mut conn, "greeting").await?;
-    phases.first_byte = Some(t.elapsed());
-    let greeting = wire::parse_imap_greeting(&line).map_err(|e| wire_failure("greeting", &e))?;
-    let preauth = match greeting.kind {
-        GreetingKind::Ok => false,
-        GreetingKind::PreAuth => true,
-        GreetingKind::Bye => {
-            return Err(Failure::new(
-                ErrorClass::Refused,
-                format!("the server refused service: {}", quote(&greeting.text)),
-            ));
+/// The crate's IMAP client: the steps of the module docs, each classifying its
+/// failures, over a [`LineConn`] (which STARTTLS replaces) in a check's [`Run`].
+#[derive(Debug)]
+pub(crate) struct Client {
+    conn: LineConn,
+    tags: u32,
+    /// The text of an untagged BYE, once one arrived.
+    bye: Option<String>,
+    /// The capabilities last announced (greeting, code, `* CAPABILITY`), void after
+    /// STARTTLS and login.
+    caps: Option<ImapCapabilities>,
+    /// The greeting was `* PREAUTH`: the connection is logged in already.
+    pub(crate) preauth: bool,
+}
+
+/// How a tagged command ended, and what came with it.
+#[derive(Debug)]
+pub(crate) struct Done {
+    pub(crate) status: ImapStatus,
+    /// The text of the reply's `[CODE]`, if any.
+    code: Option<String>,
+    text: String,
+    /// The last `* N EXISTS`.
+    pub(crate) exists: Option<u32>,
+    /// The capabilities of a `* CAPABILITY` or of a `[CAPABILITY ...]` code.
+    capabilities: Option<ImapCapabilities>,
+    /// The numbers of `* SEARCH` responses (at most [`MAX_SEARCH`]).
+    pub(crate) search: Vec<u32>,
+}
+
+/// Most numbers kept from the `* SEARCH` responses to one command.
+pub(crate) const MAX_SEARCH: usize = 16;
+
+impl Done {
+    /// What the server said, `[CODE] text`, quoted short for a detail.
+    pub(crate) fn said(&self) -> wire::Snippet {
+        match &self.code {
+            Some(code) => quote(format!("[{code}] {}", self.text)),
+            None => quote(&self.text),
         }
-    };
-    let mut caps = greeting.capabilities;
+    }
+}
 
-    if endpoint.tls_mode == TlsMode::Starttls {
-        if preauth {
+impl Client {
+    /// Steps 1, 2 and 4 of the module docs: connect (TLS at once if implicit), the
+    /// greeting (phase `first_byte`), STARTTLS when configured.
+    pub(crate) async fn connect(run: &mut Run, endpoint: &MailEndpoint) -> Result<Client, Failure> {
+        let conn = mail::open(run, endpoint, IMAP_MAX_LINE).await?;
+        let mut client = Client {
+            conn,
+            tags: 0,
+            bye: None,
+            caps: None,
+            preauth: false,
+        };
+        let t = Instant::now();
+        let line = client.read(run, "greeting").await?;
+        run.phases.first_byte = Some(t.elapsed());
+        let greeting =
+            wire::parse_imap_greeting(&line).map_err(|e| wire_failure("greeting", &e))?;
+        client.preauth = match greeting.kind {
+            GreetingKind::Ok => false,
+            GreetingKind::PreAuth => true,
+            GreetingKind::Bye => {
+                return Err(Failure::new(
+                    ErrorClass::Refused,
+                    format!("the server refused service: {}", quote(&greeting.text)),
+                ));
+            }
+        };
+        client.caps = greeting.capabilities;
+        if endpoint.tls_mode == TlsMode::Starttls {
+            client = client.starttls(run, endpoint).await?;
+        }
+        Ok(client)
+    }
+
+    async fn starttls(mut self, run: &mut Run, endpoint: &MailEndpoint) -> Result<Client, Failure> {
+        if self.preauth {
             return Err(Failure::new(
                 ErrorClass::Tls,
                 "STARTTLS required, but the server greeted with PREAUTH (no STARTTLS after login)",
             ));
         }
-        let offered = match caps.take() {
-            Some(c) => c,
-            None => s.capability(&mut conn).await?,
-        };
-        if !offered.starttls() {
+        if !self.capabilities(run).await?.starttls() {
             return Err(Failure::new(
                 ErrorClass::Tls,
                 "STARTTLS required but not offered",
             ));
         }
-        let done = s
-            .command(&mut conn, &[b"STARTTLS\r\n".to_vec()], "STARTTLS")
+        let done = self
+            .command(run, &[b"STARTTLS\r\n".to_vec()], "STARTTLS")
             .await?;
         if done.status != ImapStatus::Ok {
             return Err(Failure::new(
@@ -122,129 +197,121 @@ async fn steps(spec: &ImapSpec, mut conn: LineConn, step: Step<'_>) -> Outcome {
                 format!("STARTTLS refused: {}", done.said()),
             ));
         }
-        conn = mail::upgrade(conn, endpoint, started_at, phases, s.progress).await?;
+        self.conn = mail::upgrade(run, self.conn, endpoint).await?;
+        // RFC 9051 §6.2.1: the capabilities from before TLS are void.
+        self.caps = None;
+        Ok(self)
     }
 
-    let Some(credentials) = &endpoint.credentials else {
-        // No login: the greeting and a command answered are the check.
-        let caps = s.capability(&mut conn).await?;
-        s.logout(&mut conn).await;
-        let kind = if preauth {
-            "preauthenticated"
-        } else {
-            "no login"
-        };
-        return Ok(s.up(format!(
-            "IMAP ready ({kind}, {} capabilities)",
-            caps.atoms().len()
-        )));
-    };
-
-    if !preauth {
-        let caps = match caps {
-            Some(c) => c,
-            None => s.capability(&mut conn).await?,
-        };
+    /// Step 5 (phase `login`), unless the greeting was PREAUTH: LOGIN, or
+    /// AUTHENTICATE PLAIN when LOGIN is disabled; `NO` is `auth`, `BAD` `protocol`.
+    pub(crate) async fn login(
+        &mut self,
+        run: &mut Run,
+        credentials: &Credentials,
+    ) -> Result<(), Failure> {
+        if self.preauth {
+            return Ok(());
+        }
+        let caps = self.capabilities(run).await?;
+        // The capabilities may change after login (UIDPLUS appears on some servers).
+        self.caps = None;
         let t = Instant::now();
-        let done = s.login(&mut conn, &caps, credentials).await?;
-        phases.login = Some(t.elapsed());
+        let done = self.authenticate(run, &caps, credentials).await;
+        run.phases.login = Some(t.elapsed());
+        let done = done?;
         match done.status {
-            ImapStatus::Ok => {}
-            ImapStatus::No => {
-                return Err(Failure::new(
-                    ErrorClass::Auth,
-                    format!(
-                        "login refused for {}: {}",
-                        quote(&credentials.username),
-                        done.said()
-                    ),
-                ));
-            }
-            ImapStatus::Bad => {
-                return Err(Failure::new(
-                    ErrorClass::Protocol,
-                    format!("login: BAD {}", done.said()),
-                ));
-            }
+            ImapStatus::Ok => Ok(()),
+            ImapStatus::No => Err(Failure::new(
+                ErrorClass::Auth,
+                format!(
+                    "login refused for {}: {}",
+                    quote(&credentials.username),
+                    done.said()
+                ),
+            )),
+            ImapStatus::Bad => Err(Failure::new(
+                ErrorClass::Protocol,
+                format!("login: BAD {}", done.said()),
+            )),
         }
     }
 
-    let mailbox = astring(mailbox_name(&spec.mailbox).as_bytes());
-    // Modified UTF-7 is printable ASCII: the name is always a quoted string.
-    let done = s
-        .command(
-            &mut conn,
-            &build(&[Arg::Atom(b"EXAMINE"), mailbox], false),
-            "EXAMINE",
-        )
-        .await?;
-    match done.status {
-        ImapStatus::Ok => {}
-        ImapStatus::No => {
-            return Err(Failure::new(
+    /// Step 6: EXAMINE (`read_only`) or SELECT `mailbox`, its name in modified UTF-7.
+    /// `NO` is `content` (the server works, the configured mailbox cannot be
+    /// opened), `BAD` is `protocol`.
+    pub(crate) async fn open_mailbox(
+        &mut self,
+        run: &mut Run,
+        mailbox: &str,
+        read_only: bool,
+    ) -> Result<Done, Failure> {
+        let (verb, what): (&[u8], _) = if read_only {
+            (b"EXAMINE", "EXAMINE")
+        } else {
+            (b"SELECT", "SELECT")
+        };
+        // Modified UTF-7 is printable ASCII: the name is always a quoted string.
+        let name = astring(mailbox_name(mailbox).as_bytes());
+        let done = self
+            .command(run, &build(&[Arg::Atom(verb), name], false), what)
+            .await?;
+        match done.status {
+            ImapStatus::Ok => Ok(done),
+            ImapStatus::No => Err(Failure::new(
                 ErrorClass::Content,
-                format!("EXAMINE {} refused: {}", quote(&spec.mailbox), done.said()),
-            ));
+                format!("{what} {} refused: {}", quote(mailbox), done.said()),
+            )),
+            ImapStatus::Bad => Err(Failure::new(
+                ErrorClass::Protocol,
+                format!("{what}: BAD {}", done.said()),
+            )),
         }
-        ImapStatus::Bad => {
+    }
+
+    /// Sends `command` (ASCII, without tag and CRLF) and requires `OK`: anything
+    /// else is `protocol`, "`what` refused: ...".
+    pub(crate) async fn ok(
+        &mut self,
+        run: &mut Run,
+        command: &str,
+        what: &'static str,
+    ) -> Result<Done, Failure> {
+        let line = format!("{command}\r\n").into_bytes();
+        let done = self.command(run, &[line], what).await?;
+        if done.status != ImapStatus::Ok {
             return Err(Failure::new(
                 ErrorClass::Protocol,
-                format!("EXAMINE: BAD {}", done.said()),
+                format!("{what} refused: {}", done.said()),
             ));
         }
+        Ok(done)
     }
-    s.logout(&mut conn).await;
-    let count = match done.exists {
-        Some(1) => "1 message".to_owned(),
-        Some(n) => format!("{n} messages"),
-        None => "opened".to_owned(),
-    };
-    Ok(s.up(format!("IMAP ok, {}: {count}", spec.mailbox)))
-}
 
-/// The conversation's state besides the connection (which STARTTLS replaces).
-struct Session<'a> {
-    deadline: Instant,
-    tags: u32,
-    /// The text of an untagged BYE, once one arrived.
-    bye: Option<String>,
-    progress: &'a mut Progress,
-}
-
-/// How a tagged command ended, and what came with it.
-#[derive(Debug)]
-struct Done {
-    status: ImapStatus,
-    /// The text of the reply's `[CODE]`, if any.
-    code: Option<String>,
-    text: String,
-    /// The last `* N EXISTS`.
-    exists: Option<u32>,
-    /// The capabilities of a `* CAPABILITY` or of a `[CAPABILITY ...]` code.
-    capabilities: Option<ImapCapabilities>,
-}
-
-impl Done {
-    /// What the server said, `[CODE] text`, quoted short for a detail.
-    fn said(&self) -> wire::Snippet {
-        match &self.code {
-            Some(code) => quote(&format!("[{code}] {}", self.text)),
-            None => quote(&self.text),
-        }
-    }
-}
-
-impl Session<'_> {
-    fn up(&self, main: String) -> Up {
-        Up {
-            detail: self.progress.detail(main),
-            flag: None,
-            cert_not_after: self.progress.cert_not_after,
+    /// The capabilities: those last announced, else asked with CAPABILITY.
+    pub(crate) async fn capabilities(
+        &mut self,
+        run: &mut Run,
+    ) -> Result<ImapCapabilities, Failure> {
+        match &self.caps {
+            Some(c) => Ok(c.clone()),
+            None => self.capability(run).await,
         }
     }
 
-    async fn read(&mut self, conn: &mut LineConn, what: &str) -> Result<Vec<u8>, Failure> {
-        mail::read_line(conn, self.progress, what)
+    /// Step 7: LOGOUT, awaited briefly (see [`mail::farewell`]); its outcome does
+    /// not matter.
+    pub(crate) async fn logout(&mut self, run: &mut Run) {
+        mail::farewell(run, async |run| {
+            self.command(run, &[b"LOGOUT\r\n".to_vec()], "LOGOUT")
+                .await
+                .map(|_| ())
+        })
+        .await;
+    }
+
+    async fn read(&mut self, run: &mut Run, what: &'static str) -> Result<Vec<u8>, Failure> {
+        mail::read_line(run, &mut self.conn, what)
             .await
             .map_err(|f| match (&self.bye, f.class) {
                 (Some(bye), ErrorClass::Refused) => Failure::new(
@@ -258,30 +325,35 @@ impl Session<'_> {
     /// Sends a command made of `chunks` (the tag is put in front): after each chunk
     /// but the last, the server must ask for more with a `+` continuation (a
     /// synchronising literal, a SASL exchange). A tagged reply ends the command at
-    /// any point.
-    async fn command(
+    /// any point. Untagged lines are passed over (`EXISTS`, `SEARCH`, `BYE` and
+    /// capabilities noted), with every literal they carry skipped unread.
+    pub(crate) async fn command(
         &mut self,
-        conn: &mut LineConn,
+        run: &mut Run,
         chunks: &[Vec<u8>],
-        what: &str,
+        what: &'static str,
     ) -> Result<Done, Failure> {
         self.tags += 1;
         let tag = format!("a{}", self.tags);
         let mut exists = None;
         let mut capabilities = None;
+        let mut search = Vec::new();
+        run.at(what);
         for (i, chunk) in chunks.iter().enumerate() {
             let last = i + 1 == chunks.len();
             if i == 0 {
-                conn.send(&[tag.as_bytes(), b" ", chunk].concat(), what)
+                self.conn
+                    .send(&[tag.as_bytes(), b" ", chunk].concat(), what)
                     .await?;
             } else {
-                conn.send(chunk, what).await?;
+                self.conn.send(chunk, what).await?;
             }
             loop {
-                let line = self.read(conn, what).await?;
+                let line = self.read(run, what).await?;
                 let response =
                     wire::parse_imap_response(&line).map_err(|e| wire_failure(what, &e))?;
                 if let Some(c) = response.capabilities() {
+                    self.caps = Some(c.clone());
                     capabilities = Some(c);
                 }
                 match response {
@@ -294,11 +366,16 @@ impl Session<'_> {
                     } => {
                         match kind.as_str() {
                             "EXISTS" => exists = number.or(exists),
+                            "SEARCH" => search.extend(
+                                text.split_ascii_whitespace()
+                                    .filter_map(|n| n.parse::<u32>().ok())
+                                    .take(MAX_SEARCH.saturating_sub(search.len())),
+                            ),
                             "BYE" => self.bye = Some(text),
                             _ => {}
                         }
                         if let Some(n) = literal {
-                            self.skip_literals(conn, n, what).await?;
+                            self.skip_literals(run, n, what).await?;
                         }
                     }
                     ImapResponse::Continuation { .. } if !last => break,
@@ -326,6 +403,7 @@ impl Session<'_> {
                             text,
                             exists,
                             capabilities,
+                            search,
                         });
                     }
                 }
@@ -339,16 +417,16 @@ impl Session<'_> {
     }
 
     /// Skips the body of a literal of `n` bytes and of the literals that the lines
-    /// continuing the same response announce.
+    /// continuing the same response announce, however many.
     async fn skip_literals(
         &mut self,
-        conn: &mut LineConn,
+        run: &mut Run,
         mut n: u64,
-        what: &str,
+        what: &'static str,
     ) -> Result<(), Failure> {
         loop {
-            conn.skip(n);
-            let line = self.read(conn, what).await?;
+            self.conn.skip(n);
+            let line = self.read(run, what).await?;
             match wire::imap_continued_literal(&line).map_err(|e| wire_failure(what, &e))? {
                 Some(next) => n = next,
                 None => return Ok(()),
@@ -356,9 +434,11 @@ impl Session<'_> {
         }
     }
 
-    async fn capability(&mut self, conn: &mut LineConn) -> Result<ImapCapabilities, Failure> {
+    /// CAPABILITY, always sent (without credentials it is the command that proves
+    /// the server answers).
+    async fn capability(&mut self, run: &mut Run) -> Result<ImapCapabilities, Failure> {
         let done = self
-            .command(conn, &[b"CAPABILITY\r\n".to_vec()], "CAPABILITY")
+            .command(run, &[b"CAPABILITY\r\n".to_vec()], "CAPABILITY")
             .await?;
         match (done.status, done.capabilities.clone()) {
             (ImapStatus::Ok, Some(caps)) => Ok(caps),
@@ -374,9 +454,9 @@ impl Session<'_> {
     }
 
     /// LOGIN, or AUTHENTICATE PLAIN when LOGIN is disabled.
-    async fn login(
+    async fn authenticate(
         &mut self,
-        conn: &mut LineConn,
+        run: &mut Run,
         caps: &ImapCapabilities,
         credentials: &Credentials,
     ) -> Result<Done, Failure> {
@@ -388,7 +468,7 @@ impl Session<'_> {
                 &[Arg::Atom(b"LOGIN"), astring(user), astring(pass)],
                 literal_plus,
             );
-            return self.command(conn, &chunks, "LOGIN").await;
+            return self.command(run, &chunks, "LOGIN").await;
         }
         if !caps.auth("PLAIN") {
             return Err(Failure::new(
@@ -406,16 +486,7 @@ impl Session<'_> {
                 format!("{response}\r\n").into_bytes(),
             ]
         };
-        self.command(conn, &chunks, "AUTHENTICATE PLAIN").await
-    }
-
-    /// LOGOUT, awaited briefly (see [`mail::farewell_until`]); its outcome does not
-    /// matter.
-    async fn logout(&mut self, conn: &mut LineConn) {
-        let chunks = [b"LOGOUT\r\n".to_vec()];
-        let until = mail::farewell_until(self.deadline);
-        let logout = self.command(conn, &chunks, "LOGOUT");
-        let _ = tokio::time::timeout_at(until, logout).await;
+        self.command(run, &chunks, "AUTHENTICATE PLAIN").await
     }
 }
 

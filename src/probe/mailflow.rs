@@ -7,10 +7,13 @@
 //!
 //! # Steps
 //!
-//! 1. IMAP: connect, TLS as configured (implicit or STARTTLS), `LOGIN`, `SELECT`
-//!    the IMAP probe's `mailbox` (read-write: the message is deleted at the end).
-//!    The mailbox is opened before sending, so the delivery time does not include
-//!    an IMAP login.
+//! 1. IMAP: the [`super::imap`] probe's own [`Client`] and steps (connect, TLS as
+//!    configured, the greeting with PREAUTH, login with the AUTHENTICATE PLAIN
+//!    fallback and literals for non-ASCII, the mailbox name in modified UTF-7),
+//!    then `SELECT` of the IMAP probe's `mailbox` (read-write: the message is
+//!    deleted at the end), so the round trip and the IMAP probe it names classify a
+//!    server alike. The mailbox is opened before sending, so the delivery time does
+//!    not include an IMAP login.
 //! 2. SMTP: the [`super::smtp`] probe's dialogue up to AUTH (with the SMTP probe's
 //!    credentials), then `MAIL FROM:<from>`, `RCPT TO:<to>`, `DATA` and the message,
 //!    dot-stuffed. The message carries a fresh random token in its `Subject`, in an
@@ -36,7 +39,7 @@
 //! message the SMTP server refuses (a 4xx/5xx to `MAIL FROM`, `RCPT TO`, `DATA` or
 //! after the body) is `delivery`, like one that does not arrive within
 //! `max_delivery`: in both cases mail does not get through. An IMAP mailbox that
-//! cannot be selected is `protocol`. Once the message is found the check is `up`;
+//! cannot be selected is `content`, as for the IMAP probe. Once the message is found the check is `up`;
 //! a failure to delete it only adds a note to the detail (a message that arrives
 //! after `max_delivery` is not deleted by later checks: they only touch their own).
 //!
@@ -50,22 +53,22 @@
 //!
 //! # Phases
 //!
+//! The check runs in one [`Run`] (its deadline is the budget); opening the mailbox
+//! and sending each run under the `timeout` sub-deadline. A timeout names the step
+//! ("IMAP: no answer within 10000 ms during greeting"). The certificate's expiry is
+//! the earliest of both sides' and is kept whatever fails after a handshake.
+//!
 //! `connect`, `tls` and `login` are those of the SMTP session (what sending mail
 //! costs a user); `first_byte` is the **delivery time**, from the server's
 //! acceptance of the message to the first search that finds it (so it is precise to
 //! the polling interval, 250 ms to 1 s); `total` is the whole check, deletion
 //! included. The detail says "delivered in N ms" too.
 
-use super::conn::{LineConn, Usage};
-use super::net;
+use super::imap::Client;
 use super::smtp::{Session, quote};
-use super::tls::{self, TlsInfo};
-use super::wire::{
-    GreetingKind, IMAP_MAX_LINE, ImapCapabilities, ImapResponse, ImapStatus, SmtpReply, Snippet,
-    parse_imap_greeting, parse_imap_response,
-};
+use super::wire::SmtpReply;
 use super::{Failure, Outcome, Run, Up};
-use crate::config::{ImapSpec, MailflowSpec, SmtpSpec, TlsMode};
+use crate::config::{ImapSpec, MailflowSpec, SmtpSpec};
 use crate::model::{Check, ErrorClass, Phases, UtcMillis};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -79,9 +82,6 @@ pub(crate) const PROBE_HEADER: &str = "X-Slawatch-Probe";
 pub(crate) const POLL_MIN: Duration = Duration::from_millis(250);
 /// The longest wait between two searches.
 pub(crate) const POLL_MAX: Duration = Duration::from_secs(1);
-
-/// Most UIDs kept from one `SEARCH` answer (only one message carries the token).
-const MAX_UIDS: usize = 16;
 
 /// The whole check's budget: `max_delivery + 2 × timeout` (see the module docs).
 pub(crate) fn budget(spec: &MailflowSpec, timeout: Duration) -> Duration {
@@ -99,60 +99,36 @@ pub async fn check(
     imap: &ImapSpec,
     timeout: Duration,
 ) -> Check {
-    let mut run = Run::begin(budget(spec, timeout));
-    let setup_deadline = run.start + timeout;
-    let outcome = tokio::time::timeout_at(
-        run.deadline,
-        steps(
-            spec,
-            smtp,
-            imap,
-            Deadlines {
-                setup: setup_deadline,
-                end: run.deadline,
-            },
-            run.started_at,
-            &mut run.phases,
-        ),
-    )
+    let budget = budget(spec, timeout);
+    Run::check(name, budget, async |run| {
+        steps(spec, smtp, imap, timeout, run).await
+    })
     .await
-    .unwrap_or_else(|_| Err(run.timed_out()));
-    run.finish(name, outcome)
-}
-
-#[derive(Clone, Copy)]
-struct Deadlines {
-    /// Opening the mailbox and sending the message end by then.
-    setup: Instant,
-    /// The check's deadline.
-    end: Instant,
+    .0
 }
 
 async fn steps(
     spec: &MailflowSpec,
     smtp: &SmtpSpec,
     imap_spec: &ImapSpec,
-    deadlines: Deadlines,
-    started_at: UtcMillis,
-    phases: &mut Phases,
+    timeout: Duration,
+    run: &mut Run,
 ) -> Outcome {
-    let mut imap_phases = Phases::default();
-    let (mut imap, imap_tls) = tokio::time::timeout_at(
-        deadlines.setup,
-        Imap::open(imap_spec, deadlines.end, &mut imap_phases),
-    )
-    .await
-    .unwrap_or_else(|_| {
-        Err(Failure::new(
-            ErrorClass::Timeout,
-            "mailbox not opened in time",
-        ))
-    })
-    .map_err(|f| prefixed("IMAP", f))?;
+    // A sub-deadline: opening the mailbox and sending must each be done within
+    // `timeout` of the start; the rest of the budget is the delivery's.
+    let setup = run.start + timeout;
+    run.side = Some("IMAP");
+    let mut imap = run
+        .until(setup, async |run| open_mailbox(run, imap_spec).await)
+        .await
+        .map_err(|f| prefixed("IMAP", f))?;
 
-    let token = new_token(started_at);
-    let message = compose(spec, &token, started_at);
-    let smtp_tls = send(smtp, spec, &message, deadlines.setup, phases)
+    // The phases are the SMTP session's: what sending mail costs a user.
+    run.phases = Phases::default();
+    run.side = Some("SMTP");
+    let token = new_token(run.started_at);
+    let message = compose(spec, &token, run.started_at);
+    run.until(setup, async |run| send(run, smtp, spec, &message).await)
         .await
         .map_err(|f| prefixed("SMTP", f))?;
     let sent = Instant::now();
@@ -160,52 +136,35 @@ async fn steps(
     let found_by = sent + spec.max_delivery;
     let mut wait = POLL_MIN;
     let uids = loop {
-        let uids = imap.search(&token).await.map_err(|f| prefixed("IMAP", f))?;
+        let uids = search(run, &mut imap, &token)
+            .await
+            .map_err(|f| prefixed("IMAP", f))?;
         if !uids.is_empty() {
             break uids;
         }
         let now = Instant::now();
         if now >= found_by {
-            imap.logout().await;
+            imap.logout(run).await;
             return Err(Failure::new(
                 ErrorClass::Delivery,
                 format!("not delivered within {} ms", spec.max_delivery.as_millis()),
             ));
         }
+        run.at("waiting for delivery");
         tokio::time::sleep_until(found_by.min(now + wait)).await;
         wait = (wait * 2).min(POLL_MAX);
     };
     let delivery = sent.elapsed();
-    phases.first_byte = Some(delivery);
+    run.phases.first_byte = Some(delivery);
 
     let mut notes = vec![format!("delivered in {} ms", delivery.as_millis())];
-    match imap.delete(&uids).await {
+    match delete(run, &mut imap, &uids).await {
         Ok(None) => {}
         Ok(Some(note)) => notes.push(note),
         Err(f) => notes.push(format!("could not delete the probe message: {}", f.detail)),
     }
-    imap.logout().await;
-    for (what, info, settings) in [
-        ("SMTP", &smtp_tls, &smtp.endpoint.tls),
-        ("IMAP", &imap_tls, &imap_spec.endpoint.tls),
-    ] {
-        if let Some(info) = info {
-            notes.extend(
-                info.notes(started_at, settings)
-                    .into_iter()
-                    .map(|n| format!("{what} {n}")),
-            );
-        }
-    }
-    let cert_not_after = [&smtp_tls, &imap_tls]
-        .into_iter()
-        .filter_map(|i| i.as_ref().and_then(|i| i.cert_not_after))
-        .min();
-    Ok(Up {
-        detail: notes.join("; "),
-        flag: None,
-        cert_not_after,
-    })
+    imap.logout(run).await;
+    Ok(Up::new(notes.join("; ")))
 }
 
 fn prefixed(side: &str, f: Failure) -> Failure {
@@ -215,16 +174,92 @@ fn prefixed(side: &str, f: Failure) -> Failure {
     }
 }
 
-/// Sends `message` through `smtp` to `spec.to`; the TLS info of the session.
+/// The IMAP probe's steps up to its mailbox, which is SELECTed (read-write: the
+/// message is deleted at the end): the same client, so the same classes.
+async fn open_mailbox(run: &mut Run, spec: &ImapSpec) -> Result<Client, Failure> {
+    let mut client = Client::connect(run, &spec.endpoint).await?;
+    let Some(credentials) = &spec.endpoint.credentials else {
+        if !client.preauth {
+            return Err(Failure::new(
+                ErrorClass::Unknown,
+                "the IMAP probe has no credentials: the mailbox cannot be searched",
+            ));
+        }
+        client.open_mailbox(run, &spec.mailbox, false).await?;
+        return Ok(client);
+    };
+    client.login(run, credentials).await?;
+    client.open_mailbox(run, &spec.mailbox, false).await?;
+    Ok(client)
+}
+
+/// The UIDs of the messages tagged with `token` (after a `NOOP`, so that mail
+/// delivered since the last command is visible).
+async fn search(run: &mut Run, imap: &mut Client, token: &str) -> Result<Vec<u32>, Failure> {
+    imap.command(run, &[b"NOOP\r\n".to_vec()], "NOOP").await?;
+    let done = imap
+        .ok(
+            run,
+            &format!("UID SEARCH HEADER {PROBE_HEADER} {token}"),
+            "SEARCH",
+        )
+        .await?;
+    Ok(done.search)
+}
+
+/// Flags `uids` deleted and expunges them, never another message (see step 4 of
+/// the module documentation). `Ok(Some(note))` when they were left flagged.
+async fn delete(run: &mut Run, imap: &mut Client, uids: &[u32]) -> Result<Option<String>, Failure> {
+    let set = uids
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    imap.ok(
+        run,
+        &format!("UID STORE {set} +FLAGS.SILENT (\\Deleted)"),
+        "STORE",
+    )
+    .await?;
+    let expunge = if imap.capabilities(run).await?.has("UIDPLUS") {
+        format!("UID EXPUNGE {set}")
+    } else {
+        // A plain EXPUNGE removes every message flagged \Deleted: only when
+        // all of them are probe messages.
+        let done = imap
+            .ok(
+                run,
+                &format!("UID SEARCH DELETED NOT HEADER {PROBE_HEADER} \"\""),
+                "SEARCH DELETED",
+            )
+            .await?;
+        let others: Vec<u32> = done
+            .search
+            .into_iter()
+            .filter(|u| !uids.contains(u))
+            .collect();
+        if !others.is_empty() {
+            return Ok(Some(format!(
+                "the probe message is left flagged \\Deleted, not expunged: the server \
+                 has no UIDPLUS and {} other message{} flagged \\Deleted",
+                others.len(),
+                if others.len() == 1 { " is" } else { "s are" }
+            )));
+        }
+        "EXPUNGE".to_owned()
+    };
+    imap.ok(run, &expunge, "EXPUNGE").await?;
+    Ok(None)
+}
+
+/// Sends `message` through `smtp` to `spec.to`.
 async fn send(
+    run: &mut Run,
     smtp: &SmtpSpec,
     spec: &MailflowSpec,
     message: &[u8],
-    deadline: Instant,
-    phases: &mut Phases,
-) -> Result<Option<TlsInfo>, Failure> {
-    let mut usage = Usage::default();
-    let (mut session, opened) = Session::open(smtp, deadline, phases, &mut usage).await?;
+) -> Result<(), Failure> {
+    let (mut session, _) = Session::open(run, smtp).await?;
     let refused = |what: &str, reply: &SmtpReply| {
         Failure::new(
             ErrorClass::Delivery,
@@ -241,18 +276,17 @@ async fn send(
         ("DATA\r\n".to_owned(), "DATA", 354..=354),
     ];
     for (line, what, ok) in envelope {
-        let reply = session.command(line.as_bytes(), what, &mut usage).await?;
+        let reply = session.command(run, line.as_bytes(), what).await?;
         if !ok.contains(&reply.code) {
             return Err(refused(what, &reply));
         }
     }
-    session.send(message, "message").await?;
-    let reply = session.reply("message", &mut usage).await?;
+    let reply = session.data(run, message, "message").await?;
     if reply.code != 250 {
         return Err(refused("message", &reply));
     }
-    session.quit().await;
-    Ok(opened.tls)
+    session.quit(run).await;
+    Ok(())
 }
 
 /// A fresh token: 32 hex digits from the std hasher's random keys, the start time
@@ -318,335 +352,6 @@ pub(crate) fn dot_stuff(text: &str) -> Vec<u8> {
     out
 }
 
-/// The few IMAP commands the round trip needs, over a [`LineConn`].
-///
-/// Shareable later with the `[[imap]]` probe's client: greeting, STARTTLS and
-/// LOGIN are the same steps.
-struct Imap {
-    conn: LineConn,
-    tag: u32,
-    caps: Option<ImapCapabilities>,
-}
-
-/// How a tagged command ended, with what its untagged responses said.
-struct Done {
-    status: ImapStatus,
-    text: String,
-    /// The numbers of `* SEARCH` responses (at most [`MAX_UIDS`]).
-    search: Vec<u32>,
-}
-
-impl Imap {
-    /// Connects, starts TLS as configured, logs in and selects the mailbox.
-    async fn open(
-        spec: &ImapSpec,
-        deadline: Instant,
-        phases: &mut Phases,
-    ) -> Result<(Imap, Option<TlsInfo>), Failure> {
-        let ep = &spec.endpoint;
-        let server_name = ep.tls.server_name.as_deref().unwrap_or(&ep.host);
-        let stream = net::connect(&ep.host, ep.port, deadline, phases).await?;
-        let mut tls_info = None;
-        let mut conn = if ep.tls_mode == TlsMode::Implicit {
-            let (stream, info) = tls::handshake(stream, server_name, &ep.tls, deadline).await?;
-            tls_info = Some(info);
-            LineConn::tls(stream, IMAP_MAX_LINE, deadline)
-        } else {
-            LineConn::plain(stream, IMAP_MAX_LINE, deadline)
-        };
-        if let Some(c) = &ep.credentials {
-            conn.redact_credentials(&c.username, c.password.expose());
-        }
-        let mut imap = Imap {
-            conn,
-            tag: 0,
-            caps: None,
-        };
-        let line = imap.conn.read_line("greeting").await?;
-        let greeting = parse_imap_greeting(&line)
-            .map_err(|e| Failure::new(e.class(), format!("greeting: {e}")))?;
-        match greeting.kind {
-            GreetingKind::Ok => {}
-            GreetingKind::Bye => {
-                return Err(Failure::new(
-                    ErrorClass::Refused,
-                    format!(
-                        "the server refuses service: {}",
-                        Snippet::of(greeting.text.as_bytes())
-                    ),
-                ));
-            }
-            GreetingKind::PreAuth => {
-                return Err(Failure::new(
-                    ErrorClass::Protocol,
-                    "the server pre-authenticated the connection (PREAUTH): cannot log in as the probe's user",
-                ));
-            }
-        }
-        imap.caps = greeting.capabilities;
-
-        if ep.tls_mode == TlsMode::Starttls {
-            let caps = imap.capabilities().await?;
-            if !caps.starttls() {
-                return Err(Failure::new(
-                    ErrorClass::Tls,
-                    "STARTTLS required but not offered",
-                ));
-            }
-            let done = imap.command("STARTTLS", "STARTTLS").await?;
-            if done.status != ImapStatus::Ok {
-                return Err(Failure::new(
-                    ErrorClass::Tls,
-                    format!("STARTTLS refused: {}", Snippet::of(done.text.as_bytes())),
-                ));
-            }
-            let (conn, info) = imap.conn.start_tls(server_name, &ep.tls).await?;
-            tls_info = Some(info);
-            imap = Imap {
-                conn,
-                tag: imap.tag,
-                caps: None,
-            };
-        }
-
-        let Some(creds) = &ep.credentials else {
-            return Err(Failure::new(
-                ErrorClass::Unknown,
-                "the IMAP probe has no credentials: the mailbox cannot be searched",
-            ));
-        };
-        if imap.capabilities().await?.login_disabled() {
-            return Err(Failure::new(
-                ErrorClass::Auth,
-                "the server forbids LOGIN here (LOGINDISABLED)",
-            ));
-        }
-        let (Some(user), Some(pass)) = (quoted(&creds.username), quoted(creds.password.expose()))
-        else {
-            return Err(Failure::new(
-                ErrorClass::Unknown,
-                "the user name or password holds a line break or NUL: not sent",
-            ));
-        };
-        let done = imap
-            .command(&format!("LOGIN {user} {pass}"), "LOGIN")
-            .await?;
-        if done.status != ImapStatus::Ok {
-            return Err(Failure::new(
-                ErrorClass::Auth,
-                format!("login refused: {}", Snippet::of(done.text.as_bytes())),
-            ));
-        }
-        // The capabilities may change after login (UIDPLUS appears on some servers).
-        imap.caps = None;
-        let Some(mailbox) = quoted(&spec.mailbox) else {
-            return Err(Failure::new(ErrorClass::Unknown, "invalid mailbox name"));
-        };
-        let done = imap.command(&format!("SELECT {mailbox}"), "SELECT").await?;
-        if done.status != ImapStatus::Ok {
-            return Err(Failure::new(
-                ErrorClass::Protocol,
-                format!(
-                    "cannot select {mailbox}: {}",
-                    Snippet::of(done.text.as_bytes())
-                ),
-            ));
-        }
-        Ok((imap, tls_info))
-    }
-
-    /// The capabilities: those already announced, else from `CAPABILITY`.
-    async fn capabilities(&mut self) -> Result<ImapCapabilities, Failure> {
-        if self.caps.is_none() {
-            self.command("CAPABILITY", "CAPABILITY").await?;
-        }
-        Ok(self.caps.clone().unwrap_or_default())
-    }
-
-    /// The UIDs of the messages tagged with `token` (after a `NOOP`, so that mail
-    /// delivered since the last command is visible).
-    async fn search(&mut self, token: &str) -> Result<Vec<u32>, Failure> {
-        self.command("NOOP", "NOOP").await?;
-        let done = self
-            .command(
-                &format!("UID SEARCH HEADER {PROBE_HEADER} {token}"),
-                "SEARCH",
-            )
-            .await?;
-        if done.status != ImapStatus::Ok {
-            return Err(Failure::new(
-                ErrorClass::Protocol,
-                format!("SEARCH refused: {}", Snippet::of(done.text.as_bytes())),
-            ));
-        }
-        Ok(done.search)
-    }
-
-    /// Flags `uids` deleted and expunges them, never another message (see step 4 of
-    /// the module documentation). `Ok(Some(note))` when they were left flagged.
-    async fn delete(&mut self, uids: &[u32]) -> Result<Option<String>, Failure> {
-        let set = uids
-            .iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
-        let done = self
-            .command(
-                &format!("UID STORE {set} +FLAGS.SILENT (\\Deleted)"),
-                "STORE",
-            )
-            .await?;
-        if done.status != ImapStatus::Ok {
-            return Err(Failure::new(
-                ErrorClass::Protocol,
-                format!("STORE refused: {}", Snippet::of(done.text.as_bytes())),
-            ));
-        }
-        let expunge = if self.capabilities().await?.has("UIDPLUS") {
-            format!("UID EXPUNGE {set}")
-        } else {
-            // A plain EXPUNGE removes every message flagged \Deleted: only when
-            // all of them are probe messages.
-            let done = self
-                .command(
-                    &format!("UID SEARCH DELETED NOT HEADER {PROBE_HEADER} \"\""),
-                    "SEARCH",
-                )
-                .await?;
-            if done.status != ImapStatus::Ok {
-                return Err(Failure::new(
-                    ErrorClass::Protocol,
-                    format!(
-                        "SEARCH DELETED refused: {}",
-                        Snippet::of(done.text.as_bytes())
-                    ),
-                ));
-            }
-            let others: Vec<u32> = done
-                .search
-                .into_iter()
-                .filter(|u| !uids.contains(u))
-                .collect();
-            if !others.is_empty() {
-                return Ok(Some(format!(
-                    "the probe message is left flagged \\Deleted, not expunged: the server \
-                     has no UIDPLUS and {} other message{} flagged \\Deleted",
-                    others.len(),
-                    if others.len() == 1 { " is" } else { "s are" }
-                )));
-            }
-            "EXPUNGE".to_owned()
-        };
-        let done = self.command(&expunge, "EXPUNGE").await?;
-        if done.status != ImapStatus::Ok {
-            return Err(Failure::new(
-                ErrorClass::Protocol,
-                format!("EXPUNGE refused: {}", Snippet::of(done.text.as_bytes())),
-            ));
-        }
-        Ok(None)
-    }
-
-    /// `LOGOUT`, waiting at most a second for the answer; failures are ignored.
-    async fn logout(&mut self) {
-        let _ =
-            tokio::time::timeout(super::smtp::QUIT_WAIT, self.command("LOGOUT", "LOGOUT")).await;
-    }
-
-    /// Sends `tag command` and reads up to its tagged answer. `what` names the step
-    /// in failures (and never contains a password).
-    async fn command(&mut self, command: &str, what: &str) -> Result<Done, Failure> {
-        self.tag += 1;
-        let tag = format!("m{}", self.tag);
-        self.conn
-            .send(format!("{tag} {command}\r\n").as_bytes(), what)
-            .await?;
-        let mut search = Vec::new();
-        let mut bye = None;
-        loop {
-            let line = match self.conn.read_line(what).await {
-                Ok(line) => line,
-                Err(f) if f.class == ErrorClass::Refused && bye.is_some() => {
-                    let text: String = bye.unwrap_or_default();
-                    return Err(Failure::new(
-                        ErrorClass::Refused,
-                        format!(
-                            "{what}: the server said BYE: {}",
-                            Snippet::of(text.as_bytes())
-                        ),
-                    ));
-                }
-                Err(f) => return Err(f),
-            };
-            let response = parse_imap_response(&line)
-                .map_err(|e| Failure::new(e.class(), format!("{what}: {e}")))?;
-            if let Some(caps) = response.capabilities() {
-                self.caps = Some(caps);
-            }
-            match response {
-                ImapResponse::Untagged {
-                    kind,
-                    text,
-                    literal,
-                    ..
-                } => {
-                    if let Some(n) = literal {
-                        self.conn.skip(n);
-                    }
-                    match kind.as_str() {
-                        "SEARCH" => search.extend(
-                            text.split_ascii_whitespace()
-                                .filter_map(|n| n.parse::<u32>().ok())
-                                .take(MAX_UIDS.saturating_sub(search.len())),
-                        ),
-                        "BYE" => bye = Some(text),
-                        _ => {}
-                    }
-                }
-                ImapResponse::Tagged {
-                    tag: t,
-                    status,
-                    text,
-                    ..
-                } if t == tag => {
-                    return Ok(Done {
-                        status,
-                        text,
-                        search,
-                    });
-                }
-                ImapResponse::Tagged { tag: t, .. } => {
-                    return Err(Failure::new(
-                        ErrorClass::Protocol,
-                        format!(
-                            "{what}: answer for an unknown tag {}",
-                            Snippet::of(t.as_bytes())
-                        ),
-                    ));
-                }
-                ImapResponse::Continuation { .. } => {
-                    return Err(Failure::new(
-                        ErrorClass::Protocol,
-                        format!("{what}: unexpected continuation request"),
-                    ));
-                }
-            }
-        }
-    }
-}
-
-/// `s` as an IMAP quoted string; `None` when it holds CR, LF or NUL, which a
-/// quoted string cannot carry.
-fn quoted(s: &str) -> Option<String> {
-    if s.contains(['\r', '\n', '\0']) {
-        return None;
-    }
-    Some(format!(
-        "\"{}\"",
-        s.replace('\\', "\\\\").replace('"', "\\\"")
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -696,13 +401,6 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 32);
         assert!(a.bytes().all(|c| c.is_ascii_hexdigit()), "{a}");
-    }
-
-    #[test]
-    fn quoting_escapes_and_refuses_line_breaks() {
-        assert_eq!(quoted(r#"pa"ss\word"#).unwrap(), r#""pa\"ss\\word""#);
-        assert_eq!(quoted("INBOX").unwrap(), "\"INBOX\"");
-        assert_eq!(quoted("a\r\nb"), None);
     }
 
     #[test]

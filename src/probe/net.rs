@@ -129,6 +129,9 @@ pub(crate) async fn connect(
 async fn connect_any(addrs: &[SocketAddr], deadline: Instant) -> Result<TcpStream, Failure> {
     let mut last = Failure::new(ErrorClass::Unknown, "no address to connect to");
     for addr in addrs {
+        // The deadline is caught here, not only by the check's runner: a
+        // `[[control]]` check connects outside any runner, and the detail names the
+        // address that did not answer.
         match tokio::time::timeout_at(deadline, TcpStream::connect(addr)).await {
             Ok(Ok(stream)) => return Ok(stream),
             Ok(Err(e)) => last = connect_failure(*addr, &e),

@@ -30,9 +30,9 @@
 //! and a conversation at [`super::conn::MAX_READ`] bytes (`protocol`).
 
 use super::conn::{LineConn, Usage};
-use super::mail::{self, Progress, Step, quote, wire_failure};
+use super::mail::{self, wire_failure};
 use super::wire::{self, MAX_LINE, POP3_MAX_LINES, Pop3MultiLine, Pop3Status};
-use super::{Failure, Outcome, Up};
+use super::{Failure, Outcome, Run, Up, quote};
 use crate::config::{Credentials, Pop3Spec, TlsMode};
 use crate::model::{Check, ErrorClass};
 use base64::Engine as _;
@@ -48,7 +48,7 @@ pub async fn check(name: &str, spec: &Pop3Spec, timeout: Duration) -> Check {
 /// [`check`], also returning what the connection held and read (for tests: memory
 /// stays bounded whatever the server sends).
 pub async fn check_with_usage(name: &str, spec: &Pop3Spec, timeout: Duration) -> (Check, Usage) {
-    mail::check(name, spec, (&spec.endpoint, MAX_LINE), timeout, steps).await
+    Run::check(name, timeout, async |run| steps(spec, run).await).await
 }
 
 /// A CAPA list: `(KEYWORD, arguments)`.
@@ -63,12 +63,13 @@ fn sasl_plain(capa: &Capa) -> bool {
         .any(|(k, args)| k == "SASL" && args.iter().any(|a| a.eq_ignore_ascii_case("PLAIN")))
 }
 
-async fn steps(spec: &Pop3Spec, mut conn: LineConn, step: Step<'_>) -> Outcome {
+async fn steps(spec: &Pop3Spec, run: &mut Run) -> Outcome {
     let endpoint = &spec.endpoint;
+    let mut conn = mail::open(run, endpoint, MAX_LINE).await?;
 
     let t = Instant::now();
-    let greeting = status(&mut conn, step.progress, "greeting").await?;
-    step.phases.first_byte = Some(t.elapsed());
+    let greeting = status(&mut conn, run, "greeting").await?;
+    run.phases.first_byte = Some(t.elapsed());
     if !greeting.ok {
         return Err(Failure::new(
             ErrorClass::Refused,
@@ -76,7 +77,7 @@ async fn steps(spec: &Pop3Spec, mut conn: LineConn, step: Step<'_>) -> Outcome {
         ));
     }
 
-    let mut capa = read_capa(&mut conn, step.progress).await?;
+    let mut capa = read_capa(&mut conn, run).await?;
     if endpoint.tls_mode == TlsMode::Starttls {
         if capa.as_ref().is_some_and(|c| !has(c, "STLS")) {
             return Err(Failure::new(
@@ -84,32 +85,32 @@ async fn steps(spec: &Pop3Spec, mut conn: LineConn, step: Step<'_>) -> Outcome {
                 "STLS required but not offered",
             ));
         }
-        let reply = command(&mut conn, step.progress, b"STLS\r\n", "STLS").await?;
+        let reply = command(&mut conn, run, b"STLS\r\n", "STLS").await?;
         if !reply.ok {
             return Err(Failure::new(
                 ErrorClass::Tls,
                 format!("STLS refused: {}", quote(&reply.text)),
             ));
         }
-        conn = mail::upgrade(conn, endpoint, step.started_at, step.phases, step.progress).await?;
+        conn = mail::upgrade(run, conn, endpoint).await?;
         // The list may change once TLS is on (USER often appears only then).
-        capa = read_capa(&mut conn, step.progress).await?;
+        capa = read_capa(&mut conn, run).await?;
     }
 
     let Some(credentials) = &endpoint.credentials else {
-        quit(&mut conn, step.progress, step.deadline).await;
+        quit(&mut conn, run).await;
         let known = capa.map_or_else(
             || "no CAPA".to_owned(),
             |c| format!("{} capabilities", c.len()),
         );
-        return Ok(up(step.progress, format!("POP3 ready (no login, {known})")));
+        return Ok(Up::new(format!("POP3 ready (no login, {known})")));
     };
 
     let t = Instant::now();
-    login(&mut conn, step.progress, capa.as_ref(), credentials).await?;
-    step.phases.login = Some(t.elapsed());
+    login(&mut conn, run, capa.as_ref(), credentials).await?;
+    run.phases.login = Some(t.elapsed());
 
-    let stat = command(&mut conn, step.progress, b"STAT\r\n", "STAT").await?;
+    let stat = command(&mut conn, run, b"STAT\r\n", "STAT").await?;
     if !stat.ok {
         return Err(Failure::new(
             ErrorClass::Content,
@@ -123,51 +124,43 @@ async fn steps(spec: &Pop3Spec, mut conn: LineConn, step: Step<'_>) -> Outcome {
             format!("STAT: not '+OK count size': {}", quote(&stat.text)),
         ));
     };
-    quit(&mut conn, step.progress, step.deadline).await;
+    quit(&mut conn, run).await;
     let messages = if count == 1 { "message" } else { "messages" };
-    Ok(up(
-        step.progress,
-        format!("POP3 ok, {count} {messages} ({size} bytes)"),
-    ))
-}
-
-fn up(progress: &Progress, main: String) -> Up {
-    Up {
-        detail: progress.detail(main),
-        flag: None,
-        cert_not_after: progress.cert_not_after,
-    }
+    Ok(Up::new(format!(
+        "POP3 ok, {count} {messages} ({size} bytes)"
+    )))
 }
 
 /// Reads one status line.
 async fn status(
     conn: &mut LineConn,
-    progress: &mut Progress,
-    what: &str,
+    run: &mut Run,
+    what: &'static str,
 ) -> Result<Pop3Status, Failure> {
-    let line = mail::read_line(conn, progress, what).await?;
+    let line = mail::read_line(run, conn, what).await?;
     wire::parse_pop3_status(&line).map_err(|e| wire_failure(what, &e))
 }
 
 /// Sends `line` (with its CRLF) and reads the status line that answers it.
 async fn command(
     conn: &mut LineConn,
-    progress: &mut Progress,
+    run: &mut Run,
     line: &[u8],
-    what: &str,
+    what: &'static str,
 ) -> Result<Pop3Status, Failure> {
+    run.at(what);
     conn.send(line, what).await?;
-    status(conn, progress, what).await
+    status(conn, run, what).await
 }
 
 /// CAPA: the list, or `None` when the server answers `-ERR` (it predates CAPA).
-async fn read_capa(conn: &mut LineConn, progress: &mut Progress) -> Result<Option<Capa>, Failure> {
-    if !command(conn, progress, b"CAPA\r\n", "CAPA").await?.ok {
+async fn read_capa(conn: &mut LineConn, run: &mut Run) -> Result<Option<Capa>, Failure> {
+    if !command(conn, run, b"CAPA\r\n", "CAPA").await?.ok {
         return Ok(None);
     }
     let mut body = Pop3MultiLine::new(POP3_MAX_LINES);
     loop {
-        let line = mail::read_line(conn, progress, "CAPA").await?;
+        let line = mail::read_line(run, conn, "CAPA").await?;
         if let Some(lines) = body.push(&line).map_err(|e| wire_failure("CAPA", &e))? {
             return Ok(Some(wire::pop3_capa_keywords(&lines)));
         }
@@ -177,7 +170,7 @@ async fn read_capa(conn: &mut LineConn, progress: &mut Progress) -> Result<Optio
 /// USER/PASS or AUTH PLAIN; every refusal is `auth`.
 async fn login(
     conn: &mut LineConn,
-    progress: &mut Progress,
+    run: &mut Run,
     capa: Option<&Capa>,
     credentials: &Credentials,
 ) -> Result<(), Failure> {
@@ -207,23 +200,11 @@ async fn login(
             ));
         }
         _ => {
-            let reply = command(
-                conn,
-                progress,
-                format!("USER {user}\r\n").as_bytes(),
-                "USER",
-            )
-            .await?;
+            let reply = command(conn, run, format!("USER {user}\r\n").as_bytes(), "USER").await?;
             if !reply.ok {
                 return Err(refused("USER", &reply));
             }
-            let reply = command(
-                conn,
-                progress,
-                format!("PASS {pass}\r\n").as_bytes(),
-                "PASS",
-            )
-            .await?;
+            let reply = command(conn, run, format!("PASS {pass}\r\n").as_bytes(), "PASS").await?;
             if !reply.ok {
                 return Err(refused("login", &reply));
             }
@@ -233,7 +214,7 @@ async fn login(
     let response = STANDARD.encode(format!("\0{user}\0{pass}"));
     let reply = command(
         conn,
-        progress,
+        run,
         format!("AUTH PLAIN {response}\r\n").as_bytes(),
         "AUTH PLAIN",
     )
@@ -244,8 +225,10 @@ async fn login(
     Ok(())
 }
 
-/// QUIT, awaited briefly (see `mail::farewell_until`); its outcome does not matter.
-async fn quit(conn: &mut LineConn, progress: &mut Progress, deadline: Instant) {
-    let quit = command(conn, progress, b"QUIT\r\n", "QUIT");
-    let _ = tokio::time::timeout_at(mail::farewell_until(deadline), quit).await;
+/// QUIT, awaited briefly (see [`mail::farewell`]); its outcome does not matter.
+async fn quit(conn: &mut LineConn, run: &mut Run) {
+    mail::farewell(run, async |run| {
+        command(conn, run, b"QUIT\r\n", "QUIT").await.map(|_| ())
+    })
+    .await;
 }

@@ -8,9 +8,9 @@
 //!
 //! # Steps and classes
 //!
-//! 1. Connect ([`net::connect`]: `dns`, `refused`, `timeout`). With
+//! 1. Connect ([`super::net::connect`]: `dns`, `refused`, `timeout`). With
 //!    `tls = "implicit"` (SMTPS, 465) the TLS handshake follows at once
-//!    ([`tls::handshake`]: `tls`, `certificate`, `timeout`).
+//!    ([`super::Run::tls`]: `tls`, `certificate`, `timeout`).
 //! 2. The banner. `220` is up. A `421` or `554` banner (or any other 4xx/5xx) is
 //!    `refused`: the server is there and says, in the protocol, that it will not
 //!    serve this client now (RFC 5321 §3.1 names 554 for exactly that); for a user
@@ -29,7 +29,7 @@
 //!    nor its base64 form ever reaches a detail.
 //!    With `tls = "none"` the password goes in clear, as configured.
 //! 6. `QUIT`. The service has proven itself by then: a missing `221` does not turn
-//!    the check down, and the wait for it is short ([`QUIT_WAIT`]).
+//!    the check down, and the wait for it is short (see `mail::farewell`).
 //!
 //! A `421` ("service not available, closing channel") in answer to any command is
 //! `refused`, like a connection the server closes.
@@ -44,19 +44,15 @@
 //! total is not a pure measure of the server's speed.
 
 use super::conn::{LineConn, Usage};
-use super::net;
-use super::tls::{self, TlsInfo};
-use super::wire::{MAX_LINE, SmtpReply, SmtpReplyParser, Snippet, ehlo_keywords};
+use super::mail;
+use super::wire::{MAX_LINE, SmtpReply, SmtpReplyParser, ehlo_keywords};
 use super::{Failure, Outcome, Run, Up};
 use crate::config::{Credentials, SmtpSpec, TlsMode};
-use crate::model::{Check, ErrorClass, Phases, UtcMillis};
+use crate::model::{Check, ErrorClass};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use std::time::Duration;
 use tokio::time::Instant;
-
-/// The longest wait for the server's answer to `QUIT`.
-pub(crate) const QUIT_WAIT: Duration = Duration::from_secs(1);
 
 /// Checks one `[[smtp]]` probe named `name`, within `timeout` overall.
 pub async fn check(name: &str, spec: &SmtpSpec, timeout: Duration) -> Check {
@@ -66,41 +62,18 @@ pub async fn check(name: &str, spec: &SmtpSpec, timeout: Duration) -> Check {
 /// [`check`], also returning what the connection buffered and read, so tests can
 /// assert that a hostile server cannot make the probe hold more than a few lines.
 pub async fn check_with_usage(name: &str, spec: &SmtpSpec, timeout: Duration) -> (Check, Usage) {
-    let mut run = Run::begin(timeout);
-    let mut usage = Usage::default();
-    let (deadline, started_at) = (run.deadline, run.started_at);
-    let outcome = run
-        .within(async |phases| steps(spec, deadline, started_at, phases, &mut usage).await)
-        .await;
-    (run.finish(name, outcome), usage)
+    Run::check(name, timeout, async |run| steps(spec, run).await).await
 }
 
-async fn steps(
-    spec: &SmtpSpec,
-    deadline: Instant,
-    started_at: UtcMillis,
-    phases: &mut Phases,
-    usage: &mut Usage,
-) -> Outcome {
-    let (mut session, opened) = Session::open(spec, deadline, phases, usage).await?;
-    session.quit().await;
-    *usage = session.usage();
-    let mut notes = vec![opened.summary()];
-    if let Some(info) = &opened.tls {
-        notes.extend(info.notes(started_at, &spec.endpoint.tls));
-    }
-    Ok(Up {
-        detail: notes.join("; "),
-        flag: None,
-        cert_not_after: opened.tls.and_then(|i| i.cert_not_after),
-    })
+async fn steps(spec: &SmtpSpec, run: &mut Run) -> Outcome {
+    let (mut session, opened) = Session::open(run, spec).await?;
+    session.quit(run).await;
+    Ok(Up::new(opened.summary()))
 }
 
 /// What opening a [`Session`] established, for the check's detail.
 #[derive(Debug)]
 pub(crate) struct Opened {
-    /// The TLS handshake's result, implicit or after STARTTLS.
-    pub(crate) tls: Option<TlsInfo>,
     /// How TLS was started: "SMTPS", "STARTTLS" or `None`.
     pub(crate) tls_how: Option<&'static str>,
     /// The AUTH mechanism used, if any.
@@ -132,44 +105,22 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    /// Connects and runs steps 1-5 of the module docs, recording the phases.
-    /// `usage` is kept up to date even when a step fails.
-    pub(crate) async fn open(
-        spec: &SmtpSpec,
-        deadline: Instant,
-        phases: &mut Phases,
-        usage: &mut Usage,
-    ) -> Result<(Session, Opened), Failure> {
+    /// Connects and runs steps 1-5 of the module docs in `run`, recording the
+    /// phases, the connection's usage and the certificate seen.
+    pub(crate) async fn open(run: &mut Run, spec: &SmtpSpec) -> Result<(Session, Opened), Failure> {
         let ep = &spec.endpoint;
-        let server_name = ep.tls.server_name.as_deref().unwrap_or(&ep.host);
-        let stream = net::connect(&ep.host, ep.port, deadline, phases).await?;
         let mut opened = Opened {
-            tls: None,
             tls_how: None,
             auth: None,
         };
-        let mut conn = if ep.tls_mode == TlsMode::Implicit {
-            let t = Instant::now();
-            let result = tls::handshake(stream, server_name, &ep.tls, deadline).await;
-            phases.tls = Some(
-                result
-                    .as_ref()
-                    .map_or_else(|_| t.elapsed(), |(_, i)| i.duration),
-            );
-            let (stream, info) = result?;
-            opened.tls = Some(info);
+        let mut conn = mail::open(run, ep, MAX_LINE).await?;
+        if ep.tls_mode == TlsMode::Implicit {
             opened.tls_how = Some("SMTPS");
-            LineConn::tls(stream, MAX_LINE, deadline)
-        } else {
-            LineConn::plain(stream, MAX_LINE, deadline)
-        };
-        if let Some(c) = &ep.credentials {
-            conn.redact_credentials(&c.username, c.password.expose());
         }
 
         let t = Instant::now();
-        let banner = read_reply(&mut conn, "banner", usage).await;
-        phases.first_byte = Some(t.elapsed());
+        let banner = read_reply(run, &mut conn, "banner").await;
+        run.phases.first_byte = Some(t.elapsed());
         let banner = banner?;
         match banner.code {
             220 => {}
@@ -187,7 +138,7 @@ impl Session {
             }
         }
 
-        let mut keywords = ehlo(&mut conn, &spec.helo, usage).await?;
+        let mut keywords = ehlo(run, &mut conn, &spec.helo).await?;
         if ep.tls_mode == TlsMode::Starttls {
             if !keywords.iter().any(|(k, _)| k == "STARTTLS") {
                 return Err(Failure::new(
@@ -195,100 +146,74 @@ impl Session {
                     "STARTTLS required but not offered",
                 ));
             }
-            let reply = command(&mut conn, b"STARTTLS\r\n", "STARTTLS", usage).await?;
+            let reply = command(run, &mut conn, b"STARTTLS\r\n", "STARTTLS").await?;
             if reply.code != 220 {
                 return Err(Failure::new(
                     ErrorClass::Tls,
                     format!("STARTTLS refused: {}", quote(&reply)),
                 ));
             }
-            let t = Instant::now();
-            let result = conn.start_tls(server_name, &ep.tls).await;
-            phases.tls = Some(
-                result
-                    .as_ref()
-                    .map_or_else(|_| t.elapsed(), |(_, i)| i.duration),
-            );
-            let (tls_conn, info) = result?;
-            conn = tls_conn;
-            opened.tls = Some(info);
+            conn = mail::upgrade(run, conn, ep).await?;
             opened.tls_how = Some("STARTTLS");
-            keywords = ehlo(&mut conn, &spec.helo, usage).await?;
+            keywords = ehlo(run, &mut conn, &spec.helo).await?;
         }
 
         if let Some(creds) = &ep.credentials {
             let t = Instant::now();
-            let result = auth(&mut conn, creds, &keywords, usage).await;
-            phases.login = Some(t.elapsed());
+            let result = auth(run, &mut conn, creds, &keywords).await;
+            run.phases.login = Some(t.elapsed());
             opened.auth = Some(result?);
         }
-        *usage = conn.usage();
         Ok((Session { conn }, opened))
     }
 
     /// Sends `line` (with its CRLF) and reads the reply; `421` is `refused`.
     pub(crate) async fn command(
         &mut self,
+        run: &mut Run,
         line: &[u8],
-        what: &str,
-        usage: &mut Usage,
+        what: &'static str,
     ) -> Result<SmtpReply, Failure> {
-        command(&mut self.conn, line, what, usage).await
+        command(run, &mut self.conn, line, what).await
     }
 
-    /// Reads one reply without sending anything first (after a DATA body).
-    pub(crate) async fn reply(
+    /// Sends `bytes` (a message body, ending in `CRLF.CRLF`) and reads the reply.
+    pub(crate) async fn data(
         &mut self,
-        what: &str,
-        usage: &mut Usage,
+        run: &mut Run,
+        bytes: &[u8],
+        what: &'static str,
     ) -> Result<SmtpReply, Failure> {
-        let reply = read_reply(&mut self.conn, what, usage).await?;
-        closing(&reply, what)?;
-        Ok(reply)
+        command(run, &mut self.conn, bytes, what).await
     }
 
-    /// Sends raw bytes (a message body).
-    pub(crate) async fn send(&mut self, bytes: &[u8], what: &str) -> Result<(), Failure> {
-        self.conn.send(bytes, what).await
-    }
-
-    /// What the connection held and read so far.
-    pub(crate) fn usage(&self) -> Usage {
-        self.conn.usage()
-    }
-
-    /// Says `QUIT` and waits at most [`QUIT_WAIT`] for the answer; whatever happens
-    /// is ignored (the check's verdict is already made).
-    pub(crate) async fn quit(&mut self) {
-        let mut ignored = Usage::default();
-        let _ = tokio::time::timeout(
-            QUIT_WAIT,
-            command(&mut self.conn, b"QUIT\r\n", "QUIT", &mut ignored),
-        )
+    /// Says `QUIT`, awaited briefly (see [`mail::farewell`]); whatever happens is
+    /// ignored (the check's verdict is already made).
+    pub(crate) async fn quit(&mut self, run: &mut Run) {
+        mail::farewell(run, async |run| {
+            command(run, &mut self.conn, b"QUIT\r\n", "QUIT")
+                .await
+                .map(|_| ())
+        })
         .await;
     }
 }
 
-/// Reads one complete reply; `usage` is updated whatever happens.
+/// Reads one complete reply during step `what`.
 async fn read_reply(
+    run: &mut Run,
     conn: &mut LineConn,
-    what: &str,
-    usage: &mut Usage,
+    what: &'static str,
 ) -> Result<SmtpReply, Failure> {
     let mut parser = SmtpReplyParser::new();
-    let result = loop {
-        let line = match conn.read_line(what).await {
-            Ok(line) => line,
-            Err(f) => break Err(f),
-        };
+    loop {
+        let line = mail::read_line(run, conn, what).await?;
         match parser.push(&line) {
-            Ok(Some(reply)) => break Ok(reply),
+            Ok(Some(reply)) => return Ok(reply),
             Ok(None) => {}
-            Err(e) => break Err(Failure::new(e.class(), format!("{what}: {e}"))),
+            Err(e) => return Err(mail::wire_failure(what, &e)),
         }
-    };
-    *usage = conn.usage();
-    result
+    }
 }
 
 /// `421` in answer to a command: the server is closing the channel.
@@ -304,25 +229,26 @@ fn closing(reply: &SmtpReply, what: &str) -> Result<(), Failure> {
 
 /// Sends `line` and reads the reply; `421` is `refused`.
 async fn command(
+    run: &mut Run,
     conn: &mut LineConn,
     line: &[u8],
-    what: &str,
-    usage: &mut Usage,
+    what: &'static str,
 ) -> Result<SmtpReply, Failure> {
+    run.at(what);
     conn.send(line, what).await?;
-    let reply = read_reply(conn, what, usage).await?;
+    let reply = read_reply(run, conn, what).await?;
     closing(&reply, what)?;
     Ok(reply)
 }
 
 /// `EHLO helo`; the announced extensions.
 async fn ehlo(
+    run: &mut Run,
     conn: &mut LineConn,
     helo: &str,
-    usage: &mut Usage,
 ) -> Result<Vec<(String, Vec<String>)>, Failure> {
     let line = format!("EHLO {helo}\r\n");
-    let reply = command(conn, line.as_bytes(), "EHLO", usage).await?;
+    let reply = command(run, conn, line.as_bytes(), "EHLO").await?;
     if reply.code != 250 {
         return Err(Failure::new(
             ErrorClass::Protocol,
@@ -334,10 +260,10 @@ async fn ehlo(
 
 /// Logs in with PLAIN or LOGIN, whichever is offered (PLAIN first); the mechanism.
 async fn auth(
+    run: &mut Run,
     conn: &mut LineConn,
     creds: &Credentials,
     keywords: &[(String, Vec<String>)],
-    usage: &mut Usage,
 ) -> Result<&'static str, Failure> {
     let Some((_, mechs)) = keywords.iter().find(|(k, _)| k == "AUTH") else {
         return Err(Failure::new(
@@ -354,7 +280,7 @@ async fn auth(
     if offers("PLAIN") {
         let token = BASE64.encode([&b"\0"[..], user, b"\0", pass].concat());
         let line = format!("AUTH PLAIN {token}\r\n");
-        let reply = command(conn, line.as_bytes(), "AUTH PLAIN", usage).await?;
+        let reply = command(run, conn, line.as_bytes(), "AUTH PLAIN").await?;
         return if reply.code == 235 {
             Ok("PLAIN")
         } else {
@@ -362,7 +288,7 @@ async fn auth(
         };
     }
     if offers("LOGIN") {
-        let steps: [(&[u8], &str); 3] = [
+        let steps: [(&[u8], &'static str); 3] = [
             (b"AUTH LOGIN\r\n", "AUTH LOGIN"),
             (user, "AUTH LOGIN user name"),
             (pass, "AUTH LOGIN password"),
@@ -373,7 +299,7 @@ async fn auth(
             } else {
                 format!("{}\r\n", BASE64.encode(data)).into_bytes()
             };
-            let reply = command(conn, &line, what, usage).await?;
+            let reply = command(run, conn, &line, what).await?;
             let expected = if i == 2 { 235 } else { 334 };
             if reply.code != expected {
                 return Err(rejected(&reply));
@@ -381,7 +307,7 @@ async fn auth(
         }
         return Ok("LOGIN");
     }
-    let offered = Snippet::of(mechs.join(" ").as_bytes());
+    let offered = super::quote(mechs.join(" "));
     Err(Failure::new(
         ErrorClass::Auth,
         format!("the server offers neither AUTH PLAIN nor LOGIN (offered: {offered})"),
@@ -391,10 +317,7 @@ async fn auth(
 /// A reply for a detail: its code and the start of its first line, sanitised.
 pub(crate) fn quote(reply: &SmtpReply) -> String {
     let first = reply.lines.first().map_or("", String::as_str);
-    format!(
-        "{}",
-        Snippet::of(format!("{} {first}", reply.code).as_bytes())
-    )
+    super::quote(format!("{} {first}", reply.code)).to_string()
 }
 
 #[cfg(test)]
@@ -404,7 +327,6 @@ mod tests {
     #[test]
     fn summaries_name_tls_and_auth() {
         let mut o = Opened {
-            tls: None,
             tls_how: None,
             auth: None,
         };

@@ -33,6 +33,7 @@ mod probe_mailflow;
 mod probe_pop3;
 mod probe_smtp;
 mod probe_tcp;
+mod probeshape;
 mod readme;
 mod report;
 mod sla;
