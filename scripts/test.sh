@@ -25,6 +25,8 @@ PACKAGES=(
                                        # (tests/it/daemon.rs; its monotonic clock is real)
   chromium                             # headless render of the HTML report (tests/it/browser.rs),
                                        # run under `unshare --net` (util-linux) with no network
+  prometheus-blackbox-exporter         # the comparison in benches/blackbox.rs (started there
+                                       # on 127.0.0.1; policy-rc.d keeps Debian's service off)
 )
 
 missing=()
@@ -71,6 +73,12 @@ cargo clippy --all-targets --locked -- -D warnings
 RUSTDOCFLAGS="-D warnings -A rustdoc::private-intra-doc-links" cargo doc --no-deps --document-private-items --locked
 
 cargo test --locked
+# The blackbox_exporter comparison in its short mode (small N, 2 s windows), so the
+# bench cannot rot: it asserts only that each side did checks with the outcome each
+# kind expects, never a timing. Alone here (after the tests), on its own ports and
+# temp dirs. The dev profile reuses the tests' build (a release build would add
+# minutes for figures nobody reads here): about 2 min (BENCHMARKS.md).
+cargo bench --locked --profile dev --bench blackbox -- --short
 if [ -n "$deny_install" ] && ! wait "$deny_install"; then
   tail -n 30 target/cargo-deny-install.log
   echo "test.sh: installing cargo-deny $DENY_VERSION failed (above)" >&2
