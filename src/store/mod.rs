@@ -139,6 +139,17 @@ pub struct WriterStats {
     pub dropped: AtomicU64,
     /// Messages sent and not yet committed or set aside.
     pub queued: AtomicUsize,
+    /// The most messages `queued` has held at once since the store opened: whether the
+    /// writer keeps up (a second's worth of records at most) or falls behind.
+    pub queued_max: AtomicUsize,
+}
+
+impl WriterStats {
+    /// One more message queued (or about to be): counts it and its high-water mark.
+    fn enqueue(&self) {
+        let now = self.queued.fetch_add(1, Ordering::Relaxed) + 1;
+        self.queued_max.fetch_max(now, Ordering::Relaxed);
+    }
 }
 
 /// A database problem, with the file it is about.
@@ -433,7 +444,7 @@ impl Store {
             other => return other,
         };
         let Some(patience) = self.patience else {
-            self.stats.queued.fetch_add(1, Ordering::Relaxed);
+            self.stats.enqueue();
             return tx.send(msg).map_err(|mpsc::SendError(m)| {
                 self.stats.queued.fetch_sub(1, Ordering::Relaxed);
                 mpsc::TrySendError::Disconnected(m)
@@ -457,7 +468,7 @@ impl Store {
         tx: &mpsc::SyncSender<Msg>,
         msg: Msg,
     ) -> Result<(), mpsc::TrySendError<Msg>> {
-        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        self.stats.enqueue();
         tx.try_send(msg).inspect_err(|_| {
             self.stats.queued.fetch_sub(1, Ordering::Relaxed);
         })
@@ -472,7 +483,7 @@ impl Store {
 
     /// Queues a control message, waiting for room: these must not be lost.
     fn send_wait(&self, msg: Msg) -> Result<(), StoreError> {
-        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        self.stats.enqueue();
         let sent = self.tx.as_ref().and_then(|tx| tx.send(msg).ok());
         sent.ok_or_else(|| {
             self.stats.queued.fetch_sub(1, Ordering::Relaxed);
@@ -721,7 +732,7 @@ impl Writer {
                     // Dropped without `close`: seal the open runs too (a new writer
                     // never extends them). Counted as queued, as `send` would.
                     if !self.state.open_runs.is_empty() || self.state.coverage.is_some() {
-                        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+                        self.stats.enqueue();
                         pending.push(Msg::SealOpen);
                     }
                     let _ = self.write(&mut pending);
