@@ -650,10 +650,12 @@ struct OpenSegment {
 }
 
 /// What the writer remembers between messages. Copied before each transaction and
-/// put back if it rolls back, so no row id of a rolled-back write is kept.
+/// put back if it rolls back, so no row id of a rolled-back write is kept. The maps
+/// that change only when probes are registered are shared (`Arc`, copied on write):
+/// copying them for every commit cost a string allocation per probe per second.
 #[derive(Clone, Debug)]
 struct State {
-    probe_ids: HashMap<String, i64>,
+    probe_ids: Arc<HashMap<String, i64>>,
     open_runs: HashMap<i64, OpenRun>,
     /// The coverage segment being extended (unsealed until it can no longer grow).
     coverage: Option<OpenSegment>,
@@ -664,7 +666,7 @@ struct State {
     hour: Option<i64>,
     /// Per probe id, the longest time between two checks one run may span (see
     /// [`Store::set_run_gaps`]); a probe without one is never cut for a gap.
-    run_gaps: HashMap<i64, i64>,
+    run_gaps: Arc<HashMap<i64, i64>>,
 }
 
 /// The writer's state at start-up: the chain's head, the newest hour, and the runs
@@ -682,12 +684,12 @@ fn start_state(conn: &mut Connection) -> rusqlite::Result<State> {
     let hour = seal::newest_hour(&tx)?;
     tx.commit()?;
     Ok(State {
-        probe_ids: HashMap::new(),
+        probe_ids: Arc::default(),
         open_runs: HashMap::new(),
         coverage: None,
         head,
         hour,
-        run_gaps: HashMap::new(),
+        run_gaps: Arc::default(),
     })
 }
 
@@ -914,7 +916,7 @@ fn kinds(batch: &[Msg]) -> String {
 /// The id of probe `name`, registering it (kind unknown) when first seen.
 fn probe_id(
     tx: &rusqlite::Transaction<'_>,
-    ids: &mut HashMap<String, i64>,
+    ids: &mut Arc<HashMap<String, i64>>,
     name: &str,
     kind: Option<&str>,
 ) -> rusqlite::Result<i64> {
@@ -933,7 +935,7 @@ fn probe_id(
     let id: i64 = tx
         .prepare_cached("SELECT id FROM probes WHERE name = ?1")?
         .query_row([name], |r| r.get(0))?;
-    ids.insert(name.to_owned(), id);
+    Arc::make_mut(ids).insert(name.to_owned(), id);
     Ok(id)
 }
 
@@ -1063,7 +1065,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, state: &mut State, msg: &Msg) -> rusqli
         Msg::RunGaps(list) => {
             for (name, gap) in list {
                 let id = probe_id(tx, &mut state.probe_ids, name, None)?;
-                state.run_gaps.insert(id, *gap);
+                Arc::make_mut(&mut state.run_gaps).insert(id, *gap);
             }
         }
         Msg::Maintenance(windows) => {
