@@ -29,6 +29,10 @@
 //!   records dropped and set aside, database bytes (file + WAL) per check stored,
 //!   after a clean stop.
 //!
+//! `SLAWATCH_BENCH_PER_HOST` sets `per_host_concurrency` (default: the daemon's, 4):
+//! with only 16 addresses for N probes, the per-host limit is what a busy machine
+//! queues on first.
+//!
 //! With several N (comma-separated) each runs in turn with a fresh nginx and
 //! database, and the summary adds the RSS slope between the smallest and the largest
 //! N: the memory each further probe costs, without the fixed part.
@@ -181,6 +185,8 @@ struct Target<'a> {
     tls_port: u16,
     ca: &'a Path,
     https_percent: u64,
+    /// `per_host_concurrency` (0: the default).
+    per_host: u64,
 }
 
 fn write_config(dir: &Path, probes: u64, interval_s: u64, target: &Target<'_>, metrics: u16) {
@@ -190,6 +196,12 @@ fn write_config(dir: &Path, probes: u64, interval_s: u64, target: &Target<'_>, m
         "[daemon]\ndatabase = \"bench.db\"\nvantage = \"bench\"\ninterval = \"{interval_s}s\"\n\
          timeout = \"{retry}s\"\nretry_interval = \"{retry}s\"\nmetrics_listen = \"127.0.0.1:{metrics}\"\n\n"
     );
+    if target.per_host > 0 {
+        s.insert_str(
+            s.find("\n\n").unwrap(),
+            &format!("\nper_host_concurrency = {}", target.per_host),
+        );
+    }
     for i in 0..probes {
         let host = 1 + (i % u64::from(HOSTS));
         if i % 100 < target.https_percent {
@@ -358,6 +370,7 @@ fn run(
         tls_port,
         ca: &ca,
         https_percent,
+        per_host: env_u64("SLAWATCH_BENCH_PER_HOST", 0),
     };
     write_config(dir.path(), probes, interval, &target, metrics_port);
     let mut daemon = Command::new(env!("CARGO_BIN_EXE_slawatch"))
@@ -424,6 +437,13 @@ fn run(
     let mut out = BTreeMap::new();
     out.insert("probes", probes.to_string());
     out.insert("https_percent", https_percent.to_string());
+    out.insert(
+        "per_host_concurrency",
+        match target.per_host {
+            0 => "default".to_owned(),
+            n => n.to_string(),
+        },
+    );
     out.insert("interval_s", interval.to_string());
     out.insert("window_s", wall.as_secs().to_string());
     out.insert("checks_in_window", checks.to_string());
