@@ -425,6 +425,10 @@ fn report_progress(
     metrics
         .store_dropped
         .store(load(&stats.dropped), Ordering::Relaxed);
+    metrics.writer_queue_max.store(
+        u64::try_from(stats.queued_max.load(Ordering::Relaxed)).unwrap_or(u64::MAX),
+        Ordering::Relaxed,
+    );
     let verdict = metrics.health.verdict(Instant::now());
     if verdict.stalled.is_empty() {
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
@@ -513,6 +517,9 @@ fn on_check(
     metrics.observe(&s.check, s.lag);
     if s.panicked {
         metrics.check_panics.fetch_add(1, Ordering::Relaxed);
+    }
+    if s.late {
+        metrics.checks_late.fetch_add(1, Ordering::Relaxed);
     }
     metrics.health.check_arrived(Instant::now());
     if s.check.status != Status::Up {

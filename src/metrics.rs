@@ -188,6 +188,10 @@ pub(crate) struct Metrics {
     pub(crate) alerts_sent: AtomicU64,
     /// Alerts given up since start (undelivered for `GIVE_UP_AFTER`).
     pub(crate) alerts_failed: AtomicU64,
+    /// Checks that started more than their probe's interval after they were due.
+    pub checks_late: AtomicU64,
+    /// The most records the writer's queue has held at once.
+    pub writer_queue_max: AtomicU64,
 }
 
 /// Upper bounds of the schedule-lag histogram, in microseconds (1 ms to 5 s).
@@ -232,7 +236,13 @@ impl Metrics {
         self.lag_buckets[bucket].fetch_add(1, Ordering::Relaxed);
         self.lag_sum_us.fetch_add(lag_us, Ordering::Relaxed);
         let mut p = self.probes.lock().unwrap_or_else(PoisonError::into_inner);
-        let m = p.entry(check.probe.clone()).or_default();
+        // Every probe is registered: look it up without allocating its name.
+        if !p.contains_key(&check.probe) {
+            p.insert(check.probe.clone(), ProbeMetrics::default());
+        }
+        let Some(m) = p.get_mut(&check.probe) else {
+            return;
+        };
         m.checks += 1;
         match check.status {
             Status::Up => m.up = Some(true),
@@ -357,6 +367,20 @@ impl Metrics {
             "gauge",
             "Records waiting to be committed.",
             us(&self.writer_queue),
+        );
+        scalar(
+            &mut s,
+            "slawatch_writer_queue_max",
+            "gauge",
+            "The most records waiting to be committed at once since start.",
+            us(&self.writer_queue_max),
+        );
+        scalar(
+            &mut s,
+            "slawatch_checks_late_total",
+            "counter",
+            "Checks that started more than their probe's interval after they were due.",
+            us(&self.checks_late),
         );
         scalar(
             &mut s,
@@ -649,6 +673,25 @@ mod tests {
         }
         assert_eq!(seconds(2_500_000), "2.5");
         assert_eq!(seconds(1_000), "0.001");
+    }
+
+    #[test]
+    fn late_checks_and_the_writer_queue_high_water_mark_are_exported() {
+        let m = Metrics::default();
+        m.checks_late.fetch_add(3, Ordering::Relaxed);
+        m.writer_queue_max.store(1_667, Ordering::Relaxed);
+        let text = m.render();
+        for line in [
+            "# TYPE slawatch_checks_late_total counter",
+            "slawatch_checks_late_total 3",
+            "# TYPE slawatch_writer_queue_max gauge",
+            "slawatch_writer_queue_max 1667",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
     }
 
     const BOUND: Duration = Duration::from_secs(10);

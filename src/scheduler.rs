@@ -65,6 +65,10 @@ pub(crate) struct Scheduled {
     /// The check failed while every `[[control]]` target failed: this machine is off
     /// line (the check is `unknown`). The alert policy raises one alert for that.
     pub offline: bool,
+    /// The check started more than its probe's interval after it was due (waiting
+    /// for a slot of the concurrency limits): a grid point's worth of time went
+    /// unmeasured. Counted by the metric `slawatch_checks_late_total`.
+    pub late: bool,
 }
 
 /// Counters the daemon exports as metrics.
@@ -277,6 +281,7 @@ async fn probe_loop(
                 lag,
                 panicked,
                 offline,
+                late: lag > interval,
             })
             .await
             .is_err()
@@ -619,6 +624,27 @@ mod tests {
         );
         let started = runner.started.lock().unwrap().len();
         assert!(started > 100, "work still gets done: {started}");
+    }
+
+    /// A check that waits for a slot longer than its interval is marked late (the
+    /// metric `slawatch_checks_late_total`); one that waits less is not.
+    #[tokio::test(start_paused = true)]
+    async fn a_check_waiting_longer_than_its_interval_for_a_slot_is_late() {
+        // One slot overall, checks of 25 s, due every 10 s: whichever probe runs
+        // first holds the slot while the other's grid point passes.
+        let runner = Script::new(Duration::from_secs(25));
+        let probes = vec![probe("a", "ha", 10, 10), probe("b", "hb", 10, 10)];
+        let out = drive(probes, runner, 1, 1, Duration::from_secs(120)).await;
+        assert!(out.len() >= 3, "{out:?}");
+        for s in &out {
+            assert_eq!(
+                s.late,
+                s.lag > Duration::from_secs(10),
+                "late is a lag over the interval: {s:?}"
+            );
+        }
+        assert!(out.iter().any(|s| s.late), "some check waited 15 s or more");
+        assert!(out.iter().any(|s| !s.late), "the first check was on time");
     }
 
     #[tokio::test(start_paused = true)]

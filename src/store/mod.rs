@@ -141,6 +141,17 @@ pub struct WriterStats {
     pub dropped: AtomicU64,
     /// Messages sent and not yet committed or set aside.
     pub queued: AtomicUsize,
+    /// The most messages `queued` has held at once since the store opened: whether the
+    /// writer keeps up (a second's worth of records at most) or falls behind.
+    pub queued_max: AtomicUsize,
+}
+
+impl WriterStats {
+    /// One more message queued (or about to be): counts it and its high-water mark.
+    fn enqueue(&self) {
+        let now = self.queued.fetch_add(1, Ordering::Relaxed) + 1;
+        self.queued_max.fetch_max(now, Ordering::Relaxed);
+    }
 }
 
 /// A database problem, with the file it is about.
@@ -442,7 +453,7 @@ impl Store {
             other => return other,
         };
         let Some(patience) = self.patience else {
-            self.stats.queued.fetch_add(1, Ordering::Relaxed);
+            self.stats.enqueue();
             return tx.send(msg).map_err(|mpsc::SendError(m)| {
                 self.stats.queued.fetch_sub(1, Ordering::Relaxed);
                 mpsc::TrySendError::Disconnected(m)
@@ -466,7 +477,7 @@ impl Store {
         tx: &mpsc::SyncSender<Msg>,
         msg: Msg,
     ) -> Result<(), mpsc::TrySendError<Msg>> {
-        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        self.stats.enqueue();
         tx.try_send(msg).inspect_err(|_| {
             self.stats.queued.fetch_sub(1, Ordering::Relaxed);
         })
@@ -481,7 +492,7 @@ impl Store {
 
     /// Queues a control message, waiting for room: these must not be lost.
     fn send_wait(&self, msg: Msg) -> Result<(), StoreError> {
-        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        self.stats.enqueue();
         let sent = self.tx.as_ref().and_then(|tx| tx.send(msg).ok());
         sent.ok_or_else(|| {
             self.stats.queued.fetch_sub(1, Ordering::Relaxed);
@@ -664,10 +675,12 @@ struct OpenSegment {
 }
 
 /// What the writer remembers between messages. Copied before each transaction and
-/// put back if it rolls back, so no row id of a rolled-back write is kept.
+/// put back if it rolls back, so no row id of a rolled-back write is kept. The maps
+/// that change only when probes are registered are shared (`Arc`, copied on write):
+/// copying them for every commit cost a string allocation per probe per second.
 #[derive(Clone, Debug)]
 struct State {
-    probe_ids: HashMap<String, i64>,
+    probe_ids: Arc<HashMap<String, i64>>,
     open_runs: HashMap<i64, OpenRun>,
     /// The coverage segment being extended (unsealed until it can no longer grow).
     coverage: Option<OpenSegment>,
@@ -678,7 +691,7 @@ struct State {
     hour: Option<i64>,
     /// Per probe id, the longest time between two checks one run may span (see
     /// [`Store::set_run_gaps`]); a probe without one is never cut for a gap.
-    run_gaps: HashMap<i64, i64>,
+    run_gaps: Arc<HashMap<i64, i64>>,
 }
 
 /// The writer's state at start-up: the chain's head, the newest hour, and the runs
@@ -696,12 +709,12 @@ fn start_state(conn: &mut Connection) -> rusqlite::Result<State> {
     let hour = seal::newest_hour(&tx)?;
     tx.commit()?;
     Ok(State {
-        probe_ids: HashMap::new(),
+        probe_ids: Arc::default(),
         open_runs: HashMap::new(),
         coverage: None,
         head,
         hour,
-        run_gaps: HashMap::new(),
+        run_gaps: Arc::default(),
     })
 }
 
@@ -746,7 +759,7 @@ impl Writer {
                     // Dropped without `close`: seal the open runs too (a new writer
                     // never extends them). Counted as queued, as `send` would.
                     if !self.state.open_runs.is_empty() || self.state.coverage.is_some() {
-                        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+                        self.stats.enqueue();
                         pending.push(Msg::SealOpen);
                     }
                     let _ = self.write(&mut pending);
@@ -928,7 +941,7 @@ fn kinds(batch: &[Msg]) -> String {
 /// The id of probe `name`, registering it (kind unknown) when first seen.
 fn probe_id(
     tx: &rusqlite::Transaction<'_>,
-    ids: &mut HashMap<String, i64>,
+    ids: &mut Arc<HashMap<String, i64>>,
     name: &str,
     kind: Option<&str>,
 ) -> rusqlite::Result<i64> {
@@ -947,7 +960,7 @@ fn probe_id(
     let id: i64 = tx
         .prepare_cached("SELECT id FROM probes WHERE name = ?1")?
         .query_row([name], |r| r.get(0))?;
-    ids.insert(name.to_owned(), id);
+    Arc::make_mut(ids).insert(name.to_owned(), id);
     Ok(id)
 }
 
@@ -1077,7 +1090,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, state: &mut State, msg: &Msg) -> rusqli
         Msg::RunGaps(list) => {
             for (name, gap) in list {
                 let id = probe_id(tx, &mut state.probe_ids, name, None)?;
-                state.run_gaps.insert(id, *gap);
+                Arc::make_mut(&mut state.run_gaps).insert(id, *gap);
             }
         }
         Msg::Maintenance(windows) => {
