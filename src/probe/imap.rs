@@ -2,7 +2,7 @@
 //!
 //! [`check`] never fails and never panics: every outcome is a [`Check`], and the
 //! whole conversation runs under one deadline (`timeout` from its start, see
-//! [`Run`](super::Run)). The steps, and how each failure is classified:
+//! [`Run`]). The steps, and how each failure is classified:
 //!
 //! 1. **Connect** ([`super::net::connect`]: `dns`, `refused`, `timeout`), and for
 //!    `tls = "implicit"` the TLS handshake (`tls`, or `certificate` for a chain that
