@@ -39,3 +39,4 @@ mod systemd;
 mod tidy;
 mod util;
 mod verify;
+mod yearreport;
