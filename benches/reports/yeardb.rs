@@ -32,6 +32,7 @@
 
 #![allow(
     dead_code,
+    unreachable_pub,
     clippy::unwrap_used,
     clippy::expect_used,
     reason = "a benchmark and test fixture: a failed set-up step should stop it loudly; \
