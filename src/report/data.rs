@@ -448,6 +448,7 @@ pub(crate) fn build_from(
         skipped: Vec::new(),
         chain: reader.chain_head()?,
     };
+    let mut coverage = CoverageCache::default();
     for c in contracts {
         let Some(plan) = config.plans.iter().find(|p| p.id == c.plan) else {
             report
@@ -455,7 +456,7 @@ pub(crate) fn build_from(
                 .push((c.id.clone(), format!("plan '{}' not found", c.plan)));
             continue;
         };
-        match contract_report(config, reader, &manual, c, plan, spec)? {
+        match contract_report(config, reader, &mut coverage, &manual, c, plan, spec)? {
             Ok(mut cr) => {
                 let (ps, pe) = (cr.evaluation.period.start, cr.evaluation.period.end);
                 cr.records = super::records::of(all_records, c, ps, pe);
@@ -474,11 +475,34 @@ pub(crate) fn build_from(
     Ok(report)
 }
 
+/// The coverage segments around a period, read once per report and window: every
+/// contract whose plan has the same zone reads the same span.
+#[derive(Default)]
+struct CoverageCache {
+    /// `(from, to)` and the segments overlapping it.
+    spans: Vec<((i64, i64), Vec<Coverage>)>,
+}
+
+impl CoverageCache {
+    fn get(&mut self, reader: &Reader, from: i64, to: i64) -> Result<&[Coverage], StoreError> {
+        let i = match self.spans.iter().position(|(k, _)| *k == (from, to)) {
+            Some(i) => i,
+            None => {
+                let read = reader.coverage(UtcMillis(from), UtcMillis(to))?;
+                self.spans.push(((from, to), read));
+                self.spans.len() - 1
+            }
+        };
+        Ok(self.spans.get(i).map_or(&[][..], |(_, v)| v.as_slice()))
+    }
+}
+
 /// The report of one contract; `Ok(Err(reason))` when its plan cannot be evaluated
 /// over this period.
 fn contract_report(
     config: &Config,
     reader: &Reader,
+    coverage: &mut CoverageCache,
     manual: &[crate::store::Incident],
     c: &Contract,
     plan: &Plan,
@@ -550,7 +574,7 @@ fn contract_report(
         .filter(|m| m.start.0 < pe)
         .collect();
 
-    let coverage: Vec<Coverage> = reader.coverage(UtcMillis(from), UtcMillis(to))?;
+    let coverage: &[Coverage] = coverage.get(reader, from, to)?;
     let service = (service_start, service_end);
     if life_of((ps, pe), service).is_empty() {
         return Ok(Err(format!(
@@ -569,7 +593,7 @@ fn contract_report(
         probes,
         contract_manual,
         maintenance: &applies,
-        coverage: &coverage,
+        coverage,
     };
     let Assembled {
         timeline,
@@ -600,7 +624,7 @@ fn contract_report(
         .filter(|i| overlaps((i.start.0, i.end.0), (ps, pe)))
         .collect();
     let basis = super::basis::build(&super::basis::Inputs {
-        coverage: &coverage,
+        coverage,
         monitored: &monitored,
         period: (ps, pe),
         recorded: &recorded,

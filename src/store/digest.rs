@@ -468,18 +468,25 @@ impl Reader {
             failures: 0,
             checks: 0,
         };
+        // A run's last check is at or after its first and in the same UTC day
+        // (`RUN_SPAN_MS`): the bounds on `last_at` change no row, they let the
+        // index `runs_by_probe (probe_id, last_at)` read only the period's runs.
         let mut runs = self
             .conn
             .prepare_cached(&format!(
                 "SELECT {} FROM runs r JOIN probes p ON p.id = r.probe_id
                  WHERE p.name = ?1 AND r.first_at >= ?2 AND r.first_at < ?3
+                   AND r.last_at >= ?2 AND r.last_at < ?3 + ?4
                  ORDER BY r.first_at, r.id",
                 run_columns("r", "p")
             ))
             .map_err(sql(&self.path))?;
         for name in &names {
             let rows = runs
-                .query_map(rusqlite::params![name, from.0, to.0], |r| run_line(r, 0))
+                .query_map(
+                    rusqlite::params![name, from.0, to.0, super::RUN_SPAN_MS],
+                    |r| run_line(r, 0),
+                )
                 .map_err(sql(&self.path))?;
             for row in rows {
                 let (line, count) = row.map_err(sql(&self.path))?;

@@ -27,7 +27,9 @@ pub struct CheckSpan {
 
 impl Reader {
     /// The checks of `probe` overlapping `[from, to)` as [`CheckSpan`]s, by first
-    /// check (for per-probe no-data in reports).
+    /// check (for per-probe no-data in reports). A run never spans a UTC day, so its
+    /// last check is before `to + RUN_SPAN_MS`: saying so bounds the index range
+    /// (`runs_by_probe` is on `last_at`), which otherwise runs to the probe's last run.
     ///
     /// # Errors
     /// On a database error.
@@ -43,6 +45,7 @@ impl Reader {
                 "SELECT r.first_at, r.last_at, r.status, r.count
                    FROM runs r JOIN probes p ON p.id = r.probe_id
                   WHERE p.name = ?1 AND r.last_at >= ?2 AND r.first_at < ?3
+                    AND r.last_at < ?3 + ?4
                  UNION ALL
                  SELECT f.at, f.at, 'down', 1
                    FROM failures f JOIN probes p ON p.id = f.probe_id
@@ -51,15 +54,18 @@ impl Reader {
             )
             .map_err(sql(&self.path))?;
         let rows = stmt
-            .query_map(rusqlite::params![probe, from.0, to.0], |r| {
-                let status: String = r.get(2)?;
-                Ok(CheckSpan {
-                    first: UtcMillis(r.get(0)?),
-                    last: UtcMillis(r.get(1)?),
-                    status: Status::parse(&status).unwrap_or(Status::Unknown),
-                    count: r.get(3)?,
-                })
-            })
+            .query_map(
+                rusqlite::params![probe, from.0, to.0, super::RUN_SPAN_MS],
+                |r| {
+                    let status: String = r.get(2)?;
+                    Ok(CheckSpan {
+                        first: UtcMillis(r.get(0)?),
+                        last: UtcMillis(r.get(1)?),
+                        status: Status::parse(&status).unwrap_or(Status::Unknown),
+                        count: r.get(3)?,
+                    })
+                },
+            )
             .map_err(sql(&self.path))?;
         rows.collect::<Result<_, _>>().map_err(sql(&self.path))
     }

@@ -43,3 +43,4 @@ mod tidy;
 mod tls_once;
 mod util;
 mod verify;
+mod yearreport;
