@@ -79,6 +79,13 @@ cargo test --locked
 # temp dirs. The dev profile reuses the tests' build (a release build would add
 # minutes for figures nobody reads here): about 2 min (BENCHMARKS.md).
 cargo bench --locked --profile dev --bench blackbox -- --short
+# The other benchmarks of BENCHMARKS.md, each in a short mode for the same reason (they
+# set up real peers and the daemon; nothing is timed here): the daemon under load with
+# half its probes HTTPS, TLS set up once, and a month of reports for 10 contracts.
+SLAWATCH_BENCH_PROBES=200 SLAWATCH_BENCH_INTERVAL=5 SLAWATCH_BENCH_SECONDS=10 \
+  SLAWATCH_BENCH_HTTPS_PERCENT=50 cargo bench --locked --profile dev --bench daemon
+SLAWATCH_BENCH_CHECKS=20 SLAWATCH_BENCH_RUNS=1 cargo bench --locked --profile dev --bench tls_once
+SLAWATCH_BENCH_SHORT=1 cargo bench --locked --profile dev --bench reports
 if [ -n "$deny_install" ] && ! wait "$deny_install"; then
   tail -n 30 target/cargo-deny-install.log
   echo "test.sh: installing cargo-deny $DENY_VERSION failed (above)" >&2
