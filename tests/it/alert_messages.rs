@@ -5,12 +5,12 @@
 
 use crate::peers::dovecot::Dovecot;
 use crate::peers::postfix::{Postfix, RECIPIENT};
+use crate::util::{outage, wait_for_mail};
 use hmac::{Hmac, KeyInit as _, Mac as _};
 use sha2::Sha256;
 use slawatch::alert::Alerter;
 use slawatch::config::{Alerts, EmailAlerts, Secret, Webhook};
-use slawatch::model::{ErrorClass, UtcMillis};
-use slawatch::outage::{Event, Outage};
+use slawatch::outage::Event;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -19,19 +19,6 @@ use tokio::sync::mpsc;
 const SECRET: &str = "whsec-7c1d2e-test-only";
 /// The tolerance docs/webhooks.md suggests to receivers.
 const TOLERANCE_S: i64 = 300;
-
-fn outage(end: Option<i64>) -> Outage {
-    Outage {
-        probe: "shop-site".into(),
-        start: UtcMillis(1_712_139_330_000),
-        end: end.map(UtcMillis),
-        last_failure: UtcMillis(1_712_139_390_000),
-        last_success_before: Some(UtcMillis(1_712_139_300_000)),
-        class: ErrorClass::Timeout,
-        detail: "no answer in 10s".into(),
-        failed_checks: 3,
-    }
-}
 
 fn hook(url: String, secret: Option<&str>) -> Alerts {
     Alerts {
@@ -292,33 +279,6 @@ async fn alert_messages_a_webhook_slower_than_its_timeout_fails_in_time() {
     );
     assert_eq!(sent.len(), 1);
     assert!(sent[0].result.is_err(), "{:?}", sent[0].result);
-}
-
-/// Waits for a message with `subject` in the test user's Maildir.
-fn wait_for_mail(d: &Dovecot, subject: &str) -> String {
-    let maildir = d.path().join("mail").join(&d.user);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        for sub in ["new", "cur"] {
-            for f in std::fs::read_dir(maildir.join(sub))
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                let text = std::fs::read_to_string(f.path()).unwrap_or_default();
-                if text.contains(&format!("Subject: {subject}")) {
-                    return text;
-                }
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no message with subject {subject:?} in {} after 30 s; log:\n{}",
-            maildir.display(),
-            d.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[tokio::test]

@@ -5,29 +5,16 @@
 
 use crate::peers::dovecot::Dovecot;
 use crate::peers::postfix::{Postfix, RECIPIENT};
+use crate::util::{outage, wait_for_mail};
 use slawatch::alert::Alerter;
 use slawatch::config::{Alerts, EmailAlerts, Secret, Webhook};
-use slawatch::model::{ErrorClass, UtcMillis};
-use slawatch::outage::{Event, Outage};
+use slawatch::outage::Event;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-
-fn outage(end: Option<i64>) -> Outage {
-    Outage {
-        probe: "shop-site".into(),
-        start: UtcMillis(1_712_139_330_000),
-        end: end.map(UtcMillis),
-        last_failure: UtcMillis(1_712_139_390_000),
-        last_success_before: Some(UtcMillis(1_712_139_300_000)),
-        class: ErrorClass::Timeout,
-        detail: "no answer in 10s".into(),
-        failed_checks: 3,
-    }
-}
 
 fn hooks(url: String) -> Alerts {
     Alerts {
@@ -218,33 +205,6 @@ async fn a_down_webhook_fails_naming_its_channel_without_secrets() {
         !why.contains("T0KEN-IN-PATH"),
         "the URL's path leaked: {why}"
     );
-}
-
-/// Waits for a message with `subject` in the test user's Maildir.
-fn wait_for_mail(d: &Dovecot, subject: &str) -> String {
-    let maildir = d.path().join("mail").join(&d.user);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        for sub in ["new", "cur"] {
-            for f in std::fs::read_dir(maildir.join(sub))
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                let text = std::fs::read_to_string(f.path()).unwrap_or_default();
-                if text.contains(&format!("Subject: {subject}")) {
-                    return text;
-                }
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no message with subject {subject:?} in {} after 30 s; postfix log:\n{}",
-            maildir.display(),
-            d.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn email(url: String, p: &Postfix, d: &Dovecot) -> Alerts {

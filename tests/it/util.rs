@@ -44,3 +44,48 @@ pub(crate) fn stdout_of(args: &[&str], file: &std::path::Path, code: i32) -> Str
 pub(crate) fn repo_file(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
+
+/// The outage of `shop-site` the alert tests send: opened by three timeouts,
+/// closed at `end` (ms) if given.
+pub(crate) fn outage(end: Option<i64>) -> slawatch::outage::Outage {
+    use slawatch::model::{ErrorClass, UtcMillis};
+    slawatch::outage::Outage {
+        probe: "shop-site".into(),
+        start: UtcMillis(1_712_139_330_000),
+        end: end.map(UtcMillis),
+        last_failure: UtcMillis(1_712_139_390_000),
+        last_success_before: Some(UtcMillis(1_712_139_300_000)),
+        class: ErrorClass::Timeout,
+        detail: "no answer in 10s".into(),
+        failed_checks: 3,
+    }
+}
+
+/// Waits (up to 30 s) for a message with `subject` in the Dovecot test user's Maildir
+/// and returns it whole.
+pub(crate) fn wait_for_mail(d: &crate::peers::dovecot::Dovecot, subject: &str) -> String {
+    use std::time::{Duration, Instant};
+    let maildir = d.path().join("mail").join(&d.user);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        for sub in ["new", "cur"] {
+            for f in std::fs::read_dir(maildir.join(sub))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let text = std::fs::read_to_string(f.path()).unwrap_or_default();
+                if text.contains(&format!("Subject: {subject}")) {
+                    return text;
+                }
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no message with subject {subject:?} in {} after 30 s; Dovecot's log:\n{}",
+            maildir.display(),
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
