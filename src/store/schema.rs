@@ -357,35 +357,38 @@ pub(super) const GOODWILL_MIGRATION: &str = "
     END;
     ";
 
-/// Migration 6 (issue 13): the members of an association, one record per (member,
-/// service), sealed as inserted and append-only like incidents: a changed row is a
-/// new record whose `supersedes` names the latest one of its key (at most once: the
-/// unique index). Absent values are NULL, never ''; `fee` is the decimal text,
-/// `service_start` `YYYY-MM-DD`, `created_at` ms. `seals` is rebuilt to allow
-/// `members` in its CHECK (as migration 3 did), so the triggers that read it are
-/// dropped first and created again as they were. Incidents gain an index on
-/// `contract`: a member's incidents are read one contract at a time.
-pub(super) const MEMBERS_MIGRATION: &str = "
-    DROP TRIGGER failures_append_only_delete;
-    DROP TRIGGER runs_append_only_update;
-    DROP TRIGGER runs_append_only_delete;
-    DROP TRIGGER coverage_append_only_update;
-
-    CREATE TABLE seals_v6 (
+/// The SQL that rebuilds `seals` so its `tbl` CHECK allows `$tables` (a quoted,
+/// comma-separated SQL list), through the temporary table `$tmp`: rows are copied
+/// with their ids, the index and append-only triggers of `seals` are created again,
+/// and so are the triggers of `failures`, `runs` and `coverage` that read `seals`,
+/// exactly as they were; the migration drops those triggers first (they name
+/// `seals`, which is dropped and renamed under them). Migrations 6 and 7
+/// use it; migration 3's rebuild predates the coverage trigger and stays written out.
+/// A macro, not a function: migrations are `&'static str` constants (`concat!`).
+macro_rules! rebuild_seals {
+    ($tmp:literal, $tables:literal) => {
+        concat!(
+            "    CREATE TABLE ",
+            $tmp,
+            " (
         id       INTEGER PRIMARY KEY,
-        tbl      TEXT NOT NULL CHECK (tbl IN ('runs', 'failures', 'outages', 'coverage',
-                                             'incidents', 'maintenance', 'prunes',
-                                             'goodwill', 'members')),
+        tbl      TEXT NOT NULL CHECK (tbl IN (",
+            $tables,
+            ")),
         row_id   INTEGER NOT NULL,
         row_hash TEXT NOT NULL,
         chain    TEXT NOT NULL,
         probe    TEXT NOT NULL,
         at       INTEGER NOT NULL
     ) STRICT;
-    INSERT INTO seals_v6 (id, tbl, row_id, row_hash, chain, probe, at)
+    INSERT INTO ",
+            $tmp,
+            " (id, tbl, row_id, row_hash, chain, probe, at)
         SELECT id, tbl, row_id, row_hash, chain, probe, at FROM seals;
     DROP TABLE seals;
-    ALTER TABLE seals_v6 RENAME TO seals;
+    ALTER TABLE ",
+            $tmp,
+            " RENAME TO seals;
     CREATE INDEX seals_by_row ON seals(tbl, row_id);
 
     CREATE TRIGGER seals_append_only_update BEFORE UPDATE ON seals
@@ -420,7 +423,34 @@ pub(super) const MEMBERS_MIGRATION: &str = "
     BEGIN
         SELECT RAISE(ABORT, 'evidence is append-only: a sealed coverage segment cannot be changed');
     END;
+",
+        )
+    };
+}
 
+/// Migration 6 (issue 13): the members of an association, one record per (member,
+/// service), sealed as inserted and append-only like incidents: a changed row is a
+/// new record whose `supersedes` names the latest one of its key (at most once: the
+/// unique index). Absent values are NULL, never ''; `fee` is the decimal text,
+/// `service_start` `YYYY-MM-DD`, `created_at` ms. `seals` is rebuilt to allow
+/// `members` in its CHECK (as migration 3 did), so the triggers that read it are
+/// dropped first and created again as they were. Incidents gain an index on
+/// `contract`: a member's incidents are read one contract at a time.
+pub(super) const MEMBERS_MIGRATION: &str = concat!(
+    "
+    DROP TRIGGER failures_append_only_delete;
+    DROP TRIGGER runs_append_only_update;
+    DROP TRIGGER runs_append_only_delete;
+    DROP TRIGGER coverage_append_only_update;
+
+",
+    rebuild_seals!(
+        "seals_v6",
+        "'runs', 'failures', 'outages', 'coverage',
+                                             'incidents', 'maintenance', 'prunes',
+                                             'goodwill', 'members'"
+    ),
+    "
     CREATE TABLE members (
         id              INTEGER PRIMARY KEY,
         member          TEXT NOT NULL,
@@ -453,7 +483,8 @@ pub(super) const MEMBERS_MIGRATION: &str = "
     END;
 
     CREATE INDEX IF NOT EXISTS incidents_by_contract ON incidents(contract, start);
-    ";
+    ",
+);
 
 /// Migration 7 (issue 17): the alert queue, sealed. An alert is stored once per
 /// channel (`UNIQUE (channel, key)`: raising it again stores nothing) with what is
@@ -463,7 +494,8 @@ pub(super) const MEMBERS_MIGRATION: &str = "
 /// error (never a secret) and how long it took. Both tables are append-only (an
 /// alert's state is read from its attempts) and sealed as inserted. `seals` is
 /// rebuilt to allow them in its CHECK, as migration 6 did.
-pub(super) const ALERTS_MIGRATION: &str = "
+pub(super) const ALERTS_MIGRATION: &str = concat!(
+    "
     DROP TRIGGER failures_append_only_delete;
     DROP TRIGGER runs_append_only_update;
     DROP TRIGGER runs_append_only_delete;
@@ -471,57 +503,15 @@ pub(super) const ALERTS_MIGRATION: &str = "
     DROP TRIGGER seals_append_only_update;
     DROP TRIGGER seals_append_only_delete;
 
-    CREATE TABLE seals_v7 (
-        id       INTEGER PRIMARY KEY,
-        tbl      TEXT NOT NULL CHECK (tbl IN ('runs', 'failures', 'outages', 'coverage',
+",
+    rebuild_seals!(
+        "seals_v7",
+        "'runs', 'failures', 'outages', 'coverage',
                                              'incidents', 'maintenance', 'prunes',
                                              'goodwill', 'members', 'alerts',
-                                             'alert_attempts')),
-        row_id   INTEGER NOT NULL,
-        row_hash TEXT NOT NULL,
-        chain    TEXT NOT NULL,
-        probe    TEXT NOT NULL,
-        at       INTEGER NOT NULL
-    ) STRICT;
-    INSERT INTO seals_v7 (id, tbl, row_id, row_hash, chain, probe, at)
-        SELECT id, tbl, row_id, row_hash, chain, probe, at FROM seals;
-    DROP TABLE seals;
-    ALTER TABLE seals_v7 RENAME TO seals;
-    CREATE INDEX seals_by_row ON seals(tbl, row_id);
-
-    CREATE TRIGGER seals_append_only_update BEFORE UPDATE ON seals
-    BEGIN
-        SELECT RAISE(ABORT, 'evidence is append-only: a seal cannot be changed');
-    END;
-    CREATE TRIGGER seals_append_only_delete BEFORE DELETE ON seals
-    BEGIN
-        SELECT RAISE(ABORT, 'evidence is append-only: a seal cannot be deleted');
-    END;
-    CREATE TRIGGER failures_append_only_delete BEFORE DELETE ON failures
-    WHEN EXISTS (SELECT 1 FROM seals s WHERE s.tbl = 'failures' AND s.row_id = OLD.id)
-     AND NOT EXISTS (SELECT 1 FROM seals s JOIN prunes p ON s.id <= p.up_to_seal AND s.at < p.before
-                     WHERE s.tbl = 'failures' AND s.row_id = OLD.id)
-    BEGIN
-        SELECT RAISE(ABORT, 'evidence is append-only: a sealed failed check cannot be deleted (retention prunes it)');
-    END;
-    CREATE TRIGGER runs_append_only_update BEFORE UPDATE ON runs
-    WHEN EXISTS (SELECT 1 FROM seals s WHERE s.tbl = 'runs' AND s.row_id = OLD.id)
-    BEGIN
-        SELECT RAISE(ABORT, 'evidence is append-only: a sealed run cannot be changed');
-    END;
-    CREATE TRIGGER runs_append_only_delete BEFORE DELETE ON runs
-    WHEN EXISTS (SELECT 1 FROM seals s WHERE s.tbl = 'runs' AND s.row_id = OLD.id)
-     AND NOT EXISTS (SELECT 1 FROM seals s JOIN prunes p ON s.id <= p.up_to_seal AND s.at < p.before
-                     WHERE s.tbl = 'runs' AND s.row_id = OLD.id)
-    BEGIN
-        SELECT RAISE(ABORT, 'evidence is append-only: a sealed run cannot be deleted (retention prunes it)');
-    END;
-    CREATE TRIGGER coverage_append_only_update BEFORE UPDATE ON coverage
-    WHEN EXISTS (SELECT 1 FROM seals s WHERE s.tbl = 'coverage' AND s.row_id = OLD.id)
-    BEGIN
-        SELECT RAISE(ABORT, 'evidence is append-only: a sealed coverage segment cannot be changed');
-    END;
-
+                                             'alert_attempts'"
+    ),
+    "
     CREATE TABLE alerts (
         id        INTEGER PRIMARY KEY,
         channel   TEXT NOT NULL,
@@ -558,4 +548,5 @@ pub(super) const ALERTS_MIGRATION: &str = "
     BEGIN
         SELECT RAISE(ABORT, 'evidence is append-only: a delivery attempt cannot be deleted');
     END;
-    ";
+    ",
+);
