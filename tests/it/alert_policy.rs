@@ -1,11 +1,10 @@
 //! When slawatch alerts (issue 17): the real daemon, probes against loopback, alerts
 //! to a loopback webhook receiver that counts what it gets.
 
-use crate::util::{closed_addr, slawatch, slawatch_bin};
+use crate::util::{Daemon, closed_addr, slawatch};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -49,23 +48,6 @@ fn receiver() -> (String, mpsc::Receiver<serde_json::Value>) {
         }
     });
     (url, rx)
-}
-
-fn start(cfg: &Path, log: &Path) -> Child {
-    let out = std::fs::File::create(log).unwrap();
-    Command::new(slawatch_bin())
-        .args(["run", "--config"])
-        .arg(cfg)
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .spawn()
-        .unwrap()
-}
-
-fn stop(mut daemon: Child) {
-    daemon.kill().unwrap();
-    daemon.wait().unwrap();
 }
 
 /// Every post received until `quiet` passes with none after the last, or `limit`.
@@ -121,11 +103,11 @@ url = "{url}"
     let path = dir.path().join("probes.toml");
     std::fs::write(&path, cfg).unwrap();
     let log = dir.path().join("daemon.log");
-    let daemon = start(&path, &log);
+    let daemon = Daemon::start(&path);
     // The first post, then 15 s more for any other (the digest window is 10 s).
     let first = rx.recv_timeout(Duration::from_secs(60));
     let more = posts_until_quiet(&rx, Duration::from_secs(15), Duration::from_secs(20));
-    stop(daemon);
+    drop(daemon);
     let first = first.unwrap_or_else(|_| panic!("no post in 60 s; log:\n{}", log_of(&log)));
     assert_eq!(first["event"], "digest", "{first}");
     assert_eq!(first["group"], "all", "{first}");
@@ -174,14 +156,14 @@ tcp = "{control}"
     let path = dir.path().join("probes.toml");
     std::fs::write(&path, cfg).unwrap();
     let log = dir.path().join("daemon.log");
-    let daemon = start(&path, &log);
+    let daemon = Daemon::start(&path);
     let offline = rx.recv_timeout(Duration::from_secs(30));
     // Several rounds of every probe failing off line: nothing more.
     let during = posts_until_quiet(&rx, Duration::from_secs(5), Duration::from_secs(5));
     let back = TcpListener::bind(control).unwrap();
     std::thread::spawn(move || for _ in back.incoming() {});
     let after = posts_until_quiet(&rx, Duration::from_secs(5), Duration::from_secs(30));
-    stop(daemon);
+    drop(daemon);
     let offline = offline.unwrap_or_else(|_| panic!("no post in 30 s; log:\n{}", log_of(&log)));
     assert_eq!(offline["event"], "offline", "{offline}");
     assert!(
@@ -278,10 +260,10 @@ unmonitored = "as_up"
         .assert()
         .success();
     let log = dir.path().join("daemon.log");
-    let daemon = start(&cfg, &log);
+    let daemon = Daemon::start(&cfg);
     let post = rx.recv_timeout(Duration::from_secs(60));
     let more = posts_until_quiet(&rx, Duration::from_secs(3), Duration::from_secs(3));
-    stop(daemon);
+    drop(daemon);
     let post = post.unwrap_or_else(|_| panic!("no post in 60 s; log:\n{}", log_of(&log)));
     assert_eq!(post["event"], "breach", "{post}");
     assert_eq!(post["contract"], "shop", "{post}");
@@ -433,10 +415,10 @@ unmonitored = "as_up"
         .assert()
         .success();
     let log = dir.path().join("daemon.log");
-    let daemon = start(&cfg, &log);
+    let daemon = Daemon::start(&cfg);
     let post = rx.recv_timeout(Duration::from_secs(60));
     let more = posts_until_quiet(&rx, Duration::from_secs(3), Duration::from_secs(3));
-    stop(daemon);
+    drop(daemon);
     let post = post.unwrap_or_else(|_| panic!("no post in 60 s; log:\n{}", log_of(&log)));
     assert_eq!(post["event"], "deadline_near", "{post}");
     assert_eq!(post["contract"], "shop", "{post}");

@@ -5,7 +5,7 @@
 
 use crate::peers::dovecot::Dovecot;
 use crate::peers::postfix::{Postfix, RECIPIENT};
-use crate::util::{outage, wait_for_mail};
+use crate::util::{Daemon, outage, wait_for_mail};
 use slawatch::alert::Alerter;
 use slawatch::config::{Alerts, EmailAlerts, Secret, Webhook};
 use slawatch::outage::Event;
@@ -332,18 +332,9 @@ url = "http://{hook_addr}/hook"
     std::thread::spawn(move || {
         let _ = tx.send(read_one_post(&hook));
     });
-    let out = std::fs::File::create(&log).unwrap();
-    let mut daemon = std::process::Command::new(crate::util::slawatch_bin())
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .stdin(std::process::Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .spawn()
-        .unwrap();
+    let daemon = Daemon::start(&cfg);
     let body = rx.recv_timeout(Duration::from_secs(30));
-    daemon.kill().unwrap();
-    daemon.wait().unwrap();
+    drop(daemon);
     let body = body.unwrap_or_else(|_| {
         panic!(
             "no webhook within 30 s; daemon log:\n{}",
@@ -405,45 +396,6 @@ async fn an_smtp_url_with_a_password_is_logged_by_its_origin_only() {
     assert!(text.contains("smtps://127.0.0.1:1"), "{text}");
     for planted in ["PL4NTED-pw", "alerts:", "PATH-T0K", "QUERY-T0K"] {
         assert!(!text.contains(planted), "{planted} leaked: {text}");
-    }
-}
-
-/// A `slawatch run --config CFG`, its output in `daemon.log` beside it; killed with
-/// SIGKILL (as `kill -9`) when dropped.
-struct Daemon {
-    child: std::process::Child,
-    log: std::path::PathBuf,
-}
-
-impl Daemon {
-    fn start(cfg: &std::path::Path) -> Daemon {
-        let log = cfg.with_file_name("daemon.log");
-        let out = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .unwrap();
-        let child = std::process::Command::new(crate::util::slawatch_bin())
-            .args(["run", "--config"])
-            .arg(cfg)
-            .stdin(std::process::Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        Daemon { child, log }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        // `Child::kill` is SIGKILL: nothing is flushed, nothing is sealed on the way out.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -89,3 +89,42 @@ pub(crate) fn wait_for_mail(d: &crate::peers::dovecot::Dovecot, subject: &str) -
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// A `slawatch run --config CFG`, its output appended to `daemon.log` beside CFG;
+/// killed with SIGKILL (as `kill -9`) when dropped.
+pub(crate) struct Daemon {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+}
+
+impl Daemon {
+    pub(crate) fn start(cfg: &std::path::Path) -> Daemon {
+        let log = cfg.with_file_name("daemon.log");
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        let child = std::process::Command::new(crate::util::slawatch_bin())
+            .args(["run", "--config"])
+            .arg(cfg)
+            .stdin(std::process::Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        Daemon { child, log }
+    }
+
+    pub(crate) fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // `Child::kill` is SIGKILL: nothing is flushed, nothing is sealed on the way out.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
