@@ -5,16 +5,14 @@
 
 use crate::peers::dovecot::Dovecot;
 use crate::peers::postfix::{Postfix, RECIPIENT};
-use crate::util::{outage, wait_for_mail};
+use crate::util::{outage, wait_for_mail, webhook_receiver};
 use hmac::{Hmac, KeyInit as _, Mac as _};
 use sha2::Sha256;
 use slawatch::alert::Alerter;
 use slawatch::config::{Alerts, EmailAlerts, Secret, Webhook};
 use slawatch::outage::Event;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 
 const SECRET: &str = "whsec-7c1d2e-test-only";
 /// The tolerance docs/webhooks.md suggests to receivers.
@@ -31,66 +29,6 @@ fn hook(url: String, secret: Option<&str>) -> Alerts {
             timeout: Duration::from_secs(10),
         }],
     }
-}
-
-/// One request as received: the raw header block and the body's exact bytes.
-struct Request {
-    head: String,
-    body: String,
-}
-
-impl Request {
-    /// The value of header `name` (case-insensitive), as sent.
-    fn header(&self, name: &str) -> Option<String> {
-        self.head.lines().skip(1).find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_owned())
-        })
-    }
-}
-
-/// A loopback receiver: answers `count` requests with 200 and hands each over.
-async fn receiver(count: usize) -> (String, mpsc::Receiver<Request>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hooks/slawatch", listener.local_addr().unwrap());
-    let (tx, rx) = mpsc::channel(16);
-    tokio::spawn(async move {
-        for _ in 0..count {
-            let (mut sock, _) = listener.accept().await.unwrap();
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            let split = loop {
-                let n = sock.read(&mut chunk).await.unwrap();
-                assert!(n > 0, "connection closed before the headers ended");
-                buf.extend_from_slice(&chunk[..n]);
-                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                    break i + 4;
-                }
-            };
-            let head = String::from_utf8_lossy(&buf[..split]).into_owned();
-            let len: usize = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse().unwrap())
-                })
-                .expect("a content-length");
-            while buf.len() < split + len {
-                let n = sock.read(&mut chunk).await.unwrap();
-                assert!(n > 0, "connection closed inside the body");
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            let body = String::from_utf8(buf[split..split + len].to_vec()).unwrap();
-            sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-                .await
-                .unwrap();
-            tx.send(Request { head, body }).await.unwrap();
-        }
-    });
-    (url, rx)
 }
 
 /// The receiver's clock, in Unix seconds: the one slawatch stamps evidence with.
@@ -153,7 +91,7 @@ fn keys(v: &serde_json::Value) -> Vec<String> {
 
 #[tokio::test]
 async fn alert_messages_a_receiver_verifies_the_signed_webhook_and_gets_the_documented_body() {
-    let (url, mut rx) = receiver(2).await;
+    let (url, mut rx) = webhook_receiver(2, "/hooks/slawatch").await;
     let alerter = Alerter::new(&hook(url, Some(SECRET)));
     let before = now_s();
     let sent = alerter
@@ -205,7 +143,7 @@ async fn alert_messages_a_receiver_verifies_the_signed_webhook_and_gets_the_docu
 
 #[tokio::test]
 async fn alert_messages_a_wrong_secret_a_changed_body_and_a_replay_fail_verification() {
-    let (url, mut rx) = receiver(1).await;
+    let (url, mut rx) = webhook_receiver(1, "/hooks/slawatch").await;
     let alerter = Alerter::new(&hook(url, Some(SECRET)));
     let sent = alerter
         .send_now(&Event::Opened(outage(None)), "fra-1")
@@ -241,7 +179,7 @@ async fn alert_messages_a_wrong_secret_a_changed_body_and_a_replay_fail_verifica
 
 #[tokio::test]
 async fn alert_messages_a_webhook_without_a_secret_gets_a_timestamp_and_no_signature() {
-    let (url, mut rx) = receiver(1).await;
+    let (url, mut rx) = webhook_receiver(1, "/hooks/slawatch").await;
     let alerter = Alerter::new(&hook(url, None));
     let sent = alerter
         .send_now(&Event::Opened(outage(None)), "fra-1")

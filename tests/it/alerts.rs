@@ -5,16 +5,13 @@
 
 use crate::peers::dovecot::Dovecot;
 use crate::peers::postfix::{Postfix, RECIPIENT};
-use crate::util::{Daemon, outage, wait_for_mail};
+use crate::util::{Daemon, outage, wait_for_mail, webhook_receiver};
 use slawatch::alert::Alerter;
 use slawatch::config::{Alerts, EmailAlerts, Secret, Webhook};
 use slawatch::outage::Event;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 
 fn hooks(url: String) -> Alerts {
     Alerts {
@@ -27,51 +24,6 @@ fn hooks(url: String) -> Alerts {
             timeout: Duration::from_secs(10),
         }],
     }
-}
-
-/// One received request: lowercase header lines and the body.
-struct Request {
-    head: String,
-    body: String,
-}
-
-/// Answers `count` requests with 200 and hands each over.
-async fn http_server(count: usize) -> (String, mpsc::Receiver<Request>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let (tx, rx) = mpsc::channel(16);
-    tokio::spawn(async move {
-        for _ in 0..count {
-            let (mut sock, _) = listener.accept().await.unwrap();
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            let split = loop {
-                let n = sock.read(&mut chunk).await.unwrap();
-                assert!(n > 0, "connection closed before the headers ended");
-                buf.extend_from_slice(&chunk[..n]);
-                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                    break i + 4;
-                }
-            };
-            let head = String::from_utf8_lossy(&buf[..split]).to_lowercase();
-            let len: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .map(|v| v.trim().parse().unwrap())
-                .expect("a content-length");
-            while buf.len() < split + len {
-                let n = sock.read(&mut chunk).await.unwrap();
-                assert!(n > 0, "connection closed inside the body");
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            let body = String::from_utf8(buf[split..split + len].to_vec()).unwrap();
-            sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-                .await
-                .unwrap();
-            tx.send(Request { head, body }).await.unwrap();
-        }
-    });
-    (url, rx)
 }
 
 /// Log lines written while the guard lives (current-thread runtime: the spawned
@@ -115,31 +67,23 @@ impl Logs {
 #[tokio::test]
 async fn webhook_posts_the_exact_json_with_the_custom_header() {
     let _serial = SERIAL.lock().await;
-    let (url, mut rx) = http_server(2).await;
+    let (url, mut rx) = webhook_receiver(2, "/hook").await;
     let alerter = Alerter::new(&hooks(url));
     let sent = alerter
         .send_now(&Event::Opened(outage(None)), "fra-1")
         .await;
     assert!(sent.iter().all(|d| d.result.is_ok()), "{sent:?}");
     let opened = rx.recv().await.unwrap();
+    // Header names are case-insensitive: compare the block lowercased.
+    let head = opened.head.to_lowercase();
+    assert!(head.starts_with("post /hook http/1.1\r\n"), "{head}");
     assert!(
-        opened.head.starts_with("post /hook http/1.1\r\n"),
-        "{}",
-        opened.head
+        head.contains("\r\ncontent-type: application/json\r\n"),
+        "{head}"
     );
     assert!(
-        opened
-            .head
-            .contains("\r\ncontent-type: application/json\r\n"),
-        "{}",
-        opened.head
-    );
-    assert!(
-        opened
-            .head
-            .contains("\r\nx-slawatch-token: t0ken-value\r\n"),
-        "{}",
-        opened.head
+        head.contains("\r\nx-slawatch-token: t0ken-value\r\n"),
+        "{head}"
     );
     let json: serde_json::Value = serde_json::from_str(&opened.body).unwrap();
     assert_eq!(

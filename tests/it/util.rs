@@ -128,3 +128,68 @@ impl Drop for Daemon {
         let _ = self.child.wait();
     }
 }
+
+/// One request as received: the raw header block and the body's exact bytes.
+pub(crate) struct Request {
+    pub(crate) head: String,
+    pub(crate) body: String,
+}
+
+impl Request {
+    /// The value of header `name` (case-insensitive), as sent.
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().skip(1).find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_owned())
+        })
+    }
+}
+
+/// A loopback webhook receiver at `http://127.0.0.1:PORT{path}`: answers `count`
+/// requests with 200 and hands each over, its header block as sent.
+pub(crate) async fn webhook_receiver(
+    count: usize,
+    path: &str,
+) -> (String, tokio::sync::mpsc::Receiver<Request>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}{path}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(async move {
+        for _ in 0..count {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let split = loop {
+                let n = sock.read(&mut chunk).await.unwrap();
+                assert!(n > 0, "connection closed before the headers ended");
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break i + 4;
+                }
+            };
+            let head = String::from_utf8_lossy(&buf[..split]).into_owned();
+            let len: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap())
+                })
+                .expect("a content-length");
+            while buf.len() < split + len {
+                let n = sock.read(&mut chunk).await.unwrap();
+                assert!(n > 0, "connection closed inside the body");
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let body = String::from_utf8(buf[split..split + len].to_vec()).unwrap();
+            sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .await
+                .unwrap();
+            tx.send(Request { head, body }).await.unwrap();
+        }
+    });
+    (url, rx)
+}
