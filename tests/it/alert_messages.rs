@@ -4,12 +4,12 @@
 //! e-mail's two parts read back from Dovecot after real Postfix delivered them.
 
 use crate::peers::dovecot::Dovecot;
-use crate::peers::postfix::{Postfix, RECIPIENT};
-use crate::util::{outage, wait_for_mail, webhook_receiver};
+use crate::peers::postfix::Postfix;
+use crate::util::{email, outage, wait_for_mail, webhook_receiver};
 use hmac::{Hmac, KeyInit as _, Mac as _};
 use sha2::Sha256;
 use slawatch::alert::Alerter;
-use slawatch::config::{Alerts, EmailAlerts, Secret, Webhook};
+use slawatch::config::{Alerts, Secret, Webhook};
 use slawatch::outage::Event;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -223,18 +223,11 @@ async fn alert_messages_a_webhook_slower_than_its_timeout_fails_in_time() {
 async fn alert_messages_a_real_mail_has_a_text_and_an_html_part() {
     let d = Dovecot::start();
     let p = Postfix::start(d.lmtp, &d.auth_socket);
-    let alerter = Alerter::new(&Alerts {
-        lang: None,
-        email: Some(EmailAlerts {
-            smtp_url: format!("smtps://127.0.0.1:{}", p.smtps.port()),
-            username: Some(d.user.clone()),
-            password: Some(Secret::new(d.password.clone())),
-            from: format!("slawatch <{RECIPIENT}>"),
-            to: vec![RECIPIENT.to_owned()],
-            ca_file: Some(p.ca.clone()),
-        }),
-        webhooks: Vec::new(),
-    });
+    let alerter = Alerter::new(&email(
+        format!("smtps://127.0.0.1:{}", p.smtps.port()),
+        &p,
+        &d,
+    ));
     let mut o = outage(Some(1_712_140_070_999));
     o.detail = "<script>alert(1)</script>".into();
     let sent = alerter.send_now(&Event::Closed(o), "fra-1").await;

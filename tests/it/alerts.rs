@@ -5,7 +5,7 @@
 
 use crate::peers::dovecot::Dovecot;
 use crate::peers::postfix::{Postfix, RECIPIENT};
-use crate::util::{Daemon, outage, wait_for_mail, webhook_receiver};
+use crate::util::{Daemon, email, outage, wait_for_mail, webhook_receiver};
 use slawatch::alert::Alerter;
 use slawatch::config::{Alerts, EmailAlerts, Secret, Webhook};
 use slawatch::outage::Event;
@@ -149,21 +149,6 @@ async fn a_down_webhook_fails_naming_its_channel_without_secrets() {
         !why.contains("T0KEN-IN-PATH"),
         "the URL's path leaked: {why}"
     );
-}
-
-fn email(url: String, p: &Postfix, d: &Dovecot) -> Alerts {
-    Alerts {
-        lang: None,
-        email: Some(EmailAlerts {
-            smtp_url: url,
-            username: Some(d.user.clone()),
-            password: Some(Secret::new(d.password.clone())),
-            from: format!("slawatch <{RECIPIENT}>"),
-            to: vec![RECIPIENT.to_owned()],
-            ca_file: Some(p.ca.clone()),
-        }),
-        webhooks: Vec::new(),
-    }
 }
 
 #[tokio::test]

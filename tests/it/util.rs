@@ -193,3 +193,26 @@ pub(crate) async fn webhook_receiver(
     });
     (url, rx)
 }
+
+/// Alerts by e-mail only, through `url` of the test Postfix `p` as Dovecot `d`'s
+/// user, trusting the test CA, to the test mailbox.
+pub(crate) fn email(
+    url: String,
+    p: &crate::peers::postfix::Postfix,
+    d: &crate::peers::dovecot::Dovecot,
+) -> slawatch::config::Alerts {
+    use crate::peers::postfix::RECIPIENT;
+    use slawatch::config::{Alerts, EmailAlerts, Secret};
+    Alerts {
+        lang: None,
+        email: Some(EmailAlerts {
+            smtp_url: url,
+            username: Some(d.user.clone()),
+            password: Some(Secret::new(d.password.clone())),
+            from: format!("slawatch <{RECIPIENT}>"),
+            to: vec![RECIPIENT.to_owned()],
+            ca_file: Some(p.ca.clone()),
+        }),
+        webhooks: Vec::new(),
+    }
+}
