@@ -5,7 +5,7 @@
 
 use crate::peers::dovecot::Dovecot;
 use crate::peers::postfix::{Postfix, RECIPIENT};
-use crate::util::{Daemon, email, outage, wait_for_mail, webhook_receiver};
+use crate::util::{Daemon, email, mails, outage, wait_for_mail, webhook_receiver};
 use slawatch::alert::Alerter;
 use slawatch::config::{Alerts, EmailAlerts, Secret, Webhook};
 use slawatch::outage::Event;
@@ -378,20 +378,11 @@ fn wait_until<T>(
 
 /// The `Subject:` of every message in the test user's Maildir.
 fn subjects(d: &Dovecot) -> Vec<String> {
-    let maildir = d.path().join("mail").join(&d.user);
-    let mut out = Vec::new();
-    for sub in ["new", "cur"] {
-        for f in std::fs::read_dir(maildir.join(sub))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let text = std::fs::read_to_string(f.path()).unwrap_or_default();
-            if let Some(s) = text.lines().find_map(|l| l.strip_prefix("Subject: ")) {
-                out.push(s.trim().to_owned());
-            }
-        }
-    }
+    let mut out: Vec<String> = mails(d)
+        .iter()
+        .filter_map(|text| text.lines().find_map(|l| l.strip_prefix("Subject: ")))
+        .map(|s| s.trim().to_owned())
+        .collect();
     out.sort();
     out
 }

@@ -61,24 +61,27 @@ pub(crate) fn outage(end: Option<i64>) -> slawatch::outage::Outage {
     }
 }
 
+/// Every message in the Dovecot test user's Maildir (`new` and `cur`), whole.
+pub(crate) fn mails(d: &crate::peers::dovecot::Dovecot) -> Vec<String> {
+    let maildir = d.path().join("mail").join(&d.user);
+    ["new", "cur"]
+        .iter()
+        .flat_map(|sub| std::fs::read_dir(maildir.join(sub)).into_iter().flatten())
+        .flatten()
+        .map(|f| std::fs::read_to_string(f.path()).unwrap_or_default())
+        .collect()
+}
+
 /// Waits (up to 30 s) for a message with `subject` in the Dovecot test user's Maildir
 /// and returns it whole.
 pub(crate) fn wait_for_mail(d: &crate::peers::dovecot::Dovecot, subject: &str) -> String {
     use std::time::{Duration, Instant};
     let maildir = d.path().join("mail").join(&d.user);
     let deadline = Instant::now() + Duration::from_secs(30);
+    let wanted = format!("Subject: {subject}");
     loop {
-        for sub in ["new", "cur"] {
-            for f in std::fs::read_dir(maildir.join(sub))
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                let text = std::fs::read_to_string(f.path()).unwrap_or_default();
-                if text.contains(&format!("Subject: {subject}")) {
-                    return text;
-                }
-            }
+        if let Some(text) = mails(d).into_iter().find(|t| t.contains(&wanted)) {
+            return text;
         }
         assert!(
             Instant::now() < deadline,
