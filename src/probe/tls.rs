@@ -30,6 +30,22 @@
 //! handshake future is polled, so the verifier writes into the slot of the
 //! handshake that called it, and concurrent handshakes never see each other's.
 //!
+//! # Verified once per chain
+//!
+//! Each `RecordingVerifier` (one per trust set and `verify`) remembers the chains
+//! its real verifier found good, keyed by the SHA-256 of the server name, the
+//! stapled OCSP response and every certificate's bytes in order, with the chain's
+//! validity window (the latest `notBefore`, the earliest `notAfter`). A later
+//! handshake that presents the same chain for the same name is answered from
+//! there if the check's time is inside the window; otherwise (or for any chain
+//! not seen, or not good, or with a certificate that does not parse) the real
+//! verifier runs. The verdict and `notAfter` recorded are the same as a full
+//! verification's: webpki's answer depends on nothing else (no revocation lists
+//! are configured), and trust sets live in separate verifiers. The handshake
+//! signature, which proves the peer holds the certificate's key, is verified by
+//! rustls at every handshake. At most [`MAX_VERIFIED`] chains are kept per
+//! verifier; past that the cache starts again empty.
+//!
 //! # No session resumption
 //!
 //! Every check measures a full handshake: a resumed one skips the certificate (no
