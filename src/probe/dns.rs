@@ -28,7 +28,8 @@
 //!      answer is judged; its detail says so.
 //!    - TCP: connect (the `connect` phase, classified by [`net::connect`]), the query
 //!      with its 2-byte length prefix, then a 2-byte length and exactly that many
-//!      bytes. The buffer grows only as bytes arrive (at most [`TCP_CHUNK`] at a
+//!      bytes (the first read takes the length and what came with it: usually the
+//!      whole response, one read rather than two). The buffer grows only as bytes arrive (at most [`TCP_CHUNK`] at a
 //!      time), so a peer announcing 65535 bytes and stalling costs what it sent, and
 //!      ends as `timeout`. A reset or early close is `refused`; a length shorter than a
 //!      DNS header is `protocol`; on TCP a wrong id is `protocol` too (the connection
@@ -367,8 +368,10 @@ async fn exchange_tcp(x: &Exchange<'_>, io: &mut Io<'_>) -> Result<Message, Fail
         .write_all(&framed)
         .await
         .map_err(|e| net::io_failure("sending the query", &e))?;
-    let mut prefix = [0u8; 2];
-    let n = read_some(&mut stream, &mut prefix, "reading the response length").await?;
+    // The length and (nearly always) the whole response arrive together: one read
+    // takes both, the length's two bytes first.
+    let mut chunk = [0u8; TCP_CHUNK];
+    let mut n = read_some(&mut stream, &mut chunk, "reading the response length").await?;
     if n == 0 {
         return Err(Failure::new(
             ErrorClass::Refused,
@@ -377,10 +380,11 @@ async fn exchange_tcp(x: &Exchange<'_>, io: &mut Io<'_>) -> Result<Message, Fail
     }
     io.phases.first_byte = Some(sent.elapsed());
     if n < 2 {
-        read_exact(&mut stream, &mut prefix[n..]).await?;
+        read_exact(&mut stream, &mut chunk[n..2]).await?;
+        n = 2;
     }
-    io.usage.bytes_read = io.usage.bytes_read.saturating_add(2);
-    let want = usize::from(u16::from_be_bytes(prefix));
+    io.usage.bytes_read = io.usage.bytes_read.saturating_add(n as u64);
+    let want = usize::from(u16::from_be_bytes([chunk[0], chunk[1]]));
     if want < 12 {
         return Err(Failure::new(
             ErrorClass::Protocol,
@@ -388,7 +392,9 @@ async fn exchange_tcp(x: &Exchange<'_>, io: &mut Io<'_>) -> Result<Message, Fail
         ));
     }
     let mut body: Vec<u8> = Vec::with_capacity(want.min(TCP_CHUNK));
-    let mut chunk = [0u8; TCP_CHUNK];
+    // Bytes past the announced length are not part of the response.
+    body.extend_from_slice(&chunk[2..n.min(want + 2)]);
+    io.usage.peak_buffered = io.usage.peak_buffered.max(body.capacity());
     while body.len() < want {
         let room = (want - body.len()).min(TCP_CHUNK);
         let got = read_some(&mut stream, &mut chunk[..room], "reading the response").await?;

@@ -30,6 +30,22 @@
 //! handshake future is polled, so the verifier writes into the slot of the
 //! handshake that called it, and concurrent handshakes never see each other's.
 //!
+//! # Verified once per chain
+//!
+//! Each `RecordingVerifier` (one per trust set and `verify`) remembers the chains
+//! its real verifier found good, keyed by the SHA-256 of the server name, the
+//! stapled OCSP response and every certificate's bytes in order, with the chain's
+//! validity window (the latest `notBefore`, the earliest `notAfter`). A later
+//! handshake that presents the same chain for the same name is answered from
+//! there if the check's time is inside the window; otherwise (or for any chain
+//! not seen, or not good, or with a certificate that does not parse) the real
+//! verifier runs. The verdict and `notAfter` recorded are the same as a full
+//! verification's: webpki's answer depends on nothing else (no revocation lists
+//! are configured), and trust sets live in separate verifiers. The handshake
+//! signature, which proves the peer holds the certificate's key, is verified by
+//! rustls at every handshake. At most [`MAX_VERIFIED`] chains are kept per
+//! verifier; past that the cache starts again empty.
+//!
 //! # No session resumption
 //!
 //! Every check measures a full handshake: a resumed one skips the certificate (no
@@ -162,6 +178,73 @@ struct RecordingVerifier {
     inner: Option<Arc<dyn ServerCertVerifier>>,
     provider: Arc<CryptoProvider>,
     enforce: bool,
+    /// Chains `inner` found good, by [`chain_key`]: see "Verified once per chain".
+    verified: Mutex<HashMap<[u8; 32], Verified>>,
+}
+
+/// A chain the real verifier found good, and the validity window of every
+/// certificate in it (seconds since the epoch).
+#[derive(Clone, Copy, Debug)]
+struct Verified {
+    /// The latest `notBefore` of the chain.
+    not_before: i64,
+    /// The earliest `notAfter` of the chain.
+    not_after: i64,
+}
+
+impl Verified {
+    /// The window of `chain`, or `None` when a certificate does not parse (such a
+    /// chain is never cached: it is verified in full at every check).
+    fn of(chain: &[&CertificateDer<'_>]) -> Option<Verified> {
+        let mut window = Verified {
+            not_before: i64::MIN,
+            not_after: i64::MAX,
+        };
+        for der in chain {
+            let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+            let validity = cert.validity();
+            window.not_before = window.not_before.max(validity.not_before.timestamp());
+            window.not_after = window.not_after.min(validity.not_after.timestamp());
+        }
+        Some(window)
+    }
+
+    /// Whether every certificate of the chain is valid at `now` (webpki's rule:
+    /// `notBefore <= now <= notAfter`).
+    fn valid_at(&self, now: UnixTime) -> bool {
+        let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+        self.not_before <= now && now <= self.not_after
+    }
+
+    fn not_after_millis(&self) -> UtcMillis {
+        UtcMillis(self.not_after.saturating_mul(1000))
+    }
+}
+
+/// At most this many verified chains per trust set; past it the cache starts again
+/// empty (chains are verified in full again) instead of growing forever.
+const MAX_VERIFIED: usize = 4096;
+
+/// What a verification depends on besides the trust set and the time: the server
+/// name, every certificate's bytes (in order) and the stapled OCSP response.
+fn chain_key(
+    end_entity: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    server_name: &ServerName<'_>,
+    ocsp_response: &[u8],
+) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    let mut part = |bytes: &[u8]| {
+        hash.update((bytes.len() as u64).to_be_bytes());
+        hash.update(bytes);
+    };
+    part(server_name.to_str().as_bytes());
+    part(ocsp_response);
+    part(end_entity);
+    for der in intermediates {
+        part(der);
+    }
+    hash.finalize().into()
 }
 
 impl ServerCertVerifier for RecordingVerifier {
@@ -173,6 +256,22 @@ impl ServerCertVerifier for RecordingVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        let key = chain_key(end_entity, intermediates, server_name, ocsp_response);
+        let cached = self
+            .verified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            .copied()
+            .filter(|v| v.valid_at(now));
+        if let Some(v) = cached {
+            let seen = Seen {
+                verdict: Verdict::Ok,
+                not_after: Some(v.not_after_millis()),
+            };
+            let _ = SEEN.try_with(|slot| slot.set(Some(seen)));
+            return Ok(ServerCertVerified::assertion());
+        }
         let result = match &self.inner {
             Some(inner) => {
                 inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
@@ -186,9 +285,23 @@ impl ServerCertVerifier for RecordingVerifier {
             Err(e) => Verdict::from_error(e),
         };
         let mut chain = Vec::with_capacity(intermediates.len() + 1);
-        chain.push(end_entity.clone());
-        chain.extend(intermediates.iter().cloned());
-        let not_after = earliest_not_after(&chain);
+        chain.push(end_entity);
+        chain.extend(intermediates.iter());
+        let window = Verified::of(&chain);
+        let not_after = match window {
+            Some(w) => Some(w.not_after_millis()),
+            // A certificate that does not parse: the earliest of those that do.
+            None => earliest_not_after(chain.iter().copied()),
+        };
+        if let (Ok(_), Some(window)) = (&result, window)
+            && window.valid_at(now)
+        {
+            let mut map = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+            if map.len() >= MAX_VERIFIED {
+                map.clear();
+            }
+            map.insert(key, window);
+        }
         // Outside a handshake's scope (never, in `handshake`) there is no one to tell.
         let _ = SEEN.try_with(|slot| slot.set(Some(Seen { verdict, not_after })));
         if self.enforce {
@@ -234,8 +347,12 @@ impl ServerCertVerifier for RecordingVerifier {
 }
 
 /// Reads a `ca_file`'s bytes.
-async fn read_ca_file(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
-    tokio::fs::read(path).await.map_err(|e| {
+///
+/// A blocking read on the runtime's thread: a `ca_file` is a few kilobytes on a
+/// local disk, read at every TLS check, and handing that to the blocking pool
+/// (`tokio::fs`) cost more CPU than the read itself.
+fn read_ca_file(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| {
         Failure::new(
             ErrorClass::Unknown,
             format!("cannot read ca_file '{}': {e}", path.display()),
@@ -346,7 +463,7 @@ fn verifier(key: TrustKey, extra: Vec<CertificateDer<'static>>) -> Result<Cached
 /// is new.
 async fn client_config(settings: &TlsSettings) -> Result<Arc<rustls::ClientConfig>, Failure> {
     let ca = match &settings.ca_file {
-        Some(path) => Some((path, read_ca_file(path).await?)),
+        Some(path) => Some((path, read_ca_file(path)?)),
         None => None,
     };
     let trust: TrustKey = ca.as_ref().map(|(_, bytes)| Sha256::digest(bytes).into());
@@ -370,6 +487,7 @@ fn build_config(inner: CachedVerifier, enforce: bool) -> Result<rustls::ClientCo
         inner,
         provider: provider.clone(),
         enforce,
+        verified: Mutex::default(),
     };
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -395,9 +513,11 @@ fn server_name(name: &str) -> Result<ServerName<'static>, Failure> {
 }
 
 /// The earliest `notAfter` of `certs` (certificates that do not parse are skipped).
-pub(crate) fn earliest_not_after(certs: &[CertificateDer<'_>]) -> Option<UtcMillis> {
+pub(crate) fn earliest_not_after<'a>(
+    certs: impl IntoIterator<Item = &'a CertificateDer<'a>>,
+) -> Option<UtcMillis> {
     certs
-        .iter()
+        .into_iter()
         .filter_map(|der| x509_parser::parse_x509_certificate(der).ok())
         .map(|(_, cert)| UtcMillis(cert.validity().not_after.timestamp().saturating_mul(1000)))
         .min()
@@ -448,8 +568,12 @@ pub(crate) async fn handshake(
             )),
         },
         Ok(Ok(stream)) => {
-            let certs = stream.get_ref().1.peer_certificates().unwrap_or(&[]);
-            let cert_not_after = earliest_not_after(certs);
+            // The verifier saw the chain the peer sent; it is parsed again only
+            // when no verifier ran.
+            let cert_not_after = match seen_not_after {
+                Some(at) => Some(at),
+                None => earliest_not_after(stream.get_ref().1.peer_certificates().unwrap_or(&[])),
+            };
             let verdict = match verdict {
                 Some(Verdict::Expired(None)) => Verdict::Expired(cert_not_after),
                 Some(v) => v,
@@ -622,6 +746,134 @@ mod tests {
                 "{resumption}"
             );
         }
+    }
+
+    /// A verifier trusting a fresh root, the chain (leaf for `shop.example.test`,
+    /// intermediate) it signed, and the leaf's `notAfter` (seconds).
+    fn verifier_and_chain(enforce: bool) -> (RecordingVerifier, Vec<CertificateDer<'static>>, i64) {
+        let day = Duration::from_secs(86_400);
+        let epoch = rcgen::date_time_ymd(1970, 1, 1);
+        let (start, leaf_end, ca_end) = (1_700_000_000_u64, 1_800_000_000_u64, 1_900_000_000_u64);
+        let params = |sans: Vec<String>, end: u64, ca: bool| {
+            let mut p = rcgen::CertificateParams::new(sans).unwrap();
+            p.not_before = epoch + Duration::from_secs(start) - day;
+            p.not_after = epoch + Duration::from_secs(end);
+            if ca {
+                p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+                p.key_usages = vec![
+                    rcgen::KeyUsagePurpose::KeyCertSign,
+                    rcgen::KeyUsagePurpose::DigitalSignature,
+                ];
+            }
+            p
+        };
+        let mut root_params = params(Vec::new(), ca_end, true);
+        root_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "slawatch cache root");
+        let root =
+            rcgen::CertifiedIssuer::self_signed(root_params, rcgen::KeyPair::generate().unwrap())
+                .unwrap();
+        let mut mid_params = params(Vec::new(), ca_end, true);
+        mid_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "slawatch cache intermediate");
+        let mid = rcgen::CertifiedIssuer::signed_by(
+            mid_params,
+            rcgen::KeyPair::generate().unwrap(),
+            &root,
+        )
+        .unwrap();
+        let leaf = params(vec!["shop.example.test".to_owned()], leaf_end, false)
+            .signed_by(&rcgen::KeyPair::generate().unwrap(), &mid)
+            .unwrap();
+        let inner = rustls_platform_verifier::Verifier::new_with_extra_roots(
+            vec![root.der().clone()],
+            provider(),
+        )
+        .unwrap();
+        let verifier = RecordingVerifier {
+            inner: Some(Arc::new(inner)),
+            provider: provider(),
+            enforce,
+            verified: Mutex::default(),
+        };
+        (
+            verifier,
+            vec![leaf.der().clone(), mid.der().clone()],
+            i64::try_from(leaf_end).unwrap(),
+        )
+    }
+
+    /// What `v` answers and records for `chain` and `name` at `secs`.
+    fn verify(
+        v: &RecordingVerifier,
+        chain: &[CertificateDer<'static>],
+        name: &str,
+        secs: u64,
+    ) -> (bool, Option<Seen>) {
+        let name = ServerName::try_from(name.to_owned()).unwrap();
+        let now = UnixTime::since_unix_epoch(Duration::from_secs(secs));
+        SEEN.sync_scope(Cell::new(None), || {
+            let ok = v
+                .verify_server_cert(&chain[0], &chain[1..], &name, &[], now)
+                .is_ok();
+            (ok, SEEN.with(Cell::take))
+        })
+    }
+
+    #[test]
+    fn a_verified_chain_is_cached_but_its_validity_is_checked_at_every_check() {
+        let (v, chain, leaf_end) = verifier_and_chain(true);
+        let (ok, seen) = verify(&v, &chain, "shop.example.test", 1_750_000_000);
+        let seen = seen.unwrap();
+        assert!(ok);
+        assert_eq!(seen.verdict, Verdict::Ok);
+        assert_eq!(seen.not_after, Some(UtcMillis(leaf_end * 1000)));
+        assert_eq!(v.verified.lock().unwrap().len(), 1);
+        // A verifier with no trust anchor at all but the same cache: the chain is
+        // answered from the cache, with the same notAfter.
+        let cached = RecordingVerifier {
+            inner: None,
+            provider: provider(),
+            enforce: true,
+            verified: Mutex::new(v.verified.lock().unwrap().clone()),
+        };
+        let (ok, seen) = verify(&cached, &chain, "shop.example.test", 1_750_000_001);
+        assert!(ok);
+        assert_eq!(seen.unwrap().not_after, Some(UtcMillis(leaf_end * 1000)));
+        // Past the leaf's notAfter the cache does not answer: expired.
+        let after = u64::try_from(leaf_end).unwrap() + 1;
+        let (ok, seen) = verify(&v, &chain, "shop.example.test", after);
+        assert!(!ok);
+        assert_eq!(
+            seen.unwrap().verdict,
+            Verdict::Expired(Some(UtcMillis(leaf_end * 1000)))
+        );
+        let (ok, seen) = verify(&cached, &chain, "shop.example.test", after);
+        assert!(!ok);
+        assert_eq!(seen.unwrap().verdict, Verdict::UnknownIssuer);
+        // Before the notBefore either.
+        let (ok, seen) = verify(&v, &chain, "shop.example.test", 1_600_000_000);
+        assert!(!ok);
+        assert_eq!(seen.unwrap().verdict, Verdict::NotYetValid);
+        // Another server name, or another chain, is another entry.
+        let (ok, seen) = verify(&cached, &chain, "www.example.test", 1_750_000_000);
+        assert!(!ok);
+        assert_eq!(seen.unwrap().verdict, Verdict::UnknownIssuer);
+        let (ok, seen) = verify(&v, &chain, "www.example.test", 1_750_000_000);
+        assert!(!ok);
+        assert_eq!(seen.unwrap().verdict, Verdict::NameMismatch);
+        let (ok, _) = verify(&cached, &chain[..1], "shop.example.test", 1_750_000_000);
+        assert!(
+            !ok,
+            "a chain without its intermediate is not the cached chain"
+        );
+        assert_eq!(
+            v.verified.lock().unwrap().len(),
+            1,
+            "only good chains are kept"
+        );
     }
 
     #[test]

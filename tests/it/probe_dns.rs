@@ -743,3 +743,34 @@ async fn a_dead_resolver_is_unknown_not_the_providers_dns() {
     assert_down(&c, ErrorClass::Refused);
     assert!(!unbound.trap_received());
 }
+
+/// The response's length and body in three writes (one byte of the length alone,
+/// the other with half the body, then the rest), followed by bytes that are no part
+/// of it: the probe reads exactly the announced response, however it is cut.
+#[tokio::test]
+async fn tcp_response_cut_anywhere_and_followed_by_more_bytes_is_up() {
+    let tcp = tcp_server(|mut stream| async move {
+        let q = read_query(&mut stream).await;
+        let body = bytes(&response(
+            &q,
+            ResponseCode::NoError,
+            vec![a_record("shop.example.test.", [192, 0, 2, 10])],
+        ));
+        let len = u16::try_from(body.len()).unwrap().to_be_bytes();
+        let half = body.len() / 2;
+        let pause = || tokio::time::sleep(Duration::from_millis(50));
+        stream.write_all(&len[..1]).await.unwrap();
+        pause().await;
+        let mut second = vec![len[1]];
+        second.extend_from_slice(&body[..half]);
+        stream.write_all(&second).await.unwrap();
+        pause().await;
+        let mut rest = body[half..].to_vec();
+        rest.extend_from_slice(&[0xff; 64]);
+        let _ = stream.write_all(&rest).await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let c = dns::check("d", &shop(tcp, DnsTransport::Tcp), TIMEOUT).await;
+    assert_up(&c);
+}
