@@ -461,13 +461,26 @@ impl Reader {
         let mut names: Vec<&String> = probes.iter().collect();
         names.sort();
         names.dedup();
-        let mut hasher = Sha256::new();
-        let mut d = EvidenceDigest {
-            sha256: String::new(),
-            runs: 0,
-            failures: 0,
-            checks: 0,
-        };
+        let parts = names
+            .iter()
+            .map(|name| self.probe_evidence(name, from, to))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(combine_evidence(parts.iter()))
+    }
+
+    /// One probe's share of [`Reader::evidence_digest`] over `[from, to)`: its
+    /// canonical lines, to be hashed by [`combine_evidence`]. A report reads it once
+    /// per probe and period for every contract that names the probe.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub(crate) fn probe_evidence(
+        &self,
+        name: &str,
+        from: UtcMillis,
+        to: UtcMillis,
+    ) -> Result<ProbeEvidence, StoreError> {
+        let mut p = ProbeEvidence::default();
         // A run's last check is at or after its first and in the same UTC day
         // (`RUN_SPAN_MS`): the bounds on `last_at` change no row, they let the
         // index `runs_by_probe (probe_id, last_at)` read only the period's runs.
@@ -481,19 +494,17 @@ impl Reader {
                 run_columns("r", "p")
             ))
             .map_err(sql(&self.path))?;
-        for name in &names {
-            let rows = runs
-                .query_map(
-                    rusqlite::params![name, from.0, to.0, super::RUN_SPAN_MS],
-                    |r| run_line(r, 0),
-                )
-                .map_err(sql(&self.path))?;
-            for row in rows {
-                let (line, count) = row.map_err(sql(&self.path))?;
-                hasher.update(line.as_bytes());
-                d.runs += 1;
-                d.checks += count;
-            }
+        let rows = runs
+            .query_map(
+                rusqlite::params![name, from.0, to.0, super::RUN_SPAN_MS],
+                |r| run_line(r, 0),
+            )
+            .map_err(sql(&self.path))?;
+        for row in rows {
+            let (line, count) = row.map_err(sql(&self.path))?;
+            p.runs.push_str(&line);
+            p.run_count += 1;
+            p.checks += count;
         }
         let mut fails = self
             .conn
@@ -504,19 +515,56 @@ impl Reader {
                 fail_columns("f", "p")
             ))
             .map_err(sql(&self.path))?;
-        for name in &names {
-            let rows = fails
-                .query_map(rusqlite::params![name, from.0, to.0], |r| fail_line(r, 0))
-                .map_err(sql(&self.path))?;
-            for line in rows {
-                hasher.update(line.map_err(sql(&self.path))?.as_bytes());
-                d.failures += 1;
-                d.checks += 1;
-            }
+        let rows = fails
+            .query_map(rusqlite::params![name, from.0, to.0], |r| fail_line(r, 0))
+            .map_err(sql(&self.path))?;
+        for line in rows {
+            p.fails.push_str(&line.map_err(sql(&self.path))?);
+            p.fail_count += 1;
+            p.checks += 1;
         }
-        d.sha256 = hex(&hasher.finalize());
-        Ok(d)
+        Ok(p)
     }
+}
+
+/// One probe's canonical run and failure lines over a period
+/// ([`Reader::probe_evidence`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ProbeEvidence {
+    /// The run lines, oldest first.
+    runs: String,
+    /// The failure lines, oldest first.
+    fails: String,
+    run_count: i64,
+    fail_count: i64,
+    checks: i64,
+}
+
+/// The evidence digest of probes given in name order, without duplicates: every
+/// probe's run lines, then every probe's failure lines (what
+/// [`Reader::evidence_digest`] has always hashed).
+pub(crate) fn combine_evidence<'a, P>(parts: P) -> EvidenceDigest
+where
+    P: Iterator<Item = &'a ProbeEvidence> + Clone,
+{
+    let mut hasher = Sha256::new();
+    let mut d = EvidenceDigest {
+        sha256: String::new(),
+        runs: 0,
+        failures: 0,
+        checks: 0,
+    };
+    for p in parts.clone() {
+        hasher.update(p.runs.as_bytes());
+        d.runs += p.run_count;
+        d.checks += p.checks;
+    }
+    for p in parts {
+        hasher.update(p.fails.as_bytes());
+        d.failures += p.fail_count;
+    }
+    d.sha256 = hex(&hasher.finalize());
+    d
 }
 
 /// A canonical line: `kind`, then each field, every one escaped, separated by `|`

@@ -53,6 +53,7 @@ pub(crate) use alert::{AlertState, Attempt, NewAlert, Outcome, StoredAlert};
 #[doc(hidden)]
 pub use digest::fuzz_canonical_line;
 pub use digest::{EvidenceDigest, split_line};
+pub(crate) use digest::{ProbeEvidence, combine_evidence};
 pub use incident::{NewIncident, add_incidents, effective_incidents, parse_zone};
 pub use lock::{DbLock, LockError, lock_path};
 pub(crate) use member::{MemberImport, MemberRecord, Put, StoredMember};
