@@ -57,7 +57,7 @@ pub(crate) mod webhook;
 
 pub(crate) use event::{Alert, AlertEvent};
 
-use crate::config::{Alerts, Webhook, format_duration, url_origin};
+use crate::config::{Alerts, Webhook, url_origin};
 use crate::model::UtcMillis;
 use crate::outage::Event;
 use crate::store::NewAlert;
@@ -234,7 +234,7 @@ impl Alerter {
         let mut out = Vec::new();
         for a in self.render(alert, vantage) {
             let t0 = Instant::now();
-            let limit = deliver::ATTEMPT_LIMIT;
+            let limit = self.attempt_limit(&a.channel);
             let result = tokio::time::timeout(limit, self.deliver(&a, alert.raised_at))
                 .await
                 .unwrap_or_else(|_| Err(format!("no answer within {limit:?}")));
@@ -245,23 +245,6 @@ impl Alerter {
             });
         }
         out
-    }
-}
-
-/// `[slawatch] DOWN shop-site (timeout)` / `[slawatch] UP shop-site after 12m 30s`.
-pub(crate) fn subject(event: &Event) -> String {
-    match event {
-        Event::Opened(o) => format!("[slawatch] DOWN {} ({})", o.probe, o.class),
-        Event::Closed(o) => {
-            let ms = o.end.map_or(0, |e| e.0 - o.start.0);
-            // Truncated to the whole second: the exact figure is in the body.
-            let secs = u64::try_from(ms / 1000).unwrap_or(0);
-            format!(
-                "[slawatch] UP {} after {}",
-                o.probe,
-                format_duration(Duration::from_secs(secs))
-            )
-        }
     }
 }
 
@@ -286,6 +269,10 @@ mod tests {
 
     #[test]
     fn subjects_name_the_probe_and_the_cause_or_duration() {
+        let subject = |e: &Event| {
+            let alert = Alert::of_event(e, UtcMillis(0), crate::report::Lang::En);
+            render::mail(&alert, "fra-1").subject
+        };
         assert_eq!(
             subject(&Event::Opened(outage(None))),
             "[slawatch] DOWN shop-site (timeout)"

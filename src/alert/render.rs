@@ -215,7 +215,7 @@ fn view(alert: &Alert, vantage: &str) -> View {
     };
     match &alert.event {
         AlertEvent::Down { outage: o } => {
-            v.subject = super::subject(&crate::outage::Event::Opened(o.clone()));
+            v.subject = format!("[slawatch] DOWN {} ({})", o.probe, o.class);
             v.headline = tr(
                 l,
                 format!(
@@ -243,14 +243,19 @@ fn view(alert: &Alert, vantage: &str) -> View {
         }
         AlertEvent::Up { outage: o } => {
             let total = o.end.map(|e| e.0 - o.start.0);
-            v.subject = match l {
-                Lang::En => super::subject(&crate::outage::Event::Closed(o.clone())),
-                Lang::It => format!(
+            v.subject = tr(
+                l,
+                format!(
+                    "[slawatch] UP {} after {}",
+                    o.probe,
+                    dur_s(total.unwrap_or(0))
+                ),
+                format!(
                     "[slawatch] UP {} dopo {}",
                     o.probe,
                     dur_s(total.unwrap_or(0))
                 ),
-            };
+            );
             let total = total.map_or_else(|| "-".to_owned(), dur);
             let proven = dur(o.proven_ms());
             v.headline = tr(
