@@ -18,5 +18,6 @@ pub mod outage;
 pub mod probe;
 pub mod report;
 pub mod scheduler;
+pub mod shared;
 pub mod sla;
 pub mod store;

@@ -98,6 +98,7 @@ impl Member {
             provider_email: addressee.and_then(|a| a.email.clone()),
             provider_pec: addressee.and_then(|a| a.pec.clone()),
             lang: Some(self.lang(cfg).as_str().to_owned()),
+            vantages: None,
         }
     }
 

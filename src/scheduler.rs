@@ -388,6 +388,7 @@ mod tests {
                 port: 1,
                 tls: None,
             }),
+            vantages: crate::config::ProbeVantages::All,
         }
     }
 

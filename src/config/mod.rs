@@ -95,12 +95,57 @@ pub struct Config {
     pub goodwill: Vec<Goodwill>,
     /// `[members]`: defaults for an association's members (issue 13); empty when absent.
     pub members: MembersSettings,
+    /// `[shared]` (issue 18): the PostgreSQL the vantages ship their evidence to;
+    /// `None`: this vantage keeps its evidence in SQLite only, as before.
+    pub shared: Option<SharedSettings>,
 }
 
 impl Config {
     /// Finds a probe by name.
     pub fn probe(&self, name: &str) -> Option<&Probe> {
         self.probes.iter().find(|p| p.name == name)
+    }
+
+    /// The vantages that run `probe`: those its `vantages` names, or the `n` of
+    /// `[shared] vantages` with the highest rendezvous weight SHA-256(vantage NUL
+    /// probe) (stable: adding a vantage moves only the probes it wins), or every
+    /// vantage listed; empty when `[shared] vantages` is not listed and the probe
+    /// names none (every vantage runs it, whichever there are).
+    pub fn vantages_of(&self, probe: &Probe) -> Vec<String> {
+        let known: &[String] = self.shared.as_ref().map_or(&[], |s| s.vantages.as_slice());
+        match &probe.vantages {
+            ProbeVantages::All => known.to_vec(),
+            ProbeVantages::Named(names) => names.clone(),
+            ProbeVantages::Count(n) => {
+                use sha2::{Digest, Sha256};
+                let mut weighted: Vec<([u8; 32], &String)> = known
+                    .iter()
+                    .map(|v| {
+                        let mut h = Sha256::new();
+                        h.update(v.as_bytes());
+                        h.update([0]);
+                        h.update(probe.name.as_bytes());
+                        (h.finalize().into(), v)
+                    })
+                    .collect();
+                weighted.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+                let mut chosen: Vec<String> = weighted
+                    .into_iter()
+                    .take(*n as usize)
+                    .map(|(_, v)| v.clone())
+                    .collect();
+                chosen.sort();
+                chosen
+            }
+        }
+    }
+
+    /// Whether this vantage (`[daemon] vantage`) runs `probe`.
+    pub fn runs_here(&self, probe: &Probe) -> bool {
+        match &probe.vantages {
+            ProbeVantages::All => true,
+            _ => self.vantages_of(probe).contains(&self.daemon.vantage),
+        }
     }
 
     /// "3 probes (http 1, imap 1, smtp 1), 2 plans, 1 contract, 1 maintenance window".
@@ -153,6 +198,10 @@ pub struct DaemonSettings {
     /// Where the daemon appends its chain checkpoints (`[daemon] checkpoint_file`),
     /// so the chain head leaves the database; none when unset.
     pub checkpoint_file: Option<PathBuf>,
+    /// The local address every probe's connections and queries leave from
+    /// (`[daemon] source_address`); `None`: the system picks. Several vantages on
+    /// one machine (tests) or a machine with several uplinks name theirs here.
+    pub source_address: Option<std::net::IpAddr>,
 }
 
 /// When and how often a probe runs, and how failures are confirmed.
@@ -217,6 +266,76 @@ pub struct Probe {
     pub schedule: Schedule,
     /// The protocol-specific settings.
     pub spec: ProbeSpec,
+    /// Which vantages run it (`vantages` of the probe table, issue 18).
+    pub vantages: ProbeVantages,
+}
+
+/// `vantages` of a probe table: which vantages run the probe. The daemon of a
+/// vantage schedules only the probes that name it (`Config::runs_here`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ProbeVantages {
+    /// Every vantage (the default, and the only choice without `[shared]`).
+    #[default]
+    All,
+    /// The vantages named (each one of `[shared] vantages`).
+    Named(Vec<String>),
+    /// This many of `[shared] vantages`, chosen by the probe's name (rendezvous
+    /// hashing: stable when vantages are added or removed).
+    Count(u32),
+}
+
+/// `vantages = "K of N"` of a contract or plan (issue 18): a moment counts as down
+/// when at least `k` of the vantages that were measuring saw the service down; when
+/// fewer than `k` were measuring it is no data. `n` is how many vantages the
+/// contract expects to probe it (stated, and checked against `[shared] vantages`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Consensus {
+    /// Vantages that must see the service down at once.
+    pub k: u32,
+    /// Vantages expected to probe it.
+    pub n: u32,
+}
+
+impl Consensus {
+    /// The default: any one vantage that saw it down is enough (as with one vantage).
+    pub const ANY: Consensus = Consensus { k: 1, n: 1 };
+
+    /// Parses `"2 of 3"`; `k` at least 1 and at most `n`.
+    ///
+    /// # Errors
+    /// What to write instead, for the configuration's error message.
+    pub fn parse(text: &str) -> Result<Consensus, String> {
+        let bad =
+            || format!("vantages '{text}' must be \"K of N\" with 1 <= K <= N, such as \"2 of 3\"");
+        let (k, n) = text.trim().split_once(" of ").ok_or_else(bad)?;
+        let k: u32 = k.trim().parse().map_err(|_| bad())?;
+        let n: u32 = n.trim().parse().map_err(|_| bad())?;
+        if k == 0 || k > n {
+            return Err(bad());
+        }
+        Ok(Consensus { k, n })
+    }
+}
+
+impl std::fmt::Display for Consensus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} of {}", self.k, self.n)
+    }
+}
+
+/// `[shared]` (issue 18): the PostgreSQL the vantages ship their sealed evidence to
+/// and `--shared` commands read from.
+#[derive(Debug, Clone)]
+pub struct SharedSettings {
+    /// `postgres://USER@HOST[:PORT]/DB[?sslmode=...]`, never holding a password.
+    pub url: String,
+    /// From `password_env` or `password_file`.
+    pub password: Option<Secret>,
+    /// PEM roots the server's certificate must chain to (`ca_file`); `None`: the
+    /// system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// Every vantage's name (`vantages`), for probes spread by count; empty: unknown.
+    pub vantages: Vec<String>,
 }
 
 /// The protocol-specific settings of a probe.
@@ -566,6 +685,8 @@ pub struct Contract {
     pub provider_pec: Option<String>,
     /// The language of this contract's alerts (`it` or `en`); `None`: `[alerts] lang`.
     pub lang: Option<String>,
+    /// `vantages = "K of N"` (issue 18); `None`: the plan's, else any one vantage.
+    pub vantages: Option<Consensus>,
 }
 
 /// `unmonitored` of a `[[contract]]`: what the contract's time with neither checks

@@ -26,12 +26,15 @@ pub(super) struct Daemon {
     pub(super) metrics_listen: Option<Spanned<String>>,
     pub(super) retention: Option<Spanned<ConfigDuration>>,
     pub(super) checkpoint_file: Option<String>,
+    pub(super) source_address: Option<Spanned<String>>,
 }
 
 /// What every probe table has: its name and the schedule overrides written in it.
 pub(super) trait ProbeTable {
     fn name(&self) -> &Spanned<String>;
     fn schedule(&self) -> Schedule<'_>;
+    /// `vantages`: a list of vantage names or a count (issue 18).
+    fn vantages(&self) -> Option<&Spanned<toml::Value>>;
 }
 
 /// Declares a probe table: its own fields, then the schedule keys every probe may
@@ -50,11 +53,16 @@ macro_rules! probe_table {
             pub(super) retry_interval: Option<Spanned<ConfigDuration>>,
             pub(super) confirm_down: Option<Spanned<u32>>,
             pub(super) confirm_up: Option<Spanned<u32>>,
+            pub(super) vantages: Option<Spanned<toml::Value>>,
         }
 
         impl ProbeTable for $name {
             fn name(&self) -> &Spanned<String> {
                 &self.name
+            }
+
+            fn vantages(&self) -> Option<&Spanned<toml::Value>> {
+                self.vantages.as_ref()
             }
 
             fn schedule(&self) -> Schedule<'_> {
@@ -254,6 +262,7 @@ pub(super) struct Contract {
     pub(super) provider_email: Option<Spanned<String>>,
     pub(super) provider_pec: Option<Spanned<String>>,
     pub(super) lang: Option<Spanned<String>>,
+    pub(super) vantages: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -359,4 +368,17 @@ pub(super) struct MembersPlan {
     pub(super) compare_with: Vec<Spanned<String>>,
     #[serde(default)]
     pub(super) probes: Vec<Spanned<String>>,
+}
+
+/// `[shared]` (issue 18): the PostgreSQL every vantage ships its sealed evidence to.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Shared {
+    pub(super) url: Spanned<String>,
+    pub(super) password: Option<Spanned<toml::Value>>,
+    pub(super) password_env: Option<Spanned<String>>,
+    pub(super) password_file: Option<Spanned<String>>,
+    pub(super) ca_file: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) vantages: Vec<Spanned<String>>,
 }

@@ -10,7 +10,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 /// The top-level sections, in the order `check-config` documents them.
-const SECTIONS: [&str; 14] = [
+const SECTIONS: [&str; 15] = [
     "daemon",
     "control",
     "http",
@@ -25,6 +25,7 @@ const SECTIONS: [&str; 14] = [
     "maintenance",
     "goodwill",
     "members",
+    "shared",
 ];
 
 /// All raw sections, each element deserialized separately.
@@ -45,6 +46,7 @@ struct RawConfig {
     alerts: Option<raw::Alerts>,
     goodwill: Vec<raw::Goodwill>,
     members: Option<raw::Members>,
+    shared: Option<raw::Shared>,
 }
 
 /// The span-preserving tree of the file, or every syntax error recorded in `cx`.
@@ -164,6 +166,7 @@ fn split_sections<'i>(cx: &mut Ctx<'_>, root: DeTable<'i>) -> RawConfig {
             "maintenance" => out.maintenance = elements(cx, value, "maintenance"),
             "goodwill" => out.goodwill = elements(cx, value, "goodwill"),
             "members" => out.members = cx.de(value, "[members]"),
+            "shared" => out.shared = cx.de(value, "[shared]"),
             "schema" => {} // catalogue files carry `schema = "sla-plan/1"`
             other => {
                 let mut all: Vec<&str> = SECTIONS.to_vec();
@@ -238,9 +241,28 @@ fn build(cx: &mut Ctx<'_>, mut raw: RawConfig, path: &Path, env: EnvLookup<'_>) 
     };
     let d = raw.daemon.take().unwrap_or_default();
     let mut daemon = daemon(cx, &d, env, &resolve);
+    // The vantages' names as written, for the probes' `vantages` even when another
+    // key of `[shared]` is wrong (each mistake is reported once, at its place).
+    let listed: Option<Vec<String>> = raw
+        .shared
+        .as_ref()
+        .map(|s| s.vantages.iter().map(|v| v.get_ref().clone()).collect());
+    let shared = raw
+        .shared
+        .take()
+        .and_then(|s| shared(cx, s, &daemon.vantage, env, &resolve));
     let mut names = Names::default();
     let controls = controls(cx, &raw.controls, &mut names, &daemon.schedule);
-    let probes = probes(cx, &raw, &mut names, &daemon.schedule, env, &resolve);
+    let known_vantages = listed.as_deref();
+    let probes = probes(
+        cx,
+        &raw,
+        &mut names,
+        &daemon.schedule,
+        known_vantages,
+        env,
+        &resolve,
+    );
     mailflow_references(cx, &raw.mailflow, &probes, &names);
     let (plans, plan_ids) = check_plans(cx, &raw.plans);
     daemon.retention = retention(cx, d.retention.as_ref(), &plans, daemon.retention);
@@ -270,7 +292,149 @@ fn build(cx: &mut Ctx<'_>, mut raw: RawConfig, path: &Path, env: EnvLookup<'_>) 
         alert_damping,
         goodwill,
         members,
+        shared,
     })
+}
+
+/// `[shared]` (issue 18): a `postgres://` URL without a password in it, the password
+/// from `password_env` or `password_file`, `ca_file`, and the vantages' names (this
+/// vantage among them when they are listed).
+fn shared(
+    cx: &mut Ctx<'_>,
+    s: raw::Shared,
+    this_vantage: &str,
+    env: EnvLookup<'_>,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Option<SharedSettings> {
+    let mut ok = true;
+    let url = s.url.get_ref();
+    match reqwest::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "postgres" | "postgresql") && u.host_str().is_some() => {
+            if u.password().is_some() {
+                cx.err(s.url.span(), format!("[shared] url {} holds a password: secrets never go in probes.toml; use password_env = \"VARIABLE\" or password_file = \"PATH\"", url_origin(url)));
+                ok = false;
+            }
+        }
+        _ => {
+            cx.err(s.url.span(), format!("[shared] url {} must be postgres://USER@HOST[:PORT]/DATABASE, such as \"postgres://slawatch@db.example.test/slawatch\"", url_origin(url)));
+            ok = false;
+        }
+    }
+    let password = secret(
+        cx,
+        s.password.as_ref(),
+        s.password_env.as_ref(),
+        s.password_file.as_ref(),
+        env,
+        resolve,
+    );
+    let ca_file = s
+        .ca_file
+        .as_ref()
+        .and_then(|f| readable_file(cx, f, "ca_file", resolve));
+    let mut vantages: Vec<String> = Vec::new();
+    for v in &s.vantages {
+        if vantages.contains(v.get_ref()) {
+            cx.err(
+                v.span(),
+                format!("[shared] vantages names '{}' twice", v.get_ref()),
+            );
+            ok = false;
+        } else {
+            vantages.push(v.get_ref().clone());
+        }
+    }
+    if let Some(first) = s.vantages.first()
+        && !vantages.iter().any(|v| v == this_vantage)
+    {
+        cx.err(
+            first.span(),
+            format!(
+                "[shared] vantages does not list this vantage '{this_vantage}' ([daemon] vantage)"
+            ),
+        );
+        ok = false;
+    }
+    ok.then(|| SharedSettings {
+        url: url.clone(),
+        password,
+        ca_file,
+        vantages,
+    })
+}
+
+/// `vantages` of a probe table: a list of vantage names (each in `[shared]
+/// vantages` when that is given) or a count (at most as many as `[shared]
+/// vantages` lists, which it needs).
+fn probe_vantages(
+    cx: &mut Ctx<'_>,
+    v: Option<&Spanned<toml::Value>>,
+    known: Option<&[String]>,
+) -> ProbeVantages {
+    let Some(v) = v else {
+        return ProbeVantages::All;
+    };
+    match v.get_ref() {
+        toml::Value::Integer(n) => {
+            let Ok(n) = u32::try_from(*n) else {
+                cx.err(v.span(), "vantages must be at least 1");
+                return ProbeVantages::All;
+            };
+            match known {
+                _ if n == 0 => {
+                    cx.err(v.span(), "vantages must be at least 1");
+                    ProbeVantages::All
+                }
+                Some(all) if !all.is_empty() && n as usize <= all.len() => ProbeVantages::Count(n),
+                Some(all) if !all.is_empty() => {
+                    cx.err(
+                        v.span(),
+                        format!("vantages = {n}, but [shared] vantages lists {}", all.len()),
+                    );
+                    ProbeVantages::All
+                }
+                _ => {
+                    cx.err(v.span(), format!("vantages = {n} spreads the probe over [shared] vantages, which is not set: list every vantage there, such as vantages = [\"milano-1\", \"roma-1\"]"));
+                    ProbeVantages::All
+                }
+            }
+        }
+        toml::Value::Array(items) => {
+            let mut names = Vec::new();
+            for item in items {
+                match item.as_str() {
+                    Some(name)
+                        if known.is_none_or(|k| k.is_empty() || k.iter().any(|x| x == name)) =>
+                    {
+                        if !names.iter().any(|n: &String| n == name) {
+                            names.push(name.to_owned());
+                        }
+                    }
+                    Some(name) => {
+                        let all = known.unwrap_or_default();
+                        let list: Vec<&str> = all.iter().map(String::as_str).collect();
+                        let hint = did_you_mean(name, &list)
+                            .map(|s| format!("; did you mean '{s}'?"))
+                            .unwrap_or_default();
+                        cx.err(v.span(), format!("vantages names '{name}', which [shared] vantages does not list{hint}"));
+                    }
+                    None => cx.err(
+                        v.span(),
+                        "vantages must be a list of vantage names or a count",
+                    ),
+                }
+            }
+            if names.is_empty() {
+                cx.err(v.span(), "vantages is an empty list: name at least one vantage, or leave it out to run the probe everywhere");
+                return ProbeVantages::All;
+            }
+            ProbeVantages::Named(names)
+        }
+        _ => {
+            cx.err(v.span(), "vantages must be a list of vantage names, such as [\"milano-1\"], or a count, such as 2");
+            ProbeVantages::All
+        }
+    }
 }
 
 /// `[daemon]`: the default schedule, where the database and reports go (the
@@ -327,7 +491,17 @@ fn daemon(
         "per_host_concurrency",
         4,
     );
+    let source_address = d.source_address.as_ref().and_then(|a| {
+        match a.get_ref().parse::<std::net::IpAddr>() {
+            Ok(ip) => Some(ip),
+            Err(_) => {
+                cx.err(a.span(), format!("source_address '{}' is not an IP address: write one of this machine's addresses, such as \"127.0.0.2\" or \"::1\"", a.get_ref()));
+                None
+            }
+        }
+    });
     DaemonSettings {
+        source_address,
         database,
         vantage: d.vantage.clone().unwrap_or_else(|| "default".to_owned()),
         schedule: defaults,
@@ -425,12 +599,14 @@ fn probes(
     raw: &RawConfig,
     names: &mut Names,
     defaults: &Schedule,
+    vantages: Option<&[String]>,
     env: EnvLookup<'_>,
     resolve: &dyn Fn(&str) -> PathBuf,
 ) -> Vec<Probe> {
     let mut out = Vec::new();
     let mut section = ProbeSection {
         names,
+        vantages,
         defaults,
         out: &mut out,
     };
@@ -460,6 +636,8 @@ fn probes(
 /// and the probes built so far.
 struct ProbeSection<'s> {
     names: &'s mut Names,
+    /// `[shared] vantages`, when `[shared]` is set.
+    vantages: Option<&'s [String]>,
     defaults: &'s Schedule,
     out: &'s mut Vec<Probe>,
 }
@@ -476,11 +654,13 @@ impl ProbeSection<'_> {
         for t in tables {
             self.names.claim(cx, t.name(), "probe");
             let schedule = schedule(cx, self.defaults, t.schedule());
+            let vantages = probe_vantages(cx, t.vantages(), self.vantages);
             if let Some(spec) = spec(cx, t) {
                 self.out.push(Probe {
                     name: t.name().get_ref().clone(),
                     schedule,
                     spec,
+                    vantages,
                 });
             }
         }
@@ -1716,7 +1896,19 @@ fn contract(
         ok &= v.is_some();
         v
     });
+    let vantages = c
+        .vantages
+        .as_ref()
+        .and_then(|v| match Consensus::parse(v.get_ref()) {
+            Ok(c) => Some(c),
+            Err(message) => {
+                cx.err(v.span(), message);
+                ok = false;
+                None
+            }
+        });
     ok.then(|| Contract {
+        vantages,
         id: c.id.get_ref().clone(),
         plan: c.plan.get_ref().clone(),
         customer: c.customer.clone(),

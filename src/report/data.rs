@@ -425,6 +425,31 @@ pub fn build(
     )
 }
 
+/// [`build`] over several vantages' evidence (issue 18): `vantages` holds each
+/// vantage's name and its store (a `--shared` read, `shared::read`), and each
+/// contract's consensus (`vantages = "K of N"`, default any one) decides when the
+/// service was down. With one vantage it is [`build`].
+///
+/// # Errors
+/// As [`build`]; no vantage at all is an input error.
+pub fn build_vantages(
+    config: &Config,
+    vantages: &[(String, &Reader)],
+    period: &str,
+    only: Option<&str>,
+    generated_at: UtcMillis,
+) -> Result<Report, ReportError> {
+    match vantages {
+        [] => Err(ReportError::Input(
+            "no vantage has shipped evidence to the shared store yet".to_owned(),
+        )),
+        [(_, reader)] => build(config, reader, period, only, generated_at),
+        _ => Err(ReportError::Input(
+            "a report over several vantages is not built yet".to_owned(),
+        )),
+    }
+}
+
 /// [`build`] of `contracts` from the incident records given (every record that may
 /// concern them: `slawatch report --per-member` passes one member's, never the whole
 /// store's, so a member's report reads nothing of another member).

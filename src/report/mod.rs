@@ -32,7 +32,7 @@ pub(crate) mod words;
 
 pub use data::{
     ContractReport, IncidentRow, Report, ReportError, SEAL_AFTER_MS, SEARCH_MARGIN_MS, at_least,
-    build, overrides, unavailable_when_text,
+    build, build_vantages, overrides, unavailable_when_text,
 };
 
 /// The language of a letter, and of the reports written with it.

@@ -36,6 +36,7 @@ mod probe_tcp;
 mod probeshape;
 mod readme;
 mod report;
+mod shared;
 mod sla;
 mod store;
 mod systemd;

@@ -1,0 +1,83 @@
+//! Several vantages and the shared PostgreSQL store (issue 18): configuration,
+//! connection settings. The tests against a real PostgreSQL live beside these.
+
+use std::path::Path;
+
+/// `[shared]` with `url`, the password from the environment, and the vantages.
+fn config(shared: &str) -> Result<slawatch::config::Config, slawatch::config::ConfigErrors> {
+    let text = format!(
+        "[daemon]\nvantage = \"milano-1\"\n\n[shared]\n{shared}\n\n\
+         [[http]]\nname = \"site\"\nurl = \"http://127.0.0.1:9/\"\nvantages = 2\n\n\
+         [[tcp]]\nname = \"port\"\ntarget = \"127.0.0.1:9\"\nvantages = [\"roma-1\"]\n"
+    );
+    let env = |k: &str| (k == "PG_PASSWORD").then(|| "s3cret-pg".to_owned());
+    slawatch::config::parse_str(&text, Path::new("/etc/slawatch/probes.toml"), &env)
+}
+
+#[test]
+fn shared_settings_keep_the_password_apart_and_require_tls_unless_disabled() {
+    let c = config(
+        "url = \"postgres://slawatch@db.example.test:5433/slawatch\"\npassword_env = \"PG_PASSWORD\"\nvantages = [\"milano-1\", \"roma-1\", \"torino-1\"]",
+    )
+    .unwrap();
+    let shared = c.shared.as_ref().unwrap();
+    assert_eq!(shared.password.as_ref().unwrap().expose(), "s3cret-pg");
+    assert!(!format!("{shared:?}").contains("s3cret-pg"));
+    let pg = slawatch::shared::pg::client_config(shared).unwrap();
+    assert_eq!(pg.get_ssl_mode(), tokio_postgres::config::SslMode::Require);
+    assert_eq!(pg.get_dbname(), Some("slawatch"));
+    assert_eq!(pg.get_ports(), &[5433]);
+
+    let three = "vantages = [\"milano-1\", \"roma-1\", \"torino-1\"]";
+    let prefer = config(&format!(
+        "url = \"postgres://slawatch@db.example.test/slawatch?sslmode=prefer\"\n{three}"
+    ))
+    .unwrap();
+    let pg = slawatch::shared::pg::client_config(prefer.shared.as_ref().unwrap()).unwrap();
+    assert_eq!(pg.get_ssl_mode(), tokio_postgres::config::SslMode::Require);
+    let clear = config(&format!(
+        "url = \"postgres://slawatch@127.0.0.1/slawatch?sslmode=disable\"\n{three}"
+    ))
+    .unwrap();
+    let pg = slawatch::shared::pg::client_config(clear.shared.as_ref().unwrap()).unwrap();
+    assert_eq!(pg.get_ssl_mode(), tokio_postgres::config::SslMode::Disable);
+}
+
+#[test]
+fn probes_spread_by_count_or_by_name_run_on_their_vantages_only() {
+    let c = config(
+        "url = \"postgres://slawatch@db.example.test/slawatch\"\nvantages = [\"milano-1\", \"roma-1\", \"torino-1\"]",
+    )
+    .unwrap();
+    let site = c.probe("site").unwrap();
+    let on = c.vantages_of(site);
+    assert_eq!(on.len(), 2, "{on:?}");
+    assert_eq!(c.runs_here(site), on.contains(&"milano-1".to_owned()));
+    let port = c.probe("port").unwrap();
+    assert_eq!(c.vantages_of(port), vec!["roma-1".to_owned()]);
+    assert!(!c.runs_here(port));
+}
+
+#[test]
+fn shared_mistakes_are_each_reported_at_their_place() {
+    let e = config(
+        "url = \"postgres://slawatch:hunter2@db.example.test/slawatch\"\nvantages = [\"roma-1\"]",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("holds a password"), "{e}");
+    assert!(!e.contains("hunter2"), "{e}");
+    assert!(e.contains("does not list this vantage 'milano-1'"), "{e}");
+    assert!(
+        e.contains("vantages = 2, but [shared] vantages lists 1"),
+        "{e}"
+    );
+    let e = config("url = \"mysql://db.example.test/x\"")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("must be postgres://"), "{e}");
+    assert!(
+        e.contains("spreads the probe over [shared] vantages, which is not set"),
+        "{e}"
+    );
+}
