@@ -25,6 +25,8 @@ PACKAGES=(
                                        # (tests/it/daemon.rs; its monotonic clock is real)
   chromium                             # headless render of the HTML report (tests/it/browser.rs),
                                        # run under `unshare --net` (util-linux) with no network
+  postgresql                           # the shared store of several vantages (tests/it/peers/
+                                       # postgres.rs starts its own cluster in a temp dir)
   prometheus-blackbox-exporter         # the comparison in benches/blackbox.rs (started there
                                        # on 127.0.0.1; policy-rc.d keeps Debian's service off)
 )

@@ -81,3 +81,59 @@ fn shared_mistakes_are_each_reported_at_their_place() {
         "{e}"
     );
 }
+
+/// A vantage's configuration with `[shared]` pointing at `pg`.
+fn shared_of(pg: &crate::peers::postgres::Postgres, dir: &Path) -> slawatch::config::Config {
+    let text = format!(
+        "[daemon]\nvantage = \"milano-1\"\ndatabase = \"{}\"\n\n{}",
+        dir.join("v.db").display(),
+        pg.shared_toml(&["milano-1"])
+    );
+    slawatch::config::parse_str(&text, &dir.join("probes.toml"), &|_| None).unwrap()
+}
+
+#[tokio::test]
+async fn the_shared_store_is_reached_over_verified_tls_with_the_password_and_migrated_once() {
+    let pg = crate::peers::postgres::Postgres::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = shared_of(&pg, dir.path());
+    let settings = config.shared.as_ref().unwrap();
+    let client = slawatch::shared::pg::connect_and_migrate(settings)
+        .await
+        .unwrap();
+    let row = client
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(row.get::<_, bool>(0), "the connection is not encrypted");
+    // Migrating again is a no-op; the schema is there.
+    let _again = slawatch::shared::pg::connect_and_migrate(settings)
+        .await
+        .unwrap();
+    assert_eq!(
+        pg.sql("SELECT count(*) FROM information_schema.tables WHERE table_name IN ('seals', 'runs', 'failures', 'outages', 'coverage', 'checkpoints')"),
+        "6"
+    );
+
+    // A wrong password: refused, and the message holds no password.
+    let mut wrong = settings.clone();
+    wrong.password = Some(slawatch::config::Secret::new("not-the-password".to_owned()));
+    let e = slawatch::shared::pg::connect(&wrong)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("password authentication failed"), "{e}");
+    assert!(!e.contains("not-the-password"), "{e}");
+    // A CA that did not sign the server's certificate: refused before any password.
+    let other = tempfile::tempdir().unwrap();
+    let mut untrusted = settings.clone();
+    untrusted.ca_file = Some(crate::certs::write_pem_files(other.path()).ca);
+    let e = slawatch::shared::pg::connect(&untrusted)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.to_lowercase().contains("certificate"), "{e}");
+}

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 pub(crate) mod dovecot;
 pub(crate) mod postfix;
+pub(crate) mod postgres;
 pub(crate) mod scripted;
 
 /// How long a server may take to start listening.
