@@ -3,7 +3,8 @@
 //!
 //! Life cycle:
 //! 1. load and validate the configuration (a bad one: exit status 2, nothing started);
-//! 2. open the store, register the probes, resume the outages still open in the
+//! 2. open the store, register the probes (all of them; only those this vantage
+//!    runs, [`Config::runs_here`], are scheduled, on reloads too), resume the outages still open in the
 //!    database (their probes start DOWN) and the delivery of the alerts still
 //!    pending (`alert::deliver`: each alert is stored before it is sent, every
 //!    attempt after it);
@@ -176,7 +177,10 @@ pub async fn run_with(
 
     let result = loop {
         let vantage = config.daemon.vantage.clone();
-        for p in &config.probes {
+        // Only the probes this vantage runs (`vantages` of a probe); the others are
+        // other vantages' to check.
+        let here = probes_here(&config);
+        for p in &here {
             metrics.register(&p.name, p.spec.kind());
             machines
                 .entry(p.name.clone())
@@ -189,7 +193,7 @@ pub async fn run_with(
         let (tx, mut rx) = mpsc::channel::<Scheduled>(4096);
         let stats = Arc::new(Stats::default());
         let sched = tokio::spawn(scheduler::run(
-            config.probes.clone(),
+            here.clone(),
             runner(config.clone()),
             clock.clone(),
             config.daemon.concurrency,
@@ -199,15 +203,24 @@ pub async fn run_with(
             round.clone(),
         ));
         tracing::info!(
-            probes = config.probes.len(),
+            probes = here.len(),
             database = %database.display(),
             "probing: {}",
             config.summary()
         );
+        if here.len() != config.probes.len() {
+            tracing::info!(
+                vantage = %vantage,
+                "{} of the {} configured probes run here (vantage '{vantage}'); \
+                 the others run on other vantages",
+                here.len(),
+                config.probes.len()
+            );
+        }
         store.heartbeat(&vantage, clock.now())?;
         metrics
             .health
-            .start(Instant::now(), check_bound(&config), &set_aside_file);
+            .start(Instant::now(), check_bound(&here), &set_aside_file);
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
         let mut beat = tokio::time::interval(HEARTBEAT);
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -299,7 +312,7 @@ pub async fn run_with(
         let _ = sched.await;
         match reload {
             Some(new) => {
-                let names: Vec<String> = new.probes.iter().map(|p| p.name.clone()).collect();
+                let names: Vec<String> = probes_here(&new).iter().map(|p| p.name.clone()).collect();
                 machines.retain(|k, _| names.contains(k));
                 metrics.retain(&names);
                 if let Err(e) = register(&store, &new) {
@@ -381,13 +394,23 @@ fn record_clock_steps(database: &Path, clock: &Clock) {
     }
 }
 
-/// The longest the scheduler may go without delivering a check before the daemon
-/// counts as stalled: twice the shortest probe's cycle (interval or retry interval,
-/// whichever is longer, plus its timeout and a mail round trip's `max_delivery`), plus
-/// 10 s of slack. `None` with no probe configured.
-fn check_bound(config: &Config) -> Option<Duration> {
+/// The probes this vantage runs ([`Config::runs_here`]): every probe unless its
+/// `vantages` spreads it over other vantages.
+fn probes_here(config: &Config) -> Vec<config::Probe> {
     config
         .probes
+        .iter()
+        .filter(|p| config.runs_here(p))
+        .cloned()
+        .collect()
+}
+
+/// The longest the scheduler may go without delivering a check before the daemon
+/// counts as stalled: twice the shortest cycle of the probes run here (interval or
+/// retry interval, whichever is longer, plus its timeout and a mail round trip's
+/// `max_delivery`), plus 10 s of slack. `None` with no probe to run.
+fn check_bound(probes: &[config::Probe]) -> Option<Duration> {
+    probes
         .iter()
         .map(|p| {
             let s = &p.schedule;

@@ -41,7 +41,11 @@ pub(super) fn run(args: Args) -> Result<ExitCode, CliError> {
         )));
     };
     let runtime = super::runtime(tokio::runtime::Builder::new_current_thread())?;
-    let check = runtime.block_on(crate::probe::run(&config, probe));
+    // From `[daemon] source_address`, as the daemon's checks.
+    let check = runtime.block_on(crate::probe::net::with_source(
+        config.daemon.source_address,
+        crate::probe::run(&config, probe),
+    ));
     if args.json {
         let s = serde_json::to_string_pretty(&check)
             .map_err(|e| CliError::failure(format!("cannot print the check as JSON: {e}")))?;

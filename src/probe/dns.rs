@@ -273,18 +273,23 @@ struct Exchange<'a> {
 /// ignoring well-formed messages with another id.
 async fn exchange_udp(x: &Exchange<'_>, io: &mut Io<'_>) -> Result<Message, Failure> {
     let (server, query, bytes, deadline) = (x.server, x.query, &x.bytes[..], io.deadline);
-    let local: SocketAddr = if server.is_ipv4() {
-        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
-    } else {
-        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-    };
-    let socket = UdpSocket::bind(local).await.map_err(|e| {
-        net::local_failure("opening a UDP socket", &e).unwrap_or_else(|| {
+    // From `[daemon] source_address` when set, else any address of the family.
+    let source = net::source_for(server)?;
+    let local: SocketAddr = source.unwrap_or_else(|| {
+        if server.is_ipv4() {
+            (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+        } else {
+            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        }
+    });
+    let socket = UdpSocket::bind(local).await.map_err(|e| match source {
+        Some(local) => net::bind_failure(local, &e),
+        None => net::local_failure("opening a UDP socket", &e).unwrap_or_else(|| {
             Failure::new(
                 ErrorClass::Unknown,
                 format!("cannot open a UDP socket: {e}"),
             )
-        })
+        }),
     })?;
     socket
         .connect(server)

@@ -348,7 +348,9 @@ async fn resolves(name: &str, deadline: tokio::time::Instant) -> bool {
 /// Whether `url` gives any HTTP response (redirects not followed, no pooling).
 async fn http_answers(url: &str, timeout: Duration) -> bool {
     // No proxy: a control target is reached directly, as the probes reach services.
+    // From `[daemon] source_address` too, as the probes (`None`: the system picks).
     let Ok(client) = reqwest::Client::builder()
+        .local_address(net::current_source())
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)

@@ -43,6 +43,7 @@ pub enum Resolver {
 
 tokio::task_local! {
     static RESOLVER: Resolver;
+    static SOURCE: Option<IpAddr>;
 }
 
 /// Runs `f` with every name it looks up (its probes' hosts, `[[control]]` names)
@@ -54,6 +55,39 @@ pub(crate) async fn with_resolver<F: std::future::Future>(resolver: Resolver, f:
 /// The resolver of the running task ([`with_resolver`]), else the system's.
 pub(crate) fn current_resolver() -> Resolver {
     RESOLVER.try_with(|r| *r).unwrap_or_default()
+}
+
+/// Runs `f` with every connection and query it opens (its probes', its `[[control]]`
+/// checks') leaving from `source` (`[daemon] source_address`); `None`, or outside
+/// such a scope: from the address the system picks.
+pub(crate) async fn with_source<F: std::future::Future>(source: Option<IpAddr>, f: F) -> F::Output {
+    SOURCE.scope(source, f).await
+}
+
+/// The source address of the running task ([`with_source`]), if one is set.
+pub(crate) fn current_source() -> Option<IpAddr> {
+    SOURCE.try_with(|s| *s).unwrap_or_default()
+}
+
+/// The local address a socket towards `peer` is bound to before it connects or
+/// sends: the source address ([`current_source`]) with port 0, or `None` when no
+/// source address is set.
+///
+/// # Errors
+/// `Unknown` when the source address and `peer` are of different families (an IPv4
+/// source cannot reach an IPv6 peer): this machine's configuration, not the service.
+pub(crate) fn source_for(peer: SocketAddr) -> Result<Option<SocketAddr>, Failure> {
+    match current_source() {
+        None => Ok(None),
+        Some(src) if src.is_ipv4() == peer.is_ipv4() => Ok(Some(SocketAddr::new(src, 0))),
+        Some(src) => Err(Failure::new(
+            ErrorClass::Unknown,
+            format!(
+                "local fault, not the service: source_address {src} cannot reach {peer} \
+                 (another address family)"
+            ),
+        )),
+    }
 }
 
 /// The addresses of `host:port`. An IP literal is used as is (no lookup, no
@@ -128,11 +162,27 @@ pub(crate) async fn connect(
 
 async fn connect_any(addrs: &[SocketAddr], deadline: Instant) -> Result<TcpStream, Failure> {
     let mut last = Failure::new(ErrorClass::Unknown, "no address to connect to");
-    for addr in addrs {
+    // With a source address, only the peer's addresses of its family can be reached.
+    let reachable: Vec<SocketAddr> = addrs
+        .iter()
+        .copied()
+        .filter(|a| source_for(*a).is_ok())
+        .collect();
+    if let (Some(first), true) = (addrs.first(), reachable.is_empty()) {
+        return Err(source_for(*first).err().unwrap_or(last));
+    }
+    for addr in &reachable {
         // The deadline is caught here, not only by the check's runner: a
         // `[[control]]` check connects outside any runner, and the detail names the
         // address that did not answer.
-        match tokio::time::timeout_at(deadline, TcpStream::connect(addr)).await {
+        let socket = socket_from_source(*addr)?;
+        let attempt = async {
+            match socket {
+                Some(socket) => socket.connect(*addr).await,
+                None => TcpStream::connect(addr).await,
+            }
+        };
+        match tokio::time::timeout_at(deadline, attempt).await {
             Ok(Ok(stream)) => return Ok(stream),
             Ok(Err(e)) => last = connect_failure(*addr, &e),
             Err(_) => {
@@ -144,6 +194,46 @@ async fn connect_any(addrs: &[SocketAddr], deadline: Instant) -> Result<TcpStrea
         }
     }
     Err(last)
+}
+
+/// A TCP socket towards `peer` bound to the source address ([`current_source`]),
+/// or `None` when no source address is set (the system picks when connecting).
+///
+/// # Errors
+/// `Unknown` when the socket cannot be made or bound: a source address this machine
+/// does not have (`EADDRNOTAVAIL`) is this machine's fault, never the provider's.
+fn socket_from_source(peer: SocketAddr) -> Result<Option<tokio::net::TcpSocket>, Failure> {
+    let Some(local) = source_for(peer)? else {
+        return Ok(None);
+    };
+    let bound = if local.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    }
+    .and_then(|s| s.bind(local).map(|()| s));
+    bound.map(Some).map_err(|e| bind_failure(local, &e))
+}
+
+/// The `unknown` failure of binding a socket to the source address `local`.
+pub(crate) fn bind_failure(local: SocketAddr, e: &io::Error) -> Failure {
+    let what = format!("binding source_address {}", local.ip());
+    if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) {
+        return Failure::new(
+            ErrorClass::Unknown,
+            format!(
+                "local fault, not the service: this machine does not have the \
+                 source_address {} ([daemon] source_address): {e}",
+                local.ip()
+            ),
+        );
+    }
+    local_failure(&what, e).unwrap_or_else(|| {
+        Failure::new(
+            ErrorClass::Unknown,
+            format!("local fault, not the service: {what}: {e}"),
+        )
+    })
 }
 
 /// The cause, when `e` is a fault of this machine rather than of the peer: out of
@@ -270,6 +360,46 @@ mod tests {
         assert_eq!(bare_host("[::1]"), "::1");
         assert_eq!(bare_host("127.0.0.1"), "127.0.0.1");
         assert_eq!(bare_host("mail.example.test"), "mail.example.test");
+    }
+
+    /// A connection leaves from the source address, on loopback as on any uplink.
+    #[tokio::test]
+    async fn connections_leave_from_the_source_address() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let source: IpAddr = "127.0.0.2".parse().unwrap();
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        let connected = with_source(Some(source), async {
+            connect("127.0.0.1", port, deadline, &mut Phases::default()).await
+        });
+        let (stream, accepted) = tokio::join!(connected, listener.accept());
+        assert_eq!(stream.unwrap().local_addr().unwrap().ip(), source);
+        assert_eq!(accepted.unwrap().1.ip(), source);
+    }
+
+    /// A source address this machine does not have, or of the other family, is this
+    /// machine's fault: `unknown`, never the provider's `refused`. (192.0.2.1 is a
+    /// documentation address no machine has: the bind fails, nothing is sent.)
+    #[tokio::test]
+    async fn a_source_address_this_machine_lacks_is_unknown() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        for (source, says) in [
+            (
+                "192.0.2.1",
+                "this machine does not have the source_address 192.0.2.1",
+            ),
+            ("::1", "another address family"),
+        ] {
+            let f = with_source(Some(source.parse().unwrap()), async {
+                connect("127.0.0.1", port, deadline, &mut Phases::default()).await
+            })
+            .await
+            .unwrap_err();
+            assert_eq!(f.class, ErrorClass::Unknown, "{f:?}");
+            assert!(f.detail.contains(says), "{f:?}");
+        }
     }
 
     #[tokio::test]

@@ -88,30 +88,34 @@ impl Runner for LiveRunner {
         let config = self.config.clone();
         let resolver = self.resolver;
         let last = self.resolver_ok.clone();
-        Box::pin(net::with_resolver(resolver, async move {
-            let mut check = crate::probe::run(&config, &probe).await;
-            // Class `dns` is only ever a failed name lookup (net::resolve); a [[dns]]
-            // probe without `server` asks this machine's resolver itself, so its
-            // silence or refusal may be ours too. Whether it is the provider's DNS or
-            // this machine's resolver, the control names tell.
-            let asks_our_resolver = matches!(&probe.spec, ProbeSpec::Dns(d) if d.server.is_none())
-                && matches!(check.class, Some(ErrorClass::Refused | ErrorClass::Timeout));
-            if check.status == Status::Down
-                && (check.class == Some(ErrorClass::Dns) || asks_our_resolver)
-            {
-                let names = resolver_names(&config.controls);
-                if shared_round(&last, || resolver_works(names)).await == Some(false) {
-                    check.status = Status::Unknown;
-                    check.class = Some(ErrorClass::Unknown);
-                    check.detail = format!(
-                        "this machine's resolver failed (no [[control]] name resolves \
+        let source = self.config.daemon.source_address;
+        Box::pin(net::with_resolver(
+            resolver,
+            net::with_source(source, async move {
+                let mut check = crate::probe::run(&config, &probe).await;
+                // Class `dns` is only ever a failed name lookup (net::resolve); a [[dns]]
+                // probe without `server` asks this machine's resolver itself, so its
+                // silence or refusal may be ours too. Whether it is the provider's DNS or
+                // this machine's resolver, the control names tell.
+                let asks_our_resolver = matches!(&probe.spec, ProbeSpec::Dns(d) if d.server.is_none())
+                    && matches!(check.class, Some(ErrorClass::Refused | ErrorClass::Timeout));
+                if check.status == Status::Down
+                    && (check.class == Some(ErrorClass::Dns) || asks_our_resolver)
+                {
+                    let names = resolver_names(&config.controls);
+                    if shared_round(&last, || resolver_works(names)).await == Some(false) {
+                        check.status = Status::Unknown;
+                        check.class = Some(ErrorClass::Unknown);
+                        check.detail = format!(
+                            "this machine's resolver failed (no [[control]] name resolves \
                          either): {}",
-                        check.detail
-                    );
+                            check.detail
+                        );
+                    }
                 }
-            }
-            check
-        }))
+                check
+            }),
+        ))
     }
 
     fn online(&self) -> BoxFuture<'static, bool> {
@@ -125,12 +129,16 @@ impl Runner for LiveRunner {
             .collect();
         let last = self.online.clone();
         let resolver = self.resolver;
-        Box::pin(net::with_resolver(resolver, async move {
-            if controls.is_empty() {
-                return true;
-            }
-            shared_round(&last, || any_control_answers(controls)).await
-        }))
+        let source = self.config.daemon.source_address;
+        Box::pin(net::with_resolver(
+            resolver,
+            net::with_source(source, async move {
+                if controls.is_empty() {
+                    return true;
+                }
+                shared_round(&last, || any_control_answers(controls)).await
+            }),
+        ))
     }
 }
 
@@ -148,12 +156,16 @@ async fn any_control_answers(controls: Vec<crate::config::Control>) -> bool {
 /// Whether any of `targets` answers within its timeout ([`probe::control`]), through
 /// the running task's resolver; they are tried together and the first yes ends it.
 async fn any_answers(targets: Vec<(ControlTarget, Duration)>) -> bool {
-    let resolver = net::current_resolver();
+    let (resolver, source) = (net::current_resolver(), net::current_source());
     let mut set = tokio::task::JoinSet::new();
     for (target, timeout) in targets {
-        set.spawn(net::with_resolver(resolver, async move {
-            probe::control(&target, timeout).await
-        }));
+        set.spawn(net::with_resolver(
+            resolver,
+            net::with_source(
+                source,
+                async move { probe::control(&target, timeout).await },
+            ),
+        ));
     }
     while let Some(r) = set.join_next().await {
         if r.unwrap_or(false) {
