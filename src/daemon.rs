@@ -208,15 +208,11 @@ pub async fn run_with(
             "probing: {}",
             config.summary()
         );
-        if here.len() != config.probes.len() {
-            tracing::info!(
-                vantage = %vantage,
-                "{} of the {} configured probes run here (vantage '{vantage}'); \
-                 the others run on other vantages",
-                here.len(),
-                config.probes.len()
-            );
-        }
+        tracing::info!(
+            "{} of the {} configured probes run here (vantage '{vantage}')",
+            here.len(),
+            config.probes.len()
+        );
         store.heartbeat(&vantage, clock.now())?;
         metrics
             .health

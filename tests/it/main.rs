@@ -43,5 +43,6 @@ mod systemd;
 mod tidy;
 mod tls_once;
 mod util;
+mod vantages;
 mod verify;
 mod yearreport;

@@ -8,7 +8,9 @@
 //!
 //! Locations: `/health` (200 "OK"), `/fail` (500), `/slow` (1.5 s, then 200 "slow
 //! OK"), `/redirect` (302 to `/health`, relative), `/loop` (302 to itself),
-//! `/big.txt` ([`BIG_LEN`] bytes: [`BIG_HEAD`] first, [`BIG_TAIL`] at the end).
+//! `/big.txt` ([`BIG_LEN`] bytes: [`BIG_HEAD`] first, [`BIG_TAIL`] at the end),
+//! `/vantage` (200 "OK", but 403 to 127.0.0.2: one vantage's "own network cut").
+//! The access log is nginx's `combined` format: each line starts with `$remote_addr`.
 
 use super::{Daemon, START_TIMEOUT, free_addr, wait_listening, write};
 use crate::certs::{PemFiles, write_pem_files};
@@ -161,6 +163,7 @@ http {{
         location = /slow {{ echo_sleep 1.5; echo "slow OK"; }}
         location = /redirect {{ return 302 /health; }}
         location = /loop {{ return 302 /loop; }}
+        location = /vantage {{ deny 127.0.0.2; echo "OK"; }}
         location / {{ }}
     }}
 }}
