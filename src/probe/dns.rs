@@ -628,6 +628,34 @@ fn bounded(s: &str, max: usize) -> String {
 mod tests {
     use super::*;
 
+    /// A query over UDP leaves from `[daemon] source_address`; one this machine
+    /// lacks fails before anything is sent, as `unknown`.
+    #[tokio::test]
+    async fn udp_queries_leave_from_the_source_address() {
+        let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr().unwrap();
+        let source: IpAddr = "127.0.0.3".parse().unwrap();
+        let mut buf = [0u8; 512];
+        let from = tokio::select! {
+            r = server.recv_from(&mut buf) => r.unwrap().1,
+            r = net::with_source(Some(source), lookup(addr, "www.example.test")) => {
+                panic!("the lookup ended before the server heard it: {r:?}")
+            }
+        };
+        assert_eq!(from.ip(), source);
+        let e = net::with_source(
+            Some("192.0.2.1".parse().unwrap()),
+            lookup(addr, "www.example.test"),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("this machine does not have the source_address 192.0.2.1"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn addresses_compare_as_addresses() {
         assert!(answer_matches("192.0.2.10", WireType::A, "192.0.2.10"));

@@ -366,6 +366,26 @@ async fn http_answers(url: &str, timeout: Duration) -> bool {
 mod tests {
     use super::*;
 
+    /// `[[control]]` checks leave from the source address too, HTTP (reqwest) as TCP.
+    #[tokio::test]
+    async fn control_checks_leave_from_the_source_address() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let source: std::net::IpAddr = "127.0.0.4".parse().unwrap();
+        for target in [
+            ControlTarget::Http(format!("http://{addr}/")),
+            ControlTarget::Tcp {
+                host: "127.0.0.1".to_owned(),
+                port: addr.port(),
+            },
+        ] {
+            let control =
+                net::with_source(Some(source), control(&target, Duration::from_millis(300)));
+            let (_, accepted) = tokio::join!(control, listener.accept());
+            assert_eq!(accepted.unwrap().1.ip(), source, "{target:?}");
+        }
+    }
+
     #[test]
     fn finish_maps_failures_to_their_status() {
         let run = Run::begin(Duration::from_secs(1));
