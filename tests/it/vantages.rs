@@ -458,3 +458,66 @@ fn a_source_address_this_machine_lacks_gives_unknown_checks_not_an_outage() {
         "{out}"
     );
 }
+
+/// The README's "Add a second vantage" as written: its `[shared]` block added to a
+/// working configuration, its `sed` run on a copy, and `check-config` then says the
+/// copy is the second vantage and runs every probe.
+#[test]
+fn the_readme_adds_a_second_vantage_as_it_says() {
+    let readme = std::fs::read_to_string(crate::util::repo_file("README.md")).unwrap();
+    let section = readme
+        .split("\n## Add a second vantage\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("the README has a section \"Add a second vantage\"");
+    let block = |lang: &str| -> String {
+        let start = format!("```{lang}\n");
+        let from = section.find(&start).expect(&start) + start.len();
+        section[from..].split("```").next().unwrap().to_owned()
+    };
+    let (toml, sh) = (block("toml"), block("sh"));
+    let sed = sh
+        .lines()
+        .find(|l| l.starts_with("sed "))
+        .expect("a sed command");
+
+    let dir = tempfile::tempdir().unwrap();
+    let first = std::fs::read_to_string(crate::util::repo_file("examples/first-run.toml"))
+        .unwrap()
+        .replace("vantage = \"my-laptop\"", "vantage = \"milano-1\"");
+    let cfg = dir.path().join("probes.toml");
+    std::fs::write(&cfg, format!("{first}\n{toml}")).unwrap();
+    let out = crate::util::slawatch()
+        .args(["check-config", "--config"])
+        .arg(&cfg)
+        .env("SLAWATCH_PG_PASSWORD", "not-a-real-one")
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains("vantage: milano-1 (of milano-1, roma-1); 1 of 1 probes run here\n"),
+        "{out}"
+    );
+
+    let sed = sed.replace("/etc/slawatch/probes.toml", &cfg.display().to_string());
+    let status = Command::new("sh").arg("-c").arg(&sed).status().unwrap();
+    assert!(status.success(), "{sed}");
+    let out = crate::util::slawatch()
+        .args(["check-config", "--config"])
+        .arg(&cfg)
+        .env("SLAWATCH_PG_PASSWORD", "not-a-real-one")
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains("vantage: roma-1 (of milano-1, roma-1); 1 of 1 probes run here\n"),
+        "{out}"
+    );
+    assert!(!out.contains("not-a-real-one"), "{out}");
+}
