@@ -526,3 +526,51 @@ fn the_readme_adds_a_second_vantage_as_it_says() {
     );
     assert!(!out.contains("not-a-real-one"), "{out}");
 }
+
+/// A reload that gives a probe to this vantage starts it here; before, the vantage
+/// never checked it.
+#[test]
+fn a_reload_that_moves_a_probe_here_starts_checking_it() {
+    let nginx = Nginx::start();
+    let pg = Postgres::start();
+    let dir = tempfile::tempdir().unwrap();
+    let shared = pg.shared_toml(&["a", "b"]);
+    let probes = |moving_on: &str| {
+        format!(
+            "[[http]]\nname = \"stay\"\nurl = \"{health}\"\n\n\
+             [[http]]\nname = \"moving\"\nurl = \"{health}\"\nvantages = [\"{moving_on}\"]\n",
+            health = nginx.http_url("/health")
+        )
+    };
+    let mut v = start_vantage(dir.path(), "a", "127.0.0.2", &shared, &probes("b"));
+    let vantages = std::slice::from_ref(&v);
+    eventually("three checks of 'stay'", vantages, || {
+        (v.checks("stay") >= 3).then_some(())
+    });
+    assert_eq!(v.checks("moving"), 0, "a checked a probe given to b");
+    assert!(
+        v.log_text()
+            .contains("1 of the 2 configured probes run here (vantage 'a')")
+    );
+
+    let text = std::fs::read_to_string(&v.config)
+        .unwrap()
+        .replace("vantages = [\"b\"]", "vantages = [\"a\"]");
+    std::fs::write(&v.config, text).unwrap();
+    let pid = v.daemon.as_ref().unwrap().id();
+    let hup = Command::new("kill")
+        .args(["-s", "HUP", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    eventually("checks of 'moving' after the reload", vantages, || {
+        (v.checks("moving") >= 2).then_some(())
+    });
+    v.stop();
+    assert!(
+        v.log_text()
+            .contains("2 of the 2 configured probes run here (vantage 'a')"),
+        "{}",
+        v.log_text()
+    );
+}
