@@ -293,6 +293,71 @@ fn seen(probes: &[(&str, Option<&ProbeConsensus>)], down: &[String], s: i64, e: 
     }
 }
 
+/// The rule in words: "down when at least 2 of the 3 vantages saw it down at once".
+pub(crate) fn rule_in(view: &View, lang: super::Lang) -> String {
+    let (k, n) = (view.rule.k, view.vantages.len());
+    match lang {
+        super::Lang::En if k == 1 => format!(
+            "{}: down when any one of the {n} vantages measuring saw it down; no data only when none was measuring",
+            view.rule
+        ),
+        super::Lang::En => format!(
+            "{}: down when at least {k} of the {n} vantages saw it down at once; no data when fewer than {k} were measuring",
+            view.rule
+        ),
+        super::Lang::It if k == 1 => format!(
+            "{}: disservizio quando uno qualsiasi dei {n} punti di osservazione in misura lo ha rilevato; senza dati solo quando nessuno misurava",
+            words_it(view.rule)
+        ),
+        super::Lang::It => format!(
+            "{}: disservizio quando almeno {k} dei {n} punti di osservazione lo hanno rilevato insieme; senza dati quando meno di {k} misuravano",
+            words_it(view.rule)
+        ),
+    }
+}
+
+/// "2 su 3".
+fn words_it(rule: Consensus) -> String {
+    format!("{} su {}", rule.k, rule.n)
+}
+
+/// Who saw one incident, in words: "milano-1, roma-1 (2 of 3 measuring)".
+pub(crate) fn seen_in(seen: &Seen, lang: super::Lang) -> String {
+    let names = if seen.seen_by.is_empty() {
+        "—".to_owned()
+    } else {
+        seen.seen_by.join(", ")
+    };
+    match lang {
+        super::Lang::En => format!(
+            "{names} ({} of {} measuring)",
+            seen.seen_by.len(),
+            seen.measuring.len()
+        ),
+        super::Lang::It => format!(
+            "{names} ({} su {} in misura)",
+            seen.seen_by.len(),
+            seen.measuring.len()
+        ),
+    }
+}
+
+/// The probes whose consensus could not be reached, in words, one sentence each.
+pub(crate) fn short_in(view: &View, lang: super::Lang) -> Vec<String> {
+    let k = view.rule.k;
+    view.short
+        .iter()
+        .map(|(probe, n)| match lang {
+            super::Lang::En => format!(
+                "{probe}: {n} vantage(s) measured it in the period, fewer than the {k} the rule needs: the consensus cannot be reached, and its time is no data."
+            ),
+            super::Lang::It => format!(
+                "{probe}: {n} punto/i di osservazione l'hanno misurata nel periodo, meno dei {k} richiesti: il consenso non può essere raggiunto e il suo tempo è senza dati."
+            ),
+        })
+        .collect()
+}
+
 /// The records of several stores as one list: the first store's as they are, each
 /// other store's record dropped when identical to one kept (shipped by several
 /// vantages), else renumbered past every id so far, its `supersedes` following the

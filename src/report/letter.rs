@@ -268,6 +268,8 @@ struct Facts<'a> {
     /// The plan's terms in words ([`terms::describe`]).
     terms: String,
     vantage: &'a str,
+    /// The vantages the figures rest on, when more than one.
+    vantages: Option<Vantages>,
     /// Checks were made in the period (the figures rest on monitoring).
     measured: bool,
     /// Some interruption comes from a record other than monitoring.
@@ -345,6 +347,28 @@ struct Outage {
 struct SeenFrom {
     count: usize,
     names: String,
+}
+
+/// The vantages a report rests on, when more than one, and its rule's `k`.
+struct Vantages {
+    count: usize,
+    names: String,
+    k: u32,
+}
+
+/// The vantages of `c`'s report, when more than one.
+fn vantages_of(c: &ContractReport) -> Option<Vantages> {
+    let view = c.consensus.as_ref().filter(|v| v.vantages.len() > 1)?;
+    Some(Vantages {
+        count: view.vantages.len(),
+        names: view
+            .vantages
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        k: view.rule.k,
+    })
 }
 
 /// Who saw incident `index`, when the report rests on more than one vantage: a
@@ -499,6 +523,7 @@ impl<'a> Facts<'a> {
             clause: c.plan.clause.as_deref(),
             terms: terms::describe(&c.plan, lang),
             vantage,
+            vantages: vantages_of(c),
             measured: c.evidence.checks > 0,
             recorded: c
                 .incidents
@@ -689,6 +714,7 @@ mod tests {
             clause: Some("art. 6"),
             terms: "99,9 %".to_owned(),
             vantage: "milano-1",
+            vantages: None,
             measured: true,
             recorded: true,
             zone: "Europe/Rome",

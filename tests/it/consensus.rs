@@ -10,7 +10,7 @@
 
 use slawatch::model::{Check, ErrorClass, Phases, Status, UtcMillis};
 use slawatch::outage::{Event, Outage};
-use slawatch::report::{self, ContractReport, Lang, Report};
+use slawatch::report::{self, ContractReport, Format, Lang, Report};
 use slawatch::store::{Reader, Store};
 use std::path::Path;
 use std::time::Duration;
@@ -293,6 +293,58 @@ fn consensus_k_of_n_over_three_vantages() {
         vec![("site".to_owned(), 1)]
     );
 
+    // The rendered reports: the rule, each vantage's view, who saw each incident.
+    let json: serde_json::Value = serde_json::from_str(
+        &report::render(&r, Format::Json, "slawatch-2023-01", Lang::En)
+            .remove(0)
+            .1,
+    )
+    .unwrap();
+    let two_json = json["contracts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["contract"]["id"] == "two")
+        .unwrap();
+    assert_eq!(two_json["consensus"]["rule"], "2 of 3");
+    assert_eq!(two_json["consensus"]["vantages"][1]["name"], "roma-1");
+    assert_eq!(
+        two_json["consensus"]["vantages"][0]["down"][1]["start"],
+        "2023-01-10T06:00:00.000Z"
+    );
+    assert_eq!(
+        two_json["incidents"][0]["seen_by"],
+        serde_json::json!(NAMES)
+    );
+    let alone_json = report::render(&alone, Format::Json, "slawatch-2023-01", Lang::En)
+        .remove(0)
+        .1;
+    let alone_json: serde_json::Value = serde_json::from_str(&alone_json).unwrap();
+    assert!(alone_json["contracts"][0].get("consensus").is_none());
+    assert!(
+        alone_json["contracts"][0]["incidents"][0]
+            .get("seen_by")
+            .is_none()
+    );
+    let md = report::render(&r, Format::Md, "slawatch-2023-01", Lang::En)
+        .remove(0)
+        .1;
+    assert!(
+        md.contains("2 of 3: down when at least 2 of the 3 vantages saw it down at once"),
+        "{md}"
+    );
+    assert!(
+        md.contains("milano-1, roma-1, torino-1 (3 of 3 measuring)"),
+        "{md}"
+    );
+    let md_alone = report::render(&alone, Format::Md, "slawatch-2023-01", Lang::En)
+        .remove(0)
+        .1;
+    assert!(
+        md_alone.contains("fewer than the 2 the rule needs"),
+        "{md_alone}"
+    );
+
     // Letters cite how many vantages saw each outage; one vantage's do not.
     let letter = |r: &Report, id: &str, lang: Lang| {
         report::letter::render(
@@ -319,6 +371,30 @@ fn consensus_k_of_n_over_three_vantages() {
         en_any.contains("seen from one vantage point only (milano-1)"),
         "{en_any}"
     );
+    assert!(
+        en.contains("from 3 independent vantage points (milano-1, roma-1, torino-1), counting an interruption when at least 2 of them"),
+        "{en}"
+    );
     let en_one = letter(&alone, "any", Lang::En);
     assert!(!en_one.contains("vantage point"), "{en_one}");
+}
+
+#[test]
+fn consensus_a_plan_vantages_that_is_not_k_of_n_is_an_error_at_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slawatch.toml");
+    std::fs::write(
+        &path,
+        CONFIG.replace(
+            "vantages = \"2 of 3\"\n[plan.window]",
+            "vantages = \"3 of 2\"\n[plan.window]",
+        ),
+    )
+    .unwrap();
+    let err = slawatch::config::load(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("plan 'two-plan': vantages '3 of 2' must be \"K of N\""),
+        "{err}"
+    );
+    assert!(err.contains("slawatch.toml:33:12:"), "{err}");
 }
