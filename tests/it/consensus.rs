@@ -337,6 +337,12 @@ fn consensus_k_of_n_over_three_vantages() {
         md.contains("milano-1, roma-1, torino-1 (3 of 3 measuring)"),
         "{md}"
     );
+    let html = report::render(&r, Format::Html, "slawatch-2023-01", Lang::En)
+        .remove(0)
+        .1;
+    assert!(html.contains("<th>Its own view</th>"), "{html}");
+    assert!(html.contains("roma-1: 2023-01-10"), "each vantage's strip");
+    assert!(html.contains("<td>milano-1, roma-1, torino-1 (3 of 3 measuring)</td>"));
     let md_alone = report::render(&alone, Format::Md, "slawatch-2023-01", Lang::En)
         .remove(0)
         .1;
