@@ -60,6 +60,12 @@
 //!   service). Every such window that starts before the period's end is passed, so
 //!   a yearly maintenance budget is consumed in order.
 //!
+//! - **Several vantages** (issue 18, [`build_vantages`]): each probe's down and
+//!   no-data time is first the k-of-n consensus over the vantages' stores
+//!   (`consensus.rs`: down where k vantages saw it down, no data where fewer than
+//!   k were measuring), then the probes combine as above. One vantage under the
+//!   default rule (any one) skips the consensus: its report is what it always was.
+//!
 //! Proven minimum and uncertainty of a combined incident: the same combination is
 //! applied to the probes' proven intervals (first to last failed check) and to their
 //! possible intervals (last success before, to the end); the proven minimum is the
