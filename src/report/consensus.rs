@@ -306,11 +306,11 @@ pub(crate) fn rule_in(view: &View, lang: super::Lang) -> String {
             view.rule
         ),
         super::Lang::It if k == 1 => format!(
-            "{}: disservizio quando uno qualsiasi dei {n} punti di osservazione in misura lo ha rilevato; senza dati solo quando nessuno misurava",
+            "{}: disservizio quando uno qualsiasi dei {n} punti di rilevazione in misura lo ha rilevato; senza dati solo quando nessuno misurava",
             words_it(view.rule)
         ),
         super::Lang::It => format!(
-            "{}: disservizio quando almeno {k} dei {n} punti di osservazione lo hanno rilevato insieme; senza dati quando meno di {k} misuravano",
+            "{}: disservizio quando almeno {k} dei {n} punti di rilevazione lo hanno rilevato insieme; senza dati quando meno di {k} misuravano",
             words_it(view.rule)
         ),
     }
@@ -348,12 +348,26 @@ pub(crate) fn short_in(view: &View, lang: super::Lang) -> Vec<String> {
     view.short
         .iter()
         .map(|(probe, n)| match lang {
-            super::Lang::En => format!(
-                "{probe}: {n} vantage(s) measured it in the period, fewer than the {k} the rule needs: the consensus cannot be reached, and its time is no data."
-            ),
-            super::Lang::It => format!(
-                "{probe}: {n} punto/i di osservazione l'hanno misurata nel periodo, meno dei {k} richiesti: il consenso non può essere raggiunto e il suo tempo è senza dati."
-            ),
+            super::Lang::En => {
+                let who = match n {
+                    0 => "no vantage measured it".to_owned(),
+                    1 => "only 1 vantage measured it".to_owned(),
+                    n => format!("only {n} vantages measured it"),
+                };
+                format!(
+                    "{probe}: {who} in the period, fewer than the {k} the rule needs: the consensus cannot be reached, and its time is no data."
+                )
+            }
+            super::Lang::It => {
+                let who = match n {
+                    0 => "nessun punto di rilevazione l'ha misurata".to_owned(),
+                    1 => "un solo punto di rilevazione l'ha misurata".to_owned(),
+                    n => format!("solo {n} punti di rilevazione l'hanno misurata"),
+                };
+                format!(
+                    "{probe}: {who} nel periodo, meno dei {k} richiesti dalla regola: il consenso non può essere raggiunto e il suo tempo è senza dati."
+                )
+            }
         })
         .collect()
 }

@@ -271,7 +271,7 @@ fn vantages(s: &mut String, view: &super::consensus::View, tz: &jiff::tz::TimeZo
     let _ = write!(
         s,
         "\n### {}\n\n{}.\n\n",
-        t("Vantages", "Punti di osservazione"),
+        t("Vantages", "Punti di rilevazione"),
         esc(&super::consensus::rule_in(view, lang))
     );
     for line in super::consensus::short_in(view, lang) {
@@ -288,7 +288,7 @@ fn vantages(s: &mut String, view: &super::consensus::View, tz: &jiff::tz::TimeZo
     row(
         s,
         &[
-            t("Vantage", "Punto di osservazione"),
+            t("Vantage", "Punto di rilevazione"),
             t("Saw down", "Disservizi rilevati"),
             t("No data", "Senza dati"),
             t("Measured", "Misurato"),

@@ -369,7 +369,7 @@ fn consensus_k_of_n_over_three_vantages() {
     );
     let it = letter(&r, "two", Lang::It);
     assert!(
-        it.contains("vista da 3 punti di osservazione indipendenti (milano-1, roma-1, torino-1)"),
+        it.contains("vista da 3 punti di rilevazione indipendenti (milano-1, roma-1, torino-1)"),
         "{it}"
     );
     let en_any = letter(&r, "any", Lang::En);
