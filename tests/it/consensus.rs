@@ -404,3 +404,30 @@ fn consensus_a_plan_vantages_that_is_not_k_of_n_is_an_error_at_its_place() {
     );
     assert!(err.contains("slawatch.toml:33:12:"), "{err}");
 }
+
+/// A probe spread over milano-1 and roma-1 only: torino-1's evidence for it does not
+/// count, so "2 of 3" needs both of the two that run it.
+#[test]
+fn consensus_a_probe_spread_over_two_vantages_counts_only_the_two() {
+    let mut f = fixture();
+    std::fs::write(f.dir.path().join("pw"), "secret\n").unwrap();
+    let path = f.dir.path().join("spread.toml");
+    let text = CONFIG.replacen(
+        "[[http]]\nname = \"site\"\n",
+        "[shared]\nurl = \"postgres://slawatch@db.example.test/slawatch\"\npassword_file = \"pw\"\nvantages = [\"milano-1\", \"roma-1\", \"torino-1\"]\n\n[[http]]\nname = \"site\"\nvantages = [\"milano-1\", \"roma-1\"]\n",
+        1,
+    );
+    std::fs::write(&path, text).unwrap();
+    f.config = slawatch::config::load(&path).unwrap();
+    let r = f.report(&NAMES);
+    let two = contract(&r, "two");
+    assert_eq!(spans(two), vec![(t("02:00"), t("03:00"))]);
+    let seen = &two.consensus.as_ref().unwrap().incidents[0];
+    assert_eq!(seen.seen_by, ["milano-1", "roma-1"]);
+    assert_eq!(seen.measuring, ["milano-1", "roma-1"]);
+    // roma-1 off: one of the two measuring is fewer than 2, whatever torino-1 says.
+    assert!(no_data_in(two, t("12:00"), t("14:00")) >= 119);
+    // torino-1 does not run the probe: its own view measured nothing of it.
+    let torino = &two.consensus.as_ref().unwrap().vantages[2];
+    assert_eq!((torino.name.as_str(), torino.measured_ms), ("torino-1", 0));
+}
