@@ -495,7 +495,7 @@ fn chosen<'c>(config: &'c Config, only: Option<&str>) -> Result<Vec<&'c Contract
 /// [`build`] over several vantages' evidence (issue 18): `vantages` holds each
 /// vantage's name and its store (a `--shared` read, `shared::read`), and each
 /// contract's consensus (`vantages = "K of N"`, default any one) decides when the
-/// service was down. With one vantage it is [`build`].
+/// service was down. With one vantage it is [`build`], the view named as given.
 ///
 /// # Errors
 /// As [`build`]; no vantage at all is an input error.
@@ -510,7 +510,7 @@ pub fn build_vantages(
         [] => Err(ReportError::Input(
             "no vantage has shipped evidence to the shared store yet".to_owned(),
         )),
-        [(_, reader)] => build(config, reader, period, only, generated_at),
+        // One vantage is `build` under its own name (its records as they are).
         _ => {
             let spec = PeriodSpec::parse(period).map_err(|e| ReportError::Input(e.to_string()))?;
             let contracts = chosen(config, only)?;

@@ -292,6 +292,7 @@ fn consensus_k_of_n_over_three_vantages() {
         short.consensus.as_ref().unwrap().short,
         vec![("site".to_owned(), 1)]
     );
+    assert_eq!(short.consensus.as_ref().unwrap().vantages[0].name, "roma-1");
 
     // The rendered reports: the rule, each vantage's view, who saw each incident.
     let json: serde_json::Value = serde_json::from_str(
