@@ -178,9 +178,9 @@ fn rests_on(c: &ContractReport, lang: Lang) -> String {
             Lang::It => format!(
                 "sul monitoraggio {} {v} per {} del periodo ({} su {})",
                 if b.vantages.len() == 1 {
-                    "dal punto di rilevazione"
+                    "dal punto di osservazione"
                 } else {
-                    "dai punti di rilevazione"
+                    "dai punti di osservazione"
                 },
                 if tiny(b.monitored_ms, b.period_ms) {
                     "meno dello 0,1 %".to_owned()

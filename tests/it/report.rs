@@ -1307,7 +1307,7 @@ fn evidence_a_record_counts_where_no_check_ran_and_only_over_its_own_span() {
     );
     assert_eq!(
         report::basis::summary(&r.contracts[0], Lang::It),
-        "I dati si basano sul monitoraggio dal punto di rilevazione milano-1 per il \
+        "I dati si basano sul monitoraggio dal punto di osservazione milano-1 per il \
          6,7 % del periodo (48,0 h su 720,0 h) e su 2 incidenti registrati \
          (pagina di stato del fornitore e registrazione manuale). Le 664,0 h senza \
          controlli né registrazioni sono escluse dal tempo misurato (missing_data = \
