@@ -306,6 +306,9 @@ pub(super) struct RawPlan {
     #[serde(default)]
     goodwill: Vec<RawGoodwill>,
     clause: Option<String>,
+    /// `vantages = "K of N"` (issue 18): the consensus of the plan's contracts that
+    /// state none.
+    vantages: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -505,6 +508,19 @@ pub(super) fn build(cx: &mut Ctx<'_>, r: &RawPlan) -> Option<Plan> {
         goodwill: goodwill(&r.goodwill),
         clause: r.clause.clone(),
     })
+}
+
+/// The plan's `vantages = "K of N"` (issue 18), for its contracts that state none;
+/// `None` when absent or wrong (the mistake is recorded in `cx`).
+pub(super) fn consensus(cx: &mut Ctx<'_>, r: &RawPlan) -> Option<crate::config::Consensus> {
+    let v = r.vantages.as_ref()?;
+    match crate::config::Consensus::parse(v.get_ref()) {
+        Ok(c) => Some(c),
+        Err(message) => {
+            err(cx, r, v.span(), message);
+            None
+        }
+    }
 }
 
 /// Records a problem of plan `r` at `span`, prefixed with the plan's id.

@@ -84,23 +84,33 @@ fn first_use(
     true
 }
 
-/// Checks `[[plan]]` tables: unique ids, then each plan's terms. Returns the valid
-/// plans and where each id was written (for references from contracts).
-fn check_plans(
-    cx: &mut Ctx<'_>,
-    raw: &[super::plan::RawPlan],
-) -> (Vec<crate::sla::Plan>, HashMap<String, Range<usize>>) {
+/// The valid plans, where each plan id was written (for references from
+/// contracts), and each plan's `vantages` consensus when it states one.
+type CheckedPlans = (
+    Vec<crate::sla::Plan>,
+    HashMap<String, Range<usize>>,
+    HashMap<String, Consensus>,
+);
+
+/// Checks `[[plan]]` tables: unique ids, then each plan's terms.
+fn check_plans(cx: &mut Ctx<'_>, raw: &[super::plan::RawPlan]) -> CheckedPlans {
     let mut plans = Vec::new();
     let mut ids: HashMap<String, Range<usize>> = HashMap::new();
+    let mut consensus = HashMap::new();
     for p in raw {
         if !first_use(cx, &mut ids, &p.id, "plan") {
             continue;
         }
-        if let Some(plan) = super::plan::build(cx, p) {
+        let built = super::plan::build(cx, p);
+        let rule = super::plan::consensus(cx, p);
+        if let Some(plan) = built {
+            if let Some(rule) = rule {
+                consensus.insert(plan.id.clone(), rule);
+            }
             plans.push(plan);
         }
     }
-    (plans, ids)
+    (plans, ids, consensus)
 }
 
 pub(super) fn parse(text: &str, path: &Path, env: EnvLookup<'_>) -> Result<Config, ConfigErrors> {
@@ -130,7 +140,7 @@ pub(super) fn parse_plans(text: &str, path: &Path) -> Result<Vec<crate::sla::Pla
             raw = elements(&mut cx, value, "plan");
         }
     }
-    let (plans, _) = check_plans(&mut cx, &raw);
+    let (plans, _, _) = check_plans(&mut cx, &raw);
     if cx.errors.is_empty() {
         Ok(plans)
     } else {
@@ -264,9 +274,15 @@ fn build(cx: &mut Ctx<'_>, mut raw: RawConfig, path: &Path, env: EnvLookup<'_>) 
         &resolve,
     );
     mailflow_references(cx, &raw.mailflow, &probes, &names);
-    let (plans, plan_ids) = check_plans(cx, &raw.plans);
+    let (plans, plan_ids, plan_consensus) = check_plans(cx, &raw.plans);
     daemon.retention = retention(cx, d.retention.as_ref(), &plans, daemon.retention);
-    let (contracts, contract_ids) = contracts(cx, &raw.contracts, &plan_ids, &names, &probes);
+    let (mut contracts, contract_ids) = contracts(cx, &raw.contracts, &plan_ids, &names, &probes);
+    // A contract's `vantages` overrides its plan's.
+    for c in &mut contracts {
+        if c.vantages.is_none() {
+            c.vantages = plan_consensus.get(&c.plan).copied();
+        }
+    }
     let maintenance = maintenance(cx, &raw.maintenance, &contract_ids, &names);
     let goodwill = goodwill(cx, &raw.goodwill, &contract_ids, &plan_ids);
     let members = raw

@@ -60,6 +60,12 @@
 //!   service). Every such window that starts before the period's end is passed, so
 //!   a yearly maintenance budget is consumed in order.
 //!
+//! - **Several vantages** (issue 18, [`build_vantages`]): each probe's down and
+//!   no-data time is first the k-of-n consensus over the vantages' stores
+//!   (`consensus.rs`: down where k vantages saw it down, no data where fewer than
+//!   k were measuring), then the probes combine as above. One vantage under the
+//!   default rule (any one) skips the consensus: its report is what it always was.
+//!
 //! Proven minimum and uncertainty of a combined incident: the same combination is
 //! applied to the probes' proven intervals (first to last failed check) and to their
 //! possible intervals (last success before, to the end); the proven minimum is the
@@ -201,6 +207,10 @@ pub struct ContractReport {
     pub records: Vec<crate::store::Incident>,
     /// The claim deadline's state at the report's `generated_at`.
     pub deadline: Option<super::deadline::DeadlineStatus>,
+    /// With several vantages (or a contract needing more than one): the rule, each
+    /// vantage's view beside the consensus, and who saw each incident; `None` for a
+    /// report of one vantage under the default rule (nothing new to show).
+    pub consensus: Option<super::consensus::View>,
 }
 
 /// One incident with its evidence.
@@ -324,8 +334,13 @@ struct ProbeDown {
     manual: Vec<crate::store::Incident>,
     /// End used for each outage (open ones run to the period's end).
     ends: Vec<i64>,
-    /// Time the probe was not measured ([`probe_no_data`]).
+    /// Time the probe was not measured ([`probe_no_data`]); with several
+    /// vantages, the consensus's no data.
     no_data: Intervals,
+    /// With several vantages (or a contract needing more than one): the k-of-n
+    /// consensus over them, which decides down, proven and possible time; the
+    /// outages above are then every vantage's, for the incidents' details.
+    consensus: Option<super::consensus::ProbeConsensus>,
 }
 
 impl ProbeDown {
@@ -333,8 +348,12 @@ impl ProbeDown {
         Intervals::of(self.manual.iter().map(|i| (i.start.0, i.end.0)))
     }
 
-    /// Measured down: outages where the probe was measured.
+    /// Measured down: outages where the probe was measured (with several vantages,
+    /// where the consensus says so).
     fn measured_down(&self) -> Intervals {
+        if let Some(c) = &self.consensus {
+            return c.down.clone();
+        }
         Intervals::of(
             self.outages
                 .iter()
@@ -355,6 +374,9 @@ impl ProbeDown {
     }
 
     fn proven(&self) -> Intervals {
+        if let Some(c) = &self.consensus {
+            return c.proven.clone();
+        }
         Intervals::of(
             self.outages
                 .iter()
@@ -363,6 +385,9 @@ impl ProbeDown {
     }
 
     fn possible(&self) -> Intervals {
+        if let Some(c) = &self.consensus {
+            return c.possible.union(&self.manual_set());
+        }
         let mut v: Vec<(i64, i64)> = self
             .outages
             .iter()
@@ -371,6 +396,43 @@ impl ProbeDown {
             .collect();
         v.extend(self.manual.iter().map(|i| (i.start.0, i.end.0)));
         Intervals::of(v)
+    }
+}
+
+/// One probe's contribution from its vantages' evidence: with one vantage under the
+/// default rule, that vantage's as it always was; else the consensus over them
+/// (`consensus::of_probe`), which then decides down, no data, proven and possible.
+fn probe_down(
+    name: &str,
+    views: Vec<super::consensus::VantageProbe>,
+    manual: Vec<crate::store::Incident>,
+    several: bool,
+    rule: crate::config::Consensus,
+    (from, to): (i64, i64),
+) -> ProbeDown {
+    if !several {
+        let (outages, ends, no_data) = views.into_iter().next().map_or_else(
+            || (Vec::new(), Vec::new(), Intervals::empty()),
+            |v| (v.outages, v.ends, v.no_data),
+        );
+        return ProbeDown {
+            name: name.to_owned(),
+            outages,
+            manual,
+            ends,
+            no_data,
+            consensus: None,
+        };
+    }
+    let k = usize::try_from(rule.k).unwrap_or(usize::MAX);
+    let c = super::consensus::of_probe(views, k, from, to);
+    ProbeDown {
+        name: name.to_owned(),
+        outages: c.views.iter().flat_map(|v| v.outages.clone()).collect(),
+        ends: c.views.iter().flat_map(|v| v.ends.clone()).collect(),
+        manual,
+        no_data: c.no_data.clone(),
+        consensus: Some(c),
     }
 }
 
@@ -392,7 +454,22 @@ pub fn build(
     generated_at: UtcMillis,
 ) -> Result<Report, ReportError> {
     let spec = PeriodSpec::parse(period).map_err(|e| ReportError::Input(e.to_string()))?;
-    let contracts: Vec<&Contract> = match only {
+    let contracts = chosen(config, only)?;
+    let all_records = reader.incidents()?;
+    build_from(
+        config,
+        reader,
+        spec,
+        contracts,
+        &all_records,
+        only.is_some(),
+        generated_at,
+    )
+}
+
+/// Every contract of `config`, or only the one named `only`.
+fn chosen<'c>(config: &'c Config, only: Option<&str>) -> Result<Vec<&'c Contract>, ReportError> {
+    Ok(match only {
         Some(id) => vec![
             config
                 .contracts
@@ -412,23 +489,13 @@ pub fn build(
                 })?,
         ],
         None => config.contracts.iter().collect(),
-    };
-    let all_records = reader.incidents()?;
-    build_from(
-        config,
-        reader,
-        spec,
-        contracts,
-        &all_records,
-        only.is_some(),
-        generated_at,
-    )
+    })
 }
 
 /// [`build`] over several vantages' evidence (issue 18): `vantages` holds each
 /// vantage's name and its store (a `--shared` read, `shared::read`), and each
 /// contract's consensus (`vantages = "K of N"`, default any one) decides when the
-/// service was down. With one vantage it is [`build`].
+/// service was down. With one vantage it is [`build`], the view named as given.
 ///
 /// # Errors
 /// As [`build`]; no vantage at all is an input error.
@@ -443,10 +510,25 @@ pub fn build_vantages(
         [] => Err(ReportError::Input(
             "no vantage has shipped evidence to the shared store yet".to_owned(),
         )),
-        [(_, reader)] => build(config, reader, period, only, generated_at),
-        _ => Err(ReportError::Input(
-            "a report over several vantages is not built yet".to_owned(),
-        )),
+        // One vantage is `build` under its own name (its records as they are).
+        _ => {
+            let spec = PeriodSpec::parse(period).map_err(|e| ReportError::Input(e.to_string()))?;
+            let contracts = chosen(config, only)?;
+            let stores = vantages
+                .iter()
+                .map(|(_, r)| r.incidents())
+                .collect::<Result<Vec<_>, _>>()?;
+            let all_records = super::consensus::merge_records(&stores);
+            build_over(
+                config,
+                vantages,
+                spec,
+                contracts,
+                &all_records,
+                only.is_some(),
+                generated_at,
+            )
+        }
     }
 }
 
@@ -462,6 +544,40 @@ pub(crate) fn build_from(
     by_name: bool,
     generated_at: UtcMillis,
 ) -> Result<Report, ReportError> {
+    build_over(
+        config,
+        &[(config.daemon.vantage.clone(), reader)],
+        spec,
+        contracts,
+        all_records,
+        by_name,
+        generated_at,
+    )
+}
+
+/// What a report reads from: each vantage's name and store, with the read caches
+/// of each and each store's chain head.
+struct Sources<'v, 'r> {
+    views: &'v [(String, &'r Reader)],
+    coverage: Vec<CoverageCache>,
+    read: Vec<ProbeCache>,
+    chains: Vec<Option<(i64, String)>>,
+}
+
+/// [`build_from`] over one or several vantages' stores.
+fn build_over(
+    config: &Config,
+    views: &[(String, &Reader)],
+    spec: PeriodSpec,
+    contracts: Vec<&Contract>,
+    all_records: &[crate::store::Incident],
+    by_name: bool,
+    generated_at: UtcMillis,
+) -> Result<Report, ReportError> {
+    let chains = views
+        .iter()
+        .map(|(_, r)| r.chain_head())
+        .collect::<Result<Vec<_>, _>>()?;
     let manual =
         super::records::open_until(crate::store::effective_incidents(all_records), generated_at);
     let mut report = Report {
@@ -471,10 +587,18 @@ pub(crate) fn build_from(
         vantage: config.daemon.vantage.clone(),
         contracts: Vec::new(),
         skipped: Vec::new(),
-        chain: reader.chain_head()?,
+        // One chain head, or each vantage's in its view (`consensus::VantageView`).
+        chain: match chains.as_slice() {
+            [one] => one.clone(),
+            _ => None,
+        },
     };
-    let mut coverage = CoverageCache::default();
-    let mut read = ProbeCache::default();
+    let mut src = Sources {
+        views,
+        coverage: views.iter().map(|_| CoverageCache::default()).collect(),
+        read: views.iter().map(|_| ProbeCache::default()).collect(),
+        chains,
+    };
     for c in contracts {
         let Some(plan) = config.plans.iter().find(|p| p.id == c.plan) else {
             report
@@ -482,16 +606,7 @@ pub(crate) fn build_from(
                 .push((c.id.clone(), format!("plan '{}' not found", c.plan)));
             continue;
         };
-        match contract_report(
-            config,
-            reader,
-            &mut coverage,
-            &mut read,
-            &manual,
-            c,
-            plan,
-            spec,
-        )? {
+        match contract_report(config, &mut src, &manual, c, plan, spec)? {
             Ok(mut cr) => {
                 let (ps, pe) = (cr.evaluation.period.start, cr.evaluation.period.end);
                 cr.records = super::records::of(all_records, c, ps, pe);
@@ -529,6 +644,14 @@ impl CoverageCache {
             }
         };
         Ok(self.spans.get(i).map_or(&[][..], |(_, v)| v.as_slice()))
+    }
+
+    /// The segments [`Self::get`] read for `(from, to)`, if it did.
+    fn peek(&self, from: i64, to: i64) -> &[Coverage] {
+        self.spans
+            .iter()
+            .find(|(k, _)| *k == (from, to))
+            .map_or(&[][..], |(_, v)| v.as_slice())
     }
 }
 
@@ -605,19 +728,24 @@ impl ProbeCache {
             .collect();
         Ok(crate::store::combine_evidence(parts.iter().copied()))
     }
+
+    /// The parts [`Self::evidence`] read of `probes` over `[from, to)`, in name order.
+    fn evidence_parts(&self, probes: &[String], from: i64, to: i64) -> Vec<&ProbeEvidence> {
+        let mut names: Vec<&String> = probes.iter().collect();
+        names.sort();
+        names.dedup();
+        names
+            .iter()
+            .filter_map(|name| self.evidence.get(&((*name).clone(), from, to)))
+            .collect()
+    }
 }
 
 /// The report of one contract; `Ok(Err(reason))` when its plan cannot be evaluated
 /// over this period.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the report's two read caches travel with the contract's inputs"
-)]
 fn contract_report(
     config: &Config,
-    reader: &Reader,
-    coverage: &mut CoverageCache,
-    read: &mut ProbeCache,
+    src: &mut Sources<'_, '_>,
     manual: &[crate::store::Incident],
     c: &Contract,
     plan: &Plan,
@@ -644,33 +772,59 @@ fn contract_report(
         None => None,
     };
     let (from, to) = (ps - SEARCH_MARGIN_MS, pe + SEARCH_MARGIN_MS);
+    // The consensus decides with several vantages, or when one is not enough.
+    let rule = c.vantages.unwrap_or(crate::config::Consensus::ANY);
+    let several = src.views.len() > 1 || rule.k > 1;
+    for ((_, reader), cache) in src.views.iter().zip(&mut src.coverage) {
+        cache.get(reader, from, to)?;
+    }
+    let covs: Vec<&[Coverage]> = src.coverage.iter().map(|c| c.peek(from, to)).collect();
 
     // Each probe's down time.
     let mut probes: Vec<ProbeDown> = Vec::new();
     for name in &c.probes {
-        let outages = read.outages(reader, name, from, to)?;
-        let ends = outages
-            .iter()
-            .map(|o| o.end.map_or(pe.max(o.last_failure.0 + 1), |e| e.0))
-            .collect();
         let mine = manual
             .iter()
             .filter(|i| i.probe.as_deref() == Some(name.as_str()) && i.contract.is_none())
             .filter(|i| overlaps((i.start.0, i.end.0), (from, to)))
             .cloned()
             .collect();
-        let no_data = match config.probe(name) {
-            Some(p) => read.no_data(reader, p, name, from, to)?,
-            // Not configured any more: only coverage and its outages speak for it.
-            None => Intervals::empty(),
-        };
-        probes.push(ProbeDown {
-            name: name.clone(),
-            outages,
-            manual: mine,
-            ends,
-            no_data,
-        });
+        let mut views = Vec::new();
+        // Only the vantages that run the probe hold evidence for it.
+        let runs_on = config
+            .probe(name)
+            .map(|p| config.vantages_of(p))
+            .unwrap_or_default();
+        for (i, (vantage, reader)) in src.views.iter().enumerate() {
+            if several && !runs_on.is_empty() && !runs_on.contains(vantage) {
+                continue;
+            }
+            let (Some(read), Some(cov)) = (src.read.get_mut(i), covs.get(i)) else {
+                continue;
+            };
+            let outages = read.outages(reader, name, from, to)?;
+            let ends = outages
+                .iter()
+                .map(|o| o.end.map_or(pe.max(o.last_failure.0 + 1), |e| e.0))
+                .collect();
+            let mut no_data = match config.probe(name) {
+                Some(p) => read.no_data(reader, p, name, from, to)?,
+                // Not configured any more: only coverage and its outages speak for it.
+                None => Intervals::empty(),
+            };
+            if several {
+                // A vantage not running at all was not measuring either.
+                let covered = Intervals::of(cov.iter().map(|s| (s.start.0, s.end.0)));
+                no_data = no_data.union(&Intervals::single(from, to).subtract(&covered));
+            }
+            views.push(super::consensus::VantageProbe {
+                vantage: vantage.clone(),
+                outages,
+                ends,
+                no_data,
+            });
+        }
+        probes.push(probe_down(name, views, mine, several, rule, (from, to)));
     }
     let contract_manual: Vec<&crate::store::Incident> = manual
         .iter()
@@ -686,7 +840,14 @@ fn contract_report(
         .filter(|m| m.start.0 < pe)
         .collect();
 
-    let coverage: &[Coverage] = coverage.get(reader, from, to)?;
+    let joined: Vec<Coverage>;
+    let coverage: &[Coverage] = match covs.as_slice() {
+        [one] => one,
+        _ => {
+            joined = covs.concat();
+            &joined
+        }
+    };
     let service = (service_start, service_end);
     if life_of((ps, pe), service).is_empty() {
         return Ok(Err(format!(
@@ -713,7 +874,14 @@ fn contract_report(
         gaps,
         monitored,
     } = timeline_of(&evidence_in, |probe, s, e| {
-        reader.failure_classes(probe, UtcMillis(s), UtcMillis(e))
+        // Every vantage's failed checks, by class.
+        let mut all: std::collections::BTreeMap<String, i64> = Default::default();
+        for (_, reader) in src.views {
+            for (class, n) in reader.failure_classes(probe, UtcMillis(s), UtcMillis(e))? {
+                *all.entry(class).or_insert(0) += n;
+            }
+        }
+        Ok::<_, StoreError>(all.into_iter().collect())
     })?;
 
     let ov = overrides(c);
@@ -727,7 +895,36 @@ fn contract_report(
             r.excluded = o.excluded.clone();
         }
     }
-    let evidence = read.evidence(reader, &c.probes, ps, pe)?;
+    // Each vantage's digest, and the report's over every vantage in their order.
+    let mut digests = Vec::new();
+    for ((_, reader), read) in src.views.iter().zip(&mut src.read) {
+        digests.push(read.evidence(reader, &c.probes, ps, pe)?);
+    }
+    let evidence = match digests.as_slice() {
+        [one] => one.clone(),
+        _ => crate::store::combine_evidence(
+            src.read
+                .iter()
+                .flat_map(|r| r.evidence_parts(&c.probes, ps, pe))
+                .collect::<Vec<_>>()
+                .into_iter(),
+        ),
+    };
+    let consensus = several.then(|| {
+        super::consensus::view(
+            rule,
+            src.views,
+            &src.chains,
+            &evidence_in
+                .probes
+                .iter()
+                .map(|p| (p.name.as_str(), p.consensus.as_ref()))
+                .collect::<Vec<_>>(),
+            evidence_in.k,
+            &life_of((ps, pe), service),
+            &rows,
+        )
+    });
     let recorded: Vec<&crate::store::Incident> = evidence_in
         .probes
         .iter()
@@ -767,6 +964,7 @@ fn contract_report(
         comparison: super::compare::Comparison::default(),
         records: Vec::new(),
         deadline: None,
+        consensus,
     };
     cr.comparison = super::compare::build(config, &cr, spec);
     Ok(Ok(cr))
@@ -911,8 +1109,14 @@ fn timeline_of<E>(
         let mut causes: Vec<Option<String>> = Vec::new();
         for p in probes {
             let mut seen = false;
+            // Under a consensus, a vantage's outage is evidence of this incident
+            // only where the consensus found the probe down.
+            let agreed = p
+                .consensus
+                .as_ref()
+                .is_none_or(|c| !c.down.clip(s, e).is_empty());
             for (o, end) in p.outages.iter().zip(&p.ends) {
-                if overlaps((o.start.0, *end), (s, e)) {
+                if agreed && overlaps((o.start.0, *end), (s, e)) {
                     seen = true;
                     sources.insert("measured".to_owned());
                     open |= o.end.is_none();
@@ -1160,6 +1364,7 @@ mod tests {
             outages,
             manual: Vec::new(),
             no_data: set(no_data),
+            consensus: None,
         }
     }
 

@@ -461,6 +461,88 @@ impl Page<'_> {
         out
     }
 
+    /// The consensus rule in words.
+    fn consensus_rule(&self, view: &super::consensus::View) -> String {
+        super::consensus::rule_in(view, self.lang)
+    }
+
+    /// The probes whose consensus cannot be reached, one sentence each.
+    fn consensus_short(&self, view: &super::consensus::View) -> Vec<String> {
+        super::consensus::short_in(view, self.lang)
+    }
+
+    /// The incidents table's vantage cell: who saw it under a consensus, else the
+    /// vantages probing during it.
+    fn incident_vantages(&self, c: &ContractReport, i: &usize, row: &IncidentRow) -> String {
+        match &c.consensus {
+            Some(view) => view
+                .incidents
+                .get(*i)
+                .map(|seen| super::consensus::seen_in(seen, self.lang))
+                .unwrap_or_default(),
+            None => row.vantages.join(", "),
+        }
+    }
+
+    /// One vantage's strip: up over the contract's life, its no data, what it saw
+    /// down.
+    fn vantage_spans(&self, c: &ContractReport, v: &super::consensus::VantageView) -> Vec<Span> {
+        let lang = self.lang;
+        let (ps, pe) = (c.evaluation.period.start, c.evaluation.period.end);
+        let tz = &c.plan.window.timezone;
+        let x = |t: i64| x_of(t, ps, pe);
+        let during = |s: i64, e: i64| {
+            format!(
+                "{}: {} {} {}",
+                v.name,
+                text::local_in(s.max(ps), tz, lang),
+                text::t(lang, "to", "–"),
+                text::local_in(e.min(pe), tz, lang)
+            )
+        };
+        let mut out = vec![span(
+            "out",
+            0,
+            W,
+            0,
+            100,
+            text::t(lang, "outside the contract", "fuori dal contratto").to_owned(),
+        )];
+        let life_s = c.timeline.service_start.map_or(ps, |t| t.0.max(ps));
+        let life_e = c.timeline.service_end.map_or(pe, |t| t.0.min(pe));
+        if life_e > life_s {
+            out.push(span(
+                "up",
+                x(life_s),
+                x(life_e),
+                0,
+                100,
+                format!(
+                    "{} {}",
+                    text::t(lang, "up", "disponibile"),
+                    during(life_s, life_e)
+                ),
+            ));
+        }
+        for &(a, b) in &v.no_data {
+            let title = format!(
+                "{} {}",
+                text::t(lang, "no data", "senza dati"),
+                during(a, b)
+            );
+            out.push(span("nodata", x(a), x(b), 0, 100, title));
+        }
+        for &(a, b) in &v.down {
+            let title = format!(
+                "{} {}",
+                text::t(lang, "saw down", "disservizio rilevato"),
+                during(a, b)
+            );
+            out.push(span("down", x(a), x(b), 0, 100, title));
+        }
+        out
+    }
+
     /// The timeline's colours and what they mean; "outside the contract" only when
     /// the contract starts or ends inside the period.
     fn legend(&self, c: &ContractReport) -> Vec<(&'static str, &'static str)> {

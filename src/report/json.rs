@@ -12,6 +12,54 @@ use serde_json::{Value, json};
 pub(super) const FORMAT: &str = "slawatch-report/1";
 
 fn contract(c: &ContractReport, chain: Option<&(i64, String)>) -> Value {
+    let mut v = contract_alone(c, chain);
+    if let Some(view) = &c.consensus {
+        add_consensus(&mut v, view);
+    }
+    v
+}
+
+/// An interval as `{start, end, minutes}`.
+fn span((a, b): (i64, i64)) -> Value {
+    json!({"start": text::utc(a), "end": text::utc(b), "minutes": text::minutes(b - a)})
+}
+
+/// The contract's `consensus` object (several vantages, or a rule needing more than
+/// one) and each incident's `seen_by` and `measuring`; absent otherwise, so a report
+/// of one vantage reads as before.
+fn add_consensus(v: &mut Value, view: &super::consensus::View) {
+    if let Some(rows) = v.get_mut("incidents").and_then(Value::as_array_mut) {
+        for (row, seen) in rows.iter_mut().zip(&view.incidents) {
+            if let Some(row) = row.as_object_mut() {
+                row.insert("seen_by".into(), json!(seen.seen_by));
+                row.insert("measuring".into(), json!(seen.measuring));
+            }
+        }
+    }
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert(
+            "consensus".into(),
+            json!({
+                "rule": view.rule.to_string(),
+                "k": view.rule.k,
+                "n": view.rule.n,
+                "vantages": view.vantages.iter().map(|w| json!({
+                    "name": w.name,
+                    "down": w.down.iter().copied().map(span).collect::<Vec<_>>(),
+                    "no_data": w.no_data.iter().copied().map(span).collect::<Vec<_>>(),
+                    "measured_minutes": text::minutes(w.measured_ms),
+                    "chain": w.chain.as_ref().map(ChainHead::of),
+                })).collect::<Vec<_>>(),
+                "not_reached": view.short.iter().map(|(probe, n)| json!({
+                    "probe": probe,
+                    "vantages_measuring": n,
+                })).collect::<Vec<_>>(),
+            }),
+        );
+    }
+}
+
+fn contract_alone(c: &ContractReport, chain: Option<&(i64, String)>) -> Value {
     let tz = &c.plan.window.timezone;
     json!({
         "contract": {

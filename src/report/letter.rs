@@ -268,6 +268,8 @@ struct Facts<'a> {
     /// The plan's terms in words ([`terms::describe`]).
     terms: String,
     vantage: &'a str,
+    /// The vantages the figures rest on, when more than one.
+    vantages: Option<Vantages>,
     /// Checks were made in the period (the figures rest on monitoring).
     measured: bool,
     /// Some interruption comes from a record other than monitoring.
@@ -337,6 +339,47 @@ struct Outage {
     sources: Vec<Source>,
     /// Its error classes in words ([`class_words`]).
     results: Vec<&'static str>,
+    /// The vantages that saw it, when the report rests on more than one.
+    seen: Option<SeenFrom>,
+}
+
+/// The vantages that saw an interruption: how many, and their names.
+struct SeenFrom {
+    count: usize,
+    names: String,
+}
+
+/// The vantages a report rests on, when more than one, and its rule's `k`.
+struct Vantages {
+    count: usize,
+    names: String,
+    k: u32,
+}
+
+/// The vantages of `c`'s report, when more than one.
+fn vantages_of(c: &ContractReport) -> Option<Vantages> {
+    let view = c.consensus.as_ref().filter(|v| v.vantages.len() > 1)?;
+    Some(Vantages {
+        count: view.vantages.len(),
+        names: view
+            .vantages
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        k: view.rule.k,
+    })
+}
+
+/// Who saw incident `index`, when the report rests on more than one vantage: a
+/// letter from one vantage says nothing new.
+fn seen_from(c: &ContractReport, index: usize) -> Option<SeenFrom> {
+    let view = c.consensus.as_ref().filter(|v| v.vantages.len() > 1)?;
+    let seen = view.incidents.get(index)?;
+    (!seen.seen_by.is_empty()).then(|| SeenFrom {
+        count: seen.seen_by.len(),
+        names: seen.seen_by.join(", "),
+    })
 }
 
 /// Where an interruption was seen.
@@ -480,6 +523,7 @@ impl<'a> Facts<'a> {
             clause: c.plan.clause.as_deref(),
             terms: terms::describe(&c.plan, lang),
             vantage,
+            vantages: vantages_of(c),
             measured: c.evidence.checks > 0,
             recorded: c
                 .incidents
@@ -489,8 +533,9 @@ impl<'a> Facts<'a> {
             outages: c
                 .incidents
                 .iter()
-                .filter(|r| r.excluded.is_none())
-                .map(|r| outage(c, r, lang))
+                .enumerate()
+                .filter(|(_, r)| r.excluded.is_none())
+                .map(|(i, r)| outage(c, i, r, lang))
                 .collect(),
             excluded: c
                 .incidents
@@ -542,7 +587,7 @@ fn period_words(c: &ContractReport, lang: Lang) -> PeriodWords {
 
 /// One counted interruption: within one local day its day and clock times, else
 /// its start and end with dates; its sources and error classes.
-fn outage(c: &ContractReport, r: &IncidentRow, lang: Lang) -> Outage {
+fn outage(c: &ContractReport, index: usize, r: &IncidentRow, lang: Lang) -> Outage {
     let tz = &c.plan.window.timezone;
     // The local day and clock time of an instant.
     let local = |ms: i64| {
@@ -588,6 +633,7 @@ fn outage(c: &ContractReport, r: &IncidentRow, lang: Lang) -> Outage {
             .iter()
             .map(|(c, _)| class_words(c, lang))
             .collect(),
+        seen: seen_from(c, index),
     }
 }
 
@@ -668,6 +714,7 @@ mod tests {
             clause: Some("art. 6"),
             terms: "99,9 %".to_owned(),
             vantage: "milano-1",
+            vantages: None,
             measured: true,
             recorded: true,
             zone: "Europe/Rome",
@@ -679,6 +726,7 @@ mod tests {
                 counted: "150".to_owned(),
                 sources: vec![Source::Measured, Source::StatusPage],
                 results: vec!["x"],
+                seen: None,
             }],
             excluded: 2,
             availability: Some("99,4 %".to_owned()),

@@ -192,7 +192,15 @@ fn contract(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>, l
                     esc(&text::fate_in(r, lang)),
                     esc(&text::classes_in(r, lang)),
                     esc(&r.probes.join(", ")),
-                    esc(&r.vantages.join(", ")),
+                    esc(&c.consensus.as_ref().map_or_else(
+                        || r.vantages.join(", "),
+                        |v| {
+                            v.incidents
+                                .get(i)
+                                .map(|seen| super::consensus::seen_in(seen, lang))
+                                .unwrap_or_default()
+                        },
+                    )),
                     esc(&text::sources_in(r, lang)),
                     r.details
                         .iter()
@@ -202,6 +210,9 @@ fn contract(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>, l
                 ],
             );
         }
+    }
+    if let Some(view) = &c.consensus {
+        vantages(s, view, tz, lang);
     }
     s.push_str(&super::records::md(c, lang));
     if !c.maintenance.is_empty() {
@@ -250,6 +261,70 @@ fn contract(s: &mut String, c: &ContractReport, chain: Option<&(i64, String)>, l
         let _ = writeln!(s, "{:>2}. {}", i + 1, line.replace("```", "'''"));
     }
     s.push_str("```\n");
+}
+
+/// Each vantage's view beside the consensus (several vantages, or a rule needing
+/// more than one).
+fn vantages(s: &mut String, view: &super::consensus::View, tz: &jiff::tz::TimeZone, lang: Lang) {
+    let t = |en: &'static str, it: &'static str| text::t(lang, en, it);
+    let local = |ms: i64| esc(&text::local_in(ms, tz, lang));
+    let _ = write!(
+        s,
+        "\n### {}\n\n{}.\n\n",
+        t("Vantages", "Punti di rilevazione"),
+        esc(&super::consensus::rule_in(view, lang))
+    );
+    for line in super::consensus::short_in(view, lang) {
+        let _ = writeln!(
+            s,
+            "- **{}** {}",
+            t("No consensus:", "Nessun consenso:"),
+            esc(&line)
+        );
+    }
+    if !view.short.is_empty() {
+        s.push('\n');
+    }
+    row(
+        s,
+        &[
+            t("Vantage", "Punto di rilevazione"),
+            t("Saw down", "Disservizi rilevati"),
+            t("No data", "Senza dati"),
+            t("Measured", "Misurato"),
+            t("Hash chain head", "Testa della catena di hash"),
+        ]
+        .map(String::from),
+    );
+    row(
+        s,
+        &std::array::from_fn::<String, 5, _>(|_| "---".to_owned()),
+    );
+    for v in &view.vantages {
+        let down: Vec<String> = v
+            .down
+            .iter()
+            .map(|&(a, b)| format!("{} {} {}", local(a), t("to", "–"), local(b)))
+            .collect();
+        let no_data: i64 = v.no_data.iter().map(|(a, b)| b - a).sum();
+        row(
+            s,
+            &[
+                esc(&v.name),
+                if down.is_empty() {
+                    t("none", "nessuno").to_owned()
+                } else {
+                    down.join("; ")
+                },
+                format!("{} min", text::minutes_in(no_data, lang)),
+                format!("{} min", text::minutes_in(v.measured_ms, lang)),
+                v.chain.as_ref().map_or_else(
+                    || "—".to_owned(),
+                    |(seal, head)| format!("{seal}: `{head}`"),
+                ),
+            ],
+        );
+    }
 }
 
 /// The whole report.

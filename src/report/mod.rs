@@ -13,6 +13,7 @@ pub mod auto;
 pub mod basis;
 pub(crate) mod class;
 pub mod compare;
+mod consensus;
 mod csv;
 mod data;
 pub(crate) mod deadline;

@@ -18,6 +18,7 @@ mod cli_init;
 mod cli_probe;
 mod compare;
 mod config;
+mod consensus;
 mod daemon;
 mod demo;
 mod examples;
