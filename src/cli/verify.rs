@@ -44,10 +44,13 @@ use std::process::ExitCode;
     verified on its own, as its own database would be: its chain walked, its \
     shipped checkpoint lines held against it, and the last seal the store recorded \
     for it (vantages.last_seal and last_chain) looked up, so a chain cut off at its \
-    end or rewritten is caught too; each line names the vantage.\n\n\
-    Exit status: 0 the chain is intact (every vantage's with --shared) (and the report matches), 1 something was \
-    altered or does not match, 2 no database, a database without a chain, or a \
-    report or checkpoint file that cannot be read.")]
+    end or rewritten is caught too; each line names the vantage. Prune events are \
+    held to the retention each recorded (never under 400 days): this configuration \
+    is not the other vantages'.\n\n\
+    Exit status: 0 the chain is intact (and the report matches; with --shared, every \
+    vantage's chain), 1 something was altered or does not match (on any vantage), or \
+    the shared store cannot be read, 2 no database, a database without a chain, a \
+    report or checkpoint file that cannot be read, or --shared without [shared].")]
 pub(super) struct Args {
     #[command(flatten)]
     db: DbArgs,
@@ -84,7 +87,7 @@ fn print_text(v: &Verification, label: &str, checkpoints: Option<&str>) {
             println!("  ... {} more problems", total - 10);
         }
         println!(
-            "{} rows sealed, {total} problem{}",
+            "{label}{} rows sealed, {total} problem{}",
             chain.sealed,
             if total == 1 { "" } else { "s" }
         );
@@ -284,8 +287,10 @@ fn reader_path(db: &DbArgs) -> String {
 fn run_shared(a: &Args) -> Result<ExitCode, CliError> {
     let config = crate::config::load(&a.db.config.config)?;
     let vantages = super::db::shared_vantages(&config)?;
+    // Each vantage prunes by its own configuration, which this one is not: its
+    // prune events are held to the retention each recorded (never under 400 days).
     let policy = RetentionPolicy {
-        retention_ms: Some(i64::try_from(config.daemon.retention.as_millis()).unwrap_or(i64::MAX)),
+        retention_ms: None,
         now: Some(crate::daemon::now()),
     };
     let mut all_ok = true;
