@@ -24,6 +24,9 @@ pub(super) struct DbArgs {
     /// which vantage it comes from.
     #[arg(long, conflicts_with = "database")]
     pub(super) shared: bool,
+    /// With --shared, only this vantage (repeat for several; default: every one).
+    #[arg(long = "vantage", value_name = "NAME", requires = "shared")]
+    pub(super) vantages: Vec<String>,
 }
 
 impl DbArgs {
@@ -61,18 +64,19 @@ impl DbArgs {
             return Ok(vec![(None, self.open()?)]);
         }
         let config = crate::config::load(&self.config.config)?;
-        Ok(shared_vantages(&config)?
+        Ok(shared_vantages(&config, &self.vantages)?
             .into_iter()
             .map(|v| (Some(v.name), v.reader))
             .collect())
     }
 }
 
-/// Every vantage of the shared store `config`'s `[shared]` names, read back
-/// (`shared::read`), or why not: no `[shared]` is bad input, a store that cannot be
+/// Every vantage (or those `only` names) of the shared store `config`'s `[shared]`
+/// names, read back (`shared::read`), or why not: no `[shared]` is bad input, a store that cannot be
 /// read a failure (its message names the server, never the password).
 pub(super) fn shared_vantages(
     config: &crate::config::Config,
+    only: &[String],
 ) -> Result<Vec<crate::shared::read::SharedVantage>, CliError> {
     let Some(settings) = &config.shared else {
         return Err(CliError::bad(format!(
@@ -82,7 +86,11 @@ pub(super) fn shared_vantages(
             config.path.display()
         )));
     };
-    let vantages = crate::shared::read::vantages(settings).map_err(CliError::failure)?;
+    let options = crate::shared::read::ReadOptions {
+        only: only.to_vec(),
+        keep_in: None,
+    };
+    let vantages = crate::shared::read::read(settings, &options).map_err(CliError::failure)?;
     if vantages.is_empty() {
         return Err(CliError::failure(format!(
             "the shared store {} holds no vantage yet: none has shipped evidence to it",

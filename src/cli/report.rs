@@ -70,6 +70,10 @@ pub(super) struct Args {
     /// of the configuration names, instead of this machine's database.
     #[arg(long, conflicts_with_all = ["database", "per_member"])]
     shared: bool,
+    /// With --shared, only this vantage's evidence (repeat for several; default:
+    /// every one).
+    #[arg(long = "vantage", value_name = "NAME", requires = "shared")]
+    vantages: Vec<String>,
 }
 
 #[expect(
@@ -105,7 +109,7 @@ pub(super) fn run(a: Args) -> Result<(), CliError> {
         )));
     }
     let source = if a.shared {
-        Source::Shared(super::db::shared_vantages(&config)?)
+        Source::Shared(super::db::shared_vantages(&config, &a.vantages)?)
     } else {
         Source::Local(a.from.open(&config)?)
     };

@@ -286,7 +286,7 @@ fn reader_path(db: &DbArgs) -> String {
 /// `verify --shared`: each vantage of the shared store verified on its own.
 fn run_shared(a: &Args) -> Result<ExitCode, CliError> {
     let config = crate::config::load(&a.db.config.config)?;
-    let vantages = super::db::shared_vantages(&config)?;
+    let vantages = super::db::shared_vantages(&config, &a.db.vantages)?;
     // Each vantage prunes by its own configuration, which this one is not: its
     // prune events are held to the retention each recorded (never under 400 days).
     let policy = RetentionPolicy {

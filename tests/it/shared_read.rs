@@ -530,6 +530,27 @@ fn shared_read_report_outages_and_status_read_the_shared_store_with_the_vantage(
     );
     assert_ne!(code, 0, "{err}");
     assert!(err.contains("several vantages"), "{err}");
+    // --vantage picks the ones to read: roma-1's report is not milano-1's.
+    let roma_report = report(&["--shared", "--vantage", "roma-1"]);
+    assert_ne!(roma_report, local);
+    assert_eq!(
+        roma_report["contracts"][0]["evidence"]["probes"],
+        local["contracts"][0]["evidence"]["probes"]
+    );
+    let (code, out, err) = run(
+        &cfg,
+        &["outages", "--shared", "--vantage", "roma-1", "--json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let list: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(list.len(), 1, "{out}");
+    assert_eq!(list[0]["vantage"], "roma-1", "{out}");
+    let (code, _, err) = run(&cfg, &["status", "--shared", "--vantage", "torino-1"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("has no vantage 'torino-1'"), "{err}");
+    let (code, _, err) = run(&cfg, &["status", "--vantage", "roma-1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--shared"), "{err}");
 }
 
 /// Runs `psql` as the cluster's superuser with the append-only trigger of
