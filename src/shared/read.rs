@@ -260,6 +260,7 @@ async fn copy_table(
         .bind(&stmt, &[&vantage])
         .await
         .map_err(|e| pg::describe(&e))?;
+    let mut inserter = copy.inserter(&insert).map_err(|e| e.to_string())?;
     let mut rows = 0;
     let mut cells = Vec::with_capacity(both.len());
     loop {
@@ -278,7 +279,7 @@ async fn copy_table(
                         .map_err(|e| format!("column {}: {}", col.name(), pg::describe(&e)))?,
                 );
             }
-            copy.insert(&insert, &cells).map_err(|e| e.to_string())?;
+            inserter.insert(&cells).map_err(|e| e.to_string())?;
             rows += 1;
         }
     }

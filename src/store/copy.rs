@@ -48,6 +48,25 @@ pub(crate) struct EvidenceCopy {
     name: PathBuf,
 }
 
+/// Inserts rows of one table into an [`EvidenceCopy`], prepared once.
+pub(crate) struct Inserter<'a> {
+    stmt: rusqlite::CachedStatement<'a>,
+    name: &'a Path,
+}
+
+impl Inserter<'_> {
+    /// Inserts one row.
+    ///
+    /// # Errors
+    /// A row the schema refuses (a duplicate id, a wrong type).
+    pub(crate) fn insert(&mut self, row: &[Cell]) -> Result<(), StoreError> {
+        self.stmt
+            .execute(rusqlite::params_from_iter(row))
+            .map_err(sql(self.name))?;
+        Ok(())
+    }
+}
+
 impl EvidenceCopy {
     /// A new, empty evidence database with the current schema: a private temporary
     /// one when `file` is `None` (`name` is what errors call it), else `file`, which
@@ -94,7 +113,7 @@ impl EvidenceCopy {
         rows.collect::<Result<_, _>>().map_err(sql(&self.name))
     }
 
-    /// The statement that inserts `columns` of `table`, for [`EvidenceCopy::insert`].
+    /// The statement that inserts `columns` of `table`, for [`EvidenceCopy::inserter`].
     pub(crate) fn insert_sql(table: &str, columns: &[String]) -> String {
         let names: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
         let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
@@ -105,18 +124,19 @@ impl EvidenceCopy {
         )
     }
 
-    /// Inserts one row with `statement` ([`EvidenceCopy::insert_sql`], prepared once).
+    /// The prepared `statement` ([`EvidenceCopy::insert_sql`]) rows are inserted with.
     ///
     /// # Errors
-    /// A row the schema refuses (a duplicate id, a wrong type).
-    pub(crate) fn insert(&self, statement: &str, row: &[Cell]) -> Result<(), StoreError> {
-        let mut stmt = self
+    /// A statement the schema refuses (no such table or column).
+    pub(crate) fn inserter(&self, statement: &str) -> Result<Inserter<'_>, StoreError> {
+        let stmt = self
             .conn
             .prepare_cached(statement)
             .map_err(sql(&self.name))?;
-        stmt.execute(rusqlite::params_from_iter(row))
-            .map_err(sql(&self.name))?;
-        Ok(())
+        Ok(Inserter {
+            stmt,
+            name: &self.name,
+        })
     }
 
     /// Commits what was inserted and reads it, read-only from now on.
@@ -141,15 +161,16 @@ mod tests {
         let copy = EvidenceCopy::create(None, "copy of test").unwrap();
         let cols = copy.columns("probes").unwrap();
         assert_eq!(cols, ["id", "name", "kind"]);
-        copy.insert(
-            &EvidenceCopy::insert_sql("probes", &cols),
-            &[
+        let statement = EvidenceCopy::insert_sql("probes", &cols);
+        let mut inserter = copy.inserter(&statement).unwrap();
+        inserter
+            .insert(&[
                 Cell::Int(7),
                 Cell::Text("web".to_owned()),
                 Cell::Text("http".to_owned()),
-            ],
-        )
-        .unwrap();
+            ])
+            .unwrap();
+        drop(inserter);
         let reader = copy.finish().unwrap();
         let states = reader.probe_states().unwrap();
         assert_eq!(states.len(), 1);
