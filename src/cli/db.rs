@@ -72,8 +72,9 @@ impl DbArgs {
 }
 
 /// Every vantage (or those `only` names) of the shared store `config`'s `[shared]`
-/// names, read back (`shared::read`), or why not: no `[shared]` is bad input, a store that cannot be
-/// read a failure (its message names the server, never the password).
+/// names, read back (`shared::read`), or why not: no `[shared]` is bad input, a
+/// store that cannot be read a failure (its message names the server, never the
+/// password).
 pub(super) fn shared_vantages(
     config: &crate::config::Config,
     only: &[String],

@@ -108,11 +108,6 @@ pub(super) fn run(a: Args) -> Result<(), CliError> {
             config.path.display()
         )));
     }
-    let source = if a.shared {
-        Source::Shared(super::db::shared_vantages(&config, &a.vantages)?)
-    } else {
-        Source::Local(a.from.open(&config)?)
-    };
     let stdout = a.out.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let formats: Vec<Format> = match a.format.as_str() {
         "all" => Format::ALL.to_vec(),
@@ -128,6 +123,12 @@ pub(super) fn run(a: Args) -> Result<(), CliError> {
             "--letter writes one file per contract: give --out DIR",
         ));
     }
+    // After the checks of the arguments: reading the shared store copies it.
+    let source = if a.shared {
+        Source::Shared(super::db::shared_vantages(&config, &a.vantages)?)
+    } else {
+        Source::Local(a.from.open(&config)?)
+    };
     let generated = now();
     let generated_at = UtcMillis::from_timestamp(generated);
     let only = a.contract.as_deref();
