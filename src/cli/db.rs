@@ -11,7 +11,7 @@ use std::process::ExitCode;
 #[derive(Debug, Clone, clap::Args)]
 pub(super) struct DbArgs {
     #[command(flatten)]
-    config: ConfigArg,
+    pub(super) config: ConfigArg,
     /// The SQLite database to read (default: [daemon] database of the configuration).
     /// Reading it this way needs no secret of the configuration.
     #[arg(long, value_name = "FILE", env = "SLAWATCH_DATABASE")]
@@ -19,6 +19,14 @@ pub(super) struct DbArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub(super) json: bool,
+    /// Read every vantage's evidence from the shared PostgreSQL that [shared] of the
+    /// configuration names, instead of this machine's database; each row says
+    /// which vantage it comes from.
+    #[arg(long, conflicts_with = "database")]
+    pub(super) shared: bool,
+    /// With --shared, only this vantage (repeat for several; default: every one).
+    #[arg(long = "vantage", value_name = "NAME", requires = "shared")]
+    pub(super) vantages: Vec<String>,
 }
 
 impl DbArgs {
@@ -48,15 +56,76 @@ impl DbArgs {
         let path = self.database_path()?;
         Reader::open(&path).map_err(CliError::bad)
     }
+
+    /// What to read: this machine's database (no vantage name), or with `--shared`
+    /// every vantage of the shared store, by name.
+    pub(super) fn views(&self) -> Result<Vec<(Option<String>, Reader)>, CliError> {
+        if !self.shared {
+            return Ok(vec![(None, self.open()?)]);
+        }
+        let config = crate::config::load(&self.config.config)?;
+        Ok(shared_vantages(&config, &self.vantages)?
+            .into_iter()
+            .map(|v| (Some(v.name), v.reader))
+            .collect())
+    }
+}
+
+/// Every vantage (or those `only` names) of the shared store `config`'s `[shared]`
+/// names, read back (`shared::read`), or why not: no `[shared]` is bad input, a
+/// store that cannot be read a failure (its message names the server, never the
+/// password).
+pub(super) fn shared_vantages(
+    config: &crate::config::Config,
+    only: &[String],
+) -> Result<Vec<crate::shared::read::SharedVantage>, CliError> {
+    let Some(settings) = &config.shared else {
+        return Err(CliError::bad(format!(
+            "no [shared] in {}: add [shared] url = \"postgres://USER@HOST/DATABASE\" with \
+             password_env or password_file (the store the vantages ship to), or leave \
+             --shared out to read this machine's database",
+            config.path.display()
+        )));
+    };
+    let options = crate::shared::read::ReadOptions {
+        only: only.to_vec(),
+        keep_in: None,
+    };
+    let vantages = crate::shared::read::read(settings, &options).map_err(CliError::failure)?;
+    if vantages.is_empty() {
+        return Err(CliError::failure(format!(
+            "the shared store {} holds no vantage yet: none has shipped evidence to it",
+            crate::config::url_origin(&settings.url)
+        )));
+    }
+    Ok(vantages)
+}
+
+/// `value` (a JSON object) with `"vantage": name` first when there is a name.
+fn with_vantage(vantage: Option<&str>, value: serde_json::Value) -> serde_json::Value {
+    match (vantage, value) {
+        (Some(v), serde_json::Value::Object(fields)) => {
+            let mut out = serde_json::Map::new();
+            out.insert("vantage".to_owned(), v.into());
+            out.extend(fields);
+            serde_json::Value::Object(out)
+        }
+        (_, value) => value,
+    }
 }
 
 /// Each probe's state (up, DOWN since when), and its latest check.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
     slawatch status\n  \
-    slawatch status --database /var/lib/slawatch/slawatch.db --json\n\n\
+    slawatch status --database /var/lib/slawatch/slawatch.db --json\n  \
+    slawatch status --shared\n\n\
     STATE is the confirmed state: DOWN only after confirm_down failed checks. \
-    Exit status: 0 every probe up, 1 some probe is DOWN, 2 no database.")]
+    With --shared, every vantage's view from the shared PostgreSQL ([shared]), one \
+    row per vantage and probe: what each vantage has shipped, which is what it has \
+    sealed (a run of checks is sealed when its UTC day ends, a failed check at once). \
+    Exit status: 0 every probe up, 1 some probe is DOWN (on any vantage), 2 no \
+    database, or --shared without [shared].")]
 pub(super) struct StatusArgs {
     #[command(flatten)]
     db: DbArgs,
@@ -67,7 +136,10 @@ pub(super) struct StatusArgs {
 #[command(after_help = "Examples:\n  \
     slawatch outages\n  \
     slawatch outages --since 2026-11-01 --probe mailbox\n  \
-    slawatch outages --since 2026-11-24T08:00:00Z --json\n\n\
+    slawatch outages --since 2026-11-24T08:00:00Z --json\n  \
+    slawatch outages --shared --since 2026-11-01\n\n\
+    With --shared, the outages every vantage shipped to the shared PostgreSQL \
+    ([shared]), each with its VANTAGE. \
     An outage runs from the first failed check of the confirmed streak to the first \
     successful check after it. PROVEN is first to last failed check; UNCERTAINTY is \
     the time before the start back to the last success, when the service may already \
@@ -172,55 +244,74 @@ pub(super) fn table(rows: &[Vec<String>]) -> String {
 }
 
 pub(super) fn status(a: StatusArgs) -> Result<ExitCode, CliError> {
-    let reader = a.db.open()?;
-    let states = reader.probe_states().map_err(CliError::failure)?;
-    let any_down = states.iter().any(|s| s.open_outage.is_some());
+    let mut views = Vec::new();
+    for (vantage, reader) in a.db.views()? {
+        views.push((vantage, reader.probe_states().map_err(CliError::failure)?));
+    }
+    let any_down = views
+        .iter()
+        .any(|(_, states)| states.iter().any(|s| s.open_outage.is_some()));
+    let shared = a.db.shared;
     if a.db.json {
-        let v: Vec<serde_json::Value> = states
+        let v: Vec<serde_json::Value> = views
             .iter()
-            .map(|s| {
-                serde_json::json!({
-                    "probe": s.name,
-                    "kind": s.kind,
-                    "state": if s.open_outage.is_some() { "down" } else {
-                        s.last_check.map_or("none", |c| c.1.as_str())
-                    },
-                    "down_since": s.open_outage.as_ref().map(|o| o.start.to_string()),
-                    "last_check": s.last_check.map(|c| serde_json::json!({
-                        "at": c.0.to_string(),
-                        "status": c.1.as_str(),
-                        "class": c.2.map(|k| k.as_str()),
-                    })),
-                })
+            .flat_map(|(vantage, states)| states.iter().map(move |s| (vantage.as_deref(), s)))
+            .map(|(vantage, s)| {
+                with_vantage(
+                    vantage,
+                    serde_json::json!({
+                        "probe": s.name,
+                        "kind": s.kind,
+                        "state": if s.open_outage.is_some() { "down" } else {
+                            s.last_check.map_or("none", |c| c.1.as_str())
+                        },
+                        "down_since": s.open_outage.as_ref().map(|o| o.start.to_string()),
+                        "last_check": s.last_check.map(|c| serde_json::json!({
+                            "at": c.0.to_string(),
+                            "status": c.1.as_str(),
+                            "class": c.2.map(|k| k.as_str()),
+                        })),
+                    }),
+                )
             })
             .collect();
         println!("{}", serde_json::Value::Array(v));
-    } else if states.is_empty() {
+    } else if views.iter().all(|(_, states)| states.is_empty()) {
         println!("no probes recorded yet: has `slawatch run` started?");
     } else {
-        let mut rows = vec![vec![
+        let mut header = vec![
             "PROBE".to_owned(),
             "KIND".to_owned(),
             "STATE".to_owned(),
             "SINCE".to_owned(),
             "LAST CHECK".to_owned(),
-        ]];
-        for s in &states {
-            let (state, since) = match &s.open_outage {
-                Some(o) => ("DOWN".to_owned(), o.start.to_string()),
-                None => (
-                    s.last_check
-                        .map_or("-".to_owned(), |c| c.1.as_str().to_owned()),
-                    String::new(),
-                ),
-            };
-            let last = s
-                .last_check
-                .map_or("never".to_owned(), |(at, st, class)| match class {
-                    Some(c) => format!("{at} {st} [{c}]"),
-                    None => format!("{at} {st}"),
-                });
-            rows.push(vec![s.name.clone(), s.kind.clone(), state, since, last]);
+        ];
+        if shared {
+            header.insert(0, "VANTAGE".to_owned());
+        }
+        let mut rows = vec![header];
+        for (vantage, states) in &views {
+            for s in states {
+                let (state, since) = match &s.open_outage {
+                    Some(o) => ("DOWN".to_owned(), o.start.to_string()),
+                    None => (
+                        s.last_check
+                            .map_or("-".to_owned(), |c| c.1.as_str().to_owned()),
+                        String::new(),
+                    ),
+                };
+                let last = s
+                    .last_check
+                    .map_or("never".to_owned(), |(at, st, class)| match class {
+                        Some(c) => format!("{at} {st} [{c}]"),
+                        None => format!("{at} {st}"),
+                    });
+                let mut row = vec![s.name.clone(), s.kind.clone(), state, since, last];
+                if let Some(v) = vantage {
+                    row.insert(0, v.clone());
+                }
+                rows.push(row);
+            }
         }
         print!("{}", table(&rows));
     }
@@ -232,34 +323,45 @@ pub(super) fn status(a: StatusArgs) -> Result<ExitCode, CliError> {
 }
 
 pub(super) fn outages(a: OutagesArgs) -> Result<(), CliError> {
-    let reader = a.db.open()?;
-    let list = reader
-        .outages(a.since, a.probe.as_deref())
-        .map_err(CliError::failure)?;
+    let mut list = Vec::new();
+    for (vantage, reader) in a.db.views()? {
+        for o in reader
+            .outages(a.since, a.probe.as_deref())
+            .map_err(CliError::failure)?
+        {
+            list.push((vantage.clone(), o));
+        }
+    }
     if a.db.json {
-        println!("{}", serde_json::json!(list));
+        let v: Vec<serde_json::Value> = list
+            .iter()
+            .map(|(vantage, o)| with_vantage(vantage.as_deref(), serde_json::json!(o)))
+            .collect();
+        println!("{}", serde_json::Value::Array(v));
         return Ok(());
     }
     if list.is_empty() {
         println!("no outages");
         return Ok(());
     }
-    let mut rows = vec![
-        [
-            "PROBE",
-            "START",
-            "END",
-            "DURATION",
-            "PROVEN",
-            "UNCERTAINTY",
-            "CLASS",
-            "DETAIL",
-        ]
-        .map(str::to_owned)
-        .to_vec(),
-    ];
-    for o in &list {
-        rows.push(vec![
+    let mut header = [
+        "PROBE",
+        "START",
+        "END",
+        "DURATION",
+        "PROVEN",
+        "UNCERTAINTY",
+        "CLASS",
+        "DETAIL",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    if a.db.shared {
+        header.insert(0, "VANTAGE".to_owned());
+    }
+    let mut rows = vec![header];
+    for (vantage, o) in &list {
+        let mut row = vec![
             o.probe.clone(),
             o.start.to_string(),
             o.end.map_or("(open)".to_owned(), |e| e.to_string()),
@@ -268,7 +370,11 @@ pub(super) fn outages(a: OutagesArgs) -> Result<(), CliError> {
             o.uncertainty_ms().map_or("-".to_owned(), human),
             o.class.as_str().to_owned(),
             o.detail.clone(),
-        ]);
+        ];
+        if let Some(v) = vantage {
+            row.insert(0, v.clone());
+        }
+        rows.push(row);
     }
     print!("{}", table(&rows));
     Ok(())

@@ -22,7 +22,10 @@ use std::path::PathBuf;
     slawatch report --period 2023-01 --per-member --date 2023-02-20\n      \
     for each member of the database (slawatch members import), writes into\n      \
     reports/members/MEMBER/ the report of that member's services alone and\n      \
-    their letters, in the member's language\n\n\
+    their letters, in the member's language\n  \
+    slawatch report --period 2023-01 --shared --format json\n      \
+    the report from the evidence the vantages shipped to the shared PostgreSQL\n      \
+    ([shared]) instead of this machine's database\n\n\
     Each contract is evaluated by its plan over the period, in the plan's time zone: \
     its probes' outages combined by unavailable_when, manual incidents (slawatch incident add), \
     the configuration's maintenance windows, and the time slawatch was not probing (no data). \
@@ -63,6 +66,14 @@ pub(super) struct Args {
     /// where there is something to claim, the letter, in the member's language.
     #[arg(long, conflicts_with_all = ["contract", "letter", "lang"])]
     per_member: bool,
+    /// Read the evidence of every vantage from the shared PostgreSQL that [shared]
+    /// of the configuration names, instead of this machine's database.
+    #[arg(long, conflicts_with_all = ["database", "per_member"])]
+    shared: bool,
+    /// With --shared, only this vantage's evidence (repeat for several; default:
+    /// every one).
+    #[arg(long = "vantage", value_name = "NAME", requires = "shared")]
+    vantages: Vec<String>,
 }
 
 #[expect(
@@ -71,6 +82,14 @@ pub(super) struct Args {
 )]
 fn now() -> jiff::Timestamp {
     jiff::Timestamp::now()
+}
+
+/// Where a report's evidence comes from.
+enum Source {
+    /// This machine's database.
+    Local(crate::store::Reader),
+    /// Every vantage of the shared store (`--shared`).
+    Shared(Vec<crate::shared::read::SharedVantage>),
 }
 
 pub(super) fn run(a: Args) -> Result<(), CliError> {
@@ -89,7 +108,6 @@ pub(super) fn run(a: Args) -> Result<(), CliError> {
             config.path.display()
         )));
     }
-    let reader = a.from.open(&config)?;
     let stdout = a.out.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let formats: Vec<Format> = match a.format.as_str() {
         "all" => Format::ALL.to_vec(),
@@ -105,14 +123,25 @@ pub(super) fn run(a: Args) -> Result<(), CliError> {
             "--letter writes one file per contract: give --out DIR",
         ));
     }
+    // After the checks of the arguments: reading the shared store copies it.
+    let source = if a.shared {
+        Source::Shared(super::db::shared_vantages(&config, &a.vantages)?)
+    } else {
+        Source::Local(a.from.open(&config)?)
+    };
     let generated = now();
-    let report = report::build(
-        &config,
-        &reader,
-        &a.from.period,
-        a.contract.as_deref(),
-        UtcMillis::from_timestamp(generated),
-    )
+    let generated_at = UtcMillis::from_timestamp(generated);
+    let only = a.contract.as_deref();
+    let report = match &source {
+        Source::Local(reader) => report::build(&config, reader, &a.from.period, only, generated_at),
+        Source::Shared(vantages) => {
+            let list: Vec<(String, &crate::store::Reader)> = vantages
+                .iter()
+                .map(|v| (v.name.clone(), &v.reader))
+                .collect();
+            report::build_vantages(&config, &list, &a.from.period, only, generated_at)
+        }
+    }
     .map_err(|e| match e {
         ReportError::Input(e) => CliError::bad(e),
         e @ ReportError::Store(_) => CliError::failure(e),

@@ -19,7 +19,8 @@ use std::process::ExitCode;
     slawatch verify --database /var/lib/slawatch/slawatch.db\n  \
     slawatch verify --report reports/2023-01/report.json\n  \
     slawatch verify --report report.json --json\n  \
-    slawatch verify --checkpoint /srv/elsewhere/slawatch.checkpoints\n\n\
+    slawatch verify --checkpoint /srv/elsewhere/slawatch.checkpoints\n  \
+    slawatch verify --shared\n\n\
     Every row a report reads (failed checks, finished runs of checks, outages open \
     and closed, finished coverage segments, incidents, maintenance windows, and \
     retention's prune events) is sealed into a hash chain as it is written: row_hash \
@@ -39,35 +40,45 @@ use std::process::ExitCode;
     database, and its chain head (evidence.chain.seal, evidence.chain.head), when \
     stated, is looked up; a report of another format, or whose evidence has a field \
     missing or one slawatch never writes, is refused (docs/report-json.md).\n\n\
-    Exit status: 0 the chain is intact (and the report matches), 1 something was \
-    altered or does not match, 2 no database, a database without a chain, or a \
-    report or checkpoint file that cannot be read.")]
+    With --shared, each vantage's evidence in the shared PostgreSQL ([shared]) is \
+    verified on its own, as its own database would be: its chain walked, its \
+    shipped checkpoint lines held against it, and the last seal the store recorded \
+    for it (vantages.last_seal and last_chain) looked up, so a chain cut off at its \
+    end or rewritten is caught too; each line names the vantage. Prune events are \
+    held to the retention each recorded (never under 400 days): this configuration \
+    is not the other vantages'.\n\n\
+    Exit status: 0 the chain is intact (and the report matches; with --shared, every \
+    vantage's chain), 1 something was altered or does not match (on any vantage), or \
+    the shared store cannot be read, 2 no database, a database without a chain, a \
+    report or checkpoint file that cannot be read, or --shared without [shared].")]
 pub(super) struct Args {
     #[command(flatten)]
     db: DbArgs,
     /// A report in JSON (`slawatch report --format json`) whose evidence digest to recompute.
-    #[arg(long, value_name = "FILE.json")]
+    #[arg(long, value_name = "FILE.json", conflicts_with = "shared")]
     report: Option<PathBuf>,
     /// The checkpoint file the daemon appends the chain head to (`[daemon]
     /// checkpoint_file`), ideally a copy kept off this machine.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "shared")]
     checkpoint: Option<PathBuf>,
 }
 
-fn print_text(v: &Verification, checkpoint_file: Option<&Path>) {
+/// Prints what `v` found; `label` starts its first line (`vantage NAME: ` with
+/// `--shared`), `checkpoints` names where the checkpoint lines came from.
+fn print_text(v: &Verification, label: &str, checkpoints: Option<&str>) {
     let chain = &v.chain;
     if chain.intact() {
         match &chain.head {
             Some((seal, head)) => println!(
-                "ok: {} rows sealed, chain intact (head {head} at seal {seal})",
+                "{label}ok: {} rows sealed, chain intact (head {head} at seal {seal})",
                 chain.sealed
             ),
-            None => println!("ok: 0 rows sealed, chain empty"),
+            None => println!("{label}ok: 0 rows sealed, chain empty"),
         }
     } else {
         let total = chain.problems.len() + usize::try_from(chain.more_problems).unwrap_or(0);
         if let Some(first) = chain.problems.first() {
-            println!("FAILED: the evidence was altered: {first}");
+            println!("{label}FAILED: the evidence was altered: {first}");
         }
         for p in chain.problems.iter().skip(1).take(9) {
             println!("  also: {p}");
@@ -76,7 +87,7 @@ fn print_text(v: &Verification, checkpoint_file: Option<&Path>) {
             println!("  ... {} more problems", total - 10);
         }
         println!(
-            "{} rows sealed, {total} problem{}",
+            "{label}{} rows sealed, {total} problem{}",
             chain.sealed,
             if total == 1 { "" } else { "s" }
         );
@@ -109,10 +120,10 @@ fn print_text(v: &Verification, checkpoint_file: Option<&Path>) {
     for c in &v.claims {
         print_claim(c);
     }
-    match (&v.checkpoints, checkpoint_file.map(Path::display)) {
-        (Some(Ok(n)), Some(f)) => println!("checkpoint {f}: all {n} lines match the chain"),
+    match (&v.checkpoints, checkpoints) {
+        (Some(Ok(n)), Some(f)) => println!("{f}: all {n} lines match the chain"),
         (Some(Err(d)), Some(f)) => {
-            println!("checkpoint {f}: line {} DISAGREES: {}", d.line, d.why);
+            println!("{f}: line {} DISAGREES: {}", d.line, d.why);
         }
         _ => {}
     }
@@ -166,8 +177,13 @@ fn print_claim(c: &CheckedClaim) {
 }
 
 fn print_json(v: &Verification) {
+    println!("{}", json_of(v));
+}
+
+/// What `v` found, as `--json` prints it.
+fn json_of(v: &Verification) -> serde_json::Value {
     let chain = &v.chain;
-    let out = json!({
+    json!({
         "ok": v.ok(),
         "checkpoint_file": v.checkpoints.as_ref().map(|c| match c {
             Ok(n) => json!({"ok": true, "lines": n}),
@@ -197,8 +213,7 @@ fn print_json(v: &Verification) {
             "digest_matches": c.digest_ok(),
             "chain_matches": c.claim.evidence.chain.as_ref().map(|_| c.chain_ok()),
         })).collect::<Vec<_>>(),
-    });
-    println!("{out}");
+    })
 }
 
 /// The claims of the report at `file`, or why it cannot be read (bad input).
@@ -209,6 +224,9 @@ fn read_claims(file: &Path) -> Result<Vec<Claim>, CliError> {
 }
 
 pub(super) fn run(a: Args) -> Result<ExitCode, CliError> {
+    if a.db.shared {
+        return run_shared(&a);
+    }
     let claims = a
         .report
         .as_deref()
@@ -246,7 +264,11 @@ pub(super) fn run(a: Args) -> Result<ExitCode, CliError> {
     if a.db.json {
         print_json(&v);
     } else {
-        print_text(&v, a.checkpoint.as_deref());
+        let file = a
+            .checkpoint
+            .as_deref()
+            .map(|f| format!("checkpoint {}", f.display()));
+        print_text(&v, "", file.as_deref());
     }
     Ok(if v.ok() {
         ExitCode::SUCCESS
@@ -259,4 +281,101 @@ fn reader_path(db: &DbArgs) -> String {
     db.database_path()
         .map(|p| p.display().to_string())
         .unwrap_or_default()
+}
+
+/// `verify --shared`: each vantage of the shared store verified on its own.
+fn run_shared(a: &Args) -> Result<ExitCode, CliError> {
+    let config = crate::config::load(&a.db.config.config)?;
+    let vantages = super::db::shared_vantages(&config, &a.db.vantages)?;
+    // Each vantage prunes by its own configuration, which this one is not: its
+    // prune events are held to the retention each recorded (never under 400 days).
+    let policy = RetentionPolicy {
+        retention_ms: None,
+        now: Some(crate::daemon::now()),
+    };
+    let mut all_ok = true;
+    let mut out = Vec::new();
+    for vantage in &vantages {
+        let lines = (!vantage.checkpoints.is_empty()).then_some(vantage.checkpoints.as_str());
+        let v = verify(&vantage.reader, policy, Vec::new(), lines).map_err(|e| match e {
+            VerifyError::NoChain => CliError::failure(format!(
+                "vantage '{}': the copy has no hash chain",
+                vantage.name
+            )),
+            VerifyError::Store(e) => CliError::failure(e),
+        })?;
+        let head = recorded_head(vantage).map_err(CliError::failure)?;
+        let ok = v.ok() && head.is_none();
+        all_ok &= ok;
+        if a.db.json {
+            let mut value = json_of(&v);
+            if let Some(fields) = value.as_object_mut() {
+                fields.insert("ok".to_owned(), ok.into());
+                fields.insert("vantage".to_owned(), vantage.name.clone().into());
+                fields.insert(
+                    "recorded_head".to_owned(),
+                    json!({"seal": vantage.last_seal, "head": vantage.last_chain}),
+                );
+                fields.insert("recorded_head_problem".to_owned(), head.clone().into());
+                fields.insert("rows_copied".to_owned(), vantage.rows.into());
+            }
+            out.push(value);
+        } else {
+            let label = format!("vantage {}: ", vantage.name);
+            let source = format!("vantage {}: checkpoints shipped", vantage.name);
+            print_text(&v, &label, Some(&source));
+            match &head {
+                Some(why) => println!("{label}FAILED: {why}"),
+                None if vantage.last_seal > 0 => println!(
+                    "{label}the last seal the shared store recorded ({}) matches the chain",
+                    vantage.last_seal
+                ),
+                None => {}
+            }
+        }
+    }
+    if a.db.json {
+        println!("{}", json!({"ok": all_ok, "vantages": out}));
+    }
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// What is wrong between a vantage's chain and the head the shared store recorded
+/// for it (`vantages.last_seal`, `last_chain`): `None` when they agree.
+fn recorded_head(
+    v: &crate::shared::read::SharedVantage,
+) -> Result<Option<String>, crate::store::StoreError> {
+    let have = v.reader.chain_head()?.map_or(0, |(seal, _)| seal);
+    if v.last_seal == 0 && have == 0 {
+        return Ok(None);
+    }
+    if have < v.last_seal {
+        return Ok(Some(format!(
+            "the shared store recorded seal {} as this vantage's last (vantages.last_seal), \
+             but its chain ends at seal {have}: seals were cut off its end",
+            v.last_seal
+        )));
+    }
+    let stored = v.reader.chain_at(v.last_seal)?;
+    if stored.is_some() && stored != v.last_chain {
+        return Ok(Some(format!(
+            "seal {} holds chain {}, but the shared store recorded {} for it \
+             (vantages.last_chain): the chain was rewritten",
+            v.last_seal,
+            stored.unwrap_or_default(),
+            v.last_chain.as_deref().unwrap_or("nothing")
+        )));
+    }
+    if have > v.last_seal {
+        return Ok(Some(format!(
+            "the chain goes on to seal {have} past the last seal the shared store \
+             recorded ({}, vantages.last_seal): seals were added beside the shipper",
+            v.last_seal
+        )));
+    }
+    Ok(None)
 }

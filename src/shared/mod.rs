@@ -21,8 +21,5 @@
 //! URL in `[shared] url` holds none (the configuration refuses one).
 
 pub mod pg;
-#[allow(
-    dead_code,
-    reason = "read by ship.rs and read.rs, which issue 18 adds next; removed with them"
-)]
+pub mod read;
 pub(crate) mod tables;

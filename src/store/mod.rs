@@ -41,6 +41,7 @@
 //! put one in a detail.
 
 mod alert;
+mod copy;
 mod digest;
 mod incident;
 mod lock;
@@ -50,6 +51,7 @@ mod schema;
 mod seal;
 
 pub(crate) use alert::{AlertState, Attempt, NewAlert, Outcome, StoredAlert};
+pub(crate) use copy::{Cell, EvidenceCopy};
 #[doc(hidden)]
 pub use digest::fuzz_canonical_line;
 pub use digest::{EvidenceDigest, split_line};

@@ -38,6 +38,7 @@ mod probeshape;
 mod readme;
 mod report;
 mod shared;
+mod shared_read;
 mod sla;
 mod store;
 mod systemd;
