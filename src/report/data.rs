@@ -773,7 +773,11 @@ fn contract_report(
     };
     let (from, to) = (ps - SEARCH_MARGIN_MS, pe + SEARCH_MARGIN_MS);
     // The consensus decides with several vantages, or when one is not enough.
-    let rule = c.vantages.unwrap_or(crate::config::Consensus::ANY);
+    // Without a rule: any one of the vantages the report reads ("1 of 3").
+    let rule = c.vantages.unwrap_or(crate::config::Consensus {
+        k: 1,
+        n: u32::try_from(src.views.len()).unwrap_or(u32::MAX).max(1),
+    });
     let several = src.views.len() > 1 || rule.k > 1;
     for ((_, reader), cache) in src.views.iter().zip(&mut src.coverage) {
         cache.get(reader, from, to)?;

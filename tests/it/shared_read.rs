@@ -520,16 +520,27 @@ fn shared_read_report_outages_and_status_read_the_shared_store_with_the_vantage(
     assert!(text.contains("roma-1    web "), "{text}");
     assert_eq!(text.lines().count(), 5, "{text}");
 
-    // Two vantages in one report are the consensus's to build; until then, a
-    // clear refusal rather than one vantage's figures passed off as all.
-    let (code, _, err) = run(
-        &cfg,
-        &[
-            "report", "--shared", "--period", "2024-04", "--format", "json", "--out", "-",
-        ],
+    // Two vantages in one report: the consensus over both (the default rule, any
+    // one vantage), each vantage's own view beside it and each one's chain head.
+    let both = report(&["--shared"]);
+    let consensus = &both["contracts"][0]["consensus"];
+    let names: Vec<&str> = consensus["vantages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["milano-1", "roma-1"], "{consensus}");
+    assert_eq!(consensus["rule"], "1 of 2", "{consensus}");
+    assert!(
+        consensus["vantages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["chain"]["head"].is_string()),
+        "{consensus}"
     );
-    assert_ne!(code, 0, "{err}");
-    assert!(err.contains("several vantages"), "{err}");
+    assert!(both["contracts"][0]["evidence"]["chain"].is_null());
     // --vantage picks the ones to read: roma-1's report is not milano-1's.
     let roma_report = report(&["--shared", "--vantage", "roma-1"]);
     assert_ne!(roma_report, local);
