@@ -42,6 +42,7 @@
 
 mod alert;
 mod digest;
+pub(crate) mod export;
 mod incident;
 mod lock;
 mod member;

@@ -37,6 +37,7 @@ mod probeshape;
 mod readme;
 mod report;
 mod shared;
+mod ship;
 mod sla;
 mod store;
 mod systemd;
