@@ -626,3 +626,86 @@ async fn ship_errors_never_hold_the_password() {
         "nothing of the batch committed"
     );
 }
+
+/// A batch holding an outage's opening also takes its closing when the snapshot
+/// has it: after every batch, PostgreSQL's outages are SQLite's, never the open
+/// state of a closed one.
+#[tokio::test]
+async fn ship_never_splits_an_outages_two_seals() {
+    let pg = Postgres::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("milano.db");
+    closes_the_outage_and_adds_an_incident(store_with_an_open_outage(&db), &db);
+    let mut client = client(&pg, dir.path()).await;
+    let want = sqlite_rows(&db, "outages");
+    assert_eq!(want.len(), 1);
+    let mut batches = 0;
+    loop {
+        let s = ship_once(source(&db, "milano-1"), &mut client, 1)
+            .await
+            .unwrap();
+        batches += 1;
+        let got = pg_rows(&pg, &db, "outages", "milano-1");
+        assert!(got.is_empty() || got == want, "batch {batches}: {got:?}");
+        if got == want {
+            // The batch that shipped the outage shipped both its seals.
+            assert_eq!(
+                pg.sql("SELECT count(*) FROM seals WHERE tbl = 'outages'"),
+                "2"
+            );
+        }
+        if !s.full {
+            break;
+        }
+    }
+    assert_same(&pg, &db, "milano-1");
+}
+
+/// `[shared]` added by a reload: the shipper starts and ships what was sealed.
+#[test]
+fn ship_a_reload_that_adds_shared_starts_shipping() {
+    let pg = Postgres::start();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("daemon.log");
+    let cfg = dir.path().join("probes.toml");
+    let base = format!(
+        "[daemon]\ndatabase = \"evidence.db\"\nvantage = \"roma-1\"\ninterval = \"1s\"\n\
+         retry_interval = \"1s\"\ntimeout = \"1s\"\n\n[[tcp]]\nname = \"dead\"\ntarget = \"{}\"\n",
+        closed_addr()
+    );
+    std::fs::write(&cfg, &base).unwrap();
+    let mut daemon = start_daemon(&cfg, &log);
+    let db = dir.path().join("evidence.db");
+    eventually(20, "failures sealed", &log, || {
+        (std::fs::metadata(&db).is_ok() && local_head(&db).0 >= 3).then_some(())
+    });
+    std::fs::write(&cfg, format!("{}\n{base}", pg.shared_toml(&[]))).unwrap();
+    assert!(
+        Command::new("kill")
+            .args(["-s", "HUP", &daemon.0.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    eventually(20, "seals shipped after the reload", &log, || {
+        let migrated = pg
+            .sql("SELECT count(*) FROM information_schema.tables WHERE table_name = 'seals'")
+            == "1";
+        (migrated && pg.sql("SELECT count(*) FROM seals WHERE vantage = 'roma-1'") != "0")
+            .then_some(())
+    });
+    assert!(
+        Command::new("kill")
+            .args(["-s", "TERM", &daemon.0.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(daemon.0.wait().unwrap().success());
+    let (head, chain) = local_head(&db);
+    assert_eq!(
+        pg.sql("SELECT max(id) || ' ' || (SELECT chain FROM seals WHERE vantage = 'roma-1' ORDER BY id DESC LIMIT 1) FROM seals WHERE vantage = 'roma-1'"),
+        format!("{head} {chain}"),
+        "the last ship at stop"
+    );
+}
