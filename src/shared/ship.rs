@@ -51,6 +51,12 @@ pub(crate) const BATCH_SEALS: usize = 20_000;
 const BACKOFF_MIN: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
+/// The longest a connection (with the migration) or a batch may take before the
+/// connection is dropped and made again: a network cut without a reset would
+/// otherwise hold the shipper until TCP gives up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+const BATCH_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// How long a stop waits for the last ship.
 pub(crate) const LAST_SHIP: Duration = Duration::from_secs(2);
 
@@ -83,6 +89,9 @@ pub enum ShipError {
     /// another slawatch version, a row edited by hand).
     #[error("a sealed row does not fit the shared store's schema: {0}")]
     Unfit(String),
+    /// The vantage's seals in PostgreSQL are not this database's.
+    #[error("{0}")]
+    Diverged(String),
 }
 
 impl From<tokio_postgres::Error> for ShipError {
@@ -254,18 +263,32 @@ pub async fn ship_once(
     max_seals: usize,
 ) -> Result<Shipped, ShipError> {
     let vantage = source.vantage;
-    let cursor: i64 = client
-        .query_one(
-            "SELECT coalesce(max(id), 0)::bigint FROM seals WHERE vantage = $1",
+    let shipped = client
+        .query_opt(
+            "SELECT id, chain FROM seals WHERE vantage = $1 ORDER BY id DESC LIMIT 1",
             &[&vantage],
         )
-        .await?
-        .get(0);
+        .await?;
+    let (cursor, chain_at_cursor): (i64, Option<String>) =
+        shipped.map_or((0, None), |r| (r.get(0), Some(r.get(1))));
     let db = source.database.to_path_buf();
     let batch = tokio::task::spawn_blocking(move || sealed_batch(&db, cursor, max_seals))
         .await
         .map_err(|e| ShipError::Local(format!("{}: {e}", source.database.display())))?
         .map_err(|e| ShipError::Local(e.to_string()))?;
+    if cursor > 0 && batch.at_cursor != chain_at_cursor {
+        return Err(ShipError::Diverged(format!(
+            "the shared store holds seal {cursor} of vantage '{vantage}' with chain {}, \
+             {} holds {}: another vantage ships under this name, or this database is \
+             not the one that shipped them. Give each vantage its own [daemon] vantage.",
+            chain_at_cursor.as_deref().unwrap_or("?"),
+            source.database.display(),
+            batch
+                .at_cursor
+                .as_deref()
+                .map_or_else(|| "no such seal".to_owned(), |c| format!("chain {c}"))
+        )));
+    }
     let seals = batch.seals.rows.len();
     let head = batch.head.as_ref().map_or(cursor, |h| h.0);
     let tx = client.transaction().await?;
@@ -435,16 +458,30 @@ async fn run(
             return;
         }
         let result = match &mut client {
-            Some(c) => ship_once(source, c, BATCH_SEALS)
-                .await
-                .map_err(|e| e.to_string()),
-            None => match connect_and_migrate(&settings).await {
-                Ok(c) => {
-                    client = Some(c);
-                    continue;
+            Some(c) => {
+                match tokio::time::timeout(BATCH_TIMEOUT, ship_once(source, c, BATCH_SEALS)).await {
+                    Ok(r) => r.map_err(|e| e.to_string()),
+                    Err(_) => {
+                        client = None;
+                        Err(format!(
+                            "a batch took over {BATCH_TIMEOUT:?}; connecting again"
+                        ))
+                    }
                 }
-                Err(e) => Err(e.to_string()),
-            },
+            }
+            None => {
+                match tokio::time::timeout(CONNECT_TIMEOUT, connect_and_migrate(&settings)).await {
+                    Ok(Ok(c)) => {
+                        client = Some(c);
+                        continue;
+                    }
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(_) => Err(format!(
+                        "shared store {}: no connection within {CONNECT_TIMEOUT:?}",
+                        crate::config::url_origin(&settings.url)
+                    )),
+                }
+            }
         };
         let wait = match result {
             Ok(s) => {

@@ -14,7 +14,7 @@
 use super::{BUSY_TIMEOUT, StoreError, sql};
 use crate::shared::tables::{CARRIED, SEALED};
 use rusqlite::types::Value;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
@@ -78,6 +78,9 @@ pub(crate) struct Batch {
     pub(crate) head: Option<(i64, String)>,
     /// The store's highest seal in the snapshot (0: none).
     pub(crate) local_head: i64,
+    /// The chain value of seal `cursor` in this store (`None`: no such seal), to
+    /// tell that the shipped prefix is this store's.
+    pub(crate) at_cursor: Option<String>,
 }
 
 /// The columns of `seals`, in the order of [`Batch::seals`].
@@ -194,8 +197,14 @@ fn seals_after(
 fn read_in(conn: &Connection, cursor: i64, max_seals: usize) -> rusqlite::Result<Batch> {
     let local_head: i64 =
         conn.query_row("SELECT coalesce(max(id), 0) FROM seals", [], |r| r.get(0))?;
+    let at_cursor = conn
+        .query_row("SELECT chain FROM seals WHERE id = ?1", [cursor], |r| {
+            r.get::<_, String>(0)
+        })
+        .optional()?;
     let mut batch = Batch {
         local_head,
+        at_cursor,
         ..Batch::default()
     };
     batch.seals = Rows {

@@ -612,13 +612,13 @@ async fn ship_errors_never_hold_the_password() {
     Store::open(&db).unwrap().close().unwrap();
     let mut client = client(&pg, dir.path()).await;
     // A schema the shipper cannot write: the refusal is an error, no password in it.
-    pg.sql("ALTER TABLE seals RENAME COLUMN chain TO chain_gone");
+    pg.sql("ALTER TABLE runs RENAME COLUMN lat_sum_ms TO lat_sum_gone");
     closes_the_outage_and_adds_an_incident(store_with_an_open_outage(&db), &db);
     let e = ship_once(source(&db, "milano-1"), &mut client, 100)
         .await
         .unwrap_err()
         .to_string();
-    assert!(e.contains("seals") && e.contains("chain"), "{e}");
+    assert!(e.contains("runs") && e.contains("lat_sum_ms"), "{e}");
     assert!(!e.contains(PASSWORD), "{e}");
     assert_eq!(
         pg.sql("SELECT count(*) FROM runs"),
@@ -708,4 +708,29 @@ fn ship_a_reload_that_adds_shared_starts_shipping() {
         format!("{head} {chain}"),
         "the last ship at stop"
     );
+}
+
+/// Two databases shipping under one vantage name: the second is refused, and
+/// nothing of it mixes into the first's chain.
+#[tokio::test]
+async fn ship_refuses_a_second_database_under_a_name_already_shipped() {
+    let pg = Postgres::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("milano.db");
+    closes_the_outage_and_adds_an_incident(store_with_an_open_outage(&db), &db);
+    let other = dir.path().join("other.db");
+    let store = store_with_an_open_outage(&other);
+    store
+        .heartbeat("milano-1", UtcMillis(T0 + 9 * DAY))
+        .unwrap();
+    store.close().unwrap();
+    let mut client = client(&pg, dir.path()).await;
+    ship_all(source(&db, "milano-1"), &mut client, 1000).await;
+    let e = ship_once(source(&other, "milano-1"), &mut client, 1000)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("another vantage ships under this name"), "{e}");
+    assert!(e.contains("[daemon] vantage"), "{e}");
+    assert_same(&pg, &db, "milano-1");
 }
