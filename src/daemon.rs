@@ -156,6 +156,8 @@ pub async fn run_with(
         metrics.set_outage(&o.probe, true);
         tracing::warn!(probe = %o.probe, since = %o.start, "resuming an open outage");
     }
+    // Issue 18: the sealed evidence ships to `[shared]` on its own task.
+    let mut shipper = crate::shared::ship::Shipper::start(&config, metrics.clone());
     let metrics_stop = CancellationToken::new();
     if let Some(addr) = config.daemon.metrics_listen {
         let (m, c) = (metrics.clone(), metrics_stop.clone());
@@ -318,6 +320,12 @@ pub async fn run_with(
                 tracing::info!(path = %config_path.display(), "configuration reloaded");
                 alerts.set_channels(Alerter::new(&new.alerts));
                 policy.reconfigure(&new);
+                if crate::shared::ship::Shipper::differs(shipper.as_ref(), &new) {
+                    if let Some(old) = shipper.take() {
+                        old.stop().await;
+                    }
+                    shipper = crate::shared::ship::Shipper::start(&new, metrics.clone());
+                }
                 config = new;
             }
             None => {
@@ -357,6 +365,10 @@ pub async fn run_with(
         Err(e) => return Err(e.into()),
     }
     write_checkpoint(&config, "stop");
+    // Last: the seals of the close above and the stop checkpoint ship too (bounded).
+    if let Some(s) = shipper {
+        s.stop().await;
+    }
     result
 }
 

@@ -192,6 +192,15 @@ pub(crate) struct Metrics {
     pub checks_late: AtomicU64,
     /// The most records the writer's queue has held at once.
     pub writer_queue_max: AtomicU64,
+    /// Issue 18: whether a shipper runs (`[shared]` set); the two below are
+    /// rendered only then.
+    pub(crate) shared_enabled: std::sync::atomic::AtomicBool,
+    /// Seals of the local store not yet in the shared store.
+    pub(crate) shared_unshipped: AtomicU64,
+    /// Unix ms of the last successful ship (0: none yet).
+    pub(crate) shared_last_ship_ms: AtomicU64,
+    /// Unix ms the shipper started (the age before a first ship).
+    pub(crate) shared_since_ms: AtomicU64,
 }
 
 /// Upper bounds of the schedule-lag histogram, in microseconds (1 ms to 5 s).
@@ -445,6 +454,27 @@ impl Metrics {
             "Alerts given up since the daemon started (undelivered for 3 days).",
             us(&self.alerts_failed),
         );
+        if self.shared_enabled.load(Ordering::Relaxed) {
+            scalar(
+                &mut s,
+                "slawatch_shared_seals_unshipped",
+                "gauge",
+                "Seals of the local store not yet shipped to the shared PostgreSQL.",
+                us(&self.shared_unshipped),
+            );
+            let last = match us(&self.shared_last_ship_ms) {
+                0 => us(&self.shared_since_ms),
+                t => t,
+            };
+            let now = u64::try_from(crate::daemon::now().0).unwrap_or(0);
+            scalar(
+                &mut s,
+                "slawatch_shared_seconds_since_ship",
+                "gauge",
+                "Seconds since the last successful ship to the shared PostgreSQL (since the shipper started, before a first one).",
+                now.saturating_sub(last) / 1000,
+            );
+        }
         s
     }
 }

@@ -17,9 +17,13 @@
 //! Invariant: PostgreSQL holds only sealed rows, each in the state of its latest
 //! shipped seal; after every committed shipping transaction a vantage's rows and
 //! seals in PostgreSQL verify on their own, as its SQLite does.
+//! Invariant: the shipper's cursor is PostgreSQL's `max(seals.id)` of the vantage,
+//! read at every batch, never a number kept in memory: commits a crashed server
+//! lost are shipped again. The local SQLite never waits for PostgreSQL.
 //! Invariant: the password never appears in a log, an error or the database; the
 //! URL in `[shared] url` holds none (the configuration refuses one).
 
 pub mod pg;
 pub mod read;
+pub mod ship;
 pub(crate) mod tables;

@@ -43,6 +43,7 @@
 mod alert;
 mod copy;
 mod digest;
+pub(crate) mod export;
 mod incident;
 mod lock;
 mod member;

@@ -39,6 +39,7 @@ mod readme;
 mod report;
 mod shared;
 mod shared_read;
+mod ship;
 mod sla;
 mod store;
 mod systemd;

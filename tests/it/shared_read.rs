@@ -5,7 +5,7 @@
 
 use crate::peers::postgres::{PASSWORD, Postgres};
 use crate::util::slawatch;
-use rusqlite::types::{Value, ValueRef};
+use rusqlite::types::Value;
 use slawatch::model::{Check, ErrorClass, Phases, Status, UtcMillis};
 use slawatch::store::{Reader, Store};
 use std::path::{Path, PathBuf};
@@ -165,9 +165,8 @@ fn rows_of(conn: &rusqlite::Connection, table: &str, filter: &str) -> Vec<Vec<Va
         .collect()
 }
 
-/// Ships `db`'s sealed rows and `checkpoints`'s lines to PostgreSQL as `vantage`,
-/// column for column, ids kept, and records its head in `vantages`.
-// replaced by shared::ship::ship_once at the merge
+/// Ships `db`'s sealed rows and `checkpoints`'s lines to PostgreSQL as `vantage`
+/// with the daemon's own shipper, until nothing is left.
 fn ship(
     pg_settings: &slawatch::config::SharedSettings,
     db: &Path,
@@ -179,101 +178,23 @@ fn ship(
         .build()
         .unwrap();
     rt.block_on(async {
-        let client = slawatch::shared::pg::connect_and_migrate(pg_settings)
+        let mut client = slawatch::shared::pg::connect_and_migrate(pg_settings)
             .await
             .unwrap();
-        let conn = rusqlite::Connection::open(db).unwrap();
-        for table in TABLES {
-            let cols = columns(&conn, table);
-            let pg_cols: Vec<String> = cols
-                .iter()
-                .map(|c| {
-                    let c = if *table == "coverage" && c == "vantage" {
-                        "row_vantage"
-                    } else {
-                        c.as_str()
-                    };
-                    format!("\"{c}\"")
-                })
-                .collect();
-            let marks: Vec<String> = (2..=cols.len() + 1).map(|i| format!("${i}")).collect();
-            let stmt = client
-                .prepare(&format!(
-                    "INSERT INTO {table} (vantage, {}) VALUES ($1, {})",
-                    pg_cols.join(", "),
-                    marks.join(", ")
-                ))
+        loop {
+            let source = slawatch::shared::ship::Source {
+                database: db,
+                vantage,
+                checkpoint_file: Some(checkpoints),
+            };
+            let shipped = slawatch::shared::ship::ship_once(source, &mut client, 1000)
                 .await
                 .unwrap();
-            let types = stmt.params().to_vec();
-            let mut q = conn
-                .prepare(&format!(
-                    "SELECT * FROM \"{table}\"{}",
-                    shipped_filter(table)
-                ))
-                .unwrap();
-            let mut rows = q.query([]).unwrap();
-            while let Some(r) = rows.next().unwrap() {
-                let mut params: Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>> =
-                    vec![Box::new(vantage.to_owned())];
-                for (i, ty) in types.iter().enumerate().skip(1) {
-                    let v = r.get_ref(i - 1).unwrap();
-                    if *ty == tokio_postgres::types::Type::INT8 {
-                        params.push(Box::new(match v {
-                            ValueRef::Integer(n) => Some(n),
-                            ValueRef::Null => None,
-                            other => panic!("{table}: {other:?} in an integer column"),
-                        }));
-                    } else {
-                        params.push(Box::new(match v {
-                            ValueRef::Text(t) => Some(String::from_utf8(t.to_vec()).unwrap()),
-                            ValueRef::Null => None,
-                            other => panic!("{table}: {other:?} in a text column"),
-                        }));
-                    }
-                }
-                let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
-                    .iter()
-                    .map(|b| b.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
-                    .collect();
-                client.execute(&stmt, &refs).await.unwrap();
+            if !shipped.full {
+                assert_eq!(shipped.head, shipped.local_head);
+                break;
             }
         }
-        let text = std::fs::read_to_string(checkpoints).unwrap();
-        for line in text.lines() {
-            let field = |k: &str| {
-                line.split(' ')
-                    .find_map(|p| p.strip_prefix(&format!("{k}=")))
-                    .unwrap()
-                    .to_owned()
-            };
-            let at: jiff::Timestamp = field("at").parse().unwrap();
-            let seal: i64 = field("seal").parse().unwrap();
-            client
-                .execute(
-                    "INSERT INTO checkpoints (vantage, at, event, seal, chain, line)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                    &[
-                        &vantage,
-                        &at.as_millisecond(),
-                        &field("event"),
-                        &seal,
-                        &field("chain"),
-                        &line,
-                    ],
-                )
-                .await
-                .unwrap();
-        }
-        let (seal, chain) = Reader::open(db).unwrap().chain_head().unwrap().unwrap();
-        client
-            .execute(
-                "INSERT INTO vantages (name, first_shipped, last_shipped, last_seal, last_chain)
-                 VALUES ($1, $2, $2, $3, $4)",
-                &[&vantage, &(T0 + 3 * DAY), &seal, &chain],
-            )
-            .await
-            .unwrap();
     });
 }
 
