@@ -285,9 +285,106 @@ pub(crate) fn three_vantages(probes: &str) -> Scenario {
     }
 }
 
+/// A plan, and two contracts over [`SITE`]: `quorum` under "2 of 3" vantages,
+/// `anyone` under the default (any one vantage).
+const CONTRACTS: &str = "[[plan]]\nid = \"hosting\"\ncurrency = \"EUR\"\nfee = \"20.00\"\n\
+    window.kind = \"calendar_month\"\nwindow.timezone = \"UTC\"\n\
+    objective.target = \"99.9\"\nmeasurement.method = \"time\"\n\
+    credit.scheme = \"tiered_percent\"\n\
+    credit.tiers = [{ below = \"99.9\", pct = \"10\" }]\n\n\
+    [[contract]]\nid = \"quorum\"\nplan = \"hosting\"\nprobes = [\"site\"]\nvantages = \"2 of 3\"\n\n\
+    [[contract]]\nid = \"anyone\"\nplan = \"hosting\"\nprobes = [\"site\"]\n";
+
+/// Ships every vantage's store to the shared store to its last seal, with the
+/// daemon's own shipper (the daemons are stopped: their last ship at stop is
+/// bounded in time, this one is not).
+fn ship_all(s: &Scenario) {
+    let config = slawatch::config::load(&s.vantage("a").config).unwrap();
+    let settings = config.shared.clone().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut client = slawatch::shared::pg::connect_and_migrate(&settings)
+            .await
+            .unwrap();
+        for v in &s.vantages {
+            loop {
+                let source = slawatch::shared::ship::Source {
+                    database: &v.db,
+                    vantage: v.name,
+                    checkpoint_file: None,
+                };
+                let shipped = slawatch::shared::ship::ship_once(source, &mut client, 10_000)
+                    .await
+                    .unwrap();
+                if !shipped.full {
+                    assert_eq!(shipped.head, shipped.local_head, "vantage {}", v.name);
+                    break;
+                }
+            }
+        }
+    });
+}
+
+/// `slawatch report --shared` of `contract` over the month of `at`, as JSON.
+fn shared_report(s: &Scenario, contract: &str, at: UtcMillis) -> serde_json::Value {
+    let month = jiff::Timestamp::from_millisecond(at.0)
+        .unwrap()
+        .strftime("%Y-%m")
+        .to_string();
+    let out = crate::util::slawatch()
+        .args([
+            "report",
+            "--shared",
+            "--period",
+            &month,
+            "--contract",
+            contract,
+        ])
+        .args(["--format", "json", "--out", "-", "--config"])
+        .arg(&s.vantage("a").config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The incidents of a one-contract report: (start, end, seen_by).
+fn incidents(report: &serde_json::Value) -> Vec<(UtcMillis, UtcMillis, Vec<String>)> {
+    let at = |v: &serde_json::Value| {
+        UtcMillis(
+            v.as_str()
+                .unwrap()
+                .parse::<jiff::Timestamp>()
+                .unwrap()
+                .as_millisecond(),
+        )
+    };
+    report["contracts"][0]["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let seen = i["seen_by"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect();
+            (at(&i["start"]), at(&i["end"]), seen)
+        })
+        .collect()
+}
+
 #[test]
 fn a_cut_seen_by_one_vantage_is_its_outage_alone_and_a_stopped_server_everyones() {
-    let mut s = three_vantages("");
+    let mut s = three_vantages(CONTRACTS);
     for v in &mut s.vantages {
         v.stop();
     }
@@ -348,6 +445,53 @@ fn a_cut_seen_by_one_vantage_is_its_outage_alone_and_a_stopped_server_everyones(
         ],
         "{log}"
     );
+
+    // The shared store, one verdict. Under "2 of 3": the kill, seen by all three,
+    // is one incident; a's own cut before it, seen by a alone while b and c
+    // measured the site up, is none.
+    ship_all(&s);
+    let quorum = shared_report(&s, "quorum", s.killed_at);
+    let list = incidents(&quorum);
+    assert_eq!(list.len(), 1, "{quorum}");
+    let (start, end, seen_by) = &list[0];
+    assert_eq!(seen_by, &["a", "b", "c"], "{quorum}");
+    assert!(
+        start.0 >= s.killed_at.0 - 1_000,
+        "{list:?} killed at {:?}",
+        s.killed_at
+    );
+    assert!(end.0 >= s.back_at.0, "{list:?} back at {:?}", s.back_at);
+    let consensus = &quorum["contracts"][0]["consensus"];
+    assert_eq!(consensus["rule"], "2 of 3", "{consensus}");
+    let views: Vec<&str> = consensus["vantages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(views, ["a", "b", "c"], "{consensus}");
+    // Under the default (any one vantage), a's cut is the provider's as far as a
+    // alone can tell: the incident begins with a's outage, before the kill.
+    let anyone = shared_report(&s, "anyone", s.killed_at);
+    let list = incidents(&anyone);
+    assert_eq!(list.len(), 1, "{anyone}");
+    assert_eq!(list[0].0, a_outages[0].start, "{anyone}");
+    assert!(list[0].0 < s.killed_at, "{anyone}");
+    // verify --shared: every vantage's chain in PostgreSQL holds.
+    let out = crate::util::slawatch()
+        .args(["verify", "--shared", "--config"])
+        .arg(&s.vantage("b").config)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in ["a", "b", "c"] {
+        assert!(text.contains(&format!("vantage {name}:")), "{text}");
+    }
 }
 
 #[test]
