@@ -98,7 +98,7 @@ impl Member {
             provider_email: addressee.and_then(|a| a.email.clone()),
             provider_pec: addressee.and_then(|a| a.pec.clone()),
             lang: Some(self.lang(cfg).as_str().to_owned()),
-            vantages: None,
+            vantages: cfg.plan_vantages.get(&self.plan).copied(),
         }
     }
 
@@ -434,6 +434,7 @@ objective.target = "100"
 objective.breach_if = "any_downtime"
 measurement.method = "time"
 credit.scheme = "none"
+vantages = "2 of 3"
 
 [members]
 lang = "it"
@@ -520,6 +521,11 @@ lang = "it"
         assert_eq!(c.customer.as_deref(), Some("Anna"));
         assert!(c.probes.is_empty());
         assert_eq!(c.fee, None, "the plan's fee applies");
+        assert_eq!(
+            c.vantages,
+            Some(crate::config::Consensus { k: 2, n: 3 }),
+            "the plan's consensus applies to a member's contract too"
+        );
         let en = Member {
             lang: Some(Lang::En),
             ..m

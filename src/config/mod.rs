@@ -98,6 +98,10 @@ pub struct Config {
     /// `[shared]` (issue 18): the PostgreSQL the vantages ship their evidence to;
     /// `None`: this vantage keeps its evidence in SQLite only, as before.
     pub shared: Option<SharedSettings>,
+    /// Each plan's `vantages = "K of N"`, by plan id, for the contracts that state
+    /// none (those of the configuration already carry it; members' contracts,
+    /// built from their rows, read it here).
+    pub plan_vantages: std::collections::HashMap<String, Consensus>,
 }
 
 impl Config {

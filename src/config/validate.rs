@@ -283,6 +283,7 @@ fn build(cx: &mut Ctx<'_>, mut raw: RawConfig, path: &Path, env: EnvLookup<'_>) 
             c.vantages = plan_consensus.get(&c.plan).copied();
         }
     }
+    let plan_vantages = plan_consensus;
     let maintenance = maintenance(cx, &raw.maintenance, &contract_ids, &names);
     let goodwill = goodwill(cx, &raw.goodwill, &contract_ids, &plan_ids);
     let members = raw
@@ -309,6 +310,7 @@ fn build(cx: &mut Ctx<'_>, mut raw: RawConfig, path: &Path, env: EnvLookup<'_>) 
         goodwill,
         members,
         shared,
+        plan_vantages,
     })
 }
 
