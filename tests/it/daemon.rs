@@ -1015,7 +1015,10 @@ fn a_writer_that_cannot_commit_turns_healthz_503_and_stops_the_watchdog() {
         "never 503; log:\n{}",
         std::fs::read_to_string(&log).unwrap()
     );
-    assert!(locked_at.elapsed() >= Duration::from_secs(30), "{body}");
+    // The verdict counts from the writer's last commit, which came before the lock
+    // was taken (up to a commit interval, more on a loaded machine): not early, but
+    // not exactly 30 s after `locked_at` either.
+    assert!(locked_at.elapsed() >= Duration::from_secs(25), "{body}");
     // Pings in flight before the verdict are drained; then none for 3 s.
     drain(Duration::from_millis(1200));
     let quiet = drain(Duration::from_secs(3));
