@@ -456,6 +456,8 @@ impl Store {
             Err(mpsc::TrySendError::Full(m)) if !self.gap_owed.load(Ordering::Relaxed) => m,
             other => return other,
         };
+        // The writer may be asleep until its next commit: a full queue wakes it.
+        self.wake();
         let Some(patience) = self.patience else {
             self.stats.enqueue();
             return tx.send(msg).map_err(|mpsc::SendError(m)| {
@@ -482,9 +484,23 @@ impl Store {
         msg: Msg,
     ) -> Result<(), mpsc::TrySendError<Msg>> {
         self.stats.enqueue();
-        tx.try_send(msg).inspect_err(|_| {
-            self.stats.queued.fetch_sub(1, Ordering::Relaxed);
-        })
+        tx.try_send(msg)
+            .inspect(|()| {
+                if self.stats.queued.load(Ordering::Relaxed) >= MAX_BATCH {
+                    self.wake();
+                }
+            })
+            .inspect_err(|_| {
+                self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+            })
+    }
+
+    /// Wakes the writer before its next commit is due (see `Writer::run`): for a
+    /// flush, the end, or a queue that holds a batch.
+    fn wake(&self) {
+        if let Some(t) = &self.thread {
+            t.thread().unpark();
+        }
     }
 
     fn dropped(&self, msg: &Msg) {
@@ -497,7 +513,10 @@ impl Store {
     /// Queues a control message, waiting for room: these must not be lost.
     fn send_wait(&self, msg: Msg) -> Result<(), StoreError> {
         self.stats.enqueue();
+        // Woken before (a full queue must drain) and after (it must not wait a second).
+        self.wake();
         let sent = self.tx.as_ref().and_then(|tx| tx.send(msg).ok());
+        self.wake();
         sent.ok_or_else(|| {
             self.stats.queued.fetch_sub(1, Ordering::Relaxed);
             StoreError::WriterGone(self.path.clone())
@@ -638,6 +657,7 @@ impl Store {
     pub fn close(mut self) -> Result<(), StoreError> {
         let result = self.send_wait(Msg::SealOpen).and_then(|()| self.flush());
         self.tx = None;
+        self.wake();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -649,6 +669,7 @@ impl Drop for Store {
     fn drop(&mut self) {
         // Closing the channel makes the writer commit what it holds and return.
         self.tx = None;
+        self.wake();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -744,36 +765,50 @@ fn refused_content(e: &rusqlite::Error) -> bool {
 }
 
 impl Writer {
+    /// The writer's loop. It sleeps (parked) until the next commit is due and then
+    /// takes every queued message at once: a record arriving does not wake it, so a
+    /// daemon's checks cost the writer one wake-up a second, not one each. The
+    /// senders wake it early ([`Store::wake`]) for what must not wait: a flush, the
+    /// end, or a queue of [`MAX_BATCH`] records.
     fn run(mut self, rx: &mpsc::Receiver<Msg>) {
         let mut pending: Vec<Msg> = Vec::new();
         let mut since_commit = Instant::now();
         loop {
-            let wait = COMMIT_EVERY.saturating_sub(since_commit.elapsed());
-            match rx.recv_timeout(wait) {
-                Ok(Msg::Flush(ack)) => {
-                    self.stats.queued.fetch_sub(1, Ordering::Relaxed);
-                    let result = self.write(&mut pending);
-                    since_commit = Instant::now();
-                    let _ = ack.send(result);
-                    continue;
-                }
-                Ok(msg) => pending.push(msg),
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    // Dropped without `close`: seal the open runs too (a new writer
-                    // never extends them). Counted as queued, as `send` would.
-                    if !self.state.open_runs.is_empty() || self.state.coverage.is_some() {
-                        self.stats.enqueue();
-                        pending.push(Msg::SealOpen);
+            loop {
+                match rx.try_recv() {
+                    Ok(Msg::Flush(ack)) => {
+                        self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+                        let result = self.write(&mut pending);
+                        since_commit = Instant::now();
+                        let _ = ack.send(result);
                     }
-                    let _ = self.write(&mut pending);
-                    return;
+                    Ok(msg) => {
+                        pending.push(msg);
+                        if pending.len() >= MAX_BATCH {
+                            break;
+                        }
+                    }
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => {
+                        // Dropped without `close`: seal the open runs too (a new writer
+                        // never extends them). Counted as queued, as `send` would.
+                        if !self.state.open_runs.is_empty() || self.state.coverage.is_some() {
+                            self.stats.enqueue();
+                            pending.push(Msg::SealOpen);
+                        }
+                        let _ = self.write(&mut pending);
+                        return;
+                    }
                 }
             }
             if since_commit.elapsed() >= COMMIT_EVERY || pending.len() >= MAX_BATCH {
                 let _ = self.write(&mut pending);
                 since_commit = Instant::now();
+                // What arrived during the commit is taken before sleeping again.
+                continue;
             }
+            // A wake-up given before this point is kept: park returns at once.
+            std::thread::park_timeout(COMMIT_EVERY.saturating_sub(since_commit.elapsed()));
         }
     }
 
