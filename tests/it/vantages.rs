@@ -124,10 +124,6 @@ pub(crate) struct Scenario {
     /// The nginx every vantage probes (running again).
     pub(crate) nginx: Nginx,
     /// The shared store named by `[shared]` in every configuration.
-    #[allow(
-        dead_code,
-        reason = "kept running for the daemons; the consensus assertions read it"
-    )]
     pub(crate) pg: Postgres,
     /// When nginx was killed, and when it was back (wall clock, ms).
     pub(crate) killed_at: UtcMillis,
@@ -231,8 +227,9 @@ fn start_vantage(
 
 /// Three vantages probing one nginx, `probes` added to every configuration besides
 /// [`SITE`]: a alone sees `site` down (nginx refuses 127.0.0.2) and records an
-/// outage; then nginx is killed until every vantage has an outage, and started
-/// again until b's and c's have closed. Returns with the daemons still running.
+/// outage; then PostgreSQL is stopped for a minute, and within it nginx is killed
+/// until every vantage has an outage and started again until b's and c's have
+/// closed. Returns with the daemons still running and PostgreSQL back.
 pub(crate) fn three_vantages(probes: &str) -> Scenario {
     let mut nginx = Nginx::start();
     let pg = Postgres::start();
@@ -257,6 +254,12 @@ pub(crate) fn three_vantages(probes: &str) -> Scenario {
         (a_down && others_up).then_some(())
     });
 
+    // The shared store gone for a minute, from before the service fails until after
+    // it is back: every vantage records the kill's outage with nowhere to ship it.
+    let mut pg = pg;
+    let pg_stopped = Instant::now();
+    pg.stop();
+
     // The service itself down: every vantage sees it.
     let killed_at = wall_ms();
     nginx.daemon.kill();
@@ -275,6 +278,8 @@ pub(crate) fn three_vantages(probes: &str) -> Scenario {
             .all(|v| v.outages(SITE).iter().all(|o| o.end.is_some()))
             .then_some(())
     });
+    std::thread::sleep(Duration::from_secs(60).saturating_sub(pg_stopped.elapsed()));
+    pg.start_again();
     Scenario {
         vantages,
         nginx,
@@ -294,6 +299,15 @@ const CONTRACTS: &str = "[[plan]]\nid = \"hosting\"\ncurrency = \"EUR\"\nfee = \
     credit.tiers = [{ below = \"99.9\", pct = \"10\" }]\n\n\
     [[contract]]\nid = \"quorum\"\nplan = \"hosting\"\nprobes = [\"site\"]\nvantages = \"2 of 3\"\n\n\
     [[contract]]\nid = \"anyone\"\nplan = \"hosting\"\nprobes = [\"site\"]\n";
+
+/// The highest seal in `v`'s own store.
+fn local_head(v: &Vantage) -> i64 {
+    let conn =
+        rusqlite::Connection::open_with_flags(&v.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    conn.query_row("SELECT coalesce(max(id), 0) FROM seals", [], |r| r.get(0))
+        .unwrap()
+}
 
 /// Ships every vantage's store to the shared store to its last seal, with the
 /// daemon's own shipper (the daemons are stopped: their last ship at stop is
@@ -385,6 +399,42 @@ fn incidents(report: &serde_json::Value) -> Vec<(UtcMillis, UtcMillis, Vec<Strin
 #[test]
 fn a_cut_seen_by_one_vantage_is_its_outage_alone_and_a_stopped_server_everyones() {
     let mut s = three_vantages(CONTRACTS);
+    // PostgreSQL was down for a minute: the daemons' own shippers catch up, every
+    // seal each vantage had once it returned reaches it, none twice (the key).
+    for v in &s.vantages {
+        let local = local_head(v);
+        eventually(
+            &format!("vantage {} caught up", v.name),
+            &s.vantages,
+            || {
+                let shipped: i64 =
+                    s.pg.sql(&format!(
+                        "SELECT coalesce(max(id), 0) FROM seals WHERE vantage = '{}'",
+                        v.name
+                    ))
+                    .parse()
+                    .unwrap();
+                (shipped >= local).then_some(())
+            },
+        );
+    }
+    // Each vantage's seals are 1..=head, each once: none lost, none twice.
+    for v in &s.vantages {
+        let whole = s.pg.sql(&format!(
+            "SELECT count(*) = max(id) AND count(DISTINCT id) = count(*) FROM seals WHERE vantage = '{}'",
+            v.name
+        ));
+        assert_eq!(whole, "t", "vantage {}", v.name);
+    }
+    for v in &s.vantages {
+        let text = v.log_text();
+        assert_eq!(
+            text.matches("shared store lost").count(),
+            1,
+            "vantage {}:\n{text}",
+            v.name
+        );
+    }
     for v in &mut s.vantages {
         v.stop();
     }
