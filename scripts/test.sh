@@ -89,6 +89,7 @@ SLAWATCH_BENCH_PROBES=200 SLAWATCH_BENCH_INTERVAL=5 SLAWATCH_BENCH_SECONDS=10 \
 SLAWATCH_BENCH_CHECKS=20 SLAWATCH_BENCH_RUNS=1 cargo bench --locked --profile dev --bench tls_once
 SLAWATCH_BENCH_SHORT=1 cargo bench --locked --profile dev --bench reports
 SLAWATCH_BENCH_SHORT=1 cargo bench --locked --profile dev --bench ship    # that month shipped to PostgreSQL
+SLAWATCH_BENCH_SHORT=1 cargo bench --locked --profile dev --bench shared_reports  # read back, reported
 if [ -n "$deny_install" ] && ! wait "$deny_install"; then
   tail -n 30 target/cargo-deny-install.log
   echo "test.sh: installing cargo-deny $DENY_VERSION failed (above)" >&2

@@ -262,7 +262,6 @@ async fn copy_table(
         .map_err(|e| pg::describe(&e))?;
     let mut inserter = copy.inserter(&insert).map_err(|e| e.to_string())?;
     let mut rows = 0;
-    let mut cells = Vec::with_capacity(both.len());
     loop {
         let batch = tx
             .query_portal(&portal, BATCH)
@@ -271,6 +270,7 @@ async fn copy_table(
         if batch.is_empty() {
             return Ok(rows);
         }
+        let mut cells = Vec::with_capacity(both.len());
         for row in &batch {
             cells.clear();
             for (i, col) in row.columns().iter().enumerate() {
@@ -286,7 +286,11 @@ async fn copy_table(
 }
 
 /// Column `i` of `row` as a [`Cell`]: the mirror holds BIGINT and TEXT.
-fn cell(row: &tokio_postgres::Row, i: usize, ty: &Type) -> Result<Cell, tokio_postgres::Error> {
+fn cell<'r>(
+    row: &'r tokio_postgres::Row,
+    i: usize,
+    ty: &Type,
+) -> Result<Cell<'r>, tokio_postgres::Error> {
     Ok(if *ty == Type::INT8 {
         row.try_get::<_, Option<i64>>(i)?
             .map_or(Cell::Null, Cell::Int)
@@ -294,7 +298,7 @@ fn cell(row: &tokio_postgres::Row, i: usize, ty: &Type) -> Result<Cell, tokio_po
         row.try_get::<_, Option<i32>>(i)?
             .map_or(Cell::Null, |v| Cell::Int(i64::from(v)))
     } else {
-        row.try_get::<_, Option<String>>(i)?
+        row.try_get::<_, Option<&str>>(i)?
             .map_or(Cell::Null, Cell::Text)
     })
 }

@@ -19,17 +19,18 @@ use std::path::{Path, PathBuf};
 const COPY_CACHE_KIB: i64 = 262_144;
 
 /// One value of a copied row: the evidence tables hold integers, text and NULL.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Cell {
+/// Text is borrowed from the row it was read from: no copy per cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cell<'a> {
     /// SQL NULL.
     Null,
     /// An integer (every instant, id and count).
     Int(i64),
     /// Text.
-    Text(String),
+    Text(&'a str),
 }
 
-impl rusqlite::ToSql for Cell {
+impl rusqlite::ToSql for Cell<'_> {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
         use rusqlite::types::{ToSqlOutput, ValueRef};
         Ok(match self {
@@ -59,7 +60,7 @@ impl Inserter<'_> {
     ///
     /// # Errors
     /// A row the schema refuses (a duplicate id, a wrong type).
-    pub(crate) fn insert(&mut self, row: &[Cell]) -> Result<(), StoreError> {
+    pub(crate) fn insert(&mut self, row: &[Cell<'_>]) -> Result<(), StoreError> {
         self.stmt
             .execute(rusqlite::params_from_iter(row))
             .map_err(sql(self.name))?;
@@ -93,6 +94,10 @@ impl EvidenceCopy {
         conn.pragma_update(None, "cache_size", -COPY_CACHE_KIB)
             .map_err(sql(&name))?;
         migrate(&mut conn, &name)?;
+        // No rollback journal for the fill: a copy that fails half-way is dropped
+        // whole (a kept file too: it is a new file, made again by reading again).
+        conn.pragma_update(None, "journal_mode", "OFF")
+            .map_err(sql(&name))?;
         conn.set_prepared_statement_cache_capacity(super::READER_STATEMENTS);
         conn.execute_batch("BEGIN").map_err(sql(&name))?;
         Ok(EvidenceCopy { conn, name })
@@ -164,11 +169,7 @@ mod tests {
         let statement = EvidenceCopy::insert_sql("probes", &cols);
         let mut inserter = copy.inserter(&statement).unwrap();
         inserter
-            .insert(&[
-                Cell::Int(7),
-                Cell::Text("web".to_owned()),
-                Cell::Text("http".to_owned()),
-            ])
+            .insert(&[Cell::Int(7), Cell::Text("web"), Cell::Text("http")])
             .unwrap();
         drop(inserter);
         let reader = copy.finish().unwrap();
