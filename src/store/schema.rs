@@ -336,12 +336,13 @@ pub(super) const MIGRATIONS: &[&str] = &[
 /// most of a year of reports' reading. This index holds every column after the
 /// same two, so those reads never touch the table; it replaces `runs_by_probe`,
 /// whose every use it serves (its first two columns are the same), so the writer
-/// still updates one index per run.
+/// still updates one index per run. `IF (NOT) EXISTS`: a database made to look
+/// older by setting `user_version` back keeps its indexes.
 pub(super) const RUNS_COVERING_MIGRATION: &str = "
-    CREATE INDEX runs_covering ON runs(
+    CREATE INDEX IF NOT EXISTS runs_covering ON runs(
         probe_id, last_at, first_at, status, class, count, lat_min_ms, lat_sum_ms, lat_max_ms
     );
-    DROP INDEX runs_by_probe;
+    DROP INDEX IF EXISTS runs_by_probe;
     ";
 
 /// The goodwill offers of the configuration (`[[goodwill]]`), copied once each, one
