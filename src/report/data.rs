@@ -699,7 +699,17 @@ impl ProbeCache {
         if let Some(n) = self.no_data.get(&key) {
             return Ok(n.clone());
         }
-        let spans = reader.check_spans(name, UtcMillis(from), UtcMillis(to))?;
+        // A contract reads the probe's evidence over its period, the span without
+        // its margins: both come from one read of the runs and failed checks.
+        let (ps, pe) = (from + SEARCH_MARGIN_MS, to - SEARCH_MARGIN_MS);
+        let (spans, evidence) = reader.spans_and_evidence(
+            name,
+            (UtcMillis(from), UtcMillis(to)),
+            (UtcMillis(ps), UtcMillis(pe)),
+        )?;
+        self.evidence
+            .entry((name.to_owned(), ps, pe))
+            .or_insert(evidence);
         let read = probe_no_data(&spans, allowance_ms(probe), from, to);
         self.no_data.insert(key, read.clone());
         Ok(read)

@@ -48,8 +48,8 @@
 //! ([`super::RUN_SPAN_MS`]), so once a period and the UTC day its last run began in
 //! are over, its digest never changes unless a row is edited.
 
-use super::{Reader, StoreError, sql};
-use crate::model::UtcMillis;
+use super::{CheckSpan, Reader, StoreError, sql};
+use crate::model::{Status, UtcMillis};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 
@@ -501,7 +501,7 @@ impl Reader {
         let mut p = ProbeEvidence::default();
         // A run's last check is at or after its first and in the same UTC day
         // (`RUN_SPAN_MS`): the bounds on `last_at` change no row, they let the
-        // index `runs_by_probe (probe_id, last_at)` read only the period's runs.
+        // index `runs_covering (probe_id, last_at, ...)` read only the period's runs.
         let mut runs = self
             .conn
             .prepare_cached(&format!(
@@ -542,6 +542,106 @@ impl Reader {
             p.checks += 1;
         }
         Ok(p)
+    }
+}
+
+impl Reader {
+    /// One read of `name`'s runs and failed checks for a report: its
+    /// [`CheckSpan`]s overlapping `[from, to)` (as [`Reader::check_spans`] gives
+    /// them) and its share of the evidence digest over `[ev_from, ev_to)` (as
+    /// [`Reader::probe_evidence`] gives it), which must lie within `[from, to)`.
+    /// Every run the digest counts is one of the spans (its first and last check
+    /// are in `[ev_from, ev_to + RUN_SPAN_MS)`), so the digest's lines are made
+    /// from the rows read for the spans, in the same order (`first_at, id` for
+    /// runs, `at, id` for failures). A period outside the span is read apart.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub(crate) fn spans_and_evidence(
+        &self,
+        name: &str,
+        (from, to): (UtcMillis, UtcMillis),
+        (ev_from, ev_to): (UtcMillis, UtcMillis),
+    ) -> Result<(Vec<CheckSpan>, ProbeEvidence), StoreError> {
+        if ev_from < from || ev_to > to || ev_from > ev_to {
+            return Ok((
+                self.check_spans(name, from, to)?,
+                self.probe_evidence(name, ev_from, ev_to)?,
+            ));
+        }
+        let mut p = ProbeEvidence::default();
+        let mut spans = Vec::new();
+        // `runs_covering` holds every column read here: the rows come from the
+        // index alone, without a look-up in the table per run.
+        let mut runs = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT r.first_at, r.last_at, r.status, r.count, {}
+                   FROM runs r JOIN probes p ON p.id = r.probe_id
+                  WHERE p.name = ?1 AND r.last_at >= ?2 AND r.first_at < ?3
+                    AND r.last_at < ?3 + ?4
+                  ORDER BY r.first_at, r.id",
+                run_columns("r", "p")
+            ))
+            .map_err(sql(&self.path))?;
+        let span_ms = super::RUN_SPAN_MS;
+        let mut rows = runs
+            .query(rusqlite::params![name, from.0, to.0, span_ms])
+            .map_err(sql(&self.path))?;
+        while let Some(r) = rows.next().map_err(sql(&self.path))? {
+            let (first, last): (i64, i64) = (
+                r.get(0).map_err(sql(&self.path))?,
+                r.get(1).map_err(sql(&self.path))?,
+            );
+            let status: String = r.get(2).map_err(sql(&self.path))?;
+            spans.push(CheckSpan {
+                first: UtcMillis(first),
+                last: UtcMillis(last),
+                status: Status::parse(&status).unwrap_or(Status::Unknown),
+                count: r.get(3).map_err(sql(&self.path))?,
+            });
+            if first >= ev_from.0
+                && first < ev_to.0
+                && last >= ev_from.0
+                && last < ev_to.0.saturating_add(span_ms)
+            {
+                let (line, count) = run_line(r, 4).map_err(sql(&self.path))?;
+                p.runs.push_str(&line);
+                p.run_count += 1;
+                p.checks += count;
+            }
+        }
+        let mut fails = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT f.at, {} FROM failures f JOIN probes p ON p.id = f.probe_id
+                  WHERE p.name = ?1 AND f.at >= ?2 AND f.at < ?3
+                  ORDER BY f.at, f.id",
+                fail_columns("f", "p")
+            ))
+            .map_err(sql(&self.path))?;
+        let mut rows = fails
+            .query(rusqlite::params![name, from.0, to.0])
+            .map_err(sql(&self.path))?;
+        while let Some(r) = rows.next().map_err(sql(&self.path))? {
+            let at: i64 = r.get(0).map_err(sql(&self.path))?;
+            spans.push(CheckSpan {
+                first: UtcMillis(at),
+                last: UtcMillis(at),
+                status: Status::Down,
+                count: 1,
+            });
+            if at >= ev_from.0 && at < ev_to.0 {
+                p.fails.push_str(&fail_line(r, 1).map_err(sql(&self.path))?);
+                p.fail_count += 1;
+                p.checks += 1;
+            }
+        }
+        // As `check_spans` orders them (`ORDER BY first, last` over runs, then
+        // failures): a stable sort keeps a run before a failed check with the same
+        // first and last.
+        spans.sort_by_key(|s| (s.first, s.last));
+        Ok((spans, p))
     }
 }
 
@@ -719,6 +819,97 @@ thread_local! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one read of a report gives the spans and the digest lines the two reads
+    /// gave, over periods that cut runs and failed checks at both ends, and it reads
+    /// the runs from the covering index alone.
+    #[test]
+    fn one_read_gives_the_spans_and_the_evidence_of_two() {
+        use crate::model::{Check, ErrorClass, Phases};
+        use crate::store::{RUN_SPAN_MS, Store};
+        const T0: i64 = 1_711_929_600_000; // 2024-04-01T00:00:00Z
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("evidence.db");
+        let store = Store::open(&path).unwrap();
+        store
+            .register_probes(&[
+                ("web".to_owned(), "http".to_owned()),
+                ("other".to_owned(), "http".to_owned()),
+            ])
+            .unwrap();
+        let hour = RUN_SPAN_MS / 24;
+        for i in 0..24 * 6 {
+            let at = T0 + i * hour + 17;
+            let status = if i % 7 == 3 || (40..46).contains(&i) {
+                Status::Down
+            } else {
+                Status::Up
+            };
+            for probe in ["web", "other"] {
+                store
+                    .record_check(&Check {
+                        probe: probe.to_owned(),
+                        started_at: UtcMillis(at),
+                        status,
+                        class: (status == Status::Down).then_some(ErrorClass::Timeout),
+                        detail: format!("d|{i}\\"),
+                        phases: Phases {
+                            total: Some(std::time::Duration::from_millis(
+                                40 + u64::try_from(i).unwrap(),
+                            )),
+                            ..Phases::default()
+                        },
+                        cert_not_after: None,
+                    })
+                    .unwrap();
+            }
+        }
+        store.close().unwrap();
+        let reader = Reader::open(&path).unwrap();
+        let margin = RUN_SPAN_MS + 5 * hour;
+        let mut compared = 0;
+        for (a, b) in [(0, 6 * 24), (1, 3 * 24), (40, 44), (41, 100), (3, 4)] {
+            let (ps, pe) = (T0 + a * hour + 17, T0 + b * hour);
+            let (from, to) = (UtcMillis(ps - margin), UtcMillis(pe + margin));
+            let (ev_from, ev_to) = (UtcMillis(ps), UtcMillis(pe));
+            let (spans, ev) = reader
+                .spans_and_evidence("web", (from, to), (ev_from, ev_to))
+                .unwrap();
+            assert_eq!(spans, reader.check_spans("web", from, to).unwrap());
+            let two = reader.probe_evidence("web", ev_from, ev_to).unwrap();
+            assert_eq!(
+                (ev.runs.as_str(), ev.fails.as_str()),
+                (two.runs.as_str(), two.fails.as_str())
+            );
+            assert_eq!(
+                (ev.run_count, ev.fail_count, ev.checks),
+                (two.run_count, two.fail_count, two.checks)
+            );
+            assert!(ev.fail_count > 0 || b - a < 3, "{a}..{b}");
+            compared += ev.run_count;
+        }
+        assert!(compared > 5, "the periods hold runs");
+        let plan: Vec<String> = reader
+            .conn
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN SELECT r.first_at, r.last_at, r.status, r.count, {}
+                   FROM runs r JOIN probes p ON p.id = r.probe_id
+                  WHERE p.name = ?1 AND r.last_at >= ?2 AND r.first_at < ?3
+                    AND r.last_at < ?3 + ?4
+                  ORDER BY r.first_at, r.id",
+                run_columns("r", "p")
+            ))
+            .unwrap()
+            .query_map(rusqlite::params!["web", 0, 1, RUN_SPAN_MS], |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|l| l.contains("USING COVERING INDEX runs_covering")),
+            "{plan:?}"
+        );
+    }
 
     /// The escaping written in one pass gives the lines the three replacements gave
     /// (every seal and digest already stored rests on them), and reads back.

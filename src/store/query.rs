@@ -29,7 +29,7 @@ impl Reader {
     /// The checks of `probe` overlapping `[from, to)` as [`CheckSpan`]s, by first
     /// check (for per-probe no-data in reports). A run never spans a UTC day, so its
     /// last check is before `to + RUN_SPAN_MS`: saying so bounds the index range
-    /// (`runs_by_probe` is on `last_at`), which otherwise runs to the probe's last run.
+    /// (`runs_covering` starts with `probe_id, last_at`), which otherwise runs to the probe's last run.
     ///
     /// # Errors
     /// On a database error.

@@ -326,7 +326,24 @@ pub(super) const MIGRATIONS: &[&str] = &[
     MEMBERS_MIGRATION,
     // 7 (issue 17): the alert queue, sealed; see `ALERTS_MIGRATION`.
     ALERTS_MIGRATION,
+    // 8 (issue 15): the runs index covers what reports read; see `RUNS_COVERING_MIGRATION`.
+    RUNS_COVERING_MIGRATION,
 ];
+
+/// A report reads every column of a probe's runs over a span (the check spans and
+/// the evidence digest's lines, `Reader::spans_and_evidence`). `runs_by_probe
+/// (probe_id, last_at)` found them, then SQLite looked each one up in the table:
+/// most of a year of reports' reading. This index holds every column after the
+/// same two, so those reads never touch the table; it replaces `runs_by_probe`,
+/// whose every use it serves (its first two columns are the same), so the writer
+/// still updates one index per run. `IF (NOT) EXISTS`: a database made to look
+/// older by setting `user_version` back keeps its indexes.
+pub(super) const RUNS_COVERING_MIGRATION: &str = "
+    CREATE INDEX IF NOT EXISTS runs_covering ON runs(
+        probe_id, last_at, first_at, status, class, count, lat_min_ms, lat_sum_ms, lat_max_ms
+    );
+    DROP INDEX IF EXISTS runs_by_probe;
+    ";
 
 /// The goodwill offers of the configuration (`[[goodwill]]`), copied once each, one
 /// row per contract or plan named (`scope` = `contract:ID` or `plan:ID`), sealed as

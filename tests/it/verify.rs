@@ -1428,7 +1428,7 @@ fn an_incident_sealed_before_migration_4_still_verifies_after_it() {
     assert!(out.starts_with(&format!("ok: {n} rows sealed")), "{out}");
     // A writer applies migration 4; the old record's line is unchanged.
     Store::open(&db).unwrap().close().unwrap();
-    assert_eq!(one_i64(&db, "PRAGMA user_version"), 7);
+    assert_eq!(one_i64(&db, "PRAGMA user_version"), 8);
     let out = verify(&db, &[], 0);
     assert!(out.starts_with(&format!("ok: {n} rows sealed")), "{out}");
     incident_cli(&db, &["withdraw", "1", "--reason", "duplicate"]);
