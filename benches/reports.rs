@@ -29,19 +29,15 @@
 #[path = "reports/yeardb.rs"]
 mod yeardb;
 
+#[path = "support/common.rs"]
+mod common;
+use common::{env_usize, median, target_dir};
+
 use sha2::{Digest as _, Sha256};
 use slawatch::model::UtcMillis;
 use slawatch::report::{self, Format, Lang};
 use slawatch::store::Reader;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// CPU time of this thread, from the scheduler's own accounting (ns).
 fn thread_cpu() -> Duration {
@@ -55,22 +51,6 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration, Duration) {
     let (c0, w0) = (thread_cpu(), Instant::now());
     let out = f();
     (out, thread_cpu() - c0, w0.elapsed())
-}
-
-fn target_dir() -> PathBuf {
-    if let Ok(t) = std::env::var("CARGO_TARGET_DIR") {
-        return PathBuf::from(t);
-    }
-    // target/release/deps/reports-HASH
-    let exe = std::env::current_exe().unwrap();
-    exe.ancestors()
-        .nth(3)
-        .map_or_else(|| PathBuf::from("target"), Path::to_path_buf)
-}
-
-fn median(v: &mut [Duration]) -> Duration {
-    v.sort_unstable();
-    v[v.len() / 2]
 }
 
 fn ms(d: Duration) -> String {

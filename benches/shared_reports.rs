@@ -34,49 +34,16 @@ mod yeardb;
 #[path = "ship/pg.rs"]
 mod pg;
 
+#[path = "support/common.rs"]
+mod common;
+use common::{env_usize, median, process_cpu, target_dir};
+
 use sha2::{Digest as _, Sha256};
 use slawatch::model::UtcMillis;
 use slawatch::report::{self, Format, Lang, Report};
 use slawatch::shared::ship::{Source, ship_once};
 use slawatch::store::Reader;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// User + system CPU of this process (all threads), from `/proc/self/stat`.
-fn process_cpu() -> Duration {
-    let s = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let rest = &s[s.rfind(')').unwrap() + 2..];
-    let ticks: u64 = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .map(|v| v.parse::<u64>().unwrap())
-        .sum();
-    Duration::from_millis(ticks * 10)
-}
-
-fn target_dir() -> PathBuf {
-    if let Ok(t) = std::env::var("CARGO_TARGET_DIR") {
-        return PathBuf::from(t);
-    }
-    let exe = std::env::current_exe().unwrap();
-    exe.ancestors()
-        .nth(3)
-        .map_or_else(|| PathBuf::from("target"), Path::to_path_buf)
-}
-
-fn median(v: &[Duration]) -> Duration {
-    let mut v = v.to_vec();
-    v.sort_unstable();
-    v[v.len() / 2]
-}
 
 /// CPU of this process, CPU of the server, wall.
 #[derive(Clone, Copy, Default)]
@@ -251,7 +218,7 @@ fn main() {
         digests.windows(2).all(|w| w[0] == w[1]),
         "the reports differ between runs: {digests:?}"
     );
-    let m = |v: &[Cost], f: fn(&Cost) -> Duration| median(&v.iter().map(f).collect::<Vec<_>>());
+    let m = |v: &[Cost], f: fn(&Cost) -> Duration| median(&mut v.iter().map(f).collect::<Vec<_>>());
     let (rc, rs, rw) = (
         m(&reads, |c| c.cpu),
         m(&reads, |c| c.server),

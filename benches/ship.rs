@@ -27,47 +27,15 @@ mod yeardb;
 #[path = "ship/pg.rs"]
 mod pg;
 
+#[path = "support/common.rs"]
+mod common;
+use common::{env_usize, median, process_cpu, target_dir};
+
 use slawatch::shared::ship::{Source, ship_once};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// The daemon's batch (`shared::ship::BATCH_SEALS`).
 const BATCH: usize = 20_000;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// User + system CPU of this process (all threads), from `/proc/self/stat`.
-fn process_cpu() -> Duration {
-    let s = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let rest = &s[s.rfind(')').unwrap() + 2..];
-    let ticks: u64 = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .map(|v| v.parse::<u64>().unwrap())
-        .sum();
-    Duration::from_millis(ticks * 10)
-}
-
-fn target_dir() -> PathBuf {
-    if let Ok(t) = std::env::var("CARGO_TARGET_DIR") {
-        return PathBuf::from(t);
-    }
-    let exe = std::env::current_exe().unwrap();
-    exe.ancestors()
-        .nth(3)
-        .map_or_else(|| PathBuf::from("target"), Path::to_path_buf)
-}
-
-fn median<T: Ord + Copy>(v: &mut [T]) -> T {
-    v.sort_unstable();
-    v[v.len() / 2]
-}
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
