@@ -83,6 +83,33 @@ pub(crate) struct Span {
 }
 
 /// The span from `x0` to `x1`, widened to [`MIN_SPAN`] and kept inside the strip.
+/// The bottom of a strip (the contract's own or a vantage's): "outside the contract"
+/// over the whole period, then up over the contract's life in it, titled by `up`.
+fn background(c: &ContractReport, up: impl Fn(i64, i64) -> String, lang: Lang) -> Vec<Span> {
+    let (ps, pe) = (c.evaluation.period.start, c.evaluation.period.end);
+    let mut out = vec![span(
+        "out",
+        0,
+        W,
+        0,
+        100,
+        text::t(lang, "outside the contract", "fuori dal contratto").to_owned(),
+    )];
+    let life_s = c.timeline.service_start.map_or(ps, |t| t.0.max(ps));
+    let life_e = c.timeline.service_end.map_or(pe, |t| t.0.min(pe));
+    if life_e > life_s {
+        out.push(span(
+            "up",
+            x_of(life_s, ps, pe),
+            x_of(life_e, ps, pe),
+            0,
+            100,
+            up(life_s, life_e),
+        ));
+    }
+    out
+}
+
 fn span(class: &'static str, x0: i64, x1: i64, y: u32, height: u32, title: String) -> Span {
     let width = (x1 - x0).max(MIN_SPAN);
     Span {
@@ -381,23 +408,9 @@ impl Page<'_> {
                 text::local_in(e.min(pe), tz, lang)
             )
         };
-        let mut out = vec![span(
-            "out",
-            0,
-            W,
-            0,
-            100,
-            text::t(lang, "outside the contract", "fuori dal contratto").to_owned(),
-        )];
-        let life_s = c.timeline.service_start.map_or(ps, |t| t.0.max(ps));
-        let life_e = c.timeline.service_end.map_or(pe, |t| t.0.min(pe));
-        if life_e > life_s {
-            out.push(span(
-                "up",
-                x(life_s),
-                x(life_e),
-                0,
-                100,
+        let mut out = background(
+            c,
+            |life_s, life_e| {
                 format!(
                     "{}: {}",
                     text::t(
@@ -406,9 +419,10 @@ impl Page<'_> {
                         "disponibile (nessun disservizio misurato)"
                     ),
                     during(life_s, life_e)
-                ),
-            ));
-        }
+                )
+            },
+            lang,
+        );
         for (a, b) in &c.gaps {
             out.push(span(
                 "nodata",
@@ -500,30 +514,17 @@ impl Page<'_> {
                 text::local_in(e.min(pe), tz, lang)
             )
         };
-        let mut out = vec![span(
-            "out",
-            0,
-            W,
-            0,
-            100,
-            text::t(lang, "outside the contract", "fuori dal contratto").to_owned(),
-        )];
-        let life_s = c.timeline.service_start.map_or(ps, |t| t.0.max(ps));
-        let life_e = c.timeline.service_end.map_or(pe, |t| t.0.min(pe));
-        if life_e > life_s {
-            out.push(span(
-                "up",
-                x(life_s),
-                x(life_e),
-                0,
-                100,
+        let mut out = background(
+            c,
+            |life_s, life_e| {
                 format!(
                     "{} {}",
                     text::t(lang, "up", "disponibile"),
                     during(life_s, life_e)
-                ),
-            ));
-        }
+                )
+            },
+            lang,
+        );
         for &(a, b) in &v.no_data {
             let title = format!(
                 "{} {}",
