@@ -230,8 +230,9 @@ fn source<'a>(db: &'a Path, vantage: &'a str) -> Source<'a> {
     }
 }
 
-/// Ships in batches of `max` until a batch is not full; the calls' results.
-async fn ship_all(
+/// Ships in batches of `max` until a batch is not full; the calls' results. The
+/// other shared-store tests ship with it too.
+pub(crate) async fn ship_all(
     src: Source<'_>,
     client: &mut tokio_postgres::Client,
     max: usize,

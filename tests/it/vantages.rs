@@ -324,20 +324,16 @@ fn ship_all(s: &Scenario) {
             .await
             .unwrap();
         for v in &s.vantages {
-            loop {
-                let source = slawatch::shared::ship::Source {
-                    database: &v.db,
-                    vantage: v.name,
-                    checkpoint_file: None,
-                };
-                let shipped = slawatch::shared::ship::ship_once(source, &mut client, 10_000)
-                    .await
-                    .unwrap();
-                if !shipped.full {
-                    assert_eq!(shipped.head, shipped.local_head, "vantage {}", v.name);
-                    break;
-                }
-            }
+            let source = slawatch::shared::ship::Source {
+                database: &v.db,
+                vantage: v.name,
+                checkpoint_file: None,
+            };
+            let last = *crate::ship::ship_all(source, &mut client, 10_000)
+                .await
+                .last()
+                .unwrap();
+            assert_eq!(last.head, last.local_head, "vantage {}", v.name);
         }
     });
 }
