@@ -301,9 +301,6 @@ pub struct Consensus {
 }
 
 impl Consensus {
-    /// The default: any one vantage that saw it down is enough (as with one vantage).
-    pub const ANY: Consensus = Consensus { k: 1, n: 1 };
-
     /// Parses `"2 of 3"`; `k` at least 1 and at most `n`.
     ///
     /// # Errors
