@@ -194,6 +194,8 @@ pub async fn run_with(
         let round = CancellationToken::new();
         let (tx, mut rx) = mpsc::channel::<Scheduled>(4096);
         let stats = Arc::new(Stats::default());
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let shards = scheduler::shards_for(&here, cores);
         let sched = tokio::spawn(scheduler::run(
             here.clone(),
             runner(config.clone()),
@@ -203,6 +205,7 @@ pub async fn run_with(
             tx,
             stats.clone(),
             round.clone(),
+            shards,
         ));
         tracing::info!(
             probes = here.len(),
@@ -211,7 +214,7 @@ pub async fn run_with(
             config.summary()
         );
         tracing::info!(
-            "{} of the {} configured probes run here (vantage '{vantage}')",
+            "{} of the {} configured probes run here (vantage '{vantage}'), on {shards} thread(s)",
             here.len(),
             config.probes.len()
         );

@@ -11,6 +11,19 @@
 //! end is seen within one `retry_interval` of the recovery), off the grid, until a
 //! check succeeds again.
 //!
+//! Offsets are whole multiples of [`SPREAD_STEP`] (100 ms): the probes whose grid
+//! points fall in the same step start together, on one wake-up of the thread instead of
+//! one each. Measured on HTTP checks at 100 a second (BENCHMARKS.md), that batching is
+//! about 40 % of the daemon's CPU per check; it costs nothing in lag (a check is due on
+//! its step, and starts on it) and keeps the spread: a 60 s interval still has 600
+//! distinct starting points.
+//!
+//! The probe loops run on [`shards_for`] threads, each a single-threaded tokio runtime
+//! (the daemon's own thread is the first): a check's timer, its task, its sockets and
+//! the loop that hands it on stay on one thread, with no wake-up of another thread per
+//! check. One thread carries about a hundred thousand plain checks a minute; a bigger
+//! load (by [`check_cost`]) gets more threads, up to the machine's cores.
+//!
 //! The scheduler does not probe by itself: it calls a [`Runner`], so the daemon plugs
 //! in the real probes ([`live::live_runner`]) and the tests a scripted one.
 //!
@@ -102,7 +115,52 @@ pub(crate) fn offset(name: &str, interval: Duration) -> Duration {
     let ms = u64::try_from(interval.as_millis())
         .unwrap_or(u64::MAX)
         .max(1);
-    Duration::from_millis(h % ms)
+    let step = u64::try_from(SPREAD_STEP.as_millis())
+        .unwrap_or(1)
+        .clamp(1, ms);
+    Duration::from_millis(h % ms / step * step)
+}
+
+/// The granularity of the spread: every probe's offset is a whole multiple of it, so
+/// the probes due in the same step start on one wake-up (see the module's doc).
+pub(crate) const SPREAD_STEP: Duration = Duration::from_millis(100);
+
+/// What a check of `spec` costs the daemon, in plain checks (a TCP connect, a DNS
+/// query, an HTTP request): a TLS handshake about four, a mail round trip about
+/// twenty. Measured per kind by `cargo bench --bench blackbox` (BENCHMARKS.md); used
+/// only to decide how many threads the probe loops get.
+pub(crate) fn check_cost(spec: &crate::config::ProbeSpec) -> u64 {
+    use crate::config::ProbeSpec;
+    match spec {
+        ProbeSpec::Http(h) if h.url.starts_with("https:") => 4,
+        ProbeSpec::Tcp(t) if t.tls.is_some() => 4,
+        ProbeSpec::Http(_) | ProbeSpec::Tcp(_) | ProbeSpec::Dns(_) => 1,
+        ProbeSpec::Imap(_) | ProbeSpec::Pop3(_) | ProbeSpec::Smtp(_) => 4,
+        ProbeSpec::Mailflow(_) => 20,
+    }
+}
+
+/// The load one thread of probe loops is given, in plain checks a second
+/// ([`check_cost`]): about a third of a core at the daemon's measured cost per check,
+/// leaving room for bursts and retries.
+const SHARD_LOAD: u64 = 2_000;
+
+/// How many threads run the probe loops: one per [`SHARD_LOAD`] of expected load
+/// (every probe checked once per interval, weighted by [`check_cost`]), at least one,
+/// at most `cores`.
+pub(crate) fn shards_for(probes: &[Probe], cores: usize) -> usize {
+    // In thousandths of a plain check a second, so short intervals add up exactly.
+    let load_milli: u128 = probes
+        .iter()
+        .map(|p| {
+            let interval_ms = p.schedule.interval.as_millis().max(1);
+            u128::from(check_cost(&p.spec)) * 1_000_000 / interval_ms
+        })
+        .sum();
+    let wanted = load_milli.div_ceil(u128::from(SHARD_LOAD) * 1_000).max(1);
+    usize::try_from(wanted)
+        .unwrap_or(usize::MAX)
+        .clamp(1, cores.max(1))
 }
 
 /// The first grid point `base + offset + k × interval` that is not before `now`.
@@ -161,30 +219,134 @@ pub(crate) async fn run(
     out: mpsc::Sender<Scheduled>,
     stats: Arc<Stats>,
     cancel: CancellationToken,
+    shards: usize,
 ) {
-    let limits = Arc::new(Limits {
-        global: Arc::new(Semaphore::new(
-            usize::try_from(concurrency).unwrap_or(1).max(1),
-        )),
-        per_host: std::sync::Mutex::new(HashMap::new()),
-        per_host_max: usize::try_from(per_host_concurrency).unwrap_or(1).max(1),
-    });
-    let base = Instant::now();
+    let shared = Shared {
+        base: Instant::now(),
+        runner,
+        clock,
+        limits: Arc::new(Limits {
+            global: Arc::new(Semaphore::new(
+                usize::try_from(concurrency).unwrap_or(1).max(1),
+            )),
+            per_host: std::sync::Mutex::new(HashMap::new()),
+            per_host_max: usize::try_from(per_host_concurrency).unwrap_or(1).max(1),
+        }),
+        out,
+        stats,
+        cancel,
+    };
+    // Probe i goes to shard i mod n: each thread gets an even share of every kind.
+    let n = shards.max(1);
+    let mut shares: Vec<Vec<Probe>> = (0..n).map(|_| Vec::new()).collect();
+    for (i, probe) in probes.into_iter().enumerate() {
+        shares[i % n].push(probe);
+    }
+    let mine = shares.remove(0);
+    // Dropped (this future ended or was aborted): the other shards stop too, their
+    // checks in flight aborted, as this shard's are when its `JoinSet` drops.
+    let abort = CancellationToken::new();
+    let _abort_others = abort.clone().drop_guard();
+    let mut others = Vec::new();
+    let mut fallback = Vec::new();
+    for (i, share) in shares.into_iter().enumerate() {
+        if share.is_empty() {
+            continue;
+        }
+        match spawn_shard(i + 1, share, shared.clone(), abort.clone()) {
+            Ok(done) => others.push(done),
+            Err((e, share)) => {
+                // Never a probe lost: its loops run on this thread instead.
+                tracing::error!(error = %e, "could not start a probing thread; its probes run on the daemon's thread");
+                fallback.extend(share);
+            }
+        }
+    }
+    run_shard(mine.into_iter().chain(fallback).collect(), shared).await;
+    for done in others {
+        let _ = done.await;
+    }
+}
+
+/// What every probe loop of a round shares, whichever thread it runs on.
+#[derive(Clone)]
+struct Shared {
+    base: Instant,
+    runner: Arc<dyn Runner>,
+    clock: Arc<Clock>,
+    limits: Arc<Limits>,
+    out: mpsc::Sender<Scheduled>,
+    stats: Arc<Stats>,
+    cancel: CancellationToken,
+}
+
+/// One shard: the loops of `probes`, on the current thread's runtime, until cancelled.
+async fn run_shard(probes: Vec<Probe>, shared: Shared) {
     let mut tasks = JoinSet::new();
     for probe in probes {
+        let s = shared.clone();
         tasks.spawn(probe_loop(
             Arc::new(probe),
-            base,
-            runner.clone(),
-            clock.clone(),
-            limits.clone(),
-            out.clone(),
-            stats.clone(),
-            cancel.clone(),
+            s.base,
+            s.runner,
+            s.clock,
+            s.limits,
+            s.out,
+            s.stats,
+            s.cancel,
         ));
     }
-    drop(out);
+    drop(shared);
     while tasks.join_next().await.is_some() {}
+}
+
+/// Starts shard `i` on a thread of its own with a single-threaded runtime; the
+/// receiver completes when the shard has ended. On failure, the probes back.
+fn spawn_shard(
+    i: usize,
+    probes: Vec<Probe>,
+    shared: Shared,
+    abort: CancellationToken,
+) -> Result<tokio::sync::oneshot::Receiver<()>, (std::io::Error, Vec<Probe>)> {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return Err((e, probes)),
+    };
+    let (done, ended) = tokio::sync::oneshot::channel();
+    // The probes travel through a slot the thread empties, so a failed spawn can hand
+    // them back.
+    let slot = Arc::new(std::sync::Mutex::new(Some(probes)));
+    let theirs = slot.clone();
+    let spawned = std::thread::Builder::new()
+        .name(format!("slawatch-probe-{i}"))
+        .spawn(move || {
+            let probes = theirs
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take()
+                .unwrap_or_default();
+            runtime.block_on(async {
+                tokio::select! {
+                    () = run_shard(probes, shared) => {}
+                    () = abort.cancelled() => {}
+                }
+            });
+            let _ = done.send(());
+        });
+    match spawned {
+        Ok(_) => Ok(ended),
+        Err(e) => {
+            let probes = slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take()
+                .unwrap_or_default();
+            Err((e, probes))
+        }
+    }
 }
 
 #[expect(
@@ -404,6 +566,8 @@ mod tests {
         online: Mutex<bool>,
         work: Duration,
         per_host: HostCounts,
+        /// The threads each probe's checks started on.
+        threads: Mutex<HashMap<String, std::collections::HashSet<String>>>,
     }
 
     impl Script {
@@ -415,6 +579,7 @@ mod tests {
                 online: Mutex::new(true),
                 work,
                 per_host: Arc::default(),
+                threads: Mutex::default(),
             })
         }
 
@@ -435,6 +600,12 @@ mod tests {
                 .lock()
                 .unwrap()
                 .push((probe.name.clone(), Instant::now() - self.base));
+            self.threads
+                .lock()
+                .unwrap()
+                .entry(probe.name.clone())
+                .or_default()
+                .insert(std::thread::current().name().unwrap_or("?").to_owned());
             let status = {
                 let mut a = self.answers.lock().unwrap();
                 a.get_mut(&probe.name)
@@ -506,6 +677,7 @@ mod tests {
             tx,
             stats,
             cancel.clone(),
+            1,
         ));
         tokio::time::sleep(for_).await;
         cancel.cancel();
@@ -531,6 +703,124 @@ mod tests {
             seconds.len() > 42,
             "100 probes spread over many seconds, got {}",
             seconds.len()
+        );
+    }
+
+    #[test]
+    fn offsets_are_whole_spread_steps_so_neighbours_share_a_wake_up() {
+        for interval in [1, 3, 60, 3_600] {
+            let i = Duration::from_secs(interval);
+            let steps: std::collections::HashSet<_> = (0..1_000)
+                .map(|n| {
+                    let o = offset(&format!("p{n}"), i);
+                    assert!(o < i);
+                    assert_eq!(o.as_nanos() % SPREAD_STEP.as_nanos(), 0, "{o:?} of {i:?}");
+                    o
+                })
+                .collect();
+            // Still spread: 1,000 probes use most of the interval's steps.
+            let available = (i.as_millis() / SPREAD_STEP.as_millis()).min(1_000);
+            assert!(
+                steps.len() * 10 >= usize::try_from(available).unwrap() * 6,
+                "{} distinct steps of {available} for {i:?}",
+                steps.len()
+            );
+        }
+        // An interval shorter than a step: offsets in milliseconds, still inside it.
+        let short = Duration::from_millis(40);
+        assert!(offset("p1", short) < short);
+    }
+
+    #[test]
+    fn threads_follow_the_expected_load() {
+        // Plain TCP costs one, TCP with TLS four (as HTTPS does).
+        let tcp = |n: usize, tls: bool, secs: u64| -> Vec<Probe> {
+            (0..n)
+                .map(|i| {
+                    let mut p = probe(&format!("p{i}"), "h", secs, 10);
+                    p.spec = ProbeSpec::Tcp(TcpSpec {
+                        host: "h".to_owned(),
+                        port: 443,
+                        tls: tls.then(|| crate::config::TlsSettings {
+                            verify: true,
+                            ca_file: None,
+                            server_name: None,
+                            cert_expiry_warn: Duration::from_secs(86_400),
+                        }),
+                    });
+                    p
+                })
+                .collect()
+        };
+        assert_eq!(shards_for(&[], 2), 1, "no probes: still one thread");
+        // The blackbox bench: 300 probes at 3 s, 100 checks a second.
+        assert_eq!(shards_for(&tcp(300, true, 3), 2), 1);
+        // 100,000 plain probes at 60 s: 1,667 a second, one thread.
+        assert_eq!(shards_for(&tcp(100_000, false, 60), 2), 1);
+        // Half of them with TLS: 833 + 4 x 833 = 4,167 a second; three wanted.
+        let half: Vec<Probe> = tcp(50_000, false, 60)
+            .into_iter()
+            .chain(tcp(50_000, true, 60))
+            .collect();
+        assert_eq!(shards_for(&half, 2), 2, "at most the cores");
+        assert_eq!(shards_for(&half, 8), 3);
+        assert_eq!(shards_for(&half, 0), 1, "cores unknown: one");
+    }
+
+    #[tokio::test]
+    async fn shards_run_every_probe_on_their_own_threads_under_one_set_of_limits() {
+        let runner = Script::new(Duration::from_millis(200));
+        let probes: Vec<Probe> = (0..12)
+            .map(|n| probe(&format!("p{n}"), "busy", 1, 1))
+            .chain((0..12).map(|n| probe(&format!("q{n}"), &format!("h{n}"), 1, 1)))
+            .collect();
+        let (tx, mut rx) = mpsc::channel(10_000);
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(run(
+            probes,
+            runner.clone(),
+            Arc::new(Clock::system()),
+            6,
+            2,
+            tx,
+            Arc::new(Stats::default()),
+            cancel.clone(),
+            3,
+        ));
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        cancel.cancel();
+        task.await.unwrap();
+        let mut sent = 0;
+        while rx.try_recv().is_ok() {
+            sent += 1;
+        }
+        let threads = runner.threads.lock().unwrap();
+        assert_eq!(
+            threads.len(),
+            24,
+            "every probe was checked: {:?}",
+            threads.keys()
+        );
+        let names: std::collections::HashSet<&String> = threads.values().flatten().collect();
+        assert_eq!(names.len(), 3, "three threads ran checks: {names:?}");
+        assert!(
+            threads.values().all(|t| t.len() == 1),
+            "a probe stays on its thread: {threads:?}"
+        );
+        let m = runner.per_host.lock().unwrap();
+        assert_eq!(
+            m["busy"].1, 2,
+            "at most 2 in flight against one host, across threads"
+        );
+        assert!(
+            m["*all*"].1 <= 6,
+            "at most 6 in flight overall: {}",
+            m["*all*"].1
+        );
+        assert_eq!(
+            sent,
+            runner.started.lock().unwrap().len(),
+            "every check was handed on"
         );
     }
 
@@ -737,6 +1027,7 @@ mod tests {
             tx,
             stats.clone(),
             cancel.clone(),
+            1,
         ));
         tokio::time::sleep(off + Duration::from_secs(90)).await;
         cancel.cancel();
@@ -801,6 +1092,7 @@ mod tests {
             tx,
             stats.clone(),
             cancel.clone(),
+            1,
         ));
         tokio::time::sleep(off + Duration::from_secs(25)).await;
         cancel.cancel();
@@ -843,6 +1135,7 @@ mod tests {
             tx,
             Arc::new(Stats::default()),
             cancel.clone(),
+            1,
         ));
         tokio::time::sleep(off + Duration::from_secs(90)).await;
         cancel.cancel();

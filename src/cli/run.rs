@@ -27,7 +27,11 @@ pub(super) struct Args {
 
 pub(super) fn run(args: Args) -> Result<(), CliError> {
     crate::logging::init();
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    // One thread for the daemon's loop and the first shard of probe loops, so a check
+    // wakes no other thread; the scheduler adds threads when the load needs them
+    // (`scheduler::shards_for`). Blocking work (reports, the shipper's reads) goes to
+    // tokio's blocking pool.
+    let mut builder = tokio::runtime::Builder::new_current_thread();
     builder.thread_name("slawatch");
     let runtime = super::runtime(builder)?;
     match runtime.block_on(daemon::run(&args.config.config, CancellationToken::new())) {
