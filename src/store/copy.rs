@@ -153,6 +153,7 @@ impl EvidenceCopy {
         conn.execute_batch("COMMIT").map_err(sql(&name))?;
         conn.pragma_update(None, "query_only", "ON")
             .map_err(sql(&name))?;
+        super::one_plan_per_statement(&conn).map_err(sql(&name))?;
         Ok(Reader { conn, path: name })
     }
 }

@@ -1499,6 +1499,18 @@ fn outage_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Outage> {
 const OUTAGE_COLUMNS: &str = "p.name, o.start, o.end, o.last_failure, o.last_success_before,
                               o.class, o.detail, o.failed_checks";
 
+/// One plan per statement whatever the values bound (SQLite's query planner
+/// stability guarantee), on every connection a [`Reader`] reads through. Without it
+/// SQLite re-prepared the statements that read a probe's runs on every new period or
+/// probe bound: 38 % of a year of reports' build (BENCHMARKS.md). With it each is
+/// prepared once.
+pub(super) fn one_plan_per_statement(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )
+}
+
 impl Reader {
     /// Opens an existing database read-only.
     ///
@@ -1514,6 +1526,7 @@ impl Reader {
         // A report asks a dozen kinds of statement per contract (outages, check
         // spans, classes, digests, coverage...): keep every one prepared.
         conn.set_prepared_statement_cache_capacity(READER_STATEMENTS);
+        one_plan_per_statement(&conn).map_err(sql(path))?;
         // Reads through a memory map instead of a copy per page (a year of reports
         // reads the same pages many times); WAL frames are still read as before.
         // A platform without mmap keeps reading: the pragma is a hint.
