@@ -141,8 +141,9 @@ pub(crate) fn check_cost(spec: &crate::config::ProbeSpec) -> u64 {
 }
 
 /// The load one thread of probe loops is given, in plain checks a second
-/// ([`check_cost`]): about a third of a core at the daemon's measured cost per check,
-/// leaving room for bursts and retries.
+/// ([`check_cost`]): about a fifth of a core at the daemon's measured cost (about
+/// 85 µs of CPU per plain check's worth at 100,000 probes, BENCHMARKS.md), leaving
+/// room for bursts, retries and the daemon's own loop on the first thread.
 const SHARD_LOAD: u64 = 2_000;
 
 /// How many threads run the probe loops: one per [`SHARD_LOAD`] of expected load
@@ -284,17 +285,7 @@ struct Shared {
 async fn run_shard(probes: Vec<Probe>, shared: Shared) {
     let mut tasks = JoinSet::new();
     for probe in probes {
-        let s = shared.clone();
-        tasks.spawn(probe_loop(
-            Arc::new(probe),
-            s.base,
-            s.runner,
-            s.clock,
-            s.limits,
-            s.out,
-            s.stats,
-            s.cancel,
-        ));
+        tasks.spawn(probe_loop(Arc::new(probe), shared.clone()));
     }
     drop(shared);
     while tasks.join_next().await.is_some() {}
@@ -349,20 +340,17 @@ fn spawn_shard(
     }
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one probe's loop: what `run` shares with every loop"
-)]
-async fn probe_loop(
-    probe: Arc<Probe>,
-    base: Instant,
-    runner: Arc<dyn Runner>,
-    clock: Arc<Clock>,
-    limits: Arc<Limits>,
-    out: mpsc::Sender<Scheduled>,
-    stats: Arc<Stats>,
-    cancel: CancellationToken,
-) {
+/// One probe's loop, for the whole round.
+async fn probe_loop(probe: Arc<Probe>, shared: Shared) {
+    let Shared {
+        base,
+        runner,
+        clock,
+        limits,
+        out,
+        stats,
+        cancel,
+    } = shared;
     let Schedule {
         interval,
         retry_interval,
