@@ -125,12 +125,25 @@ pub async fn connect_and_migrate(
     settings: &SharedSettings,
 ) -> Result<tokio_postgres::Client, SharedError> {
     let mut client = connect(settings).await?;
-    embedded::migrations::runner()
-        .run_async(&mut client)
+    // One vantage migrates at a time: daemons started together against a new
+    // database would otherwise each apply V1 and all but one fail (and log the store
+    // lost). A session lock, released by the unlock or when the connection closes.
+    let lock = |what: &str| format!("SELECT pg_{what}({MIGRATION_LOCK})");
+    client
+        .batch_execute(&lock("advisory_lock"))
         .await
-        .map_err(|e| SharedError::new(settings, format!("migrating the schema: {e}")))?;
+        .map_err(|e| SharedError::new(settings, format!("locking the schema: {}", describe(&e))))?;
+    let migrated = embedded::migrations::runner().run_async(&mut client).await;
+    let unlocked = client.batch_execute(&lock("advisory_unlock")).await;
+    migrated.map_err(|e| SharedError::new(settings, format!("migrating the schema: {e}")))?;
+    unlocked.map_err(|e| {
+        SharedError::new(settings, format!("unlocking the schema: {}", describe(&e)))
+    })?;
     Ok(client)
 }
+
+/// The advisory lock key held while migrating ("slawatch" in ASCII).
+const MIGRATION_LOCK: i64 = 0x736c_6177_6174_6368;
 
 /// A tokio-postgres error in one line: the server's message when it sent one,
 /// else the client's (connection refused, TLS, timeout).

@@ -92,6 +92,33 @@ fn shared_of(pg: &crate::peers::postgres::Postgres, dir: &Path) -> slawatch::con
     slawatch::config::parse_str(&text, &dir.join("probes.toml"), &|_| None).unwrap()
 }
 
+/// Daemons started together against a new database: each migrates, one at a time,
+/// and none fails (without the lock, all but one failed to apply V1 and logged the
+/// store lost).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vantages_migrating_a_new_database_at_once_all_succeed() {
+    let pg = crate::peers::postgres::Postgres::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = shared_of(&pg, dir.path());
+    let settings = config.shared.clone().unwrap();
+    let mut all = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        let s = settings.clone();
+        all.spawn(async move {
+            slawatch::shared::pg::connect_and_migrate(&s)
+                .await
+                .map(drop)
+        });
+    }
+    let mut ok = 0;
+    while let Some(r) = all.join_next().await {
+        r.unwrap().unwrap();
+        ok += 1;
+    }
+    assert_eq!(ok, 6);
+    assert_eq!(pg.sql("SELECT count(*) FROM refinery_schema_history"), "1");
+}
+
 #[tokio::test]
 async fn the_shared_store_is_reached_over_verified_tls_with_the_password_and_migrated_once() {
     let pg = crate::peers::postgres::Postgres::start();
