@@ -132,11 +132,11 @@ pub(crate) const SPREAD_STEP: Duration = Duration::from_millis(100);
 pub(crate) fn check_cost(spec: &crate::config::ProbeSpec) -> u64 {
     use crate::config::ProbeSpec;
     match spec {
-        ProbeSpec::Http(h) if h.url.starts_with("https:") => 4,
-        ProbeSpec::Tcp(t) if t.tls.is_some() => 4,
-        ProbeSpec::Http(_) | ProbeSpec::Tcp(_) | ProbeSpec::Dns(_) => 1,
-        ProbeSpec::Imap(_) | ProbeSpec::Pop3(_) | ProbeSpec::Smtp(_) => 4,
         ProbeSpec::Mailflow(_) => 20,
+        ProbeSpec::Imap(_) | ProbeSpec::Pop3(_) | ProbeSpec::Smtp(_) => 4,
+        // HTTPS and TCP with TLS: the probes that check a certificate.
+        ProbeSpec::Http(_) | ProbeSpec::Tcp(_) if spec.cert_expiry_warn().is_some() => 4,
+        ProbeSpec::Http(_) | ProbeSpec::Tcp(_) | ProbeSpec::Dns(_) => 1,
     }
 }
 
@@ -307,18 +307,12 @@ fn spawn_shard(
         Err(e) => return Err((e, probes)),
     };
     let (done, ended) = tokio::sync::oneshot::channel();
-    // The probes travel through a slot the thread empties, so a failed spawn can hand
-    // them back.
-    let slot = Arc::new(std::sync::Mutex::new(Some(probes)));
-    let theirs = slot.clone();
+    // The probes are handed over once the thread exists, so a failed spawn keeps them.
+    let (give, take) = std::sync::mpsc::channel::<Vec<Probe>>();
     let spawned = std::thread::Builder::new()
         .name(format!("slawatch-probe-{i}"))
         .spawn(move || {
-            let probes = theirs
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .take()
-                .unwrap_or_default();
+            let probes = take.recv().unwrap_or_default();
             runtime.block_on(async {
                 tokio::select! {
                     () = run_shard(probes, shared) => {}
@@ -328,15 +322,12 @@ fn spawn_shard(
             let _ = done.send(());
         });
     match spawned {
-        Ok(_) => Ok(ended),
-        Err(e) => {
-            let probes = slot
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .take()
-                .unwrap_or_default();
-            Err((e, probes))
+        Ok(_) => {
+            // The thread holds the receiver until it has taken them: never refused.
+            let _ = give.send(probes);
+            Ok(ended)
         }
+        Err(e) => Err((e, probes)),
     }
 }
 

@@ -37,7 +37,7 @@
 pub(crate) mod contracts;
 
 use super::{Alert, AlertEvent};
-use crate::config::{Config, Damping, ProbeSpec};
+use crate::config::{Config, Damping};
 use crate::model::{Check, Status, UtcMillis};
 use crate::outage::{Event, Outage};
 use crate::report::Lang;
@@ -127,14 +127,7 @@ impl Policy {
             deadlines: HashSet::new(),
         };
         for probe in &config.probes {
-            let warn = match &probe.spec {
-                ProbeSpec::Http(h) if h.url.starts_with("https://") => Some(h.cert_expiry_warn),
-                ProbeSpec::Tcp(t) => t.tls.as_ref().map(|t| t.cert_expiry_warn),
-                ProbeSpec::Imap(s) => tls_warn(&s.endpoint),
-                ProbeSpec::Pop3(s) => tls_warn(&s.endpoint),
-                ProbeSpec::Smtp(s) => tls_warn(&s.endpoint),
-                _ => None,
-            };
+            let warn = probe.spec.cert_expiry_warn();
             p.probes.insert(
                 probe.name.clone(),
                 ProbeState {
@@ -510,10 +503,6 @@ impl Policy {
         }
         out
     }
-}
-
-fn tls_warn(e: &crate::config::MailEndpoint) -> Option<std::time::Duration> {
-    (e.tls_mode != crate::config::TlsMode::None).then_some(e.tls.cert_expiry_warn)
 }
 
 /// The probe a DOWN or UP alert is about.

@@ -372,6 +372,23 @@ impl ProbeSpec {
         }
     }
 
+    /// How close to expiry the probe's certificate may come before it is flagged, for
+    /// a probe that checks a certificate of its own (HTTPS, TCP with `tls`, IMAP, POP3
+    /// and SMTP with `tls` other than `none`); `None` for one that makes no TLS
+    /// handshake, and for a mail round trip (its IMAP and SMTP probes carry it).
+    pub fn cert_expiry_warn(&self) -> Option<Duration> {
+        let mail =
+            |e: &MailEndpoint| (e.tls_mode != TlsMode::None).then_some(e.tls.cert_expiry_warn);
+        match self {
+            ProbeSpec::Http(h) if h.url.starts_with("https://") => Some(h.cert_expiry_warn),
+            ProbeSpec::Tcp(t) => t.tls.as_ref().map(|t| t.cert_expiry_warn),
+            ProbeSpec::Imap(s) => mail(&s.endpoint),
+            ProbeSpec::Pop3(s) => mail(&s.endpoint),
+            ProbeSpec::Smtp(s) => mail(&s.endpoint),
+            ProbeSpec::Http(_) | ProbeSpec::Dns(_) | ProbeSpec::Mailflow(_) => None,
+        }
+    }
+
     /// The host this probe talks to, for per-host concurrency limits.
     pub fn host(&self) -> Option<&str> {
         match self {
